@@ -1,0 +1,289 @@
+//! What the two databases say about themselves. The MySQL side keeps `COLUMN_TYPE`
+//! verbatim; the Postgres side resolves domains to their base type and keeps enum labels.
+
+pub mod mysql;
+pub mod postgres;
+
+/// The MySQL type family of a source column, parsed once from `DATA_TYPE`/`COLUMN_TYPE`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum MyBase {
+    TinyInt,
+    SmallInt,
+    MediumInt,
+    Int,
+    BigInt,
+    Decimal,
+    Float,
+    Double,
+    Bit,
+    Char,
+    VarChar,
+    Text,
+    Binary,
+    VarBinary,
+    Blob,
+    Json,
+    Enum,
+    Set,
+    Date,
+    DateTime,
+    Timestamp,
+    Time,
+    Year,
+    Other,
+}
+
+#[derive(Clone, Debug)]
+pub struct MyType {
+    pub base: MyBase,
+    /// `COLUMN_TYPE` exactly as the server reports it, e.g. `tinyint(1)`, `int(10) unsigned`.
+    pub column_type: String,
+    pub unsigned: bool,
+    /// Display width / length / precision from the parentheses, when present.
+    pub len: Option<u32>,
+    /// Enum and set labels, in declaration order.
+    pub labels: Vec<String>,
+    /// The column stores bytes, not characters (binary charset).
+    pub binary: bool,
+}
+
+impl MyType {
+    pub fn parse(data_type: &str, column_type: &str, charset: Option<&str>) -> MyType {
+        let dt = data_type.to_ascii_lowercase();
+        let ct = column_type.to_ascii_lowercase();
+        let base = match dt.as_str() {
+            "tinyint" => MyBase::TinyInt,
+            "smallint" => MyBase::SmallInt,
+            "mediumint" => MyBase::MediumInt,
+            "int" | "integer" => MyBase::Int,
+            "bigint" => MyBase::BigInt,
+            "decimal" | "numeric" => MyBase::Decimal,
+            "float" => MyBase::Float,
+            "double" | "real" => MyBase::Double,
+            "bit" => MyBase::Bit,
+            "char" => MyBase::Char,
+            "varchar" => MyBase::VarChar,
+            "tinytext" | "text" | "mediumtext" | "longtext" => MyBase::Text,
+            "binary" => MyBase::Binary,
+            "varbinary" => MyBase::VarBinary,
+            "tinyblob" | "blob" | "mediumblob" | "longblob" => MyBase::Blob,
+            "json" => MyBase::Json,
+            "enum" => MyBase::Enum,
+            "set" => MyBase::Set,
+            "date" => MyBase::Date,
+            "datetime" => MyBase::DateTime,
+            "timestamp" => MyBase::Timestamp,
+            "time" => MyBase::Time,
+            "year" => MyBase::Year,
+            _ => MyBase::Other,
+        };
+        let len = ct
+            .find('(')
+            .and_then(|i| {
+                let rest = &ct[i + 1..];
+                let end = rest.find([',', ')'])?;
+                rest[..end].trim().parse().ok()
+            })
+            .filter(|_| !matches!(base, MyBase::Enum | MyBase::Set));
+        let labels = if matches!(base, MyBase::Enum | MyBase::Set) {
+            parse_labels(column_type)
+        } else {
+            Vec::new()
+        };
+        let binary = matches!(base, MyBase::Binary | MyBase::VarBinary | MyBase::Blob)
+            || charset.is_some_and(|c| c.eq_ignore_ascii_case("binary"));
+        MyType {
+            base,
+            column_type: column_type.to_string(),
+            unsigned: ct.contains("unsigned"),
+            len,
+            labels,
+            binary,
+        }
+    }
+
+    pub fn is_integer(&self) -> bool {
+        matches!(
+            self.base,
+            MyBase::TinyInt | MyBase::SmallInt | MyBase::MediumInt | MyBase::Int | MyBase::BigInt
+        )
+    }
+
+    pub fn is_text(&self) -> bool {
+        matches!(self.base, MyBase::Char | MyBase::VarChar | MyBase::Text) && !self.binary
+    }
+
+    pub fn is_bytes(&self) -> bool {
+        matches!(
+            self.base,
+            MyBase::Binary | MyBase::VarBinary | MyBase::Blob | MyBase::Bit
+        ) || (self.binary && matches!(self.base, MyBase::Char | MyBase::VarChar | MyBase::Text))
+    }
+
+    /// The inclusive value range of a MySQL integer type.
+    pub fn int_range(&self) -> (i128, i128) {
+        let bits = match self.base {
+            MyBase::TinyInt => 8,
+            MyBase::SmallInt => 16,
+            MyBase::MediumInt => 24,
+            MyBase::Int => 32,
+            _ => 64,
+        };
+        if self.unsigned {
+            (0, (1i128 << bits) - 1)
+        } else {
+            (-(1i128 << (bits - 1)), (1i128 << (bits - 1)) - 1)
+        }
+    }
+}
+
+/// `enum('a','b''c')` -> ["a", "b'c"]; MySQL doubles quotes inside labels.
+fn parse_labels(column_type: &str) -> Vec<String> {
+    let Some(start) = column_type.find('(') else {
+        return Vec::new();
+    };
+    let body = &column_type[start + 1..];
+    let mut labels = Vec::new();
+    let mut chars = body.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c != '\'' {
+            continue;
+        }
+        let mut label = String::new();
+        loop {
+            match chars.next() {
+                Some('\'') if chars.peek() == Some(&'\'') => {
+                    chars.next();
+                    label.push('\'');
+                }
+                Some('\'') | None => break,
+                Some('\\') => {
+                    if let Some(n) = chars.next() {
+                        label.push(n);
+                    }
+                }
+                Some(ch) => label.push(ch),
+            }
+        }
+        labels.push(label);
+    }
+    labels
+}
+
+#[derive(Clone, Debug)]
+pub struct SourceColumn {
+    pub name: String,
+    pub ty: MyType,
+    pub nullable: bool,
+    /// VIRTUAL or STORED generated: holds derived data.
+    pub generated: bool,
+}
+
+#[derive(Clone, Debug)]
+pub struct SourceTable {
+    pub name: String,
+    pub columns: Vec<SourceColumn>,
+    /// Primary key column names, in key order (empty when the table has none).
+    pub primary_key: Vec<String>,
+    /// A unique key whose columns are all NOT NULL, used when there is no primary key.
+    pub unique_not_null: Option<Vec<String>>,
+    /// Row estimate and data bytes from the server's statistics (not exact).
+    pub est_rows: u64,
+    pub est_bytes: u64,
+}
+
+/// The kind of a Postgres column type after resolving domains.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum PgKind {
+    Base,
+    Enum(Vec<String>),
+    Array(String),
+}
+
+#[derive(Clone, Debug)]
+pub struct PgType {
+    /// `format_type()` of the declared type (a domain keeps its own name here).
+    pub display: String,
+    /// `typname` of the base type, e.g. `int4`, `varchar`, `timestamptz`, `_text`.
+    pub name: String,
+    /// The base type's typmod (-1 when none).
+    pub typmod: i32,
+    pub kind: PgKind,
+}
+
+impl PgType {
+    /// Declared length of varchar(n)/char(n)/bit(n), in characters (or bits).
+    pub fn char_len(&self) -> Option<u32> {
+        match self.name.as_str() {
+            "varchar" | "bpchar" if self.typmod >= 4 => Some((self.typmod - 4) as u32),
+            "bit" | "varbit" if self.typmod >= 0 => Some(self.typmod as u32),
+            _ => None,
+        }
+    }
+
+    /// numeric(p, s) -> (p, s).
+    pub fn numeric_precision(&self) -> Option<(u32, u32)> {
+        if self.name == "numeric" && self.typmod >= 4 {
+            let m = (self.typmod - 4) as u32;
+            Some((m >> 16, m & 0xffff))
+        } else {
+            None
+        }
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct TargetColumn {
+    pub name: String,
+    pub ty: PgType,
+    pub not_null: bool,
+    pub has_default: bool,
+    pub identity: bool,
+    pub generated: bool,
+    /// The identity or serial sequence, already quoted, when the column owns one.
+    pub sequence: Option<String>,
+}
+
+#[derive(Clone, Debug)]
+pub struct TargetTable {
+    pub schema: String,
+    pub name: String,
+    pub columns: Vec<TargetColumn>,
+    pub primary_key: Vec<String>,
+}
+
+#[derive(Clone, Debug)]
+pub struct ForeignKey {
+    pub name: String,
+    pub child_schema: String,
+    pub child: String,
+    pub child_columns: Vec<String>,
+    pub parent_schema: String,
+    pub parent: String,
+    pub deferrable: bool,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parse_column_types() {
+        let t = MyType::parse("tinyint", "tinyint(1)", None);
+        assert_eq!(
+            (t.base, t.len, t.unsigned),
+            (MyBase::TinyInt, Some(1), false)
+        );
+        let t = MyType::parse("int", "int(10) unsigned", None);
+        assert_eq!(
+            (t.base, t.unsigned, t.int_range()),
+            (MyBase::Int, true, (0, 4294967295))
+        );
+        let t = MyType::parse("enum", "enum('a','it''s','x,y')", None);
+        assert_eq!(t.labels, vec!["a", "it's", "x,y"]);
+        let t = MyType::parse("varchar", "varchar(36)", Some("binary"));
+        assert!(t.binary && t.is_bytes() && !t.is_text());
+        let t = MyType::parse("bigint", "bigint(20)", None);
+        assert_eq!(t.int_range(), (i64::MIN as i128, i64::MAX as i128));
+    }
+}

@@ -1,0 +1,119 @@
+//! Source introspection from `information_schema`: tables, columns with the full
+//! `COLUMN_TYPE`, nullability, generated columns, primary and unique keys, size estimates.
+
+use std::collections::BTreeMap;
+
+use mysql_async::prelude::Queryable;
+use mysql_async::{Conn, Row, Value};
+
+use super::{MyType, SourceColumn, SourceTable};
+use crate::error::{Error, Result};
+
+fn text(row: &Row, i: usize) -> String {
+    match row.as_ref(i) {
+        Some(Value::Bytes(b)) => String::from_utf8_lossy(b).into_owned(),
+        Some(Value::Int(v)) => v.to_string(),
+        Some(Value::UInt(v)) => v.to_string(),
+        _ => String::new(),
+    }
+}
+
+fn opt_text(row: &Row, i: usize) -> Option<String> {
+    match row.as_ref(i) {
+        None | Some(Value::NULL) => None,
+        _ => Some(text(row, i)),
+    }
+}
+
+fn num(row: &Row, i: usize) -> u64 {
+    text(row, i).parse().unwrap_or(0)
+}
+
+pub async fn read_catalog(conn: &mut Conn, db: &str) -> Result<Vec<SourceTable>> {
+    let tables: Vec<Row> = conn
+        .exec(
+            "SELECT TABLE_NAME, COALESCE(TABLE_ROWS, 0), COALESCE(DATA_LENGTH, 0) \
+             FROM information_schema.TABLES WHERE TABLE_SCHEMA = ? AND TABLE_TYPE = 'BASE TABLE'",
+            (db,),
+        )
+        .await
+        .map_err(|e| Error::mysql("read tables from information_schema", e))?;
+    let mut out: BTreeMap<String, SourceTable> = BTreeMap::new();
+    for r in &tables {
+        let name = text(r, 0);
+        out.insert(
+            name.clone(),
+            SourceTable {
+                name,
+                columns: Vec::new(),
+                primary_key: Vec::new(),
+                unique_not_null: None,
+                est_rows: num(r, 1),
+                est_bytes: num(r, 2),
+            },
+        );
+    }
+    let cols: Vec<Row> = conn
+        .exec(
+            "SELECT TABLE_NAME, COLUMN_NAME, DATA_TYPE, COLUMN_TYPE, IS_NULLABLE, \
+             CHARACTER_SET_NAME, EXTRA \
+             FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = ? \
+             ORDER BY TABLE_NAME, ORDINAL_POSITION",
+            (db,),
+        )
+        .await
+        .map_err(|e| Error::mysql("read columns from information_schema", e))?;
+    for r in &cols {
+        let Some(t) = out.get_mut(&text(r, 0)) else {
+            continue; // a view's columns
+        };
+        let extra = text(r, 6).to_ascii_uppercase();
+        t.columns.push(SourceColumn {
+            name: text(r, 1),
+            ty: MyType::parse(&text(r, 2), &text(r, 3), opt_text(r, 5).as_deref()),
+            nullable: text(r, 4) == "YES",
+            // MySQL 8 marks expression defaults DEFAULT_GENERATED: those are plain columns.
+            generated: extra.contains("VIRTUAL GENERATED") || extra.contains("STORED GENERATED"),
+        });
+    }
+    let keys: Vec<Row> = conn
+        .exec(
+            "SELECT TABLE_NAME, INDEX_NAME, COLUMN_NAME, NON_UNIQUE, NULLABLE \
+             FROM information_schema.STATISTICS WHERE TABLE_SCHEMA = ? \
+             ORDER BY TABLE_NAME, INDEX_NAME, SEQ_IN_INDEX",
+            (db,),
+        )
+        .await
+        .map_err(|e| Error::mysql("read keys from information_schema", e))?;
+    // index name -> (columns, unique, all not null)
+    let mut idx: BTreeMap<(String, String), (Vec<String>, bool, bool)> = BTreeMap::new();
+    for r in &keys {
+        let e = idx
+            .entry((text(r, 0), text(r, 1)))
+            .or_insert_with(|| (Vec::new(), num(r, 3) == 0, true));
+        e.0.push(text(r, 2));
+        if text(r, 4) == "YES" {
+            e.2 = false;
+        }
+    }
+    for ((table, index), (columns, unique, not_null)) in idx {
+        let Some(t) = out.get_mut(&table) else {
+            continue;
+        };
+        if index == "PRIMARY" {
+            t.primary_key = columns;
+        } else if unique && not_null && t.unique_not_null.is_none() {
+            // Index names are visited in sorted order, so the choice is deterministic.
+            t.unique_not_null = Some(columns);
+        }
+    }
+    Ok(out.into_values().collect())
+}
+
+pub async fn server_version(conn: &mut Conn) -> Result<String> {
+    let v: Option<String> = conn
+        .query_first("SELECT VERSION()")
+        .await
+        .map_err(|e| Error::mysql("server version", e))?;
+    Ok(v.unwrap_or_default())
+}

@@ -1,0 +1,138 @@
+//! Target introspection from `pg_catalog`: real column types (domains resolved to their
+//! base, enum labels, arrays), defaults, identity and serial sequences, keys and FKs.
+
+use std::collections::BTreeMap;
+
+use tokio_postgres::Client;
+
+use super::{ForeignKey, PgKind, PgType, TargetColumn, TargetTable};
+use crate::error::{Error, Result};
+
+const COLUMNS_SQL: &str = "
+SELECT c.relname, a.attname, a.attnotnull, a.atthasdef, a.attidentity <> '', a.attgenerated <> '',
+       format_type(a.atttypid, a.atttypmod),
+       bt.typname, CASE WHEN t.typtype = 'd' THEN t.typtypmod ELSE a.atttypmod END,
+       bt.typtype::text, et.typname,
+       (SELECT array_agg(e.enumlabel::text ORDER BY e.enumsortorder) FROM pg_enum e WHERE e.enumtypid = bt.oid),
+       pg_get_serial_sequence(format('%I.%I', n.nspname, c.relname), a.attname)
+FROM pg_attribute a
+JOIN pg_class c ON c.oid = a.attrelid
+JOIN pg_namespace n ON n.oid = c.relnamespace
+JOIN pg_type t ON t.oid = a.atttypid
+JOIN pg_type bt ON bt.oid = CASE WHEN t.typtype = 'd' THEN t.typbasetype ELSE t.oid END
+LEFT JOIN pg_type et ON et.oid = bt.typelem AND bt.typcategory = 'A'
+WHERE n.nspname = $1 AND c.relkind IN ('r', 'p') AND a.attnum > 0 AND NOT a.attisdropped
+  AND NOT c.relispartition
+ORDER BY c.relname, a.attnum";
+
+const PK_SQL: &str = "
+SELECT c.relname, array_agg(a.attname::text ORDER BY k.ord)
+FROM pg_index i
+JOIN pg_class c ON c.oid = i.indrelid
+JOIN pg_namespace n ON n.oid = c.relnamespace
+CROSS JOIN LATERAL unnest(i.indkey) WITH ORDINALITY AS k(attnum, ord)
+JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum = k.attnum
+WHERE n.nspname = $1 AND i.indisprimary
+GROUP BY c.relname";
+
+const FK_SQL: &str = "
+SELECT con.conname::text, cn.nspname::text, cc.relname::text, pn.nspname::text, pc.relname::text,
+       con.condeferrable,
+       (SELECT array_agg(a.attname::text ORDER BY k.ord)
+          FROM unnest(con.conkey) WITH ORDINALITY AS k(attnum, ord)
+          JOIN pg_attribute a ON a.attrelid = con.conrelid AND a.attnum = k.attnum)
+FROM pg_constraint con
+JOIN pg_class cc ON cc.oid = con.conrelid JOIN pg_namespace cn ON cn.oid = cc.relnamespace
+JOIN pg_class pc ON pc.oid = con.confrelid JOIN pg_namespace pn ON pn.oid = pc.relnamespace
+WHERE con.contype = 'f' AND (cn.nspname = $1 OR pn.nspname = $1)
+ORDER BY cn.nspname, cc.relname, con.conname";
+
+pub async fn read_catalog(
+    client: &Client,
+    schema: &str,
+) -> Result<(Vec<TargetTable>, Vec<ForeignKey>)> {
+    let rows = client
+        .query(COLUMNS_SQL, &[&schema])
+        .await
+        .map_err(|e| Error::pg("read columns from pg_catalog", &e))?;
+    let mut tables: BTreeMap<String, TargetTable> = BTreeMap::new();
+    for r in &rows {
+        let table: String = r.get(0);
+        let base_kind: String = r.get(9);
+        let elem: Option<String> = r.get(10);
+        let labels: Option<Vec<String>> = r.get(11);
+        let kind = if base_kind == "e" {
+            PgKind::Enum(labels.unwrap_or_default())
+        } else if let Some(e) = elem {
+            PgKind::Array(e)
+        } else {
+            PgKind::Base
+        };
+        let col = TargetColumn {
+            name: r.get(1),
+            not_null: r.get(2),
+            has_default: r.get(3),
+            identity: r.get(4),
+            generated: r.get(5),
+            ty: PgType {
+                display: r.get(6),
+                name: r.get(7),
+                typmod: r.get(8),
+                kind,
+            },
+            sequence: r.get(12),
+        };
+        tables
+            .entry(table.clone())
+            .or_insert_with(|| TargetTable {
+                schema: schema.to_string(),
+                name: table,
+                columns: Vec::new(),
+                primary_key: Vec::new(),
+            })
+            .columns
+            .push(col);
+    }
+    for r in client
+        .query(PK_SQL, &[&schema])
+        .await
+        .map_err(|e| Error::pg("read primary keys", &e))?
+    {
+        let name: String = r.get(0);
+        if let Some(t) = tables.get_mut(&name) {
+            t.primary_key = r.get(1);
+        }
+    }
+    let fks = client
+        .query(FK_SQL, &[&schema])
+        .await
+        .map_err(|e| Error::pg("read foreign keys", &e))?
+        .iter()
+        .map(|r| ForeignKey {
+            name: r.get(0),
+            child_schema: r.get(1),
+            child: r.get(2),
+            parent_schema: r.get(3),
+            parent: r.get(4),
+            deferrable: r.get(5),
+            child_columns: r.get(6),
+        })
+        .collect();
+    Ok((tables.into_values().collect(), fks))
+}
+
+/// Copied tables that already hold rows (schema-first targets are often seeded).
+pub async fn non_empty(client: &Client, tables: &[crate::ident::PgName]) -> Result<Vec<String>> {
+    let mut out = Vec::new();
+    for t in tables {
+        let sql = format!("SELECT EXISTS (SELECT 1 FROM {t})");
+        let row = client
+            .query_one(sql.as_str(), &[])
+            .await
+            .map_err(|e| Error::pg(format!("check whether {t} is empty"), &e))?;
+        if row.get::<_, bool>(0) {
+            out.push(t.name.clone());
+        }
+    }
+    Ok(out)
+}

@@ -1,0 +1,426 @@
+//! The commands, as library functions: `plan`, `export`, `import`, `run`, `status`.
+//! Each reads both catalogs and builds the plan first; nothing moves on a blocking plan.
+
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use tokio::sync::mpsc;
+
+use crate::catalog;
+use crate::config::Settings;
+use crate::error::{Error, ErrorKind, Result};
+use crate::ledger;
+use crate::pipeline::export::{export_all, ExportCtx};
+use crate::pipeline::schedule::{fix_sequences, load_waves, TableLoad};
+use crate::pipeline::{first_error, Cancel, Capacities, ChunkReady, ExportEvent, Progress};
+use crate::plan::{build_plan, Plan};
+use crate::report::{
+    waves_of, PlanReport, RunReport, StatusReport, TableRunReport, TableStatus, Totals,
+};
+use crate::session;
+use crate::workdir::manifest::Manifest;
+use crate::workdir::{write_atomic, WorkDir};
+
+pub struct Prepared {
+    pub plan: Plan,
+    pub source_version: String,
+    pub target_version: String,
+}
+
+/// Reads both catalogs and builds the plan.
+pub async fn prepare(settings: &Settings) -> Result<Prepared> {
+    let (_, db) = session::mysql_opts(&settings.source)?;
+    let mut conn = session::mysql_connect(&settings.source).await?;
+    let source_version = catalog::mysql::server_version(&mut conn).await?;
+    let source = catalog::mysql::read_catalog(&mut conn, &db).await?;
+    let _ = conn.disconnect().await;
+    let client = session::pg_connect(&settings.target).await?;
+    let (num, target_version) = session::pg_server_version(&client).await?;
+    if num < 140000 {
+        return Err(Error::config(format!(
+            "the target runs PostgreSQL {target_version}; my2pg needs 14 or later"
+        )));
+    }
+    let schema_exists: bool = client
+        .query_one(
+            "SELECT EXISTS (SELECT 1 FROM pg_namespace WHERE nspname = $1)",
+            &[&settings.schema],
+        )
+        .await
+        .map_err(|e| Error::pg("look up the target schema", &e))?
+        .get(0);
+    if !schema_exists {
+        return Err(Error::config(format!(
+            "target.schema \"{}\" does not exist in the target database: create the schema first (my2pg moves data into an existing schema)",
+            settings.schema
+        )));
+    }
+    let (target, fks) = catalog::postgres::read_catalog(&client, &settings.schema).await?;
+    let plan = build_plan(&source, &target, &fks, settings);
+    Ok(Prepared {
+        plan,
+        source_version,
+        target_version,
+    })
+}
+
+pub async fn plan(settings: &Settings) -> Result<PlanReport> {
+    let p = prepare(settings).await?;
+    Ok(PlanReport::new(&p.plan))
+}
+
+fn runnable(p: &Prepared) -> Result<()> {
+    if p.plan.is_runnable() {
+        Ok(())
+    } else {
+        Err(ErrorKind::Plan(p.plan.problems.clone()).into())
+    }
+}
+
+pub fn new_run_id() -> String {
+    let ms = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis())
+        .unwrap_or(0);
+    format!("{ms:x}-{:x}", std::process::id())
+}
+
+fn write_run_file(wd: &WorkDir, command: &str, run_id: &str, p: &Prepared) -> Result<()> {
+    let started = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0);
+    let meta = serde_json::json!({
+        "run_id": run_id,
+        "command": command,
+        "started_unix": started,
+        "my2pg_version": env!("CARGO_PKG_VERSION"),
+        "source_version": p.source_version,
+        "target_version": p.target_version,
+    });
+    let mut bytes = serde_json::to_vec_pretty(&meta).map_err(|e| Error::internal(e.to_string()))?;
+    bytes.push(b'\n');
+    write_atomic(&wd.run_file(), &bytes)
+}
+
+fn pool(settings: &Settings) -> Result<Arc<rayon::ThreadPool>> {
+    rayon::ThreadPoolBuilder::new()
+        .num_threads(settings.workers.converters)
+        .thread_name(|i| format!("my2pg-convert-{i}"))
+        .build()
+        .map(Arc::new)
+        .map_err(|e| Error::internal(format!("converter pool: {e}")))
+}
+
+/// Logs totals every few seconds so a long run never looks stuck.
+fn progress_ticker(progress: Arc<Progress>, started: Instant) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(Duration::from_secs(5));
+        tick.tick().await;
+        loop {
+            tick.tick().await;
+            let secs = started.elapsed().as_secs_f64().max(0.001);
+            let exported = progress.rows_exported.load(Ordering::Relaxed);
+            let loaded = progress.rows_loaded.load(Ordering::Relaxed);
+            tracing::info!(
+                "progress: exported {} rows ({:.1} MB), loaded {} rows in {} chunks, {:.0} s, {:.0} rows/s exported",
+                exported,
+                progress.bytes_exported.load(Ordering::Relaxed) as f64 / 1e6,
+                loaded,
+                progress.chunks_loaded.load(Ordering::Relaxed),
+                secs,
+                exported as f64 / secs
+            );
+        }
+    })
+}
+
+async fn target_clients(settings: &Settings) -> Result<Vec<tokio_postgres::Client>> {
+    let mut clients = Vec::with_capacity(settings.workers.loaders);
+    for _ in 0..settings.workers.loaders {
+        clients.push(session::pg_connect(&settings.target).await?);
+    }
+    Ok(clients)
+}
+
+#[allow(clippy::too_many_arguments)]
+fn report(
+    command: &'static str,
+    run_id: &str,
+    settings: &Settings,
+    plan: &Plan,
+    manifests: &[Manifest],
+    loads: Option<&[TableLoad]>,
+    sequences_set: u64,
+    started: Instant,
+) -> RunReport {
+    let tables: Vec<TableRunReport> = plan
+        .tables
+        .iter()
+        .zip(manifests)
+        .enumerate()
+        .map(|(i, (t, m))| {
+            let l = loads.map(|l| l[i].clone()).unwrap_or_default();
+            TableRunReport {
+                table: t.target.name.clone(),
+                rows: m.rows(),
+                bytes: m.bytes(),
+                chunks: m.chunks.len() as u64,
+                loaded_rows: l.loaded_rows,
+                loaded_chunks: l.loaded_chunks,
+                skipped_chunks: l.skipped_chunks,
+            }
+        })
+        .collect();
+    let seconds = started.elapsed().as_secs_f64();
+    let rows: u64 = tables.iter().map(|t| t.rows).sum();
+    RunReport {
+        command,
+        ok: true,
+        run_id: run_id.to_string(),
+        workdir: settings.workdir.display().to_string(),
+        totals: Totals {
+            tables: tables.len(),
+            rows,
+            bytes: tables.iter().map(|t| t.bytes).sum(),
+            loaded_rows: tables.iter().map(|t| t.loaded_rows).sum(),
+            seconds,
+            rows_per_sec: rows as f64 / seconds.max(1e-9),
+        },
+        tables,
+        waves: waves_of(plan),
+        skipped_tables: plan.skipped.clone(),
+        sequences_set,
+    }
+}
+
+pub async fn export(settings: &Settings, cancel: Cancel) -> Result<RunReport> {
+    let started = Instant::now();
+    let p = prepare(settings).await?;
+    runnable(&p)?;
+    let run_id = new_run_id();
+    let wd = WorkDir::create(&settings.workdir)?;
+    let _lock = wd.lock(&run_id)?;
+    write_run_file(&wd, "export", &run_id, &p)?;
+    let plan = Arc::new(p.plan.clone());
+    let progress = Arc::new(Progress::default());
+    let ticker = progress_ticker(progress.clone(), started);
+    let conns = session::open_readers(
+        &settings.source,
+        settings.workers.readers,
+        settings.consistency,
+    )
+    .await?;
+    let ctx = Arc::new(ExportCtx {
+        plan: plan.clone(),
+        workdir: wd.clone(),
+        pool: pool(settings)?,
+        caps: Capacities::default(),
+        chunk_rows: settings.chunk_rows,
+        batch_rows: settings.batch_rows,
+        cancel,
+        progress,
+        events_tx: None,
+    });
+    let manifests = export_all(ctx, conns).await;
+    ticker.abort();
+    let manifests = manifests?;
+    Ok(report(
+        "export", &run_id, settings, &plan, &manifests, None, 0, started,
+    ))
+}
+
+pub async fn import(settings: &Settings, cancel: Cancel) -> Result<RunReport> {
+    let started = Instant::now();
+    let p = prepare(settings).await?;
+    runnable(&p)?;
+    let run_id = new_run_id();
+    let wd = WorkDir::open_existing(&settings.workdir)?;
+    let _lock = wd.lock(&run_id)?;
+    // Every table must be completely exported under this plan before anything loads.
+    let mut manifests = Vec::new();
+    for t in &p.plan.tables {
+        let m = Manifest::read(&wd.manifest_path(&t.dir))?.ok_or_else(|| {
+            Error::workdir(format!(
+                "table {} has not been exported: run `my2pg export` first",
+                t.target.name
+            ))
+        })?;
+        if m.fingerprint != t.fingerprint(settings.chunk_rows) {
+            return Err(Error::workdir(format!(
+                "table {} was exported under a different plan or chunk size: export it again",
+                t.target.name
+            )));
+        }
+        if !m.complete {
+            return Err(Error::workdir(format!(
+                "the export of table {} is incomplete: run `my2pg export` again to finish it",
+                t.target.name
+            )));
+        }
+        manifests.push(m);
+    }
+    let plan = Arc::new(p.plan.clone());
+    let clients = target_clients(settings).await?;
+    ledger::ensure(&clients[0]).await?;
+    let (events_tx, events_rx) = mpsc::channel(Capacities::default().events);
+    let feeder = {
+        let (plan, wd, manifests) = (plan.clone(), wd.clone(), manifests.clone());
+        tokio::spawn(async move {
+            for (i, (t, m)) in plan.tables.iter().zip(&manifests).enumerate() {
+                for c in &m.chunks {
+                    let ready = ChunkReady {
+                        table: i,
+                        chunk: c.chunk,
+                        path: wd.table_dir(&t.dir).join(&c.file),
+                        rows: c.rows,
+                        bytes: c.bytes,
+                        sha256: c.sha256.clone(),
+                    };
+                    if events_tx.send(ExportEvent::Chunk(ready)).await.is_err() {
+                        return;
+                    }
+                }
+                if events_tx
+                    .send(ExportEvent::TableDone { table: i })
+                    .await
+                    .is_err()
+                {
+                    return;
+                }
+            }
+        })
+    };
+    let progress = Arc::new(Progress::default());
+    let ticker = progress_ticker(progress.clone(), started);
+    let loaded = load_waves(
+        plan.clone(),
+        clients,
+        events_rx,
+        run_id.clone().into(),
+        progress,
+        cancel,
+    )
+    .await;
+    ticker.abort();
+    feeder.abort();
+    let (loads, clients) = loaded?;
+    let sequences = fix_sequences(&clients[0], &plan).await?;
+    Ok(report(
+        "import",
+        &run_id,
+        settings,
+        &plan,
+        &manifests,
+        Some(&loads),
+        sequences,
+        started,
+    ))
+}
+
+pub async fn run(settings: &Settings, cancel: Cancel) -> Result<RunReport> {
+    let started = Instant::now();
+    let p = prepare(settings).await?;
+    runnable(&p)?;
+    let run_id = new_run_id();
+    let wd = WorkDir::create(&settings.workdir)?;
+    let _lock = wd.lock(&run_id)?;
+    write_run_file(&wd, "run", &run_id, &p)?;
+    let plan = Arc::new(p.plan.clone());
+    let clients = target_clients(settings).await?;
+    ledger::ensure(&clients[0]).await?;
+    let conns = session::open_readers(
+        &settings.source,
+        settings.workers.readers,
+        settings.consistency,
+    )
+    .await?;
+    let progress = Arc::new(Progress::default());
+    let ticker = progress_ticker(progress.clone(), started);
+    let (events_tx, events_rx) = mpsc::channel(Capacities::default().events);
+    let ctx = Arc::new(ExportCtx {
+        plan: plan.clone(),
+        workdir: wd.clone(),
+        pool: pool(settings)?,
+        caps: Capacities::default(),
+        chunk_rows: settings.chunk_rows,
+        batch_rows: settings.batch_rows,
+        cancel: cancel.clone(),
+        progress: progress.clone(),
+        events_tx: Some(events_tx),
+    });
+    // Export and load overlap: a chunk loads as soon as it is on disk and its wave is due.
+    let (exported, loaded) = tokio::join!(
+        export_all(ctx, conns),
+        load_waves(
+            plan.clone(),
+            clients,
+            events_rx,
+            run_id.clone().into(),
+            progress,
+            cancel.clone()
+        )
+    );
+    ticker.abort();
+    let (manifests, loads, clients) = match (exported, loaded) {
+        (Ok(m), Ok((l, c))) => (m, l, c),
+        (e, l) => {
+            first_error([e.map(|_| ()), l.map(|_| ())])?;
+            return Err(Error::cancelled());
+        }
+    };
+    let sequences = fix_sequences(&clients[0], &plan).await?;
+    Ok(report(
+        "run",
+        &run_id,
+        settings,
+        &plan,
+        &manifests,
+        Some(&loads),
+        sequences,
+        started,
+    ))
+}
+
+pub async fn status(settings: &Settings) -> Result<StatusReport> {
+    let wd = WorkDir::open_existing(&settings.workdir)?;
+    let client = session::pg_connect(&settings.target).await?;
+    let ledger = ledger::summary(&client).await?;
+    let mut tables = Vec::new();
+    let mut dirs: Vec<_> = std::fs::read_dir(wd.root())
+        .map_err(|e| Error::io(wd.root(), e))?
+        .filter_map(|e| e.ok())
+        .filter(|e| e.path().join("manifest.json").is_file())
+        .collect();
+    dirs.sort_by_key(|e| e.file_name());
+    for d in dirs {
+        let Some(m) = Manifest::read(&d.path().join("manifest.json"))? else {
+            continue;
+        };
+        let (lc, lr) = ledger
+            .iter()
+            .find(|(s, t, _, _)| *s == m.target_schema && *t == m.target_table)
+            .map(|(_, _, c, r)| (*c as u64, *r as u64))
+            .unwrap_or((0, 0));
+        tables.push(TableStatus {
+            table: m.target_table.clone(),
+            exported_chunks: m.chunks.len() as u64,
+            exported_rows: m.rows(),
+            export_complete: m.complete,
+            loaded_chunks: lc,
+            loaded_rows: lr,
+        });
+    }
+    Ok(StatusReport {
+        command: "status",
+        ok: true,
+        workdir: settings.workdir.display().to_string(),
+        tables,
+    })
+}
+
+/// Used by callers that want one result from several.
+pub fn combine(results: Vec<Result<()>>) -> Result<()> {
+    first_error(results)
+}

@@ -1,0 +1,304 @@
+//! The TOML config: every key documented in `config/example.toml`. Unknown keys are an
+//! error naming the key; passwords come from env vars or files, never from the log.
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+use crate::error::{Error, Result};
+use crate::secret::{Dsn, Secret};
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ConfigFile {
+    source: SourceSection,
+    target: TargetSection,
+    #[serde(default)]
+    run: RunSection,
+    #[serde(default)]
+    workers: WorkersSection,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SourceSection {
+    url: Option<String>,
+    password_file: Option<PathBuf>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TargetSection {
+    url: Option<String>,
+    password_file: Option<PathBuf>,
+    #[serde(default = "default_schema")]
+    schema: String,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RunSection {
+    #[serde(default = "default_workdir")]
+    workdir: PathBuf,
+    #[serde(default)]
+    exclude: Vec<String>,
+    #[serde(default = "default_chunk_rows")]
+    chunk_rows: u64,
+    #[serde(default = "default_batch_rows")]
+    batch_rows: usize,
+    #[serde(default)]
+    source_consistency: Consistency,
+}
+
+impl Default for RunSection {
+    fn default() -> Self {
+        RunSection {
+            workdir: default_workdir(),
+            exclude: Vec::new(),
+            chunk_rows: default_chunk_rows(),
+            batch_rows: default_batch_rows(),
+            source_consistency: Consistency::default(),
+        }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct WorkersSection {
+    #[serde(default = "default_workers")]
+    readers: usize,
+    #[serde(default = "default_workers")]
+    converters: usize,
+    #[serde(default = "default_workers")]
+    loaders: usize,
+}
+
+impl Default for WorkersSection {
+    fn default() -> Self {
+        WorkersSection {
+            readers: default_workers(),
+            converters: default_workers(),
+            loaders: default_workers(),
+        }
+    }
+}
+
+/// How the export reads a consistent state of the source.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Consistency {
+    /// One snapshot shared by every reader (brief global read lock when readers > 1).
+    #[default]
+    Snapshot,
+    /// No snapshot: only safe when the application is stopped.
+    None,
+}
+
+fn default_schema() -> String {
+    "public".into()
+}
+fn default_workdir() -> PathBuf {
+    PathBuf::from("./my2pg-work")
+}
+fn default_chunk_rows() -> u64 {
+    100_000
+}
+fn default_batch_rows() -> usize {
+    1_000
+}
+fn default_workers() -> usize {
+    2
+}
+
+#[derive(Debug, Clone, Copy)]
+pub struct Workers {
+    pub readers: usize,
+    pub converters: usize,
+    pub loaders: usize,
+}
+
+/// The validated config: everything the commands need, nothing left to check.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub source: Dsn,
+    pub target: Dsn,
+    pub schema: String,
+    pub workdir: PathBuf,
+    pub exclude: BTreeSet<String>,
+    pub chunk_rows: u64,
+    pub batch_rows: usize,
+    pub consistency: Consistency,
+    pub workers: Workers,
+}
+
+impl Settings {
+    pub fn secrets(&self) -> Vec<&Secret> {
+        self.source
+            .password()
+            .into_iter()
+            .chain(self.target.password())
+            .collect()
+    }
+}
+
+/// Reads and validates a config file. `env` is consulted for the documented overrides
+/// (a function so tests need not touch the process environment).
+pub fn load(
+    path: &Path,
+    workdir_override: Option<&Path>,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<Settings> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| Error::config(format!("cannot read {}: {e}", path.display())))?;
+    let base = path.parent().unwrap_or(Path::new("."));
+    // Absolute, so reports and errors name the real place.
+    let base = std::path::absolute(if base.as_os_str().is_empty() {
+        Path::new(".")
+    } else {
+        base
+    })
+    .map_err(|e| Error::config(format!("cannot resolve {}: {e}", path.display())))?;
+    parse(&text, &base, workdir_override, env)
+}
+
+pub fn parse(
+    text: &str,
+    base_dir: &Path,
+    workdir_override: Option<&Path>,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<Settings> {
+    let file: ConfigFile = toml::from_str(text).map_err(|e| {
+        // toml's message names the unknown key and its line; keep it on one line.
+        Error::config(e.to_string().replace('\n', " ").trim().to_string())
+    })?;
+    let password = |var: &str, file: &Option<PathBuf>, key: &str| -> Result<Option<Secret>> {
+        if let Some(v) = env(var).filter(|v| !v.is_empty()) {
+            return Ok(Some(Secret::new(v)));
+        }
+        match file {
+            Some(p) => {
+                let p = base_dir.join(p);
+                let s = std::fs::read_to_string(&p).map_err(|e| {
+                    Error::config(format!("{key}: cannot read {}: {e}", p.display()))
+                })?;
+                Ok(Some(Secret::new(s.trim_end_matches(['\n', '\r']))))
+            }
+            None => Ok(None),
+        }
+    };
+    let src_pw = password(
+        "MY2PG_SOURCE_PASSWORD",
+        &file.source.password_file,
+        "source.password_file",
+    )?;
+    let dst_pw = password(
+        "MY2PG_TARGET_PASSWORD",
+        &file.target.password_file,
+        "target.password_file",
+    )?;
+    let src_url = env("MY2PG_SOURCE_URL")
+        .or(file.source.url)
+        .ok_or_else(|| Error::config("source.url is missing (or set MY2PG_SOURCE_URL)"))?;
+    let dst_url = env("MY2PG_TARGET_URL")
+        .or(file.target.url)
+        .ok_or_else(|| Error::config("target.url is missing (or set MY2PG_TARGET_URL)"))?;
+    if !(src_url.starts_with("mysql://") || src_url.starts_with("mariadb://")) {
+        return Err(Error::config("source.url must start with mysql://"));
+    }
+    if !(dst_url.starts_with("postgres://") || dst_url.starts_with("postgresql://")) {
+        return Err(Error::config("target.url must start with postgres://"));
+    }
+    let src_url = src_url.replacen("mariadb://", "mysql://", 1);
+    let source =
+        Dsn::parse(&src_url, src_pw).map_err(|e| Error::config(format!("source.url: {e}")))?;
+    let target =
+        Dsn::parse(&dst_url, dst_pw).map_err(|e| Error::config(format!("target.url: {e}")))?;
+    let run = file.run;
+    if run.chunk_rows == 0 {
+        return Err(Error::config("run.chunk_rows must be at least 1"));
+    }
+    if run.batch_rows == 0 {
+        return Err(Error::config("run.batch_rows must be at least 1"));
+    }
+    let w = file.workers;
+    for (key, v) in [
+        ("workers.readers", w.readers),
+        ("workers.converters", w.converters),
+        ("workers.loaders", w.loaders),
+    ] {
+        if !(1..=64).contains(&v) {
+            return Err(Error::config(format!(
+                "{key} must be between 1 and 64, not {v}"
+            )));
+        }
+    }
+    if file.target.schema.is_empty() {
+        return Err(Error::config("target.schema must not be empty"));
+    }
+    // A relative workdir is relative to the config file, so the same config means the
+    // same files wherever the operator runs it from.
+    let workdir = match workdir_override {
+        Some(p) => p.to_path_buf(),
+        None if run.workdir.is_absolute() => run.workdir,
+        None => base_dir.join(run.workdir),
+    };
+    Ok(Settings {
+        source,
+        target,
+        schema: file.target.schema,
+        workdir,
+        exclude: run.exclude.into_iter().collect(),
+        chunk_rows: run.chunk_rows,
+        batch_rows: run.batch_rows,
+        consistency: run.source_consistency,
+        workers: Workers {
+            readers: w.readers,
+            converters: w.converters,
+            loaders: w.loaders,
+        },
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const MIN: &str =
+        "[source]\nurl = \"mysql://root@h/db\"\n[target]\nurl = \"postgres://o@h/db\"\n";
+
+    fn no_env(_: &str) -> Option<String> {
+        None
+    }
+
+    #[test]
+    fn config_defaults_are_applied() {
+        let s = parse(MIN, Path::new("/etc/my2pg"), None, &no_env).unwrap();
+        assert_eq!(s.schema, "public");
+        assert_eq!(s.workdir, PathBuf::from("/etc/my2pg/./my2pg-work"));
+        assert_eq!(s.chunk_rows, 100_000);
+        assert_eq!(s.workers.readers, 2);
+        assert_eq!(s.consistency, Consistency::Snapshot);
+    }
+
+    #[test]
+    fn config_unknown_key_is_named() {
+        let text = format!("{MIN}[run]\nchunk_rowz = 5\n");
+        let e = parse(&text, Path::new("."), None, &no_env).unwrap_err();
+        assert_eq!(e.exit_code(), 2);
+        assert!(e.to_string().contains("unknown field `chunk_rowz`"), "{e}");
+    }
+
+    #[test]
+    fn config_env_overrides_url_and_password() {
+        let env = |k: &str| match k {
+            "MY2PG_TARGET_URL" => Some("postgres://x@other/db2".to_string()),
+            "MY2PG_TARGET_PASSWORD" => Some("hunter2".to_string()),
+            _ => None,
+        };
+        let s = parse(MIN, Path::new("."), None, &env).unwrap();
+        assert_eq!(s.target.to_string(), "postgres://x@other/db2");
+        assert_eq!(s.target.full_url(), "postgres://x:hunter2@other/db2");
+        assert!(!format!("{s:?}").contains("hunter2"));
+    }
+}

@@ -1,0 +1,269 @@
+use super::*;
+use crate::catalog::{MyType, PgKind, PgType};
+
+fn pg(name: &str, typmod: i32) -> PgType {
+    PgType {
+        display: name.into(),
+        name: name.into(),
+        typmod,
+        kind: PgKind::Base,
+    }
+}
+
+fn my(dt: &str, ct: &str) -> MyType {
+    MyType::parse(dt, ct, Some("utf8mb4"))
+}
+
+fn field(c: &Converter, v: Value) -> Result<String, ConvertError> {
+    let mut out = Vec::new();
+    c.convert(&v, &mut out)?;
+    Ok(String::from_utf8(out).unwrap())
+}
+
+#[test]
+fn choose_tinyint1_bool_only_into_boolean() {
+    assert_eq!(
+        choose(&my("tinyint", "tinyint(1)"), &pg("bool", -1)),
+        Some(Converter::Bool)
+    );
+    assert!(matches!(
+        choose(&my("tinyint", "tinyint(1)"), &pg("int2", -1)),
+        Some(Converter::Int { .. })
+    ));
+    assert_eq!(choose(&my("tinyint", "tinyint(4)"), &pg("bool", -1)), None);
+    assert_eq!(
+        choose(&my("datetime", "datetime(6)"), &pg("int4", -1)),
+        None
+    );
+    assert_eq!(choose(&my("double", "double"), &pg("float4", -1)), None);
+}
+
+#[test]
+fn int_out_of_range_is_an_error() {
+    let c = choose(&my("int", "int(10) unsigned"), &pg("int4", -1)).unwrap();
+    assert_eq!(field(&c, Value::UInt(2147483647)).unwrap(), "2147483647");
+    assert_eq!(
+        field(&c, Value::UInt(4294967295)).unwrap_err().0,
+        "4294967295 is out of range for integer"
+    );
+    let c = choose(&my("bigint", "bigint(20) unsigned"), &pg("numeric", -1)).unwrap();
+    assert_eq!(
+        field(&c, Value::UInt(u64::MAX)).unwrap(),
+        "18446744073709551615"
+    );
+}
+
+#[test]
+fn bool_accepts_only_zero_and_one() {
+    let c = Converter::Bool;
+    assert_eq!(field(&c, Value::Int(0)).unwrap(), "f");
+    assert_eq!(field(&c, Value::Int(1)).unwrap(), "t");
+    assert_eq!(field(&c, Value::Bytes(vec![1])).unwrap(), "t");
+    assert_eq!(
+        field(&c, Value::Int(2)).unwrap_err().0,
+        "2 is not a boolean (only 0 and 1 are)"
+    );
+}
+
+#[test]
+fn decimal_is_exact_and_refuses_rounding() {
+    let c = choose(
+        &my("decimal", "decimal(12,4)"),
+        &pg("numeric", ((10 << 16) | 2) + 4),
+    )
+    .unwrap();
+    assert_eq!(
+        field(&c, Value::Bytes(b"-12345678.9000".to_vec())).unwrap(),
+        "-12345678.9000"
+    );
+    assert_eq!(
+        field(&c, Value::Bytes(b"1.2345".to_vec())).unwrap_err().0,
+        "digits beyond the target scale (2) would be rounded away"
+    );
+}
+
+#[test]
+fn floats_use_shortest_round_trip() {
+    assert_eq!(
+        field(&Converter::Float32, Value::Float(0.1)).unwrap(),
+        "0.1"
+    );
+    assert_eq!(
+        field(&Converter::Float64, Value::Double(0.1)).unwrap(),
+        "0.1"
+    );
+    assert_eq!(
+        field(&Converter::Float64, Value::Double(-0.0)).unwrap(),
+        "-0.0"
+    );
+    assert_eq!(
+        field(&Converter::Float64, Value::Double(f64::NAN)).unwrap(),
+        "NaN"
+    );
+    assert_eq!(
+        field(&Converter::Float64, Value::Double(f64::NEG_INFINITY)).unwrap(),
+        "-Infinity"
+    );
+    let x = 1.0e-7f64 / 3.0;
+    let s = field(&Converter::Float64, Value::Double(x)).unwrap();
+    assert_eq!(s.parse::<f64>().unwrap().to_bits(), x.to_bits());
+}
+
+#[test]
+fn text_is_quoted_checked_and_length_limited() {
+    let c = Converter::Text { max_chars: Some(3) };
+    assert_eq!(
+        field(&c, Value::Bytes("é\"x".as_bytes().to_vec())).unwrap(),
+        "\"é\"\"x\""
+    );
+    assert_eq!(field(&c, Value::Bytes(Vec::new())).unwrap(), "\"\"");
+    assert_eq!(
+        field(&c, Value::Bytes(b"abcd".to_vec())).unwrap_err().0,
+        "4 characters do not fit the target's 3"
+    );
+    let c = Converter::Text { max_chars: None };
+    assert_eq!(
+        field(&c, Value::Bytes(b"a\0b".to_vec())).unwrap_err().0,
+        "contains a NUL byte (PostgreSQL text cannot hold it)"
+    );
+    assert_eq!(
+        field(&c, Value::Bytes(vec![b'a', 0xff])).unwrap_err().0,
+        "invalid UTF-8 at byte 1 (PostgreSQL text cannot hold it)"
+    );
+}
+
+#[test]
+fn uuid_text_any_case_and_binary() {
+    let v = Value::Bytes(b"A0EEBC99-9C0B-4EF8-BB6D-6BB9BD380A11".to_vec());
+    assert_eq!(
+        field(&Converter::Uuid, v).unwrap(),
+        "a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11"
+    );
+    assert_eq!(
+        field(&Converter::Uuid, Value::Bytes(b"".to_vec()))
+            .unwrap_err()
+            .0,
+        "not a UUID"
+    );
+    let b: Vec<u8> = (0u8..16).collect();
+    assert_eq!(
+        field(&Converter::UuidBinary, Value::Bytes(b)).unwrap(),
+        "00010203-0405-0607-0809-0a0b0c0d0e0f"
+    );
+}
+
+#[test]
+fn json_is_validated_and_jsonb_refuses_nul_escape() {
+    let c = Converter::Json { jsonb: true };
+    assert_eq!(
+        field(&c, Value::Bytes(br#"{"a":"\"x\""}"#.to_vec())).unwrap(),
+        r#""{""a"":""\""x\""""}""#
+    );
+    assert!(field(&c, Value::Bytes(b"{nope".to_vec()))
+        .unwrap_err()
+        .0
+        .starts_with("invalid JSON"));
+    assert_eq!(
+        field(&c, Value::Bytes(br#"{"a":"\u0000"}"#.to_vec()))
+            .unwrap_err()
+            .0,
+        "JSON holds \\u0000, which jsonb cannot store"
+    );
+    // An escaped backslash followed by u0000 is literal text, not a NUL.
+    assert!(field(&c, Value::Bytes(br#"{"a":"\\u0000"}"#.to_vec())).is_ok());
+    assert!(field(
+        &Converter::Json { jsonb: false },
+        Value::Bytes(br#"{"a":"\u0000"}"#.to_vec())
+    )
+    .is_ok());
+}
+
+#[test]
+fn dates_and_times_exact_to_the_microsecond() {
+    let ts = Converter::Timestamp { frac_digits: 6 };
+    assert_eq!(
+        field(&ts, Value::Date(2024, 2, 29, 23, 59, 59, 999_999)).unwrap(),
+        "2024-02-29 23:59:59.999999"
+    );
+    assert_eq!(
+        field(&ts, Value::Date(1000, 1, 1, 0, 0, 0, 0)).unwrap(),
+        "1000-01-01 00:00:00"
+    );
+    let tz = Converter::TimestampTz { frac_digits: 6 };
+    assert_eq!(
+        field(&tz, Value::Date(1970, 1, 1, 0, 0, 0, 1)).unwrap(),
+        "1970-01-01 00:00:00.000001+00"
+    );
+    assert_eq!(
+        field(&ts, Value::Date(0, 0, 0, 0, 0, 0, 0)).unwrap_err().0,
+        "zero date (0000-00-00) has no PostgreSQL equivalent"
+    );
+    assert_eq!(
+        field(
+            &Converter::Timestamp { frac_digits: 3 },
+            Value::Date(2024, 1, 1, 0, 0, 0, 1500)
+        )
+        .unwrap_err()
+        .0,
+        "fractional seconds .001500 would be rounded by the target's precision (3)"
+    );
+    assert_eq!(
+        field(&Converter::Date, Value::Date(2024, 1, 5, 0, 0, 0, 0)).unwrap(),
+        "2024-01-05"
+    );
+    assert_eq!(
+        field(&Converter::Interval, Value::Time(true, 34, 22, 59, 59, 0)).unwrap(),
+        "-838:59:59"
+    );
+    assert!(field(
+        &Converter::Time { frac_digits: 6 },
+        Value::Time(false, 1, 0, 0, 0, 0)
+    )
+    .is_err());
+}
+
+#[test]
+fn pg_enum_requires_known_label() {
+    let c = Converter::PgEnum {
+        labels: vec!["a".into(), "b c".into()],
+    };
+    assert_eq!(field(&c, Value::Bytes(b"b c".to_vec())).unwrap(), "\"b c\"");
+    assert_eq!(
+        field(&c, Value::Bytes(b"".to_vec())).unwrap_err().0,
+        "this label does not exist in the target enum type"
+    );
+}
+
+#[test]
+fn bytea_all_256_values() {
+    let all: Vec<u8> = (0..=255).collect();
+    let s = field(&Converter::Bytea, Value::Bytes(all)).unwrap();
+    assert_eq!(s.len(), 514);
+    assert!(s.starts_with("\\x00010203"));
+}
+
+proptest::proptest! {
+    #[test]
+    fn text_converter_never_emits_a_null_field(s in "\\PC*") {
+        let out = field(&Converter::Text { max_chars: None }, Value::Bytes(s.as_bytes().to_vec()));
+        let out = out.unwrap();
+        proptest::prop_assert!(out.starts_with('"') && out.ends_with('"'));
+    }
+
+    #[test]
+    fn float64_round_trips(x in proptest::num::f64::NORMAL | proptest::num::f64::SUBNORMAL) {
+        let s = field(&Converter::Float64, Value::Double(x)).unwrap();
+        proptest::prop_assert_eq!(s.parse::<f64>().unwrap().to_bits(), x.to_bits());
+    }
+
+    #[test]
+    fn int_into_integer_matches_range(n in proptest::num::i64::ANY) {
+        let c = Converter::Int { min: i32::MIN as i128, max: i32::MAX as i128, target: "integer" };
+        let r = field(&c, Value::Int(n));
+        if n >= i32::MIN as i64 && n <= i32::MAX as i64 {
+            proptest::prop_assert_eq!(r.unwrap(), n.to_string());
+        } else {
+            proptest::prop_assert!(r.is_err());
+        }
+    }
+}

@@ -1,0 +1,184 @@
+//! One error type for the library: `Error(Box<ErrorKind>)` stays one pointer wide as it
+//! crosses channels, and every kind carries the context an operator needs at 3 a.m.
+
+use std::path::PathBuf;
+
+use crate::plan::Problem;
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+#[derive(Debug, thiserror::Error)]
+#[error(transparent)]
+pub struct Error(Box<ErrorKind>);
+
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ErrorKind {
+    #[error("config: {0}")]
+    Config(String),
+
+    #[error("the plan has {} blocking problem(s):\n{}", .0.len(), fmt_problems(.0))]
+    Plan(Vec<Problem>),
+
+    #[error("cannot connect to the {side} database {dsn}: {reason}")]
+    Connect {
+        side: &'static str,
+        dsn: String,
+        reason: String,
+    },
+
+    #[error("{side} query failed ({what}): {reason}")]
+    Query {
+        side: &'static str,
+        what: String,
+        reason: String,
+    },
+
+    #[error(
+        "table `{table}`, column `{column}`, primary key {pk}: cannot convert {excerpt}: {reason}"
+    )]
+    Convert {
+        table: String,
+        column: String,
+        pk: String,
+        excerpt: String,
+        reason: String,
+    },
+
+    #[error("loading table {table} chunk {chunk:06} failed: {message}")]
+    Load {
+        table: String,
+        chunk: u32,
+        message: String,
+    },
+
+    #[error("work directory: {0}")]
+    WorkDir(String),
+
+    #[error("{}: {source}", .path.display())]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+
+    #[error("interrupted: {0}")]
+    Interrupted(String),
+
+    #[error("stopped because another worker failed")]
+    Cancelled,
+
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+fn fmt_problems(problems: &[Problem]) -> String {
+    problems
+        .iter()
+        .map(|p| format!("  - {p}"))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+impl Error {
+    pub fn kind(&self) -> &ErrorKind {
+        &self.0
+    }
+
+    /// The documented exit codes: 2 = fix the config or the schema, 1 = the run failed.
+    pub fn exit_code(&self) -> u8 {
+        match *self.0 {
+            ErrorKind::Config(_) | ErrorKind::Plan(_) => 2,
+            _ => 1,
+        }
+    }
+
+    pub fn config(msg: impl Into<String>) -> Self {
+        ErrorKind::Config(msg.into()).into()
+    }
+
+    pub fn workdir(msg: impl Into<String>) -> Self {
+        ErrorKind::WorkDir(msg.into()).into()
+    }
+
+    pub fn internal(msg: impl Into<String>) -> Self {
+        ErrorKind::Internal(msg.into()).into()
+    }
+
+    pub fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
+        ErrorKind::Io {
+            path: path.into(),
+            source,
+        }
+        .into()
+    }
+
+    pub fn cancelled() -> Self {
+        ErrorKind::Cancelled.into()
+    }
+
+    pub fn is_cancelled(&self) -> bool {
+        matches!(*self.0, ErrorKind::Cancelled)
+    }
+
+    pub fn mysql(what: impl Into<String>, e: mysql_async::Error) -> Self {
+        ErrorKind::Query {
+            side: "source (MySQL)",
+            what: what.into(),
+            reason: e.to_string(),
+        }
+        .into()
+    }
+
+    pub fn pg(what: impl Into<String>, e: &tokio_postgres::Error) -> Self {
+        ErrorKind::Query {
+            side: "target (PostgreSQL)",
+            what: what.into(),
+            reason: pg_reason(e),
+        }
+        .into()
+    }
+
+    pub fn panicked(e: tokio::task::JoinError) -> Self {
+        Self::internal(format!("a worker task failed: {e}"))
+    }
+}
+
+/// The bare Display of a tokio_postgres error hides the server's detail; spell it out.
+pub fn pg_reason(e: &tokio_postgres::Error) -> String {
+    match e.as_db_error() {
+        Some(db) => {
+            let mut s = format!("{}: {}", db.severity(), db.message());
+            if let Some(d) = db.detail() {
+                s.push_str(&format!("; DETAIL: {d}"));
+            }
+            if let Some(h) = db.hint() {
+                s.push_str(&format!("; HINT: {h}"));
+            }
+            if let Some(c) = db.constraint() {
+                s.push_str(&format!("; constraint: {c}"));
+            }
+            if let Some(w) = db.where_() {
+                s.push_str(&format!("; CONTEXT: {w}"));
+            }
+            s.push_str(&format!(" (SQLSTATE {})", db.code().code()));
+            s
+        }
+        None => {
+            // Non-server errors (I/O, protocol): include the source chain.
+            let mut s = e.to_string();
+            let mut src = std::error::Error::source(e);
+            while let Some(inner) = src {
+                s.push_str(&format!(": {inner}"));
+                src = inner.source();
+            }
+            s
+        }
+    }
+}
+
+impl From<ErrorKind> for Error {
+    fn from(k: ErrorKind) -> Self {
+        Error(Box::new(k))
+    }
+}

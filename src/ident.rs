@@ -1,0 +1,67 @@
+//! The only way a name enters SQL: always quoted, whatever it contains.
+
+use std::fmt;
+
+/// A Postgres identifier, rendered with double quotes (embedded quotes doubled).
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct PgIdent(pub String);
+
+impl fmt::Display for PgIdent {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("\"")?;
+        f.write_str(&self.0.replace('"', "\"\""))?;
+        f.write_str("\"")
+    }
+}
+
+/// `"schema"."table"`.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct PgName {
+    pub schema: String,
+    pub name: String,
+}
+
+impl fmt::Display for PgName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{}.{}",
+            PgIdent(self.schema.clone()),
+            PgIdent(self.name.clone())
+        )
+    }
+}
+
+/// A MySQL identifier, rendered with backticks (embedded backticks doubled).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MyIdent(pub String);
+
+impl fmt::Display for MyIdent {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("`")?;
+        f.write_str(&self.0.replace('`', "``"))?;
+        f.write_str("`")
+    }
+}
+
+/// A Postgres string literal (standard_conforming_strings is on since 9.1).
+pub fn pg_literal(s: &str) -> String {
+    format!("'{}'", s.replace('\'', "''"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hostile_names_are_quoted() {
+        assert_eq!(PgIdent("a\"b; DROP".into()).to_string(), "\"a\"\"b; DROP\"");
+        assert_eq!(MyIdent("x`y".into()).to_string(), "`x``y`");
+        let n = PgName {
+            schema: "s\"".into(),
+            name: "Tbl".into(),
+        };
+        assert_eq!(n.to_string(), "\"s\"\"\".\"Tbl\"");
+        assert_eq!(pg_literal("it's"), "'it''s'");
+    }
+}

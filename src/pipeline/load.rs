@@ -1,0 +1,212 @@
+//! Loader: streams one chunk file into `COPY ... FROM STDIN (FORMAT csv)` and records
+//! the chunk in the ledger in the same transaction. A file whose bytes differ from the
+//! manifest's checksum is refused before anything commits.
+
+use bytes::{Bytes, BytesMut};
+use futures::SinkExt;
+use sha2::{Digest, Sha256};
+use tokio::io::AsyncReadExt;
+use tokio_postgres::Client;
+
+use super::ChunkReady;
+use crate::error::{pg_reason, Error, ErrorKind, Result};
+use crate::ident::PgIdent;
+use crate::ledger;
+use crate::plan::TablePlan;
+
+const COPY_PIECE: usize = 256 * 1024;
+
+pub enum Loaded {
+    Rows(u64),
+    /// Already in the ledger with the same checksum.
+    Skipped,
+}
+
+pub fn copy_sql(t: &TablePlan) -> String {
+    let cols: Vec<String> = t
+        .columns
+        .iter()
+        .map(|c| PgIdent(c.target.clone()).to_string())
+        .collect();
+    format!(
+        "COPY {} ({}) FROM STDIN (FORMAT csv)",
+        t.target,
+        cols.join(", ")
+    )
+}
+
+fn load_error(t: &TablePlan, c: &ChunkReady, message: String) -> Error {
+    ErrorKind::Load {
+        table: t.target.to_string(),
+        chunk: c.chunk,
+        message,
+    }
+    .into()
+}
+
+pub async fn load_chunk(
+    pg: &mut Client,
+    t: &TablePlan,
+    c: &ChunkReady,
+    run_id: &str,
+) -> Result<Loaded> {
+    let (schema, table) = (t.target.schema.as_str(), t.target.name.as_str());
+    let tx = pg
+        .transaction()
+        .await
+        .map_err(|e| load_error(t, c, pg_reason(&e)))?;
+    if let Some(prev) = ledger::find(&tx, schema, table, c.chunk).await? {
+        if prev.sha256 != c.sha256 {
+            return Err(load_error(
+                t,
+                c,
+                format!(
+                "the chunk file {} differs from the one loaded earlier (sha256 {} then, {} now); \
+                 the target already holds the earlier data: refusing to load it again",
+                c.path.display(), prev.sha256, c.sha256
+            ),
+            ));
+        }
+        return Ok(Loaded::Skipped);
+    }
+    let sink = tx
+        .copy_in::<_, Bytes>(copy_sql(t).as_str())
+        .await
+        .map_err(|e| copy_error(t, c, &e))?;
+    let mut sink = std::pin::pin!(sink);
+    let mut file = tokio::fs::File::open(&c.path)
+        .await
+        .map_err(|e| Error::io(&c.path, e))?;
+    let mut sha = Sha256::new();
+    let mut buf = BytesMut::with_capacity(COPY_PIECE);
+    loop {
+        buf.reserve(COPY_PIECE);
+        if file
+            .read_buf(&mut buf)
+            .await
+            .map_err(|e| Error::io(&c.path, e))?
+            == 0
+        {
+            break;
+        }
+        sha.update(&buf);
+        sink.send(buf.split().freeze())
+            .await
+            .map_err(|e| copy_error(t, c, &e))?;
+    }
+    let actual = hex::encode(sha.finalize());
+    if actual != c.sha256 {
+        // Dropping the sink and the transaction aborts the COPY: nothing commits.
+        return Err(load_error(t, c, format!(
+            "chunk file {} changed after export (sha256 {} in the manifest, {} on disk); export it again",
+            c.path.display(), c.sha256, actual
+        )));
+    }
+    let rows = sink
+        .as_mut()
+        .finish()
+        .await
+        .map_err(|e| copy_error(t, c, &e))?;
+    if rows != c.rows {
+        return Err(load_error(
+            t,
+            c,
+            format!("COPY loaded {rows} rows, the manifest says {}", c.rows),
+        ));
+    }
+    ledger::record(&tx, schema, table, c.chunk, &c.sha256, rows, run_id).await?;
+    tx.commit().await.map_err(|e| copy_error(t, c, &e))?;
+    Ok(Loaded::Rows(rows))
+}
+
+/// Names the failing row: Postgres reports the file line; the chunk file tells the key.
+fn copy_error(t: &TablePlan, c: &ChunkReady, e: &tokio_postgres::Error) -> Error {
+    let mut msg = pg_reason(e);
+    let line = e
+        .as_db_error()
+        .and_then(|db| db.where_())
+        .and_then(|w| w.split(", line ").nth(1))
+        .and_then(|rest| rest.split([',', ':']).next())
+        .and_then(|n| n.trim().parse::<u64>().ok());
+    if let Some(line) = line {
+        if let Some(key) = key_at_line(t, &c.path, line) {
+            msg.push_str(&format!("; row with primary key {key}"));
+        }
+    }
+    load_error(t, c, msg)
+}
+
+/// Finds the CSV record that contains physical line `line` (1-based, as COPY counts)
+/// and formats its key fields.
+fn key_at_line(t: &TablePlan, path: &std::path::Path, line: u64) -> Option<String> {
+    if t.ordered_by_all || t.key_positions.iter().any(|&p| p >= t.columns.len()) {
+        return None;
+    }
+    let data = std::fs::read(path).ok()?;
+    let (mut cur_line, mut in_quote, mut start) = (1u64, false, 0usize);
+    for (i, &b) in data.iter().enumerate() {
+        match b {
+            b'"' => in_quote = !in_quote,
+            b'\n' => {
+                if !in_quote {
+                    if cur_line >= line {
+                        return Some(format_fields(t, &data[start..i]));
+                    }
+                    start = i + 1;
+                }
+                cur_line += 1;
+                if !in_quote && cur_line > line {
+                    return None;
+                }
+            }
+            _ => {}
+        }
+    }
+    None
+}
+
+fn format_fields(t: &TablePlan, record: &[u8]) -> String {
+    let mut fields: Vec<String> = Vec::new();
+    let (mut cur, mut in_quote, mut quoted) = (Vec::new(), false, false);
+    let mut i = 0;
+    while i < record.len() {
+        let b = record[i];
+        if in_quote {
+            if b == b'"' && record.get(i + 1) == Some(&b'"') {
+                cur.push(b'"');
+                i += 1;
+            } else if b == b'"' {
+                in_quote = false;
+            } else {
+                cur.push(b);
+            }
+        } else if b == b'"' {
+            in_quote = true;
+            quoted = true;
+        } else if b == b',' {
+            fields.push(render(&cur, quoted));
+            cur.clear();
+            quoted = false;
+        } else {
+            cur.push(b);
+        }
+        i += 1;
+    }
+    fields.push(render(&cur, quoted));
+    let names: Vec<&str> = t.key.iter().map(String::as_str).collect();
+    let values: Vec<String> = t
+        .key_positions
+        .iter()
+        .map(|&p| fields.get(p).cloned().unwrap_or_else(|| "?".into()))
+        .collect();
+    format!("({})=({})", names.join(", "), values.join(", "))
+}
+
+fn render(field: &[u8], quoted: bool) -> String {
+    if field.is_empty() && !quoted {
+        return "NULL".into();
+    }
+    let s = String::from_utf8_lossy(field);
+    let short: String = s.chars().take(60).collect();
+    short
+}

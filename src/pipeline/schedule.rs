@@ -1,0 +1,146 @@
+//! Wave scheduler: chunks of the tables in the current wave load in parallel on
+//! `loaders` connections; wave n+1 starts only when every chunk of wave n has committed.
+//! The first failure stops everything: no new chunk starts and in-flight ones roll back.
+
+use std::collections::VecDeque;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+
+use tokio::sync::mpsc;
+use tokio::task::JoinSet;
+use tokio_postgres::Client;
+
+use super::load::{load_chunk, Loaded};
+use super::{Cancel, ChunkReady, ExportEvent, Progress};
+use crate::error::{Error, Result};
+use crate::plan::Plan;
+
+#[derive(Debug, Default, Clone)]
+pub struct TableLoad {
+    pub loaded_rows: u64,
+    pub loaded_chunks: u64,
+    pub skipped_chunks: u64,
+}
+
+struct TableState {
+    pending: VecDeque<ChunkReady>,
+    export_done: bool,
+    in_flight: usize,
+}
+
+pub async fn load_waves(
+    plan: Arc<Plan>,
+    mut clients: Vec<Client>,
+    mut events_rx: mpsc::Receiver<ExportEvent>,
+    run_id: Arc<str>,
+    progress: Arc<Progress>,
+    cancel: Cancel,
+) -> Result<(Vec<TableLoad>, Vec<Client>)> {
+    let n = plan.tables.len();
+    let mut state: Vec<TableState> = (0..n)
+        .map(|_| TableState {
+            pending: VecDeque::new(),
+            export_done: false,
+            in_flight: 0,
+        })
+        .collect();
+    let mut loads = vec![TableLoad::default(); n];
+    let mut wave = 0;
+    let mut events_open = true;
+    let mut tasks: JoinSet<(usize, Client, Result<Loaded>)> = JoinSet::new();
+    let mut next_table = 0usize; // round-robin start inside the wave
+    loop {
+        // Advance past every wave whose tables are fully exported and loaded.
+        while wave < plan.waves.len()
+            && plan.waves[wave].iter().all(|&t| {
+                state[t].export_done && state[t].pending.is_empty() && state[t].in_flight == 0
+            })
+        {
+            tracing::info!(wave = wave + 1, of = plan.waves.len(), "wave loaded");
+            wave += 1;
+        }
+        if wave == plan.waves.len() {
+            break;
+        }
+        // Start chunks of the current wave while connections are free.
+        let members = &plan.waves[wave];
+        while !clients.is_empty() && !cancel.is_tripped() {
+            let pick = (0..members.len())
+                .map(|k| members[(next_table + k) % members.len()])
+                .find(|&t| !state[t].pending.is_empty());
+            let Some(t) = pick else { break };
+            next_table = next_table.wrapping_add(1);
+            let chunk = state[t]
+                .pending
+                .pop_front()
+                .expect("picked a table with a pending chunk");
+            state[t].in_flight += 1;
+            let mut client = clients.pop().expect("checked a free client");
+            let (plan, run_id) = (plan.clone(), run_id.clone());
+            tasks.spawn(async move {
+                let r = load_chunk(&mut client, &plan.tables[t], &chunk, &run_id).await;
+                (t, client, r)
+            });
+        }
+        tokio::select! {
+            ev = events_rx.recv(), if events_open => match ev {
+                Some(ExportEvent::Chunk(c)) => state[c.table].pending.push_back(c),
+                Some(ExportEvent::TableDone { table }) => state[table].export_done = true,
+                None => {
+                    events_open = false;
+                    if state.iter().any(|s| !s.export_done) {
+                        // The export side stopped early; it reports why.
+                        cancel.trip();
+                        return Err(Error::cancelled());
+                    }
+                }
+            },
+            Some(done) = tasks.join_next(), if !tasks.is_empty() => {
+                let (t, client, r) = done.map_err(Error::panicked)?;
+                state[t].in_flight -= 1;
+                clients.push(client);
+                match r {
+                    Ok(Loaded::Rows(rows)) => {
+                        loads[t].loaded_rows += rows;
+                        loads[t].loaded_chunks += 1;
+                        progress.rows_loaded.fetch_add(rows, Ordering::Relaxed);
+                        progress.chunks_loaded.fetch_add(1, Ordering::Relaxed);
+                    }
+                    Ok(Loaded::Skipped) => loads[t].skipped_chunks += 1,
+                    Err(e) => {
+                        cancel.trip();
+                        tasks.abort_all(); // dropped connections roll their transactions back
+                        return Err(e);
+                    }
+                }
+            },
+            else => {
+                if cancel.is_tripped() {
+                    return Err(Error::cancelled());
+                }
+                return Err(Error::internal("loader stalled: no chunk pending and no export running"));
+            }
+        }
+    }
+    Ok((loads, clients))
+}
+
+/// Moves identity and serial sequences past the largest loaded value.
+pub async fn fix_sequences(client: &Client, plan: &Plan) -> Result<u64> {
+    let mut fixed = 0;
+    for t in &plan.tables {
+        for (col, seq) in &t.sequences {
+            let sql = format!(
+                "SELECT setval($1::text::regclass, m) FROM (SELECT max({}) AS m FROM {}) s WHERE m IS NOT NULL",
+                crate::ident::PgIdent(col.clone()),
+                t.target
+            );
+            let rows = client
+                .query(sql.as_str(), &[seq])
+                .await
+                .map_err(|e| Error::pg(format!("set sequence {seq}"), &e))?;
+            fixed += rows.len() as u64;
+        }
+    }
+    Ok(fixed)
+}

@@ -1,0 +1,97 @@
+//! Transform lane: converts and encodes each batch on the rayon pool. Rows are split into
+//! tasks and joined back in order, so the chunk bytes do not depend on thread timing.
+
+use crossbeam_channel::{Receiver, Sender};
+use mysql_async::{Row, Value};
+use rayon::prelude::*;
+
+use super::{Cancel, EncodedBatch, RowBatch};
+use crate::convert::excerpt;
+use crate::error::{ErrorKind, Result};
+use crate::plan::TablePlan;
+
+/// Rows per rayon task: large enough to amortize scheduling, small enough to balance.
+const TASK_ROWS: usize = 256;
+
+pub fn transform_lane(
+    pool: &rayon::ThreadPool,
+    t: &TablePlan,
+    batch_rx: Receiver<RowBatch>,
+    enc_tx: Sender<EncodedBatch>,
+    cancel: &Cancel,
+) -> Result<()> {
+    for batch in batch_rx {
+        cancel.check()?;
+        let csv = encode_batch(pool, t, &batch.rows)?;
+        let out = EncodedBatch {
+            chunk: batch.chunk,
+            rows: batch.rows.len() as u64,
+            csv,
+            ends_chunk: batch.ends_chunk,
+            last_key: batch.last_key,
+            ends_table: batch.ends_table,
+        };
+        drop(batch.rows);
+        if enc_tx.send(out).is_err() {
+            return Err(crate::error::Error::cancelled()); // the writer reports the real error
+        }
+    }
+    Ok(())
+}
+
+pub fn encode_batch(pool: &rayon::ThreadPool, t: &TablePlan, rows: &[Row]) -> Result<Vec<u8>> {
+    if rows.len() <= TASK_ROWS {
+        return encode_rows(t, rows);
+    }
+    let parts: Vec<Result<Vec<u8>>> = pool.install(|| {
+        rows.par_chunks(TASK_ROWS)
+            .map(|r| encode_rows(t, r))
+            .collect()
+    });
+    let mut csv = Vec::with_capacity(parts.iter().map(|p| p.as_ref().map_or(0, Vec::len)).sum());
+    for p in parts {
+        csv.extend_from_slice(&p?); // the first failing row in key order wins
+    }
+    Ok(csv)
+}
+
+/// Converts rows into CSV lines: NULL is an empty unquoted field.
+pub fn encode_rows(t: &TablePlan, rows: &[Row]) -> Result<Vec<u8>> {
+    let mut out = Vec::with_capacity(rows.len() * 64 * t.columns.len().max(1));
+    for row in rows {
+        for (i, col) in t.columns.iter().enumerate() {
+            if i > 0 {
+                out.push(b',');
+            }
+            match row.as_ref(i) {
+                None | Some(Value::NULL) => {}
+                Some(v) => col
+                    .converter
+                    .convert(v, &mut out)
+                    .map_err(|e| ErrorKind::Convert {
+                        table: t.source.clone(),
+                        column: col.source.clone(),
+                        pk: format_key(t, row),
+                        excerpt: excerpt(v),
+                        reason: e.to_string(),
+                    })?,
+            }
+        }
+        out.push(b'\n');
+    }
+    Ok(out)
+}
+
+/// `(id)=(42)` or `(a, b)=(1, "x")`, from the row's key columns.
+pub fn format_key(t: &TablePlan, row: &Row) -> String {
+    if t.ordered_by_all {
+        return "(none: table has no key)".into();
+    }
+    let names: Vec<&str> = t.key.iter().map(String::as_str).collect();
+    let values: Vec<String> = t
+        .key_positions
+        .iter()
+        .map(|&i| row.as_ref(i).map_or("?".into(), excerpt))
+        .collect();
+    format!("({})=({})", names.join(", "), values.join(", "))
+}

@@ -1,0 +1,145 @@
+//! Chunk writer: bytes go to `<chunk>.csv.tmp` (0600) while being hashed; at the end of
+//! a chunk the file is fsynced, renamed, recorded in the manifest, and only then announced.
+
+use std::fs::{self, File};
+use std::io::{BufWriter, Write};
+use std::path::PathBuf;
+use std::sync::atomic::Ordering;
+
+use crossbeam_channel::Receiver;
+use sha2::{Digest, Sha256};
+use tokio::sync::mpsc;
+
+use super::{Cancel, ChunkReady, EncodedBatch, ExportEvent, Progress};
+use crate::error::{Error, Result};
+use crate::workdir::manifest::{ChunkEntry, KeyValue, Manifest};
+use crate::workdir::{chunk_file_name, create_private, sync_parent, WorkDir};
+
+struct OpenChunk {
+    chunk: u32,
+    tmp: PathBuf,
+    out: BufWriter<File>,
+    sha: Sha256,
+    rows: u64,
+    bytes: u64,
+}
+
+impl OpenChunk {
+    fn create(wd: &WorkDir, dir: &str, chunk: u32) -> Result<Self> {
+        let tmp = wd
+            .table_dir(dir)
+            .join(format!("{}.tmp", chunk_file_name(chunk)));
+        let file = create_private(&tmp)?;
+        Ok(OpenChunk {
+            chunk,
+            tmp,
+            out: BufWriter::with_capacity(1 << 20, file),
+            sha: Sha256::new(),
+            rows: 0,
+            bytes: 0,
+        })
+    }
+
+    fn append(&mut self, csv: &[u8], rows: u64) -> Result<()> {
+        self.out
+            .write_all(csv)
+            .map_err(|e| Error::io(&self.tmp, e))?;
+        self.sha.update(csv);
+        self.rows += rows;
+        self.bytes += csv.len() as u64;
+        Ok(())
+    }
+
+    /// Durable before it has a name: the final name is only ever a complete file.
+    fn commit(self) -> Result<(PathBuf, ChunkEntry)> {
+        let file = self
+            .out
+            .into_inner()
+            .map_err(|e| Error::io(&self.tmp, e.into_error()))?;
+        file.sync_all().map_err(|e| Error::io(&self.tmp, e))?;
+        let path = self.tmp.with_extension(""); // 000001.csv.tmp -> 000001.csv
+        fs::rename(&self.tmp, &path).map_err(|e| Error::io(&path, e))?;
+        sync_parent(&path)?;
+        Ok((
+            path,
+            ChunkEntry {
+                chunk: self.chunk,
+                file: chunk_file_name(self.chunk),
+                rows: self.rows,
+                bytes: self.bytes,
+                sha256: hex::encode(self.sha.finalize()),
+                last_key: None,
+            },
+        ))
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+pub fn write_chunks(
+    wd: &WorkDir,
+    table: usize,
+    dir: &str,
+    mut manifest: Manifest,
+    enc_rx: Receiver<EncodedBatch>,
+    events_tx: Option<&mpsc::Sender<ExportEvent>>,
+    progress: &Progress,
+    cancel: &Cancel,
+) -> Result<Manifest> {
+    let manifest_path = wd.manifest_path(dir);
+    let mut open: Option<OpenChunk> = None;
+    let mut table_done = false;
+    for b in enc_rx {
+        cancel.check()?;
+        if b.rows > 0 || b.ends_chunk {
+            let chunk = match open.take() {
+                Some(c) => c,
+                None => OpenChunk::create(wd, dir, b.chunk)?,
+            };
+            let mut chunk = chunk;
+            chunk.append(&b.csv, b.rows)?;
+            progress.rows_exported.fetch_add(b.rows, Ordering::Relaxed);
+            progress
+                .bytes_exported
+                .fetch_add(b.csv.len() as u64, Ordering::Relaxed);
+            if b.ends_chunk {
+                let (path, mut entry) = chunk.commit()?;
+                entry.last_key = b
+                    .last_key
+                    .as_ref()
+                    .map(|k| k.iter().map(KeyValue::from_value).collect());
+                let ready = ChunkReady {
+                    table,
+                    chunk: entry.chunk,
+                    path,
+                    rows: entry.rows,
+                    bytes: entry.bytes,
+                    sha256: entry.sha256.clone(),
+                };
+                manifest.chunks.push(entry);
+                manifest.write(&manifest_path)?;
+                tracing::debug!(table = %manifest.target_table, chunk = ready.chunk, rows = ready.rows, "chunk written");
+                if let Some(tx) = events_tx {
+                    tx.blocking_send(ExportEvent::Chunk(ready))
+                        .map_err(|_| Error::cancelled())?;
+                }
+            } else {
+                open = Some(chunk);
+            }
+        }
+        if b.ends_table {
+            table_done = true;
+        }
+    }
+    if !table_done {
+        // The reader stopped early; its error is reported by the lane. An unfinished
+        // chunk leaves only a .tmp file, which is never trusted.
+        return Err(Error::cancelled());
+    }
+    manifest.complete = true;
+    manifest.write(&manifest_path)?;
+    if let Some(tx) = events_tx {
+        tx.blocking_send(ExportEvent::TableDone { table })
+            .map_err(|_| Error::cancelled())?;
+    }
+    Ok(manifest)
+}

@@ -1,0 +1,413 @@
+//! Decide once, then execute: `build_plan` maps source tables and columns onto the
+//! pre-created target, picks one converter per column, the key each table is read in,
+//! and the FK waves. Every problem is collected before anything is reported.
+
+pub mod waves;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt;
+
+use serde::Serialize;
+
+use crate::catalog::{ForeignKey, MyBase, SourceTable, TargetColumn, TargetTable};
+use crate::config::Settings;
+use crate::convert::{choose, Converter};
+use crate::ident::PgName;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ProblemKind {
+    // Blocking problems.
+    UnmappedSourceColumn,
+    UnfilledTargetColumn,
+    NoConversion,
+    FkCycle,
+    EnumLabelMissing,
+    // Warnings.
+    TargetOnlyTable,
+    SkippedColumn,
+    NoPrimaryKey,
+    ReferencesUnloadedTable,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Problem {
+    pub kind: ProblemKind,
+    pub table: String,
+    pub column: Option<String>,
+    pub message: String,
+}
+
+impl fmt::Display for Problem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Skipped {
+    pub table: String,
+    pub reason: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct ColumnPlan {
+    pub source: String,
+    pub source_type: String,
+    pub target: String,
+    pub target_type: String,
+    pub converter: Converter,
+}
+
+#[derive(Debug, Clone)]
+pub struct TablePlan {
+    pub source: String,
+    pub target: PgName,
+    /// Directory name under the work directory (safe on any filesystem).
+    pub dir: String,
+    /// Copied columns, in source order; the select list starts with these.
+    pub columns: Vec<ColumnPlan>,
+    /// Key columns read but not copied (appended to the select list).
+    pub extra_key_columns: Vec<String>,
+    /// The source key the table is read in (primary key, or a unique NOT NULL key).
+    pub key: Vec<String>,
+    /// Positions of the key columns in the select list.
+    pub key_positions: Vec<usize>,
+    /// No usable key: rows are ordered by every column and the table is exported in one go.
+    pub ordered_by_all: bool,
+    pub wave: usize,
+    /// (column, quoted sequence name) to move past the loaded maximum.
+    pub sequences: Vec<(String, String)>,
+    pub est_rows: u64,
+    pub est_bytes: u64,
+}
+
+impl TablePlan {
+    pub fn select_columns(&self) -> impl Iterator<Item = &str> {
+        self.columns
+            .iter()
+            .map(|c| c.source.as_str())
+            .chain(self.extra_key_columns.iter().map(String::as_str))
+    }
+
+    /// A fingerprint of everything that shapes the chunk bytes: a resumed export refuses
+    /// files written under a different plan.
+    pub fn fingerprint(&self, chunk_rows: u64) -> String {
+        use sha2::{Digest, Sha256};
+        let mut h = Sha256::new();
+        h.update(format!("v1|{}|{}|{chunk_rows}|", self.source, self.target));
+        for c in &self.columns {
+            h.update(format!(
+                "{}|{}|{}|{:?}\n",
+                c.source, c.source_type, c.target, c.converter
+            ));
+        }
+        h.update(format!("key {:?} all {}", self.key, self.ordered_by_all));
+        hex::encode(&h.finalize()[..16])
+    }
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct Plan {
+    /// Copied tables, ordered by wave, then by target name.
+    pub tables: Vec<TablePlan>,
+    /// Table indexes per wave.
+    pub waves: Vec<Vec<usize>>,
+    pub skipped: Vec<Skipped>,
+    pub target_only: Vec<String>,
+    pub problems: Vec<Problem>,
+    pub warnings: Vec<Problem>,
+}
+
+impl Plan {
+    pub fn is_runnable(&self) -> bool {
+        self.problems.is_empty()
+    }
+}
+
+/// Directory name for a table: the name itself when it is plainly safe, else a
+/// sanitized form plus a hash so hostile or unicode names cannot escape or collide.
+pub fn dir_name(table: &str) -> String {
+    let safe = !table.is_empty()
+        && table.len() <= 64
+        && table
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_');
+    if safe {
+        return table.to_string();
+    }
+    use sha2::{Digest, Sha256};
+    let hash = hex::encode(&Sha256::digest(table.as_bytes())[..4]);
+    let clean: String = table
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '_' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .take(40)
+        .collect();
+    format!("{clean}-{hash}")
+}
+
+fn find_by_name<'a, T>(items: &'a [T], name: &str, get: impl Fn(&T) -> &str) -> Option<&'a T> {
+    items.iter().find(|t| get(t) == name).or_else(|| {
+        let mut ci = items.iter().filter(|t| get(t).eq_ignore_ascii_case(name));
+        match (ci.next(), ci.next()) {
+            (Some(one), None) => Some(one),
+            _ => None, // none, or ambiguous: only an exact match may decide
+        }
+    })
+}
+
+pub fn build_plan(
+    source: &[SourceTable],
+    target: &[TargetTable],
+    fks: &[ForeignKey],
+    settings: &Settings,
+) -> Plan {
+    let mut plan = Plan::default();
+    let mut used_targets = BTreeSet::new();
+    let mut tables = Vec::new();
+    for st in source {
+        if settings.exclude.contains(&st.name) {
+            plan.skipped.push(Skipped {
+                table: st.name.clone(),
+                reason: "excluded by run.exclude".into(),
+            });
+            continue;
+        }
+        let Some(tt) = find_by_name(target, &st.name, |t| &t.name) else {
+            plan.skipped.push(Skipped {
+                table: st.name.clone(),
+                reason: format!(
+                    "no table of that name in target schema \"{}\"",
+                    settings.schema
+                ),
+            });
+            continue;
+        };
+        if !used_targets.insert(tt.name.clone()) {
+            plan.skipped.push(Skipped {
+                table: st.name.clone(),
+                reason: format!(
+                    "target table \"{}\" is already mapped from another source table",
+                    tt.name
+                ),
+            });
+            continue;
+        }
+        tables.push(plan_table(st, tt, &mut plan));
+    }
+    for tt in target {
+        if !used_targets.contains(&tt.name) {
+            plan.target_only.push(tt.name.clone());
+            plan.warnings.push(Problem {
+                kind: ProblemKind::TargetOnlyTable,
+                table: tt.name.clone(),
+                column: None,
+                message: format!(
+                    "target table \"{}\" has no source table; my2pg leaves it as it is",
+                    tt.name
+                ),
+            });
+        }
+    }
+    let result = waves::plan_waves(&tables, fks, &settings.schema);
+    plan.problems.extend(result.problems);
+    plan.warnings.extend(result.warnings);
+    for (t, w) in tables.iter_mut().zip(&result.wave_of) {
+        t.wave = *w;
+    }
+    tables.sort_by(|a, b| (a.wave, &a.target.name).cmp(&(b.wave, &b.target.name)));
+    let mut waves: BTreeMap<usize, Vec<usize>> = BTreeMap::new();
+    for (i, t) in tables.iter().enumerate() {
+        waves.entry(t.wave).or_default().push(i);
+    }
+    plan.waves = waves.into_values().collect();
+    plan.tables = tables;
+    plan
+}
+
+fn plan_table(st: &SourceTable, tt: &TargetTable, plan: &mut Plan) -> TablePlan {
+    let mut columns = Vec::new();
+    let mut mapped_targets = BTreeSet::new();
+    let problem = |plan: &mut Plan, kind, column: &str, message: String| {
+        let p = Problem {
+            kind,
+            table: st.name.clone(),
+            column: Some(column.to_string()),
+            message,
+        };
+        if matches!(kind, ProblemKind::SkippedColumn) {
+            plan.warnings.push(p);
+        } else {
+            plan.problems.push(p);
+        }
+    };
+    for sc in &st.columns {
+        let tc: Option<&TargetColumn> = find_by_name(&tt.columns, &sc.name, |c| &c.name);
+        let Some(tc) = tc else {
+            if sc.generated {
+                problem(
+                    plan,
+                    ProblemKind::SkippedColumn,
+                    &sc.name,
+                    format!(
+                    "{}.{}: generated source column with no target column: skipped (derived data)",
+                    st.name, sc.name
+                ),
+                );
+            } else {
+                problem(
+                    plan,
+                    ProblemKind::UnmappedSourceColumn,
+                    &sc.name,
+                    format!(
+                        "{}.{}: source column has no column in target table \"{}\"",
+                        st.name, sc.name, tt.name
+                    ),
+                );
+            }
+            continue;
+        };
+        mapped_targets.insert(tc.name.clone());
+        if tc.generated {
+            problem(
+                plan,
+                ProblemKind::SkippedColumn,
+                &sc.name,
+                format!(
+                    "{}.{}: target column \"{}\" is generated: the source value is not copied",
+                    st.name, sc.name, tc.name
+                ),
+            );
+            continue;
+        }
+        let Some(converter) = choose(&sc.ty, &tc.ty) else {
+            problem(
+                plan,
+                ProblemKind::NoConversion,
+                &sc.name,
+                format!(
+                    "{}.{}: no conversion from MySQL {} to PostgreSQL {}",
+                    st.name, sc.name, sc.ty.column_type, tc.ty.display
+                ),
+            );
+            continue;
+        };
+        if let Converter::PgEnum { labels } = &converter {
+            if sc.ty.base == MyBase::Enum {
+                let missing: Vec<&String> = sc
+                    .ty
+                    .labels
+                    .iter()
+                    .filter(|l| !labels.contains(l))
+                    .collect();
+                if !missing.is_empty() {
+                    problem(
+                        plan,
+                        ProblemKind::EnumLabelMissing,
+                        &sc.name,
+                        format!(
+                            "{}.{}: enum label(s) {:?} are missing in target type {}",
+                            st.name, sc.name, missing, tc.ty.display
+                        ),
+                    );
+                }
+            }
+        }
+        columns.push(ColumnPlan {
+            source: sc.name.clone(),
+            source_type: sc.ty.column_type.clone(),
+            target: tc.name.clone(),
+            target_type: tc.ty.display.clone(),
+            converter,
+        });
+    }
+    for tc in &tt.columns {
+        if mapped_targets.contains(&tc.name) {
+            continue;
+        }
+        if tc.not_null && !tc.has_default && !tc.identity && !tc.generated {
+            plan.problems.push(Problem {
+                kind: ProblemKind::UnfilledTargetColumn,
+                table: st.name.clone(),
+                column: Some(tc.name.clone()),
+                message: format!(
+                    "{}.{}: target column is NOT NULL without a default and the source has no such column",
+                    tt.name, tc.name
+                ),
+            });
+        }
+    }
+    // The read key: primary key, else a unique NOT NULL key, else every column.
+    let (key, ordered_by_all) = if !st.primary_key.is_empty() {
+        (st.primary_key.clone(), false)
+    } else if let Some(u) = &st.unique_not_null {
+        (u.clone(), false)
+    } else {
+        plan.warnings.push(Problem {
+            kind: ProblemKind::NoPrimaryKey,
+            table: st.name.clone(),
+            column: None,
+            message: format!(
+                "{}: no primary key or unique NOT NULL key: rows are ordered by all columns and an interrupted export of this table restarts it",
+                st.name
+            ),
+        });
+        (columns.iter().map(|c| c.source.clone()).collect(), true)
+    };
+    let mut extra_key_columns = Vec::new();
+    let mut key_positions = Vec::new();
+    for k in &key {
+        match columns.iter().position(|c| &c.source == k) {
+            Some(p) => key_positions.push(p),
+            None => {
+                key_positions.push(columns.len() + extra_key_columns.len());
+                extra_key_columns.push(k.clone());
+            }
+        }
+    }
+    let sequences = columns
+        .iter()
+        .filter_map(|c| {
+            let tc = tt.columns.iter().find(|t| t.name == c.target)?;
+            Some((c.target.clone(), tc.sequence.clone()?))
+        })
+        .collect();
+    TablePlan {
+        source: st.name.clone(),
+        target: PgName {
+            schema: tt.schema.clone(),
+            name: tt.name.clone(),
+        },
+        dir: dir_name(&tt.name),
+        columns,
+        extra_key_columns,
+        key,
+        key_positions,
+        ordered_by_all,
+        wave: 0,
+        sequences,
+        est_rows: st.est_rows,
+        est_bytes: st.est_bytes,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dir_names_are_safe_and_distinct() {
+        assert_eq!(dir_name("user_profile"), "user_profile");
+        let hostile = dir_name("../etc/passwd");
+        assert!(hostile.starts_with("___etc_passwd-"), "{hostile}");
+        assert!(!hostile.contains('/'));
+        assert_ne!(dir_name("a b"), dir_name("a_b"));
+        assert_ne!(dir_name("a-b"), dir_name("a?b"));
+    }
+}

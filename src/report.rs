@@ -1,0 +1,242 @@
+//! What commands return: serializable reports for `--json`, and their human rendering.
+
+use std::fmt::Write as _;
+
+use serde::Serialize;
+
+use crate::plan::{Plan, Problem, Skipped};
+
+#[derive(Debug, Serialize)]
+pub struct ColumnReport {
+    pub source: String,
+    pub source_type: String,
+    pub target: String,
+    pub target_type: String,
+    pub converter: String,
+}
+
+#[derive(Debug, Serialize)]
+pub struct TablePlanReport {
+    pub source: String,
+    pub target: String,
+    pub wave: usize,
+    pub key: Vec<String>,
+    pub est_rows: u64,
+    pub columns: Vec<ColumnReport>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct PlanReport {
+    pub command: &'static str,
+    pub ok: bool,
+    pub tables: Vec<TablePlanReport>,
+    pub waves: Vec<Vec<String>>,
+    pub skipped_tables: Vec<Skipped>,
+    pub target_only_tables: Vec<String>,
+    pub problems: Vec<Problem>,
+    pub warnings: Vec<Problem>,
+}
+
+pub fn waves_of(plan: &Plan) -> Vec<Vec<String>> {
+    plan.waves
+        .iter()
+        .map(|w| {
+            w.iter()
+                .map(|&i| plan.tables[i].target.name.clone())
+                .collect()
+        })
+        .collect()
+}
+
+impl PlanReport {
+    pub fn new(plan: &Plan) -> PlanReport {
+        PlanReport {
+            command: "plan",
+            ok: plan.is_runnable(),
+            tables: plan
+                .tables
+                .iter()
+                .map(|t| TablePlanReport {
+                    source: t.source.clone(),
+                    target: t.target.name.clone(),
+                    wave: t.wave,
+                    key: t.key.clone(),
+                    est_rows: t.est_rows,
+                    columns: t
+                        .columns
+                        .iter()
+                        .map(|c| ColumnReport {
+                            source: c.source.clone(),
+                            source_type: c.source_type.clone(),
+                            target: c.target.clone(),
+                            target_type: c.target_type.clone(),
+                            converter: c.converter.describe(),
+                        })
+                        .collect(),
+                })
+                .collect(),
+            waves: waves_of(plan),
+            skipped_tables: plan.skipped.clone(),
+            target_only_tables: plan.target_only.clone(),
+            problems: plan.problems.clone(),
+            warnings: plan.warnings.clone(),
+        }
+    }
+
+    pub fn human(&self) -> String {
+        let mut s = String::new();
+        let _ = writeln!(s, "Tables to copy: {}", self.tables.len());
+        for t in &self.tables {
+            let _ = writeln!(
+                s,
+                "  {} -> {} (wave {}, key ({}), ~{} rows)",
+                t.source,
+                t.target,
+                t.wave + 1,
+                t.key.join(", "),
+                t.est_rows
+            );
+            for c in &t.columns {
+                let _ = writeln!(
+                    s,
+                    "      {} {} -> {} {}: {}",
+                    c.source, c.source_type, c.target, c.target_type, c.converter
+                );
+            }
+        }
+        let _ = writeln!(s, "Load waves (parents first):");
+        for (i, w) in self.waves.iter().enumerate() {
+            let _ = writeln!(s, "  wave {}: {}", i + 1, w.join(", "));
+        }
+        if !self.skipped_tables.is_empty() {
+            let _ = writeln!(s, "Source tables not copied:");
+            for k in &self.skipped_tables {
+                let _ = writeln!(s, "  {}: {}", k.table, k.reason);
+            }
+        }
+        if !self.warnings.is_empty() {
+            let _ = writeln!(s, "Warnings:");
+            for w in &self.warnings {
+                let _ = writeln!(s, "  - {}", w.message);
+            }
+        }
+        if self.problems.is_empty() {
+            let _ = writeln!(s, "The plan is runnable.");
+        } else {
+            let _ = writeln!(s, "Blocking problems ({}):", self.problems.len());
+            for p in &self.problems {
+                let _ = writeln!(
+                    s,
+                    "  - [{}] {}",
+                    serde_json::to_value(p.kind)
+                        .ok()
+                        .and_then(|v| v.as_str().map(String::from))
+                        .unwrap_or_default(),
+                    p.message
+                );
+            }
+        }
+        s
+    }
+}
+
+#[derive(Debug, Serialize, Default, Clone)]
+pub struct TableRunReport {
+    pub table: String,
+    pub rows: u64,
+    pub bytes: u64,
+    pub chunks: u64,
+    pub loaded_rows: u64,
+    pub loaded_chunks: u64,
+    pub skipped_chunks: u64,
+}
+
+#[derive(Debug, Serialize, Default)]
+pub struct Totals {
+    pub tables: usize,
+    pub rows: u64,
+    pub bytes: u64,
+    pub loaded_rows: u64,
+    pub seconds: f64,
+    pub rows_per_sec: f64,
+}
+
+#[derive(Debug, Serialize)]
+pub struct RunReport {
+    pub command: &'static str,
+    pub ok: bool,
+    pub run_id: String,
+    pub workdir: String,
+    pub tables: Vec<TableRunReport>,
+    pub waves: Vec<Vec<String>>,
+    pub skipped_tables: Vec<Skipped>,
+    pub sequences_set: u64,
+    pub totals: Totals,
+}
+
+impl RunReport {
+    pub fn human(&self) -> String {
+        let mut s = String::new();
+        for t in &self.tables {
+            let _ = writeln!(
+                s,
+                "  {:<32} {:>10} rows {:>8} chunks {:>12} bytes  loaded {} rows ({} chunks already loaded)",
+                t.table, t.rows, t.chunks, t.bytes, t.loaded_rows, t.skipped_chunks
+            );
+        }
+        for k in &self.skipped_tables {
+            let _ = writeln!(s, "  not copied: {} ({})", k.table, k.reason);
+        }
+        let _ = writeln!(
+            s,
+            "{} done (run {}): {} tables, {} rows, {} bytes in {:.2} s ({:.0} rows/s); {} rows loaded now",
+            self.command,
+            self.run_id,
+            self.totals.tables,
+            self.totals.rows,
+            self.totals.bytes,
+            self.totals.seconds,
+            self.totals.rows_per_sec,
+            self.totals.loaded_rows
+        );
+        s
+    }
+}
+
+#[derive(Debug, Serialize)]
+pub struct TableStatus {
+    pub table: String,
+    pub exported_chunks: u64,
+    pub exported_rows: u64,
+    pub export_complete: bool,
+    pub loaded_chunks: u64,
+    pub loaded_rows: u64,
+}
+
+#[derive(Debug, Serialize)]
+pub struct StatusReport {
+    pub command: &'static str,
+    pub ok: bool,
+    pub workdir: String,
+    pub tables: Vec<TableStatus>,
+}
+
+impl StatusReport {
+    pub fn human(&self) -> String {
+        let mut s = format!("Work directory {}\n", self.workdir);
+        for t in &self.tables {
+            let _ =
+                writeln!(
+                s,
+                "  {:<32} exported {:>6} chunks / {:>10} rows{}  loaded {:>6} chunks / {:>10} rows",
+                t.table,
+                t.exported_chunks,
+                t.exported_rows,
+                if t.export_complete { " (complete)" } else { " (partial) " },
+                t.loaded_chunks,
+                t.loaded_rows
+            );
+        }
+        s
+    }
+}

@@ -1,0 +1,174 @@
+//! Passwords never reach a log line: `Secret` prints as `***`, and `Dsn` keeps the
+//! password out of the URL it displays.
+
+use std::fmt;
+
+#[derive(Clone, Default)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(s: impl Into<String>) -> Self {
+        Secret(s.into())
+    }
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("***")
+    }
+}
+
+impl fmt::Display for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("***")
+    }
+}
+
+/// A connection URL split into the part that may be shown and the password.
+#[derive(Clone)]
+pub struct Dsn {
+    /// The URL with any password removed: safe to print.
+    shown: String,
+    /// The URL as given, password included: only handed to drivers.
+    full: String,
+    password: Option<Secret>,
+}
+
+impl Dsn {
+    /// Parses `scheme://user[:password]@host[:port]/db[?params]`; a password given
+    /// separately (env var or file) wins over one in the URL.
+    pub fn parse(url: &str, password: Option<Secret>) -> Result<Dsn, String> {
+        let (scheme, rest) = url
+            .split_once("://")
+            .ok_or_else(|| "expected a URL like scheme://user@host:port/db".to_string())?;
+        let (authority, tail) = match rest.find(['/', '?']) {
+            Some(i) => rest.split_at(i),
+            None => (rest, ""),
+        };
+        let (userinfo, host) = match authority.rsplit_once('@') {
+            Some((u, h)) => (Some(u), h),
+            None => (None, authority),
+        };
+        let (user, url_password) = match userinfo {
+            Some(u) => match u.split_once(':') {
+                Some((user, pw)) => (Some(user), Some(percent_decode(pw))),
+                None => (Some(u), None),
+            },
+            None => (None, None),
+        };
+        let password = password.or_else(|| url_password.map(Secret::new));
+        let user_part = user.map(|u| format!("{u}@")).unwrap_or_default();
+        let shown = format!("{scheme}://{user_part}{host}{tail}");
+        let full = match &password {
+            Some(pw) => format!(
+                "{scheme}://{}:{}@{host}{tail}",
+                user.unwrap_or(""),
+                percent_encode(pw.expose())
+            ),
+            None => shown.clone(),
+        };
+        Ok(Dsn {
+            shown,
+            full,
+            password,
+        })
+    }
+
+    pub fn full_url(&self) -> &str {
+        &self.full
+    }
+    pub fn password(&self) -> Option<&Secret> {
+        self.password.as_ref()
+    }
+}
+
+impl fmt::Display for Dsn {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.shown)
+    }
+}
+
+impl fmt::Debug for Dsn {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Dsn({})", self.shown)
+    }
+}
+
+fn percent_decode(s: &str) -> String {
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] == b'%' && i + 2 < b.len() {
+            if let Ok(v) = u8::from_str_radix(&s[i + 1..i + 3], 16) {
+                out.push(v);
+                i += 3;
+                continue;
+            }
+        }
+        out.push(b[i]);
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+fn percent_encode(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+/// Last line of defence at the CLI edge: scrub every known secret from text.
+pub fn redact(text: &str, secrets: &[&Secret]) -> String {
+    let mut out = text.to_string();
+    for s in secrets {
+        if !s.is_empty() {
+            out = out.replace(s.expose(), "***");
+            let enc = percent_encode(s.expose());
+            if enc != s.expose() {
+                out = out.replace(&enc, "***");
+            }
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dsn_with_url_password_never_shows_it() {
+        let d = Dsn::parse("mysql://app:pa%40ss@db:3306/app?x=1", None).unwrap();
+        assert_eq!(d.to_string(), "mysql://app@db:3306/app?x=1");
+        assert_eq!(format!("{d:?}"), "Dsn(mysql://app@db:3306/app?x=1)");
+        assert_eq!(d.password().unwrap().expose(), "pa@ss");
+        assert_eq!(d.full_url(), "mysql://app:pa%40ss@db:3306/app?x=1");
+    }
+
+    #[test]
+    fn dsn_separate_password_wins_and_is_encoded() {
+        let d = Dsn::parse("postgres://o@h:5/db", Some(Secret::new("a b/c"))).unwrap();
+        assert_eq!(d.to_string(), "postgres://o@h:5/db");
+        assert_eq!(d.full_url(), "postgres://o:a%20b%2Fc@h:5/db");
+    }
+
+    #[test]
+    fn redact_removes_plain_and_encoded_forms() {
+        let s = Secret::new("p w");
+        assert_eq!(redact("x p w y p%20w", &[&s]), "x *** y ***");
+        assert_eq!(format!("{s:?} {s}"), "*** ***");
+    }
+}

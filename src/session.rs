@@ -1,0 +1,193 @@
+//! Opening connections: MySQL pinned to utf8mb4 and UTC and read-only snapshots;
+//! Postgres with TLS when the server offers it and predictable session settings.
+
+use std::str::FromStr;
+
+use mysql_async::prelude::Queryable;
+use mysql_async::{Conn, Opts, OptsBuilder};
+
+use crate::config::Consistency;
+use crate::error::{Error, ErrorKind, Result};
+use crate::secret::Dsn;
+
+/// Session settings every source connection gets, so that values arrive the same way
+/// whatever the server's defaults are.
+const MYSQL_INIT: &[&str] = &[
+    "SET NAMES utf8mb4",
+    // timestamp columns are read in UTC; datetime carries no zone and is not affected.
+    "SET time_zone = '+00:00'",
+    // A reader stalled by back-pressure must not be cut off by the server.
+    "SET SESSION net_write_timeout = 3600",
+    "SET SESSION net_read_timeout = 3600",
+];
+
+pub fn mysql_opts(dsn: &Dsn) -> Result<(OptsBuilder, String)> {
+    let opts = Opts::from_url(dsn.full_url())
+        .map_err(|e| Error::config(format!("source.url {dsn}: {}", redact_url_error(&e))))?;
+    let db = opts
+        .db_name()
+        .filter(|d| !d.is_empty())
+        .ok_or_else(|| Error::config(format!("source.url {dsn}: names no database")))?
+        .to_string();
+    let builder = OptsBuilder::from_opts(opts)
+        .init(MYSQL_INIT.to_vec())
+        .stmt_cache_size(16usize);
+    Ok((builder, db))
+}
+
+fn redact_url_error(e: &mysql_async::UrlError) -> String {
+    // UrlError variants can echo URL parts; keep only the kind of problem.
+    let s = format!("{e:?}");
+    s.split('(').next().unwrap_or("invalid URL").to_string()
+}
+
+pub async fn mysql_connect(dsn: &Dsn) -> Result<Conn> {
+    let (opts, _) = mysql_opts(dsn)?;
+    Conn::new(opts).await.map_err(|e| {
+        ErrorKind::Connect {
+            side: "source",
+            dsn: dsn.to_string(),
+            reason: e.to_string(),
+        }
+        .into()
+    })
+}
+
+/// Opens the reader connections. With `snapshot`, every connection sees one consistent
+/// state of the source: a brief global read lock holds writers back while each reader
+/// starts its snapshot transaction (the approach mydumper uses); a single reader needs no lock.
+pub async fn open_readers(dsn: &Dsn, n: usize, consistency: Consistency) -> Result<Vec<Conn>> {
+    let mut conns = Vec::with_capacity(n);
+    for _ in 0..n {
+        conns.push(mysql_connect(dsn).await?);
+    }
+    if consistency == Consistency::None {
+        return Ok(conns);
+    }
+    let mut lock_conn = None;
+    if n > 1 {
+        let mut c = mysql_connect(dsn).await?;
+        c.query_drop("FLUSH TABLES WITH READ LOCK")
+            .await
+            .map_err(|e| {
+                Error::config(format!(
+                "source_consistency = \"snapshot\" with {n} readers needs a brief global read lock \
+                 (RELOAD privilege), which the source refused: {e}. Use readers = 1, or set \
+                 source_consistency = \"none\" when the application is already stopped"
+            ))
+            })?;
+        lock_conn = Some(c);
+    }
+    for c in conns.iter_mut() {
+        c.query_drop("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+            .await
+            .map_err(|e| Error::mysql("set isolation level", e))?;
+        c.query_drop("START TRANSACTION WITH CONSISTENT SNAPSHOT, READ ONLY")
+            .await
+            .map_err(|e| Error::mysql("start snapshot transaction", e))?;
+    }
+    if let Some(mut c) = lock_conn {
+        c.query_drop("UNLOCK TABLES")
+            .await
+            .map_err(|e| Error::mysql("unlock tables", e))?;
+        let _ = c.disconnect().await;
+    }
+    Ok(conns)
+}
+
+/// Session settings for the target: ISO dates and UTC so text input is read one way.
+const PG_INIT: &str = "SET client_encoding = 'UTF8'; SET DateStyle = 'ISO, YMD'; \
+    SET TimeZone = 'UTC'; SET statement_timeout = 0; SET lock_timeout = 0; \
+    SET idle_in_transaction_session_timeout = 0; SET application_name = 'my2pg'";
+
+/// libpq's `sslmode` on top of tokio-postgres: `disable`; `allow`/`prefer` (default) and
+/// `require` encrypt without verifying the certificate, exactly as libpq does;
+/// `verify-ca` checks the chain; `verify-full` checks the chain and the host name.
+/// `sslrootcert=FILE` adds a trusted CA. Returns the URL tokio-postgres understands.
+fn pg_tls(url: &str) -> Result<(String, native_tls::TlsConnector), String> {
+    let (base, query) = url.split_once('?').unwrap_or((url, ""));
+    let mut kept = Vec::new();
+    let mut mode = "prefer".to_string();
+    let mut root_cert = None;
+    for pair in query.split('&').filter(|p| !p.is_empty()) {
+        match pair.split_once('=') {
+            Some(("sslmode", v)) => mode = v.to_string(),
+            Some(("sslrootcert", v)) => root_cert = Some(v.to_string()),
+            _ => kept.push(pair),
+        }
+    }
+    let (pg_mode, verify_chain, verify_host) = match mode.as_str() {
+        "disable" => ("disable", false, false),
+        "allow" | "prefer" => ("prefer", false, false),
+        "require" => ("require", false, false),
+        "verify-ca" => ("require", true, false),
+        "verify-full" => ("require", true, true),
+        other => return Err(format!("unknown sslmode {other:?}")),
+    };
+    kept.push(match pg_mode {
+        "disable" => "sslmode=disable",
+        "require" => "sslmode=require",
+        _ => "sslmode=prefer",
+    });
+    let mut b = native_tls::TlsConnector::builder();
+    b.danger_accept_invalid_certs(!verify_chain);
+    b.danger_accept_invalid_hostnames(!verify_host);
+    if let Some(path) = root_cert {
+        let pem = std::fs::read(&path).map_err(|e| format!("sslrootcert {path}: {e}"))?;
+        let cert = native_tls::Certificate::from_pem(&pem)
+            .map_err(|e| format!("sslrootcert {path}: {e}"))?;
+        b.add_root_certificate(cert);
+    }
+    let tls = b.build().map_err(|e| format!("TLS setup: {e}"))?;
+    Ok((format!("{base}?{}", kept.join("&")), tls))
+}
+
+pub async fn pg_connect(dsn: &Dsn) -> Result<tokio_postgres::Client> {
+    let (url, tls) =
+        pg_tls(dsn.full_url()).map_err(|e| Error::config(format!("target.url {dsn}: {e}")))?;
+    let config = tokio_postgres::Config::from_str(&url)
+        .map_err(|e| Error::config(format!("target.url {dsn}: {}", crate::error::pg_reason(&e))))?;
+    let (client, connection) = config
+        .connect(postgres_native_tls::MakeTlsConnector::new(tls))
+        .await
+        .map_err(|e| ErrorKind::Connect {
+            side: "target",
+            dsn: dsn.to_string(),
+            reason: crate::error::pg_reason(&e),
+        })?;
+    tokio::spawn(async move {
+        if let Err(e) = connection.await {
+            tracing::debug!("target connection closed: {}", crate::error::pg_reason(&e));
+        }
+    });
+    client
+        .batch_execute(PG_INIT)
+        .await
+        .map_err(|e| Error::pg("session settings", &e))?;
+    Ok(client)
+}
+
+pub async fn pg_server_version(client: &tokio_postgres::Client) -> Result<(i32, String)> {
+    let row = client
+        .query_one(
+            "SELECT current_setting('server_version_num')::int, current_setting('server_version')",
+            &[],
+        )
+        .await
+        .map_err(|e| Error::pg("server version", &e))?;
+    Ok((row.get(0), row.get(1)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pg_tls_maps_libpq_sslmodes() {
+        let (u, _) = pg_tls("postgres://a@h/db").unwrap();
+        assert_eq!(u, "postgres://a@h/db?sslmode=prefer");
+        let (u, _) = pg_tls("postgres://a@h/db?application_name=x&sslmode=verify-full").unwrap();
+        assert_eq!(u, "postgres://a@h/db?application_name=x&sslmode=require");
+        assert!(pg_tls("postgres://a@h/db?sslmode=bogus").is_err());
+    }
+}

@@ -1,0 +1,108 @@
+//! `manifest.json` per table: for each complete chunk its rows, bytes, sha256 and the key
+//! of its last row (where a resumed export continues). No timestamps: the same source
+//! and config give the same manifest, byte for byte.
+
+use std::path::Path;
+
+use mysql_async::Value;
+use serde::{Deserialize, Serialize};
+
+use super::write_atomic;
+use crate::error::{Error, Result};
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Manifest {
+    pub format: u32,
+    pub source_table: String,
+    pub target_schema: String,
+    pub target_table: String,
+    /// Target columns, in CSV field order (the COPY column list).
+    pub columns: Vec<String>,
+    /// Plan fingerprint: files written under another plan are not reused.
+    pub fingerprint: String,
+    /// Every row of the table is in the chunks below.
+    pub complete: bool,
+    pub chunks: Vec<ChunkEntry>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct ChunkEntry {
+    pub chunk: u32,
+    pub file: String,
+    pub rows: u64,
+    pub bytes: u64,
+    pub sha256: String,
+    /// Key of the chunk's last row; None for tables read without a key.
+    pub last_key: Option<Vec<KeyValue>>,
+}
+
+/// A key value as MySQL returned it, kept exactly (bytes as hex) so it can be sent back.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "snake_case")]
+pub enum KeyValue {
+    Null,
+    Int(i64),
+    Uint(u64),
+    Float(f32),
+    Double(f64),
+    Hex(String),
+    Date(u16, u8, u8, u8, u8, u8, u32),
+    Time(bool, u32, u8, u8, u8, u32),
+}
+
+impl KeyValue {
+    pub fn from_value(v: &Value) -> KeyValue {
+        match v {
+            Value::NULL => KeyValue::Null,
+            Value::Int(i) => KeyValue::Int(*i),
+            Value::UInt(u) => KeyValue::Uint(*u),
+            Value::Float(f) => KeyValue::Float(*f),
+            Value::Double(d) => KeyValue::Double(*d),
+            Value::Bytes(b) => KeyValue::Hex(hex::encode(b)),
+            Value::Date(a, b, c, d, e, f, g) => KeyValue::Date(*a, *b, *c, *d, *e, *f, *g),
+            Value::Time(a, b, c, d, e, f) => KeyValue::Time(*a, *b, *c, *d, *e, *f),
+        }
+    }
+
+    pub fn to_value(&self) -> Result<Value> {
+        Ok(match self {
+            KeyValue::Null => Value::NULL,
+            KeyValue::Int(i) => Value::Int(*i),
+            KeyValue::Uint(u) => Value::UInt(*u),
+            KeyValue::Float(f) => Value::Float(*f),
+            KeyValue::Double(d) => Value::Double(*d),
+            KeyValue::Hex(h) => {
+                Value::Bytes(hex::decode(h).map_err(|_| Error::workdir("manifest: bad key bytes"))?)
+            }
+            KeyValue::Date(a, b, c, d, e, f, g) => Value::Date(*a, *b, *c, *d, *e, *f, *g),
+            KeyValue::Time(a, b, c, d, e, f) => Value::Time(*a, *b, *c, *d, *e, *f),
+        })
+    }
+}
+
+impl Manifest {
+    pub fn read(path: &Path) -> Result<Option<Manifest>> {
+        match std::fs::read(path) {
+            Ok(bytes) => serde_json::from_slice(&bytes).map(Some).map_err(|e| {
+                Error::workdir(format!("{} is not a valid manifest: {e}", path.display()))
+            }),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(Error::io(path, e)),
+        }
+    }
+
+    pub fn write(&self, path: &Path) -> Result<()> {
+        let mut bytes = serde_json::to_vec_pretty(self)
+            .map_err(|e| Error::internal(format!("manifest serialization: {e}")))?;
+        bytes.push(b'\n');
+        write_atomic(path, &bytes)
+    }
+
+    pub fn rows(&self) -> u64 {
+        self.chunks.iter().map(|c| c.rows).sum()
+    }
+
+    pub fn bytes(&self) -> u64 {
+        self.chunks.iter().map(|c| c.bytes).sum()
+    }
+}

@@ -1,0 +1,138 @@
+//! Every path of the work directory in one place, the lock that keeps two runs apart,
+//! and the permissions: directories 0700, files 0600 (they hold customer data).
+
+pub mod manifest;
+
+use std::fs::{self, File, OpenOptions};
+use std::io::Write;
+use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
+use std::os::unix::io::AsRawFd;
+use std::path::{Path, PathBuf};
+
+use crate::error::{Error, Result};
+
+#[derive(Debug, Clone)]
+pub struct WorkDir {
+    root: PathBuf,
+}
+
+/// Held for the whole command: a second my2pg on the same directory is refused.
+pub struct WorkDirLock {
+    _file: File,
+}
+
+impl WorkDir {
+    /// Creates the directory (0700) if needed.
+    pub fn create(root: &Path) -> Result<WorkDir> {
+        create_dir_private(root)?;
+        Ok(WorkDir {
+            root: root.to_path_buf(),
+        })
+    }
+
+    /// Opens an existing work directory (import, status): it must exist.
+    pub fn open_existing(root: &Path) -> Result<WorkDir> {
+        if !root.is_dir() {
+            return Err(Error::workdir(format!(
+                "{} does not exist: run `my2pg export` first",
+                root.display()
+            )));
+        }
+        Ok(WorkDir {
+            root: root.to_path_buf(),
+        })
+    }
+
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    pub fn lock(&self, run_id: &str) -> Result<WorkDirLock> {
+        let path = self.root.join("my2pg.lock");
+        let mut file = OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .mode(0o600)
+            .open(&path)
+            .map_err(|e| Error::io(&path, e))?;
+        // flock is released by the kernel when the process dies, so a crash never
+        // leaves a stale lock behind.
+        let rc = unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) };
+        if rc != 0 {
+            let holder = fs::read_to_string(&path).unwrap_or_default();
+            return Err(Error::workdir(format!(
+                "{} is in use by another my2pg process ({}); wait for it or stop it",
+                self.root.display(),
+                holder.trim()
+            )));
+        }
+        file.set_len(0).map_err(|e| Error::io(&path, e))?;
+        let _ = writeln!(file, "pid {} run {run_id}", std::process::id());
+        Ok(WorkDirLock { _file: file })
+    }
+
+    pub fn table_dir(&self, dir: &str) -> PathBuf {
+        self.root.join(dir)
+    }
+
+    pub fn chunk_file(&self, dir: &str, chunk: u32) -> PathBuf {
+        self.root.join(dir).join(chunk_file_name(chunk))
+    }
+
+    pub fn manifest_path(&self, dir: &str) -> PathBuf {
+        self.root.join(dir).join("manifest.json")
+    }
+
+    /// Run metadata lives apart from the data files so they stay byte-identical.
+    pub fn run_file(&self) -> PathBuf {
+        self.root.join("run.json")
+    }
+}
+
+pub fn chunk_file_name(chunk: u32) -> String {
+    format!("{chunk:06}.csv")
+}
+
+pub fn create_dir_private(path: &Path) -> Result<()> {
+    fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(path)
+        .map_err(|e| Error::io(path, e))?;
+    // An existing directory keeps its mode on create: tighten it.
+    fs::set_permissions(path, fs::Permissions::from_mode(0o700)).map_err(|e| Error::io(path, e))
+}
+
+/// Creates (truncating) a private file.
+pub fn create_private(path: &Path) -> Result<File> {
+    let f = OpenOptions::new()
+        .create(true)
+        .truncate(true)
+        .write(true)
+        .mode(0o600)
+        .open(path)
+        .map_err(|e| Error::io(path, e))?;
+    // The mode only applies to a new file; an old one with a wider mode is narrowed.
+    f.set_permissions(fs::Permissions::from_mode(0o600))
+        .map_err(|e| Error::io(path, e))?;
+    Ok(f)
+}
+
+/// Writes a file atomically: temp name, fsync, rename, fsync the directory.
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
+    let tmp = path.with_extension("json.tmp");
+    let mut f = create_private(&tmp)?;
+    f.write_all(bytes).map_err(|e| Error::io(&tmp, e))?;
+    f.sync_all().map_err(|e| Error::io(&tmp, e))?;
+    fs::rename(&tmp, path).map_err(|e| Error::io(path, e))?;
+    sync_parent(path)
+}
+
+pub fn sync_parent(path: &Path) -> Result<()> {
+    if let Some(parent) = path.parent() {
+        let d = File::open(parent).map_err(|e| Error::io(parent, e))?;
+        d.sync_all().map_err(|e| Error::io(parent, e))?;
+    }
+    Ok(())
+}
