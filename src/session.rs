@@ -10,6 +10,9 @@ use crate::config::Consistency;
 use crate::error::{Error, ErrorKind, Result};
 use crate::secret::Dsn;
 
+/// How long the global read lock may wait for running statements before giving up.
+const FTWRL_WAIT_SECS: u32 = 60;
+
 /// Session settings every source connection gets, so that values arrive the same way
 /// whatever the server's defaults are.
 const MYSQL_INIT: &[&str] = &[
@@ -67,15 +70,30 @@ pub async fn open_readers(dsn: &Dsn, n: usize, consistency: Consistency) -> Resu
     let mut lock_conn = None;
     if n > 1 {
         let mut c = mysql_connect(dsn).await?;
+        // While FTWRL waits for running statements it also holds back every writer:
+        // bound that wait instead of stalling a live source.
+        c.query_drop(format!("SET SESSION lock_wait_timeout = {FTWRL_WAIT_SECS}"))
+            .await
+            .map_err(|e| Error::mysql("set lock_wait_timeout", e))?;
+        tracing::info!(
+            "taking a global read lock to start {n} consistent snapshots \
+             (waits for running writes, at most {FTWRL_WAIT_SECS} s)"
+        );
+        let t0 = std::time::Instant::now();
         c.query_drop("FLUSH TABLES WITH READ LOCK")
             .await
             .map_err(|e| {
                 Error::config(format!(
-                "source_consistency = \"snapshot\" with {n} readers needs a brief global read lock \
-                 (RELOAD privilege), which the source refused: {e}. Use readers = 1, or set \
-                 source_consistency = \"none\" when the application is already stopped"
-            ))
+                    "source_consistency = \"snapshot\" with {n} readers needs a brief global read \
+                 lock (RELOAD privilege, no long-running writes), which the source did not grant: \
+                 {e}. Use readers = 1, or set source_consistency = \"none\" when the application \
+                 is already stopped"
+                ))
             })?;
+        tracing::info!(
+            "global read lock taken after {:.1} s",
+            t0.elapsed().as_secs_f64()
+        );
         lock_conn = Some(c);
     }
     for c in conns.iter_mut() {
