@@ -79,7 +79,7 @@ fn bench(c: &mut Criterion) {
             conv.convert(v, &mut buf).expect("valid");
         }
         g.throughput(Throughput::Bytes(buf.len() as u64));
-        g.bench_function(conv.describe(), |b| {
+        g.bench_function(conv.name(), |b| {
             b.iter(|| {
                 buf.clear();
                 for v in &col {

@@ -142,6 +142,47 @@ impl Settings {
     }
 }
 
+/// The keys each section accepts; anything else is named in full (`run.chunk_rowz`).
+const KNOWN_KEYS: &[(&str, &[&str])] = &[
+    ("source", &["url", "password_file"]),
+    ("target", &["url", "password_file", "schema"]),
+    (
+        "run",
+        &[
+            "workdir",
+            "exclude",
+            "chunk_rows",
+            "batch_rows",
+            "source_consistency",
+        ],
+    ),
+    ("workers", &["readers", "converters", "loaders"]),
+];
+
+fn check_keys(doc: &toml::Table) -> Result<()> {
+    for (section, value) in doc {
+        let Some((_, keys)) = KNOWN_KEYS.iter().find(|(s, _)| s == section) else {
+            return Err(Error::config(format!(
+                "unknown config key `{section}` (known sections: source, target, run, workers)"
+            )));
+        };
+        let Some(table) = value.as_table() else {
+            return Err(Error::config(format!(
+                "config key `{section}` must be a table ([{section}])"
+            )));
+        };
+        for key in table.keys() {
+            if !keys.contains(&key.as_str()) {
+                return Err(Error::config(format!(
+                    "unknown config key `{section}.{key}` (known keys in [{section}]: {})",
+                    keys.join(", ")
+                )));
+            }
+        }
+    }
+    Ok(())
+}
+
 /// Reads and validates a config file. `env` is consulted for the documented overrides
 /// (a function so tests need not touch the process environment).
 pub fn load(
@@ -168,8 +209,10 @@ pub fn parse(
     workdir_override: Option<&Path>,
     env: &dyn Fn(&str) -> Option<String>,
 ) -> Result<Settings> {
-    let file: ConfigFile = toml::from_str(text).map_err(|e| {
-        // toml's message names the unknown key and its line; keep it on one line.
+    let doc: toml::Table = toml::from_str(text)
+        .map_err(|e| Error::config(e.to_string().replace('\n', " ").trim().to_string()))?;
+    check_keys(&doc)?;
+    let file: ConfigFile = doc.try_into().map_err(|e: toml::de::Error| {
         Error::config(e.to_string().replace('\n', " ").trim().to_string())
     })?;
     let password = |var: &str, file: &Option<PathBuf>, key: &str| -> Result<Option<Secret>> {
@@ -286,7 +329,10 @@ mod tests {
         let text = format!("{MIN}[run]\nchunk_rowz = 5\n");
         let e = parse(&text, Path::new("."), None, &no_env).unwrap_err();
         assert_eq!(e.exit_code(), 2);
-        assert!(e.to_string().contains("unknown field `chunk_rowz`"), "{e}");
+        assert_eq!(
+            e.to_string(),
+            "config: unknown config key `run.chunk_rowz` (known keys in [run]: workdir, exclude, chunk_rows, batch_rows, source_consistency)"
+        );
     }
 
     #[test]

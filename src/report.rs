@@ -12,7 +12,8 @@ pub struct ColumnReport {
     pub source_type: String,
     pub target: String,
     pub target_type: String,
-    pub converter: String,
+    pub converter: &'static str,
+    pub converter_detail: String,
 }
 
 #[derive(Debug, Serialize)]
@@ -70,7 +71,8 @@ impl PlanReport {
                             source_type: c.source_type.clone(),
                             target: c.target.clone(),
                             target_type: c.target_type.clone(),
-                            converter: c.converter.describe(),
+                            converter: c.converter.name(),
+                            converter_detail: c.converter.describe(),
                         })
                         .collect(),
                 })
@@ -99,8 +101,13 @@ impl PlanReport {
             for c in &t.columns {
                 let _ = writeln!(
                     s,
-                    "      {} {} -> {} {}: {}",
-                    c.source, c.source_type, c.target, c.target_type, c.converter
+                    "      {} {} -> {} {}: {} ({})",
+                    c.source,
+                    c.source_type,
+                    c.target,
+                    c.target_type,
+                    c.converter,
+                    c.converter_detail
                 );
             }
         }

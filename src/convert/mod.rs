@@ -70,7 +70,31 @@ pub enum Converter {
 }
 
 impl Converter {
-    /// The name `plan` shows for this converter.
+    /// The converter's stable name, as `plan --json` reports it.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Converter::Int { .. } => "int",
+            Converter::IntToNumeric { .. } => "int_to_numeric",
+            Converter::Bool => "bool",
+            Converter::Decimal { .. } => "decimal",
+            Converter::Float32 => "float32",
+            Converter::Float64 => "float64",
+            Converter::Text { .. } => "text",
+            Converter::Uuid => "uuid",
+            Converter::UuidBinary => "uuid_binary",
+            Converter::Json { jsonb: false } => "json",
+            Converter::Json { jsonb: true } => "jsonb",
+            Converter::Bytea => "bytea",
+            Converter::Date => "date",
+            Converter::Timestamp { .. } => "timestamp",
+            Converter::TimestampTz { .. } => "timestamptz",
+            Converter::Time { .. } => "time",
+            Converter::Interval => "interval",
+            Converter::PgEnum { .. } => "pg_enum",
+        }
+    }
+
+    /// What the converter checks, for people reading `plan`.
     pub fn describe(&self) -> String {
         match self {
             Converter::Int { target, .. } => format!("int->{target} (range-checked)"),

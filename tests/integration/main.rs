@@ -1,0 +1,29 @@
+// Integration tests: real MariaDB source, real PostgreSQL target, the real my2pg binary.
+
+// Shared fixtures: per-test databases, SQL helpers, config writer, my2pg runner.
+mod common;
+
+// Text columns: NULL vs '', multi-line Markdown, unicode, CSV/COPY special characters.
+mod text;
+// json -> json (exact text) and json -> jsonb (semantic equality).
+mod json;
+// blob/varbinary/binary -> bytea with every byte value.
+mod binary;
+// datetime(6)/date/timestamp(6) -> timestamp/date/timestamptz.
+mod temporal;
+// tinyint(1) -> boolean, integer extremes, decimal and floating point.
+mod numeric;
+// char(36) -> uuid, enum -> Postgres enum/text/varchar.
+mod uuid_enum;
+// FK load order (waves), chunk files, file modes and manifest checksums.
+mod order;
+// Identity and serial sequences continue past the loaded ids.
+mod sequences;
+// Blocking plan problems, exit code 2, skipped and excluded tables.
+mod plan;
+// Config validation: unknown keys and bad values.
+mod config;
+// Passwords never appear in any output.
+mod secrets;
+// Ledger: import after run loads nothing twice; export + import equals run.
+mod resume;

@@ -1,0 +1,243 @@
+//! The ledger: nothing is loaded twice; export + import equals run.
+
+use crate::common::{my_bin, my_str, row, table_stats, TestEnv};
+
+#[test]
+fn import_after_run_loads_nothing_twice() {
+    let env = TestEnv::new("reimport");
+    env.mysql_exec("CREATE TABLE items (id int NOT NULL PRIMARY KEY, name varchar(20) NULL)");
+    env.mysql_exec(&format!(
+        "INSERT INTO items VALUES (1,'a'),(2,''),(3,NULL),(4,{}),(5,'e'),(6,'f'),(7,'g')",
+        my_str("x\r\ny")
+    ));
+    // No primary key in the target: a duplicate load would not be caught by Postgres.
+    env.pg_exec("CREATE TABLE items (id integer NOT NULL, name varchar(20))");
+    env.write_config("[run]\nchunk_rows = 3");
+
+    let run = env.my2pg(&["run", "--json"]);
+    run.assert_ok();
+    assert_eq!(
+        table_stats(&run.json()),
+        [("items".to_string(), (7, 3))].into()
+    );
+    let expected = vec![
+        row(&[Some("1"), Some("a")]),
+        row(&[Some("2"), Some("")]),
+        row(&[Some("3"), None]),
+        row(&[Some("4"), Some("x\r\ny")]),
+        row(&[Some("5"), Some("e")]),
+        row(&[Some("6"), Some("f")]),
+        row(&[Some("7"), Some("g")]),
+    ];
+    assert_eq!(
+        env.pg_rows("SELECT id::text AS id_text, name FROM items ORDER BY id"),
+        expected
+    );
+    assert_eq!(
+        env.pg_value("SELECT count(*)::text FROM my2pg.loaded_chunks")
+            .as_deref(),
+        Some("3")
+    );
+
+    for round in 1..=2 {
+        let import = env.my2pg(&["import", "--json"]);
+        import.assert_ok();
+        let report = import.json();
+        import.check(
+            report["command"] == "import",
+            "report.command must be \"import\"",
+        );
+        import.check(report["ok"] == true, "report.ok must be true");
+        assert_eq!(
+            env.pg_rows("SELECT id::text AS id_text, name FROM items ORDER BY id"),
+            expected,
+            "after import #{round}"
+        );
+        assert_eq!(env.pg_count("items"), 7, "after import #{round}");
+        assert_eq!(
+            env.pg_value("SELECT count(*)::text FROM my2pg.loaded_chunks")
+                .as_deref(),
+            Some("3"),
+            "ledger after import #{round}"
+        );
+        // totals.rows counts the rows in the work directory; what was loaded now is
+        // reported separately (loaded_rows / skipped_chunks).
+        import.check(
+            report["totals"]["loaded_rows"] == 0
+                && report["tables"][0]["table"] == "items"
+                && report["tables"][0]["loaded_rows"] == 0
+                && report["tables"][0]["loaded_chunks"] == 0
+                && report["tables"][0]["skipped_chunks"] == 3,
+            &format!("import #{round} after run must report 0 loaded rows and 3 skipped chunks"),
+        );
+    }
+}
+
+const SOURCE: &str = "
+CREATE TABLE owners (id char(36) NOT NULL PRIMARY KEY, name varchar(255) NOT NULL, active tinyint(1) NOT NULL,
+  created_at datetime(6) NOT NULL, meta json NULL, avatar blob NULL, kind enum('a','b') NOT NULL,
+  balance decimal(10,2) NULL, visits int unsigned NULL);
+CREATE TABLE posts (id int NOT NULL PRIMARY KEY, owner_id char(36) NOT NULL, body longtext NULL,
+  CONSTRAINT fk_posts_owner FOREIGN KEY (owner_id) REFERENCES owners (id));
+";
+
+fn target_ddl(schema: &str) -> String {
+    format!(
+        "CREATE SCHEMA IF NOT EXISTS {schema};
+         CREATE TABLE {schema}.owners (id uuid PRIMARY KEY, name varchar(255) NOT NULL, active boolean NOT NULL,
+           created_at timestamp(6) NOT NULL, meta jsonb, avatar bytea, kind text NOT NULL,
+           balance numeric(10,2), visits bigint);
+         CREATE TABLE {schema}.posts (id integer PRIMARY KEY, owner_id uuid NOT NULL REFERENCES {schema}.owners (id), body text);"
+    )
+}
+
+#[test]
+fn export_then_import_matches_run() {
+    let env = TestEnv::new("split");
+    env.mysql_exec(SOURCE);
+    let all: Vec<u8> = (0..=255u8).collect();
+    env.mysql_exec(&format!(
+        "INSERT INTO owners VALUES \
+         ('A0EEBC99-9C0B-4EF8-BB6D-6BB9BD380A11', {}, 1, '2024-02-29 23:59:59.999999', {}, {}, 'a', '-12345678.90', 4294967295), \
+         ('a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a12', '', 0, '1000-01-01 00:00:00', NULL, X'', 'b', NULL, NULL), \
+         ('a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a13', {}, 1, '1970-01-01 00:00:00.000001', 'null', NULL, 'a', '0.01', 0); \
+         INSERT INTO posts VALUES \
+         (1, 'a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a12', {}), (2, 'A0EEBC99-9C0B-4EF8-BB6D-6BB9BD380A11', ''), \
+         (3, 'a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a13', NULL), (4, 'A0EEBC99-9C0B-4EF8-BB6D-6BB9BD380A11', {}), \
+         (5, 'a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a12', {})",
+        my_str("Zoë \"Z\" 😀, \\."),
+        my_str(r#"{"a":{"b":"é\n\"x\" \u00e9 😀"},"arr":[1,2.5,null,true]}"#),
+        my_bin(&all),
+        my_str("line1\r\nline2\n\\.\n"),
+        my_str("# Post\n\n- a  \n- b\r\n"),
+        my_str("\\.\n"),
+        my_str("👩\u{200D}💻 \"q\", 'q'\ttab"),
+    ));
+    env.pg_exec(&target_ddl("via_run"));
+    env.pg_exec(&target_ddl("public"));
+
+    // One pass with `run` into schema via_run.
+    let run_cfg = env.write_config_as(
+        "run.toml",
+        "via_run",
+        &env.dir.join("work_run"),
+        "[run]\nchunk_rows = 2",
+    );
+    let run = env.cmd(&run_cfg, &["run", "--json"]).run();
+    run.assert_ok();
+    let run_stats = table_stats(&run.json());
+
+    // export, then import, into schema public; workdir from --workdir.
+    let split_cfg = env.write_config("[run]\nchunk_rows = 2");
+    let split_dir = env.dir.join("work_split");
+    let split_dir_s = split_dir.display().to_string();
+    let export = env
+        .cmd(&split_cfg, &["export", "--json", "--workdir", &split_dir_s])
+        .run();
+    export.assert_ok();
+    let export_report = export.json();
+    export.check(
+        export_report["command"] == "export",
+        "report.command must be \"export\"",
+    );
+    assert_eq!(
+        table_stats(&export_report),
+        run_stats,
+        "export vs run table stats"
+    );
+    assert_eq!(env.pg_count("public.owners"), 0, "export must not load");
+    assert_eq!(env.pg_count("public.posts"), 0, "export must not load");
+    export.check(
+        split_dir.join("owners").join("000001.csv").exists(),
+        "export wrote no chunk into --workdir",
+    );
+    export.check(
+        split_dir.join("owners").join("manifest.json").exists(),
+        "export wrote no manifest",
+    );
+    export.check(
+        !env.workdir.exists(),
+        "--workdir must replace the configured workdir",
+    );
+
+    let import = env
+        .cmd(&split_cfg, &["import", "--json", "--workdir", &split_dir_s])
+        .run();
+    import.assert_ok();
+    let import_report = import.json();
+    import.check(
+        import_report["command"] == "import",
+        "report.command must be \"import\"",
+    );
+    assert_eq!(
+        table_stats(&import_report),
+        run_stats,
+        "import vs run table stats"
+    );
+
+    let owners_sql = |schema: &str| {
+        format!(
+            "SET DateStyle = 'ISO, YMD'; SELECT id::text AS id_text, name, active::text, created_at::text, meta::text, \
+             encode(avatar, 'hex'), kind, balance::text, visits::text FROM {schema}.owners ORDER BY id"
+        )
+    };
+    let posts_sql = |schema: &str| {
+        format!("SELECT id::text AS id_text, owner_id::text, encode(convert_to(body, 'UTF8'), 'hex') FROM {schema}.posts ORDER BY id")
+    };
+    let owners = env.pg_rows(&owners_sql("public"));
+    assert_eq!(
+        owners,
+        env.pg_rows(&owners_sql("via_run")),
+        "owners: export+import vs run"
+    );
+    assert_eq!(
+        env.pg_rows(&posts_sql("public")),
+        env.pg_rows(&posts_sql("via_run")),
+        "posts: export+import vs run"
+    );
+    // And both are right.
+    assert_eq!(
+        owners,
+        vec![
+            row(&[
+                Some("a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11"),
+                Some("Zoë \"Z\" 😀, \\."),
+                Some("true"),
+                Some("2024-02-29 23:59:59.999999"),
+                Some(r#"{"a": {"b": "é\n\"x\" é 😀"}, "arr": [1, 2.5, null, true]}"#),
+                Some(&crate::common::hex(&all)),
+                Some("a"),
+                Some("-12345678.90"),
+                Some("4294967295")
+            ]),
+            row(&[
+                Some("a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a12"),
+                Some(""),
+                Some("false"),
+                Some("1000-01-01 00:00:00"),
+                None,
+                Some(""),
+                Some("b"),
+                None,
+                None
+            ]),
+            row(&[
+                Some("a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a13"),
+                Some("line1\r\nline2\n\\.\n"),
+                Some("true"),
+                Some("1970-01-01 00:00:00.000001"),
+                Some("null"),
+                None,
+                Some("a"),
+                Some("0.01"),
+                Some("0")
+            ]),
+        ]
+    );
+    assert_eq!(env.pg_count("public.posts"), 5);
+    assert_eq!(
+        env.pg_value("SELECT body FROM public.posts WHERE id = 5")
+            .as_deref(),
+        Some("👩\u{200D}💻 \"q\", 'q'\ttab")
+    );
+}

@@ -1,0 +1,181 @@
+//! A password given to my2pg never shows up in its output.
+
+use crate::common::{TestEnv, OWNER_ROLE};
+
+const PW: &str = "S3cr3t-pw-XYZ";
+
+/// (description, config file, environment variables)
+type Case<'a> = (&'a str, &'a std::path::Path, Vec<(&'a str, String)>);
+
+fn assert_no_password(env: &TestEnv, out: &crate::common::TestOutput, what: &str) {
+    out.check(
+        !out.stdout.contains(PW),
+        &format!("{what}: password in stdout"),
+    );
+    out.check(
+        !out.stderr.contains(PW),
+        &format!("{what}: password in stderr"),
+    );
+    // Percent-encoded or otherwise, the distinctive middle part must not leak.
+    out.check(
+        !out.stdout.contains("pw-XYZ") && !out.stderr.contains("pw-XYZ"),
+        &format!("{what}: part of the password in output"),
+    );
+    // Nor in anything written to the work directory.
+    for f in files(&env.workdir) {
+        let data = std::fs::read(&f).unwrap_or_default();
+        out.check(
+            !String::from_utf8_lossy(&data).contains(PW),
+            &format!("{what}: password written to {f}"),
+        );
+    }
+}
+
+fn files(dir: &std::path::Path) -> Vec<String> {
+    let mut out = Vec::new();
+    if let Ok(rd) = std::fs::read_dir(dir) {
+        for e in rd.flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                out.extend(files(&p));
+            } else {
+                out.push(p.display().to_string());
+            }
+        }
+    }
+    out
+}
+
+#[test]
+fn password_never_appears_in_any_output() {
+    let env = TestEnv::new("secrets");
+    env.mysql_exec("CREATE TABLE t (id int NOT NULL PRIMARY KEY); INSERT INTO t VALUES (1)");
+    env.pg_exec("CREATE TABLE t (id integer PRIMARY KEY)");
+    // Trust auth ignores it; this is about redaction of what we pass in.
+    env.pg_admin_exec(&format!("ALTER ROLE {OWNER_ROLE} PASSWORD '{PW}'"));
+
+    let good = env.pg_owner_url_parts();
+    let host = good
+        .hostport
+        .rsplit_once(':')
+        .map(|(h, _)| h.to_string())
+        .unwrap_or(good.hostport.clone());
+    let wrong_port = crate::common::UrlParts {
+        hostport: format!("{host}:1"),
+        ..good.clone()
+    };
+    let wrong_db = good.with_db(&format!("{}_missing", env.name));
+    let pw_in_url = crate::common::UrlParts {
+        password: Some(PW.to_string()),
+        ..wrong_port.clone()
+    };
+    let pw_in_url_wrong_db = crate::common::UrlParts {
+        password: Some(PW.to_string()),
+        ..wrong_db.clone()
+    };
+    let my = crate::common::UrlParts::parse(&env.mysql_url());
+    let my_host = my
+        .hostport
+        .rsplit_once(':')
+        .map(|(h, _)| h.to_string())
+        .unwrap_or(my.hostport.clone());
+    let my_wrong_port = crate::common::UrlParts {
+        hostport: format!("{my_host}:1"),
+        ..my.clone()
+    };
+    let my_pw_in_url = crate::common::UrlParts {
+        password: Some(PW.to_string()),
+        ..my.clone()
+    };
+
+    let pw_file = env.dir.join("pg-password");
+    std::fs::write(&pw_file, format!("{PW}\n")).unwrap();
+    let cfg = env.write_config("");
+    let cfg_file = env.write_config_as("with-password-file.toml", "public", &env.workdir, "");
+    // Add password_file to [target] of the second config.
+    let text = std::fs::read_to_string(&cfg_file).unwrap().replacen(
+        "schema = \"public\"\n",
+        &format!(
+            "schema = \"public\"\npassword_file = \"{}\"\n",
+            pw_file.display()
+        ),
+        1,
+    );
+    std::fs::write(&cfg_file, text).unwrap();
+
+    let cases: Vec<Case> = vec![
+        (
+            "target password env + unreachable port",
+            &cfg,
+            vec![
+                ("MY2PG_TARGET_PASSWORD", PW.to_string()),
+                ("MY2PG_TARGET_URL", wrong_port.render()),
+            ],
+        ),
+        (
+            "target password env + missing database",
+            &cfg,
+            vec![
+                ("MY2PG_TARGET_PASSWORD", PW.to_string()),
+                ("MY2PG_TARGET_URL", wrong_db.render()),
+            ],
+        ),
+        (
+            "target password in URL + unreachable port",
+            &cfg,
+            vec![("MY2PG_TARGET_URL", pw_in_url.render())],
+        ),
+        (
+            "target password in URL + missing database",
+            &cfg,
+            vec![("MY2PG_TARGET_URL", pw_in_url_wrong_db.render())],
+        ),
+        (
+            "target password_file + unreachable port",
+            &cfg_file,
+            vec![("MY2PG_TARGET_URL", wrong_port.render())],
+        ),
+        (
+            "source password env + unreachable port",
+            &cfg,
+            vec![
+                ("MY2PG_SOURCE_PASSWORD", PW.to_string()),
+                ("MY2PG_SOURCE_URL", my_wrong_port.render()),
+            ],
+        ),
+        (
+            "source password env rejected by server",
+            &cfg,
+            vec![("MY2PG_SOURCE_PASSWORD", PW.to_string())],
+        ),
+        (
+            "source password in URL rejected by server",
+            &cfg,
+            vec![("MY2PG_SOURCE_URL", my_pw_in_url.render())],
+        ),
+    ];
+    for (what, config, vars) in &cases {
+        for args in [
+            &["plan", "--json", "-v"][..],
+            &["run", "--json", "-v"][..],
+            &["run", "-v"][..],
+        ] {
+            let mut cmd = env.cmd(config, args);
+            for (k, v) in vars {
+                cmd = cmd.env(k, v);
+            }
+            let out = cmd.run();
+            out.assert_exit(1);
+            assert_no_password(&env, &out, what);
+            if args.contains(&"--json") {
+                let report = out.json();
+                out.check(
+                    report["ok"] == false,
+                    &format!("{what}: report.ok must be false"),
+                );
+            }
+        }
+    }
+    assert_eq!(env.pg_count("t"), 0);
+    env.pg_admin_exec(&format!("ALTER ROLE {OWNER_ROLE} PASSWORD NULL"));
+}
