@@ -424,3 +424,8 @@ pub async fn status(settings: &Settings) -> Result<StatusReport> {
 pub fn combine(results: Vec<Result<()>>) -> Result<()> {
     first_error(results)
 }
+
+/// Preflight scan (issue 3): implemented in `check.rs`.
+pub async fn check(settings: &Settings, cancel: Cancel) -> Result<crate::report::CheckReport> {
+    crate::check::check(settings, cancel).await
+}

@@ -4,6 +4,7 @@
 //! The library does the work; the binary (`src/main.rs`, `src/cli/`) does the talking.
 
 pub mod catalog;
+pub mod check;
 pub mod commands;
 pub mod config;
 pub mod convert;
@@ -16,6 +17,7 @@ pub mod plan;
 pub mod report;
 pub mod secret;
 pub mod session;
+pub mod verify;
 pub mod workdir;
 
 pub use config::Settings;

@@ -247,3 +247,65 @@ impl StatusReport {
         s
     }
 }
+
+/// One problem class found by `check` in one column.
+#[derive(Debug, Serialize, Clone)]
+pub struct CheckFinding {
+    pub table: String,
+    pub column: Option<String>,
+    pub class: String,
+    pub count: u64,
+    /// A few primary keys of affected rows, formatted `(id)=(...)`.
+    pub sample_keys: Vec<String>,
+    /// True when the configured policies let the cut-over pass anyway.
+    pub handled_by_policy: bool,
+    pub message: String,
+}
+
+#[derive(Debug, Serialize)]
+pub struct CheckReport {
+    pub command: &'static str,
+    /// No finding would fail the cut-over.
+    pub ok: bool,
+    pub tables_scanned: usize,
+    pub rows_scanned: u64,
+    pub findings: Vec<CheckFinding>,
+}
+
+impl CheckReport {
+    pub fn human(&self) -> String {
+        let mut s = format!(
+            "Scanned {} rows in {} tables.\n",
+            self.rows_scanned, self.tables_scanned
+        );
+        for f in &self.findings {
+            let _ = writeln!(
+                s,
+                "  {}{} {}: {} row(s){}; e.g. {}",
+                f.table,
+                f.column
+                    .as_deref()
+                    .map(|c| format!(".{c}"))
+                    .unwrap_or_default(),
+                f.class,
+                f.count,
+                if f.handled_by_policy {
+                    " (handled by policy)"
+                } else {
+                    ""
+                },
+                f.sample_keys.join(", ")
+            );
+        }
+        let _ = writeln!(
+            s,
+            "{}",
+            if self.ok {
+                "check: clean, nothing would fail the cut-over"
+            } else {
+                "check: problems found that would fail the cut-over"
+            }
+        );
+        s
+    }
+}

@@ -7,7 +7,7 @@ use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand};
 use my2pg::pipeline::Cancel;
-use my2pg::{commands, config, Error, ErrorKind};
+use my2pg::{commands, config, verify, Error, ErrorKind};
 
 const EXIT_CODES: &str = "\
 Exit codes:
@@ -60,6 +60,52 @@ pub enum Command {
     /// Show exported and loaded chunks per table.
     #[command(after_help = EXIT_CODES)]
     Status(Common),
+    /// Preflight data scan: run every converter over every source value, write nothing,
+    /// report each problem class per column with sample keys, and orphan FK values.
+    /// Exit 0 when clean, 1 when a problem would fail the cut-over.
+    #[command(after_help = EXIT_CODES)]
+    Check(Common),
+    /// Compare target and source (or the exported chunks). Exit 0 when equal, 1 when any
+    /// table differs (the report lists the differing keys), 2 on bad config.
+    #[command(after_help = EXIT_CODES)]
+    Verify(VerifyArgs),
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct VerifyArgs {
+    #[command(flatten)]
+    pub common: Common,
+    /// count: exact row counts; load: the target holds exactly the exported chunks (no
+    /// source needed); full: every row compared on canonical values.
+    #[arg(long, value_enum, default_value = "full")]
+    pub level: VerifyLevel,
+    /// Only this target table (repeatable).
+    #[arg(long = "table", value_name = "T")]
+    pub tables: Vec<String>,
+    /// Report at most this many differing keys per table.
+    #[arg(long, default_value_t = 20)]
+    pub max_diffs: usize,
+}
+
+#[derive(clap::ValueEnum, Debug, Clone, Copy)]
+pub enum VerifyLevel {
+    Count,
+    Load,
+    Full,
+}
+
+impl VerifyArgs {
+    fn options(&self) -> verify::VerifyOptions {
+        verify::VerifyOptions {
+            level: match self.level {
+                VerifyLevel::Count => verify::Level::Count,
+                VerifyLevel::Load => verify::Level::Load,
+                VerifyLevel::Full => verify::Level::Full,
+            },
+            tables: self.tables.clone(),
+            max_diffs: self.max_diffs,
+        }
+    }
 }
 
 impl Command {
@@ -79,6 +125,8 @@ impl Command {
             Command::Import(_) => "import",
             Command::Run(_) => "run",
             Command::Status(_) => "status",
+            Command::Check(_) => "check",
+            Command::Verify(_) => "verify",
         }
     }
 }
@@ -127,6 +175,8 @@ pub fn run(cli: Cli) -> ExitCode {
                 Command::Import(_) => commands::import(&settings, cancel.clone()).await.map(output::Report::Run),
                 Command::Run(_) => commands::run(&settings, cancel.clone()).await.map(output::Report::Run),
                 Command::Status(_) => commands::status(&settings).await.map(output::Report::Status),
+                Command::Check(_) => commands::check(&settings, cancel.clone()).await.map(output::Report::Check),
+                Command::Verify(v) => verify::verify(&settings, &v.options()).await.map(output::Report::Verify),
             }
         };
         tokio::select! {

@@ -3,14 +3,17 @@
 use std::io::Write;
 use std::process::ExitCode;
 
-use my2pg::report::{PlanReport, RunReport, StatusReport};
+use my2pg::report::{CheckReport, PlanReport, RunReport, StatusReport};
 use my2pg::secret::{redact, Secret};
+use my2pg::verify::VerifyReport;
 use my2pg::{Error, Settings};
 
 pub enum Report {
     Plan(PlanReport),
     Run(RunReport),
     Status(StatusReport),
+    Check(CheckReport),
+    Verify(VerifyReport),
 }
 
 pub struct Output {
@@ -60,6 +63,8 @@ impl Output {
             Report::Plan(p) => (p.human(), serde_json::to_string_pretty(p), p.ok),
             Report::Run(r) => (r.human(), serde_json::to_string_pretty(r), r.ok),
             Report::Status(s) => (s.human(), serde_json::to_string_pretty(s), s.ok),
+            Report::Check(c) => (c.human(), serde_json::to_string_pretty(c), c.ok),
+            Report::Verify(v) => (v.human(), serde_json::to_string_pretty(v), v.equal),
         };
         self.stderr(&human);
         if self.json {
@@ -68,10 +73,12 @@ impl Output {
                 Err(e) => self.stderr(&format!("cannot render the JSON report: {e}\n")),
             }
         }
-        if ok {
-            ExitCode::SUCCESS
-        } else {
-            ExitCode::from(2) // only `plan` reports ok = false: blocking problems
+        match (&report, ok) {
+            (_, true) => ExitCode::SUCCESS,
+            // check found data that would fail the cut-over; verify found differences.
+            (Report::Check(_) | Report::Verify(_), false) => ExitCode::from(1),
+            // plan: blocking problems.
+            _ => ExitCode::from(2),
         }
     }
 
