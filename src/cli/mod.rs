@@ -115,7 +115,9 @@ impl Command {
             | Command::Export(c)
             | Command::Import(c)
             | Command::Run(c)
-            | Command::Status(c) => c,
+            | Command::Status(c)
+            | Command::Check(c) => c,
+            Command::Verify(v) => &v.common,
         }
     }
     fn name(&self) -> &'static str {
