@@ -16,7 +16,7 @@ use crate::pipeline::schedule::{fix_sequences, load_waves, TableLoad};
 use crate::pipeline::{first_error, Cancel, Capacities, ChunkReady, ExportEvent, Progress};
 use crate::plan::{build_plan, Plan};
 use crate::report::{
-    waves_of, PlanReport, RunReport, StatusReport, TableRunReport, TableStatus, Totals,
+    waves_of, PlanReport, RuleApplied, RunReport, StatusReport, TableRunReport, TableStatus, Totals,
 };
 use crate::session;
 use crate::workdir::manifest::Manifest;
@@ -24,6 +24,8 @@ use crate::workdir::{write_atomic, WorkDir};
 
 pub struct Prepared {
     pub plan: Plan,
+    /// Target foreign keys touching the schema (for `check`'s orphan scan).
+    pub fks: Vec<catalog::ForeignKey>,
     pub source_version: String,
     pub target_version: String,
 }
@@ -56,10 +58,26 @@ pub async fn prepare(settings: &Settings) -> Result<Prepared> {
             settings.schema
         )));
     }
+    if let Some(tz) = &settings.source_timezone {
+        let known: bool = client
+            .query_one(
+                "SELECT EXISTS (SELECT 1 FROM pg_timezone_names WHERE name = $1)",
+                &[tz],
+            )
+            .await
+            .map_err(|e| Error::pg("look up run.source_timezone", &e))?
+            .get(0);
+        if !known {
+            return Err(Error::config(format!(
+                "run.source_timezone {tz:?} is not a time zone the target knows (pg_timezone_names)"
+            )));
+        }
+    }
     let (target, fks) = catalog::postgres::read_catalog(&client, &settings.schema).await?;
     let plan = build_plan(&source, &target, &fks, settings);
     Ok(Prepared {
         plan,
+        fks,
         source_version,
         target_version,
     })
@@ -173,6 +191,23 @@ fn report(
             }
         })
         .collect();
+    let mut rules_applied = Vec::new();
+    for (t, m) in plan.tables.iter().zip(manifests) {
+        for c in &t.columns {
+            let Some(rule) = c.rule else { continue };
+            let n: u64 = m
+                .chunks
+                .iter()
+                .filter_map(|ch| ch.changed.get(&c.source))
+                .sum();
+            rules_applied.push(RuleApplied {
+                table: t.source.clone(),
+                column: c.source.clone(),
+                rule: rule.name(),
+                changed_values: n,
+            });
+        }
+    }
     let seconds = started.elapsed().as_secs_f64();
     let rows: u64 = tables.iter().map(|t| t.rows).sum();
     RunReport {
@@ -192,6 +227,7 @@ fn report(
         waves: waves_of(plan),
         skipped_tables: plan.skipped.clone(),
         sequences_set,
+        rules_applied,
     }
 }
 

@@ -1,11 +1,12 @@
 //! The TOML config: every key documented in `config/example.toml`. Unknown keys are an
 //! error naming the key; passwords come from env vars or files, never from the log.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
+use crate::convert::Rule;
 use crate::error::{Error, Result};
 use crate::secret::{Dsn, Secret};
 
@@ -18,6 +19,15 @@ struct ConfigFile {
     run: RunSection,
     #[serde(default)]
     workers: WorkersSection,
+    /// Per-column rules: `[columns."table.column"] convert = "empty_to_null"`.
+    #[serde(default)]
+    columns: BTreeMap<String, ColumnSection>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ColumnSection {
+    convert: Rule,
 }
 
 #[derive(Debug, Deserialize)]
@@ -49,6 +59,10 @@ struct RunSection {
     batch_rows: usize,
     #[serde(default)]
     source_consistency: Consistency,
+    #[serde(default)]
+    zero_dates: ZeroDates,
+    #[serde(default = "default_timezone")]
+    source_timezone: String,
 }
 
 impl Default for RunSection {
@@ -59,6 +73,8 @@ impl Default for RunSection {
             chunk_rows: default_chunk_rows(),
             batch_rows: default_batch_rows(),
             source_consistency: Consistency::default(),
+            zero_dates: ZeroDates::default(),
+            source_timezone: default_timezone(),
         }
     }
 }
@@ -93,6 +109,21 @@ pub enum Consistency {
     Snapshot,
     /// No snapshot: only safe when the application is stopped.
     None,
+}
+
+/// What happens to zero and partial dates (`0000-00-00`, `2024-00-15`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ZeroDates {
+    /// The run fails on the first one, naming the row.
+    #[default]
+    Error,
+    /// They become NULL in nullable target columns (counted); a NOT NULL column still fails.
+    Null,
+}
+
+fn default_timezone() -> String {
+    "UTC".into()
 }
 
 fn default_schema() -> String {
@@ -130,6 +161,11 @@ pub struct Settings {
     pub batch_rows: usize,
     pub consistency: Consistency,
     pub workers: Workers,
+    pub zero_dates: ZeroDates,
+    /// The zone MySQL `datetime` values are read in for timestamptz targets (None = UTC).
+    pub source_timezone: Option<String>,
+    /// Per-column rules keyed by (source table, source column).
+    pub rules: BTreeMap<(String, String), Rule>,
 }
 
 impl Settings {
@@ -154,6 +190,8 @@ const KNOWN_KEYS: &[(&str, &[&str])] = &[
             "chunk_rows",
             "batch_rows",
             "source_consistency",
+            "zero_dates",
+            "source_timezone",
         ],
     ),
     ("workers", &["readers", "converters", "loaders"]),
@@ -161,9 +199,27 @@ const KNOWN_KEYS: &[(&str, &[&str])] = &[
 
 fn check_keys(doc: &toml::Table) -> Result<()> {
     for (section, value) in doc {
+        if section == "columns" {
+            let Some(cols) = value.as_table() else {
+                return Err(Error::config("config key `columns` must be a table"));
+            };
+            for (col, rule) in cols {
+                let Some(rule) = rule.as_table() else {
+                    return Err(Error::config(format!(
+                        "config key `columns.\"{col}\"` must be a table with `convert = \"...\"`"
+                    )));
+                };
+                if let Some(k) = rule.keys().find(|k| k.as_str() != "convert") {
+                    return Err(Error::config(format!(
+                        "unknown config key `columns.\"{col}\".{k}` (known keys: convert)"
+                    )));
+                }
+            }
+            continue;
+        }
         let Some((_, keys)) = KNOWN_KEYS.iter().find(|(s, _)| s == section) else {
             return Err(Error::config(format!(
-                "unknown config key `{section}` (known sections: source, target, run, workers)"
+                "unknown config key `{section}` (known sections: source, target, run, workers, columns)"
             )));
         };
         let Some(table) = value.as_table() else {
@@ -286,7 +342,26 @@ pub fn parse(
         None if run.workdir.is_absolute() => run.workdir,
         None => base_dir.join(run.workdir),
     };
+    let mut rules = BTreeMap::new();
+    for (key, col) in file.columns {
+        let Some((table, column)) = key.split_once('.') else {
+            return Err(Error::config(format!(
+                "columns.\"{key}\": name the column as \"table.column\" (source names)"
+            )));
+        };
+        rules.insert((table.to_string(), column.to_string()), col.convert);
+    }
+    let tz = run.source_timezone.trim().to_string();
+    if tz.is_empty() || tz.contains(['\'', '"', '\\', '\n', ',']) {
+        return Err(Error::config(format!(
+            "run.source_timezone {tz:?} is not a time zone name"
+        )));
+    }
+    let source_timezone = (!tz.eq_ignore_ascii_case("UTC")).then_some(tz);
     Ok(Settings {
+        zero_dates: run.zero_dates,
+        source_timezone,
+        rules,
         source,
         target,
         schema: file.target.schema,
@@ -322,6 +397,34 @@ mod tests {
         assert_eq!(s.chunk_rows, 100_000);
         assert_eq!(s.workers.readers, 2);
         assert_eq!(s.consistency, Consistency::Snapshot);
+        assert_eq!(s.zero_dates, ZeroDates::Error);
+        assert_eq!(s.source_timezone, None);
+        assert!(s.rules.is_empty());
+    }
+
+    #[test]
+    fn config_column_rules_and_policies() {
+        let text = format!(
+            "{MIN}[run]\nzero_dates = \"null\"\nsource_timezone = \"Europe/Berlin\"\n\
+             [columns.\"whiteboard.content\"]\nconvert = \"base64\"\n"
+        );
+        let s = parse(&text, Path::new("."), None, &no_env).unwrap();
+        assert_eq!(s.zero_dates, ZeroDates::Null);
+        assert_eq!(s.source_timezone.as_deref(), Some("Europe/Berlin"));
+        assert_eq!(
+            s.rules
+                .get(&("whiteboard".to_string(), "content".to_string())),
+            Some(&Rule::Base64)
+        );
+        let bad = format!("{MIN}[columns.\"t.c\"]\nconvert = \"rot13\"\n");
+        let e = parse(&bad, Path::new("."), None, &no_env).unwrap_err();
+        assert!(e.to_string().contains("unknown variant `rot13`"), "{e}");
+        let bad = format!("{MIN}[columns.\"t.c\"]\nconvrt = \"hex\"\n");
+        let e = parse(&bad, Path::new("."), None, &no_env).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "config: unknown config key `columns.\"t.c\".convrt` (known keys: convert)"
+        );
     }
 
     #[test]
@@ -331,7 +434,7 @@ mod tests {
         assert_eq!(e.exit_code(), 2);
         assert_eq!(
             e.to_string(),
-            "config: unknown config key `run.chunk_rowz` (known keys in [run]: workdir, exclude, chunk_rows, batch_rows, source_consistency)"
+            "config: unknown config key `run.chunk_rowz` (known keys in [run]: workdir, exclude, chunk_rows, batch_rows, source_consistency, zero_dates, source_timezone)"
         );
     }
 

@@ -168,6 +168,15 @@ pub struct Totals {
     pub rows_per_sec: f64,
 }
 
+/// A config rule that changed values: nothing is ever changed silently.
+#[derive(Debug, Serialize, Clone)]
+pub struct RuleApplied {
+    pub table: String,
+    pub column: String,
+    pub rule: &'static str,
+    pub changed_values: u64,
+}
+
 #[derive(Debug, Serialize)]
 pub struct RunReport {
     pub command: &'static str,
@@ -178,6 +187,7 @@ pub struct RunReport {
     pub waves: Vec<Vec<String>>,
     pub skipped_tables: Vec<Skipped>,
     pub sequences_set: u64,
+    pub rules_applied: Vec<RuleApplied>,
     pub totals: Totals,
 }
 
@@ -193,6 +203,13 @@ impl RunReport {
         }
         for k in &self.skipped_tables {
             let _ = writeln!(s, "  not copied: {} ({})", k.table, k.reason);
+        }
+        for r in &self.rules_applied {
+            let _ = writeln!(
+                s,
+                "  rule {} changed {} value(s) in {}.{}",
+                r.rule, r.changed_values, r.table, r.column
+            );
         }
         let _ = writeln!(
             s,

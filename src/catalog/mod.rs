@@ -260,6 +260,7 @@ pub struct ForeignKey {
     pub child_columns: Vec<String>,
     pub parent_schema: String,
     pub parent: String,
+    pub parent_columns: Vec<String>,
     pub deferrable: bool,
 }
 

@@ -11,17 +11,62 @@ use mysql_async::Value;
 use crate::catalog::{MyBase, MyType, PgKind, PgType};
 use crate::encode::{put_bytea, put_hex_lower, put_padded, put_text};
 
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ConvertError(pub Cow<'static, str>);
+/// The kind of value that cannot move, as `check` counts them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ProblemClass {
+    ZeroDate,
+    PartialDate,
+    NulByte,
+    InvalidUtf8,
+    OutOfRange,
+    NotBoolean,
+    InvalidUuid,
+    InvalidJson,
+    TooLong,
+    EnumLabelMissing,
+    PrecisionLoss,
+    OrphanFk,
+    Other,
+}
 
-impl fmt::Display for ConvertError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
+impl ProblemClass {
+    pub fn name(self) -> &'static str {
+        match self {
+            ProblemClass::ZeroDate => "zero_date",
+            ProblemClass::PartialDate => "partial_date",
+            ProblemClass::NulByte => "nul_byte",
+            ProblemClass::InvalidUtf8 => "invalid_utf8",
+            ProblemClass::OutOfRange => "out_of_range",
+            ProblemClass::NotBoolean => "not_boolean",
+            ProblemClass::InvalidUuid => "invalid_uuid",
+            ProblemClass::InvalidJson => "invalid_json",
+            ProblemClass::TooLong => "too_long",
+            ProblemClass::EnumLabelMissing => "enum_label_missing",
+            ProblemClass::PrecisionLoss => "precision_loss",
+            ProblemClass::OrphanFk => "orphan_fk",
+            ProblemClass::Other => "other",
+        }
     }
 }
 
-fn err<T>(msg: impl Into<Cow<'static, str>>) -> Result<T, ConvertError> {
-    Err(ConvertError(msg.into()))
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConvertError {
+    pub class: ProblemClass,
+    pub message: Cow<'static, str>,
+}
+
+impl fmt::Display for ConvertError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+fn err<T>(class: ProblemClass, msg: impl Into<Cow<'static, str>>) -> Result<T, ConvertError> {
+    Err(ConvertError {
+        class,
+        message: msg.into(),
+    })
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -59,8 +104,20 @@ pub enum Converter {
     Date,
     /// date/datetime/timestamp into timestamp(p).
     Timestamp { frac_digits: u32 },
-    /// date/datetime/timestamp into timestamptz(p), the value read as UTC.
-    TimestampTz { frac_digits: u32 },
+    /// date/datetime/timestamp into timestamptz(p). MySQL `timestamp` is read in UTC;
+    /// `datetime` carries no zone and is read in `zone` (source_timezone; None = UTC).
+    TimestampTz {
+        frac_digits: u32,
+        zone: Option<String>,
+    },
+    /// bit(n) bytes (big-endian) into bit(m)/varbit(m) as a string of n bits.
+    BitString { bits: u32 },
+    /// set / TypeORM simple-array text ("a,b") into text[]; '' is the empty array.
+    TextArray,
+    /// Bytes kept in a text target as base64 (rule `base64`).
+    Base64Text,
+    /// Bytes kept in a text target as lower-case hex (rule `hex`).
+    HexText,
     /// time into time(p): 00:00:00 to 23:59:59.999999 only.
     Time { frac_digits: u32 },
     /// time into interval (MySQL time spans -838:59:59 to 838:59:59).
@@ -88,6 +145,10 @@ impl Converter {
             Converter::Date => "date",
             Converter::Timestamp { .. } => "timestamp",
             Converter::TimestampTz { .. } => "timestamptz",
+            Converter::BitString { .. } => "bit_string",
+            Converter::TextArray => "text_array",
+            Converter::Base64Text => "base64",
+            Converter::HexText => "hex",
             Converter::Time { .. } => "time",
             Converter::Interval => "interval",
             Converter::PgEnum { .. } => "pg_enum",
@@ -112,7 +173,12 @@ impl Converter {
             Converter::Bytea => "bytea".into(),
             Converter::Date => "date".into(),
             Converter::Timestamp { .. } => "timestamp".into(),
-            Converter::TimestampTz { .. } => "timestamptz (UTC)".into(),
+            Converter::TimestampTz { zone: None, .. } => "timestamptz (read as UTC)".into(),
+            Converter::TimestampTz { zone: Some(z), .. } => format!("timestamptz (read in {z})"),
+            Converter::BitString { bits } => format!("bit({bits}) as a bit string"),
+            Converter::TextArray => "comma list -> text[]".into(),
+            Converter::Base64Text => "bytes -> base64 text (rule base64)".into(),
+            Converter::HexText => "bytes -> hex text (rule hex)".into(),
             Converter::Time { .. } => "time".into(),
             Converter::Interval => "time->interval".into(),
             Converter::PgEnum { .. } => "enum label".into(),
@@ -125,7 +191,10 @@ impl Converter {
             Converter::Int { min, max, target } => {
                 let n = int_value(v)?;
                 if n < *min || n > *max {
-                    return err(format!("{n} is out of range for {target}"));
+                    return err(
+                        ProblemClass::OutOfRange,
+                        format!("{n} is out of range for {target}"),
+                    );
                 }
                 put_i128(out, n);
             }
@@ -133,9 +202,12 @@ impl Converter {
                 let n = int_value(v)?;
                 if let Some(d) = int_digits {
                     if digits(n.unsigned_abs()) > *d {
-                        return err(format!(
-                            "{n} has more integer digits than the target numeric allows ({d})"
-                        ));
+                        return err(
+                            ProblemClass::OutOfRange,
+                            format!(
+                                "{n} has more integer digits than the target numeric allows ({d})"
+                            ),
+                        );
                     }
                 }
                 put_i128(out, n);
@@ -152,7 +224,12 @@ impl Converter {
                 match n {
                     0 => out.push(b'f'),
                     1 => out.push(b't'),
-                    _ => return err(format!("{n} is not a boolean (only 0 and 1 are)")),
+                    _ => {
+                        return err(
+                            ProblemClass::NotBoolean,
+                            format!("{n} is not a boolean (only 0 and 1 are)"),
+                        )
+                    }
                 }
             }
             Converter::Decimal { scale, int_digits } => {
@@ -181,7 +258,10 @@ impl Converter {
             Converter::UuidBinary => {
                 let b = bytes(v)?;
                 if b.len() != 16 {
-                    return err(format!("{} bytes is not a 16-byte binary UUID", b.len()));
+                    return err(
+                        ProblemClass::InvalidUuid,
+                        format!("{} bytes is not a 16-byte binary UUID", b.len()),
+                    );
                 }
                 for (i, chunk) in [&b[0..4], &b[4..6], &b[6..8], &b[8..10], &b[10..16]]
                     .iter()
@@ -205,24 +285,74 @@ impl Converter {
             Converter::Date => {
                 let (y, m, d, h, mi, s, us) = date_value(v)?;
                 if h != 0 || mi != 0 || s != 0 || us != 0 {
-                    return err("a time of day does not fit a date column");
+                    return err(
+                        ProblemClass::PrecisionLoss,
+                        "a time of day does not fit a date column",
+                    );
                 }
                 put_date(out, y, m, d);
             }
-            Converter::Timestamp { frac_digits } | Converter::TimestampTz { frac_digits } => {
+            Converter::Timestamp { frac_digits } | Converter::TimestampTz { frac_digits, .. } => {
                 let (y, m, d, h, mi, s, us) = date_value(v)?;
                 check_frac(us, *frac_digits)?;
                 put_date(out, y, m, d);
                 out.push(b' ');
                 put_clock(out, h as u32, mi, s, us);
-                if matches!(self, Converter::TimestampTz { .. }) {
-                    out.extend_from_slice(b"+00");
+                match self {
+                    Converter::TimestampTz { zone: None, .. } => out.extend_from_slice(b"+00"),
+                    // Postgres resolves the zone name (DST included) with its own tz database.
+                    Converter::TimestampTz { zone: Some(z), .. } => {
+                        out.push(b' ');
+                        out.extend_from_slice(z.as_bytes());
+                    }
+                    _ => {}
                 }
+            }
+            Converter::BitString { bits } => {
+                let b = bytes(v)?;
+                let total = b.len() as u32 * 8;
+                if total < *bits {
+                    return err(ProblemClass::Other, "bit value shorter than the column");
+                }
+                // The top (total - bits) bits must be zero: they are padding.
+                for i in 0..total {
+                    let bit = (b[(i / 8) as usize] >> (7 - i % 8)) & 1;
+                    if i < total - bits {
+                        if bit != 0 {
+                            return err(
+                                ProblemClass::OutOfRange,
+                                "bit value wider than the column",
+                            );
+                        }
+                    } else {
+                        out.push(b'0' + bit);
+                    }
+                }
+            }
+            Converter::TextArray => {
+                let b = bytes(v)?;
+                check_text(b, None)?;
+                put_text_array(out, b);
+            }
+            Converter::Base64Text => {
+                let b = bytes(v)?;
+                out.push(b'"');
+                put_base64(out, b);
+                out.push(b'"');
+            }
+            Converter::HexText => {
+                let b = bytes(v)?;
+                out.push(b'"');
+                put_hex_lower(out, b);
+                out.push(b'"');
             }
             Converter::Time { frac_digits } => {
                 let (neg, days, h, mi, s, us) = time_value(v)?;
                 if neg || days > 0 {
-                    return err("a time outside 00:00:00..24:00:00 needs an interval column");
+                    return err(
+                        ProblemClass::OutOfRange,
+                        "a time outside 00:00:00..24:00:00 needs an interval column",
+                    );
                 }
                 check_frac(us, *frac_digits)?;
                 put_clock(out, h as u32, mi, s, us);
@@ -246,7 +376,10 @@ impl Converter {
             Converter::PgEnum { labels } => {
                 let b = bytes(v)?;
                 if !labels.iter().any(|l| l.as_bytes() == b) {
-                    return err("this label does not exist in the target enum type");
+                    return err(
+                        ProblemClass::EnumLabelMissing,
+                        "this label does not exist in the target enum type",
+                    );
                 }
                 put_text(out, b);
             }
@@ -256,16 +389,18 @@ impl Converter {
 }
 
 /// Chooses the converter for a (MySQL type, Postgres type) pair; `None` = no safe conversion.
-pub fn choose(src: &MyType, dst: &PgType) -> Option<Converter> {
+pub fn choose(src: &MyType, dst: &PgType, source_timezone: Option<&str>) -> Option<Converter> {
     use MyBase::*;
     let t = dst.name.as_str();
+    let zone = source_timezone.map(str::to_string);
     if let PgKind::Enum(labels) = &dst.kind {
         return (matches!(src.base, Enum) || src.is_text()).then(|| Converter::PgEnum {
             labels: labels.clone(),
         });
     }
-    if let PgKind::Array(_) = &dst.kind {
-        return None;
+    if let PgKind::Array(elem) = &dst.kind {
+        let text_elem = matches!(elem.as_str(), "text" | "varchar");
+        return (text_elem && (src.base == Set || src.is_text())).then_some(Converter::TextArray);
     }
     let text_target = matches!(t, "text" | "varchar" | "bpchar" | "citext");
     let frac = |default: u32| {
@@ -302,7 +437,14 @@ pub fn choose(src: &MyType, dst: &PgType) -> Option<Converter> {
         }),
         Float => matches!(t, "float4" | "float8").then_some(Converter::Float32),
         Double => (t == "float8").then_some(Converter::Float64),
-        Bit => (t == "bytea").then_some(Converter::Bytea),
+        Bit => match t {
+            "bytea" => Some(Converter::Bytea),
+            "bit" if dst.char_len() == src.len => src.len.map(|bits| Converter::BitString { bits }),
+            "varbit" if dst.char_len().is_none() || dst.char_len() >= src.len => {
+                src.len.map(|bits| Converter::BitString { bits })
+            }
+            _ => None,
+        },
         Binary | VarBinary | Blob => match t {
             "bytea" => Some(Converter::Bytea),
             "uuid" if src.base == Binary && src.len == Some(16) => Some(Converter::UuidBinary),
@@ -322,15 +464,20 @@ pub fn choose(src: &MyType, dst: &PgType) -> Option<Converter> {
         Date => match t {
             "date" => Some(Converter::Date),
             "timestamp" => Some(Converter::Timestamp { frac_digits: 6 }),
-            "timestamptz" => Some(Converter::TimestampTz { frac_digits: 6 }),
+            "timestamptz" => Some(Converter::TimestampTz {
+                frac_digits: 6,
+                zone,
+            }),
             _ => None,
         },
         DateTime | Timestamp => match t {
             "timestamp" => Some(Converter::Timestamp {
                 frac_digits: frac(6),
             }),
+            // MySQL timestamp values are UTC instants (the session runs in UTC).
             "timestamptz" => Some(Converter::TimestampTz {
                 frac_digits: frac(6),
+                zone: if src.base == DateTime { zone } else { None },
             }),
             _ => None,
         },
@@ -346,17 +493,20 @@ pub fn choose(src: &MyType, dst: &PgType) -> Option<Converter> {
 }
 
 fn unexpected<T>(v: &Value) -> Result<T, ConvertError> {
-    err(format!(
-        "unexpected {} value from the server",
-        match v {
-            Value::NULL => "NULL",
-            Value::Bytes(_) => "string",
-            Value::Int(_) | Value::UInt(_) => "integer",
-            Value::Float(_) | Value::Double(_) => "floating-point",
-            Value::Date(..) => "date",
-            Value::Time(..) => "time",
-        }
-    ))
+    err(
+        ProblemClass::Other,
+        format!(
+            "unexpected {} value from the server",
+            match v {
+                Value::NULL => "NULL",
+                Value::Bytes(_) => "string",
+                Value::Int(_) | Value::UInt(_) => "integer",
+                Value::Float(_) | Value::Double(_) => "floating-point",
+                Value::Date(..) => "date",
+                Value::Time(..) => "time",
+            }
+        ),
+    )
 }
 
 #[inline]
@@ -375,7 +525,7 @@ fn int_value(v: &Value) -> Result<i128, ConvertError> {
         Value::Bytes(b) => std::str::from_utf8(b)
             .ok()
             .and_then(|s| s.parse::<i128>().ok())
-            .map_or_else(|| err("not an integer"), Ok),
+            .map_or_else(|| err(ProblemClass::Other, "not an integer"), Ok),
         _ => unexpected(v),
     }
 }
@@ -387,13 +537,22 @@ fn date_value(v: &Value) -> Result<DateParts, ConvertError> {
     match v {
         Value::Date(y, m, d, h, mi, s, us) => {
             if *y == 0 && *m == 0 && *d == 0 {
-                return err("zero date (0000-00-00) has no PostgreSQL equivalent");
+                return err(
+                    ProblemClass::ZeroDate,
+                    "zero date (0000-00-00) has no PostgreSQL equivalent",
+                );
             }
             if *m == 0 || *d == 0 {
-                return err("partial date (month or day 0) has no PostgreSQL equivalent");
+                return err(
+                    ProblemClass::PartialDate,
+                    "partial date (month or day 0) has no PostgreSQL equivalent",
+                );
             }
             if *y == 0 {
-                return err("year 0 does not exist in PostgreSQL");
+                return err(
+                    ProblemClass::PartialDate,
+                    "year 0 does not exist in PostgreSQL",
+                );
             }
             Ok((*y, *m, *d, *h, *mi, *s, *us))
         }
@@ -413,9 +572,12 @@ fn time_value(v: &Value) -> Result<TimeParts, ConvertError> {
 
 fn check_frac(us: u32, frac_digits: u32) -> Result<(), ConvertError> {
     if frac_digits < 6 && us % 10u32.pow(6 - frac_digits) != 0 {
-        return err(format!(
+        return err(
+            ProblemClass::PrecisionLoss,
+            format!(
             "fractional seconds .{us:06} would be rounded by the target's precision ({frac_digits})"
-        ));
+        ),
+        );
     }
     Ok(())
 }
@@ -478,28 +640,33 @@ fn put_decimal(
     scale: Option<u32>,
     int_digits: Option<u32>,
 ) -> Result<(), ConvertError> {
-    let s = std::str::from_utf8(b).map_err(|_| ConvertError("not a decimal number".into()))?;
+    let s = match std::str::from_utf8(b) {
+        Ok(s) => s,
+        Err(_) => return err(ProblemClass::Other, "not a decimal number"),
+    };
     let body = s.strip_prefix('-').unwrap_or(s);
     let (int_part, frac_part) = body.split_once('.').unwrap_or((body, ""));
     if int_part.is_empty()
         || !int_part.bytes().all(|c| c.is_ascii_digit())
         || !frac_part.bytes().all(|c| c.is_ascii_digit())
     {
-        return err("not a decimal number");
+        return err(ProblemClass::Other, "not a decimal number");
     }
     if let Some(sc) = scale {
         if frac_part.len() as u32 > sc && frac_part[sc as usize..].bytes().any(|c| c != b'0') {
-            return err(format!(
-                "digits beyond the target scale ({sc}) would be rounded away"
-            ));
+            return err(
+                ProblemClass::PrecisionLoss,
+                format!("digits beyond the target scale ({sc}) would be rounded away"),
+            );
         }
     }
     if let Some(d) = int_digits {
         let significant = int_part.trim_start_matches('0').len() as u32;
         if significant > d {
-            return err(format!(
-                "too many integer digits for the target numeric ({d})"
-            ));
+            return err(
+                ProblemClass::OutOfRange,
+                format!("too many integer digits for the target numeric ({d})"),
+            );
         }
     }
     out.extend_from_slice(b);
@@ -510,20 +677,29 @@ fn check_text(b: &[u8], max_chars: Option<u32>) -> Result<(), ConvertError> {
     let s = match std::str::from_utf8(b) {
         Ok(s) => s,
         Err(e) => {
-            return err(format!(
-                "invalid UTF-8 at byte {} (PostgreSQL text cannot hold it)",
-                e.valid_up_to()
-            ))
+            return err(
+                ProblemClass::InvalidUtf8,
+                format!(
+                    "invalid UTF-8 at byte {} (PostgreSQL text cannot hold it)",
+                    e.valid_up_to()
+                ),
+            )
         }
     };
     if b.contains(&0) {
-        return err("contains a NUL byte (PostgreSQL text cannot hold it)");
+        return err(
+            ProblemClass::NulByte,
+            "contains a NUL byte (PostgreSQL text cannot hold it)",
+        );
     }
     if let Some(max) = max_chars {
         if b.len() > max as usize {
             let n = s.chars().count();
             if n > max as usize {
-                return err(format!("{n} characters do not fit the target's {max}"));
+                return err(
+                    ProblemClass::TooLong,
+                    format!("{n} characters do not fit the target's {max}"),
+                );
             }
         }
     }
@@ -532,16 +708,22 @@ fn check_text(b: &[u8], max_chars: Option<u32>) -> Result<(), ConvertError> {
 
 fn check_json(b: &[u8], jsonb: bool) -> Result<(), ConvertError> {
     if std::str::from_utf8(b).is_err() {
-        return err("invalid UTF-8 in JSON");
+        return err(ProblemClass::InvalidUtf8, "invalid UTF-8 in JSON");
     }
     if let Err(e) = serde_json::from_slice::<serde::de::IgnoredAny>(b) {
-        return err(format!("invalid JSON: {e}"));
+        return err(ProblemClass::InvalidJson, format!("invalid JSON: {e}"));
     }
     if b.contains(&0) {
-        return err("contains a NUL byte (PostgreSQL json cannot hold it)");
+        return err(
+            ProblemClass::NulByte,
+            "contains a NUL byte (PostgreSQL json cannot hold it)",
+        );
     }
     if jsonb && has_escaped_nul(b) {
-        return err("JSON holds \\u0000, which jsonb cannot store");
+        return err(
+            ProblemClass::NulByte,
+            "JSON holds \\u0000, which jsonb cannot store",
+        );
     }
     Ok(())
 }
@@ -572,7 +754,7 @@ fn put_uuid_text(out: &mut Vec<u8>, b: &[u8]) -> Result<(), ConvertError> {
         });
     let plain = b.len() == 32 && b.iter().all(|&c| hex_ok(c));
     if !canonical && !plain {
-        return err("not a UUID");
+        return err(ProblemClass::InvalidUuid, "not a UUID");
     }
     for (n, &c) in b.iter().filter(|&&c| c != b'-').enumerate() {
         if matches!(n, 8 | 12 | 16 | 20) {
@@ -581,6 +763,100 @@ fn put_uuid_text(out: &mut Vec<u8>, b: &[u8]) -> Result<(), ConvertError> {
         out.push(c.to_ascii_lowercase());
     }
     Ok(())
+}
+
+/// `a,b` -> `{"a","b"}`: every element quoted, `"` and `\` escaped, then CSV-quoted.
+fn put_text_array(out: &mut Vec<u8>, b: &[u8]) {
+    let mut lit = Vec::with_capacity(b.len() + 8);
+    lit.push(b'{');
+    if !b.is_empty() {
+        for (i, part) in b.split(|&c| c == b',').enumerate() {
+            if i > 0 {
+                lit.push(b',');
+            }
+            lit.push(b'"');
+            for &c in part {
+                if c == b'"' || c == b'\\' {
+                    lit.push(b'\\');
+                }
+                lit.push(c);
+            }
+            lit.push(b'"');
+        }
+    }
+    lit.push(b'}');
+    put_text(out, &lit);
+}
+
+const B64: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+fn put_base64(out: &mut Vec<u8>, b: &[u8]) {
+    for c in b.chunks(3) {
+        let n = (c[0] as u32) << 16
+            | (*c.get(1).unwrap_or(&0) as u32) << 8
+            | *c.get(2).unwrap_or(&0) as u32;
+        out.push(B64[(n >> 18) as usize & 63]);
+        out.push(B64[(n >> 12) as usize & 63]);
+        out.push(if c.len() > 1 {
+            B64[(n >> 6) as usize & 63]
+        } else {
+            b'='
+        });
+        out.push(if c.len() > 2 {
+            B64[n as usize & 63]
+        } else {
+            b'='
+        });
+    }
+}
+
+/// A per-column rule, chosen in config, applied before the converter. Each one says
+/// exactly what it changes, and every value it changes is counted in the run report.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Rule {
+    /// `''` becomes NULL (e.g. an empty char(36) whose target is uuid). Nullable targets only.
+    EmptyToNull,
+    /// NUL bytes are removed from the text.
+    StripNul,
+    /// Zero and partial dates (`0000-00-00`, `2024-00-15`) become NULL. Nullable targets only.
+    ZeroDateToNull,
+    /// The bytes are stored as base64 text (binary data held in a text column, into text).
+    Base64,
+    /// The bytes are stored as lower-case hex text.
+    Hex,
+}
+
+impl Rule {
+    pub fn name(self) -> &'static str {
+        match self {
+            Rule::EmptyToNull => "empty_to_null",
+            Rule::StripNul => "strip_nul",
+            Rule::ZeroDateToNull => "zero_date_to_null",
+            Rule::Base64 => "base64",
+            Rule::Hex => "hex",
+        }
+    }
+
+    /// What the rule makes of a non-NULL value: None = NULL, Some(v) = convert v.
+    /// The flag says whether the value was changed (and so counted).
+    pub fn apply<'a>(self, v: &'a Value) -> (Option<Cow<'a, Value>>, bool) {
+        match (self, v) {
+            (Rule::EmptyToNull, Value::Bytes(b)) if b.is_empty() => (None, true),
+            (Rule::StripNul, Value::Bytes(b)) if b.contains(&0) => (
+                Some(Cow::Owned(Value::Bytes(
+                    b.iter().copied().filter(|&c| c != 0).collect(),
+                ))),
+                true,
+            ),
+            (Rule::ZeroDateToNull, Value::Date(y, m, d, ..)) if *m == 0 || *d == 0 || *y == 0 => {
+                (None, true)
+            }
+            // base64/hex re-encode every value (the converter does it).
+            (Rule::Base64 | Rule::Hex, _) => (Some(Cow::Borrowed(v)), true),
+            _ => (Some(Cow::Borrowed(v)), false),
+        }
+    }
 }
 
 /// A short, printable rendering of a value for error messages.

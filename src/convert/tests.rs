@@ -1,5 +1,6 @@
 use super::*;
 use crate::catalog::{MyType, PgKind, PgType};
+use std::borrow::Cow;
 
 fn pg(name: &str, typmod: i32) -> PgType {
     PgType {
@@ -14,6 +15,10 @@ fn my(dt: &str, ct: &str) -> MyType {
     MyType::parse(dt, ct, Some("utf8mb4"))
 }
 
+fn choose_utc(src: &MyType, dst: &PgType) -> Option<Converter> {
+    choose(src, dst, None)
+}
+
 fn field(c: &Converter, v: Value) -> Result<String, ConvertError> {
     let mut out = Vec::new();
     c.convert(&v, &mut out)?;
@@ -23,30 +28,33 @@ fn field(c: &Converter, v: Value) -> Result<String, ConvertError> {
 #[test]
 fn choose_tinyint1_bool_only_into_boolean() {
     assert_eq!(
-        choose(&my("tinyint", "tinyint(1)"), &pg("bool", -1)),
+        choose_utc(&my("tinyint", "tinyint(1)"), &pg("bool", -1)),
         Some(Converter::Bool)
     );
     assert!(matches!(
-        choose(&my("tinyint", "tinyint(1)"), &pg("int2", -1)),
+        choose_utc(&my("tinyint", "tinyint(1)"), &pg("int2", -1)),
         Some(Converter::Int { .. })
     ));
-    assert_eq!(choose(&my("tinyint", "tinyint(4)"), &pg("bool", -1)), None);
     assert_eq!(
-        choose(&my("datetime", "datetime(6)"), &pg("int4", -1)),
+        choose_utc(&my("tinyint", "tinyint(4)"), &pg("bool", -1)),
         None
     );
-    assert_eq!(choose(&my("double", "double"), &pg("float4", -1)), None);
+    assert_eq!(
+        choose_utc(&my("datetime", "datetime(6)"), &pg("int4", -1)),
+        None
+    );
+    assert_eq!(choose_utc(&my("double", "double"), &pg("float4", -1)), None);
 }
 
 #[test]
 fn int_out_of_range_is_an_error() {
-    let c = choose(&my("int", "int(10) unsigned"), &pg("int4", -1)).unwrap();
+    let c = choose_utc(&my("int", "int(10) unsigned"), &pg("int4", -1)).unwrap();
     assert_eq!(field(&c, Value::UInt(2147483647)).unwrap(), "2147483647");
     assert_eq!(
-        field(&c, Value::UInt(4294967295)).unwrap_err().0,
+        field(&c, Value::UInt(4294967295)).unwrap_err().message,
         "4294967295 is out of range for integer"
     );
-    let c = choose(&my("bigint", "bigint(20) unsigned"), &pg("numeric", -1)).unwrap();
+    let c = choose_utc(&my("bigint", "bigint(20) unsigned"), &pg("numeric", -1)).unwrap();
     assert_eq!(
         field(&c, Value::UInt(u64::MAX)).unwrap(),
         "18446744073709551615"
@@ -60,14 +68,14 @@ fn bool_accepts_only_zero_and_one() {
     assert_eq!(field(&c, Value::Int(1)).unwrap(), "t");
     assert_eq!(field(&c, Value::Bytes(vec![1])).unwrap(), "t");
     assert_eq!(
-        field(&c, Value::Int(2)).unwrap_err().0,
+        field(&c, Value::Int(2)).unwrap_err().message,
         "2 is not a boolean (only 0 and 1 are)"
     );
 }
 
 #[test]
 fn decimal_is_exact_and_refuses_rounding() {
-    let c = choose(
+    let c = choose_utc(
         &my("decimal", "decimal(12,4)"),
         &pg("numeric", ((10 << 16) | 2) + 4),
     )
@@ -77,7 +85,9 @@ fn decimal_is_exact_and_refuses_rounding() {
         "-12345678.9000"
     );
     assert_eq!(
-        field(&c, Value::Bytes(b"1.2345".to_vec())).unwrap_err().0,
+        field(&c, Value::Bytes(b"1.2345".to_vec()))
+            .unwrap_err()
+            .message,
         "digits beyond the target scale (2) would be rounded away"
     );
 }
@@ -118,16 +128,22 @@ fn text_is_quoted_checked_and_length_limited() {
     );
     assert_eq!(field(&c, Value::Bytes(Vec::new())).unwrap(), "\"\"");
     assert_eq!(
-        field(&c, Value::Bytes(b"abcd".to_vec())).unwrap_err().0,
+        field(&c, Value::Bytes(b"abcd".to_vec()))
+            .unwrap_err()
+            .message,
         "4 characters do not fit the target's 3"
     );
     let c = Converter::Text { max_chars: None };
     assert_eq!(
-        field(&c, Value::Bytes(b"a\0b".to_vec())).unwrap_err().0,
+        field(&c, Value::Bytes(b"a\0b".to_vec()))
+            .unwrap_err()
+            .message,
         "contains a NUL byte (PostgreSQL text cannot hold it)"
     );
     assert_eq!(
-        field(&c, Value::Bytes(vec![b'a', 0xff])).unwrap_err().0,
+        field(&c, Value::Bytes(vec![b'a', 0xff]))
+            .unwrap_err()
+            .message,
         "invalid UTF-8 at byte 1 (PostgreSQL text cannot hold it)"
     );
 }
@@ -142,7 +158,7 @@ fn uuid_text_any_case_and_binary() {
     assert_eq!(
         field(&Converter::Uuid, Value::Bytes(b"".to_vec()))
             .unwrap_err()
-            .0,
+            .message,
         "not a UUID"
     );
     let b: Vec<u8> = (0u8..16).collect();
@@ -161,12 +177,12 @@ fn json_is_validated_and_jsonb_refuses_nul_escape() {
     );
     assert!(field(&c, Value::Bytes(b"{nope".to_vec()))
         .unwrap_err()
-        .0
+        .message
         .starts_with("invalid JSON"));
     assert_eq!(
         field(&c, Value::Bytes(br#"{"a":"\u0000"}"#.to_vec()))
             .unwrap_err()
-            .0,
+            .message,
         "JSON holds \\u0000, which jsonb cannot store"
     );
     // An escaped backslash followed by u0000 is literal text, not a NUL.
@@ -189,13 +205,18 @@ fn dates_and_times_exact_to_the_microsecond() {
         field(&ts, Value::Date(1000, 1, 1, 0, 0, 0, 0)).unwrap(),
         "1000-01-01 00:00:00"
     );
-    let tz = Converter::TimestampTz { frac_digits: 6 };
+    let tz = Converter::TimestampTz {
+        frac_digits: 6,
+        zone: None,
+    };
     assert_eq!(
         field(&tz, Value::Date(1970, 1, 1, 0, 0, 0, 1)).unwrap(),
         "1970-01-01 00:00:00.000001+00"
     );
     assert_eq!(
-        field(&ts, Value::Date(0, 0, 0, 0, 0, 0, 0)).unwrap_err().0,
+        field(&ts, Value::Date(0, 0, 0, 0, 0, 0, 0))
+            .unwrap_err()
+            .message,
         "zero date (0000-00-00) has no PostgreSQL equivalent"
     );
     assert_eq!(
@@ -204,7 +225,7 @@ fn dates_and_times_exact_to_the_microsecond() {
             Value::Date(2024, 1, 1, 0, 0, 0, 1500)
         )
         .unwrap_err()
-        .0,
+        .message,
         "fractional seconds .001500 would be rounded by the target's precision (3)"
     );
     assert_eq!(
@@ -229,7 +250,7 @@ fn pg_enum_requires_known_label() {
     };
     assert_eq!(field(&c, Value::Bytes(b"b c".to_vec())).unwrap(), "\"b c\"");
     assert_eq!(
-        field(&c, Value::Bytes(b"".to_vec())).unwrap_err().0,
+        field(&c, Value::Bytes(b"".to_vec())).unwrap_err().message,
         "this label does not exist in the target enum type"
     );
 }
@@ -266,4 +287,88 @@ proptest::proptest! {
             proptest::prop_assert!(r.is_err());
         }
     }
+}
+
+#[test]
+fn bit_strings_set_arrays_base64_hex() {
+    assert_eq!(
+        field(
+            &Converter::BitString { bits: 10 },
+            Value::Bytes(vec![0b10, 0b1100_0001])
+        )
+        .unwrap(),
+        "1011000001"
+    );
+    assert_eq!(
+        field(
+            &Converter::BitString { bits: 4 },
+            Value::Bytes(vec![0b1_0001])
+        )
+        .unwrap_err()
+        .message,
+        "bit value wider than the column"
+    );
+    assert_eq!(
+        field(&Converter::TextArray, Value::Bytes(b"a,b \"c\\".to_vec())).unwrap(),
+        r#""{""a"",""b \""c\\""}""#
+    );
+    assert_eq!(
+        field(&Converter::TextArray, Value::Bytes(Vec::new())).unwrap(),
+        "\"{}\""
+    );
+    assert_eq!(
+        field(&Converter::Base64Text, Value::Bytes(vec![0, 0xff, 0x10, 1])).unwrap(),
+        "\"AP8QAQ==\""
+    );
+    assert_eq!(
+        field(&Converter::HexText, Value::Bytes(vec![0, 0xff])).unwrap(),
+        "\"00ff\""
+    );
+}
+
+#[test]
+fn timestamptz_in_source_zone_names_the_zone() {
+    let c = choose(
+        &my("datetime", "datetime(6)"),
+        &pg("timestamptz", -1),
+        Some("Europe/Berlin"),
+    )
+    .unwrap();
+    assert_eq!(
+        field(&c, Value::Date(2024, 7, 1, 12, 0, 0, 0)).unwrap(),
+        "2024-07-01 12:00:00 Europe/Berlin"
+    );
+    // MySQL timestamp values are UTC whatever source_timezone says.
+    let c = choose(
+        &my("timestamp", "timestamp(6)"),
+        &pg("timestamptz", -1),
+        Some("Europe/Berlin"),
+    )
+    .unwrap();
+    assert_eq!(
+        field(&c, Value::Date(2024, 7, 1, 12, 0, 0, 0)).unwrap(),
+        "2024-07-01 12:00:00+00"
+    );
+}
+
+#[test]
+fn rules_change_only_what_they_name() {
+    let empty = Value::Bytes(Vec::new());
+    assert_eq!(Rule::EmptyToNull.apply(&empty).0, None);
+    let x = Value::Bytes(b"x".to_vec());
+    assert_eq!(
+        Rule::EmptyToNull.apply(&x),
+        (Some(Cow::Borrowed(&x)), false)
+    );
+    let nul = Value::Bytes(b"a\0b\0".to_vec());
+    assert_eq!(
+        Rule::StripNul.apply(&nul),
+        (Some(Cow::Owned(Value::Bytes(b"ab".to_vec()))), true)
+    );
+    let zero = Value::Date(0, 0, 0, 0, 0, 0, 0);
+    assert_eq!(Rule::ZeroDateToNull.apply(&zero), (None, true));
+    let partial = Value::Date(2024, 0, 15, 0, 0, 0, 0);
+    assert_eq!(Rule::ZeroDateToNull.apply(&partial), (None, true));
+    let fine = Value::Date(2024, 1, 15, 0, 0, 0, 0);
+    assert!(!Rule::ZeroDateToNull.apply(&fine).1);
 }

@@ -131,10 +131,12 @@ async fn export_table(ctx: &Arc<ExportCtx>, conn: &mut Conn, idx: usize) -> Resu
         let ctx = ctx.clone();
         tokio::task::spawn_blocking(move || {
             let t = &ctx.plan.tables[idx];
+            let columns: Vec<String> = t.columns.iter().map(|c| c.source.clone()).collect();
             write_chunks(
                 &ctx.workdir,
                 idx,
                 &t.dir,
+                &columns,
                 manifest,
                 enc_rx,
                 ctx.events_tx.as_ref(),

@@ -35,6 +35,8 @@ pub struct EncodedBatch {
     pub chunk: u32,
     pub rows: u64,
     pub csv: Vec<u8>,
+    /// Values changed by a config rule, per column.
+    pub changed: Vec<u64>,
     pub ends_chunk: bool,
     pub last_key: Option<Vec<Value>>,
     pub ends_table: bool,

@@ -1,6 +1,8 @@
 //! Transform lane: converts and encodes each batch on the rayon pool. Rows are split into
 //! tasks and joined back in order, so the chunk bytes do not depend on thread timing.
 
+use std::borrow::Cow;
+
 use crossbeam_channel::{Receiver, Sender};
 use mysql_async::{Row, Value};
 use rayon::prelude::*;
@@ -22,11 +24,12 @@ pub fn transform_lane(
 ) -> Result<()> {
     for batch in batch_rx {
         cancel.check()?;
-        let csv = encode_batch(pool, t, &batch.rows)?;
+        let (csv, changed) = encode_batch(pool, t, &batch.rows)?;
         let out = EncodedBatch {
             chunk: batch.chunk,
             rows: batch.rows.len() as u64,
             csv,
+            changed,
             ends_chunk: batch.ends_chunk,
             last_key: batch.last_key,
             ends_table: batch.ends_table,
@@ -39,47 +42,64 @@ pub fn transform_lane(
     Ok(())
 }
 
-pub fn encode_batch(pool: &rayon::ThreadPool, t: &TablePlan, rows: &[Row]) -> Result<Vec<u8>> {
+/// CSV bytes of the rows, and per column how many values a rule changed.
+pub type Encoded = (Vec<u8>, Vec<u64>);
+
+pub fn encode_batch(pool: &rayon::ThreadPool, t: &TablePlan, rows: &[Row]) -> Result<Encoded> {
     if rows.len() <= TASK_ROWS {
         return encode_rows(t, rows);
     }
-    let parts: Vec<Result<Vec<u8>>> = pool.install(|| {
+    let parts: Vec<Result<Encoded>> = pool.install(|| {
         rows.par_chunks(TASK_ROWS)
             .map(|r| encode_rows(t, r))
             .collect()
     });
-    let mut csv = Vec::with_capacity(parts.iter().map(|p| p.as_ref().map_or(0, Vec::len)).sum());
+    let size = parts
+        .iter()
+        .map(|p| p.as_ref().map_or(0, |(c, _)| c.len()))
+        .sum();
+    let mut csv = Vec::with_capacity(size);
+    let mut changed = vec![0u64; t.columns.len()];
     for p in parts {
-        csv.extend_from_slice(&p?); // the first failing row in key order wins
+        let (part, counts) = p?; // the first failing row in key order wins
+        csv.extend_from_slice(&part);
+        changed.iter_mut().zip(counts).for_each(|(a, b)| *a += b);
     }
-    Ok(csv)
+    Ok((csv, changed))
 }
 
 /// Converts rows into CSV lines: NULL is an empty unquoted field.
-pub fn encode_rows(t: &TablePlan, rows: &[Row]) -> Result<Vec<u8>> {
+pub fn encode_rows(t: &TablePlan, rows: &[Row]) -> Result<Encoded> {
     let mut out = Vec::with_capacity(rows.len() * 64 * t.columns.len().max(1));
+    let mut changed = vec![0u64; t.columns.len()];
     for row in rows {
         for (i, col) in t.columns.iter().enumerate() {
             if i > 0 {
                 out.push(b',');
             }
-            match row.as_ref(i) {
-                None | Some(Value::NULL) => {}
-                Some(v) => col
-                    .converter
-                    .convert(v, &mut out)
+            let Some(v) = row.as_ref(i).filter(|v| **v != Value::NULL) else {
+                continue;
+            };
+            let (value, was_changed) = match col.rule {
+                Some(rule) => rule.apply(v),
+                None => (Some(Cow::Borrowed(v)), false),
+            };
+            changed[i] += was_changed as u64;
+            if let Some(value) = value {
+                col.converter
+                    .convert(&value, &mut out)
                     .map_err(|e| ErrorKind::Convert {
                         table: t.source.clone(),
                         column: col.source.clone(),
                         pk: format_key(t, row),
                         excerpt: excerpt(v),
                         reason: e.to_string(),
-                    })?,
+                    })?;
             }
         }
         out.push(b'\n');
     }
-    Ok(out)
+    Ok((out, changed))
 }
 
 /// `(id)=(42)` or `(a, b)=(1, "x")`, from the row's key columns.

@@ -22,6 +22,7 @@ struct OpenChunk {
     sha: Sha256,
     rows: u64,
     bytes: u64,
+    changed: Vec<u64>,
 }
 
 impl OpenChunk {
@@ -37,10 +38,18 @@ impl OpenChunk {
             sha: Sha256::new(),
             rows: 0,
             bytes: 0,
+            changed: Vec::new(),
         })
     }
 
-    fn append(&mut self, csv: &[u8], rows: u64) -> Result<()> {
+    fn append(&mut self, csv: &[u8], rows: u64, changed: &[u64]) -> Result<()> {
+        if self.changed.len() < changed.len() {
+            self.changed.resize(changed.len(), 0);
+        }
+        self.changed
+            .iter_mut()
+            .zip(changed)
+            .for_each(|(a, b)| *a += b);
         self.out
             .write_all(csv)
             .map_err(|e| Error::io(&self.tmp, e))?;
@@ -51,7 +60,7 @@ impl OpenChunk {
     }
 
     /// Durable before it has a name: the final name is only ever a complete file.
-    fn commit(self) -> Result<(PathBuf, ChunkEntry)> {
+    fn commit(self, columns: &[String]) -> Result<(PathBuf, ChunkEntry)> {
         let file = self
             .out
             .into_inner()
@@ -69,6 +78,12 @@ impl OpenChunk {
                 bytes: self.bytes,
                 sha256: hex::encode(self.sha.finalize()),
                 last_key: None,
+                changed: columns
+                    .iter()
+                    .zip(&self.changed)
+                    .filter(|(_, n)| **n > 0)
+                    .map(|(c, n)| (c.clone(), *n))
+                    .collect(),
             },
         ))
     }
@@ -79,6 +94,7 @@ pub fn write_chunks(
     wd: &WorkDir,
     table: usize,
     dir: &str,
+    source_columns: &[String],
     mut manifest: Manifest,
     enc_rx: Receiver<EncodedBatch>,
     events_tx: Option<&mpsc::Sender<ExportEvent>>,
@@ -96,13 +112,13 @@ pub fn write_chunks(
                 None => OpenChunk::create(wd, dir, b.chunk)?,
             };
             let mut chunk = chunk;
-            chunk.append(&b.csv, b.rows)?;
+            chunk.append(&b.csv, b.rows, &b.changed)?;
             progress.rows_exported.fetch_add(b.rows, Ordering::Relaxed);
             progress
                 .bytes_exported
                 .fetch_add(b.csv.len() as u64, Ordering::Relaxed);
             if b.ends_chunk {
-                let (path, mut entry) = chunk.commit()?;
+                let (path, mut entry) = chunk.commit(source_columns)?;
                 entry.last_key = b
                     .last_key
                     .as_ref()

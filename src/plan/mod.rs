@@ -11,7 +11,8 @@ use serde::Serialize;
 
 use crate::catalog::{ForeignKey, MyBase, SourceTable, TargetColumn, TargetTable};
 use crate::config::Settings;
-use crate::convert::{choose, Converter};
+use crate::config::ZeroDates;
+use crate::convert::{choose, Converter, Rule};
 use crate::ident::PgName;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -23,6 +24,7 @@ pub enum ProblemKind {
     NoConversion,
     FkCycle,
     EnumLabelMissing,
+    InvalidRule,
     // Warnings.
     TargetOnlyTable,
     SkippedColumn,
@@ -57,6 +59,10 @@ pub struct ColumnPlan {
     pub target: String,
     pub target_type: String,
     pub converter: Converter,
+    /// A config rule applied before the converter (counted when it changes a value).
+    pub rule: Option<Rule>,
+    /// The target column accepts NULL.
+    pub target_nullable: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -199,7 +205,7 @@ pub fn build_plan(
             });
             continue;
         }
-        tables.push(plan_table(st, tt, &mut plan));
+        tables.push(plan_table(st, tt, settings, &mut plan));
     }
     for tt in target {
         if !used_targets.contains(&tt.name) {
@@ -212,6 +218,19 @@ pub fn build_plan(
                     "target table \"{}\" has no source table; my2pg leaves it as it is",
                     tt.name
                 ),
+            });
+        }
+    }
+    for (table, column) in settings.rules.keys() {
+        let known = source
+            .iter()
+            .any(|t| &t.name == table && t.columns.iter().any(|c| &c.name == column));
+        if !known {
+            plan.problems.push(Problem {
+                kind: ProblemKind::InvalidRule,
+                table: table.clone(),
+                column: Some(column.clone()),
+                message: format!("[columns.\"{table}.{column}\"] names no source column"),
             });
         }
     }
@@ -231,7 +250,12 @@ pub fn build_plan(
     plan
 }
 
-fn plan_table(st: &SourceTable, tt: &TargetTable, plan: &mut Plan) -> TablePlan {
+fn plan_table(
+    st: &SourceTable,
+    tt: &TargetTable,
+    settings: &Settings,
+    plan: &mut Plan,
+) -> TablePlan {
     let mut columns = Vec::new();
     let mut mapped_targets = BTreeSet::new();
     let problem = |plan: &mut Plan, kind, column: &str, message: String| {
@@ -286,7 +310,55 @@ fn plan_table(st: &SourceTable, tt: &TargetTable, plan: &mut Plan) -> TablePlan 
             );
             continue;
         }
-        let Some(converter) = choose(&sc.ty, &tc.ty) else {
+        let rule = settings
+            .rules
+            .get(&(st.name.clone(), sc.name.clone()))
+            .copied();
+        let is_date = matches!(
+            sc.ty.base,
+            MyBase::Date | MyBase::DateTime | MyBase::Timestamp
+        );
+        let rule = rule.or_else(|| {
+            // zero_dates = "null" is the zero_date_to_null rule on every nullable date column.
+            (settings.zero_dates == ZeroDates::Null && is_date && !tc.not_null)
+                .then_some(Rule::ZeroDateToNull)
+        });
+        let text_target = matches!(
+            tc.ty.name.as_str(),
+            "text" | "varchar" | "bpchar" | "citext"
+        );
+        let forced = match rule {
+            Some(Rule::Base64) if text_target => Some(Converter::Base64Text),
+            Some(Rule::Hex) if text_target => Some(Converter::HexText),
+            _ => None,
+        };
+        let rule_problem = match rule {
+            Some(Rule::Base64 | Rule::Hex) if !text_target => Some("needs a text target column"),
+            Some(Rule::Base64 | Rule::Hex) if !(sc.ty.is_bytes() || sc.ty.is_text()) => {
+                Some("needs a string or binary source column")
+            }
+            Some(Rule::EmptyToNull) if tc.not_null => Some("needs a nullable target column"),
+            Some(Rule::ZeroDateToNull) if tc.not_null => Some("needs a nullable target column"),
+            Some(Rule::ZeroDateToNull) if !is_date => {
+                Some("needs a date, datetime or timestamp source column")
+            }
+            Some(Rule::StripNul) if !(sc.ty.is_text() || matches!(sc.ty.base, MyBase::Json)) => {
+                Some("needs a text source column")
+            }
+            _ => None,
+        };
+        if let (Some(r), Some(why)) = (rule, rule_problem) {
+            problem(
+                plan,
+                ProblemKind::InvalidRule,
+                &sc.name,
+                format!("{}.{}: rule {} {why}", st.name, sc.name, r.name()),
+            );
+            continue;
+        }
+        let Some(converter) =
+            forced.or_else(|| choose(&sc.ty, &tc.ty, settings.source_timezone.as_deref()))
+        else {
             problem(
                 plan,
                 ProblemKind::NoConversion,
@@ -325,6 +397,8 @@ fn plan_table(st: &SourceTable, tt: &TargetTable, plan: &mut Plan) -> TablePlan 
             target: tc.name.clone(),
             target_type: tc.ty.display.clone(),
             converter,
+            rule,
+            target_nullable: !tc.not_null,
         });
     }
     for tc in &tt.columns {

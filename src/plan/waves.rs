@@ -215,6 +215,7 @@ mod tests {
             child_columns: vec!["x".into()],
             parent_schema: "public".into(),
             parent: parent.into(),
+            parent_columns: vec!["id".into()],
             deferrable: false,
         }
     }

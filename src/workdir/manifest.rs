@@ -2,6 +2,7 @@
 //! of its last row (where a resumed export continues). No timestamps: the same source
 //! and config give the same manifest, byte for byte.
 
+use std::collections::BTreeMap;
 use std::path::Path;
 
 use mysql_async::Value;
@@ -34,6 +35,9 @@ pub struct ChunkEntry {
     pub sha256: String,
     /// Key of the chunk's last row; None for tables read without a key.
     pub last_key: Option<Vec<KeyValue>>,
+    /// Values changed by a config rule, per source column (absent when none).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub changed: BTreeMap<String, u64>,
 }
 
 /// A key value as MySQL returned it, kept exactly (bytes as hex) so it can be sent back.
