@@ -241,7 +241,7 @@ pub async fn check(settings: &Settings, cancel: Cancel) -> Result<CheckReport> {
             .build()
             .map_err(|e| Error::internal(format!("converter pool: {e}")))?,
     );
-    let conns = session::open_readers(
+    let (conns, _) = session::open_readers(
         &settings.source,
         settings.workers.readers,
         settings.consistency,

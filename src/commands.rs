@@ -8,7 +8,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use tokio::sync::mpsc;
 
 use crate::catalog;
-use crate::config::Settings;
+use crate::config::{ExistingRows, Settings};
 use crate::error::{Error, ErrorKind, Result};
 use crate::ledger;
 use crate::pipeline::export::{export_all, ExportCtx};
@@ -74,13 +74,60 @@ pub async fn prepare(settings: &Settings) -> Result<Prepared> {
         }
     }
     let (target, fks) = catalog::postgres::read_catalog(&client, &settings.schema).await?;
-    let plan = build_plan(&source, &target, &fks, settings);
+    let mut plan = build_plan(&source, &target, &fks, settings);
+    check_existing_rows(&client, &mut plan).await?;
     Ok(Prepared {
         plan,
         fks,
         source_version,
         target_version,
     })
+}
+
+/// Finds copied target tables that already hold rows. Rows an earlier my2pg run loaded
+/// (chunks in the ledger) are a resume, not a conflict; anything else follows the
+/// table's `existing_rows` policy, and `error` blocks import and run.
+async fn check_existing_rows(client: &tokio_postgres::Client, plan: &mut Plan) -> Result<()> {
+    let names: Vec<crate::ident::PgName> = plan.tables.iter().map(|t| t.target.clone()).collect();
+    let non_empty = catalog::postgres::non_empty(client, &names).await?;
+    let ledger = ledger::summary(client).await?;
+    for t in plan.tables.iter_mut() {
+        if !non_empty.contains(&t.target.name) {
+            continue;
+        }
+        let chunks = ledger
+            .iter()
+            .find(|(s, n, _, _)| *s == t.target.schema && *n == t.target.name)
+            .map_or(0, |(_, _, c, _)| *c);
+        plan.non_empty.push(crate::plan::NonEmptyTable {
+            table: t.target.name.clone(),
+            existing_rows: t.existing_rows,
+            chunks_in_ledger: chunks,
+        });
+        if chunks > 0 {
+            continue;
+        }
+        match t.existing_rows {
+            ExistingRows::Error => plan.problems.push(crate::plan::Problem {
+                kind: crate::plan::ProblemKind::TargetNotEmpty,
+                table: t.target.name.clone(),
+                column: None,
+                message: format!(
+                    "target table {} already holds rows that my2pg did not load; set existing_rows = \"truncate\" or \"keep-identical\" for it, or empty it",
+                    t.target
+                ),
+            }),
+            ExistingRows::KeepIdentical if t.target_key.is_empty() => plan.problems.push(crate::plan::Problem {
+                kind: crate::plan::ProblemKind::InvalidRule,
+                table: t.target.name.clone(),
+                column: None,
+                message: format!("existing_rows = \"keep-identical\" needs a primary key on target table {}", t.target),
+            }),
+            ExistingRows::KeepIdentical => t.merge_existing = true,
+            ExistingRows::Truncate => {}
+        }
+    }
+    Ok(())
 }
 
 pub async fn plan(settings: &Settings) -> Result<PlanReport> {
@@ -96,6 +143,125 @@ fn runnable(p: &Prepared) -> Result<()> {
     }
 }
 
+fn exportable(p: &Prepared) -> Result<()> {
+    if p.plan.is_exportable() {
+        Ok(())
+    } else {
+        Err(ErrorKind::Plan(p.plan.problems.clone()).into())
+    }
+}
+
+/// How `import` and `run` treat what the target already holds.
+pub struct LoadOptions<'a> {
+    /// Truncate every copied table and its ledger rows first (`--fresh`).
+    pub fresh: bool,
+    /// Asked before anything is truncated, with the qualified table names; false aborts.
+    pub confirm: &'a dyn Fn(&[String]) -> bool,
+}
+
+/// Empties tables before loading: with `--fresh` every copied table (and its ledger
+/// rows), else the tables whose `existing_rows = "truncate"` found rows my2pg did not
+/// load. One TRUNCATE statement over exactly those tables: never CASCADE, so a table
+/// my2pg does not load is never emptied (Postgres refuses instead, and we say so).
+async fn prepare_target(
+    client: &mut tokio_postgres::Client,
+    plan: &Plan,
+    fks: &[catalog::ForeignKey],
+    fresh: bool,
+    confirm: &dyn Fn(&[String]) -> bool,
+) -> Result<()> {
+    let mut set: Vec<usize> = if fresh {
+        (0..plan.tables.len()).collect()
+    } else {
+        plan.tables
+            .iter()
+            .enumerate()
+            .filter(|(_, t)| {
+                t.existing_rows == ExistingRows::Truncate
+                    && plan
+                        .non_empty
+                        .iter()
+                        .any(|n| n.table == t.target.name && n.chunks_in_ledger == 0)
+            })
+            .map(|(i, _)| i)
+            .collect()
+    };
+    if set.is_empty() {
+        return Ok(());
+    }
+    // A copied table referencing a truncated one must be in the same statement.
+    loop {
+        let mut added = false;
+        for fk in fks {
+            let parent = set.iter().any(|&i| {
+                plan.tables[i].target.name == fk.parent
+                    && plan.tables[i].target.schema == fk.parent_schema
+            });
+            if !parent {
+                continue;
+            }
+            if let Some(ci) = plan
+                .tables
+                .iter()
+                .position(|t| t.target.name == fk.child && t.target.schema == fk.child_schema)
+            {
+                if !set.contains(&ci) {
+                    if plan.non_empty.iter().any(|n| n.table == fk.child) {
+                        return Err(Error::config(format!(
+                            "cannot truncate {}: copied table {} references it and holds rows; set existing_rows = \"truncate\" for {} too",
+                            fk.parent, fk.child, fk.child
+                        )));
+                    }
+                    set.push(ci);
+                    added = true;
+                }
+            }
+        }
+        if !added {
+            break;
+        }
+    }
+    set.sort();
+    let names: Vec<String> = set
+        .iter()
+        .map(|&i| plan.tables[i].target.to_string())
+        .collect();
+    if !confirm(&names) {
+        return Err(Error::config(
+            "--fresh was not confirmed, nothing was truncated (pass --yes when stdin is not a terminal)",
+        ));
+    }
+    let tx = client
+        .transaction()
+        .await
+        .map_err(|e| Error::pg("begin truncate", &e))?;
+    tx.batch_execute(&format!("TRUNCATE {}", names.join(", ")))
+        .await
+        .map_err(|e| {
+            Error::pg(
+                format!(
+                    "TRUNCATE {} (tables my2pg does not load may reference them)",
+                    names.join(", ")
+                ),
+                &e,
+            )
+        })?;
+    for &i in &set {
+        let t = &plan.tables[i];
+        tx.execute(
+            "DELETE FROM my2pg.loaded_chunks WHERE schema_name = $1 AND table_name = $2",
+            &[&t.target.schema, &t.target.name],
+        )
+        .await
+        .map_err(|e| Error::pg("clear the ledger", &e))?;
+    }
+    tx.commit()
+        .await
+        .map_err(|e| Error::pg("commit truncate", &e))?;
+    tracing::info!("truncated {}", names.join(", "));
+    Ok(())
+}
+
 pub fn new_run_id() -> String {
     let ms = SystemTime::now()
         .duration_since(UNIX_EPOCH)
@@ -104,7 +270,13 @@ pub fn new_run_id() -> String {
     format!("{ms:x}-{:x}", std::process::id())
 }
 
-fn write_run_file(wd: &WorkDir, command: &str, run_id: &str, p: &Prepared) -> Result<()> {
+fn write_run_file(
+    wd: &WorkDir,
+    command: &str,
+    run_id: &str,
+    p: &Prepared,
+    source_position: Option<&str>,
+) -> Result<()> {
     let started = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map(|d| d.as_secs())
@@ -116,10 +288,38 @@ fn write_run_file(wd: &WorkDir, command: &str, run_id: &str, p: &Prepared) -> Re
         "my2pg_version": env!("CARGO_PKG_VERSION"),
         "source_version": p.source_version,
         "target_version": p.target_version,
+        "source_position": source_position,
     });
     let mut bytes = serde_json::to_vec_pretty(&meta).map_err(|e| Error::internal(e.to_string()))?;
     bytes.push(b'\n');
     write_atomic(&wd.run_file(), &bytes)
+}
+
+/// Refuses to start an export that cannot fit: the estimate comes from the source's
+/// table statistics, less what earlier runs already wrote, times `run.disk_margin`.
+fn check_disk_space(wd: &WorkDir, plan: &Plan, settings: &Settings) -> Result<()> {
+    let mut remaining: u64 = 0;
+    for t in &plan.tables {
+        let done = Manifest::read(&wd.manifest_path(&t.dir))
+            .ok()
+            .flatten()
+            .filter(|m| m.fingerprint == t.fingerprint(settings.chunk_rows))
+            .map_or(0, |m| m.bytes());
+        remaining += t.est_bytes.saturating_sub(done);
+    }
+    let needed = (remaining as f64 * settings.disk_margin) as u64;
+    let free = crate::workdir::free_bytes(wd.root())?;
+    if free < needed {
+        return Err(Error::workdir(format!(
+            "{} has {:.1} MB free, but the export needs about {:.1} MB ({:.1} MB estimated from the source's statistics x run.disk_margin {}); free some space or point run.workdir elsewhere",
+            wd.root().display(),
+            free as f64 / 1e6,
+            needed as f64 / 1e6,
+            remaining as f64 / 1e6,
+            settings.disk_margin
+        )));
+    }
+    Ok(())
 }
 
 fn pool(settings: &Settings) -> Result<Arc<rayon::ThreadPool>> {
@@ -234,20 +434,21 @@ fn report(
 pub async fn export(settings: &Settings, cancel: Cancel) -> Result<RunReport> {
     let started = Instant::now();
     let p = prepare(settings).await?;
-    runnable(&p)?;
-    let run_id = new_run_id();
+    exportable(&p)?;
+    let run_id = crate::run_id().to_string();
     let wd = WorkDir::create(&settings.workdir)?;
     let _lock = wd.lock(&run_id)?;
-    write_run_file(&wd, "export", &run_id, &p)?;
+    check_disk_space(&wd, &p.plan, settings)?;
     let plan = Arc::new(p.plan.clone());
     let progress = Arc::new(Progress::default());
-    let ticker = progress_ticker(progress.clone(), started);
-    let conns = session::open_readers(
+    let (conns, position) = session::open_readers(
         &settings.source,
         settings.workers.readers,
         settings.consistency,
     )
     .await?;
+    write_run_file(&wd, "export", &run_id, &p, position.as_deref())?;
+    let ticker = progress_ticker(progress.clone(), started);
     let ctx = Arc::new(ExportCtx {
         plan: plan.clone(),
         workdir: wd.clone(),
@@ -258,6 +459,7 @@ pub async fn export(settings: &Settings, cancel: Cancel) -> Result<RunReport> {
         cancel,
         progress,
         events_tx: None,
+        versions: (p.source_version.clone(), p.target_version.clone()),
     });
     let manifests = export_all(ctx, conns).await;
     ticker.abort();
@@ -267,11 +469,15 @@ pub async fn export(settings: &Settings, cancel: Cancel) -> Result<RunReport> {
     ))
 }
 
-pub async fn import(settings: &Settings, cancel: Cancel) -> Result<RunReport> {
+pub async fn import(
+    settings: &Settings,
+    cancel: Cancel,
+    opts: LoadOptions<'_>,
+) -> Result<RunReport> {
     let started = Instant::now();
     let p = prepare(settings).await?;
     runnable(&p)?;
-    let run_id = new_run_id();
+    let run_id = crate::run_id().to_string();
     let wd = WorkDir::open_existing(&settings.workdir)?;
     let _lock = wd.lock(&run_id)?;
     // Every table must be completely exported under this plan before anything loads.
@@ -298,8 +504,9 @@ pub async fn import(settings: &Settings, cancel: Cancel) -> Result<RunReport> {
         manifests.push(m);
     }
     let plan = Arc::new(p.plan.clone());
-    let clients = target_clients(settings).await?;
+    let mut clients = target_clients(settings).await?;
     ledger::ensure(&clients[0]).await?;
+    prepare_target(&mut clients[0], &plan, &p.fks, opts.fresh, opts.confirm).await?;
     let (events_tx, events_rx) = mpsc::channel(Capacities::default().events);
     let feeder = {
         let (plan, wd, manifests) = (plan.clone(), wd.clone(), manifests.clone());
@@ -355,23 +562,35 @@ pub async fn import(settings: &Settings, cancel: Cancel) -> Result<RunReport> {
     ))
 }
 
-pub async fn run(settings: &Settings, cancel: Cancel) -> Result<RunReport> {
+pub async fn run(settings: &Settings, cancel: Cancel, opts: LoadOptions<'_>) -> Result<RunReport> {
     let started = Instant::now();
     let p = prepare(settings).await?;
     runnable(&p)?;
-    let run_id = new_run_id();
+    let run_id = crate::run_id().to_string();
     let wd = WorkDir::create(&settings.workdir)?;
     let _lock = wd.lock(&run_id)?;
-    write_run_file(&wd, "run", &run_id, &p)?;
     let plan = Arc::new(p.plan.clone());
-    let clients = target_clients(settings).await?;
+    let mut clients = target_clients(settings).await?;
     ledger::ensure(&clients[0]).await?;
-    let conns = session::open_readers(
+    prepare_target(&mut clients[0], &plan, &p.fks, opts.fresh, opts.confirm).await?;
+    if opts.fresh {
+        // A fresh run re-exports too: chunk files from an earlier export may predate
+        // changes in the source.
+        for t in &plan.tables {
+            let dir = wd.table_dir(&t.dir);
+            if dir.exists() {
+                std::fs::remove_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
+            }
+        }
+    }
+    check_disk_space(&wd, &plan, settings)?;
+    let (conns, position) = session::open_readers(
         &settings.source,
         settings.workers.readers,
         settings.consistency,
     )
     .await?;
+    write_run_file(&wd, "run", &run_id, &p, position.as_deref())?;
     let progress = Arc::new(Progress::default());
     let ticker = progress_ticker(progress.clone(), started);
     let (events_tx, events_rx) = mpsc::channel(Capacities::default().events);
@@ -385,6 +604,7 @@ pub async fn run(settings: &Settings, cancel: Cancel) -> Result<RunReport> {
         cancel: cancel.clone(),
         progress: progress.clone(),
         events_tx: Some(events_tx),
+        versions: (p.source_version.clone(), p.target_version.clone()),
     });
     // Export and load overlap: a chunk loads as soon as it is on disk and its wave is due.
     let (exported, loaded) = tokio::join!(

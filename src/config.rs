@@ -22,6 +22,39 @@ struct ConfigFile {
     /// Per-column rules: `[columns."table.column"] convert = "empty_to_null"`.
     #[serde(default)]
     columns: BTreeMap<String, ColumnSection>,
+    /// Per-table settings: `[tables."name"] existing_rows = "keep-identical"`.
+    #[serde(default)]
+    tables: BTreeMap<String, TableSection>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TableSection {
+    existing_rows: ExistingRows,
+}
+
+/// What `import`/`run` do with a copied target table that already holds rows not loaded
+/// by my2pg (seeded by the application's own migrations, for example).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ExistingRows {
+    /// Stop before loading anything, naming the table.
+    #[default]
+    Error,
+    /// Empty the copied tables first (one TRUNCATE, never CASCADE).
+    Truncate,
+    /// Load only rows whose key is absent; a present row that differs fails the run.
+    KeepIdentical,
+}
+
+impl ExistingRows {
+    pub fn name(self) -> &'static str {
+        match self {
+            ExistingRows::Error => "error",
+            ExistingRows::Truncate => "truncate",
+            ExistingRows::KeepIdentical => "keep-identical",
+        }
+    }
 }
 
 #[derive(Debug, Deserialize)]
@@ -63,6 +96,10 @@ struct RunSection {
     zero_dates: ZeroDates,
     #[serde(default = "default_timezone")]
     source_timezone: String,
+    #[serde(default)]
+    existing_rows: ExistingRows,
+    #[serde(default = "default_disk_margin")]
+    disk_margin: f64,
 }
 
 impl Default for RunSection {
@@ -75,6 +112,8 @@ impl Default for RunSection {
             source_consistency: Consistency::default(),
             zero_dates: ZeroDates::default(),
             source_timezone: default_timezone(),
+            existing_rows: ExistingRows::default(),
+            disk_margin: default_disk_margin(),
         }
     }
 }
@@ -122,6 +161,10 @@ pub enum ZeroDates {
     Null,
 }
 
+fn default_disk_margin() -> f64 {
+    1.25
+}
+
 fn default_timezone() -> String {
     "UTC".into()
 }
@@ -166,6 +209,21 @@ pub struct Settings {
     pub source_timezone: Option<String>,
     /// Per-column rules keyed by (source table, source column).
     pub rules: BTreeMap<(String, String), Rule>,
+    /// Default policy for copied target tables that already hold rows.
+    pub existing_rows: ExistingRows,
+    /// Per target table overrides of `existing_rows`.
+    pub table_existing_rows: BTreeMap<String, ExistingRows>,
+    /// Free space needed in the work directory, as a multiple of the estimated CSV size.
+    pub disk_margin: f64,
+}
+
+impl Settings {
+    pub fn existing_rows_for(&self, target_table: &str) -> ExistingRows {
+        self.table_existing_rows
+            .get(target_table)
+            .copied()
+            .unwrap_or(self.existing_rows)
+    }
 }
 
 impl Settings {
@@ -192,6 +250,8 @@ const KNOWN_KEYS: &[(&str, &[&str])] = &[
             "source_consistency",
             "zero_dates",
             "source_timezone",
+            "existing_rows",
+            "disk_margin",
         ],
     ),
     ("workers", &["readers", "converters", "loaders"]),
@@ -199,19 +259,27 @@ const KNOWN_KEYS: &[(&str, &[&str])] = &[
 
 fn check_keys(doc: &toml::Table) -> Result<()> {
     for (section, value) in doc {
-        if section == "columns" {
-            let Some(cols) = value.as_table() else {
-                return Err(Error::config("config key `columns` must be a table"));
+        // Sections keyed by a table or column name: each entry takes one known key.
+        let named = match section.as_str() {
+            "columns" => Some("convert"),
+            "tables" => Some("existing_rows"),
+            _ => None,
+        };
+        if let Some(only) = named {
+            let Some(entries) = value.as_table() else {
+                return Err(Error::config(format!(
+                    "config key `{section}` must be a table"
+                )));
             };
-            for (col, rule) in cols {
-                let Some(rule) = rule.as_table() else {
+            for (name, entry) in entries {
+                let Some(entry) = entry.as_table() else {
                     return Err(Error::config(format!(
-                        "config key `columns.\"{col}\"` must be a table with `convert = \"...\"`"
+                        "config key `{section}.\"{name}\"` must be a table with `{only} = \"...\"`"
                     )));
                 };
-                if let Some(k) = rule.keys().find(|k| k.as_str() != "convert") {
+                if let Some(k) = entry.keys().find(|k| k.as_str() != only) {
                     return Err(Error::config(format!(
-                        "unknown config key `columns.\"{col}\".{k}` (known keys: convert)"
+                        "unknown config key `{section}.\"{name}\".{k}` (known keys: {only})"
                     )));
                 }
             }
@@ -219,7 +287,7 @@ fn check_keys(doc: &toml::Table) -> Result<()> {
         }
         let Some((_, keys)) = KNOWN_KEYS.iter().find(|(s, _)| s == section) else {
             return Err(Error::config(format!(
-                "unknown config key `{section}` (known sections: source, target, run, workers, columns)"
+                "unknown config key `{section}` (known sections: source, target, run, workers, columns, tables)"
             )));
         };
         let Some(table) = value.as_table() else {
@@ -358,7 +426,20 @@ pub fn parse(
         )));
     }
     let source_timezone = (!tz.eq_ignore_ascii_case("UTC")).then_some(tz);
+    if !(run.disk_margin >= 1.0 && run.disk_margin <= 100.0) {
+        return Err(Error::config(format!(
+            "run.disk_margin must be between 1.0 and 100, not {}",
+            run.disk_margin
+        )));
+    }
     Ok(Settings {
+        existing_rows: run.existing_rows,
+        table_existing_rows: file
+            .tables
+            .into_iter()
+            .map(|(k, v)| (k, v.existing_rows))
+            .collect(),
+        disk_margin: run.disk_margin,
         zero_dates: run.zero_dates,
         source_timezone,
         rules,

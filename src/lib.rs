@@ -23,3 +23,10 @@ pub mod workdir;
 pub use config::Settings;
 pub use error::{Error, ErrorKind, Result};
 pub use plan::Plan;
+
+static RUN_ID: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+
+/// The id of this process's run: on every log line and in every report.
+pub fn run_id() -> &'static str {
+    RUN_ID.get_or_init(commands::new_run_id)
+}

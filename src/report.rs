@@ -4,7 +4,7 @@ use std::fmt::Write as _;
 
 use serde::Serialize;
 
-use crate::plan::{Plan, Problem, Skipped};
+use crate::plan::{NonEmptyTable, Plan, Problem, Skipped};
 
 #[derive(Debug, Serialize)]
 pub struct ColumnReport {
@@ -36,6 +36,8 @@ pub struct PlanReport {
     pub target_only_tables: Vec<String>,
     pub problems: Vec<Problem>,
     pub warnings: Vec<Problem>,
+    /// Copied target tables that already hold rows, with their policy.
+    pub non_empty_tables: Vec<NonEmptyTable>,
 }
 
 pub fn waves_of(plan: &Plan) -> Vec<Vec<String>> {
@@ -82,6 +84,7 @@ impl PlanReport {
             target_only_tables: plan.target_only.clone(),
             problems: plan.problems.clone(),
             warnings: plan.warnings.clone(),
+            non_empty_tables: plan.non_empty.clone(),
         }
     }
 
@@ -119,6 +122,25 @@ impl PlanReport {
             let _ = writeln!(s, "Source tables not copied:");
             for k in &self.skipped_tables {
                 let _ = writeln!(s, "  {}: {}", k.table, k.reason);
+            }
+        }
+        if !self.non_empty_tables.is_empty() {
+            let _ = writeln!(s, "Target tables that already hold rows:");
+            for n in &self.non_empty_tables {
+                let _ = writeln!(
+                    s,
+                    "  {} (existing_rows = {}{})",
+                    n.table,
+                    n.existing_rows.name(),
+                    if n.chunks_in_ledger > 0 {
+                        format!(
+                            ", {} chunks loaded by an earlier my2pg run",
+                            n.chunks_in_ledger
+                        )
+                    } else {
+                        String::new()
+                    }
+                );
             }
         }
         if !self.warnings.is_empty() {

@@ -59,14 +59,21 @@ pub async fn mysql_connect(dsn: &Dsn) -> Result<Conn> {
 /// Opens the reader connections. With `snapshot`, every connection sees one consistent
 /// state of the source: a brief global read lock holds writers back while each reader
 /// starts its snapshot transaction (the approach mydumper uses); a single reader needs no lock.
-pub async fn open_readers(dsn: &Dsn, n: usize, consistency: Consistency) -> Result<Vec<Conn>> {
+/// Also returns the source's binlog/GTID position matching the snapshot, when the server
+/// has one (so a later catch-up or audit knows exactly which state was copied).
+pub async fn open_readers(
+    dsn: &Dsn,
+    n: usize,
+    consistency: Consistency,
+) -> Result<(Vec<Conn>, Option<String>)> {
     let mut conns = Vec::with_capacity(n);
     for _ in 0..n {
         conns.push(mysql_connect(dsn).await?);
     }
     if consistency == Consistency::None {
-        return Ok(conns);
+        return Ok((conns, None));
     }
+    let mut position = None;
     let mut lock_conn = None;
     if n > 1 {
         let mut c = mysql_connect(dsn).await?;
@@ -94,6 +101,7 @@ pub async fn open_readers(dsn: &Dsn, n: usize, consistency: Consistency) -> Resu
             "global read lock taken after {:.1} s",
             t0.elapsed().as_secs_f64()
         );
+        position = binlog_position(&mut c).await;
         lock_conn = Some(c);
     }
     for c in conns.iter_mut() {
@@ -109,8 +117,51 @@ pub async fn open_readers(dsn: &Dsn, n: usize, consistency: Consistency) -> Resu
             .await
             .map_err(|e| Error::mysql("unlock tables", e))?;
         let _ = c.disconnect().await;
+    } else if let Some(c) = conns.first_mut() {
+        // One reader: MariaDB reports the binlog position of the snapshot itself.
+        let snap: Vec<(String, String)> = c
+            .query("SHOW STATUS LIKE 'binlog_snapshot_%'")
+            .await
+            .unwrap_or_default();
+        let get = |k: &str| snap.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone());
+        if let (Some(f), Some(p)) = (get("binlog_snapshot_file"), get("binlog_snapshot_position")) {
+            if !f.is_empty() {
+                position = Some(format!("{f}:{p}"));
+            }
+        }
     }
-    Ok(conns)
+    Ok((conns, position))
+}
+
+/// `file:position` and the GTID set, when binary logging is on and we may read them.
+async fn binlog_position(c: &mut Conn) -> Option<String> {
+    let status: Option<mysql_async::Row> = c.query_first("SHOW MASTER STATUS").await.ok().flatten();
+    let file_pos = status.and_then(|r| {
+        let f: Option<String> = r.get(0);
+        let p: Option<u64> = r.get(1);
+        Some(format!("{}:{}", f?, p?))
+    });
+    // MariaDB names its GTID position differently from MySQL.
+    let mut gtid: Option<String> = c
+        .query_first("SELECT @@GLOBAL.gtid_binlog_pos")
+        .await
+        .ok()
+        .flatten();
+    if gtid.is_none() {
+        gtid = c
+            .query_first("SELECT @@GLOBAL.gtid_executed")
+            .await
+            .ok()
+            .flatten();
+    }
+    match (file_pos, gtid.filter(|g| !g.is_empty())) {
+        (None, None) => None,
+        (f, g) => Some(format!(
+            "{}{}",
+            f.unwrap_or_default(),
+            g.map(|g| format!(" gtid {g}")).unwrap_or_default()
+        )),
+    }
 }
 
 /// Session settings for the target: ISO dates and UTC so text input is read one way.

@@ -53,10 +53,10 @@ pub enum Command {
     Export(Common),
     /// CSV files in the work directory -> PostgreSQL via COPY, in FK waves, exactly once.
     #[command(after_help = EXIT_CODES)]
-    Import(Common),
+    Import(LoadArgs),
     /// Export and import overlapped: each chunk loads as soon as it is on disk. The cut-over command.
     #[command(after_help = EXIT_CODES)]
-    Run(Common),
+    Run(LoadArgs),
     /// Show exported and loaded chunks per table.
     #[command(after_help = EXIT_CODES)]
     Status(Common),
@@ -69,6 +69,42 @@ pub enum Command {
     /// table differs (the report lists the differing keys), 2 on bad config.
     #[command(after_help = EXIT_CODES)]
     Verify(VerifyArgs),
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct LoadArgs {
+    #[command(flatten)]
+    pub common: Common,
+    /// Truncate every copied target table and its ledger rows first (after showing them
+    /// and asking; `run --fresh` also exports again from scratch).
+    #[arg(long)]
+    pub fresh: bool,
+    /// Do not ask before --fresh truncates (required when stdin is not a terminal).
+    #[arg(long)]
+    pub yes: bool,
+}
+
+/// Shows what --fresh will truncate and asks; without a terminal, --yes is required.
+fn confirm_truncate(yes: bool) -> impl Fn(&[String]) -> bool {
+    move |tables: &[String]| {
+        use std::io::{BufRead, IsTerminal, Write};
+        eprintln!("--fresh will TRUNCATE these target tables and delete their ledger rows:");
+        for t in tables {
+            eprintln!("  {t}");
+        }
+        if yes {
+            return true;
+        }
+        if !std::io::stdin().is_terminal() {
+            eprintln!("refusing without --yes: stdin is not a terminal");
+            return false;
+        }
+        eprint!("Type 'yes' to continue: ");
+        let _ = std::io::stderr().flush();
+        let mut line = String::new();
+        let _ = std::io::stdin().lock().read_line(&mut line);
+        line.trim() == "yes"
+    }
 }
 
 #[derive(Args, Debug, Clone)]
@@ -111,12 +147,8 @@ impl VerifyArgs {
 impl Command {
     fn common(&self) -> &Common {
         match self {
-            Command::Plan(c)
-            | Command::Export(c)
-            | Command::Import(c)
-            | Command::Run(c)
-            | Command::Status(c)
-            | Command::Check(c) => c,
+            Command::Plan(c) | Command::Export(c) | Command::Status(c) | Command::Check(c) => c,
+            Command::Import(l) | Command::Run(l) => &l.common,
             Command::Verify(v) => &v.common,
         }
     }
@@ -146,8 +178,30 @@ pub fn init_tracing(verbose: u8) {
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .with_target(false)
+        .event_format(WithRunId(
+            tracing_subscriber::fmt::format().with_target(false),
+        ))
         .init();
+}
+
+/// Puts the run id on every log line, so logs of rehearsals and the cut-over never mix.
+struct WithRunId<F>(F);
+
+impl<S, N, F> tracing_subscriber::fmt::FormatEvent<S, N> for WithRunId<F>
+where
+    F: tracing_subscriber::fmt::FormatEvent<S, N>,
+    S: tracing::Subscriber + for<'a> tracing_subscriber::registry::LookupSpan<'a>,
+    N: for<'a> tracing_subscriber::fmt::FormatFields<'a> + 'static,
+{
+    fn format_event(
+        &self,
+        ctx: &tracing_subscriber::fmt::FmtContext<'_, S, N>,
+        mut writer: tracing_subscriber::fmt::format::Writer<'_>,
+        event: &tracing::Event<'_>,
+    ) -> std::fmt::Result {
+        write!(writer, "run={} ", my2pg::run_id())?;
+        self.0.format_event(ctx, writer, event)
+    }
 }
 
 pub fn run(cli: Cli) -> ExitCode {
@@ -174,8 +228,16 @@ pub fn run(cli: Cli) -> ExitCode {
             match &cli.command {
                 Command::Plan(_) => commands::plan(&settings).await.map(output::Report::Plan),
                 Command::Export(_) => commands::export(&settings, cancel.clone()).await.map(output::Report::Run),
-                Command::Import(_) => commands::import(&settings, cancel.clone()).await.map(output::Report::Run),
-                Command::Run(_) => commands::run(&settings, cancel.clone()).await.map(output::Report::Run),
+                Command::Import(l) => {
+                    let confirm = confirm_truncate(l.yes);
+                    let opts = commands::LoadOptions { fresh: l.fresh, confirm: &confirm };
+                    commands::import(&settings, cancel.clone(), opts).await.map(output::Report::Run)
+                }
+                Command::Run(l) => {
+                    let confirm = confirm_truncate(l.yes);
+                    let opts = commands::LoadOptions { fresh: l.fresh, confirm: &confirm };
+                    commands::run(&settings, cancel.clone(), opts).await.map(output::Report::Run)
+                }
                 Command::Status(_) => commands::status(&settings).await.map(output::Report::Status),
                 Command::Check(_) => commands::check(&settings, cancel.clone()).await.map(output::Report::Check),
                 Command::Verify(v) => verify::verify(&settings, &v.options()).await.map(output::Report::Verify),

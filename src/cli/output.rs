@@ -84,12 +84,17 @@ impl Output {
 
     pub fn fail(&self, e: &Error) -> ExitCode {
         let message = self.clean(&e.to_string());
-        self.stderr(&format!("my2pg {}: error: {message}\n", self.command));
+        self.stderr(&format!(
+            "my2pg {} (run {}): error: {message}\n",
+            self.command,
+            my2pg::run_id()
+        ));
         if self.json {
             let doc = serde_json::json!({
                 "command": self.command,
                 "ok": false,
                 "exit_code": e.exit_code(),
+                "run_id": my2pg::run_id(),
                 "error": { "message": message },
             });
             self.stdout(&format!(

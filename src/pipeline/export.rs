@@ -30,6 +30,8 @@ pub struct ExportCtx {
     pub progress: Arc<Progress>,
     /// Set in `run`: finished chunks go straight to the loader.
     pub events_tx: Option<mpsc::Sender<ExportEvent>>,
+    /// Server versions, recorded in every manifest.
+    pub versions: (String, String),
 }
 
 /// Exports every table of the plan with the given reader connections.
@@ -90,7 +92,7 @@ pub async fn export_all(ctx: Arc<ExportCtx>, conns: Vec<Conn>) -> Result<Vec<Man
 
 async fn export_table(ctx: &Arc<ExportCtx>, conn: &mut Conn, idx: usize) -> Result<Manifest> {
     let t = &ctx.plan.tables[idx];
-    let (manifest, resume) = prepare_table(&ctx.workdir, t, ctx.chunk_rows)?;
+    let (manifest, resume) = prepare_table(&ctx.workdir, t, ctx.chunk_rows, &ctx.versions)?;
     // Chunks already on disk are announced first, so `run` loads what an earlier
     // export left (the ledger skips what is already loaded).
     if let Some(tx) = &ctx.events_tx {
@@ -189,6 +191,7 @@ pub fn prepare_table(
     wd: &WorkDir,
     t: &TablePlan,
     chunk_rows: u64,
+    versions: &(String, String),
 ) -> Result<(Manifest, Option<ResumePoint>)> {
     let dir = wd.table_dir(&t.dir);
     create_dir_private(&dir)?;
@@ -201,6 +204,8 @@ pub fn prepare_table(
         target_table: t.target.name.clone(),
         columns: t.columns.iter().map(|c| c.target.clone()).collect(),
         fingerprint: fingerprint.clone(),
+        source_version: versions.0.clone(),
+        target_version: versions.1.clone(),
         complete: false,
         chunks: Vec::new(),
     };
@@ -213,7 +218,11 @@ pub fn prepare_table(
                 dir.display()
             )))
         }
-        Some(m) => m,
+        Some(mut m) => {
+            m.source_version.clone_from(&versions.0);
+            m.target_version.clone_from(&versions.1);
+            m
+        }
     };
     let mut keep = 0;
     for c in &m.chunks {

@@ -69,8 +69,28 @@ pub async fn load_chunk(
         }
         return Ok(Loaded::Skipped);
     }
+    // keep-identical: stage the chunk, then add only the rows whose key is absent.
+    let copy_into = if t.merge_existing {
+        tx.batch_execute(&format!(
+            "CREATE TEMP TABLE my2pg_stage (LIKE {} INCLUDING DEFAULTS) ON COMMIT DROP",
+            t.target
+        ))
+        .await
+        .map_err(|e| load_error(t, c, pg_reason(&e)))?;
+        let cols: Vec<String> = t
+            .columns
+            .iter()
+            .map(|c| PgIdent(c.target.clone()).to_string())
+            .collect();
+        format!(
+            "COPY my2pg_stage ({}) FROM STDIN (FORMAT csv)",
+            cols.join(", ")
+        )
+    } else {
+        copy_sql(t)
+    };
     let sink = tx
-        .copy_in::<_, Bytes>(copy_sql(t).as_str())
+        .copy_in::<_, Bytes>(copy_into.as_str())
         .await
         .map_err(|e| copy_error(t, c, &e))?;
     let mut sink = std::pin::pin!(sink);
@@ -114,9 +134,84 @@ pub async fn load_chunk(
             format!("COPY loaded {rows} rows, the manifest says {}", c.rows),
         ));
     }
+    let loaded = if t.merge_existing {
+        merge_staged(&tx, t, c).await?
+    } else {
+        rows
+    };
     ledger::record(&tx, schema, table, c.chunk, &c.sha256, rows, run_id).await?;
     tx.commit().await.map_err(|e| copy_error(t, c, &e))?;
-    Ok(Loaded::Rows(rows))
+    Ok(Loaded::Rows(loaded))
+}
+
+/// keep-identical: a staged row whose key is already in the target must equal it
+/// (else the run fails naming the key); rows with absent keys are inserted.
+async fn merge_staged(
+    tx: &tokio_postgres::Transaction<'_>,
+    t: &TablePlan,
+    c: &ChunkReady,
+) -> Result<u64> {
+    let key_eq: Vec<String> = t
+        .target_key
+        .iter()
+        .map(|k| format!("s.{0} = t.{0}", PgIdent(k.clone())))
+        .collect();
+    let differs: Vec<String> = t
+        .columns
+        .iter()
+        .map(|col| {
+            let q = PgIdent(col.target.clone());
+            // json has no equality operator: compare it as jsonb.
+            if col.target_type == "json" {
+                format!("s.{q}::jsonb IS DISTINCT FROM t.{q}::jsonb")
+            } else {
+                format!("s.{q} IS DISTINCT FROM t.{q}")
+            }
+        })
+        .collect();
+    let key_text: Vec<String> = t
+        .target_key
+        .iter()
+        .map(|k| format!("coalesce(t.{}::text, 'NULL')", PgIdent(k.clone())))
+        .collect();
+    let sql = format!(
+        "SELECT concat_ws(', ', {}) FROM my2pg_stage s JOIN {} t ON {} WHERE {} LIMIT 1",
+        key_text.join(", "),
+        t.target,
+        key_eq.join(" AND "),
+        if differs.is_empty() {
+            "false".to_string()
+        } else {
+            differs.join(" OR ")
+        }
+    );
+    if let Some(row) = tx
+        .query_opt(sql.as_str(), &[])
+        .await
+        .map_err(|e| load_error(t, c, pg_reason(&e)))?
+    {
+        let key: String = row.get(0);
+        return Err(load_error(t, c, format!(
+            "existing_rows = \"keep-identical\": the target row with key ({})=({key}) differs from the source row",
+            t.target_key.join(", ")
+        )));
+    }
+    let cols: Vec<String> = t
+        .columns
+        .iter()
+        .map(|c| PgIdent(c.target.clone()).to_string())
+        .collect();
+    let insert = format!(
+        "INSERT INTO {} ({}) SELECT {} FROM my2pg_stage s WHERE NOT EXISTS (SELECT 1 FROM {} t WHERE {})",
+        t.target,
+        cols.join(", "),
+        cols.iter().map(|c| format!("s.{c}")).collect::<Vec<_>>().join(", "),
+        t.target,
+        key_eq.join(" AND ")
+    );
+    tx.execute(insert.as_str(), &[])
+        .await
+        .map_err(|e| load_error(t, c, pg_reason(&e)))
 }
 
 /// Names the failing row: Postgres reports the file line; the chunk file tells the key.

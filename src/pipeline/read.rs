@@ -166,6 +166,9 @@ mod tests {
             sequences: vec![],
             est_rows: 0,
             est_bytes: 0,
+            target_key: vec![],
+            existing_rows: Default::default(),
+            merge_existing: false,
         };
         assert_eq!(
             select_sql(&t, true),

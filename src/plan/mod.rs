@@ -11,7 +11,7 @@ use serde::Serialize;
 
 use crate::catalog::{ForeignKey, MyBase, SourceTable, TargetColumn, TargetTable};
 use crate::config::Settings;
-use crate::config::ZeroDates;
+use crate::config::{ExistingRows, ZeroDates};
 use crate::convert::{choose, Converter, Rule};
 use crate::ident::PgName;
 
@@ -25,6 +25,8 @@ pub enum ProblemKind {
     FkCycle,
     EnumLabelMissing,
     InvalidRule,
+    /// Blocks import/run only: the target table holds rows my2pg did not load.
+    TargetNotEmpty,
     // Warnings.
     TargetOnlyTable,
     SkippedColumn,
@@ -86,6 +88,12 @@ pub struct TablePlan {
     pub sequences: Vec<(String, String)>,
     pub est_rows: u64,
     pub est_bytes: u64,
+    /// The target's primary key columns (keep-identical compares rows by it).
+    pub target_key: Vec<String>,
+    /// Policy for rows already in the target table.
+    pub existing_rows: ExistingRows,
+    /// The table held rows my2pg did not load when the run started: keep-identical merges.
+    pub merge_existing: bool,
 }
 
 impl TablePlan {
@@ -123,11 +131,28 @@ pub struct Plan {
     pub target_only: Vec<String>,
     pub problems: Vec<Problem>,
     pub warnings: Vec<Problem>,
+    /// Copied target tables that already hold rows.
+    pub non_empty: Vec<NonEmptyTable>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct NonEmptyTable {
+    pub table: String,
+    pub existing_rows: ExistingRows,
+    /// Chunks of this table in the ledger: rows an earlier my2pg run loaded.
+    pub chunks_in_ledger: i64,
 }
 
 impl Plan {
     pub fn is_runnable(&self) -> bool {
         self.problems.is_empty()
+    }
+
+    /// Export never touches the target, so a non-empty target does not block it.
+    pub fn is_exportable(&self) -> bool {
+        self.problems
+            .iter()
+            .all(|p| p.kind == ProblemKind::TargetNotEmpty)
     }
 }
 
@@ -468,6 +493,9 @@ fn plan_table(
         sequences,
         est_rows: st.est_rows,
         est_bytes: st.est_bytes,
+        target_key: tt.primary_key.clone(),
+        existing_rows: settings.existing_rows_for(&tt.name),
+        merge_existing: false,
     }
 }
 

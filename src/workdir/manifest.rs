@@ -21,6 +21,11 @@ pub struct Manifest {
     pub columns: Vec<String>,
     /// Plan fingerprint: files written under another plan are not reused.
     pub fingerprint: String,
+    /// Server versions the chunks were exported between (traceability).
+    #[serde(default)]
+    pub source_version: String,
+    #[serde(default)]
+    pub target_version: String,
     /// Every row of the table is in the chunks below.
     pub complete: bool,
     pub chunks: Vec<ChunkEntry>,

@@ -1,0 +1,1140 @@
+//! One canonical text per value, whichever side it comes from. Written independently of
+//! `src/convert/` (nothing is shared with the converters), so a converter bug shows up
+//! as a difference instead of being reproduced on both sides.
+//!
+//! The canonical form is chosen by the *target* column type:
+//!
+//! | kind        | canonical text                                                     |
+//! |-------------|--------------------------------------------------------------------|
+//! | Bool        | `t` / `f`                                                          |
+//! | Int         | decimal integer                                                    |
+//! | Numeric     | exact decimal, no leading/trailing zeros (`1.50` = `1.5`), `-0` = `0` |
+//! | F32 / F64   | the f32 / f64 value's shortest round-trip text (equal iff same bits) |
+//! | Text        | the bytes; `char(n)` (Bpchar) without trailing spaces             |
+//! | Uuid        | lower-case 8-4-4-4-12 (a 16-byte source value is hex-encoded)      |
+//! | Json        | parsed; objects with sorted keys (last duplicate wins), numbers as exact decimals, one string escaping |
+//! | Bytes       | lower-case hex                                                     |
+//! | Date        | `YYYY-MM-DD`                                                       |
+//! | Timestamp(Tz) | `YYYY-MM-DD HH:MM:SS.ffffff` (UTC for timestamptz)               |
+//! | Time        | `HH:MM:SS.ffffff`                                                  |
+//! | Interval    | signed microseconds                                                |
+//!
+//! A value that cannot be read in its kind becomes `\0invalid:` + its raw bytes, which
+//! no valid canonical value equals.
+
+use mysql_async::Value;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Kind {
+    Bool,
+    Int,
+    Numeric,
+    F32,
+    F64,
+    Text,
+    Bpchar,
+    Uuid,
+    Json,
+    Bytes,
+    Date,
+    Timestamp,
+    TimestampTz,
+    Time,
+    Interval,
+    Other,
+}
+
+/// Where a text value comes from: Postgres output (`COPY TO`) or Postgres input (a chunk
+/// file written for `COPY FROM`). Only intervals are read differently.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Origin {
+    PgOut,
+    CsvIn,
+}
+
+impl Kind {
+    /// From the target column's base type (`pg_type.typname`, domains resolved).
+    pub fn from_pg(typname: &str, is_enum: bool) -> Kind {
+        if is_enum {
+            return Kind::Text;
+        }
+        match typname {
+            "bool" => Kind::Bool,
+            "int2" | "int4" | "int8" | "oid" => Kind::Int,
+            "numeric" => Kind::Numeric,
+            "float4" => Kind::F32,
+            "float8" => Kind::F64,
+            "text" | "varchar" | "citext" | "name" => Kind::Text,
+            "bpchar" => Kind::Bpchar,
+            "uuid" => Kind::Uuid,
+            "json" | "jsonb" => Kind::Json,
+            "bytea" => Kind::Bytes,
+            "date" => Kind::Date,
+            "timestamp" => Kind::Timestamp,
+            "timestamptz" => Kind::TimestampTz,
+            "time" => Kind::Time,
+            "interval" => Kind::Interval,
+            _ => Kind::Other,
+        }
+    }
+
+    /// The select-list expression reading this column on the target (already quoted).
+    pub fn pg_expr(self, quoted: &str) -> String {
+        match self {
+            // Postgres compares intervals on their normalized length: so do we.
+            Kind::Interval => format!("trunc(extract(epoch from {quoted}) * 1000000)"),
+            _ => quoted.to_string(),
+        }
+    }
+
+    /// Key values shown without quotes when they are plain numbers or flags.
+    pub fn is_textual(self) -> bool {
+        !matches!(
+            self,
+            Kind::Bool | Kind::Int | Kind::Numeric | Kind::F32 | Kind::F64 | Kind::Interval
+        )
+    }
+}
+
+fn invalid(raw: &[u8], out: &mut Vec<u8>) {
+    out.extend_from_slice(b"\0invalid:");
+    out.extend_from_slice(raw);
+}
+
+const HEX: &[u8; 16] = b"0123456789abcdef";
+
+fn hex_into(b: &[u8], out: &mut Vec<u8>) {
+    out.reserve(b.len() * 2);
+    for &x in b {
+        out.push(HEX[(x >> 4) as usize]);
+        out.push(HEX[(x & 15) as usize]);
+    }
+}
+
+fn display_into(v: impl std::fmt::Display, out: &mut Vec<u8>) {
+    use std::io::Write;
+    let _ = write!(out, "{v}");
+}
+
+fn f64_into(d: f64, out: &mut Vec<u8>) {
+    if d.is_nan() {
+        out.extend_from_slice(b"NaN");
+    } else {
+        // LowerExp is the shortest text that reads back as the same bits.
+        use std::io::Write;
+        let _ = write!(out, "{d:e}");
+    }
+}
+
+fn f32_into(f: f32, out: &mut Vec<u8>) {
+    if f.is_nan() {
+        out.extend_from_slice(b"NaN");
+    } else {
+        use std::io::Write;
+        let _ = write!(out, "{f:e}");
+    }
+}
+
+fn parse_float<T: std::str::FromStr>(b: &[u8]) -> Option<T> {
+    let s = std::str::from_utf8(b).ok()?.trim();
+    let s = match s.to_ascii_lowercase().as_str() {
+        "infinity" | "+infinity" | "inf" => "inf".to_string(),
+        "-infinity" | "-inf" => "-inf".to_string(),
+        "nan" => "NaN".to_string(),
+        _ => s.to_string(),
+    };
+    s.parse().ok()
+}
+
+/// Canonical text of a MySQL value (binary protocol), for a column of target kind `kind`.
+pub fn mysql_value(kind: Kind, v: &Value, out: &mut Vec<u8>) {
+    match v {
+        Value::NULL => {} // the caller encodes NULL itself
+        Value::Bytes(b) => match kind {
+            Kind::Bool => match b.as_slice() {
+                [0] | b"0" => out.push(b'f'),
+                [1] | b"1" => out.push(b't'),
+                _ => invalid(b, out),
+            },
+            Kind::Bpchar => out.extend_from_slice(trim_end_spaces(b)),
+            // Sixteen bytes can only be a binary(16) UUID: 32 or 36 characters are text.
+            Kind::Uuid if b.len() == 16 => uuid_from_hex(b, true, out),
+            Kind::Bytes => hex_into(b, out),
+            Kind::Text | Kind::Other => out.extend_from_slice(b),
+            // Everything else arrives as text only in the text protocol: read it as text.
+            _ => text_value(kind, Origin::CsvIn, b, out),
+        },
+        Value::Int(i) => int_value(kind, *i as i128, out),
+        Value::UInt(u) => int_value(kind, *u as i128, out),
+        Value::Float(f) => match kind {
+            Kind::F32 => f32_into(*f, out),
+            // A MySQL FLOAT written into double precision keeps its decimal meaning.
+            Kind::F64 => match format!("{f}").parse::<f64>() {
+                Ok(d) => f64_into(d, out),
+                Err(_) => f64_into(*f as f64, out),
+            },
+            Kind::Numeric => {
+                let s = format!("{f}");
+                if !decimal(s.as_bytes(), out) {
+                    invalid(s.as_bytes(), out)
+                }
+            }
+            _ => display_into(f, out),
+        },
+        Value::Double(d) => match kind {
+            Kind::F64 => f64_into(*d, out),
+            Kind::F32 => match format!("{d}").parse::<f32>() {
+                Ok(f) => f32_into(f, out),
+                Err(_) => f32_into(*d as f32, out),
+            },
+            Kind::Numeric => {
+                let s = format!("{d}");
+                if !decimal(s.as_bytes(), out) {
+                    invalid(s.as_bytes(), out)
+                }
+            }
+            _ => display_into(d, out),
+        },
+        Value::Date(y, m, d, h, mi, s, us) => {
+            let date_only = *h == 0 && *mi == 0 && *s == 0 && *us == 0;
+            put_date(*y as i64, *m as u32, *d as u32, out);
+            if kind != Kind::Date || !date_only {
+                out.push(b' ');
+                put_clock(*h as u64, *mi as u32, *s as u32, *us, out);
+            }
+        }
+        Value::Time(neg, days, h, mi, s, us) => {
+            let hours = *days as u64 * 24 + *h as u64;
+            if kind == Kind::Interval {
+                let micros = ((hours * 60 + *mi as u64) * 60 + *s as u64) as i128 * 1_000_000
+                    + *us as i128;
+                display_into(if *neg { -micros } else { micros }, out);
+            } else {
+                if *neg {
+                    out.push(b'-');
+                }
+                put_clock(hours, *mi as u32, *s as u32, *us, out);
+            }
+        }
+    }
+}
+
+fn int_value(kind: Kind, n: i128, out: &mut Vec<u8>) {
+    match kind {
+        Kind::Bool => match n {
+            0 => out.push(b'f'),
+            1 => out.push(b't'),
+            _ => invalid(n.to_string().as_bytes(), out),
+        },
+        Kind::F32 => f32_into(n as f32, out),
+        Kind::F64 => f64_into(n as f64, out),
+        _ => display_into(n, out),
+    }
+}
+
+/// Canonical text of a Postgres text value (output of `COPY TO`, or a chunk file field).
+pub fn text_value(kind: Kind, origin: Origin, b: &[u8], out: &mut Vec<u8>) {
+    let ok = match kind {
+        Kind::Bool => {
+            match std::str::from_utf8(b)
+                .map(|s| s.trim().to_ascii_lowercase())
+                .as_deref()
+            {
+                Ok("t" | "true" | "y" | "yes" | "on" | "1") => out.push(b't'),
+                Ok("f" | "false" | "n" | "no" | "off" | "0") => out.push(b'f'),
+                _ => return invalid(b, out),
+            }
+            true
+        }
+        Kind::Int => match std::str::from_utf8(b)
+            .ok()
+            .and_then(|s| s.trim().parse::<i128>().ok())
+        {
+            Some(n) => {
+                display_into(n, out);
+                true
+            }
+            None => false,
+        },
+        Kind::Numeric => decimal(b, out),
+        Kind::F32 => match parse_float::<f32>(b) {
+            Some(f) => {
+                f32_into(f, out);
+                true
+            }
+            None => false,
+        },
+        Kind::F64 => match parse_float::<f64>(b) {
+            Some(d) => {
+                f64_into(d, out);
+                true
+            }
+            None => false,
+        },
+        Kind::Text | Kind::Other => {
+            out.extend_from_slice(b);
+            true
+        }
+        Kind::Bpchar => {
+            out.extend_from_slice(trim_end_spaces(b));
+            true
+        }
+        Kind::Uuid => uuid_text(b, out),
+        Kind::Json => json(b, out),
+        Kind::Bytes => bytea_text(b, out),
+        Kind::Date => date_text(b, out),
+        Kind::Timestamp => timestamp_text(b, false, out),
+        Kind::TimestampTz => timestamp_text(b, true, out),
+        Kind::Time => time_text(b, out),
+        Kind::Interval => match origin {
+            Origin::PgOut => decimal(b, out),
+            Origin::CsvIn => interval_text(b, out),
+        },
+    };
+    if !ok {
+        invalid(b, out);
+    }
+}
+
+fn trim_end_spaces(b: &[u8]) -> &[u8] {
+    let end = b.iter().rposition(|&c| c != b' ').map_or(0, |p| p + 1);
+    &b[..end]
+}
+
+// ---- uuid / bytea --------------------------------------------------------------------
+
+fn uuid_from_hex(b: &[u8], raw_bytes: bool, out: &mut Vec<u8>) {
+    let mut hex = Vec::with_capacity(32);
+    if raw_bytes {
+        hex_into(b, &mut hex);
+    } else {
+        hex.extend(b.iter().map(|c| c.to_ascii_lowercase()));
+    }
+    for (i, c) in hex.iter().enumerate() {
+        if matches!(i, 8 | 12 | 16 | 20) {
+            out.push(b'-');
+        }
+        out.push(*c);
+    }
+}
+
+fn uuid_text(b: &[u8], out: &mut Vec<u8>) -> bool {
+    let s = trim_ascii(b);
+    let s = s
+        .strip_prefix(b"{")
+        .and_then(|x| x.strip_suffix(b"}"))
+        .unwrap_or(s);
+    let digits: Vec<u8> = s.iter().copied().filter(|&c| c != b'-').collect();
+    if digits.len() != 32 || !digits.iter().all(u8::is_ascii_hexdigit) {
+        return false;
+    }
+    uuid_from_hex(&digits, false, out);
+    true
+}
+
+fn bytea_text(b: &[u8], out: &mut Vec<u8>) -> bool {
+    if let Some(h) = b.strip_prefix(b"\\x") {
+        let h: Vec<u8> = h
+            .iter()
+            .copied()
+            .filter(|c| !c.is_ascii_whitespace())
+            .collect();
+        if h.len() % 2 != 0 || !h.iter().all(u8::is_ascii_hexdigit) {
+            return false;
+        }
+        out.extend(h.iter().map(|c| c.to_ascii_lowercase()));
+        return true;
+    }
+    // Escape format: `\\` is a backslash, `\ooo` an octal byte, anything else itself.
+    let mut bytes = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] != b'\\' {
+            bytes.push(b[i]);
+            i += 1;
+        } else if b.get(i + 1) == Some(&b'\\') {
+            bytes.push(b'\\');
+            i += 2;
+        } else if i + 4 <= b.len() && b[i + 1..i + 4].iter().all(|c| (b'0'..=b'7').contains(c))
+        {
+            let v = (b[i + 1] - b'0') as u32 * 64 + (b[i + 2] - b'0') as u32 * 8
+                + (b[i + 3] - b'0') as u32;
+            if v > 255 {
+                return false;
+            }
+            bytes.push(v as u8);
+            i += 4;
+        } else {
+            return false;
+        }
+    }
+    hex_into(&bytes, out);
+    true
+}
+
+fn trim_ascii(b: &[u8]) -> &[u8] {
+    let start = b
+        .iter()
+        .position(|c| !c.is_ascii_whitespace())
+        .unwrap_or(b.len());
+    let end = b
+        .iter()
+        .rposition(|c| !c.is_ascii_whitespace())
+        .map_or(start, |p| p + 1);
+    &b[start..end.max(start)]
+}
+
+// ---- numbers -------------------------------------------------------------------------
+
+/// Exact decimal normal form: `-0012.3400` -> `-12.34`, `1e2` -> `100`, `0.00` -> `0`.
+/// Returns false (writing nothing) when `b` is not a number.
+pub fn decimal(b: &[u8], out: &mut Vec<u8>) -> bool {
+    let s = trim_ascii(b);
+    if s.eq_ignore_ascii_case(b"nan") {
+        out.extend_from_slice(b"NaN");
+        return true;
+    }
+    for (txt, canon) in [
+        (&b"infinity"[..], &b"Infinity"[..]),
+        (b"+infinity", b"Infinity"),
+        (b"inf", b"Infinity"),
+        (b"-infinity", b"-Infinity"),
+        (b"-inf", b"-Infinity"),
+    ] {
+        if s.eq_ignore_ascii_case(txt) {
+            out.extend_from_slice(canon);
+            return true;
+        }
+    }
+    let (neg, s) = match s.first() {
+        Some(b'-') => (true, &s[1..]),
+        Some(b'+') => (false, &s[1..]),
+        _ => (false, s),
+    };
+    let mut digits: Vec<u8> = Vec::with_capacity(s.len());
+    let mut frac_len: i64 = 0;
+    let mut seen_dot = false;
+    let mut i = 0;
+    while i < s.len() {
+        match s[i] {
+            c @ b'0'..=b'9' => {
+                digits.push(c);
+                if seen_dot {
+                    frac_len += 1;
+                }
+            }
+            b'.' if !seen_dot => seen_dot = true,
+            b'e' | b'E' => break,
+            _ => return false,
+        }
+        i += 1;
+    }
+    if digits.is_empty() {
+        return false;
+    }
+    let mut exp: i64 = 0;
+    if i < s.len() {
+        let e = &s[i + 1..];
+        let (eneg, e) = match e.first() {
+            Some(b'-') => (true, &e[1..]),
+            Some(b'+') => (false, &e[1..]),
+            _ => (false, e),
+        };
+        if e.is_empty() || e.len() > 9 || !e.iter().all(u8::is_ascii_digit) {
+            return false;
+        }
+        let v: i64 = std::str::from_utf8(e).unwrap_or("0").parse().unwrap_or(0);
+        exp = if eneg { -v } else { v };
+    }
+    let mut e = exp - frac_len;
+    let first = digits.iter().position(|&c| c != b'0');
+    let Some(first) = first else {
+        out.push(b'0');
+        return true;
+    };
+    let mut digits = &digits[first..];
+    while let Some((&b'0', rest)) = digits.split_last() {
+        digits = rest;
+        e += 1;
+    }
+    if neg {
+        out.push(b'-');
+    }
+    let n = digits.len() as i64;
+    if e >= 0 {
+        out.extend_from_slice(digits);
+        if e > 400 {
+            display_into(format_args!("e{e}"), out);
+        } else {
+            out.extend(std::iter::repeat_n(b'0', e as usize));
+        }
+    } else if n + e > 0 {
+        let p = (n + e) as usize;
+        out.extend_from_slice(&digits[..p]);
+        out.push(b'.');
+        out.extend_from_slice(&digits[p..]);
+    } else if -(n + e) > 400 {
+        out.extend_from_slice(digits);
+        display_into(format_args!("e{e}"), out);
+    } else {
+        out.extend_from_slice(b"0.");
+        out.extend(std::iter::repeat_n(b'0', (-(n + e)) as usize));
+        out.extend_from_slice(digits);
+    }
+    true
+}
+
+// ---- dates and times ------------------------------------------------------------------
+
+fn put_padded(v: u64, width: usize, out: &mut Vec<u8>) {
+    use std::io::Write;
+    let _ = write!(out, "{v:0width$}");
+}
+
+fn put_date(y: i64, m: u32, d: u32, out: &mut Vec<u8>) {
+    if y < 0 {
+        out.push(b'-');
+    }
+    put_padded(y.unsigned_abs(), 4, out);
+    out.push(b'-');
+    put_padded(m as u64, 2, out);
+    out.push(b'-');
+    put_padded(d as u64, 2, out);
+}
+
+fn put_clock(h: u64, mi: u32, s: u32, us: u32, out: &mut Vec<u8>) {
+    put_padded(h, 2, out);
+    out.push(b':');
+    put_padded(mi as u64, 2, out);
+    out.push(b':');
+    put_padded(s as u64, 2, out);
+    out.push(b'.');
+    put_padded(us as u64, 6, out);
+}
+
+struct Cur<'a> {
+    b: &'a [u8],
+    i: usize,
+}
+
+impl Cur<'_> {
+    fn num(&mut self, min: usize, max: usize) -> Option<u64> {
+        let start = self.i;
+        while self.i < self.b.len() && self.i - start < max && self.b[self.i].is_ascii_digit() {
+            self.i += 1;
+        }
+        if self.i - start < min {
+            return None;
+        }
+        std::str::from_utf8(&self.b[start..self.i])
+            .ok()?
+            .parse()
+            .ok()
+    }
+    fn eat(&mut self, c: u8) -> bool {
+        if self.b.get(self.i) == Some(&c) {
+            self.i += 1;
+            true
+        } else {
+            false
+        }
+    }
+    fn peek(&self) -> Option<u8> {
+        self.b.get(self.i).copied()
+    }
+    fn done(&self) -> bool {
+        self.i == self.b.len()
+    }
+    /// `.ffffff` as microseconds; more than 6 digits only when the rest are zeros.
+    fn fraction(&mut self) -> Option<u32> {
+        if !self.eat(b'.') {
+            return Some(0);
+        }
+        let start = self.i;
+        while self.i < self.b.len() && self.b[self.i].is_ascii_digit() {
+            self.i += 1;
+        }
+        let f = &self.b[start..self.i];
+        if f.len() > 6 && f[6..].iter().any(|&c| c != b'0') {
+            return None;
+        }
+        let mut us = 0u32;
+        for k in 0..6 {
+            us = us * 10 + f.get(k).map_or(0, |c| (c - b'0') as u32);
+        }
+        Some(us)
+    }
+    /// `HH:MM[:SS[.f]]` -> (h, m, s, us).
+    fn clock(&mut self, max_h_digits: usize) -> Option<(u64, u32, u32, u32)> {
+        let h = self.num(1, max_h_digits)?;
+        if !self.eat(b':') {
+            return None;
+        }
+        let mi = self.num(2, 2)? as u32;
+        let (s, us) = if self.eat(b':') {
+            (self.num(2, 2)? as u32, self.fraction()?)
+        } else {
+            (0, 0)
+        };
+        Some((h, mi, s, us))
+    }
+    fn date(&mut self) -> Option<(i64, u32, u32)> {
+        let y = self.num(4, 9)? as i64;
+        if !self.eat(b'-') {
+            return None;
+        }
+        let m = self.num(1, 2)? as u32;
+        if !self.eat(b'-') {
+            return None;
+        }
+        let d = self.num(1, 2)? as u32;
+        Some((y, m, d))
+    }
+}
+
+fn date_text(b: &[u8], out: &mut Vec<u8>) -> bool {
+    let mut c = Cur {
+        b: trim_ascii(b),
+        i: 0,
+    };
+    match c.date() {
+        Some((y, m, d)) if c.done() => {
+            put_date(y, m, d, out);
+            true
+        }
+        _ => false,
+    }
+}
+
+fn timestamp_text(b: &[u8], tz: bool, out: &mut Vec<u8>) -> bool {
+    let mut c = Cur {
+        b: trim_ascii(b),
+        i: 0,
+    };
+    let Some((y, mo, d)) = c.date() else {
+        return false;
+    };
+    let (mut h, mut mi, mut s, mut us) = (0u64, 0u32, 0u32, 0u32);
+    if c.eat(b' ') || c.eat(b'T') {
+        match c.clock(2) {
+            Some(t) => (h, mi, s, us) = t,
+            None => return false,
+        }
+    }
+    // Offset: Z, +HH, +HH:MM, +HH:MM:SS, +HHMM.
+    let mut offset: i64 = 0;
+    match c.peek() {
+        Some(b'Z') | Some(b'z') => c.i += 1,
+        Some(sign @ (b'+' | b'-')) => {
+            c.i += 1;
+            let Some(oh) = c.num(1, 2) else { return false };
+            let mut secs = oh as i64 * 3600;
+            c.eat(b':');
+            if let Some(om) = c.num(2, 2) {
+                secs += om as i64 * 60;
+                c.eat(b':');
+                if let Some(os) = c.num(2, 2) {
+                    secs += os as i64;
+                }
+            }
+            offset = if sign == b'-' { -secs } else { secs };
+        }
+        _ => {}
+    }
+    if !c.done() {
+        return false; // BC, infinity, trailing words
+    }
+    let (mut y, mut mo, mut d) = (y, mo, d);
+    // A timestamp without time zone ignores an offset in its input, as Postgres does.
+    if tz && offset != 0 {
+        let total = days_from_civil(y, mo, d) * 86_400
+            + h as i64 * 3600
+            + mi as i64 * 60
+            + s as i64
+            - offset;
+        let days = total.div_euclid(86_400);
+        let rem = total.rem_euclid(86_400);
+        (y, mo, d) = civil_from_days(days);
+        h = (rem / 3600) as u64;
+        mi = ((rem % 3600) / 60) as u32;
+        s = (rem % 60) as u32;
+    }
+    put_date(y, mo, d, out);
+    out.push(b' ');
+    put_clock(h, mi, s, us, out);
+    true
+}
+
+fn time_text(b: &[u8], out: &mut Vec<u8>) -> bool {
+    let mut c = Cur {
+        b: trim_ascii(b),
+        i: 0,
+    };
+    match c.clock(2) {
+        Some((h, mi, s, us)) if c.done() => {
+            put_clock(h, mi, s, us, out);
+            true
+        }
+        _ => false,
+    }
+}
+
+/// `[-]H:MM:SS[.ffffff]` (what my2pg writes for intervals) -> microseconds.
+fn interval_text(b: &[u8], out: &mut Vec<u8>) -> bool {
+    let t = trim_ascii(b);
+    let (neg, t) = match t.first() {
+        Some(b'-') => (true, &t[1..]),
+        _ => (false, t),
+    };
+    let mut c = Cur { b: t, i: 0 };
+    match c.clock(12) {
+        Some((h, mi, s, us)) if c.done() => {
+            let micros =
+                ((h as i128 * 60 + mi as i128) * 60 + s as i128) * 1_000_000 + us as i128;
+            display_into(if neg { -micros } else { micros }, out);
+            true
+        }
+        _ => false,
+    }
+}
+
+fn days_from_civil(y: i64, m: u32, d: u32) -> i64 {
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = if y >= 0 { y } else { y - 399 } / 400;
+    let yoe = y - era * 400;
+    let mp = (m as i64 + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + d as i64 - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
+fn civil_from_days(z: i64) -> (i64, u32, u32) {
+    let z = z + 719_468;
+    let era = if z >= 0 { z } else { z - 146_096 } / 146_097;
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let y = yoe + era * 400;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    (if m <= 2 { y + 1 } else { y }, m, d)
+}
+
+// ---- JSON ----------------------------------------------------------------------------
+
+/// Canonical JSON: objects with keys sorted bytewise (the last of duplicate keys wins,
+/// as in jsonb), numbers in exact decimal normal form (`1.0` = `1` = `1e0`, as jsonb
+/// compares them), strings unescaped and re-escaped one way, no whitespace.
+/// Returns false (writing nothing) when `b` is not JSON.
+pub fn json(b: &[u8], out: &mut Vec<u8>) -> bool {
+    let start = out.len();
+    let mut p = Json { b, i: 0 };
+    p.ws();
+    let ok = p.value(out, 0) && {
+        p.ws();
+        p.i == b.len()
+    };
+    if !ok {
+        out.truncate(start);
+    }
+    ok
+}
+
+struct Json<'a> {
+    b: &'a [u8],
+    i: usize,
+}
+
+const MAX_DEPTH: usize = 1000;
+
+impl Json<'_> {
+    fn ws(&mut self) {
+        while self.i < self.b.len() && matches!(self.b[self.i], b' ' | b'\t' | b'\n' | b'\r') {
+            self.i += 1;
+        }
+    }
+
+    fn value(&mut self, out: &mut Vec<u8>, depth: usize) -> bool {
+        if depth > MAX_DEPTH {
+            return false;
+        }
+        match self.b.get(self.i) {
+            Some(b'{') => self.object(out, depth),
+            Some(b'[') => self.array(out, depth),
+            Some(b'"') => match self.string() {
+                Some(s) => {
+                    put_json_string(&s, out);
+                    true
+                }
+                None => false,
+            },
+            Some(b't') => self.literal(b"true", out),
+            Some(b'f') => self.literal(b"false", out),
+            Some(b'n') => self.literal(b"null", out),
+            Some(b'-' | b'0'..=b'9') => self.number(out),
+            _ => false,
+        }
+    }
+
+    fn literal(&mut self, lit: &[u8], out: &mut Vec<u8>) -> bool {
+        if self.b[self.i..].starts_with(lit) {
+            self.i += lit.len();
+            out.extend_from_slice(lit);
+            true
+        } else {
+            false
+        }
+    }
+
+    fn number(&mut self, out: &mut Vec<u8>) -> bool {
+        let start = self.i;
+        let b = self.b;
+        let digits = |i: &mut usize| {
+            let s = *i;
+            while *i < b.len() && b[*i].is_ascii_digit() {
+                *i += 1;
+            }
+            *i > s
+        };
+        let mut i = self.i;
+        if b[i] == b'-' {
+            i += 1;
+        }
+        if !digits(&mut i) {
+            return false;
+        }
+        if i < b.len() && b[i] == b'.' {
+            i += 1;
+            if !digits(&mut i) {
+                return false;
+            }
+        }
+        if i < b.len() && (b[i] == b'e' || b[i] == b'E') {
+            i += 1;
+            if i < b.len() && (b[i] == b'+' || b[i] == b'-') {
+                i += 1;
+            }
+            if !digits(&mut i) {
+                return false;
+            }
+        }
+        self.i = i;
+        decimal(&b[start..i], out)
+    }
+
+    fn array(&mut self, out: &mut Vec<u8>, depth: usize) -> bool {
+        self.i += 1;
+        out.push(b'[');
+        self.ws();
+        if self.b.get(self.i) == Some(&b']') {
+            self.i += 1;
+            out.push(b']');
+            return true;
+        }
+        loop {
+            self.ws();
+            if !self.value(out, depth + 1) {
+                return false;
+            }
+            self.ws();
+            match self.b.get(self.i) {
+                Some(b',') => {
+                    self.i += 1;
+                    out.push(b',');
+                }
+                Some(b']') => {
+                    self.i += 1;
+                    out.push(b']');
+                    return true;
+                }
+                _ => return false,
+            }
+        }
+    }
+
+    fn object(&mut self, out: &mut Vec<u8>, depth: usize) -> bool {
+        self.i += 1;
+        let mut members: Vec<(Vec<u8>, Vec<u8>)> = Vec::new();
+        self.ws();
+        if self.b.get(self.i) == Some(&b'}') {
+            self.i += 1;
+        } else {
+            loop {
+                self.ws();
+                if self.b.get(self.i) != Some(&b'"') {
+                    return false;
+                }
+                let Some(key) = self.string() else {
+                    return false;
+                };
+                self.ws();
+                if self.b.get(self.i) != Some(&b':') {
+                    return false;
+                }
+                self.i += 1;
+                self.ws();
+                let mut v = Vec::new();
+                if !self.value(&mut v, depth + 1) {
+                    return false;
+                }
+                members.push((key, v));
+                self.ws();
+                match self.b.get(self.i) {
+                    Some(b',') => self.i += 1,
+                    Some(b'}') => {
+                        self.i += 1;
+                        break;
+                    }
+                    _ => return false,
+                }
+            }
+        }
+        // Stable sort: among equal keys the last one written comes last and wins.
+        members.sort_by(|a, b| a.0.cmp(&b.0));
+        out.push(b'{');
+        let mut first = true;
+        for (idx, (k, v)) in members.iter().enumerate() {
+            if members.get(idx + 1).is_some_and(|n| n.0 == *k) {
+                continue;
+            }
+            if !first {
+                out.push(b',');
+            }
+            first = false;
+            put_json_string(k, out);
+            out.push(b':');
+            out.extend_from_slice(v);
+        }
+        out.push(b'}');
+        true
+    }
+
+    /// The unescaped bytes of a string starting at `"`.
+    fn string(&mut self) -> Option<Vec<u8>> {
+        self.i += 1;
+        let mut s = Vec::new();
+        loop {
+            let c = *self.b.get(self.i)?;
+            self.i += 1;
+            match c {
+                b'"' => return Some(s),
+                b'\\' => {
+                    let e = *self.b.get(self.i)?;
+                    self.i += 1;
+                    match e {
+                        b'"' => s.push(b'"'),
+                        b'\\' => s.push(b'\\'),
+                        b'/' => s.push(b'/'),
+                        b'b' => s.push(8),
+                        b'f' => s.push(12),
+                        b'n' => s.push(b'\n'),
+                        b'r' => s.push(b'\r'),
+                        b't' => s.push(b'\t'),
+                        b'u' => {
+                            let hi = self.hex4()?;
+                            let cp = if (0xD800..0xDC00).contains(&hi)
+                                && self.b[self.i..].starts_with(b"\\u")
+                            {
+                                let save = self.i;
+                                self.i += 2;
+                                let lo = self.hex4()?;
+                                if (0xDC00..0xE000).contains(&lo) {
+                                    Some(0x10000 + ((hi - 0xD800) << 10) + (lo - 0xDC00))
+                                } else {
+                                    self.i = save;
+                                    None
+                                }
+                            } else if (0xD800..0xE000).contains(&hi) {
+                                None
+                            } else {
+                                Some(hi)
+                            };
+                            match cp.and_then(char::from_u32) {
+                                Some(ch) => {
+                                    let mut buf = [0u8; 4];
+                                    s.extend_from_slice(ch.encode_utf8(&mut buf).as_bytes());
+                                }
+                                // A lone surrogate (json keeps it as text): keep it escaped.
+                                None => s.extend_from_slice(format!("\\u{hi:04x}").as_bytes()),
+                            }
+                        }
+                        _ => return None,
+                    }
+                }
+                c if c < 0x20 => return None,
+                c => s.push(c),
+            }
+        }
+    }
+
+    fn hex4(&mut self) -> Option<u32> {
+        let h = self.b.get(self.i..self.i + 4)?;
+        let v = u32::from_str_radix(std::str::from_utf8(h).ok()?, 16).ok()?;
+        self.i += 4;
+        Some(v)
+    }
+}
+
+fn put_json_string(s: &[u8], out: &mut Vec<u8>) {
+    out.push(b'"');
+    for &c in s {
+        match c {
+            b'"' => out.extend_from_slice(b"\\\""),
+            b'\\' => out.extend_from_slice(b"\\\\"),
+            c if c < 0x20 => {
+                out.extend_from_slice(b"\\u00");
+                out.push(HEX[(c >> 4) as usize]);
+                out.push(HEX[(c & 15) as usize]);
+            }
+            c => out.push(c),
+        }
+    }
+    out.push(b'"');
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn t(kind: Kind, origin: Origin, s: &str) -> String {
+        let mut out = Vec::new();
+        text_value(kind, origin, s.as_bytes(), &mut out);
+        String::from_utf8_lossy(&out).into_owned()
+    }
+
+    fn m(kind: Kind, v: Value) -> String {
+        let mut out = Vec::new();
+        mysql_value(kind, &v, &mut out);
+        String::from_utf8_lossy(&out).into_owned()
+    }
+
+    fn pg(kind: Kind, s: &str) -> String {
+        t(kind, Origin::PgOut, s)
+    }
+
+    #[test]
+    fn decimals_normalize() {
+        for (a, b) in [
+            ("1.50", "1.5"),
+            ("-0012.3400", "-12.34"),
+            ("0.00", "0"),
+            ("-0.000", "0"),
+            ("1e2", "100"),
+            ("1.5E-3", "0.0015"),
+            ("100", "100"),
+            ("0.1", "0.1"),
+            ("NaN", "NaN"),
+            ("12345678901234567890123.000", "12345678901234567890123"),
+        ] {
+            assert_eq!(pg(Kind::Numeric, a), b, "{a}");
+        }
+        assert!(pg(Kind::Numeric, "1.2.3").starts_with("\0invalid:"));
+        assert_eq!(m(Kind::Numeric, Value::Bytes(b"99.90".to_vec())), "99.9");
+        assert_eq!(m(Kind::Numeric, Value::Int(-5)), "-5");
+    }
+
+    #[test]
+    fn json_is_semantic_and_jsonb_compatible() {
+        let a = pg(
+            Kind::Json,
+            "{ \"b\" : [1.0, 2.50, 1e2, -0], \"a\": {\"y\":\"\\u00e9\\n\", \"x\":null}, \"a\": 1}",
+        );
+        // jsonb output of the same document.
+        let b = pg(Kind::Json, r#"{"a": 1, "b": [1.0, 2.50, 100, 0]}"#);
+        assert_eq!(a, b);
+        assert_eq!(a, r#"{"a":1,"b":[1,2.5,100,0]}"#);
+        assert_eq!(
+            pg(Kind::Json, r#"{"s":"\ud83d\ude00 \"q\" \/"}"#),
+            "{\"s\":\"😀 \\\"q\\\" /\"}"
+        );
+        assert_ne!(
+            pg(Kind::Json, r#"{"a":{"b":1}}"#),
+            pg(Kind::Json, r#"{"a":{"b":2}}"#)
+        );
+        assert!(pg(Kind::Json, "{\"a\":1").starts_with("\0invalid:"));
+        assert!(pg(Kind::Json, "[1] x").starts_with("\0invalid:"));
+        let deep = "[".repeat(5000) + &"]".repeat(5000);
+        assert!(pg(Kind::Json, &deep).starts_with("\0invalid:"));
+    }
+
+    #[test]
+    fn timestamps_and_zones() {
+        assert_eq!(
+            pg(Kind::Timestamp, "2024-02-29 23:59:59.5"),
+            "2024-02-29 23:59:59.500000"
+        );
+        assert_eq!(
+            pg(Kind::TimestampTz, "2024-02-29 23:59:59.999999+00"),
+            "2024-02-29 23:59:59.999999"
+        );
+        assert_eq!(
+            pg(Kind::TimestampTz, "2024-03-01 01:30:00+02:30"),
+            "2024-02-29 23:00:00.000000"
+        );
+        assert_eq!(
+            m(Kind::TimestampTz, Value::Date(2024, 2, 29, 23, 59, 59, 999_999)),
+            "2024-02-29 23:59:59.999999"
+        );
+        assert_eq!(
+            m(Kind::Timestamp, Value::Date(1000, 1, 1, 0, 0, 0, 0)),
+            pg(Kind::Timestamp, "1000-01-01 00:00:00")
+        );
+        assert_eq!(m(Kind::Date, Value::Date(2024, 1, 2, 0, 0, 0, 0)), "2024-01-02");
+        assert_eq!(pg(Kind::Date, "2024-01-02"), "2024-01-02");
+        assert!(pg(Kind::Timestamp, "infinity").starts_with("\0invalid:"));
+        assert_eq!(
+            m(Kind::Time, Value::Time(false, 0, 12, 3, 4, 5)),
+            pg(Kind::Time, "12:03:04.000005")
+        );
+        assert_eq!(
+            m(Kind::Interval, Value::Time(true, 34, 22, 59, 59, 0)),
+            t(Kind::Interval, Origin::CsvIn, "-838:59:59")
+        );
+        assert_eq!(
+            pg(Kind::Interval, "-3023999000000.000000"),
+            t(Kind::Interval, Origin::CsvIn, "-838:59:59")
+        );
+        assert_eq!(days_from_civil(1970, 1, 1), 0);
+        assert_eq!(civil_from_days(days_from_civil(2000, 2, 29)), (2000, 2, 29));
+    }
+
+    #[test]
+    fn floats_compare_by_bits() {
+        let f = 0.1f32;
+        assert_eq!(m(Kind::F32, Value::Float(f)), pg(Kind::F32, "0.1"));
+        assert_ne!(m(Kind::F32, Value::Float(f)), pg(Kind::F32, "0.10000001"));
+        // float -> double precision: the f32's shortest text read as f64.
+        assert_eq!(m(Kind::F64, Value::Float(f)), pg(Kind::F64, "0.1"));
+        assert_eq!(
+            m(Kind::F64, Value::Double(1e300)),
+            pg(Kind::F64, "1e+300")
+        );
+        assert_eq!(pg(Kind::F64, "-Infinity"), m(Kind::F64, Value::Double(f64::NEG_INFINITY)));
+        assert_ne!(pg(Kind::F64, "-0"), pg(Kind::F64, "0"));
+    }
+
+    #[test]
+    fn other_kinds() {
+        assert_eq!(
+            m(
+                Kind::Uuid,
+                Value::Bytes(b"A0EEBC99-9C0B-4EF8-BB6D-6BB9BD380A11".to_vec())
+            ),
+            pg(Kind::Uuid, "a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11")
+        );
+        assert_eq!(
+            m(Kind::Uuid, Value::Bytes((0..16).collect())),
+            "00010203-0405-0607-0809-0a0b0c0d0e0f"
+        );
+        assert_eq!(m(Kind::Bytes, Value::Bytes(vec![0, 255, 16])), "00ff10");
+        assert_eq!(pg(Kind::Bytes, "\\x00FF10"), "00ff10");
+        assert_eq!(pg(Kind::Bytes, "a\\\\\\001"), "615c01");
+        assert_eq!(m(Kind::Bool, Value::Int(1)), "t");
+        assert_eq!(m(Kind::Bool, Value::Bytes(vec![0])), "f");
+        assert!(m(Kind::Bool, Value::Int(2)).starts_with("\0invalid:"));
+        assert_eq!(pg(Kind::Bool, "t"), "t");
+        assert_eq!(pg(Kind::Bpchar, "ab   "), m(Kind::Bpchar, Value::Bytes(b"ab".to_vec())));
+        assert_eq!(m(Kind::Int, Value::UInt(u64::MAX)), "18446744073709551615");
+    }
+}

@@ -1,0 +1,760 @@
+//! Streaming comparison of two sides of one table.
+//!
+//! Pass 1: each side is streamed (never collected), cut into batches, and every batch is
+//! canonicalized and hashed on the rayon pool while the reader keeps reading. A row's
+//! bucket is a hash of its canonical key; per bucket each side keeps the row count and
+//! the wrapping sum of 128-bit row hashes (commutative, so row order does not matter and
+//! MySQL and Postgres collations never need to agree). Memory: the bucket arrays plus a
+//! few batches in flight per side.
+//!
+//! Pass 2 (only when buckets differ): both sides are streamed again and only the rows of
+//! a bounded selection of differing buckets are kept, as (key, row hash, column hashes),
+//! then matched by key into missing / extra / changed rows with the differing columns.
+//!
+//! Both sides run as separate tokio tasks, so the source and the target are read at once.
+
+use std::collections::{HashMap, VecDeque};
+use std::hash::Hasher;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use futures::TryStreamExt;
+use mysql_async::prelude::Queryable;
+use mysql_async::{Conn, Row, Value};
+use serde::Serialize;
+use sha2::{Digest as _, Sha256};
+use tokio::io::AsyncReadExt;
+
+use super::canon::{self, Kind, Origin};
+use super::csv::{CsvParser, TextBatch, BATCH_BYTES, BATCH_ROWS};
+use crate::error::{Error, Result};
+
+/// Batches in flight per side (hashing on the pool while the reader reads on).
+const WINDOW: usize = 4;
+/// Pass 2 keeps at most about this many rows per side (whole buckets).
+const PASS2_ROW_BUDGET: u64 = 100_000;
+
+#[derive(Debug, Clone)]
+pub struct Col {
+    /// Target column name (what reports show).
+    pub name: String,
+    pub kind: Kind,
+}
+
+/// What is compared: the columns (same order on both sides) and the key positions.
+#[derive(Debug)]
+pub struct Layout {
+    pub cols: Vec<Col>,
+    pub key: Vec<usize>,
+    /// No usable key: the key is every column (rows are matched as a multiset).
+    pub keyless: bool,
+    /// A power of two.
+    pub nbuckets: usize,
+}
+
+/// Bucket count for a table of about `rows` rows: ~128 rows per bucket, 4096 to 1 Mi.
+pub fn bucket_count(rows: u64) -> usize {
+    ((rows / 128).max(1) as usize)
+        .next_power_of_two()
+        .clamp(4096, 1 << 20)
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Bucket {
+    pub rows: u64,
+    pub sum: u128,
+}
+
+#[derive(Debug)]
+pub enum Mode {
+    Buckets,
+    /// Keep the rows of these buckets.
+    Collect(Vec<bool>),
+}
+
+/// One row kept in pass 2.
+#[derive(Debug)]
+pub struct RowDigest {
+    key: Vec<u8>,
+    key_text: String,
+    row: u128,
+    cols: Vec<u64>,
+}
+
+pub enum Batch {
+    My(Vec<Row>),
+    Text(TextBatch, Origin),
+}
+
+impl Batch {
+    fn rows(&self) -> usize {
+        match self {
+            Batch::My(r) => r.len(),
+            Batch::Text(t, _) => t.rows(),
+        }
+    }
+}
+
+#[derive(Default)]
+struct Part {
+    rows: u64,
+    pairs: Vec<(u32, u128)>,
+    digests: Vec<RowDigest>,
+}
+
+/// What one side yields in one pass.
+#[derive(Default, Debug)]
+pub struct Scanned {
+    pub rows: u64,
+    pub buckets: Vec<Bucket>,
+    pub digests: Vec<RowDigest>,
+    /// Problems that do not stop the scan (a chunk file missing or changed).
+    pub problems: Vec<String>,
+}
+
+fn sip() -> std::hash::DefaultHasher {
+    std::hash::DefaultHasher::new()
+}
+
+/// Canonicalizes and hashes one batch (runs on the rayon pool).
+fn process(batch: &Batch, layout: &Layout, mode: &Mode) -> Part {
+    let ncols = layout.cols.len();
+    let n = batch.rows();
+    let mut part = Part {
+        rows: n as u64,
+        ..Default::default()
+    };
+    if let Mode::Buckets = mode {
+        part.pairs.reserve(n);
+    }
+    let mut buf: Vec<u8> = Vec::with_capacity(1024);
+    // Per column: the range of its encoding (tag, length, bytes) in `buf`.
+    let mut enc: Vec<(usize, usize)> = vec![(0, 0); ncols];
+    let mask = layout.nbuckets - 1;
+    for r in 0..n {
+        buf.clear();
+        for (c, col) in layout.cols.iter().enumerate() {
+            let start = buf.len();
+            let present = match batch {
+                Batch::My(rows) => match rows[r].as_ref(c) {
+                    None | Some(Value::NULL) => false,
+                    Some(v) => {
+                        buf.push(1);
+                        buf.extend_from_slice(&[0; 4]);
+                        canon::mysql_value(col.kind, v, &mut buf);
+                        true
+                    }
+                },
+                Batch::Text(t, origin) => match t.field(r, c) {
+                    None => false,
+                    Some(f) => {
+                        buf.push(1);
+                        buf.extend_from_slice(&[0; 4]);
+                        canon::text_value(col.kind, *origin, f, &mut buf);
+                        true
+                    }
+                },
+            };
+            if present {
+                let len = (buf.len() - start - 5) as u32;
+                buf[start + 1..start + 5].copy_from_slice(&len.to_le_bytes());
+            } else {
+                buf.push(0);
+            }
+            enc[c] = (start, buf.len());
+        }
+        let mut kh = sip();
+        for &k in &layout.key {
+            kh.write(&buf[enc[k].0..enc[k].1]);
+        }
+        let bucket = (kh.finish() as usize) & mask;
+        if let Mode::Collect(sel) = mode {
+            if !sel[bucket] {
+                continue;
+            }
+        }
+        let digest = Sha256::digest(&buf);
+        let row = u128::from_le_bytes(digest[..16].try_into().expect("16 bytes"));
+        match mode {
+            Mode::Buckets => part.pairs.push((bucket as u32, row)),
+            Mode::Collect(_) => {
+                let mut key = Vec::new();
+                for &k in &layout.key {
+                    key.extend_from_slice(&buf[enc[k].0..enc[k].1]);
+                }
+                let cols = enc
+                    .iter()
+                    .map(|&(s, e)| {
+                        let mut h = sip();
+                        h.write(&buf[s..e]);
+                        h.finish()
+                    })
+                    .collect();
+                part.digests.push(RowDigest {
+                    key,
+                    key_text: key_text(layout, &buf, &enc),
+                    row,
+                    cols,
+                });
+            }
+        }
+    }
+    part
+}
+
+/// `(id)=(5)`, `(a, b)=(1, x)`: canonical values, unquoted, like Postgres' key messages.
+fn key_text(layout: &Layout, buf: &[u8], enc: &[(usize, usize)]) -> String {
+    let names: Vec<&str> = layout
+        .key
+        .iter()
+        .map(|&k| layout.cols[k].name.as_str())
+        .collect();
+    let values: Vec<String> = layout
+        .key
+        .iter()
+        .map(|&k| {
+            let (s, e) = enc[k];
+            if buf[s] == 0 {
+                return "NULL".to_string();
+            }
+            let v = String::from_utf8_lossy(&buf[s + 5..e]);
+            let v = v.strip_prefix("\0invalid:").unwrap_or(&v);
+            let short: String = v.chars().take(60).collect();
+            if short.len() < v.len() {
+                format!("{short}…")
+            } else {
+                short
+            }
+        })
+        .collect();
+    format!("({})=({})", names.join(", "), values.join(", "))
+}
+
+/// Feeds batches to the pool, a bounded number at a time, and gathers the results.
+pub struct Pipe {
+    pool: Arc<rayon::ThreadPool>,
+    layout: Arc<Layout>,
+    mode: Arc<Mode>,
+    inflight: VecDeque<tokio::sync::oneshot::Receiver<Part>>,
+    out: Scanned,
+}
+
+impl Pipe {
+    pub fn new(pool: Arc<rayon::ThreadPool>, layout: Arc<Layout>, mode: Arc<Mode>) -> Pipe {
+        let buckets = match *mode {
+            Mode::Buckets => vec![Bucket::default(); layout.nbuckets],
+            Mode::Collect(_) => Vec::new(),
+        };
+        Pipe {
+            pool,
+            layout,
+            mode,
+            inflight: VecDeque::new(),
+            out: Scanned {
+                buckets,
+                ..Default::default()
+            },
+        }
+    }
+
+    async fn push(&mut self, batch: Batch) -> Result<()> {
+        if batch.rows() == 0 {
+            return Ok(());
+        }
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        let layout = self.layout.clone();
+        let mode = self.mode.clone();
+        self.pool.spawn(move || {
+            let _ = tx.send(process(&batch, &layout, &mode));
+        });
+        self.inflight.push_back(rx);
+        while self.inflight.len() > WINDOW {
+            self.merge_one().await?;
+        }
+        Ok(())
+    }
+
+    async fn merge_one(&mut self) -> Result<()> {
+        let Some(rx) = self.inflight.pop_front() else {
+            return Ok(());
+        };
+        let part = rx
+            .await
+            .map_err(|_| Error::internal("a verify hashing worker stopped"))?;
+        self.out.rows += part.rows;
+        for (b, h) in part.pairs {
+            let bucket = &mut self.out.buckets[b as usize];
+            bucket.rows += 1;
+            bucket.sum = bucket.sum.wrapping_add(h);
+        }
+        self.out.digests.extend(part.digests);
+        Ok(())
+    }
+
+    async fn finish(mut self) -> Result<Scanned> {
+        while !self.inflight.is_empty() {
+            self.merge_one().await?;
+        }
+        Ok(self.out)
+    }
+}
+
+/// Rough size of a MySQL row, to cut batches of large values early.
+fn row_bytes(row: &Row) -> usize {
+    (0..row.len())
+        .map(|i| match row.as_ref(i) {
+            Some(Value::Bytes(b)) => b.len() + 8,
+            _ => 8,
+        })
+        .sum()
+}
+
+/// Streams `sql` (binary protocol, row by row) from MySQL into the pipe.
+pub async fn scan_mysql(conn: &mut Conn, sql: &str, what: &str, mut pipe: Pipe) -> Result<Scanned> {
+    let mut stream = conn
+        .exec_stream::<Row, _, _>(sql, ())
+        .await
+        .map_err(|e| Error::mysql(what, e))?;
+    let mut buf = Vec::with_capacity(BATCH_ROWS);
+    let mut bytes = 0;
+    while let Some(row) = stream.try_next().await.map_err(|e| Error::mysql(what, e))? {
+        bytes += row_bytes(&row);
+        buf.push(row);
+        if buf.len() >= BATCH_ROWS || bytes >= BATCH_BYTES {
+            bytes = 0;
+            let rows = std::mem::replace(&mut buf, Vec::with_capacity(BATCH_ROWS));
+            pipe.push(Batch::My(rows)).await?;
+        }
+    }
+    drop(stream);
+    pipe.push(Batch::My(buf)).await?;
+    pipe.finish().await
+}
+
+/// Streams `COPY (...) TO STDOUT (FORMAT csv, FORCE_QUOTE *)` from Postgres into the pipe.
+pub async fn scan_pg(
+    client: &tokio_postgres::Client,
+    copy_sql: &str,
+    what: &str,
+    ncols: usize,
+    mut pipe: Pipe,
+) -> Result<Scanned> {
+    let stream = client
+        .copy_out(copy_sql)
+        .await
+        .map_err(|e| Error::pg(what, &e))?;
+    futures::pin_mut!(stream);
+    let mut parser = CsvParser::new(ncols);
+    while let Some(bytes) = stream.try_next().await.map_err(|e| Error::pg(what, &e))? {
+        parser
+            .feed(&bytes)
+            .map_err(|e| Error::internal(format!("{what}: {e}")))?;
+        for b in parser.take_ready() {
+            pipe.push(Batch::Text(b, Origin::PgOut)).await?;
+        }
+    }
+    if let Some(b) = parser
+        .finish()
+        .map_err(|e| Error::internal(format!("{what}: {e}")))?
+    {
+        pipe.push(Batch::Text(b, Origin::PgOut)).await?;
+    }
+    pipe.finish().await
+}
+
+/// One chunk file and what its manifest says about it.
+#[derive(Debug, Clone)]
+pub struct ChunkFile {
+    pub path: PathBuf,
+    pub name: String,
+    pub bytes: u64,
+    pub sha256: String,
+    pub rows: u64,
+}
+
+/// Streams the chunk files into the pipe. With `check`, each file's size and sha256 are
+/// compared with the manifest (computed while the file is parsed: one read per file).
+pub async fn scan_chunks(
+    files: &[ChunkFile],
+    ncols: usize,
+    check: bool,
+    mut pipe: Pipe,
+) -> Result<Scanned> {
+    let mut problems = Vec::new();
+    let mut buf = vec![0u8; 256 << 10];
+    for f in files {
+        let mut file = match tokio::fs::File::open(&f.path).await {
+            Ok(file) => file,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                if check {
+                    problems.push(format!("chunk file {} is missing", f.name));
+                }
+                continue;
+            }
+            Err(e) => return Err(Error::io(&f.path, e)),
+        };
+        let mut sha = Sha256::new();
+        let mut len = 0u64;
+        let mut parser = CsvParser::new(ncols);
+        let bad = |e: String| Error::workdir(format!("{}: {e}", f.path.display()));
+        loop {
+            let n = file
+                .read(&mut buf)
+                .await
+                .map_err(|e| Error::io(&f.path, e))?;
+            if n == 0 {
+                break;
+            }
+            if check {
+                sha.update(&buf[..n]);
+            }
+            len += n as u64;
+            parser.feed(&buf[..n]).map_err(bad)?;
+            for b in parser.take_ready() {
+                pipe.push(Batch::Text(b, Origin::CsvIn)).await?;
+            }
+        }
+        let records = parser.records;
+        if let Some(b) = parser.finish().map_err(bad)? {
+            pipe.push(Batch::Text(b, Origin::CsvIn)).await?;
+        }
+        if check {
+            let digest = hex::encode(sha.finalize());
+            if len != f.bytes || digest != f.sha256 {
+                problems.push(format!(
+                    "chunk file {} does not match its manifest checksum ({} bytes, sha256 {}; manifest: {} bytes, sha256 {})",
+                    f.name, len, &digest[..12], f.bytes, f.sha256.get(..12).unwrap_or(&f.sha256)
+                ));
+            } else if records != f.rows {
+                problems.push(format!(
+                    "chunk file {} holds {records} rows, its manifest says {}",
+                    f.name, f.rows
+                ));
+            }
+        }
+    }
+    let mut out = pipe.finish().await?;
+    out.problems = problems;
+    Ok(out)
+}
+
+// ---- comparing ------------------------------------------------------------------------
+
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct Diff {
+    pub key: String,
+    /// missing (in the source / chunks, not in the target), extra (only in the target),
+    /// changed (same key, different values).
+    pub kind: &'static str,
+    /// Target columns whose values differ (changed rows only).
+    pub columns: Vec<String>,
+}
+
+#[derive(Debug, Default)]
+pub struct Outcome {
+    pub missing: u64,
+    pub extra: u64,
+    pub changed: u64,
+    /// The counts above cover every differing bucket.
+    pub complete: bool,
+    pub diffs: Vec<Diff>,
+}
+
+/// Differing buckets, in order.
+pub fn differing(a: &[Bucket], b: &[Bucket]) -> Vec<usize> {
+    (0..a.len()).filter(|&i| a[i] != b[i]).collect()
+}
+
+/// The differing buckets pass 2 looks into: at least one, at most `max_diffs` (each
+/// holds at least one difference) and about `PASS2_ROW_BUDGET` rows per side.
+pub fn select_buckets(bad: &[usize], a: &[Bucket], b: &[Bucket], max_diffs: usize) -> Vec<usize> {
+    let mut rows = 0u64;
+    let mut out = Vec::new();
+    for &i in bad {
+        let n = a[i].rows.max(b[i].rows);
+        if !out.is_empty() && (out.len() >= max_diffs || rows + n > PASS2_ROW_BUDGET) {
+            break;
+        }
+        rows += n;
+        out.push(i);
+    }
+    out
+}
+
+/// Matches the kept rows of both sides by key. `a` is the side that should be complete
+/// (source or chunks), `b` the target.
+pub fn diff_rows(a: Vec<RowDigest>, b: Vec<RowDigest>, layout: &Layout, max_diffs: usize) -> Outcome {
+    let mut by_key: HashMap<Vec<u8>, (Vec<RowDigest>, Vec<RowDigest>)> = HashMap::new();
+    for d in a {
+        by_key.entry(d.key.clone()).or_default().0.push(d);
+    }
+    for d in b {
+        by_key.entry(d.key.clone()).or_default().1.push(d);
+    }
+    let mut out = Outcome::default();
+    for (_, (mut xs, mut ys)) in by_key {
+        // Identical rows cancel out pairwise (rows are a multiset without a key).
+        xs.retain(|x| match ys.iter().position(|y| y.row == x.row) {
+            Some(p) => {
+                ys.swap_remove(p);
+                false
+            }
+            None => true,
+        });
+        let paired = if layout.keyless {
+            0
+        } else {
+            xs.len().min(ys.len())
+        };
+        for (x, y) in xs.iter().zip(ys.iter()).take(paired) {
+            out.changed += 1;
+            let columns = layout
+                .cols
+                .iter()
+                .zip(x.cols.iter().zip(&y.cols))
+                .filter(|(_, (p, q))| p != q)
+                .map(|(c, _)| c.name.clone())
+                .collect();
+            out.diffs.push(Diff {
+                key: x.key_text.clone(),
+                kind: "changed",
+                columns,
+            });
+        }
+        for x in &xs[paired..] {
+            out.missing += 1;
+            out.diffs.push(Diff {
+                key: x.key_text.clone(),
+                kind: "missing",
+                columns: Vec::new(),
+            });
+        }
+        for y in &ys[paired.min(ys.len())..] {
+            out.extra += 1;
+            out.diffs.push(Diff {
+                key: y.key_text.clone(),
+                kind: "extra",
+                columns: Vec::new(),
+            });
+        }
+    }
+    out.diffs
+        .sort_by(|p, q| (&p.key, p.kind).cmp(&(&q.key, q.kind)));
+    out.diffs.truncate(max_diffs);
+    out
+}
+
+/// A side of the comparison, handed to its own task and given back for the next pass.
+pub enum Side {
+    My {
+        conn: Conn,
+        sql: String,
+        what: String,
+    },
+    Pg {
+        client: tokio_postgres::Client,
+        sql: String,
+        what: String,
+    },
+    Chunks {
+        files: Vec<ChunkFile>,
+    },
+}
+
+impl Side {
+    async fn scan(mut self, pipe: Pipe, ncols: usize, first_pass: bool) -> (Side, Result<Scanned>) {
+        let r = match &mut self {
+            Side::My { conn, sql, what } => scan_mysql(conn, sql, what, pipe).await,
+            Side::Pg { client, sql, what } => scan_pg(client, sql, what, ncols, pipe).await,
+            Side::Chunks { files } => scan_chunks(files, ncols, first_pass, pipe).await,
+        };
+        (self, r)
+    }
+
+    /// Ends the read-only transaction and closes the connection.
+    pub async fn close(self) {
+        match self {
+            Side::My { mut conn, .. } => {
+                let _ = conn.query_drop("COMMIT").await;
+                let _ = conn.disconnect().await;
+            }
+            Side::Pg { client, .. } => {
+                let _ = client.batch_execute("COMMIT").await;
+            }
+            Side::Chunks { .. } => {}
+        }
+    }
+}
+
+/// The result of comparing two sides.
+#[derive(Debug, Default)]
+pub struct Compared {
+    pub a_rows: u64,
+    pub b_rows: u64,
+    pub outcome: Outcome,
+    pub problems: Vec<String>,
+}
+
+async fn both(
+    a: Side,
+    b: Side,
+    layout: &Arc<Layout>,
+    mode: Mode,
+    pool: &Arc<rayon::ThreadPool>,
+    first_pass: bool,
+) -> Result<((Side, Scanned), (Side, Scanned))> {
+    let mode = Arc::new(mode);
+    let ncols = layout.cols.len();
+    let pa = Pipe::new(pool.clone(), layout.clone(), mode.clone());
+    let pb = Pipe::new(pool.clone(), layout.clone(), mode);
+    let ta = tokio::spawn(a.scan(pa, ncols, first_pass));
+    let tb = tokio::spawn(b.scan(pb, ncols, first_pass));
+    let (ra, rb) = tokio::join!(ta, tb);
+    let (sa, ra) = ra.map_err(Error::panicked)?;
+    let (sb, rb) = rb.map_err(Error::panicked)?;
+    match (ra, rb) {
+        (Ok(x), Ok(y)) => Ok(((sa, x), (sb, y))),
+        (Err(e), _) | (_, Err(e)) => {
+            sa.close().await;
+            sb.close().await;
+            Err(e)
+        }
+    }
+}
+
+/// Compares side `a` (source or chunks) with side `b` (target): bucket pass, then the
+/// rows of differing buckets.
+pub async fn compare(
+    a: Side,
+    b: Side,
+    layout: Arc<Layout>,
+    pool: &Arc<rayon::ThreadPool>,
+    max_diffs: usize,
+) -> Result<Compared> {
+    let ((a, sa), (b, sb)) = both(a, b, &layout, Mode::Buckets, pool, true).await?;
+    let mut problems = sa.problems;
+    problems.extend(sb.problems);
+    let bad = differing(&sa.buckets, &sb.buckets);
+    let mut c = Compared {
+        a_rows: sa.rows,
+        b_rows: sb.rows,
+        outcome: Outcome {
+            complete: true,
+            ..Default::default()
+        },
+        problems,
+    };
+    if bad.is_empty() || max_diffs == 0 {
+        c.outcome.complete = bad.is_empty();
+        a.close().await;
+        b.close().await;
+        return Ok(c);
+    }
+    let chosen = select_buckets(&bad, &sa.buckets, &sb.buckets, max_diffs);
+    let mut sel = vec![false; layout.nbuckets];
+    for &i in &chosen {
+        sel[i] = true;
+    }
+    drop((sa.buckets, sb.buckets));
+    let ((a, da), (b, db)) = both(a, b, &layout, Mode::Collect(sel), pool, false).await?;
+    a.close().await;
+    b.close().await;
+    let mut outcome = diff_rows(da.digests, db.digests, &layout, max_diffs);
+    outcome.complete = chosen.len() == bad.len();
+    if outcome.missing + outcome.extra + outcome.changed == 0 {
+        // The buckets differ but the kept rows match: the data changed between passes.
+        c.problems.push(
+            "rows differed in the first pass but not in the second: the data is changing while it is verified"
+                .into(),
+        );
+    }
+    c.outcome = outcome;
+    Ok(c)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn layout() -> Layout {
+        Layout {
+            cols: vec![
+                Col {
+                    name: "id".into(),
+                    kind: Kind::Int,
+                },
+                Col {
+                    name: "body".into(),
+                    kind: Kind::Text,
+                },
+            ],
+            key: vec![0],
+            keyless: false,
+            nbuckets: 4096,
+        }
+    }
+
+    fn batch(csv: &str, origin: Origin) -> Batch {
+        let mut p = CsvParser::new(2);
+        p.feed(csv.as_bytes()).unwrap();
+        Batch::Text(p.finish().unwrap().unwrap(), origin)
+    }
+
+    #[test]
+    fn buckets_ignore_order_and_diffs_name_columns() {
+        let l = layout();
+        let a = process(&batch("1,\"a\"\n2,\"b\"\n3,\"c\"\n", Origin::CsvIn), &l, &Mode::Buckets);
+        let b = process(&batch("3,\"c\"\n1,\"a\"\n2,\"b\"\n", Origin::PgOut), &l, &Mode::Buckets);
+        let sum = |p: &Part| {
+            let mut v = vec![Bucket::default(); l.nbuckets];
+            for &(i, h) in &p.pairs {
+                v[i as usize].rows += 1;
+                v[i as usize].sum = v[i as usize].sum.wrapping_add(h);
+            }
+            v
+        };
+        assert!(differing(&sum(&a), &sum(&b)).is_empty());
+        let all = Mode::Collect(vec![true; l.nbuckets]);
+        let a = process(&batch("1,\"a\"\n2,\"b\"\n3,\"c\"\n", Origin::CsvIn), &l, &all);
+        let b = process(&batch("1,\"a\"\n2,\n4,\"d\"\n", Origin::PgOut), &l, &all);
+        let o = diff_rows(a.digests, b.digests, &l, 10);
+        assert_eq!((o.missing, o.extra, o.changed), (1, 1, 1));
+        assert_eq!(
+            o.diffs,
+            vec![
+                Diff {
+                    key: "(id)=(2)".into(),
+                    kind: "changed",
+                    columns: vec!["body".into()]
+                },
+                Diff {
+                    key: "(id)=(3)".into(),
+                    kind: "missing",
+                    columns: vec![]
+                },
+                Diff {
+                    key: "(id)=(4)".into(),
+                    kind: "extra",
+                    columns: vec![]
+                },
+            ]
+        );
+    }
+
+    #[test]
+    fn duplicates_count_as_extra_rows() {
+        let l = layout();
+        let all = Mode::Collect(vec![true; l.nbuckets]);
+        let a = process(&batch("1,\"a\"\n", Origin::CsvIn), &l, &all);
+        let b = process(&batch("1,\"a\"\n1,\"a\"\n", Origin::PgOut), &l, &all);
+        let o = diff_rows(a.digests, b.digests, &l, 10);
+        assert_eq!((o.missing, o.extra, o.changed), (0, 1, 0));
+    }
+
+    #[test]
+    fn bucket_counts_scale() {
+        assert_eq!(bucket_count(0), 4096);
+        assert_eq!(bucket_count(1_000_000), 8192);
+        assert_eq!(bucket_count(u64::MAX), 1 << 20);
+    }
+}
