@@ -185,7 +185,7 @@ async fn orphans(
         );
         let what = || format!("orphan scan for constraint {}", fk.name);
         let mut stream = conn
-            .query_stream::<Row, _>(sql)
+            .exec_stream::<Row, _, _>(sql, ())
             .await
             .map_err(|e| Error::mysql(what(), e))?;
         let (mut count, mut samples) = (0u64, Vec::new());

@@ -123,6 +123,15 @@ async fn check_existing_rows(client: &tokio_postgres::Client, plan: &mut Plan) -
                 column: None,
                 message: format!("existing_rows = \"keep-identical\" needs a primary key on target table {}", t.target),
             }),
+            ExistingRows::KeepIdentical if !t.fills.is_empty() => plan.problems.push(crate::plan::Problem {
+                kind: crate::plan::ProblemKind::InvalidRule,
+                table: t.target.name.clone(),
+                column: None,
+                message: format!(
+                    "existing_rows = \"keep-identical\" is not supported on {}, whose FK cycle loads columns as NULL first; use \"truncate\"",
+                    t.target
+                ),
+            }),
             ExistingRows::KeepIdentical => t.merge_existing = true,
             ExistingRows::Truncate => {}
         }
@@ -507,6 +516,7 @@ pub async fn import(
     let mut clients = target_clients(settings).await?;
     ledger::ensure(&clients[0]).await?;
     prepare_target(&mut clients[0], &plan, &p.fks, opts.fresh, opts.confirm).await?;
+    crate::cycles::before_load(&clients[0], &plan, opts.fresh).await?;
     let (events_tx, events_rx) = mpsc::channel(Capacities::default().events);
     let feeder = {
         let (plan, wd, manifests) = (plan.clone(), wd.clone(), manifests.clone());
@@ -548,8 +558,16 @@ pub async fn import(
     .await;
     ticker.abort();
     feeder.abort();
-    let (loads, clients) = loaded?;
-    let sequences = fix_sequences(&clients[0], &plan).await?;
+    let finished = match loaded {
+        Ok((loads, mut clients)) => finish_load(&mut clients[0], &plan)
+            .await
+            .map(|s| (loads, s)),
+        Err(e) => Err(e),
+    };
+    let (loads, sequences) = match finished {
+        Ok(f) => f,
+        Err(e) => return Err(restore_after_failure(settings, e).await),
+    };
     Ok(report(
         "import",
         &run_id,
@@ -573,6 +591,7 @@ pub async fn run(settings: &Settings, cancel: Cancel, opts: LoadOptions<'_>) -> 
     let mut clients = target_clients(settings).await?;
     ledger::ensure(&clients[0]).await?;
     prepare_target(&mut clients[0], &plan, &p.fks, opts.fresh, opts.confirm).await?;
+    crate::cycles::before_load(&clients[0], &plan, opts.fresh).await?;
     if opts.fresh {
         // A fresh run re-exports too: chunk files from an earlier export may predate
         // changes in the source.
@@ -619,14 +638,16 @@ pub async fn run(settings: &Settings, cancel: Cancel, opts: LoadOptions<'_>) -> 
         )
     );
     ticker.abort();
-    let (manifests, loads, clients) = match (exported, loaded) {
-        (Ok(m), Ok((l, c))) => (m, l, c),
-        (e, l) => {
-            first_error([e.map(|_| ()), l.map(|_| ())])?;
-            return Err(Error::cancelled());
-        }
+    let finished = match (exported, loaded) {
+        (Ok(m), Ok((l, mut c))) => finish_load(&mut c[0], &plan).await.map(|s| (m, l, s)),
+        (e, l) => Err(first_error([e.map(|_| ()), l.map(|_| ())])
+            .err()
+            .unwrap_or_else(Error::cancelled)),
     };
-    let sequences = fix_sequences(&clients[0], &plan).await?;
+    let (manifests, loads, sequences) = match finished {
+        Ok(f) => f,
+        Err(e) => return Err(restore_after_failure(settings, e).await),
+    };
     Ok(report(
         "run",
         &run_id,
@@ -674,6 +695,26 @@ pub async fn status(settings: &Settings) -> Result<StatusReport> {
         workdir: settings.workdir.display().to_string(),
         tables,
     })
+}
+
+/// After the last wave: fill broken cycles, restore dropped constraints, move sequences.
+async fn finish_load(client: &mut tokio_postgres::Client, plan: &Plan) -> Result<u64> {
+    crate::cycles::after_load(client, plan).await?;
+    fix_sequences(client, plan).await
+}
+
+/// A failed load must not leave the schema without a constraint dropped for a cycle:
+/// put each one back NOT VALID (enforced for new rows); the next run validates it.
+async fn restore_after_failure(settings: &Settings, err: Error) -> Error {
+    match session::pg_connect(&settings.target).await {
+        Ok(c) => {
+            if let Err(e) = crate::cycles::restore_constraints(&c, false).await {
+                tracing::error!("could not restore dropped constraints after the failure: {e}");
+            }
+        }
+        Err(e) => tracing::error!("could not reconnect to restore dropped constraints: {e}"),
+    }
+    err
 }
 
 /// Used by callers that want one result from several.

@@ -8,6 +8,7 @@ pub mod check;
 pub mod commands;
 pub mod config;
 pub mod convert;
+pub mod cycles;
 pub mod encode;
 pub mod error;
 pub mod ident;

@@ -4,6 +4,7 @@ use std::fmt::Write as _;
 
 use serde::Serialize;
 
+use crate::plan::waves::{BreakStrategy, CycleBreak};
 use crate::plan::{NonEmptyTable, Plan, Problem, Skipped};
 
 #[derive(Debug, Serialize)]
@@ -38,6 +39,8 @@ pub struct PlanReport {
     pub warnings: Vec<Problem>,
     /// Copied target tables that already hold rows, with their policy.
     pub non_empty_tables: Vec<NonEmptyTable>,
+    /// How each FK cycle (self-references included) is broken.
+    pub cycle_breaks: Vec<CycleBreak>,
 }
 
 pub fn waves_of(plan: &Plan) -> Vec<Vec<String>> {
@@ -85,6 +88,7 @@ impl PlanReport {
             problems: plan.problems.clone(),
             warnings: plan.warnings.clone(),
             non_empty_tables: plan.non_empty.clone(),
+            cycle_breaks: plan.breaks.clone(),
         }
     }
 
@@ -117,6 +121,20 @@ impl PlanReport {
         let _ = writeln!(s, "Load waves (parents first):");
         for (i, w) in self.waves.iter().enumerate() {
             let _ = writeln!(s, "  wave {}: {}", i + 1, w.join(", "));
+        }
+        if !self.cycle_breaks.is_empty() {
+            let _ = writeln!(s, "Foreign-key cycles and how they are broken:");
+            for b in &self.cycle_breaks {
+                let how = match b.strategy {
+                    BreakStrategy::NullThenFill => format!(
+                        "{} loads with ({}) NULL; one UPDATE fills them from staged values after the last wave, and the FK is checked then",
+                        b.child,
+                        b.columns.join(", ")
+                    ),
+                    BreakStrategy::DropAndValidate => "NOT NULL cycle: the constraint is dropped for the load (its definition recorded in my2pg.dropped_constraints), then re-added NOT VALID and VALIDATEd; a violation fails the run".to_string(),
+                };
+                let _ = writeln!(s, "  {} ({} -> {}): {how}", b.constraint, b.child, b.parent);
+            }
         }
         if !self.skipped_tables.is_empty() {
             let _ = writeln!(s, "Source tables not copied:");

@@ -70,7 +70,7 @@ pub async fn load_chunk(
         return Ok(Loaded::Skipped);
     }
     // keep-identical: stage the chunk, then add only the rows whose key is absent.
-    let copy_into = if t.merge_existing {
+    let copy_into = if t.merge_existing || !t.fills.is_empty() {
         tx.batch_execute(&format!(
             "CREATE TEMP TABLE my2pg_stage (LIKE {} INCLUDING DEFAULTS) ON COMMIT DROP",
             t.target
@@ -136,6 +136,13 @@ pub async fn load_chunk(
     }
     let loaded = if t.merge_existing {
         merge_staged(&tx, t, c).await?
+    } else if !t.fills.is_empty() {
+        for sql in crate::cycles::staged_insert_sql(t) {
+            tx.execute(sql.as_str(), &[])
+                .await
+                .map_err(|e| load_error(t, c, pg_reason(&e)))?;
+        }
+        rows
     } else {
         rows
     };

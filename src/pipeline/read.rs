@@ -169,6 +169,7 @@ mod tests {
             target_key: vec![],
             existing_rows: Default::default(),
             merge_existing: false,
+            fills: vec![],
         };
         assert_eq!(
             select_sql(&t, true),

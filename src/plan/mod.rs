@@ -22,7 +22,6 @@ pub enum ProblemKind {
     UnmappedSourceColumn,
     UnfilledTargetColumn,
     NoConversion,
-    FkCycle,
     EnumLabelMissing,
     InvalidRule,
     /// Blocks import/run only: the target table holds rows my2pg did not load.
@@ -94,6 +93,18 @@ pub struct TablePlan {
     pub existing_rows: ExistingRows,
     /// The table held rows my2pg did not load when the run started: keep-identical merges.
     pub merge_existing: bool,
+    /// FK columns loaded as NULL and filled after the last wave (cycle breaks).
+    pub fills: Vec<Fill>,
+}
+
+/// One broken nullable FK of a table: its columns load as NULL; the real values are
+/// kept in `my2pg.<table>` (same transaction as the chunk) and filled by one UPDATE.
+#[derive(Debug, Clone)]
+pub struct Fill {
+    pub constraint: String,
+    pub columns: Vec<String>,
+    /// Unquoted table name inside the `my2pg` schema.
+    pub table: String,
 }
 
 impl TablePlan {
@@ -133,6 +144,8 @@ pub struct Plan {
     pub warnings: Vec<Problem>,
     /// Copied target tables that already hold rows.
     pub non_empty: Vec<NonEmptyTable>,
+    /// How each FK cycle is broken.
+    pub breaks: Vec<waves::CycleBreak>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -260,8 +273,22 @@ pub fn build_plan(
         }
     }
     let result = waves::plan_waves(&tables, fks, &settings.schema);
-    plan.problems.extend(result.problems);
     plan.warnings.extend(result.warnings);
+    for b in &result.breaks {
+        if b.strategy != waves::BreakStrategy::NullThenFill {
+            continue;
+        }
+        if let Some(t) = tables.iter_mut().find(|t| t.target.name == b.child) {
+            use sha2::{Digest, Sha256};
+            let id = Sha256::digest(format!("{}\0{}\0{}", b.schema, b.child, b.constraint));
+            t.fills.push(Fill {
+                constraint: b.constraint.clone(),
+                columns: b.columns.clone(),
+                table: format!("fill_{}", hex::encode(&id[..8])),
+            });
+        }
+    }
+    plan.breaks = result.breaks;
     for (t, w) in tables.iter_mut().zip(&result.wave_of) {
         t.wave = *w;
     }
@@ -496,6 +523,7 @@ fn plan_table(
         target_key: tt.primary_key.clone(),
         existing_rows: settings.existing_rows_for(&tt.name),
         merge_existing: false,
+        fills: Vec::new(),
     }
 }
 

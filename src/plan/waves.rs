@@ -1,5 +1,7 @@
-//! FK graph -> load waves. Parents load before children; a cycle (including a
-//! self-reference) is detected with Tarjan's SCC algorithm and reported by name.
+//! FK graph -> load waves. Parents load before children. Cycles (self-references
+//! included) are found with Tarjan's SCC algorithm and broken edge by edge: through a
+//! nullable FK the child loads with NULLs and is filled after the last wave; a cycle only
+//! through NOT NULL FKs has one constraint dropped for the load and validated afterwards.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -8,8 +10,37 @@ use crate::catalog::ForeignKey;
 
 pub struct WaveResult {
     pub wave_of: Vec<usize>,
-    pub problems: Vec<Problem>,
+    pub breaks: Vec<CycleBreak>,
     pub warnings: Vec<Problem>,
+}
+
+/// How a foreign-key cycle is broken so every table can load parent-first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum BreakStrategy {
+    /// The child loads with the FK columns NULL; one UPDATE fills them after the last wave.
+    NullThenFill,
+    /// The constraint is dropped for the load, then re-added NOT VALID and validated.
+    DropAndValidate,
+}
+
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct CycleBreak {
+    pub constraint: String,
+    pub schema: String,
+    pub child: String,
+    pub parent: String,
+    /// Target FK columns of the child.
+    pub columns: Vec<String>,
+    pub strategy: BreakStrategy,
+}
+
+struct Edge {
+    child: usize,
+    parent: usize,
+    fk: usize,
+    /// Every FK column of the child accepts NULL, and the child has a key to fill by.
+    nullable: bool,
 }
 
 pub fn plan_waves(tables: &[TablePlan], fks: &[ForeignKey], schema: &str) -> WaveResult {
@@ -18,23 +49,31 @@ pub fn plan_waves(tables: &[TablePlan], fks: &[ForeignKey], schema: &str) -> Wav
         .enumerate()
         .map(|(i, t)| (t.target.name.as_str(), i))
         .collect();
-    let mut problems = Vec::new();
     let mut warnings = Vec::new();
-    // parents[child] = set of parent table indexes; edge constraint names for messages.
-    let mut parents: Vec<BTreeSet<usize>> = vec![BTreeSet::new(); tables.len()];
-    let mut edge_names: BTreeMap<(usize, usize), Vec<String>> = BTreeMap::new();
-    for fk in fks {
+    let mut edges: Vec<Edge> = Vec::new();
+    for (fi, fk) in fks.iter().enumerate() {
         if fk.child_schema != schema {
             continue;
         }
         let Some(&child) = index.get(fk.child.as_str()) else {
             continue;
         };
+        let ct = &tables[child];
+        let cols: Option<Vec<&super::ColumnPlan>> = fk
+            .child_columns
+            .iter()
+            .map(|c| ct.columns.iter().find(|p| &p.target == c))
+            .collect();
+        let Some(cols) = cols else {
+            continue; // FK columns not copied: they stay NULL/default, no ordering needed
+        };
         match index.get(fk.parent.as_str()) {
-            Some(&parent) if fk.parent_schema == schema => {
-                parents[child].insert(parent);
-                edge_names.entry((child, parent)).or_default().push(fk.name.clone());
-            }
+            Some(&parent) if fk.parent_schema == schema => edges.push(Edge {
+                child,
+                parent,
+                fk: fi,
+                nullable: cols.iter().all(|c| c.target_nullable) && !ct.target_key.is_empty(),
+            }),
             _ => warnings.push(Problem {
                 kind: ProblemKind::ReferencesUnloadedTable,
                 table: fk.child.clone(),
@@ -46,80 +85,66 @@ pub fn plan_waves(tables: &[TablePlan], fks: &[ForeignKey], schema: &str) -> Wav
             }),
         }
     }
-    let sccs = tarjan(&parents);
-    let mut comp_of = vec![0; tables.len()];
-    for (ci, comp) in sccs.iter().enumerate() {
-        for &t in comp {
-            comp_of[t] = ci;
+    // Break cycles one edge at a time, nullable edges first, in a stable order, until
+    // the graph is acyclic: the fewest fills and drops a greedy pass finds.
+    edges.sort_by(|a, b| {
+        let key = |e: &Edge| (!e.nullable, &tables[e.child].target.name, &fks[e.fk].name);
+        key(a).cmp(&key(b))
+    });
+    let mut active = vec![true; edges.len()];
+    let mut breaks = Vec::new();
+    loop {
+        let mut parents: Vec<BTreeSet<usize>> = vec![BTreeSet::new(); tables.len()];
+        for (e, _) in edges.iter().zip(&active).filter(|(_, a)| **a) {
+            parents[e.child].insert(e.parent);
         }
-    }
-    for comp in &sccs {
-        let self_ref = comp.len() == 1 && parents[comp[0]].contains(&comp[0]);
-        if comp.len() > 1 || self_ref {
-            let mut names: Vec<&str> = comp
-                .iter()
-                .map(|&t| tables[t].target.name.as_str())
-                .collect();
-            names.sort();
-            let mut constraints: Vec<String> = Vec::new();
-            for (&(c, p), n) in &edge_names {
-                if comp.contains(&c) && comp.contains(&p) {
-                    constraints.extend(n.iter().map(|n| {
-                        format!(
-                            "{} -> {} ({n})",
-                            tables[c].target.name, tables[p].target.name
-                        )
-                    }));
-                }
+        let sccs = tarjan(&parents);
+        let mut comp_of = vec![0; tables.len()];
+        for (ci, comp) in sccs.iter().enumerate() {
+            for &t in comp {
+                comp_of[t] = ci;
             }
-            let what = if self_ref {
-                "references itself"
-            } else {
-                "form a foreign-key cycle"
+        }
+        let cyclic = |e: &Edge| comp_of[e.child] == comp_of[e.parent];
+        let Some(ei) = (0..edges.len()).find(|&i| active[i] && cyclic(&edges[i])) else {
+            // Acyclic: the longest path from the roots gives each table its wave.
+            let mut wave_of = vec![usize::MAX; tables.len()];
+            fn wave(t: usize, parents: &[BTreeSet<usize>], memo: &mut Vec<usize>) -> usize {
+                if memo[t] != usize::MAX {
+                    return memo[t];
+                }
+                let w = parents[t]
+                    .iter()
+                    .map(|&p| wave(p, parents, memo) + 1)
+                    .max()
+                    .unwrap_or(0);
+                memo[t] = w;
+                w
+            }
+            for t in 0..tables.len() {
+                wave(t, &parents, &mut wave_of);
+            }
+            return WaveResult {
+                wave_of,
+                breaks,
+                warnings,
             };
-            problems.push(Problem {
-                kind: ProblemKind::FkCycle,
-                table: names[0].to_string(),
-                column: None,
-                message: format!(
-                    "table(s) {} {what}: {}; loading cycles is not supported yet",
-                    names.join(", "),
-                    constraints.join(", ")
-                ),
-            });
-        }
-    }
-    // Longest path from the roots over the condensed graph gives each table its wave.
-    let mut comp_wave = vec![usize::MAX; sccs.len()];
-    fn wave(
-        c: usize,
-        sccs: &[Vec<usize>],
-        parents: &[BTreeSet<usize>],
-        comp_of: &[usize],
-        memo: &mut Vec<usize>,
-    ) -> usize {
-        if memo[c] != usize::MAX {
-            return memo[c];
-        }
-        let mut w = 0;
-        for &t in &sccs[c] {
-            for &p in &parents[t] {
-                let pc = comp_of[p];
-                if pc != c {
-                    w = w.max(wave(pc, sccs, parents, comp_of, memo) + 1);
-                }
-            }
-        }
-        memo[c] = w;
-        w
-    }
-    for c in 0..sccs.len() {
-        wave(c, &sccs, &parents, &comp_of, &mut comp_wave);
-    }
-    WaveResult {
-        wave_of: (0..tables.len()).map(|t| comp_wave[comp_of[t]]).collect(),
-        problems,
-        warnings,
+        };
+        active[ei] = false;
+        let e = &edges[ei];
+        let fk = &fks[e.fk];
+        breaks.push(CycleBreak {
+            constraint: fk.name.clone(),
+            schema: fk.child_schema.clone(),
+            child: fk.child.clone(),
+            parent: fk.parent.clone(),
+            columns: fk.child_columns.clone(),
+            strategy: if e.nullable {
+                BreakStrategy::NullThenFill
+            } else {
+                BreakStrategy::DropAndValidate
+            },
+        });
     }
 }
 
@@ -185,9 +210,20 @@ fn tarjan(edges: &[BTreeSet<usize>]) -> Vec<Vec<usize>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::convert::Converter;
     use crate::ident::PgName;
+    use crate::plan::ColumnPlan;
 
-    fn table(name: &str) -> TablePlan {
+    fn table(name: &str, nullable_fk: bool) -> TablePlan {
+        let col = |n: &str, nullable: bool| ColumnPlan {
+            source: n.into(),
+            source_type: "int".into(),
+            target: n.into(),
+            target_type: "integer".into(),
+            converter: Converter::Bool,
+            rule: None,
+            target_nullable: nullable,
+        };
         TablePlan {
             source: name.into(),
             target: PgName {
@@ -195,18 +231,19 @@ mod tests {
                 name: name.into(),
             },
             dir: name.into(),
-            columns: vec![],
+            columns: vec![col("id", false), col("x", nullable_fk)],
             extra_key_columns: vec![],
-            key: vec![],
-            key_positions: vec![],
+            key: vec!["id".into()],
+            key_positions: vec![0],
             ordered_by_all: false,
             wave: 0,
             sequences: vec![],
             est_rows: 0,
             est_bytes: 0,
-            target_key: vec![],
+            target_key: vec!["id".into()],
             existing_rows: Default::default(),
             merge_existing: false,
+            fills: vec![],
         }
     }
 
@@ -226,10 +263,10 @@ mod tests {
     #[test]
     fn waves_chain_loads_parent_first() {
         let t = [
-            table("a_child"),
-            table("mid"),
-            table("zeta_root"),
-            table("free"),
+            table("a_child", true),
+            table("mid", true),
+            table("zeta_root", true),
+            table("free", true),
         ];
         let r = plan_waves(
             &t,
@@ -237,12 +274,12 @@ mod tests {
             "public",
         );
         assert_eq!(r.wave_of, vec![2, 1, 0, 0]);
-        assert!(r.problems.is_empty());
+        assert!(r.breaks.is_empty());
     }
 
     #[test]
-    fn waves_cycle_and_self_reference_are_reported() {
-        let t = [table("a"), table("b"), table("tree")];
+    fn waves_self_reference_and_nullable_cycle_null_then_fill() {
+        let t = [table("a", true), table("b", true), table("tree", true)];
         let r = plan_waves(
             &t,
             &[
@@ -252,10 +289,45 @@ mod tests {
             ],
             "public",
         );
-        let msgs: Vec<&str> = r.problems.iter().map(|p| p.message.as_str()).collect();
-        assert_eq!(msgs, vec![
-            "table(s) a, b form a foreign-key cycle: a -> b (ab), b -> a (ba); loading cycles is not supported yet",
-            "table(s) tree references itself: tree -> tree (parent); loading cycles is not supported yet",
-        ]);
+        let got: Vec<(&str, BreakStrategy)> = r
+            .breaks
+            .iter()
+            .map(|b| (b.constraint.as_str(), b.strategy))
+            .collect();
+        assert_eq!(
+            got,
+            vec![
+                ("ab", BreakStrategy::NullThenFill),
+                ("parent", BreakStrategy::NullThenFill)
+            ]
+        );
+        assert_eq!(r.wave_of, vec![0, 1, 0]); // b waits for a; a's FK to b is filled later
+    }
+
+    #[test]
+    fn waves_not_null_cycle_edge_is_dropped_and_validated() {
+        // c -> d is NOT NULL, d -> e NOT NULL, e -> c nullable: only the nullable edge breaks.
+        let t = [table("c", false), table("d", false), table("e", true)];
+        let r = plan_waves(
+            &t,
+            &[fk("cd", "c", "d"), fk("de", "d", "e"), fk("ec", "e", "c")],
+            "public",
+        );
+        let got: Vec<(&str, BreakStrategy)> = r
+            .breaks
+            .iter()
+            .map(|b| (b.constraint.as_str(), b.strategy))
+            .collect();
+        assert_eq!(got, vec![("ec", BreakStrategy::NullThenFill)]);
+        assert_eq!(r.wave_of, vec![2, 1, 0]);
+        // All NOT NULL: the constraint is dropped and validated after the load.
+        let t = [table("c", false), table("d", false)];
+        let r = plan_waves(&t, &[fk("cd", "c", "d"), fk("dc", "d", "c")], "public");
+        let got: Vec<(&str, BreakStrategy)> = r
+            .breaks
+            .iter()
+            .map(|b| (b.constraint.as_str(), b.strategy))
+            .collect();
+        assert_eq!(got, vec![("cd", BreakStrategy::DropAndValidate)]);
     }
 }

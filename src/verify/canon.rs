@@ -41,7 +41,78 @@ pub enum Kind {
     TimestampTz,
     Time,
     Interval,
+    /// bit(n) / varbit: `0101`.
+    Bit,
+    /// text[] / varchar[]: the list of elements.
+    TextArray,
     Other,
+}
+
+/// A config rule (`[columns."t.c"] convert = ...`, `zero_dates = "null"`) the copy applied
+/// on purpose: the source value is transformed the same way before it is compared.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SrcRule {
+    EmptyToNull,
+    StripNul,
+    ZeroDateToNull,
+    Base64,
+    Hex,
+}
+
+impl SrcRule {
+    pub fn from_rule(r: crate::convert::Rule) -> SrcRule {
+        use crate::convert::Rule;
+        match r {
+            Rule::EmptyToNull => SrcRule::EmptyToNull,
+            Rule::StripNul => SrcRule::StripNul,
+            Rule::ZeroDateToNull => SrcRule::ZeroDateToNull,
+            Rule::Base64 => SrcRule::Base64,
+            Rule::Hex => SrcRule::Hex,
+        }
+    }
+
+    /// The source value after the rule; None = NULL.
+    pub fn apply(self, v: &Value) -> Option<std::borrow::Cow<'_, Value>> {
+        use std::borrow::Cow;
+        match (self, v) {
+            (SrcRule::EmptyToNull, Value::Bytes(b)) if b.is_empty() => None,
+            (SrcRule::StripNul, Value::Bytes(b)) => Some(Cow::Owned(Value::Bytes(
+                b.iter().copied().filter(|&c| c != 0).collect(),
+            ))),
+            (SrcRule::ZeroDateToNull, Value::Date(y, m, d, ..))
+                if *y == 0 || *m == 0 || *d == 0 =>
+            {
+                None
+            }
+            (SrcRule::Base64, Value::Bytes(b)) => Some(Cow::Owned(Value::Bytes(base64(b)))),
+            (SrcRule::Hex, Value::Bytes(b)) => {
+                let mut h = Vec::with_capacity(b.len() * 2);
+                hex_into(b, &mut h);
+                Some(Cow::Owned(Value::Bytes(h)))
+            }
+            _ => Some(Cow::Borrowed(v)),
+        }
+    }
+}
+
+/// Standard base64 with padding.
+fn base64(b: &[u8]) -> Vec<u8> {
+    const A: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = Vec::with_capacity(b.len().div_ceil(3) * 4);
+    for c in b.chunks(3) {
+        let n = c
+            .iter()
+            .enumerate()
+            .fold(0u32, |n, (i, &x)| n | (x as u32) << (16 - 8 * i));
+        for i in 0..4 {
+            if i <= c.len() {
+                out.push(A[(n >> (18 - 6 * i)) as usize & 63]);
+            } else {
+                out.push(b'=');
+            }
+        }
+    }
+    out
 }
 
 /// Where a text value comes from: Postgres output (`COPY TO`) or Postgres input (a chunk
@@ -59,6 +130,8 @@ impl Kind {
             return Kind::Text;
         }
         match typname {
+            "_text" | "_varchar" => Kind::TextArray,
+            "bit" | "varbit" => Kind::Bit,
             "bool" => Kind::Bool,
             "int2" | "int4" | "int8" | "oid" => Kind::Int,
             "numeric" => Kind::Numeric,
@@ -85,14 +158,6 @@ impl Kind {
             Kind::Interval => format!("trunc(extract(epoch from {quoted}) * 1000000)"),
             _ => quoted.to_string(),
         }
-    }
-
-    /// Key values shown without quotes when they are plain numbers or flags.
-    pub fn is_textual(self) -> bool {
-        !matches!(
-            self,
-            Kind::Bool | Kind::Int | Kind::Numeric | Kind::F32 | Kind::F64 | Kind::Interval
-        )
     }
 }
 
@@ -160,6 +225,15 @@ pub fn mysql_value(kind: Kind, v: &Value, out: &mut Vec<u8>) {
             // Sixteen bytes can only be a binary(16) UUID: 32 or 36 characters are text.
             Kind::Uuid if b.len() == 16 => uuid_from_hex(b, true, out),
             Kind::Bytes => hex_into(b, out),
+            Kind::Bit => bits_into(b, out),
+            Kind::TextArray => {
+                let parts: Vec<&[u8]> = if b.is_empty() {
+                    Vec::new()
+                } else {
+                    b.split(|&c| c == b',').collect()
+                };
+                put_list(parts.iter().map(|p| Some(*p)), out);
+            }
             Kind::Text | Kind::Other => out.extend_from_slice(b),
             // Everything else arrives as text only in the text protocol: read it as text.
             _ => text_value(kind, Origin::CsvIn, b, out),
@@ -206,8 +280,8 @@ pub fn mysql_value(kind: Kind, v: &Value, out: &mut Vec<u8>) {
         Value::Time(neg, days, h, mi, s, us) => {
             let hours = *days as u64 * 24 + *h as u64;
             if kind == Kind::Interval {
-                let micros = ((hours * 60 + *mi as u64) * 60 + *s as u64) as i128 * 1_000_000
-                    + *us as i128;
+                let micros =
+                    ((hours * 60 + *mi as u64) * 60 + *s as u64) as i128 * 1_000_000 + *us as i128;
                 display_into(if *neg { -micros } else { micros }, out);
             } else {
                 if *neg {
@@ -282,6 +356,17 @@ pub fn text_value(kind: Kind, origin: Origin, b: &[u8], out: &mut Vec<u8>) {
         Kind::Uuid => uuid_text(b, out),
         Kind::Json => json(b, out),
         Kind::Bytes => bytea_text(b, out),
+        Kind::Bit => {
+            let t = trim_ascii(b);
+            if !t.iter().all(|c| *c == b'0' || *c == b'1') {
+                return invalid(b, out);
+            }
+            let start = out.len();
+            out.extend_from_slice(t);
+            strip_leading_zero_bits(out, start);
+            true
+        }
+        Kind::TextArray => text_array(b, out),
         Kind::Date => date_text(b, out),
         Kind::Timestamp => timestamp_text(b, false, out),
         Kind::TimestampTz => timestamp_text(b, true, out),
@@ -294,6 +379,105 @@ pub fn text_value(kind: Kind, origin: Origin, b: &[u8], out: &mut Vec<u8>) {
     if !ok {
         invalid(b, out);
     }
+}
+
+/// A MySQL bit value (big-endian bytes) as `0`/`1` digits, leading zeros dropped (the
+/// target's width is not known here; a wider target keeps them, so they are dropped there
+/// too).
+fn bits_into(b: &[u8], out: &mut Vec<u8>) {
+    let start = out.len();
+    for &x in b {
+        for i in (0..8).rev() {
+            out.push(b'0' + ((x >> i) & 1));
+        }
+    }
+    strip_leading_zero_bits(out, start);
+}
+
+fn strip_leading_zero_bits(out: &mut Vec<u8>, start: usize) {
+    let first = out[start..].iter().position(|&c| c == b'1');
+    match first {
+        Some(0) => {}
+        Some(p) => {
+            out.drain(start..start + p);
+        }
+        None => {
+            out.truncate(start);
+            out.push(b'0');
+        }
+    }
+}
+
+/// A list of (nullable) elements as one JSON array of strings.
+fn put_list<'a>(items: impl Iterator<Item = Option<&'a [u8]>>, out: &mut Vec<u8>) {
+    out.push(b'[');
+    for (i, it) in items.enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        match it {
+            Some(s) => put_json_string(s, out),
+            None => out.extend_from_slice(b"null"),
+        }
+    }
+    out.push(b']');
+}
+
+/// A one-dimensional Postgres array literal: `{a,"b c",NULL,"x\"y"}`.
+fn text_array(b: &[u8], out: &mut Vec<u8>) -> bool {
+    let t = trim_ascii(b);
+    let Some(inner) = t.strip_prefix(b"{").and_then(|x| x.strip_suffix(b"}")) else {
+        return false;
+    };
+    let mut items: Vec<Option<Vec<u8>>> = Vec::new();
+    let mut i = 0;
+    if !inner.is_empty() {
+        loop {
+            if inner.get(i) == Some(&b'"') {
+                i += 1;
+                let mut v = Vec::new();
+                loop {
+                    match inner.get(i) {
+                        None => return false,
+                        Some(b'"') => {
+                            i += 1;
+                            break;
+                        }
+                        Some(b'\\') => {
+                            let Some(&c) = inner.get(i + 1) else {
+                                return false;
+                            };
+                            v.push(c);
+                            i += 2;
+                        }
+                        Some(&c) => {
+                            v.push(c);
+                            i += 1;
+                        }
+                    }
+                }
+                items.push(Some(v));
+            } else {
+                let end = inner[i..]
+                    .iter()
+                    .position(|&c| c == b',')
+                    .map_or(inner.len(), |p| i + p);
+                let v = trim_ascii(&inner[i..end]);
+                if v.contains(&b'{') || v.contains(&b'"') {
+                    return false; // multi-dimensional or malformed
+                }
+                items.push((!v.eq_ignore_ascii_case(b"null")).then(|| v.to_vec()));
+                i = end;
+            }
+            match inner.get(i) {
+                None => break,
+                Some(b',') => i += 1,
+                Some(_) => return false,
+            }
+        }
+    }
+    put_list(items.iter().map(|x| x.as_deref()), out);
+    true
 }
 
 fn trim_end_spaces(b: &[u8]) -> &[u8] {
@@ -355,9 +539,9 @@ fn bytea_text(b: &[u8], out: &mut Vec<u8>) -> bool {
         } else if b.get(i + 1) == Some(&b'\\') {
             bytes.push(b'\\');
             i += 2;
-        } else if i + 4 <= b.len() && b[i + 1..i + 4].iter().all(|c| (b'0'..=b'7').contains(c))
-        {
-            let v = (b[i + 1] - b'0') as u32 * 64 + (b[i + 2] - b'0') as u32 * 8
+        } else if i + 4 <= b.len() && b[i + 1..i + 4].iter().all(|c| (b'0'..=b'7').contains(c)) {
+            let v = (b[i + 1] - b'0') as u32 * 64
+                + (b[i + 2] - b'0') as u32 * 8
                 + (b[i + 3] - b'0') as u32;
             if v > 255 {
                 return false;
@@ -647,11 +831,9 @@ fn timestamp_text(b: &[u8], tz: bool, out: &mut Vec<u8>) -> bool {
     let (mut y, mut mo, mut d) = (y, mo, d);
     // A timestamp without time zone ignores an offset in its input, as Postgres does.
     if tz && offset != 0 {
-        let total = days_from_civil(y, mo, d) * 86_400
-            + h as i64 * 3600
-            + mi as i64 * 60
-            + s as i64
-            - offset;
+        let total =
+            days_from_civil(y, mo, d) * 86_400 + h as i64 * 3600 + mi as i64 * 60 + s as i64
+                - offset;
         let days = total.div_euclid(86_400);
         let rem = total.rem_euclid(86_400);
         (y, mo, d) = civil_from_days(days);
@@ -689,8 +871,7 @@ fn interval_text(b: &[u8], out: &mut Vec<u8>) -> bool {
     let mut c = Cur { b: t, i: 0 };
     match c.clock(12) {
         Some((h, mi, s, us)) if c.done() => {
-            let micros =
-                ((h as i128 * 60 + mi as i128) * 60 + s as i128) * 1_000_000 + us as i128;
+            let micros = ((h as i128 * 60 + mi as i128) * 60 + s as i128) * 1_000_000 + us as i128;
             display_into(if neg { -micros } else { micros }, out);
             true
         }
@@ -1073,14 +1254,20 @@ mod tests {
             "2024-02-29 23:00:00.000000"
         );
         assert_eq!(
-            m(Kind::TimestampTz, Value::Date(2024, 2, 29, 23, 59, 59, 999_999)),
+            m(
+                Kind::TimestampTz,
+                Value::Date(2024, 2, 29, 23, 59, 59, 999_999)
+            ),
             "2024-02-29 23:59:59.999999"
         );
         assert_eq!(
             m(Kind::Timestamp, Value::Date(1000, 1, 1, 0, 0, 0, 0)),
             pg(Kind::Timestamp, "1000-01-01 00:00:00")
         );
-        assert_eq!(m(Kind::Date, Value::Date(2024, 1, 2, 0, 0, 0, 0)), "2024-01-02");
+        assert_eq!(
+            m(Kind::Date, Value::Date(2024, 1, 2, 0, 0, 0, 0)),
+            "2024-01-02"
+        );
         assert_eq!(pg(Kind::Date, "2024-01-02"), "2024-01-02");
         assert!(pg(Kind::Timestamp, "infinity").starts_with("\0invalid:"));
         assert_eq!(
@@ -1092,7 +1279,7 @@ mod tests {
             t(Kind::Interval, Origin::CsvIn, "-838:59:59")
         );
         assert_eq!(
-            pg(Kind::Interval, "-3023999000000.000000"),
+            pg(Kind::Interval, "-3020399000000.000000"),
             t(Kind::Interval, Origin::CsvIn, "-838:59:59")
         );
         assert_eq!(days_from_civil(1970, 1, 1), 0);
@@ -1106,11 +1293,11 @@ mod tests {
         assert_ne!(m(Kind::F32, Value::Float(f)), pg(Kind::F32, "0.10000001"));
         // float -> double precision: the f32's shortest text read as f64.
         assert_eq!(m(Kind::F64, Value::Float(f)), pg(Kind::F64, "0.1"));
+        assert_eq!(m(Kind::F64, Value::Double(1e300)), pg(Kind::F64, "1e+300"));
         assert_eq!(
-            m(Kind::F64, Value::Double(1e300)),
-            pg(Kind::F64, "1e+300")
+            pg(Kind::F64, "-Infinity"),
+            m(Kind::F64, Value::Double(f64::NEG_INFINITY))
         );
-        assert_eq!(pg(Kind::F64, "-Infinity"), m(Kind::F64, Value::Double(f64::NEG_INFINITY)));
         assert_ne!(pg(Kind::F64, "-0"), pg(Kind::F64, "0"));
     }
 
@@ -1134,7 +1321,23 @@ mod tests {
         assert_eq!(m(Kind::Bool, Value::Bytes(vec![0])), "f");
         assert!(m(Kind::Bool, Value::Int(2)).starts_with("\0invalid:"));
         assert_eq!(pg(Kind::Bool, "t"), "t");
-        assert_eq!(pg(Kind::Bpchar, "ab   "), m(Kind::Bpchar, Value::Bytes(b"ab".to_vec())));
+        assert_eq!(
+            pg(Kind::Bpchar, "ab   "),
+            m(Kind::Bpchar, Value::Bytes(b"ab".to_vec()))
+        );
         assert_eq!(m(Kind::Int, Value::UInt(u64::MAX)), "18446744073709551615");
+        assert_eq!(m(Kind::Bit, Value::Bytes(vec![0, 5])), pg(Kind::Bit, "101"));
+        assert_eq!(
+            m(Kind::TextArray, Value::Bytes(b"a,b c,".to_vec())),
+            pg(Kind::TextArray, r#"{a,"b c",""}"#)
+        );
+        assert_eq!(
+            m(Kind::TextArray, Value::Bytes(vec![])),
+            pg(Kind::TextArray, "{}")
+        );
+        assert_eq!(pg(Kind::TextArray, r#"{"x\"y",NULL}"#), r#"["x\"y",null]"#);
+        assert_eq!(base64(b"ab"), b"YWI=");
+        assert_eq!(base64(b"abc"), b"YWJj");
+        assert_eq!(base64(b"a"), b"YQ==");
     }
 }

@@ -218,7 +218,10 @@ mod tests {
             for r in 0..b.rows() {
                 rows.push(
                     (0..ncols)
-                        .map(|c| b.field(r, c).map(|f| String::from_utf8_lossy(f).into_owned()))
+                        .map(|c| {
+                            b.field(r, c)
+                                .map(|f| String::from_utf8_lossy(f).into_owned())
+                        })
                         .collect(),
                 );
             }

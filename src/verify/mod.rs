@@ -1,10 +1,39 @@
 //! `my2pg verify`: proves the target equals the source (or the exported chunks),
 //! independently of the pipeline that did the copy.
+//!
+//! - `count`: exact `count(*)` on both sides.
+//! - `load`: the target holds exactly the rows of the chunk files (checked against their
+//!   manifest sha256 first); needs neither the source nor the plan.
+//! - `full`: every row of the source against every row of the target, both reduced to
+//!   one canonical text per value (`canon`, written apart from `src/convert/`).
+//!
+//! `load` and `full` compare by hash buckets of the canonical key and only descend to
+//! rows for buckets that differ (see `scan`).
 
+mod canon;
+mod csv;
+mod scan;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt::Write as _;
+use std::sync::Arc;
+use std::time::Instant;
+
+use futures::{StreamExt, TryStreamExt};
+use mysql_async::prelude::Queryable;
 use serde::Serialize;
 
 use crate::config::Settings;
-use crate::error::{Error, Result};
+use crate::error::{Error, ErrorKind, Result};
+use crate::ident::{MyIdent, PgIdent, PgName};
+use crate::plan::TablePlan;
+use crate::session;
+use crate::workdir::manifest::Manifest;
+use crate::workdir::WorkDir;
+
+use canon::{Kind, SrcRule};
+pub use scan::Diff;
+use scan::{bucket_count, compare, ChunkFile, Col, Compared, Layout, Side};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Default)]
 #[serde(rename_all = "lowercase")]
@@ -16,6 +45,16 @@ pub enum Level {
     /// Every row of source and target compared on canonical values.
     #[default]
     Full,
+}
+
+impl Level {
+    fn name(self) -> &'static str {
+        match self {
+            Level::Count => "count",
+            Level::Load => "load",
+            Level::Full => "full",
+        }
+    }
 }
 
 #[derive(Debug, Clone, Default)]
@@ -33,19 +72,575 @@ pub struct VerifyReport {
     pub level: Level,
     /// True when every compared table is equal.
     pub equal: bool,
-    pub tables: Vec<serde_json::Value>,
+    pub tables: Vec<TableVerify>,
+    pub totals: VerifyTotals,
+}
+
+/// One table's verdict.
+#[derive(Debug, Clone, Serialize)]
+pub struct TableVerify {
+    /// Target table name.
+    pub table: String,
+    pub equal: bool,
+    /// Rows read from the source (count, full).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub source_rows: Option<u64>,
+    /// Rows in the chunk files (load).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub chunk_rows: Option<u64>,
+    pub target_rows: u64,
+    /// Rows of the source (or the chunks) the target lacks.
+    pub missing: u64,
+    /// Rows only the target has.
+    pub extra: u64,
+    /// Rows with the same key and different values.
+    pub changed: u64,
+    /// False when the counts above are a lower bound (only part of the differing rows
+    /// was examined, or the level only counts rows).
+    pub counts_complete: bool,
+    /// Up to `--max-diffs` differing rows, by key.
+    pub diffs: Vec<Diff>,
+    /// Why the table is not equal besides its rows (e.g. a chunk file that changed).
+    pub problems: Vec<String>,
+    /// Columns this level cannot compare (`load` with run.source_timezone: timestamptz
+    /// values written as local times; `--level full` checks them).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub unchecked_columns: Vec<String>,
+    pub seconds: f64,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct VerifyTotals {
+    pub tables: usize,
+    pub different_tables: usize,
+    /// Rows of the source (chunks for `load`) compared.
+    pub rows: u64,
+    /// Rows read on both sides.
+    pub rows_read: u64,
+    pub seconds: f64,
+    /// `rows / seconds`.
+    pub rows_per_sec: f64,
 }
 
 impl VerifyReport {
     pub fn human(&self) -> String {
-        format!(
-            "verify ({:?}): {}\n",
-            self.level,
-            if self.equal { "equal" } else { "DIFFERENT" }
-        )
+        let mut s = String::new();
+        let _ = writeln!(
+            s,
+            "verify ({}): {}",
+            self.level.name(),
+            if self.equal {
+                "equal".to_string()
+            } else {
+                format!(
+                    "DIFFERENT ({} of {} tables)",
+                    self.totals.different_tables, self.totals.tables
+                )
+            }
+        );
+        for t in &self.tables {
+            let (side, rows) = match (t.source_rows, t.chunk_rows) {
+                (Some(r), _) => ("source", r),
+                (None, Some(r)) => ("chunks", r),
+                _ => ("source", 0),
+            };
+            if t.equal {
+                let _ = writeln!(s, "  {}: equal ({} rows)", t.table, t.target_rows);
+                if !t.unchecked_columns.is_empty() {
+                    let _ = writeln!(
+                        s,
+                        "    not compared at this level: {}",
+                        t.unchecked_columns.join(", ")
+                    );
+                }
+                continue;
+            }
+            let bound = if t.counts_complete { "" } else { "at least " };
+            let _ = writeln!(
+                s,
+                "  {}: DIFFERENT: {side} {rows} rows, target {} rows; {bound}{} missing, {} extra, {} changed",
+                t.table, t.target_rows, t.missing, t.extra, t.changed
+            );
+            for p in &t.problems {
+                let _ = writeln!(s, "    problem: {p}");
+            }
+            if !t.unchecked_columns.is_empty() {
+                let _ = writeln!(
+                    s,
+                    "    not compared at this level: {}",
+                    t.unchecked_columns.join(", ")
+                );
+            }
+            for d in &t.diffs {
+                if d.columns.is_empty() {
+                    let _ = writeln!(s, "    {:<8} {}", d.kind, d.key);
+                } else {
+                    let _ = writeln!(s, "    {:<8} {}: {}", d.kind, d.key, d.columns.join(", "));
+                }
+            }
+        }
+        let _ = writeln!(
+            s,
+            "{} tables, {} rows compared in {:.2} s ({:.0} rows/s)",
+            self.totals.tables, self.totals.rows, self.totals.seconds, self.totals.rows_per_sec
+        );
+        s
     }
 }
 
-pub async fn verify(_settings: &Settings, _opts: &VerifyOptions) -> Result<VerifyReport> {
-    Err(Error::internal("verify is not implemented yet"))
+pub async fn verify(settings: &Settings, opts: &VerifyOptions) -> Result<VerifyReport> {
+    let started = Instant::now();
+    let tables = match opts.level {
+        Level::Count => count_level(settings, opts).await?,
+        Level::Load => load_level(settings, opts).await?,
+        Level::Full => full_level(settings, opts).await?,
+    };
+    let seconds = started.elapsed().as_secs_f64();
+    let rows: u64 = tables
+        .iter()
+        .map(|t| t.source_rows.or(t.chunk_rows).unwrap_or(0))
+        .sum();
+    let rows_read = rows + tables.iter().map(|t| t.target_rows).sum::<u64>();
+    let different_tables = tables.iter().filter(|t| !t.equal).count();
+    Ok(VerifyReport {
+        command: "verify",
+        level: opts.level,
+        equal: different_tables == 0,
+        totals: VerifyTotals {
+            tables: tables.len(),
+            different_tables,
+            rows,
+            rows_read,
+            seconds,
+            rows_per_sec: rows as f64 / seconds.max(1e-6),
+        },
+        tables,
+    })
+}
+
+fn pool(settings: &Settings) -> Result<Arc<rayon::ThreadPool>> {
+    rayon::ThreadPoolBuilder::new()
+        .num_threads(settings.workers.converters.max(1))
+        .thread_name(|i| format!("my2pg-verify-{i}"))
+        .build()
+        .map(Arc::new)
+        .map_err(|e| Error::internal(format!("verify pool: {e}")))
+}
+
+/// The requested tables among `available` (target names); an unknown name is a config error.
+fn select<'a>(available: &[&'a str], wanted: &[String]) -> Result<BTreeSet<&'a str>> {
+    if wanted.is_empty() {
+        return Ok(available.iter().copied().collect());
+    }
+    let mut out = BTreeSet::new();
+    for w in wanted {
+        match available.iter().find(|a| **a == w.as_str()) {
+            Some(a) => {
+                out.insert(*a);
+            }
+            None => {
+                return Err(Error::config(format!(
+                    "--table {w:?}: not a copied table (copied tables: {})",
+                    available.join(", ")
+                )))
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// The copied tables of the plan, filtered by `--table`.
+async fn planned_tables(settings: &Settings, opts: &VerifyOptions) -> Result<Vec<TablePlan>> {
+    let prepared = crate::commands::prepare(settings).await?;
+    let plan = prepared.plan;
+    // A target that already holds rows blocks a load, not a comparison.
+    let blocking: Vec<_> = plan
+        .problems
+        .iter()
+        .filter(|p| p.kind != crate::plan::ProblemKind::TargetNotEmpty)
+        .cloned()
+        .collect();
+    if !blocking.is_empty() {
+        return Err(ErrorKind::Plan(blocking).into());
+    }
+    let names: Vec<&str> = plan.tables.iter().map(|t| t.target.name.as_str()).collect();
+    let chosen: BTreeSet<String> = select(&names, &opts.tables)?
+        .into_iter()
+        .map(str::to_string)
+        .collect();
+    Ok(plan
+        .tables
+        .into_iter()
+        .filter(|t| chosen.contains(&t.target.name))
+        .collect())
+}
+
+fn table_verify(table: &str, opts: &VerifyOptions) -> TableVerify {
+    TableVerify {
+        table: table.to_string(),
+        equal: true,
+        source_rows: None,
+        chunk_rows: None,
+        target_rows: 0,
+        missing: 0,
+        extra: 0,
+        changed: 0,
+        counts_complete: opts.level != Level::Count,
+        diffs: Vec::new(),
+        problems: Vec::new(),
+        unchecked_columns: Vec::new(),
+        seconds: 0.0,
+    }
+}
+
+// ---- count ---------------------------------------------------------------------------
+
+async fn count_level(settings: &Settings, opts: &VerifyOptions) -> Result<Vec<TableVerify>> {
+    let tables = planned_tables(settings, opts).await?;
+    let mut my = session::mysql_connect(&settings.source).await?;
+    let pg = session::pg_connect(&settings.target).await?;
+    let mut out = Vec::new();
+    for t in &tables {
+        let started = Instant::now();
+        let my_sql = format!("SELECT COUNT(*) FROM {}", MyIdent(t.source.clone()));
+        let pg_sql = format!("SELECT count(*) FROM {}", t.target);
+        let (s, g) = tokio::join!(
+            my.query_first::<u64, _>(my_sql),
+            pg.query_one(pg_sql.as_str(), &[])
+        );
+        let s = s
+            .map_err(|e| Error::mysql(format!("count rows of `{}`", t.source), e))?
+            .unwrap_or(0);
+        let g = g.map_err(|e| Error::pg(format!("count rows of {}", t.target), &e))?;
+        let g = g.get::<_, i64>(0) as u64;
+        let mut r = table_verify(&t.target.name, opts);
+        r.source_rows = Some(s);
+        r.target_rows = g;
+        r.missing = s.saturating_sub(g);
+        r.extra = g.saturating_sub(s);
+        r.equal = s == g;
+        r.seconds = started.elapsed().as_secs_f64();
+        out.push(r);
+    }
+    let _ = my.disconnect().await;
+    Ok(out)
+}
+
+// ---- target catalog ------------------------------------------------------------------
+
+/// Column base types (domains resolved), enum-ness and primary keys of target tables,
+/// read here from pg_catalog (the plan's display strings are not used).
+struct TargetInfo {
+    /// (table, column) -> kind.
+    kinds: BTreeMap<(String, String), Kind>,
+    /// table -> primary key columns.
+    pks: BTreeMap<String, Vec<String>>,
+}
+
+async fn target_info(client: &tokio_postgres::Client, schema: &str) -> Result<TargetInfo> {
+    let rows = client
+        .query(
+            "SELECT c.relname::text, a.attname::text, bt.typname::text, bt.typtype::text
+             FROM pg_attribute a
+             JOIN pg_class c ON c.oid = a.attrelid
+             JOIN pg_namespace n ON n.oid = c.relnamespace
+             JOIN pg_type t ON t.oid = a.atttypid
+             JOIN pg_type bt ON bt.oid = CASE WHEN t.typtype = 'd' THEN t.typbasetype ELSE t.oid END
+             WHERE n.nspname = $1 AND c.relkind IN ('r', 'p') AND a.attnum > 0 AND NOT a.attisdropped",
+            &[&schema],
+        )
+        .await
+        .map_err(|e| Error::pg("read target column types", &e))?;
+    let mut kinds = BTreeMap::new();
+    for r in rows {
+        let typname: String = r.get(2);
+        let typtype: String = r.get(3);
+        kinds.insert(
+            (r.get(0), r.get(1)),
+            Kind::from_pg(&typname, typtype == "e"),
+        );
+    }
+    let rows = client
+        .query(
+            "SELECT c.relname::text, array_agg(a.attname::text ORDER BY k.ord)
+             FROM pg_index i
+             JOIN pg_class c ON c.oid = i.indrelid
+             JOIN pg_namespace n ON n.oid = c.relnamespace
+             CROSS JOIN LATERAL unnest(i.indkey) WITH ORDINALITY AS k(attnum, ord)
+             JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum = k.attnum
+             WHERE n.nspname = $1 AND i.indisprimary
+             GROUP BY c.relname",
+            &[&schema],
+        )
+        .await
+        .map_err(|e| Error::pg("read target primary keys", &e))?;
+    let pks = rows.into_iter().map(|r| (r.get(0), r.get(1))).collect();
+    Ok(TargetInfo { kinds, pks })
+}
+
+/// Session settings that fix the text form of values read back from the target.
+const PG_VERIFY_INIT: &str = "SET extra_float_digits = 3; SET bytea_output = 'hex'; \
+    SET IntervalStyle = 'postgres'; BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY";
+
+async fn pg_side(settings: &Settings, table: &PgName, layout: &Layout) -> Result<Side> {
+    let client = session::pg_connect(&settings.target).await?;
+    client
+        .batch_execute(PG_VERIFY_INIT)
+        .await
+        .map_err(|e| Error::pg("start a read-only transaction", &e))?;
+    let exprs: Vec<String> = layout.cols.iter().map(|c| c.expr.clone()).collect();
+    let sql = format!(
+        "COPY (SELECT {} FROM {table}) TO STDOUT (FORMAT csv, FORCE_QUOTE *)",
+        exprs.join(", ")
+    );
+    Ok(Side::Pg {
+        client,
+        sql,
+        what: format!("read {table}"),
+    })
+}
+
+fn finish_table(mut r: TableVerify, c: Compared, started: Instant) -> TableVerify {
+    r.target_rows = c.b_rows;
+    r.missing = c.outcome.missing;
+    r.extra = c.outcome.extra;
+    r.changed = c.outcome.changed;
+    r.counts_complete = c.outcome.complete;
+    r.diffs = c.outcome.diffs;
+    r.problems.extend(c.problems);
+    let rows_differ = r.missing + r.extra + r.changed > 0 || !r.counts_complete;
+    r.equal = !rows_differ && r.problems.is_empty();
+    r.seconds = started.elapsed().as_secs_f64();
+    r
+}
+
+// ---- full ----------------------------------------------------------------------------
+
+async fn full_level(settings: &Settings, opts: &VerifyOptions) -> Result<Vec<TableVerify>> {
+    let tables = planned_tables(settings, opts).await?;
+    let info = {
+        let client = session::pg_connect(&settings.target).await?;
+        target_info(&client, &settings.schema).await?
+    };
+    let pool = pool(settings)?;
+    let info = &info;
+    let pool = &pool;
+    futures::stream::iter(tables.iter())
+        .map(|t| full_table(settings, t, info, pool, opts))
+        .buffered(settings.workers.readers.max(1))
+        .try_collect()
+        .await
+}
+
+async fn full_table(
+    settings: &Settings,
+    t: &TablePlan,
+    info: &TargetInfo,
+    pool: &Arc<rayon::ThreadPool>,
+    opts: &VerifyOptions,
+) -> Result<TableVerify> {
+    let started = Instant::now();
+    let mut cols = Vec::with_capacity(t.columns.len());
+    for c in &t.columns {
+        let kind = info
+            .kinds
+            .get(&(t.target.name.clone(), c.target.clone()))
+            .copied()
+            .ok_or_else(|| {
+                Error::internal(format!(
+                    "target column {}.{} vanished from pg_catalog",
+                    t.target, c.target
+                ))
+            })?;
+        let mut col = Col::new(&c.target, kind);
+        col.rule = c.rule.map(SrcRule::from_rule);
+        // datetime/date into timestamptz with run.source_timezone: the copy read the
+        // value as local time there; compare it as local time there.
+        let naive_source = c.source_type.to_ascii_lowercase().starts_with("date");
+        if let (Kind::TimestampTz, Some(zone), true) =
+            (kind, &settings.source_timezone, naive_source)
+        {
+            col.kind = Kind::Timestamp;
+            col.expr = format!(
+                "({} AT TIME ZONE {})",
+                PgIdent(c.target.clone()),
+                crate::ident::pg_literal(zone)
+            );
+        }
+        cols.push(col);
+    }
+    // The source's read key, as positions in the copied columns; every column when the
+    // table has none or a key column is not copied.
+    let key: Option<Vec<usize>> = if t.ordered_by_all {
+        None
+    } else {
+        t.key
+            .iter()
+            .map(|k| t.columns.iter().position(|c| &c.source == k))
+            .collect()
+    };
+    let keyless = key.is_none();
+    let layout = Arc::new(Layout {
+        key: key.unwrap_or_else(|| (0..cols.len()).collect()),
+        cols,
+        keyless,
+        nbuckets: bucket_count(t.est_rows),
+    });
+
+    let mut conn = session::mysql_connect(&settings.source).await?;
+    for q in [
+        "SET TRANSACTION ISOLATION LEVEL REPEATABLE READ",
+        "START TRANSACTION WITH CONSISTENT SNAPSHOT, READ ONLY",
+    ] {
+        conn.query_drop(q)
+            .await
+            .map_err(|e| Error::mysql("start a read-only snapshot", e))?;
+    }
+    let select: Vec<String> = t
+        .columns
+        .iter()
+        .map(|c| MyIdent(c.source.clone()).to_string())
+        .collect();
+    let my = Side::My {
+        conn,
+        sql: format!(
+            "SELECT {} FROM {}",
+            select.join(", "),
+            MyIdent(t.source.clone())
+        ),
+        what: format!("read `{}`", t.source),
+    };
+    let pg = pg_side(settings, &t.target, &layout).await?;
+    let c = compare(my, pg, layout, pool, opts.max_diffs).await?;
+    let mut r = table_verify(&t.target.name, opts);
+    r.source_rows = Some(c.a_rows);
+    Ok(finish_table(r, c, started))
+}
+
+// ---- load ----------------------------------------------------------------------------
+
+/// Every manifest under the work directory, by target table name.
+fn manifests(settings: &Settings) -> Result<Vec<(WorkDir, String, Manifest)>> {
+    let wd = WorkDir::open_existing(&settings.workdir)?;
+    let mut out = Vec::new();
+    let root = wd.root().to_path_buf();
+    for entry in std::fs::read_dir(&root).map_err(|e| Error::io(&root, e))? {
+        let entry = entry.map_err(|e| Error::io(&root, e))?;
+        if !entry.path().is_dir() {
+            continue;
+        }
+        let dir = entry.file_name().to_string_lossy().into_owned();
+        if let Some(m) = Manifest::read(&wd.manifest_path(&dir))? {
+            out.push((wd.clone(), dir, m));
+        }
+    }
+    out.sort_by(|a, b| a.2.target_table.cmp(&b.2.target_table));
+    Ok(out)
+}
+
+async fn load_level(settings: &Settings, opts: &VerifyOptions) -> Result<Vec<TableVerify>> {
+    let all = manifests(settings)?;
+    let names: Vec<&str> = all
+        .iter()
+        .map(|(_, _, m)| m.target_table.as_str())
+        .collect();
+    let chosen: BTreeSet<String> = select(&names, &opts.tables)?
+        .into_iter()
+        .map(str::to_string)
+        .collect();
+    let pool = pool(settings)?;
+    let mut infos: BTreeMap<String, TargetInfo> = BTreeMap::new();
+    {
+        let client = session::pg_connect(&settings.target).await?;
+        let schemas: BTreeSet<&str> = all
+            .iter()
+            .map(|(_, _, m)| m.target_schema.as_str())
+            .collect();
+        for s in schemas {
+            infos.insert(s.to_string(), target_info(&client, s).await?);
+        }
+    }
+    let jobs: Vec<_> = all
+        .iter()
+        .filter(|(_, _, m)| chosen.contains(&m.target_table))
+        .collect();
+    let infos = &infos;
+    let pool = &pool;
+    futures::stream::iter(jobs)
+        .map(|(wd, dir, m)| load_table(settings, wd, dir, m, &infos[&m.target_schema], pool, opts))
+        .buffered(settings.workers.readers.max(1))
+        .try_collect()
+        .await
+}
+
+async fn load_table(
+    settings: &Settings,
+    wd: &WorkDir,
+    dir: &str,
+    m: &Manifest,
+    info: &TargetInfo,
+    pool: &Arc<rayon::ThreadPool>,
+    opts: &VerifyOptions,
+) -> Result<TableVerify> {
+    let started = Instant::now();
+    let target = PgName {
+        schema: m.target_schema.clone(),
+        name: m.target_table.clone(),
+    };
+    let mut r = table_verify(&m.target_table, opts);
+    r.chunk_rows = Some(m.rows());
+    if !m.complete {
+        r.problems
+            .push("the export of this table did not finish (manifest incomplete)".into());
+    }
+    let mut cols = Vec::with_capacity(m.columns.len());
+    for name in &m.columns {
+        match info.kinds.get(&(m.target_table.clone(), name.clone())) {
+            Some(kind) => {
+                let mut col = Col::new(name, *kind);
+                if *kind == Kind::TimestampTz && settings.source_timezone.is_some() {
+                    // Chunk values may be local times named by zone (run.source_timezone):
+                    // reading them needs a time zone database this side does not have.
+                    col.skip = true;
+                    col.expr = "NULL".into();
+                    r.unchecked_columns.push(name.clone());
+                }
+                cols.push(col);
+            }
+            None => r.problems.push(format!(
+                "target column {name:?} of the chunk files does not exist in {target}"
+            )),
+        }
+    }
+    if cols.len() != m.columns.len() {
+        r.equal = false;
+        r.seconds = started.elapsed().as_secs_f64();
+        return Ok(r);
+    }
+    let key: Option<Vec<usize>> = info.pks.get(&m.target_table).and_then(|pk| {
+        pk.iter()
+            .map(|k| m.columns.iter().position(|c| c == k))
+            .collect()
+    });
+    let keyless = key.is_none();
+    let layout = Arc::new(Layout {
+        key: key.unwrap_or_else(|| (0..cols.len()).collect()),
+        cols,
+        keyless,
+        nbuckets: bucket_count(m.rows()),
+    });
+    let files = m
+        .chunks
+        .iter()
+        .map(|c| ChunkFile {
+            path: wd.table_dir(dir).join(&c.file),
+            name: c.file.clone(),
+            bytes: c.bytes,
+            sha256: c.sha256.clone(),
+            rows: c.rows,
+        })
+        .collect();
+    let pg = pg_side(settings, &target, &layout).await?;
+    let c = compare(Side::Chunks { files }, pg, layout, pool, opts.max_diffs).await?;
+    Ok(finish_table(r, c, started))
 }

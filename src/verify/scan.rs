@@ -25,7 +25,7 @@ use serde::Serialize;
 use sha2::{Digest as _, Sha256};
 use tokio::io::AsyncReadExt;
 
-use super::canon::{self, Kind, Origin};
+use super::canon::{self, Kind, Origin, SrcRule};
 use super::csv::{CsvParser, TextBatch, BATCH_BYTES, BATCH_ROWS};
 use crate::error::{Error, Result};
 
@@ -39,6 +39,24 @@ pub struct Col {
     /// Target column name (what reports show).
     pub name: String,
     pub kind: Kind,
+    /// The select-list expression that reads it on the target.
+    pub expr: String,
+    /// A config rule the copy applied to the source value on purpose.
+    pub rule: Option<SrcRule>,
+    /// Not compared (read as NULL on the target, ignored on both sides).
+    pub skip: bool,
+}
+
+impl Col {
+    pub fn new(name: &str, kind: Kind) -> Col {
+        Col {
+            name: name.to_string(),
+            kind,
+            expr: kind.pg_expr(&crate::ident::PgIdent(name.to_string()).to_string()),
+            rule: None,
+            skip: false,
+        }
+    }
 }
 
 /// What is compared: the columns (same order on both sides) and the key positions.
@@ -135,16 +153,28 @@ fn process(batch: &Batch, layout: &Layout, mode: &Mode) -> Part {
         buf.clear();
         for (c, col) in layout.cols.iter().enumerate() {
             let start = buf.len();
+            if col.skip {
+                buf.push(2);
+                enc[c] = (start, buf.len());
+                continue;
+            }
             let present = match batch {
-                Batch::My(rows) => match rows[r].as_ref(c) {
-                    None | Some(Value::NULL) => false,
-                    Some(v) => {
-                        buf.push(1);
-                        buf.extend_from_slice(&[0; 4]);
-                        canon::mysql_value(col.kind, v, &mut buf);
-                        true
+                Batch::My(rows) => {
+                    let v = match (rows[r].as_ref(c), col.rule) {
+                        (None | Some(Value::NULL), _) => None,
+                        (Some(v), None) => Some(std::borrow::Cow::Borrowed(v)),
+                        (Some(v), Some(rule)) => rule.apply(v),
+                    };
+                    match v {
+                        None => false,
+                        Some(v) => {
+                            buf.push(1);
+                            buf.extend_from_slice(&[0; 4]);
+                            canon::mysql_value(col.kind, &v, &mut buf);
+                            true
+                        }
                     }
-                },
+                }
                 Batch::Text(t, origin) => match t.field(r, c) {
                     None => false,
                     Some(f) => {
@@ -483,7 +513,12 @@ pub fn select_buckets(bad: &[usize], a: &[Bucket], b: &[Bucket], max_diffs: usiz
 
 /// Matches the kept rows of both sides by key. `a` is the side that should be complete
 /// (source or chunks), `b` the target.
-pub fn diff_rows(a: Vec<RowDigest>, b: Vec<RowDigest>, layout: &Layout, max_diffs: usize) -> Outcome {
+pub fn diff_rows(
+    a: Vec<RowDigest>,
+    b: Vec<RowDigest>,
+    layout: &Layout,
+    max_diffs: usize,
+) -> Outcome {
     let mut by_key: HashMap<Vec<u8>, (Vec<RowDigest>, Vec<RowDigest>)> = HashMap::new();
     for d in a {
         by_key.entry(d.key.clone()).or_default().0.push(d);
@@ -539,9 +574,41 @@ pub fn diff_rows(a: Vec<RowDigest>, b: Vec<RowDigest>, layout: &Layout, max_diff
         }
     }
     out.diffs
-        .sort_by(|p, q| (&p.key, p.kind).cmp(&(&q.key, q.kind)));
+        .sort_by(|p, q| natural(&p.key, &q.key).then(p.kind.cmp(q.kind)));
     out.diffs.truncate(max_diffs);
     out
+}
+
+/// Orders `(id)=(2)` before `(id)=(10)`: digit runs compare by value.
+fn natural(a: &str, b: &str) -> std::cmp::Ordering {
+    let (mut x, mut y) = (a.as_bytes(), b.as_bytes());
+    loop {
+        match (x.first(), y.first()) {
+            (None, None) => return std::cmp::Ordering::Equal,
+            (None, _) => return std::cmp::Ordering::Less,
+            (_, None) => return std::cmp::Ordering::Greater,
+            (Some(c), Some(d)) if c.is_ascii_digit() && d.is_ascii_digit() => {
+                let n = x.iter().take_while(|c| c.is_ascii_digit()).count();
+                let m = y.iter().take_while(|c| c.is_ascii_digit()).count();
+                let (p, q) = (&x[..n], &y[..m]);
+                let strip = |s: &[u8]| -> usize { s.iter().take_while(|&&c| c == b'0').count() };
+                let (p, q) = (&p[strip(p)..], &q[strip(q)..]);
+                let o = p.len().cmp(&q.len()).then(p.cmp(q));
+                if o != std::cmp::Ordering::Equal {
+                    return o;
+                }
+                x = &x[n..];
+                y = &y[m..];
+            }
+            (Some(c), Some(d)) => {
+                if c != d {
+                    return c.cmp(d);
+                }
+                x = &x[1..];
+                y = &y[1..];
+            }
+        }
+    }
 }
 
 /// A side of the comparison, handed to its own task and given back for the next pass.
@@ -678,16 +745,7 @@ mod tests {
 
     fn layout() -> Layout {
         Layout {
-            cols: vec![
-                Col {
-                    name: "id".into(),
-                    kind: Kind::Int,
-                },
-                Col {
-                    name: "body".into(),
-                    kind: Kind::Text,
-                },
-            ],
+            cols: vec![Col::new("id", Kind::Int), Col::new("body", Kind::Text)],
             key: vec![0],
             keyless: false,
             nbuckets: 4096,
@@ -703,8 +761,16 @@ mod tests {
     #[test]
     fn buckets_ignore_order_and_diffs_name_columns() {
         let l = layout();
-        let a = process(&batch("1,\"a\"\n2,\"b\"\n3,\"c\"\n", Origin::CsvIn), &l, &Mode::Buckets);
-        let b = process(&batch("3,\"c\"\n1,\"a\"\n2,\"b\"\n", Origin::PgOut), &l, &Mode::Buckets);
+        let a = process(
+            &batch("1,\"a\"\n2,\"b\"\n3,\"c\"\n", Origin::CsvIn),
+            &l,
+            &Mode::Buckets,
+        );
+        let b = process(
+            &batch("3,\"c\"\n1,\"a\"\n2,\"b\"\n", Origin::PgOut),
+            &l,
+            &Mode::Buckets,
+        );
         let sum = |p: &Part| {
             let mut v = vec![Bucket::default(); l.nbuckets];
             for &(i, h) in &p.pairs {
@@ -715,7 +781,11 @@ mod tests {
         };
         assert!(differing(&sum(&a), &sum(&b)).is_empty());
         let all = Mode::Collect(vec![true; l.nbuckets]);
-        let a = process(&batch("1,\"a\"\n2,\"b\"\n3,\"c\"\n", Origin::CsvIn), &l, &all);
+        let a = process(
+            &batch("1,\"a\"\n2,\"b\"\n3,\"c\"\n", Origin::CsvIn),
+            &l,
+            &all,
+        );
         let b = process(&batch("1,\"a\"\n2,\n4,\"d\"\n", Origin::PgOut), &l, &all);
         let o = diff_rows(a.digests, b.digests, &l, 10);
         assert_eq!((o.missing, o.extra, o.changed), (1, 1, 1));
@@ -749,6 +819,28 @@ mod tests {
         let b = process(&batch("1,\"a\"\n1,\"a\"\n", Origin::PgOut), &l, &all);
         let o = diff_rows(a.digests, b.digests, &l, 10);
         assert_eq!((o.missing, o.extra, o.changed), (0, 1, 0));
+    }
+
+    #[test]
+    fn keys_sort_naturally() {
+        let mut v = vec![
+            "(id)=(100)",
+            "(id)=(2)",
+            "(id)=(10)",
+            "(id)=(b)",
+            "(id)=(a)",
+        ];
+        v.sort_by(|a, b| natural(a, b));
+        assert_eq!(
+            v,
+            [
+                "(id)=(2)",
+                "(id)=(10)",
+                "(id)=(100)",
+                "(id)=(a)",
+                "(id)=(b)"
+            ]
+        );
     }
 
     #[test]

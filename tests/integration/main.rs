@@ -21,6 +21,8 @@ mod order;
 mod sequences;
 // Blocking plan problems, exit code 2, skipped and excluded tables.
 mod plan;
+// FK cycles: self-references, nullable and NOT NULL cycles, other schemas, orphans.
+mod cycles;
 // Config validation: unknown keys and bad values.
 mod config;
 // Passwords never appear in any output.

@@ -82,48 +82,6 @@ fn plan_type_without_conversion_blocks_with_exit_2() {
 }
 
 #[test]
-fn plan_fk_cycle_blocks_with_exit_2() {
-    let env = TestEnv::new("fk_cycle");
-    env.mysql_exec(
-        "CREATE TABLE cyc_a (id int NOT NULL PRIMARY KEY, b_id int NULL); \
-         CREATE TABLE cyc_b (id int NOT NULL PRIMARY KEY, a_id int NULL)",
-    );
-    env.pg_exec(
-        "CREATE TABLE cyc_a (id integer PRIMARY KEY, b_id integer); \
-         CREATE TABLE cyc_b (id integer PRIMARY KEY, a_id integer REFERENCES cyc_a (id)); \
-         ALTER TABLE cyc_a ADD FOREIGN KEY (b_id) REFERENCES cyc_b (id)",
-    );
-    let (problems, _) = blocked_plan(&env);
-    assert!(!problems.is_empty(), "no problems reported");
-    for (kind, table, _) in &problems {
-        assert_eq!(kind, "fk_cycle", "problems: {problems:?}");
-        assert!(
-            table == "cyc_a" || table == "cyc_b",
-            "problems: {problems:?}"
-        );
-    }
-}
-
-#[test]
-fn plan_fk_self_reference_blocks_with_exit_2() {
-    let env = TestEnv::new("fk_self");
-    env.mysql_exec("CREATE TABLE node (id int NOT NULL PRIMARY KEY, parent_id int NULL)");
-    env.pg_exec(
-        "CREATE TABLE node (id integer PRIMARY KEY, parent_id integer REFERENCES node (id))",
-    );
-    let (problems, _) = blocked_plan(&env);
-    let kinds: Vec<(String, String)> = problems
-        .iter()
-        .map(|(k, t, _)| (k.clone(), t.clone()))
-        .collect();
-    assert_eq!(
-        kinds,
-        vec![("fk_cycle".to_string(), "node".to_string())],
-        "problems: {problems:?}"
-    );
-}
-
-#[test]
 fn plan_enum_label_missing_blocks_with_exit_2() {
     let env = TestEnv::new("enum_missing");
     env.mysql_exec("CREATE TABLE posts (id int NOT NULL PRIMARY KEY, status enum('draft','published','archived') NOT NULL)");

@@ -1,0 +1,251 @@
+//! Carrying out cycle breaks around the load. Fill tables (`my2pg.fill_*`) receive the
+//! real values of FK columns that load as NULL, in each chunk's own transaction; after
+//! the last wave one UPDATE per broken FK puts them in place (the FK is checked then).
+//! A constraint dropped for a NOT NULL cycle is recorded in `my2pg.dropped_constraints`
+//! first, so a crash never loses its definition; it comes back NOT VALID + VALIDATE.
+
+use tokio_postgres::Client;
+
+use crate::error::{Error, Result};
+use crate::ident::{PgIdent, PgName};
+use crate::plan::waves::BreakStrategy;
+use crate::plan::{Plan, TablePlan};
+
+const RECORDS: &str = "CREATE TABLE IF NOT EXISTS my2pg.dropped_constraints (
+    schema_name text NOT NULL,
+    table_name text NOT NULL,
+    constraint_name text NOT NULL,
+    definition text NOT NULL,
+    PRIMARY KEY (schema_name, table_name, constraint_name))";
+
+fn fill_name(table: &str) -> PgName {
+    PgName {
+        schema: "my2pg".into(),
+        name: table.into(),
+    }
+}
+
+fn quoted(cols: &[String]) -> Vec<String> {
+    cols.iter()
+        .map(|c| PgIdent(c.clone()).to_string())
+        .collect()
+}
+
+/// Before any chunk loads: fill tables exist (recreated with `fresh`), and constraints of
+/// NOT NULL cycles are recorded and dropped.
+pub async fn before_load(client: &Client, plan: &Plan, fresh: bool) -> Result<()> {
+    client
+        .batch_execute(RECORDS)
+        .await
+        .map_err(|e| Error::pg("create my2pg.dropped_constraints", &e))?;
+    for t in &plan.tables {
+        for f in &t.fills {
+            let name = fill_name(&f.table);
+            let mut cols = quoted(&t.target_key);
+            cols.extend(quoted(&f.columns));
+            let sql = format!(
+                "{}CREATE TABLE IF NOT EXISTS {name} AS SELECT {} FROM {} WITH NO DATA",
+                if fresh {
+                    format!("DROP TABLE IF EXISTS {name}; ")
+                } else {
+                    String::new()
+                },
+                cols.join(", "),
+                t.target
+            );
+            client
+                .batch_execute(&sql)
+                .await
+                .map_err(|e| Error::pg(format!("create fill table for {}", f.constraint), &e))?;
+        }
+    }
+    for b in plan
+        .breaks
+        .iter()
+        .filter(|b| b.strategy == BreakStrategy::DropAndValidate)
+    {
+        let table = PgName {
+            schema: b.schema.clone(),
+            name: b.child.clone(),
+        };
+        let def: Option<String> = client
+            .query_opt(
+                "SELECT pg_get_constraintdef(c.oid) FROM pg_constraint c \
+                 WHERE c.conrelid = $1::text::regclass AND c.conname = $2",
+                &[&table.to_string(), &b.constraint],
+            )
+            .await
+            .map_err(|e| Error::pg("read constraint definition", &e))?
+            .map(|r| r.get(0));
+        let Some(def) = def else { continue }; // already dropped and recorded by an earlier run
+        let tx_sql = format!(
+            "ALTER TABLE {table} DROP CONSTRAINT {}",
+            PgIdent(b.constraint.clone())
+        );
+        client
+            .execute(
+                "INSERT INTO my2pg.dropped_constraints VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING",
+                &[&b.schema, &b.child, &b.constraint, &def],
+            )
+            .await
+            .map_err(|e| Error::pg("record a dropped constraint", &e))?;
+        client
+            .batch_execute(&tx_sql)
+            .await
+            .map_err(|e| Error::pg(format!("drop constraint {} for the load", b.constraint), &e))?;
+        tracing::info!(constraint = %b.constraint, table = %table, "dropped for the load (NOT NULL cycle)");
+    }
+    Ok(())
+}
+
+/// The chunk's statements for a table with fills, after it was copied into `my2pg_stage`:
+/// the real FK values go to the fill tables, the rows go in with those columns NULL.
+pub fn staged_insert_sql(t: &TablePlan) -> Vec<String> {
+    let mut out = Vec::new();
+    for f in &t.fills {
+        let mut cols = quoted(&t.target_key);
+        cols.extend(quoted(&f.columns));
+        let any_set: Vec<String> = quoted(&f.columns)
+            .iter()
+            .map(|c| format!("{c} IS NOT NULL"))
+            .collect();
+        out.push(format!(
+            "INSERT INTO {} ({}) SELECT {} FROM my2pg_stage WHERE {}",
+            fill_name(&f.table),
+            cols.join(", "),
+            cols.join(", "),
+            any_set.join(" OR ")
+        ));
+    }
+    let nulled: Vec<&String> = t.fills.iter().flat_map(|f| f.columns.iter()).collect();
+    let cols: Vec<String> = t
+        .columns
+        .iter()
+        .map(|c| PgIdent(c.target.clone()).to_string())
+        .collect();
+    let values: Vec<String> = t
+        .columns
+        .iter()
+        .map(|c| {
+            if nulled.contains(&&c.target) {
+                "NULL".to_string()
+            } else {
+                PgIdent(c.target.clone()).to_string()
+            }
+        })
+        .collect();
+    out.push(format!(
+        "INSERT INTO {} ({}) SELECT {} FROM my2pg_stage",
+        t.target,
+        cols.join(", "),
+        values.join(", ")
+    ));
+    out
+}
+
+/// After the last wave: fill every broken nullable FK, then restore dropped constraints.
+pub async fn after_load(client: &mut Client, plan: &Plan) -> Result<()> {
+    for t in &plan.tables {
+        for f in &t.fills {
+            let set: Vec<String> = quoted(&f.columns)
+                .iter()
+                .map(|c| format!("{c} = s.{c}"))
+                .collect();
+            let on: Vec<String> = quoted(&t.target_key)
+                .iter()
+                .map(|k| format!("t.{k} = s.{k}"))
+                .collect();
+            let name = fill_name(&f.table);
+            let sql = format!(
+                "UPDATE {} t SET {} FROM {name} s WHERE {}",
+                t.target,
+                set.join(", "),
+                on.join(" AND ")
+            );
+            let tx = client
+                .transaction()
+                .await
+                .map_err(|e| Error::pg("begin fill", &e))?;
+            let n = tx.execute(sql.as_str(), &[]).await.map_err(|e| {
+                Error::pg(
+                    format!(
+                        "fill {} after the load (constraint {})",
+                        t.target, f.constraint
+                    ),
+                    &e,
+                )
+            })?;
+            tx.batch_execute(&format!("DROP TABLE {name}"))
+                .await
+                .map_err(|e| Error::pg("drop fill table", &e))?;
+            tx.commit()
+                .await
+                .map_err(|e| Error::pg("commit fill", &e))?;
+            tracing::info!(table = %t.target, constraint = %f.constraint, rows = n, "filled FK columns after the load");
+        }
+    }
+    restore_constraints(client, true).await
+}
+
+/// Re-adds every recorded constraint: NOT VALID (enforced for new rows at once), then
+/// VALIDATE when asked, which checks the loaded rows and fails loudly on a violation.
+pub async fn restore_constraints(client: &Client, validate: bool) -> Result<()> {
+    let exists: bool = client
+        .query_one(
+            "SELECT to_regclass('my2pg.dropped_constraints') IS NOT NULL",
+            &[],
+        )
+        .await
+        .map_err(|e| Error::pg("look for dropped constraints", &e))?
+        .get(0);
+    if !exists {
+        return Ok(());
+    }
+    let rows = client
+        .query(
+            "SELECT schema_name, table_name, constraint_name, definition FROM my2pg.dropped_constraints ORDER BY 1, 2, 3",
+            &[],
+        )
+        .await
+        .map_err(|e| Error::pg("read dropped constraints", &e))?;
+    for r in rows {
+        let (schema, table, name, def): (String, String, String, String) =
+            (r.get(0), r.get(1), r.get(2), r.get(3));
+        let t = PgName {
+            schema: schema.clone(),
+            name: table.clone(),
+        };
+        let present: bool = client
+            .query_one(
+                "SELECT EXISTS (SELECT 1 FROM pg_constraint WHERE conrelid = $1::text::regclass AND conname = $2)",
+                &[&t.to_string(), &name],
+            )
+            .await
+            .map_err(|e| Error::pg("look up constraint", &e))?
+            .get(0);
+        let q = PgIdent(name.clone());
+        if !present {
+            client
+                .batch_execute(&format!(
+                    "ALTER TABLE {t} ADD CONSTRAINT {q} {def} NOT VALID"
+                ))
+                .await
+                .map_err(|e| Error::pg(format!("re-add constraint {name}"), &e))?;
+        }
+        if validate {
+            client
+                .batch_execute(&format!("ALTER TABLE {t} VALIDATE CONSTRAINT {q}"))
+                .await
+                .map_err(|e| Error::pg(format!("validate constraint {name} on {t}"), &e))?;
+            client
+                .execute(
+                    "DELETE FROM my2pg.dropped_constraints WHERE schema_name = $1 AND table_name = $2 AND constraint_name = $3",
+                    &[&schema, &table, &name],
+                )
+                .await
+                .map_err(|e| Error::pg("forget a restored constraint", &e))?;
+            tracing::info!(constraint = %name, table = %t, "constraint restored and validated");
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,339 @@
+//! Foreign-key cycles (issue 4): how `plan` breaks them, exact data after `run`, every
+//! constraint back and validated, and orphan values failing with the constraint named.
+
+use crate::common::{waves, TestEnv};
+
+/// (constraint, child, strategy) of `plan --json`'s cycle_breaks.
+fn breaks(report: &serde_json::Value) -> Vec<(String, String, String)> {
+    report["cycle_breaks"]
+        .as_array()
+        .expect("cycle_breaks array")
+        .iter()
+        .map(|b| {
+            (
+                b["constraint"].as_str().unwrap().to_string(),
+                b["child"].as_str().unwrap().to_string(),
+                b["strategy"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect()
+}
+
+/// Every FK constraint of the test database with its validated flag.
+fn fk_state(env: &TestEnv) -> Vec<Vec<Option<String>>> {
+    env.pg_rows(
+        "SELECT conname::text, convalidated::text FROM pg_constraint WHERE contype = 'f' ORDER BY 1",
+    )
+}
+
+fn s(v: &str) -> Option<String> {
+    Some(v.to_string())
+}
+
+#[test]
+fn cycles_self_reference_tree_loads_with_fill_and_validated_fk() {
+    let env = TestEnv::new("cyc_tree");
+    // Children come before their parents in key order, across chunks.
+    env.mysql_exec(
+        "CREATE TABLE comment (id int NOT NULL PRIMARY KEY, parentId int NULL, body varchar(40) NOT NULL); \
+         INSERT INTO comment VALUES (1, 6, 'leaf under 6'), (2, 5, 'leaf under 5'), (3, NULL, 'root a'), \
+           (4, NULL, 'root b'), (5, 3, 'mid under a'), (6, 5, 'mid under mid'), (7, 4, 'under b')",
+    );
+    env.pg_exec(
+        "CREATE TABLE comment (id integer PRIMARY KEY, \"parentId\" integer \
+           CONSTRAINT comment_parent_fk REFERENCES comment (id), body varchar(40) NOT NULL)",
+    );
+    env.write_config("[run]\nchunk_rows = 2\n");
+    let plan = env.my2pg(&["plan", "--json"]);
+    plan.assert_ok();
+    let report = plan.json();
+    assert_eq!(
+        breaks(&report),
+        vec![(
+            "comment_parent_fk".into(),
+            "comment".into(),
+            "null_then_fill".into()
+        )]
+    );
+    assert_eq!(
+        report["cycle_breaks"][0]["columns"],
+        serde_json::json!(["parentId"])
+    );
+    assert_eq!(waves(&report), vec![vec!["comment".to_string()]]);
+    plan.assert_stderr_contains(
+        "comment_parent_fk (comment -> comment): comment loads with (parentId) NULL; one UPDATE fills them",
+    );
+    env.my2pg(&["run", "--json"]).assert_ok();
+    assert_eq!(
+        env.pg_rows("SELECT id::text, \"parentId\"::text, body FROM comment ORDER BY id"),
+        vec![
+            vec![s("1"), s("6"), s("leaf under 6")],
+            vec![s("2"), s("5"), s("leaf under 5")],
+            vec![s("3"), None, s("root a")],
+            vec![s("4"), None, s("root b")],
+            vec![s("5"), s("3"), s("mid under a")],
+            vec![s("6"), s("5"), s("mid under mid")],
+            vec![s("7"), s("4"), s("under b")],
+        ]
+    );
+    assert_eq!(
+        fk_state(&env),
+        vec![vec![s("comment_parent_fk"), s("true")]]
+    );
+    // The staged values are gone once filled.
+    assert_eq!(
+        env.pg_value("SELECT count(*)::text FROM pg_tables WHERE schemaname = 'my2pg' AND tablename LIKE 'fill_%'"),
+        s("0")
+    );
+}
+
+#[test]
+fn cycles_two_tables_nullable_both_ways_load_exactly() {
+    let env = TestEnv::new("cyc_two");
+    env.mysql_exec(
+        "CREATE TABLE space (id int NOT NULL PRIMARY KEY, accountId int NULL, name varchar(20)); \
+         CREATE TABLE account (id int NOT NULL PRIMARY KEY, spaceId int NULL); \
+         INSERT INTO space VALUES (1, 11, 's1'), (2, 10, 's2'), (3, NULL, 's3'); \
+         INSERT INTO account VALUES (10, 1), (11, 2), (12, NULL)",
+    );
+    env.pg_exec(
+        "CREATE TABLE space (id integer PRIMARY KEY, \"accountId\" integer, name varchar(20)); \
+         CREATE TABLE account (id integer PRIMARY KEY, \"spaceId\" integer CONSTRAINT account_space_fk REFERENCES space (id)); \
+         ALTER TABLE space ADD CONSTRAINT space_account_fk FOREIGN KEY (\"accountId\") REFERENCES account (id)",
+    );
+    env.write_config("[run]\nchunk_rows = 1\n");
+    let plan = env.my2pg(&["plan", "--json"]);
+    plan.assert_ok();
+    let report = plan.json();
+    // One nullable edge is enough to break a two-table cycle.
+    assert_eq!(
+        breaks(&report),
+        vec![(
+            "account_space_fk".into(),
+            "account".into(),
+            "null_then_fill".into()
+        )]
+    );
+    assert_eq!(
+        waves(&report),
+        vec![vec!["account".to_string()], vec!["space".to_string()]]
+    );
+    env.my2pg(&["run"]).assert_ok();
+    assert_eq!(
+        env.pg_rows("SELECT id::text, \"accountId\"::text, name FROM space ORDER BY id"),
+        vec![
+            vec![s("1"), s("11"), s("s1")],
+            vec![s("2"), s("10"), s("s2")],
+            vec![s("3"), None, s("s3")]
+        ]
+    );
+    assert_eq!(
+        env.pg_rows("SELECT id::text, \"spaceId\"::text FROM account ORDER BY id"),
+        vec![
+            vec![s("10"), s("1")],
+            vec![s("11"), s("2")],
+            vec![s("12"), None]
+        ]
+    );
+    assert_eq!(
+        fk_state(&env),
+        vec![
+            vec![s("account_space_fk"), s("true")],
+            vec![s("space_account_fk"), s("true")]
+        ]
+    );
+}
+
+const THREE_SOURCE: &str = "
+CREATE TABLE c (id int NOT NULL PRIMARY KEY, dId int NOT NULL);
+CREATE TABLE d (id int NOT NULL PRIMARY KEY, eId int NOT NULL);
+CREATE TABLE e (id int NOT NULL PRIMARY KEY, cId int NULL);
+INSERT INTO c VALUES (1, 20), (2, 21);
+INSERT INTO d VALUES (20, 31), (21, 30);
+INSERT INTO e VALUES (30, 2), (31, 1), (32, NULL);
+";
+
+const THREE_TARGET: &str = "
+CREATE TABLE c (id integer PRIMARY KEY, \"dId\" integer NOT NULL);
+CREATE TABLE d (id integer PRIMARY KEY, \"eId\" integer NOT NULL);
+CREATE TABLE e (id integer PRIMARY KEY, \"cId\" integer);
+ALTER TABLE c ADD CONSTRAINT c_d_fk FOREIGN KEY (\"dId\") REFERENCES d (id);
+ALTER TABLE d ADD CONSTRAINT d_e_fk FOREIGN KEY (\"eId\") REFERENCES e (id);
+ALTER TABLE e ADD CONSTRAINT e_c_fk FOREIGN KEY (\"cId\") REFERENCES c (id);
+";
+
+#[test]
+fn cycles_three_tables_with_not_null_edges_break_only_the_nullable_one() {
+    let env = TestEnv::new("cyc_three");
+    env.mysql_exec(THREE_SOURCE);
+    env.pg_exec(THREE_TARGET);
+    env.write_config("[run]\nchunk_rows = 1\n");
+    let plan = env.my2pg(&["plan", "--json"]);
+    plan.assert_ok();
+    let report = plan.json();
+    assert_eq!(
+        breaks(&report),
+        vec![("e_c_fk".into(), "e".into(), "null_then_fill".into())]
+    );
+    assert_eq!(
+        waves(&report),
+        vec![
+            vec!["e".to_string()],
+            vec!["d".to_string()],
+            vec!["c".to_string()]
+        ]
+    );
+    env.my2pg(&["run"]).assert_ok();
+    assert_eq!(
+        env.pg_rows("SELECT id::text, \"cId\"::text FROM e ORDER BY id"),
+        vec![
+            vec![s("30"), s("2")],
+            vec![s("31"), s("1")],
+            vec![s("32"), None]
+        ]
+    );
+    assert_eq!(
+        env.pg_rows("SELECT id::text, \"dId\"::text FROM c ORDER BY id"),
+        vec![vec![s("1"), s("20")], vec![s("2"), s("21")]]
+    );
+    assert_eq!(
+        fk_state(&env),
+        vec![
+            vec![s("c_d_fk"), s("true")],
+            vec![s("d_e_fk"), s("true")],
+            vec![s("e_c_fk"), s("true")]
+        ]
+    );
+}
+
+#[test]
+fn cycles_not_null_only_cycle_drops_and_validates_the_constraint() {
+    let env = TestEnv::new("cyc_notnull");
+    env.mysql_exec(
+        "CREATE TABLE c (id int NOT NULL PRIMARY KEY, dId int NOT NULL); \
+         CREATE TABLE d (id int NOT NULL PRIMARY KEY, cId int NOT NULL); \
+         INSERT INTO c VALUES (1, 100), (2, 101); INSERT INTO d VALUES (100, 2), (101, 1)",
+    );
+    env.pg_exec(
+        "CREATE TABLE c (id integer PRIMARY KEY, \"dId\" integer NOT NULL); \
+         CREATE TABLE d (id integer PRIMARY KEY, \"cId\" integer NOT NULL CONSTRAINT d_c_fk REFERENCES c (id)); \
+         ALTER TABLE c ADD CONSTRAINT c_d_fk FOREIGN KEY (\"dId\") REFERENCES d (id) ON DELETE CASCADE",
+    );
+    let before = env.pg_rows(
+        "SELECT conname::text, pg_get_constraintdef(oid) FROM pg_constraint WHERE contype = 'f' ORDER BY 1",
+    );
+    env.write_config("[run]\nchunk_rows = 1\n");
+    let plan = env.my2pg(&["plan", "--json"]);
+    plan.assert_ok();
+    assert_eq!(
+        breaks(&plan.json()),
+        vec![("c_d_fk".into(), "c".into(), "drop_and_validate".into())]
+    );
+    plan.assert_stderr_contains(
+        "c_d_fk (c -> d): NOT NULL cycle: the constraint is dropped for the load",
+    );
+    env.my2pg(&["run"]).assert_ok();
+    assert_eq!(
+        env.pg_rows("SELECT id::text, \"dId\"::text FROM c ORDER BY id"),
+        vec![vec![s("1"), s("100")], vec![s("2"), s("101")]]
+    );
+    // The same definition (ON DELETE CASCADE included) is back, validated.
+    let after = env.pg_rows(
+        "SELECT conname::text, pg_get_constraintdef(oid) FROM pg_constraint WHERE contype = 'f' ORDER BY 1",
+    );
+    assert_eq!(after, before);
+    assert_eq!(
+        fk_state(&env),
+        vec![vec![s("c_d_fk"), s("true")], vec![s("d_c_fk"), s("true")]]
+    );
+    assert_eq!(
+        env.pg_value("SELECT count(*)::text FROM my2pg.dropped_constraints"),
+        s("0")
+    );
+}
+
+#[test]
+fn cycles_orphan_in_not_null_cycle_fails_and_keeps_the_constraint() {
+    let env = TestEnv::new("cyc_orphan_nn");
+    env.mysql_exec(
+        "CREATE TABLE c (id int NOT NULL PRIMARY KEY, dId int NOT NULL); \
+         CREATE TABLE d (id int NOT NULL PRIMARY KEY, cId int NOT NULL); \
+         INSERT INTO c VALUES (1, 100), (2, 999); INSERT INTO d VALUES (100, 2)",
+    );
+    env.pg_exec(
+        "CREATE TABLE c (id integer PRIMARY KEY, \"dId\" integer NOT NULL); \
+         CREATE TABLE d (id integer PRIMARY KEY, \"cId\" integer NOT NULL CONSTRAINT d_c_fk REFERENCES c (id)); \
+         ALTER TABLE c ADD CONSTRAINT c_d_fk FOREIGN KEY (\"dId\") REFERENCES d (id)",
+    );
+    let out = env.my2pg(&["run"]);
+    out.assert_exit(1);
+    out.assert_stderr_contains("validate constraint c_d_fk on \"public\".\"c\"");
+    out.assert_stderr_contains("Key (dId)=(999) is not present in table \"d\"");
+    // Never left without the constraint: it is back, NOT VALID, and recorded for the next run.
+    assert_eq!(
+        fk_state(&env),
+        vec![vec![s("c_d_fk"), s("false")], vec![s("d_c_fk"), s("true")]]
+    );
+    assert_eq!(
+        env.pg_rows("SELECT table_name, constraint_name FROM my2pg.dropped_constraints"),
+        vec![vec![s("c"), s("c_d_fk")]]
+    );
+}
+
+#[test]
+fn cycles_orphan_in_self_reference_fails_naming_constraint_and_key() {
+    let env = TestEnv::new("cyc_orphan_self");
+    env.mysql_exec(
+        "CREATE TABLE node (id int NOT NULL PRIMARY KEY, parent_id int NULL); \
+         SET foreign_key_checks = 0; INSERT INTO node VALUES (1, NULL), (2, 1), (3, 77)",
+    );
+    env.pg_exec(
+        "CREATE TABLE node (id integer PRIMARY KEY, parent_id integer CONSTRAINT node_parent_fk REFERENCES node (id))",
+    );
+    let check = env.my2pg(&["check", "--json"]);
+    check.assert_exit(1);
+    let findings = check.json()["findings"].clone();
+    assert_eq!(findings[0]["class"], "orphan_fk");
+    assert_eq!(findings[0]["count"], 1);
+    assert_eq!(
+        findings[0]["sample_keys"],
+        serde_json::json!(["(id)=(3) parent_id=(77)"])
+    );
+    let out = env.my2pg(&["run"]);
+    out.assert_exit(1);
+    out.assert_stderr_contains("violates foreign key constraint \"node_parent_fk\"");
+    out.assert_stderr_contains("Key (parent_id)=(77) is not present in table \"node\"");
+}
+
+#[test]
+fn cycles_fk_to_another_schema_is_a_warning_and_loads() {
+    let env = TestEnv::new("cyc_schema");
+    env.mysql_exec(
+        "CREATE TABLE identity_link (id int NOT NULL PRIMARY KEY, identityId int NOT NULL); \
+         INSERT INTO identity_link VALUES (1, 501), (2, 502)",
+    );
+    env.pg_exec(
+        "CREATE SCHEMA kratos; CREATE TABLE kratos.identities (id integer PRIMARY KEY); \
+         INSERT INTO kratos.identities VALUES (501), (502); \
+         CREATE TABLE identity_link (id integer PRIMARY KEY, \"identityId\" integer NOT NULL \
+           CONSTRAINT link_identity_fk REFERENCES kratos.identities (id))",
+    );
+    let plan = env.my2pg(&["plan", "--json"]);
+    plan.assert_ok();
+    let warnings: Vec<String> = plan.json()["warnings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|w| w["kind"] == "references_unloaded_table")
+        .map(|w| w["message"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(
+        warnings,
+        vec!["identity_link references kratos.identities (constraint link_identity_fk), which my2pg does not load: those rows must already be there".to_string()]
+    );
+    env.my2pg(&["run"]).assert_ok();
+    assert_eq!(
+        env.pg_rows("SELECT id::text, \"identityId\"::text FROM identity_link ORDER BY id"),
+        vec![vec![s("1"), s("501")], vec![s("2"), s("502")]]
+    );
+}
