@@ -437,6 +437,7 @@ fn report(
         skipped_tables: plan.skipped.clone(),
         sequences_set,
         rules_applied,
+        verify: None,
     }
 }
 

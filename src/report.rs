@@ -229,6 +229,9 @@ pub struct RunReport {
     pub sequences_set: u64,
     pub rules_applied: Vec<RuleApplied>,
     pub totals: Totals,
+    /// `run --verify`: the full verification done right after the load.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub verify: Option<crate::verify::VerifyReport>,
 }
 
 impl RunReport {
@@ -263,6 +266,9 @@ impl RunReport {
             self.totals.rows_per_sec,
             self.totals.loaded_rows
         );
+        if let Some(v) = &self.verify {
+            s.push_str(&v.human());
+        }
         s
     }
 }

@@ -87,16 +87,29 @@ pub async fn open_readers(
              (waits for running writes, at most {FTWRL_WAIT_SECS} s)"
         );
         let t0 = std::time::Instant::now();
-        c.query_drop("FLUSH TABLES WITH READ LOCK")
-            .await
-            .map_err(|e| {
-                Error::config(format!(
-                    "source_consistency = \"snapshot\" with {n} readers needs a brief global read \
-                 lock (RELOAD privilege, no long-running writes), which the source did not grant: \
-                 {e}. Use readers = 1, or set source_consistency = \"none\" when the application \
-                 is already stopped"
-                ))
-            })?;
+        // lock_wait_timeout does not bound every stage of FTWRL ("Waiting for table
+        // flush" behind a long query): a watchdog kills our own statement at the limit.
+        let lock_id = c.id();
+        let watchdog = {
+            let dsn = dsn.clone();
+            tokio::spawn(async move {
+                tokio::time::sleep(std::time::Duration::from_secs(FTWRL_WAIT_SECS as u64)).await;
+                if let Ok(mut k) = mysql_connect(&dsn).await {
+                    let _ = k.query_drop(format!("KILL QUERY {lock_id}")).await;
+                    let _ = k.disconnect().await;
+                }
+            })
+        };
+        let locked = c.query_drop("FLUSH TABLES WITH READ LOCK").await;
+        watchdog.abort();
+        locked.map_err(|e| {
+            Error::config(format!(
+                "source_consistency = \"snapshot\" with {n} readers needs a brief global read \
+                 lock (RELOAD privilege, no long-running statements; waited at most \
+                 {FTWRL_WAIT_SECS} s), which the source did not grant: {e}. Use readers = 1, or \
+                 set source_consistency = \"none\" when the application is already stopped"
+            ))
+        })?;
         tracing::info!(
             "global read lock taken after {:.1} s",
             t0.elapsed().as_secs_f64()

@@ -56,7 +56,7 @@ pub enum Command {
     Import(LoadArgs),
     /// Export and import overlapped: each chunk loads as soon as it is on disk. The cut-over command.
     #[command(after_help = EXIT_CODES)]
-    Run(LoadArgs),
+    Run(RunArgs),
     /// Show exported and loaded chunks per table.
     #[command(after_help = EXIT_CODES)]
     Status(Common),
@@ -82,6 +82,15 @@ pub struct LoadArgs {
     /// Do not ask before --fresh truncates (required when stdin is not a terminal).
     #[arg(long)]
     pub yes: bool,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct RunArgs {
+    #[command(flatten)]
+    pub load: LoadArgs,
+    /// Verify every row (`verify --level full`) right after the load; a difference exits 1.
+    #[arg(long)]
+    pub verify: bool,
 }
 
 /// Shows what --fresh will truncate and asks; without a terminal, --yes is required.
@@ -148,7 +157,8 @@ impl Command {
     fn common(&self) -> &Common {
         match self {
             Command::Plan(c) | Command::Export(c) | Command::Status(c) | Command::Check(c) => c,
-            Command::Import(l) | Command::Run(l) => &l.common,
+            Command::Import(l) => &l.common,
+            Command::Run(r) => &r.load.common,
             Command::Verify(v) => &v.common,
         }
     }
@@ -233,10 +243,21 @@ pub fn run(cli: Cli) -> ExitCode {
                     let opts = commands::LoadOptions { fresh: l.fresh, confirm: &confirm };
                     commands::import(&settings, cancel.clone(), opts).await.map(output::Report::Run)
                 }
-                Command::Run(l) => {
-                    let confirm = confirm_truncate(l.yes);
-                    let opts = commands::LoadOptions { fresh: l.fresh, confirm: &confirm };
-                    commands::run(&settings, cancel.clone(), opts).await.map(output::Report::Run)
+Command::Run(r) => {
+                    let confirm = confirm_truncate(r.load.yes);
+                    let opts = commands::LoadOptions { fresh: r.load.fresh, confirm: &confirm };
+                    let mut report = commands::run(&settings, cancel.clone(), opts).await?;
+                    if r.verify {
+                        let v = verify::verify(&settings, &verify::VerifyOptions {
+                            level: verify::Level::Full,
+                            tables: Vec::new(),
+                            max_diffs: 20,
+                        })
+                        .await?;
+                        report.ok = v.equal;
+                        report.verify = Some(v);
+                    }
+                    Ok(output::Report::Run(report))
                 }
                 Command::Status(_) => commands::status(&settings).await.map(output::Report::Status),
                 Command::Check(_) => commands::check(&settings, cancel.clone()).await.map(output::Report::Check),

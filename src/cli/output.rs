@@ -75,8 +75,9 @@ impl Output {
         }
         match (&report, ok) {
             (_, true) => ExitCode::SUCCESS,
-            // check found data that would fail the cut-over; verify found differences.
-            (Report::Check(_) | Report::Verify(_), false) => ExitCode::from(1),
+            // check found data that would fail the cut-over; verify (or run --verify)
+            // found differences.
+            (Report::Check(_) | Report::Verify(_) | Report::Run(_), false) => ExitCode::from(1),
             // plan: blocking problems.
             _ => ExitCode::from(2),
         }

@@ -29,3 +29,5 @@ mod config;
 mod secrets;
 // Ledger: import after run loads nothing twice; export + import equals run.
 mod resume;
+// `my2pg verify`: count / load / full levels, every kind of difference found by key.
+mod verify;
