@@ -8,7 +8,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use tokio::sync::mpsc;
 
 use crate::catalog;
-use crate::config::{ExistingRows, Settings};
+use crate::config::{ConstraintStrategy, ExistingRows, Settings};
 use crate::error::{Error, ErrorKind, Result};
 use crate::ledger;
 use crate::pipeline::export::{export_all, ExportCtx};
@@ -518,6 +518,7 @@ pub async fn import(
     ledger::ensure(&clients[0]).await?;
     prepare_target(&mut clients[0], &plan, &p.fks, opts.fresh, opts.confirm).await?;
     crate::cycles::before_load(&clients[0], &plan, opts.fresh).await?;
+    constraints_before_load(&mut clients, &plan, settings).await?;
     let (events_tx, events_rx) = mpsc::channel(Capacities::default().events);
     let feeder = {
         let (plan, wd, manifests) = (plan.clone(), wd.clone(), manifests.clone());
@@ -560,7 +561,7 @@ pub async fn import(
     ticker.abort();
     feeder.abort();
     let finished = match loaded {
-        Ok((loads, mut clients)) => finish_load(&mut clients[0], &plan)
+        Ok((loads, mut clients)) => finish_load(&mut clients, &plan, settings)
             .await
             .map(|s| (loads, s)),
         Err(e) => Err(e),
@@ -593,6 +594,7 @@ pub async fn run(settings: &Settings, cancel: Cancel, opts: LoadOptions<'_>) -> 
     ledger::ensure(&clients[0]).await?;
     prepare_target(&mut clients[0], &plan, &p.fks, opts.fresh, opts.confirm).await?;
     crate::cycles::before_load(&clients[0], &plan, opts.fresh).await?;
+    constraints_before_load(&mut clients, &plan, settings).await?;
     if opts.fresh {
         // A fresh run re-exports too: chunk files from an earlier export may predate
         // changes in the source.
@@ -640,7 +642,9 @@ pub async fn run(settings: &Settings, cancel: Cancel, opts: LoadOptions<'_>) -> 
     );
     ticker.abort();
     let finished = match (exported, loaded) {
-        (Ok(m), Ok((l, mut c))) => finish_load(&mut c[0], &plan).await.map(|s| (m, l, s)),
+        (Ok(m), Ok((l, mut c))) => finish_load(&mut c, &plan, settings)
+            .await
+            .map(|s| (m, l, s)),
         (e, l) => Err(first_error([e.map(|_| ()), l.map(|_| ())])
             .err()
             .unwrap_or_else(Error::cancelled)),
@@ -698,10 +702,34 @@ pub async fn status(settings: &Settings) -> Result<StatusReport> {
     })
 }
 
-/// After the last wave: fill broken cycles, restore dropped constraints, move sequences.
-async fn finish_load(client: &mut tokio_postgres::Client, plan: &Plan) -> Result<u64> {
-    crate::cycles::after_load(client, plan).await?;
-    fix_sequences(client, plan).await
+/// `rebuild`: record and drop secondary indexes and FKs. `keep`: put back anything a
+/// crashed `rebuild` run left dropped, before loading into it.
+async fn constraints_before_load(
+    clients: &mut [tokio_postgres::Client],
+    plan: &Plan,
+    settings: &Settings,
+) -> Result<()> {
+    match settings.constraints {
+        ConstraintStrategy::Rebuild => {
+            crate::rebuild::drop_for_load(&mut clients[0], plan, &settings.schema).await?;
+        }
+        ConstraintStrategy::Keep => crate::rebuild::restore(&clients[..1], true).await?,
+    }
+    Ok(())
+}
+
+/// After the last wave: fill broken cycles, rebuild indexes and FKs, restore dropped
+/// constraints, move sequences.
+async fn finish_load(
+    clients: &mut [tokio_postgres::Client],
+    plan: &Plan,
+    settings: &Settings,
+) -> Result<u64> {
+    crate::cycles::after_load(&mut clients[0], plan).await?;
+    if settings.constraints == ConstraintStrategy::Rebuild {
+        crate::rebuild::restore(clients, true).await?;
+    }
+    fix_sequences(&clients[0], plan).await
 }
 
 /// A failed load must not leave the schema without a constraint dropped for a cycle:
@@ -711,6 +739,11 @@ async fn restore_after_failure(settings: &Settings, err: Error) -> Error {
         Ok(c) => {
             if let Err(e) = crate::cycles::restore_constraints(&c, false).await {
                 tracing::error!("could not restore dropped constraints after the failure: {e}");
+            }
+            // rebuild: every recorded index and FK comes back (FKs NOT VALID).
+            let clients = [c];
+            if let Err(e) = crate::rebuild::restore(&clients, false).await {
+                tracing::error!("could not restore dropped indexes and FKs after the failure: {e}");
             }
         }
         Err(e) => tracing::error!("could not reconnect to restore dropped constraints: {e}"),

@@ -15,6 +15,7 @@ pub mod ident;
 pub mod ledger;
 pub mod pipeline;
 pub mod plan;
+pub mod rebuild;
 pub mod report;
 pub mod secret;
 pub mod session;

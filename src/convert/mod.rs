@@ -852,8 +852,8 @@ impl Rule {
             (Rule::ZeroDateToNull, Value::Date(y, m, d, ..)) if *m == 0 || *d == 0 || *y == 0 => {
                 (None, true)
             }
-            // base64/hex re-encode every value (the converter does it).
-            (Rule::Base64 | Rule::Hex, _) => (Some(Cow::Borrowed(v)), true),
+            // base64/hex re-encode every value (the converter does it); '' stays ''.
+            (Rule::Base64 | Rule::Hex, Value::Bytes(b)) => (Some(Cow::Borrowed(v)), !b.is_empty()),
             _ => (Some(Cow::Borrowed(v)), false),
         }
     }

@@ -272,7 +272,12 @@ pub fn build_plan(
             });
         }
     }
-    let result = waves::plan_waves(&tables, fks, &settings.schema);
+    let mut result = waves::plan_waves(&tables, fks, &settings.schema);
+    if settings.constraints == crate::config::ConstraintStrategy::Rebuild {
+        // Every FK of a copied table is dropped for the load: one wave, no cycle breaks.
+        result.wave_of = vec![0; tables.len()];
+        result.breaks.clear();
+    }
     plan.warnings.extend(result.warnings);
     for b in &result.breaks {
         if b.strategy != waves::BreakStrategy::NullThenFill {

@@ -1,0 +1,441 @@
+//! `my2pg check`: every source value through the chosen converters, nothing written.
+//! Each problem class is counted per column with the first sample keys (in key order);
+//! values a policy or rule handles are reported with handled_by_policy = true.
+
+use crate::common::{my_str, TestEnv};
+
+/// One reader: no `FLUSH TABLES WITH READ LOCK`, so a long write by another client of the
+/// shared MariaDB server cannot stall these conversion tests (snapshots are covered elsewhere).
+fn config(env: &TestEnv, extra: &str) {
+    env.write_config(&format!("[workers]\nreaders = 1\n{extra}"));
+}
+
+type Finding = (String, String, String, u64, Vec<String>, bool);
+
+/// `findings` as sorted (table, column, class, count, sample_keys, handled_by_policy).
+fn findings(report: &serde_json::Value) -> Vec<Finding> {
+    let mut v: Vec<Finding> = report["findings"]
+        .as_array()
+        .unwrap_or_else(|| panic!("`findings` is not an array: {report:#}"))
+        .iter()
+        .map(|f| {
+            (
+                f["table"].as_str().unwrap().to_string(),
+                f["column"].as_str().unwrap_or("").to_string(),
+                f["class"].as_str().unwrap().to_string(),
+                f["count"].as_u64().unwrap(),
+                f["sample_keys"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|s| s.as_str().unwrap().to_string())
+                    .collect(),
+                f["handled_by_policy"].as_bool().unwrap(),
+            )
+        })
+        .collect();
+    v.sort();
+    v
+}
+
+fn f(t: &str, c: &str, class: &str, n: u64, samples: &[&str], handled: bool) -> Finding {
+    (
+        t.into(),
+        c.into(),
+        class.into(),
+        n,
+        samples.iter().map(|s| s.to_string()).collect(),
+        handled,
+    )
+}
+
+fn message<'a>(report: &'a serde_json::Value, table: &str, column: &str, class: &str) -> &'a str {
+    report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|x| x["table"] == table && x["column"] == column && x["class"] == class)
+        .and_then(|x| x["message"].as_str())
+        .unwrap_or_else(|| panic!("no finding {table}.{column} {class} in {report:#}"))
+}
+
+/// A source with every problem class, and its target schema.
+fn seed(env: &TestEnv) {
+    env.mysql_exec(&format!(
+        "SET SESSION sql_mode = ''; \
+         CREATE TABLE parent (id int NOT NULL PRIMARY KEY); \
+         INSERT INTO parent VALUES (1), (2); \
+         CREATE TABLE child (id int NOT NULL PRIMARY KEY, parentId int NULL); \
+         INSERT INTO child VALUES (1, 1), (2, NULL), (3, 99), (4, 2), (5, 98); \
+         CREATE TABLE dates (id int NOT NULL PRIMARY KEY, d date NULL, dt datetime NULL); \
+         INSERT INTO dates VALUES (1, '0000-00-00', '2024-01-01 00:00:00'), \
+           (2, '2024-00-15', '0000-00-00 00:00:00'), (3, '2024-01-01', '2024-02-00 00:00:00'), \
+           (4, '0000-00-00', NULL), (5, NULL, NULL); \
+         CREATE TABLE texts (id int NOT NULL PRIMARY KEY, t text NULL, m3 text CHARACTER SET utf8mb3 NULL); \
+         INSERT INTO texts VALUES (1, 'ok', 'ok'), (2, {ab}, X'6162EDA080'), (3, {nul}, 'x'), (4, NULL, NULL); \
+         CREATE TABLE nums (id int NOT NULL PRIMARY KEY, iu int unsigned NULL, flag tinyint(1) NULL, \
+           p decimal(10,4) NULL); \
+         INSERT INTO nums VALUES (1, 4294967295, 2, 1.2345), (2, 5, 1, 1.2300), (3, 2147483648, 0, NULL); \
+         CREATE TABLE refs (id varchar(10) NOT NULL PRIMARY KEY, u char(36) NULL, j text NULL, \
+           v varchar(50) NULL, e text NULL); \
+         INSERT INTO refs VALUES ('k3', 'a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11', '[1,', 'x', 'green'), \
+           ('k1', 'not-a-uuid', '{{bad', 'abcdef', 'purple'), ('k2', '', '{{\"a\":1}}', 'abcde', 'red'), \
+           ('k4', NULL, NULL, NULL, NULL)",
+        ab = my_str("a\0b"),
+        nul = my_str("\0"),
+    ));
+    env.pg_exec(
+        "CREATE TABLE parent (id integer PRIMARY KEY); \
+         CREATE TABLE child (id integer PRIMARY KEY, \"parentId\" integer \
+           CONSTRAINT fk_child_parent REFERENCES parent (id)); \
+         CREATE TABLE dates (id integer PRIMARY KEY, d date, dt timestamp); \
+         CREATE TABLE texts (id integer PRIMARY KEY, t text, m3 text); \
+         CREATE TABLE nums (id integer PRIMARY KEY, iu integer, flag boolean, p numeric(10,2)); \
+         CREATE TYPE color AS ENUM ('red', 'blue'); \
+         CREATE TABLE refs (id varchar(10) PRIMARY KEY, u uuid, j jsonb, v varchar(5), e color)",
+    );
+}
+
+/// The findings of `seed` with no policy: every one would fail the cut-over.
+/// (bit(1) cannot hold 2 in MariaDB, so not_boolean is seeded through tinyint(1).)
+fn unhandled() -> Vec<Finding> {
+    let mut v = vec![
+        f(
+            "child",
+            "parentId",
+            "orphan_fk",
+            2,
+            &["(id)=(3) parentId=(99)", "(id)=(5) parentId=(98)"],
+            false,
+        ),
+        f(
+            "nums",
+            "flag",
+            "not_boolean",
+            1,
+            &["(id)=(1) value 2"],
+            false,
+        ),
+        f(
+            "nums",
+            "iu",
+            "out_of_range",
+            2,
+            &["(id)=(1) value 4294967295", "(id)=(3) value 2147483648"],
+            false,
+        ),
+        f(
+            "nums",
+            "p",
+            "precision_loss",
+            1,
+            &["(id)=(1) value \"1.2345\""],
+            false,
+        ),
+        f(
+            "refs",
+            "e",
+            "enum_label_missing",
+            2,
+            &[
+                "(id)=(\"k1\") value \"purple\"",
+                "(id)=(\"k3\") value \"green\"",
+            ],
+            false,
+        ),
+        f(
+            "refs",
+            "j",
+            "invalid_json",
+            2,
+            &[
+                "(id)=(\"k1\") value \"{bad\"",
+                "(id)=(\"k3\") value \"[1,\"",
+            ],
+            false,
+        ),
+        f(
+            "refs",
+            "v",
+            "too_long",
+            1,
+            &["(id)=(\"k1\") value \"abcdef\""],
+            false,
+        ),
+        f(
+            "texts",
+            "m3",
+            "invalid_utf8",
+            1,
+            &["(id)=(2) value bytes \\x6162eda080"],
+            false,
+        ),
+    ];
+    v.sort();
+    v
+}
+
+/// Nothing was written: no work directory, no ledger, empty target tables.
+fn assert_wrote_nothing(env: &TestEnv) {
+    assert!(
+        !env.workdir.exists(),
+        "check created the work directory {}",
+        env.workdir.display()
+    );
+    assert_eq!(
+        env.pg_value("SELECT count(*)::text FROM pg_namespace WHERE nspname = 'my2pg'"),
+        Some("0".into()),
+        "check created the ledger schema"
+    );
+    for t in ["parent", "child", "dates", "texts", "nums", "refs"] {
+        assert_eq!(env.pg_count(t), 0, "check wrote rows into {t}");
+    }
+}
+
+#[test]
+fn check_counts_every_problem_class_with_sample_keys() {
+    let env = TestEnv::new("check_all");
+    seed(&env);
+    config(&env, "");
+    let out = env.my2pg(&["check", "--json"]);
+    out.assert_exit(1);
+    let report = out.json();
+    assert_eq!(report["command"], "check");
+    assert_eq!(report["ok"], false);
+    assert_eq!(report["tables_scanned"], 6);
+    assert_eq!(report["rows_scanned"], 2 + 5 + 5 + 4 + 3 + 4);
+    let mut expected = unhandled();
+    expected.extend([
+        f(
+            "dates",
+            "d",
+            "partial_date",
+            1,
+            &["(id)=(2) value 2024-00-15 00:00:00.000000"],
+            false,
+        ),
+        f(
+            "dates",
+            "d",
+            "zero_date",
+            2,
+            &[
+                "(id)=(1) value 0000-00-00 00:00:00.000000",
+                "(id)=(4) value 0000-00-00 00:00:00.000000",
+            ],
+            false,
+        ),
+        f(
+            "dates",
+            "dt",
+            "partial_date",
+            1,
+            &["(id)=(3) value 2024-02-00 00:00:00.000000"],
+            false,
+        ),
+        f(
+            "dates",
+            "dt",
+            "zero_date",
+            1,
+            &["(id)=(2) value 0000-00-00 00:00:00.000000"],
+            false,
+        ),
+        f(
+            "refs",
+            "u",
+            "invalid_uuid",
+            2,
+            &[
+                "(id)=(\"k1\") value \"not-a-uuid\"",
+                "(id)=(\"k2\") value \"\"",
+            ],
+            false,
+        ),
+        f(
+            "texts",
+            "t",
+            "nul_byte",
+            2,
+            &["(id)=(2) value \"a\\0b\"", "(id)=(3) value \"\\0\""],
+            false,
+        ),
+    ]);
+    expected.sort();
+    assert_eq!(findings(&report), expected);
+    assert_eq!(
+        message(&report, "dates", "d", "zero_date"),
+        "2 value(s) of dates.d (date -> date): zero_date, the cut-over would fail"
+    );
+    assert_eq!(
+        message(&report, "child", "parentId", "orphan_fk"),
+        "2 row(s) of child reference no row of parent (constraint fk_child_parent): the load would fail"
+    );
+    assert_wrote_nothing(&env);
+}
+
+#[test]
+fn check_marks_values_handled_by_policies() {
+    let env = TestEnv::new("check_policies");
+    seed(&env);
+    config(
+        &env,
+        "[columns.\"texts.t\"]\nconvert = \"strip_nul\"\n\
+         [columns.\"refs.u\"]\nconvert = \"empty_to_null\"\n\
+         [run]\nzero_dates = \"null\"",
+    );
+    let out = env.my2pg(&["check", "--json"]);
+    // Unhandled classes remain: the cut-over would still fail.
+    out.assert_exit(1);
+    let report = out.json();
+    assert_eq!(report["ok"], false);
+    assert_eq!(report["rows_scanned"], 23);
+    let mut expected = unhandled();
+    expected.extend([
+        f(
+            "dates",
+            "d",
+            "partial_date",
+            1,
+            &["(id)=(2) value 2024-00-15 00:00:00.000000"],
+            true,
+        ),
+        f(
+            "dates",
+            "d",
+            "zero_date",
+            2,
+            &[
+                "(id)=(1) value 0000-00-00 00:00:00.000000",
+                "(id)=(4) value 0000-00-00 00:00:00.000000",
+            ],
+            true,
+        ),
+        f(
+            "dates",
+            "dt",
+            "partial_date",
+            1,
+            &["(id)=(3) value 2024-02-00 00:00:00.000000"],
+            true,
+        ),
+        f(
+            "dates",
+            "dt",
+            "zero_date",
+            1,
+            &["(id)=(2) value 0000-00-00 00:00:00.000000"],
+            true,
+        ),
+        // '' is handled by empty_to_null; 'not-a-uuid' is not.
+        f(
+            "refs",
+            "u",
+            "invalid_uuid",
+            1,
+            &["(id)=(\"k1\") value \"not-a-uuid\""],
+            false,
+        ),
+        f(
+            "refs",
+            "u",
+            "invalid_uuid",
+            1,
+            &["(id)=(\"k2\") value \"\""],
+            true,
+        ),
+        f(
+            "texts",
+            "t",
+            "nul_byte",
+            2,
+            &["(id)=(2) value \"a\\0b\"", "(id)=(3) value \"\\0\""],
+            true,
+        ),
+    ]);
+    expected.sort();
+    assert_eq!(findings(&report), expected);
+    assert_eq!(
+        message(&report, "texts", "t", "nul_byte"),
+        "2 value(s) of texts.t (text -> text): nul_byte, handled by rule strip_nul"
+    );
+    assert_wrote_nothing(&env);
+}
+
+#[test]
+fn check_exits_0_when_every_finding_is_handled() {
+    let env = TestEnv::new("check_handled");
+    env.mysql_exec(
+        "SET SESSION sql_mode = ''; \
+         CREATE TABLE ev (id int NOT NULL PRIMARY KEY, d date NULL, u char(36) NULL); \
+         INSERT INTO ev VALUES (1, '0000-00-00', ''), (2, '2024-01-01', 'A0EEBC99-9C0B-4EF8-BB6D-6BB9BD380A11'), \
+         (3, '2024-05-00', NULL)",
+    );
+    env.pg_exec("CREATE TABLE ev (id integer PRIMARY KEY, d date, u uuid)");
+    config(
+        &env,
+        "[columns.\"ev.u\"]\nconvert = \"empty_to_null\"\n[run]\nzero_dates = \"null\"",
+    );
+    let out = env.my2pg(&["check", "--json"]);
+    out.assert_ok();
+    let report = out.json();
+    assert_eq!(report["ok"], true);
+    assert_eq!(report["rows_scanned"], 3);
+    assert_eq!(
+        findings(&report),
+        vec![
+            f(
+                "ev",
+                "d",
+                "partial_date",
+                1,
+                &["(id)=(3) value 2024-05-00 00:00:00.000000"],
+                true
+            ),
+            f(
+                "ev",
+                "d",
+                "zero_date",
+                1,
+                &["(id)=(1) value 0000-00-00 00:00:00.000000"],
+                true
+            ),
+            f("ev", "u", "invalid_uuid", 1, &["(id)=(1) value \"\""], true),
+        ]
+    );
+    assert!(!env.workdir.exists(), "check created the work directory");
+    assert_eq!(env.pg_count("ev"), 0);
+}
+
+#[test]
+fn check_clean_source_exits_0_with_no_findings() {
+    let env = TestEnv::new("check_clean");
+    env.mysql_exec(
+        "CREATE TABLE parent (id int NOT NULL PRIMARY KEY, name varchar(20) NOT NULL); \
+         CREATE TABLE child (id int NOT NULL PRIMARY KEY, parentId int NULL, at datetime(6) NULL, \
+           flag tinyint(1) NOT NULL, ref char(36) NULL, doc text NULL); \
+         INSERT INTO parent VALUES (1, 'a'), (2, 'b'), (3, ''); \
+         INSERT INTO child VALUES (1, 1, '2024-01-01 00:00:00.000001', 1, 'a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11', '{\"a\":[1]}'), \
+           (2, NULL, NULL, 0, NULL, NULL), (3, 3, '1970-01-01 00:00:00', 0, '00000000-0000-0000-0000-000000000000', '[]'), \
+           (4, 2, '9999-12-31 23:59:59.999999', 1, NULL, 'null')",
+    );
+    env.pg_exec(
+        "CREATE TABLE parent (id integer PRIMARY KEY, name varchar(20) NOT NULL); \
+         CREATE TABLE child (id integer PRIMARY KEY, \"parentId\" integer REFERENCES parent (id), \
+           at timestamp(6), flag boolean NOT NULL, ref uuid, doc jsonb)",
+    );
+    config(&env, "[run]\nbatch_rows = 2");
+    let out = env.my2pg(&["check", "--json"]);
+    out.assert_ok();
+    let report = out.json();
+    assert_eq!(report["command"], "check");
+    assert_eq!(report["ok"], true);
+    assert_eq!(report["tables_scanned"], 2);
+    assert_eq!(report["rows_scanned"], 7);
+    assert_eq!(findings(&report), vec![]);
+    assert!(!env.workdir.exists(), "check created the work directory");
+    assert_eq!(env.pg_count("parent"), 0);
+    assert_eq!(env.pg_count("child"), 0);
+    // Human output goes to stderr.
+    out.assert_stderr_contains("check: clean, nothing would fail the cut-over");
+}

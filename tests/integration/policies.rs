@@ -1,0 +1,353 @@
+//! Policies (`[run] zero_dates`) and per-column rules (`[columns."t.c"] convert = ...`):
+//! exactly what they change, counted in the run report's `rules_applied`, and the
+//! rule uses that cannot work refused by `plan` (invalid_rule, exit 2).
+
+use crate::common::{my_bin, my_str, problems, row, TestEnv};
+
+/// One reader: no `FLUSH TABLES WITH READ LOCK`, so a long write by another client of the
+/// shared MariaDB server cannot stall these conversion tests (snapshots are covered elsewhere).
+fn config(env: &TestEnv, extra: &str) {
+    env.write_config(&format!("[workers]\nreaders = 1\n{extra}"));
+}
+
+/// `rules_applied` as sorted (table, column, rule, changed_values).
+fn rules_applied(report: &serde_json::Value) -> Vec<(String, String, String, u64)> {
+    let mut v: Vec<_> = report["rules_applied"]
+        .as_array()
+        .unwrap_or_else(|| panic!("`rules_applied` is not an array: {report:#}"))
+        .iter()
+        .map(|r| {
+            (
+                r["table"].as_str().unwrap().to_string(),
+                r["column"].as_str().unwrap().to_string(),
+                r["rule"].as_str().unwrap().to_string(),
+                r["changed_values"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    v.sort();
+    v
+}
+
+fn ra(t: &str, c: &str, rule: &str, n: u64) -> (String, String, String, u64) {
+    (t.into(), c.into(), rule.into(), n)
+}
+
+/// MariaDB needs a permissive sql_mode to store zero and partial dates.
+const ZERO_DATES_SOURCE: &str = "SET SESSION sql_mode = ''; \
+    CREATE TABLE ev (id int NOT NULL PRIMARY KEY, d date NULL, dt datetime(6) NULL, \
+      ts timestamp NULL DEFAULT NULL, fine datetime NULL); \
+    SET time_zone = '+00:00'; \
+    INSERT INTO ev VALUES \
+      (1, '0000-00-00', '0000-00-00 00:00:00', '0000-00-00 00:00:00', '2024-01-01 00:00:00'), \
+      (2, '2024-00-15', '2024-02-00 10:00:00.5', '2024-05-06 07:08:09', NULL), \
+      (3, '2024-03-01', '2024-03-01 12:00:00.5', '0000-00-00 00:00:00', '2024-01-02 03:04:05'), \
+      (4, '0000-01-01', '0000-00-00 00:00:00', NULL, '2024-01-03 00:00:00'), \
+      (5, NULL, NULL, NULL, NULL)";
+
+#[test]
+fn policy_zero_dates_null_turns_zero_and_partial_dates_into_null() {
+    let env = TestEnv::new("pol_zero_null");
+    env.mysql_exec(ZERO_DATES_SOURCE);
+    env.pg_exec(
+        "CREATE TABLE ev (id integer PRIMARY KEY, d date, dt timestamp(6), ts timestamptz, fine timestamp)",
+    );
+    config(&env, "[run]\nzero_dates = \"null\"\nchunk_rows = 2");
+    let out = env.my2pg(&["run", "--json"]);
+    out.assert_ok();
+    assert_eq!(
+        rules_applied(&out.json()),
+        vec![
+            ra("ev", "d", "zero_date_to_null", 3),
+            ra("ev", "dt", "zero_date_to_null", 3),
+            ra("ev", "fine", "zero_date_to_null", 0),
+            ra("ev", "ts", "zero_date_to_null", 2),
+        ]
+    );
+    assert_eq!(
+        env.pg_rows(
+            "SET DateStyle = 'ISO, YMD'; SET TimeZone = 'UTC'; \
+             SELECT id::text AS k, d::text, dt::text, ts::text, fine::text FROM ev ORDER BY id"
+        ),
+        vec![
+            row(&[Some("1"), None, None, None, Some("2024-01-01 00:00:00")]),
+            row(&[Some("2"), None, None, Some("2024-05-06 07:08:09+00"), None]),
+            row(&[
+                Some("3"),
+                Some("2024-03-01"),
+                Some("2024-03-01 12:00:00.5"),
+                None,
+                Some("2024-01-02 03:04:05")
+            ]),
+            row(&[Some("4"), None, None, None, Some("2024-01-03 00:00:00")]),
+            row(&[Some("5"), None, None, None, None]),
+        ]
+    );
+}
+
+#[test]
+fn policy_zero_dates_error_is_the_default() {
+    let env = TestEnv::new("pol_zero_default");
+    env.mysql_exec(ZERO_DATES_SOURCE);
+    env.pg_exec(
+        "CREATE TABLE ev (id integer PRIMARY KEY, d date, dt timestamp(6), ts timestamptz, fine timestamp)",
+    );
+    config(&env, "");
+    let out = env.my2pg(&["run", "--json"]);
+    out.assert_exit(1).assert_stderr_contains(
+        "table `ev`, column `d`, primary key (id)=(1): cannot convert 0000-00-00 00:00:00.000000: \
+         zero date (0000-00-00) has no PostgreSQL equivalent",
+    );
+    assert_eq!(env.pg_count("ev"), 0);
+}
+
+#[test]
+fn policy_zero_dates_null_still_fails_a_not_null_target() {
+    let env = TestEnv::new("pol_zero_notnull");
+    env.mysql_exec(
+        "SET SESSION sql_mode = ''; \
+         CREATE TABLE ev (id int NOT NULL PRIMARY KEY, d date NOT NULL, o date NULL); \
+         INSERT INTO ev VALUES (1, '2024-01-01', '0000-00-00'), (2, '0000-00-00', NULL)",
+    );
+    env.pg_exec("CREATE TABLE ev (id integer PRIMARY KEY, d date NOT NULL, o date)");
+    config(&env, "[run]\nzero_dates = \"null\"");
+    let out = env.my2pg(&["run", "--json"]);
+    out.assert_exit(1).assert_stderr_contains(
+        "table `ev`, column `d`, primary key (id)=(2): cannot convert 0000-00-00 00:00:00.000000: \
+         zero date (0000-00-00) has no PostgreSQL equivalent",
+    );
+    assert_eq!(env.pg_count("ev"), 0);
+}
+
+#[test]
+fn rule_zero_date_to_null_applies_to_its_column_only() {
+    let env = TestEnv::new("rule_zero_col");
+    env.mysql_exec(
+        "SET SESSION sql_mode = ''; \
+         CREATE TABLE ev (id int NOT NULL PRIMARY KEY, a datetime NULL, b datetime NULL); \
+         INSERT INTO ev VALUES (1, '0000-00-00 00:00:00', '2024-01-01 00:00:00'), \
+         (2, '2024-13-00 00:00:00', '2024-01-02 00:00:00'), (3, '2024-01-03 00:00:00', NULL)",
+    );
+    env.pg_exec("CREATE TABLE ev (id integer PRIMARY KEY, a timestamp, b timestamp)");
+    // 2024-13-00 is refused by MariaDB even here: it stores the zero date instead.
+    let src = env.mysql_rows("SELECT CAST(a AS CHAR) FROM ev ORDER BY id");
+    assert_eq!(src[0][0].as_deref(), Some("0000-00-00 00:00:00"));
+    config(&env, "[columns.\"ev.a\"]\nconvert = \"zero_date_to_null\"");
+    let out = env.my2pg(&["run", "--json"]);
+    out.assert_ok();
+    assert_eq!(
+        rules_applied(&out.json()),
+        vec![ra("ev", "a", "zero_date_to_null", 2)]
+    );
+    assert_eq!(
+        env.pg_rows("SELECT a::text, b::text FROM ev ORDER BY id"),
+        vec![
+            row(&[None, Some("2024-01-01 00:00:00")]),
+            row(&[None, Some("2024-01-02 00:00:00")]),
+            row(&[Some("2024-01-03 00:00:00"), None]),
+        ]
+    );
+
+    // Without the rule on `b`, a zero date there still fails the run.
+    let env = TestEnv::new("rule_zero_col2");
+    env.mysql_exec(
+        "SET SESSION sql_mode = ''; \
+         CREATE TABLE ev (id int NOT NULL PRIMARY KEY, a datetime NULL, b datetime NULL); \
+         INSERT INTO ev VALUES (1, '0000-00-00 00:00:00', '0000-00-00 00:00:00')",
+    );
+    env.pg_exec("CREATE TABLE ev (id integer PRIMARY KEY, a timestamp, b timestamp)");
+    config(&env, "[columns.\"ev.a\"]\nconvert = \"zero_date_to_null\"");
+    env.my2pg(&["run", "--json"])
+        .assert_exit(1)
+        .assert_stderr_contains(
+        "table `ev`, column `b`, primary key (id)=(1): cannot convert 0000-00-00 00:00:00.000000: \
+             zero date (0000-00-00) has no PostgreSQL equivalent",
+    );
+}
+
+#[test]
+fn rule_base64_and_hex_keep_binary_bytes_as_text() {
+    let env = TestEnv::new("rule_b64_hex");
+    let all: Vec<u8> = (0..=255u8).collect();
+    let text = "héllo\0wörld 😀";
+    env.mysql_exec(&format!(
+        "CREATE TABLE files (id int NOT NULL PRIMARY KEY, bl blob NULL, lt longtext NULL, \
+         vb varbinary(16) NULL, lh longtext NULL); \
+         INSERT INTO files VALUES (1, {a}, {t}, X'00ff10', {t}), (2, X'', '', X'', ''), \
+         (3, X'616263', 'ab', X'01', 'a'), (4, NULL, NULL, NULL, NULL)",
+        a = my_bin(&all),
+        t = my_str(text),
+    ));
+    env.pg_exec(
+        "CREATE TABLE files (id integer PRIMARY KEY, bl text, lt text, vb varchar(64), lh text)",
+    );
+    config(
+        &env,
+        "[columns.\"files.bl\"]\nconvert = \"base64\"\n\
+         [columns.\"files.lt\"]\nconvert = \"base64\"\n\
+         [columns.\"files.vb\"]\nconvert = \"hex\"\n\
+         [columns.\"files.lh\"]\nconvert = \"hex\"\n",
+    );
+    let out = env.my2pg(&["run", "--json"]);
+    out.assert_ok();
+    // base64/hex change every non-empty value; '' stays '' and is not counted.
+    assert_eq!(
+        rules_applied(&out.json()),
+        vec![
+            ra("files", "bl", "base64", 2),
+            ra("files", "lh", "hex", 2),
+            ra("files", "lt", "base64", 2),
+            ra("files", "vb", "hex", 2),
+        ]
+    );
+    // Expected text computed by Postgres from the same bytes (newlines removed from
+    // its base64 output).
+    let b64 = |b: &[u8]| {
+        env.pg_value(&format!(
+            "SELECT translate(encode('\\x{}'::bytea, 'base64'), E'\\n', '')",
+            crate::common::hex(b)
+        ))
+        .unwrap()
+    };
+    let hx = crate::common::hex;
+    assert_eq!(
+        env.pg_rows("SELECT bl, lt, vb, lh FROM files ORDER BY id"),
+        vec![
+            row(&[
+                Some(&b64(&all)),
+                Some(&b64(text.as_bytes())),
+                Some("00ff10"),
+                Some(&hx(text.as_bytes()))
+            ]),
+            row(&[Some(""), Some(""), Some(""), Some("")]),
+            row(&[Some("YWJj"), Some("YWI="), Some("01"), Some("61")]),
+            row(&[None, None, None, None]),
+        ]
+    );
+}
+
+#[test]
+fn rule_empty_to_null_makes_empty_char36_a_null_uuid() {
+    let env = TestEnv::new("rule_empty_null");
+    env.mysql_exec(
+        "CREATE TABLE acc (id int NOT NULL PRIMARY KEY, ref char(36) NULL); \
+         INSERT INTO acc VALUES (1, 'A0EEBC99-9C0B-4EF8-BB6D-6BB9BD380A11'), (2, ''), (3, NULL), (4, '')",
+    );
+    env.pg_exec("CREATE TABLE acc (id integer PRIMARY KEY, ref uuid)");
+    config(&env, "[columns.\"acc.ref\"]\nconvert = \"empty_to_null\"");
+    let out = env.my2pg(&["run", "--json"]);
+    out.assert_ok();
+    assert_eq!(
+        rules_applied(&out.json()),
+        vec![ra("acc", "ref", "empty_to_null", 2)]
+    );
+    assert_eq!(
+        env.pg_rows("SELECT id::text AS k, ref::text FROM acc ORDER BY id"),
+        vec![
+            row(&[Some("1"), Some("a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11")]),
+            row(&[Some("2"), None]),
+            row(&[Some("3"), None]),
+            row(&[Some("4"), None]),
+        ]
+    );
+}
+
+#[test]
+fn rule_strip_nul_removes_nul_bytes_only() {
+    let env = TestEnv::new("rule_strip_nul");
+    env.mysql_exec(&format!(
+        "CREATE TABLE notes (id int NOT NULL PRIMARY KEY, t text NULL, v varchar(10) NULL); \
+         INSERT INTO notes VALUES (1, {}, {}), (2, 'clean', 'clean'), (3, '', ''), (4, NULL, NULL), (5, {}, 'x')",
+        my_str("\0a\0b\0"),
+        my_str("ü\0"),
+        my_str("\0"),
+    ));
+    env.pg_exec("CREATE TABLE notes (id integer PRIMARY KEY, t text, v varchar(5))");
+    config(&env,
+        "[columns.\"notes.t\"]\nconvert = \"strip_nul\"\n[columns.\"notes.v\"]\nconvert = \"strip_nul\"\n",
+    );
+    let out = env.my2pg(&["run", "--json"]);
+    out.assert_ok();
+    assert_eq!(
+        rules_applied(&out.json()),
+        vec![
+            ra("notes", "t", "strip_nul", 2),
+            ra("notes", "v", "strip_nul", 1)
+        ]
+    );
+    assert_eq!(
+        env.pg_rows("SELECT t, v FROM notes ORDER BY id"),
+        vec![
+            row(&[Some("ab"), Some("ü")]),
+            row(&[Some("clean"), Some("clean")]),
+            row(&[Some(""), Some("")]),
+            row(&[None, None]),
+            row(&[Some(""), Some("x")]),
+        ]
+    );
+}
+
+#[test]
+fn rule_invalid_uses_are_blocking_plan_problems() {
+    let env = TestEnv::new("rule_invalid");
+    env.mysql_exec(
+        "CREATE TABLE t (id int NOT NULL PRIMARY KEY, u char(36) NOT NULL, b blob NULL, \
+         n int NULL, bl blob NULL, d datetime NULL); \
+         INSERT INTO t VALUES (1, '', X'00', 1, X'00', NULL)",
+    );
+    env.pg_exec(
+        "CREATE TABLE t (id integer PRIMARY KEY, u uuid NOT NULL, b bytea, n integer, bl bytea, d timestamp NOT NULL DEFAULT now())",
+    );
+    config(
+        &env,
+        "[columns.\"t.u\"]\nconvert = \"empty_to_null\"\n\
+         [columns.\"t.b\"]\nconvert = \"base64\"\n\
+         [columns.\"t.n\"]\nconvert = \"zero_date_to_null\"\n\
+         [columns.\"t.bl\"]\nconvert = \"strip_nul\"\n\
+         [columns.\"t.d\"]\nconvert = \"zero_date_to_null\"\n\
+         [columns.\"t.nope\"]\nconvert = \"hex\"\n\
+         [columns.\"missing.c\"]\nconvert = \"hex\"\n",
+    );
+    let ir = |t: &str, c: &str| {
+        (
+            "invalid_rule".to_string(),
+            t.to_string(),
+            Some(c.to_string()),
+        )
+    };
+    let expected = vec![
+        ir("missing", "c"),
+        ir("t", "b"),
+        ir("t", "bl"),
+        ir("t", "d"),
+        ir("t", "n"),
+        ir("t", "nope"),
+        ir("t", "u"),
+    ];
+    let plan = env.my2pg(&["plan", "--json"]);
+    plan.assert_exit(2);
+    let report = plan.json();
+    assert_eq!(report["ok"], serde_json::json!(false));
+    assert_eq!(problems(&report), expected);
+    let msgs: Vec<&str> = report["problems"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["message"].as_str().unwrap())
+        .collect();
+    for m in [
+        "t.u: rule empty_to_null needs a nullable target column",
+        "t.b: rule base64 needs a text target column",
+        "t.n: rule zero_date_to_null needs a date, datetime or timestamp source column",
+        "t.bl: rule strip_nul needs a text source column",
+        "t.d: rule zero_date_to_null needs a nullable target column",
+        "[columns.\"t.nope\"] names no source column",
+        "[columns.\"missing.c\"] names no source column",
+    ] {
+        assert!(msgs.contains(&m), "no problem message {m:?} in {msgs:?}");
+    }
+    let run = env.my2pg(&["run", "--json"]);
+    run.assert_exit(2)
+        .assert_stderr_contains("rule empty_to_null needs a nullable target column");
+    assert_eq!(env.pg_count("t"), 0, "nothing moves on a blocking problem");
+}
