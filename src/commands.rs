@@ -363,10 +363,19 @@ fn progress_ticker(progress: Arc<Progress>, started: Instant) -> tokio::task::Jo
     })
 }
 
+/// Loader sessions. `synchronous_commit = off` is safe here: a chunk's rows and its ledger
+/// row commit in one transaction, so a server crash loses both or neither, and the next
+/// run loads again whatever the ledger lacks. `maintenance_work_mem` speeds index builds.
+const LOADER_SETTINGS: &str = "SET synchronous_commit = off; SET maintenance_work_mem = '512MB'";
+
 async fn target_clients(settings: &Settings) -> Result<Vec<tokio_postgres::Client>> {
     let mut clients = Vec::with_capacity(settings.workers.loaders);
     for _ in 0..settings.workers.loaders {
-        clients.push(session::pg_connect(&settings.target).await?);
+        let c = session::pg_connect(&settings.target).await?;
+        c.batch_execute(LOADER_SETTINGS)
+            .await
+            .map_err(|e| Error::pg("loader session settings", &e))?;
+        clients.push(c);
     }
     Ok(clients)
 }

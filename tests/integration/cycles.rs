@@ -43,7 +43,7 @@ fn cycles_self_reference_tree_loads_with_fill_and_validated_fk() {
         "CREATE TABLE comment (id integer PRIMARY KEY, \"parentId\" integer \
            CONSTRAINT comment_parent_fk REFERENCES comment (id), body varchar(40) NOT NULL)",
     );
-    env.write_config("[run]\nchunk_rows = 2\n");
+    env.write_config("[run]\nchunk_rows = 2\nconstraints = \"keep\"\n");
     let plan = env.my2pg(&["plan", "--json"]);
     plan.assert_ok();
     let report = plan.json();
@@ -101,7 +101,7 @@ fn cycles_two_tables_nullable_both_ways_load_exactly() {
          CREATE TABLE account (id integer PRIMARY KEY, \"spaceId\" integer CONSTRAINT account_space_fk REFERENCES space (id)); \
          ALTER TABLE space ADD CONSTRAINT space_account_fk FOREIGN KEY (\"accountId\") REFERENCES account (id)",
     );
-    env.write_config("[run]\nchunk_rows = 1\n");
+    env.write_config("[run]\nchunk_rows = 1\nconstraints = \"keep\"\n");
     let plan = env.my2pg(&["plan", "--json"]);
     plan.assert_ok();
     let report = plan.json();
@@ -167,7 +167,7 @@ fn cycles_three_tables_with_not_null_edges_break_only_the_nullable_one() {
     let env = TestEnv::new("cyc_three");
     env.mysql_exec(THREE_SOURCE);
     env.pg_exec(THREE_TARGET);
-    env.write_config("[run]\nchunk_rows = 1\n");
+    env.write_config("[run]\nchunk_rows = 1\nconstraints = \"keep\"\n");
     let plan = env.my2pg(&["plan", "--json"]);
     plan.assert_ok();
     let report = plan.json();
@@ -222,7 +222,7 @@ fn cycles_not_null_only_cycle_drops_and_validates_the_constraint() {
     let before = env.pg_rows(
         "SELECT conname::text, pg_get_constraintdef(oid) FROM pg_constraint WHERE contype = 'f' ORDER BY 1",
     );
-    env.write_config("[run]\nchunk_rows = 1\n");
+    env.write_config("[run]\nchunk_rows = 1\nconstraints = \"keep\"\n");
     let plan = env.my2pg(&["plan", "--json"]);
     plan.assert_ok();
     assert_eq!(
@@ -265,6 +265,7 @@ fn cycles_orphan_in_not_null_cycle_fails_and_keeps_the_constraint() {
          CREATE TABLE d (id integer PRIMARY KEY, \"cId\" integer NOT NULL CONSTRAINT d_c_fk REFERENCES c (id)); \
          ALTER TABLE c ADD CONSTRAINT c_d_fk FOREIGN KEY (\"dId\") REFERENCES d (id)",
     );
+    env.write_config("[run]\nconstraints = \"keep\"\n");
     let out = env.my2pg(&["run"]);
     out.assert_exit(1);
     out.assert_stderr_contains("validate constraint c_d_fk on \"public\".\"c\"");
@@ -290,6 +291,7 @@ fn cycles_orphan_in_self_reference_fails_naming_constraint_and_key() {
     env.pg_exec(
         "CREATE TABLE node (id integer PRIMARY KEY, parent_id integer CONSTRAINT node_parent_fk REFERENCES node (id))",
     );
+    env.write_config("[run]\nconstraints = \"keep\"\n");
     let check = env.my2pg(&["check", "--json"]);
     check.assert_exit(1);
     let findings = check.json()["findings"].clone();

@@ -23,6 +23,8 @@ mod sequences;
 mod plan;
 // FK cycles: self-references, nullable and NOT NULL cycles, other schemas, orphans.
 mod cycles;
+// constraints = "rebuild": identical catalog after success, failure, orphan, kill + resume.
+mod rebuild;
 // Config validation: unknown keys and bad values.
 mod config;
 // Passwords never appear in any output.

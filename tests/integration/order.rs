@@ -176,7 +176,7 @@ fn fk_chain_loads_parent_first_in_several_chunks() {
     let env = TestEnv::new("fk_chain");
     env.mysql_exec(SOURCE_DDL);
     env.pg_exec(TARGET_DDL);
-    env.write_config("[run]\nchunk_rows = 2");
+    env.write_config("[run]\nchunk_rows = 2\nconstraints = \"keep\"");
 
     let plan = env.my2pg(&["plan", "--json"]);
     plan.assert_ok();

@@ -1,0 +1,256 @@
+//! `constraints = "rebuild"` (the default): secondary indexes and FKs are dropped for the
+//! load and rebuilt after it; the target catalog ends identical to before, also after a
+//! failure mid-load, an orphan value, and a killed run that is resumed.
+
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use crate::common::{waves, TestEnv};
+
+const SOURCE: &str = "
+CREATE TABLE org (id int NOT NULL PRIMARY KEY, name varchar(40) NOT NULL, region varchar(10) NOT NULL);
+CREATE TABLE team (org_id int NOT NULL, team_no int NOT NULL, label varchar(40) NULL,
+  PRIMARY KEY (org_id, team_no));
+CREATE TABLE member (id int NOT NULL PRIMARY KEY, org_id int NOT NULL, team_no int NULL,
+  email varchar(80) NOT NULL, active tinyint(1) NOT NULL, score int NOT NULL);
+";
+
+const TARGET: &str = "
+CREATE TABLE org (id integer PRIMARY KEY, name varchar(40) NOT NULL, region varchar(10) NOT NULL,
+  CONSTRAINT org_name_uq UNIQUE (name));
+CREATE TABLE team (org_id integer NOT NULL REFERENCES org (id) ON DELETE CASCADE, team_no integer NOT NULL,
+  label varchar(40), PRIMARY KEY (org_id, team_no));
+CREATE TABLE member (id integer PRIMARY KEY, org_id integer NOT NULL, team_no integer,
+  email varchar(80) NOT NULL, active boolean NOT NULL, score integer NOT NULL CHECK (score >= 0),
+  CONSTRAINT member_team_fk FOREIGN KEY (org_id, team_no) REFERENCES team (org_id, team_no)
+    ON UPDATE CASCADE DEFERRABLE INITIALLY DEFERRED,
+  CONSTRAINT member_org_fk FOREIGN KEY (org_id) REFERENCES org (id));
+CREATE INDEX org_region_idx ON org (region DESC);
+CREATE INDEX member_email_lower_idx ON member (lower(email));
+CREATE INDEX member_active_idx ON member (org_id, score) WHERE active;
+CREATE UNIQUE INDEX member_email_uq ON member (email);
+CREATE INDEX team_label_idx ON team USING hash (label);
+";
+
+/// Every index and constraint of the public schema, exactly as Postgres prints them.
+fn catalog(env: &TestEnv) -> Vec<Vec<Option<String>>> {
+    env.pg_rows(
+        "SELECT 'index', c.relname::text, pg_get_indexdef(x.indexrelid), '' \
+           FROM pg_index x JOIN pg_class c ON c.oid = x.indexrelid \
+           JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = 'public' \
+         UNION ALL \
+         SELECT 'constraint', conrelid::regclass::text || '.' || conname, pg_get_constraintdef(oid), \
+                convalidated::text FROM pg_constraint WHERE connamespace = 'public'::regnamespace \
+         ORDER BY 1, 2",
+    )
+}
+
+fn seed(env: &TestEnv, rows: usize) {
+    env.mysql_exec(SOURCE);
+    let mut sql =
+        String::from("INSERT INTO org VALUES (1,'one','eu'),(2,'two','us'),(3,'three','eu');");
+    sql.push_str("INSERT INTO team VALUES (1,1,'a'),(1,2,NULL),(2,1,'b'),(3,7,'c');");
+    let mut vals = Vec::new();
+    for i in 1..=rows {
+        let (org, team) = match i % 4 {
+            0 => (1, "1"),
+            1 => (1, "2"),
+            2 => (2, "NULL"),
+            _ => (3, "7"),
+        };
+        vals.push(format!(
+            "({i},{org},{team},'user{i}@example.org',{},{})",
+            i % 2,
+            i * 3
+        ));
+    }
+    sql.push_str(&format!("INSERT INTO member VALUES {};", vals.join(",")));
+    env.mysql_exec(&sql);
+    env.pg_exec(TARGET);
+}
+
+fn member_digest(env: &TestEnv) -> Option<String> {
+    env.pg_value(
+        "SELECT count(*)::text || ':' || encode(sha256(convert_to(string_agg(m::text, '|' ORDER BY id), 'UTF8')), 'hex') FROM member m",
+    )
+}
+
+fn source_digest(rows: usize) -> String {
+    // The same rows as Postgres prints them: (id,org_id,team_no,email,active,score).
+    let mut parts = Vec::new();
+    for i in 1..=rows {
+        let (org, team) = match i % 4 {
+            0 => (1, "1"),
+            1 => (1, "2"),
+            2 => (2, ""),
+            _ => (3, "7"),
+        };
+        let active = if i % 2 == 1 { "t" } else { "f" };
+        parts.push(format!(
+            "({i},{org},{team},user{i}@example.org,{active},{})",
+            i * 3
+        ));
+    }
+    let joined = parts.join("|");
+    format!("{rows}:{}", crate::common::sha256_hex(joined.as_bytes()))
+}
+
+#[test]
+fn rebuild_loads_everything_in_one_wave_and_leaves_the_catalog_identical() {
+    let env = TestEnv::new("rb_ok");
+    seed(&env, 200);
+    let before = catalog(&env);
+    env.write_config("[run]\nchunk_rows = 17\n");
+    let plan = env.my2pg(&["plan", "--json"]);
+    plan.assert_ok();
+    assert_eq!(
+        waves(&plan.json()),
+        vec![vec![
+            "member".to_string(),
+            "org".to_string(),
+            "team".to_string()
+        ]]
+    );
+    let out = env.my2pg(&["run", "--json"]);
+    out.assert_ok();
+    out.assert_stderr_contains("dropped for the load (constraints = rebuild) indexes=4 fks=3");
+    assert_eq!(catalog(&env), before);
+    assert_eq!(member_digest(&env), Some(source_digest(200)));
+    assert_eq!(
+        env.pg_value("SELECT count(*)::text FROM my2pg.rebuild_objects"),
+        Some("0".into())
+    );
+}
+
+#[test]
+fn rebuild_failure_mid_load_restores_every_definition_and_resume_finishes() {
+    let env = TestEnv::new("rb_fail");
+    seed(&env, 200);
+    // A value that cannot convert in a later chunk of member: the run fails mid-load.
+    env.mysql_exec("UPDATE member SET active = 2 WHERE id = 150");
+    let before = catalog(&env);
+    env.write_config("[run]\nchunk_rows = 17\n");
+    let out = env.my2pg(&["run"]);
+    out.assert_exit(1);
+    out.assert_stderr_contains(
+        "table `member`, column `active`, primary key (id)=(150): cannot convert 2",
+    );
+    // Every index is back exactly; every FK is back (validated when the partial data
+    // allows it; otherwise NOT VALID and recorded for the next run).
+    let after = catalog(&env);
+    let strip = |rows: &Vec<Vec<Option<String>>>| -> Vec<(Option<String>, Option<String>)> {
+        rows.iter()
+            .map(|r| {
+                (
+                    r[1].clone(),
+                    r[2].as_ref()
+                        .map(|d| d.trim_end_matches(" NOT VALID").to_string()),
+                )
+            })
+            .collect()
+    };
+    assert_eq!(strip(&after), strip(&before));
+    let not_valid: Vec<String> = after
+        .iter()
+        .filter(|r| r[3].as_deref() == Some("false"))
+        .map(|r| r[1].clone().unwrap())
+        .collect();
+    let recorded: Vec<String> = env
+        .pg_rows("SELECT table_name || '.' || object_name FROM my2pg.rebuild_objects ORDER BY 1")
+        .into_iter()
+        .map(|r| r[0].clone().unwrap())
+        .collect();
+    assert_eq!(
+        not_valid, recorded,
+        "exactly the unvalidated FKs stay recorded"
+    );
+    // Fix the source, resume: the catalog ends identical, the data exact.
+    env.mysql_exec("UPDATE member SET active = 0 WHERE id = 150");
+    env.my2pg(&["run"]).assert_ok();
+    assert_eq!(catalog(&env), before);
+    assert_eq!(member_digest(&env), Some(source_digest(200)));
+}
+
+#[test]
+fn rebuild_orphan_fails_at_validate_naming_constraint_and_key() {
+    let env = TestEnv::new("rb_orphan");
+    seed(&env, 40);
+    env.mysql_exec("UPDATE member SET org_id = 9, team_no = NULL WHERE id = 13");
+    let before = catalog(&env);
+    let out = env.my2pg(&["run"]);
+    out.assert_exit(1);
+    out.assert_stderr_contains("validate constraint member_org_fk on \"public\".\"member\"");
+    out.assert_stderr_contains("Key (org_id)=(9) is not present in table \"org\"");
+    let after = catalog(&env);
+    let orphan_fk: Vec<&Vec<Option<String>>> = after
+        .iter()
+        .filter(|r| r[1].as_deref() == Some("member.member_org_fk"))
+        .collect();
+    assert_eq!(orphan_fk[0][3].as_deref(), Some("false"));
+    // Everything else is exactly as before.
+    let others = |rows: &Vec<Vec<Option<String>>>| -> Vec<Vec<Option<String>>> {
+        rows.iter()
+            .filter(|r| r[1].as_deref() != Some("member.member_org_fk"))
+            .cloned()
+            .collect()
+    };
+    assert_eq!(others(&after), others(&before));
+}
+
+#[test]
+fn rebuild_killed_run_is_resumed_to_an_identical_catalog() {
+    let env = TestEnv::new("rb_kill");
+    seed(&env, 3000);
+    let before = catalog(&env);
+    let cfg = env.write_config("[run]\nchunk_rows = 50\n[workers]\nloaders = 1\n");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_my2pg"))
+        .args(["run", "--config"])
+        .arg(&cfg)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start my2pg");
+    // Kill it as soon as the indexes are dropped and chunks have started to load.
+    let start = Instant::now();
+    let mut killed_mid_load = false;
+    while start.elapsed() < Duration::from_secs(60) {
+        if let Ok(Some(_)) = child.try_wait() {
+            break;
+        }
+        let ready = env.pg_value(
+            "SELECT (to_regclass('my2pg.rebuild_objects') IS NOT NULL \
+                     AND to_regclass('my2pg.loaded_chunks') IS NOT NULL)::text",
+        );
+        let (dropped, loaded) = if ready.as_deref() == Some("true") {
+            (
+                env.pg_value("SELECT count(*)::text FROM my2pg.rebuild_objects")
+                    .unwrap_or_default(),
+                env.pg_value("SELECT count(*)::text FROM my2pg.loaded_chunks")
+                    .unwrap_or_default(),
+            )
+        } else {
+            ("0".to_string(), "0".to_string())
+        };
+        if dropped != "0" && loaded != "0" {
+            child.kill().expect("SIGKILL my2pg");
+            killed_mid_load = true;
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    let _ = child.wait();
+    assert!(
+        killed_mid_load,
+        "the run finished before it could be killed mid-load"
+    );
+    // The kill left the indexes dropped, but their definitions are in the target.
+    assert_ne!(catalog(&env), before);
+    assert_eq!(
+        env.pg_value("SELECT count(*)::text FROM my2pg.rebuild_objects"),
+        Some("7".into())
+    );
+    env.my2pg(&["run"]).assert_ok();
+    assert_eq!(catalog(&env), before);
+    assert_eq!(member_digest(&env), Some(source_digest(3000)));
+}
