@@ -104,7 +104,9 @@ async fn check_existing_rows(client: &tokio_postgres::Client, plan: &mut Plan) -
             existing_rows: t.existing_rows,
             chunks_in_ledger: chunks,
         });
-        if chunks > 0 {
+        // keep-identical merges whether or not an earlier run loaded chunks: the seeded
+        // rows are still there when a run resumes.
+        if chunks > 0 && t.existing_rows != ExistingRows::KeepIdentical {
             continue;
         }
         match t.existing_rows {
@@ -235,7 +237,8 @@ async fn prepare_target(
         .iter()
         .map(|&i| plan.tables[i].target.to_string())
         .collect();
-    if !confirm(&names) {
+    // The truncate policy is consent given in the config; --fresh asks.
+    if fresh && !confirm(&names) {
         return Err(Error::config(
             "--fresh was not confirmed, nothing was truncated (pass --yes when stdin is not a terminal)",
         ));

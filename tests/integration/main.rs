@@ -31,11 +31,15 @@ mod config;
 mod secrets;
 // Ledger: import after run loads nothing twice; export + import equals run.
 mod resume;
-// `my2pg verify`: count / load / full levels, every kind of difference found by key.
-mod verify;
 // Conversion matrix: edge values per (MySQL type, Postgres type) row, and the failures.
 mod matrix;
 // Policies and per-column rules (zero_dates, base64, hex, empty_to_null, strip_nul, ...).
 mod policies;
 // `my2pg check`: every problem class counted with sample keys; writes nothing.
 mod check;
+// `my2pg verify`: count / load / full levels, every kind of difference found by key.
+mod verify;
+// Durability: deterministic exports, resume, exactly-once, SIGKILL/SIGTERM, lock, disk, snapshot.
+mod durability;
+// Rows already in the target: existing_rows policies, resumed runs, no CASCADE, --fresh.
+mod existing;

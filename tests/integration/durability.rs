@@ -1,0 +1,1777 @@
+//! Durability (issue 5): deterministic exports, resumable exports, exactly-once imports,
+//! SIGKILL at random points of `export`/`import`/`run` followed by a resume, SIGTERM and
+//! SIGINT, the work-directory lock, the disk-space check, `status`, the source snapshot
+//! seen by several readers, and the run id on every log line.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::io::Read;
+use std::os::unix::fs::MetadataExt;
+use std::os::unix::io::AsRawFd;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use crate::common::{sha256_hex, TestEnv, TestOutput};
+
+// ---- running my2pg as a child we can signal ----------------------------------------
+
+/// A my2pg process started in the background, so the test can kill or signal it.
+struct Running {
+    child: Child,
+    args: Vec<String>,
+    config: PathBuf,
+    workdir: PathBuf,
+    out: Option<JoinHandle<Vec<u8>>>,
+    err: Option<JoinHandle<Vec<u8>>>,
+}
+
+/// Starts `my2pg <args> --config <config>` with the same environment hygiene as the
+/// harness (nothing from the developer's shell leaks in; stdin is not a terminal).
+fn spawn(config: &Path, workdir: &Path, args: &[&str]) -> Running {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_my2pg"));
+    cmd.args(args).arg("--config").arg(config);
+    for k in [
+        "MY2PG_SOURCE_URL",
+        "MY2PG_SOURCE_PASSWORD",
+        "MY2PG_TARGET_URL",
+        "MY2PG_TARGET_PASSWORD",
+        "RUST_LOG",
+        "MY2PG_LOG",
+    ] {
+        cmd.env_remove(k);
+    }
+    cmd.stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let mut child = cmd
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot start {}: {e}", env!("CARGO_BIN_EXE_my2pg")));
+    let mut out = child.stdout.take().unwrap();
+    let mut err = child.stderr.take().unwrap();
+    let out = std::thread::spawn(move || {
+        let mut v = Vec::new();
+        let _ = out.read_to_end(&mut v);
+        v
+    });
+    let err = std::thread::spawn(move || {
+        let mut v = Vec::new();
+        let _ = err.read_to_end(&mut v);
+        v
+    });
+    Running {
+        child,
+        args: args.iter().map(|s| s.to_string()).collect(),
+        config: config.to_path_buf(),
+        workdir: workdir.to_path_buf(),
+        out: Some(out),
+        err: Some(err),
+    }
+}
+
+impl Running {
+    fn is_running(&mut self) -> bool {
+        self.child.try_wait().unwrap().is_none()
+    }
+
+    /// SIGKILL (std's `Child::kill`).
+    fn kill(&mut self) {
+        let _ = self.child.kill();
+    }
+
+    fn signal(&self, sig: libc::c_int) {
+        // SAFETY: plain kill(2) on our own child's pid.
+        let rc = unsafe { libc::kill(self.child.id() as libc::pid_t, sig) };
+        assert_eq!(rc, 0, "kill({}, {sig}) failed", self.child.id());
+    }
+
+    /// Waits for the process (at most `timeout`, then SIGKILL and fail).
+    fn finish(mut self, timeout: Duration) -> TestOutput {
+        let start = Instant::now();
+        let mut timed_out = false;
+        let status = loop {
+            if let Some(st) = self.child.try_wait().unwrap() {
+                break st;
+            }
+            if start.elapsed() > timeout {
+                let _ = self.child.kill();
+                timed_out = true;
+                break self.child.wait().unwrap();
+            }
+            std::thread::sleep(Duration::from_millis(5));
+        };
+        let stdout = self.out.take().unwrap().join().unwrap();
+        let stderr = self.err.take().unwrap().join().unwrap();
+        let out = TestOutput {
+            args: std::mem::take(&mut self.args),
+            config: self.config.clone(),
+            code: status.code(),
+            stdout: String::from_utf8_lossy(&stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&stderr).into_owned(),
+            workdir: self.workdir.clone(),
+        };
+        if timed_out {
+            out.fail(&format!("my2pg did not finish within {timeout:?}"));
+        }
+        out
+    }
+}
+
+const TIMEOUT: Duration = Duration::from_secs(60);
+
+/// Runs my2pg to completion with an explicit work directory.
+fn my2pg_in(config: &Path, workdir: &Path, args: &[&str]) -> TestOutput {
+    let wd = workdir.display().to_string();
+    let mut all: Vec<&str> = args.to_vec();
+    all.extend(["--workdir", wd.as_str()]);
+    spawn(config, workdir, &all).finish(TIMEOUT)
+}
+
+/// Fixed-seed PRNG (splitmix64): the same trials on every run.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+
+    fn below(&mut self, n: u64) -> u64 {
+        if n == 0 {
+            0
+        } else {
+            self.next() % n
+        }
+    }
+}
+
+// ---- work directory inspection -------------------------------------------------------
+
+/// sha256 of every file under `dir` (relative path -> hash), except the run metadata
+/// and the lock file, which are allowed to differ between runs.
+fn workdir_hashes(dir: &Path) -> BTreeMap<String, String> {
+    fn walk(dir: &Path, root: &Path, out: &mut BTreeMap<String, String>) {
+        for e in std::fs::read_dir(dir).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                walk(&p, root, out);
+            } else {
+                let rel = p.strip_prefix(root).unwrap().display().to_string();
+                if rel == "run.json" || rel == "my2pg.lock" {
+                    continue;
+                }
+                out.insert(rel, sha256_hex(&std::fs::read(&p).unwrap()));
+            }
+        }
+    }
+    let mut out = BTreeMap::new();
+    walk(dir, dir, &mut out);
+    out
+}
+
+fn read_manifest(workdir: &Path, table: &str) -> Option<serde_json::Value> {
+    let p = workdir.join(table).join("manifest.json");
+    let text = std::fs::read_to_string(p).ok()?;
+    Some(serde_json::from_str(&text).expect("manifest.json is JSON"))
+}
+
+/// Chunk entries listed in the table's manifest.
+fn manifest_chunk_count(workdir: &Path, table: &str) -> usize {
+    read_manifest(workdir, table)
+        .and_then(|m| m["chunks"].as_array().map(Vec::len))
+        .unwrap_or(0)
+}
+
+/// `*.csv` files in the table's directory.
+fn csv_files(workdir: &Path, table: &str) -> Vec<String> {
+    let mut v: Vec<String> = std::fs::read_dir(workdir.join(table))
+        .map(|rd| {
+            rd.filter_map(|e| e.ok())
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .filter(|n| n.ends_with(".csv"))
+                .collect()
+        })
+        .unwrap_or_default();
+    v.sort();
+    v
+}
+
+// ---- the kill-test dataset -------------------------------------------------------------
+
+const KILL_TABLES: [&str; 3] = ["parent", "child", "events"];
+
+const KILL_SOURCE_DDL: &str = "
+CREATE TABLE parent (id int NOT NULL PRIMARY KEY, name varchar(100) NOT NULL,
+  created datetime(6) NOT NULL, score decimal(10,2) NULL);
+CREATE TABLE child (id int NOT NULL PRIMARY KEY, parent_id int NOT NULL, body text NULL,
+  flag tinyint(1) NOT NULL, CONSTRAINT fk_child_parent FOREIGN KEY (parent_id) REFERENCES parent (id));
+-- No primary key: read by its unique NOT NULL key.
+CREATE TABLE events (code varchar(40) NOT NULL, seq int NOT NULL, payload varchar(200) NULL,
+  UNIQUE KEY uq_events_code (code));
+";
+
+/// `child` and `events` have neither a primary key nor a unique constraint in the
+/// target: a chunk loaded twice would show up as duplicate rows.
+const KILL_TARGET_DDL: &str = "
+CREATE TABLE parent (id integer PRIMARY KEY, name varchar(100) NOT NULL,
+  created timestamp(6) NOT NULL, score numeric(10,2));
+CREATE TABLE child (id integer NOT NULL, parent_id integer NOT NULL REFERENCES parent (id),
+  body text, flag boolean NOT NULL);
+CREATE TABLE events (code text NOT NULL, seq integer NOT NULL, payload text);
+";
+
+/// Inserts `n_parent` parents, `n_child` children and `n_events` events (deterministic
+/// values with NULLs, quotes, commas and newlines), in multi-row INSERTs.
+fn fill_kill_source(env: &TestEnv, n_parent: usize, n_child: usize, n_events: usize) {
+    fn batched(env: &TestEnv, head: &str, rows: Vec<String>) {
+        for part in rows.chunks(500) {
+            env.mysql_exec(&format!("{head} {}", part.join(",")));
+        }
+    }
+    let parents = (1..=n_parent)
+        .map(|i| {
+            let score = if i % 7 == 0 {
+                "NULL".to_string()
+            } else {
+                format!("'{}.{:02}'", (i * 37) % 100_000, i % 100)
+            };
+            format!(
+                "({i}, 'parent \\'{i}\\', \"x\"', '2024-{:02}-{:02} {:02}:{:02}:{:02}.{:06}', {score})",
+                i % 12 + 1,
+                i % 28 + 1,
+                i % 24,
+                i % 60,
+                (i * 7) % 60,
+                (i * 7919) % 1_000_000
+            )
+        })
+        .collect();
+    batched(env, "INSERT INTO parent VALUES", parents);
+    let children = (1..=n_child)
+        .map(|i| {
+            let body = match i % 5 {
+                0 => "NULL".to_string(),
+                1 => "''".to_string(),
+                2 => format!("'line one {i}\\nline two, \"quoted\"'"),
+                _ => format!("'body {i} {}'", "y".repeat(i % 40)),
+            };
+            format!("({i}, {}, {body}, {})", (i * 13) % n_parent + 1, i % 2)
+        })
+        .collect();
+    batched(env, "INSERT INTO child VALUES", children);
+    let events = (1..=n_events)
+        .map(|i| {
+            let payload = if i % 9 == 0 {
+                "NULL".to_string()
+            } else {
+                format!("'payload {i}'")
+            };
+            // Codes are not in insertion order: the read order is the key's.
+            format!(
+                "('ev-{:08x}', {i}, {payload})",
+                (i as u64 * 2_654_435_761) % (1 << 32)
+            )
+        })
+        .collect();
+    batched(env, "INSERT INTO events VALUES", events);
+}
+
+type Rows = Vec<Vec<Option<String>>>;
+
+fn kill_source_rows(env: &TestEnv) -> BTreeMap<&'static str, Rows> {
+    [
+        (
+            "parent",
+            env.mysql_rows(
+                "SELECT id, name, DATE_FORMAT(created, '%Y-%m-%d %H:%i:%s.%f'), CAST(score AS CHAR) \
+                 FROM parent ORDER BY id",
+            ),
+        ),
+        (
+            "child",
+            env.mysql_rows("SELECT id, parent_id, body, flag FROM child ORDER BY id"),
+        ),
+        (
+            "events",
+            env.mysql_rows("SELECT code, seq, payload FROM events ORDER BY code"),
+        ),
+    ]
+    .into()
+}
+
+fn kill_target_rows(env: &TestEnv) -> BTreeMap<&'static str, Rows> {
+    [
+        (
+            "parent",
+            env.pg_rows(
+                "SELECT id::text AS i, name, to_char(created, 'YYYY-MM-DD HH24:MI:SS.US'), \
+                 score::text AS s FROM parent ORDER BY parent.id",
+            ),
+        ),
+        (
+            "child",
+            env.pg_rows(
+                "SELECT id::text AS i, parent_id::text AS p, body, flag::int::text AS f FROM child \
+                 ORDER BY child.id, child.parent_id, child.body, child.flag",
+            ),
+        ),
+        (
+            "events",
+            env.pg_rows(
+                "SELECT code, seq::text AS s, payload FROM events \
+                 ORDER BY events.code, events.seq, events.payload",
+            ),
+        ),
+    ]
+    .into()
+}
+
+/// Describes how two table snapshots differ (first differing row, counts).
+fn diff_rows(expected: &BTreeMap<&str, Rows>, actual: &BTreeMap<&str, Rows>) -> Option<String> {
+    let mut s = String::new();
+    for (t, e) in expected {
+        let a = &actual[t];
+        if a == e {
+            continue;
+        }
+        let first = e
+            .iter()
+            .zip(a.iter())
+            .position(|(x, y)| x != y)
+            .unwrap_or(e.len().min(a.len()));
+        let _ = writeln!(
+            s,
+            "table {t}: expected {} rows, got {}; first difference at row {first}: expected {:?}, got {:?}",
+            e.len(),
+            a.len(),
+            e.get(first),
+            a.get(first)
+        );
+    }
+    (!s.is_empty()).then_some(s)
+}
+
+/// The ledger invariants: every chunk file is in the ledger exactly once and nothing else is.
+/// Returns an explanation when they do not hold.
+fn ledger_problem(env: &TestEnv, workdir: &Path, source: &BTreeMap<&str, Rows>) -> Option<String> {
+    let got = env.pg_rows(
+        "SELECT table_name, count(*)::text AS n, count(DISTINCT chunk)::text AS d, \
+         sum(rows)::text AS r, min(chunk)::text AS lo, max(chunk)::text AS hi \
+         FROM my2pg.loaded_chunks WHERE schema_name = 'public' GROUP BY table_name \
+         UNION ALL SELECT '*', count(*)::text, count(DISTINCT (table_name, chunk))::text, \
+         coalesce(sum(rows), 0)::text, '', '' FROM my2pg.loaded_chunks ORDER BY 1",
+    );
+    let mut want: Rows = Vec::new();
+    let mut files = 0;
+    for t in KILL_TABLES {
+        let n = csv_files(workdir, t).len();
+        files += n;
+        want.push(vec![
+            Some(t.to_string()),
+            Some(n.to_string()),
+            Some(n.to_string()),
+            Some(source[t].len().to_string()),
+            Some("1".to_string()),
+            Some(n.to_string()),
+        ]);
+    }
+    let rows: usize = source.values().map(Vec::len).sum();
+    want.push(vec![
+        Some("*".to_string()),
+        Some(files.to_string()),
+        Some(files.to_string()),
+        Some(rows.to_string()),
+        Some(String::new()),
+        Some(String::new()),
+    ]);
+    want.sort();
+    (got != want).then(|| {
+        format!(
+            "ledger (table, count(*), count(distinct chunk), sum(rows), min, max; '*' = all, \
+             distinct (table_name, chunk)) is\n  {got:?}\nexpected (from the chunk files and the source)\n  {want:?}"
+        )
+    })
+}
+
+/// One query: per table its row count and the md5 of all its rows as text in key order
+/// (child and events have no key in the target: duplicates change both).
+fn target_fingerprint(env: &TestEnv) -> Rows {
+    env.pg_rows(
+        "SELECT 'parent', count(*)::text, md5(coalesce(string_agg(format('%s|%L|%s|%L', id, name, \
+           to_char(created, 'YYYY-MM-DD HH24:MI:SS.US'), score), E'\\n' ORDER BY id), '')) FROM parent \
+         UNION ALL SELECT 'child', count(*)::text, md5(coalesce(string_agg(format('%s|%s|%L|%s', id, \
+           parent_id, body, flag), E'\\n' ORDER BY id, parent_id, body, flag), '')) FROM child \
+         UNION ALL SELECT 'events', count(*)::text, md5(coalesce(string_agg(format('%L|%s|%L', code, \
+           seq, payload), E'\\n' ORDER BY code, seq, payload), '')) FROM events",
+    )
+}
+
+/// The target's constraints (with their validation state) and indexes: a run that
+/// drops constraints or indexes for the load must leave them exactly as they were,
+/// whatever killed it in between, once the same command has been run again.
+fn target_schema(env: &TestEnv) -> Rows {
+    env.pg_rows(
+        "SELECT conrelid::regclass::text AS t, conname::text AS n, pg_get_constraintdef(oid) AS d, \
+           convalidated::text AS v FROM pg_constraint WHERE connamespace = 'public'::regnamespace \
+         UNION ALL SELECT tablename::text, indexname::text, indexdef, '' FROM pg_indexes \
+           WHERE schemaname = 'public' ORDER BY 1, 2",
+    )
+}
+
+fn kill_config(env: &TestEnv) -> PathBuf {
+    env.write_config("[run]\nchunk_rows = 100\n\n[workers]\nreaders = 2\nloaders = 2\n")
+}
+
+fn reset_target(env: &TestEnv) {
+    env.pg_exec(
+        "TRUNCATE parent, child, events; \
+         DO $$ BEGIN IF to_regclass('my2pg.loaded_chunks') IS NOT NULL THEN \
+         DELETE FROM my2pg.loaded_chunks; END IF; END $$;",
+    );
+}
+
+fn reset_dir(dir: &Path) {
+    if dir.exists() {
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Cmd {
+    Export,
+    Import,
+    Run,
+}
+
+impl Cmd {
+    fn name(self) -> &'static str {
+        match self {
+            Cmd::Export => "export",
+            Cmd::Import => "import",
+            Cmd::Run => "run",
+        }
+    }
+}
+
+#[derive(Default, Debug)]
+struct KillStats {
+    trials: u32,
+    /// The process was still running when SIGKILL hit it (it died of the signal).
+    killed_running: u32,
+    /// ... and had already done part of its work (chunks written or loaded, not all).
+    killed_partway: u32,
+    /// The process had already finished (successfully) when the kill came.
+    finished_first: u32,
+    /// Resumes that were themselves killed (a second SIGKILL in the same trial).
+    killed_resumes: u32,
+    /// Leftover `.tmp` files found right after a kill.
+    tmp_left: u32,
+    /// Resume invocations (the same command run again until it succeeded).
+    resumes: u32,
+    /// Trials killed once some chunks were done (the others: after a random delay).
+    progress_trials: u32,
+    /// Kill delays were drawn from 0..d, d between these (the measured duration).
+    duration_min_ms: u64,
+    duration_ms: u64,
+    ms: u128,
+}
+
+/// Progress a killed process left behind: (chunks listed in manifests, chunks in the ledger).
+fn progress_after_kill(env: &TestEnv, workdir: &Path) -> (usize, i64) {
+    let listed = KILL_TABLES
+        .iter()
+        .map(|t| manifest_chunk_count(workdir, t))
+        .sum();
+    let loaded = env
+        .pg_value(
+            "SELECT (SELECT count(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace \
+             WHERE n.nspname = 'my2pg' AND c.relname = 'loaded_chunks')::text",
+        )
+        .filter(|n| n != "0")
+        .map_or(0, |_| {
+            env.pg_value("SELECT count(*)::text FROM my2pg.loaded_chunks")
+                .unwrap()
+                .parse()
+                .unwrap()
+        });
+    (listed, loaded)
+}
+
+/// Right after a kill: every manifest parses, and every chunk it lists is on disk with
+/// exactly the recorded bytes and sha256 (a manifest never vouches for a partial file).
+fn manifest_problem(workdir: &Path) -> Option<String> {
+    let mut s = String::new();
+    for t in KILL_TABLES {
+        let path = workdir.join(t).join("manifest.json");
+        let Ok(text) = std::fs::read_to_string(&path) else {
+            continue;
+        };
+        let m: serde_json::Value = match serde_json::from_str(&text) {
+            Ok(m) => m,
+            Err(e) => {
+                let _ = writeln!(s, "{}: not JSON ({e})", path.display());
+                continue;
+            }
+        };
+        for c in m["chunks"].as_array().into_iter().flatten() {
+            let file = workdir.join(t).join(c["file"].as_str().unwrap_or("?"));
+            match std::fs::read(&file) {
+                Ok(data)
+                    if Some(data.len() as u64) == c["bytes"].as_u64()
+                        && Some(sha256_hex(&data).as_str()) == c["sha256"].as_str() => {}
+                Ok(data) => {
+                    let _ = writeln!(
+                        s,
+                        "{} does not match its manifest entry: {} bytes and sha256 {} on disk, \
+                         {} bytes and sha256 {} listed",
+                        file.display(),
+                        data.len(),
+                        sha256_hex(&data),
+                        c["bytes"],
+                        c["sha256"]
+                    );
+                }
+                Err(e) => {
+                    let _ = writeln!(s, "{} is listed but cannot be read: {e}", file.display());
+                }
+            }
+        }
+    }
+    (!s.is_empty()).then_some(s)
+}
+
+fn count_tmp_files(dir: &Path) -> u32 {
+    let mut n = 0;
+    if let Ok(rd) = std::fs::read_dir(dir) {
+        for e in rd.flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                n += count_tmp_files(&p);
+            } else if p.to_string_lossy().ends_with(".tmp") {
+                n += 1;
+            }
+        }
+    }
+    n
+}
+
+/// A persistent target connection for polling the ledger while my2pg runs.
+struct LedgerPoll {
+    rt: tokio::runtime::Runtime,
+    client: tokio_postgres::Client,
+}
+
+impl LedgerPoll {
+    fn new(url: &str) -> LedgerPoll {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        let client = rt.block_on(async {
+            let (client, conn) = tokio_postgres::connect(url, tokio_postgres::NoTls)
+                .await
+                .unwrap();
+            tokio::spawn(async move {
+                let _ = conn.await;
+            });
+            client
+        });
+        LedgerPoll { rt, client }
+    }
+
+    fn count(&self) -> usize {
+        self.rt.block_on(async {
+            let row = self
+                .client
+                .query_one("SELECT count(*) FROM my2pg.loaded_chunks", &[])
+                .await
+                .unwrap();
+            row.get::<_, i64>(0) as usize
+        })
+    }
+}
+
+const KILL_TRIALS: u32 = 20;
+
+/// `KILL_TRIALS` trials of one command in its own pair of databases: SIGKILL after a
+/// random delay, resume until success, check the target, the ledger and the files.
+fn kill_trials(cmd: Cmd, seed: u64) -> (KillStats, Vec<String>) {
+    let env = TestEnv::new(&format!("kill_{}", cmd.name()));
+    env.mysql_exec(KILL_SOURCE_DDL);
+    fill_kill_source(&env, 1000, 2000, 1000);
+    env.pg_exec(KILL_TARGET_DDL);
+    let cfg = kill_config(&env);
+    let source = kill_source_rows(&env);
+    let total_chunks: usize = source.values().map(|r| r.len().div_ceil(100)).sum();
+    let schema = target_schema(&env);
+
+    // Reference: an uninterrupted export and import, checked row by row.
+    let reference = env.dir.join("work_ref");
+    let timed = |wd: &Path, args: &[&str]| {
+        let t0 = Instant::now();
+        my2pg_in(&cfg, wd, args).assert_ok();
+        t0.elapsed().as_millis() as u64
+    };
+    let mut durations = vec![timed(&reference, &["export"])];
+    let import_ms = timed(&reference, &["import"]);
+    assert_eq!(diff_rows(&source, &kill_target_rows(&env)), None);
+    assert_eq!(ledger_problem(&env, &reference, &source), None);
+    assert_eq!(target_schema(&env), schema);
+    let fingerprint = target_fingerprint(&env);
+    let reference_files = workdir_hashes(&reference);
+    let csvs = reference_files.keys().filter(|k| k.ends_with(".csv"));
+    assert_eq!(csvs.count(), total_chunks);
+    // The normal duration of the command under test (the faster of two runs).
+    match cmd {
+        Cmd::Export => {
+            durations.push(timed(&env.workdir, &["export"]));
+            assert_eq!(workdir_hashes(&env.workdir), reference_files);
+        }
+        Cmd::Import => {
+            durations = vec![import_ms];
+            reset_target(&env);
+            durations.push(timed(&reference, &["import"]));
+        }
+        Cmd::Run => {
+            durations.clear();
+            for _ in 0..2 {
+                reset_target(&env);
+                reset_dir(&env.workdir);
+                durations.push(timed(&env.workdir, &["run"]));
+                assert_eq!(target_fingerprint(&env), fingerprint);
+            }
+        }
+    }
+    // Kill delays are drawn from 0..duration: the faster of the two runs at first, then
+    // the median of the last uninterrupted full runs (a resume after a kill that left
+    // nothing done is one), so the delays follow the machine's current speed.
+    let mut duration = *durations.iter().min().unwrap();
+    let workdir = if cmd == Cmd::Import {
+        reference.clone()
+    } else {
+        env.workdir.clone()
+    };
+
+    let poll = LedgerPoll::new(&env.pg_owner_url());
+    let mut rng = Rng(seed);
+    let mut st = KillStats {
+        duration_ms: duration,
+        ..KillStats::default()
+    };
+    let mut delays: Vec<u64> = Vec::new();
+    let mut failures: Vec<String> = Vec::new();
+    let started = Instant::now();
+    for trial in 0..KILL_TRIALS {
+        reset_target(&env);
+        if cmd != Cmd::Import {
+            reset_dir(&workdir);
+        }
+        // Even trials: SIGKILL after a random delay in 0..duration (much of which is
+        // start-up: catalogs, connections, the snapshot). Odd trials: SIGKILL once a
+        // random number of chunks is done (written for export, loaded otherwise), plus
+        // 0..10 ms, so that kills also land all over the work itself.
+        let by_progress = trial % 2 == 1;
+        let mut p = spawn_in(&cfg, &workdir, cmd.name());
+        let t0 = Instant::now();
+        let what = if by_progress {
+            st.progress_trials += 1;
+            let k = 1 + rng.below(total_chunks as u64 - 1) as usize;
+            let jitter = rng.below(10);
+            while p.is_running() && t0.elapsed() < TIMEOUT {
+                let done = match cmd {
+                    Cmd::Export => KILL_TABLES
+                        .iter()
+                        .map(|t| csv_files(&workdir, t).len())
+                        .sum::<usize>(),
+                    Cmd::Import | Cmd::Run => poll.count(),
+                };
+                if done >= k {
+                    break;
+                }
+                std::thread::sleep(Duration::from_millis(1));
+            }
+            std::thread::sleep(Duration::from_millis(jitter));
+            format!(
+                "{} trial {trial} (SIGKILL after {k} chunks + {jitter} ms, at {} ms)",
+                cmd.name(),
+                t0.elapsed().as_millis()
+            )
+        } else {
+            let delay = rng.below(duration);
+            delays.push(duration);
+            std::thread::sleep(Duration::from_millis(delay));
+            format!("{} trial {trial} (SIGKILL after {delay} ms)", cmd.name())
+        };
+        p.kill();
+        let killed = p.finish(TIMEOUT);
+        st.trials += 1;
+        match killed.code {
+            None => st.killed_running += 1,
+            Some(0) => st.finished_first += 1,
+            Some(_) => failures.push(format!(
+                "{what}: exited on its own before the kill, with {:?}:\n{}",
+                killed.code, killed.stderr
+            )),
+        }
+        st.tmp_left += count_tmp_files(&workdir);
+        if let Some(d) = manifest_problem(&workdir) {
+            failures.push(format!("{what}: right after the kill: {d}"));
+        }
+        let (listed, loaded) = progress_after_kill(&env, &workdir);
+        let partway = match cmd {
+            Cmd::Export => listed > 0 && listed < total_chunks,
+            Cmd::Import | Cmd::Run => loaded > 0 && (loaded as usize) < total_chunks,
+        };
+        if killed.code.is_none() && partway {
+            st.killed_partway += 1;
+        }
+        let nothing_done = match cmd {
+            Cmd::Export => listed == 0,
+            Cmd::Import => loaded == 0,
+            Cmd::Run => listed == 0 && loaded == 0,
+        };
+        // One resume in four is itself killed at a random moment first.
+        let kill_resume = rng.below(4) == 0;
+        if kill_resume {
+            let mut p = spawn_in(&cfg, &workdir, cmd.name());
+            std::thread::sleep(Duration::from_millis(rng.below(duration)));
+            p.kill();
+            if p.finish(TIMEOUT).code.is_none() {
+                st.killed_resumes += 1;
+            }
+        }
+        // Resume: the same command again until it succeeds (at most 3 times).
+        let mut resumed = false;
+        for attempt in 1..=3 {
+            st.resumes += 1;
+            let t0 = Instant::now();
+            let out = my2pg_in(&cfg, &workdir, &[cmd.name()]);
+            if out.code == Some(0) {
+                if nothing_done && !kill_resume && attempt == 1 {
+                    durations.push(t0.elapsed().as_millis() as u64);
+                    let mut last: Vec<u64> = durations.iter().rev().take(5).copied().collect();
+                    last.sort();
+                    duration = last[last.len() / 2];
+                }
+                resumed = true;
+                break;
+            }
+            failures.push(format!(
+                "{what}: resume #{attempt} exited {:?}:\n{}",
+                out.code, out.stderr
+            ));
+        }
+        if !resumed {
+            continue;
+        }
+        if cmd == Cmd::Export {
+            let out = my2pg_in(&cfg, &workdir, &["import"]);
+            if out.code != Some(0) {
+                failures.push(format!(
+                    "{what}: import after the resumed export exited {:?}:\n{}",
+                    out.code, out.stderr
+                ));
+                continue;
+            }
+        }
+        if target_fingerprint(&env) != fingerprint {
+            let d = diff_rows(&source, &kill_target_rows(&env));
+            failures.push(format!(
+                "{what}: the target differs from the source:\n{}",
+                d.unwrap_or_else(|| "(same rows, other fingerprint?)".into())
+            ));
+        }
+        if let Some(d) = ledger_problem(&env, &workdir, &source) {
+            failures.push(format!("{what}: {d}"));
+        }
+        let now = target_schema(&env);
+        if now != schema {
+            failures.push(format!(
+                "{what}: the target's constraints/indexes changed:\n  before: {schema:?}\n  after:  {now:?}"
+            ));
+        }
+        if cmd != Cmd::Import {
+            let files = workdir_hashes(&workdir);
+            if files != reference_files {
+                let differing: Vec<&String> = reference_files
+                    .keys()
+                    .chain(files.keys())
+                    .filter(|k| reference_files.get(*k) != files.get(*k))
+                    .collect();
+                failures.push(format!(
+                    "{what}: the resumed work directory differs from an uninterrupted export in {differing:?}"
+                ));
+            }
+        }
+    }
+    st.ms = started.elapsed().as_millis();
+    st.duration_ms = *delays.iter().max().unwrap();
+    st.duration_min_ms = *delays.iter().min().unwrap();
+    (st, failures)
+}
+
+/// The heart of issue 5: SIGKILL `export`, `import` and `run` at random moments (20
+/// trials each, fixed seeds; the three commands run side by side in their own
+/// databases), resume by running the same command again, and check that the target
+/// equals the source, every chunk is in the ledger exactly once and no row arrived twice.
+#[test]
+fn sigkill_at_random_points_then_resume_is_exact() {
+    let started = Instant::now();
+    let workers: Vec<_> = [
+        (Cmd::Export, 0x6d79_3270_6721_0001u64),
+        (Cmd::Import, 0x6d79_3270_6721_0002),
+        (Cmd::Run, 0x6d79_3270_6721_0003),
+    ]
+    .into_iter()
+    .map(|(cmd, seed)| (cmd, std::thread::spawn(move || kill_trials(cmd, seed))))
+    .collect();
+    let mut results = Vec::new();
+    for (cmd, h) in workers {
+        match h.join() {
+            Ok(r) => results.push((cmd, r)),
+            Err(e) => std::panic::resume_unwind(e),
+        }
+    }
+    let mut summary = format!(
+        "kill test: {:.1} s in all\n",
+        started.elapsed().as_secs_f64()
+    );
+    for (cmd, (st, _)) in &results {
+        let _ = writeln!(
+            summary,
+            "  {}: {} trials ({} by progress, the others after a delay in 0..d, d = {}..{} ms), {} killed while running ({} after part of the \
+             work was done), {} had finished before the kill, {} resumes killed too, \
+             {} .tmp files left by kills, {} resume runs, {:.1} s of trials",
+            cmd.name(),
+            st.trials,
+            st.progress_trials,
+            st.duration_min_ms,
+            st.duration_ms,
+            st.killed_running,
+            st.killed_partway,
+            st.finished_first,
+            st.killed_resumes,
+            st.tmp_left,
+            st.resumes,
+            st.ms as f64 / 1000.0
+        );
+    }
+    eprintln!("{summary}");
+    let failures: Vec<&String> = results.iter().flat_map(|(_, (_, f))| f).collect();
+    assert!(
+        failures.is_empty(),
+        "{} failure(s) after SIGKILL + resume:\n{}\n{summary}",
+        failures.len(),
+        failures
+            .iter()
+            .map(|s| s.as_str())
+            .collect::<Vec<_>>()
+            .join("\n")
+    );
+    for (cmd, (st, _)) in &results {
+        assert!(
+            st.trials >= KILL_TRIALS,
+            "{}: only {} trials",
+            cmd.name(),
+            st.trials
+        );
+        assert!(
+            st.killed_running * 2 > st.trials,
+            "{}: most trials must kill a running process:\n{summary}",
+            cmd.name()
+        );
+    }
+}
+
+fn spawn_in(config: &Path, workdir: &Path, command: &str) -> Running {
+    let wd = workdir.display().to_string();
+    spawn(config, workdir, &[command, "--workdir", wd.as_str()])
+}
+
+// ---- deterministic export ------------------------------------------------------------
+
+/// Three read keys: a primary key, a unique NOT NULL key (the nullable unique key must
+/// not be chosen), and none at all (ordered by every column, with duplicate rows).
+const KEYS_SOURCE: &str = "
+CREATE TABLE keyed (id int NOT NULL PRIMARY KEY, name varchar(50) NULL, at datetime(6) NULL);
+CREATE TABLE uniq (maybe int NULL, code varchar(20) NOT NULL, qty int NOT NULL,
+  UNIQUE KEY uq_maybe (maybe), UNIQUE KEY uq_code (code));
+CREATE TABLE nokey (a int NOT NULL, b varchar(20) NULL);
+";
+
+const KEYS_TARGET: &str = "
+CREATE TABLE keyed (id integer PRIMARY KEY, name text, at timestamp(6));
+CREATE TABLE uniq (maybe integer UNIQUE, code text NOT NULL UNIQUE, qty integer NOT NULL);
+CREATE TABLE nokey (a integer NOT NULL, b text);
+";
+
+fn fill_keys_source(env: &TestEnv) {
+    let keyed: Vec<String> = (1..=23)
+        .map(|i| {
+            format!(
+                "({i}, {}, '2023-05-{:02} 10:00:{:02}.{:06}')",
+                if i % 4 == 0 {
+                    "NULL".to_string()
+                } else {
+                    format!("'n,\"{i}\"\\n'")
+                },
+                i % 28 + 1,
+                i % 60,
+                i * 1013
+            )
+        })
+        .collect();
+    // Codes inserted out of key order; `maybe` is NULL on several rows.
+    let uniq: Vec<String> = (1..=17)
+        .map(|i| {
+            format!(
+                "({}, 'c{:03}', {i})",
+                if i % 3 == 0 {
+                    "NULL".to_string()
+                } else {
+                    (100 - i).to_string()
+                },
+                (i * 7) % 17
+            )
+        })
+        .collect();
+    // Duplicate rows and NULLs: only the whole row orders them.
+    let nokey: Vec<String> = (1..=19)
+        .map(|i| {
+            format!(
+                "({}, {})",
+                i % 5,
+                if i % 6 == 0 {
+                    "NULL".to_string()
+                } else {
+                    format!("'b{}'", i % 3)
+                }
+            )
+        })
+        .collect();
+    env.mysql_exec(&format!(
+        "INSERT INTO keyed VALUES {}; INSERT INTO uniq VALUES {}; INSERT INTO nokey VALUES {}",
+        keyed.join(","),
+        uniq.join(","),
+        nokey.join(",")
+    ));
+}
+
+#[test]
+fn export_is_byte_identical_and_keys_are_chosen_as_documented() {
+    let env = TestEnv::new("determ");
+    env.mysql_exec(KEYS_SOURCE);
+    fill_keys_source(&env);
+    env.pg_exec(KEYS_TARGET);
+    let cfg = env.write_config("[run]\nchunk_rows = 4\n\n[workers]\nreaders = 2\n");
+
+    let plan = env.cmd(&cfg, &["plan", "--json"]).run();
+    plan.assert_ok();
+    let report = plan.json();
+    let keys: BTreeMap<String, Vec<String>> = report["tables"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| {
+            (
+                t["target"].as_str().unwrap().to_string(),
+                serde_json::from_value(t["key"].clone()).unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(keys["keyed"], ["id"], "{report:#}");
+    assert_eq!(
+        keys["uniq"],
+        ["code"],
+        "the unique NOT NULL key: {report:#}"
+    );
+    assert_eq!(keys["nokey"], ["a", "b"], "every column: {report:#}");
+    let no_pk: Vec<&str> = report["warnings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|w| w["kind"] == "no_primary_key")
+        .map(|w| w["table"].as_str().unwrap())
+        .collect();
+    assert_eq!(no_pk, ["nokey"], "no_primary_key warnings: {report:#}");
+
+    let a = env.dir.join("work_a");
+    let b = env.dir.join("work_b");
+    my2pg_in(&cfg, &a, &["export"]).assert_ok();
+    my2pg_in(&cfg, &b, &["export"]).assert_ok();
+    let ha = workdir_hashes(&a);
+    let hb = workdir_hashes(&b);
+    for t in ["keyed", "uniq", "nokey"] {
+        assert!(
+            ha.contains_key(&format!("{t}/manifest.json")),
+            "no manifest for {t}: {ha:#?}"
+        );
+        assert!(
+            csv_files(&a, t).len() >= 4,
+            "{t}: expected several chunks, got {:?}",
+            csv_files(&a, t)
+        );
+    }
+    assert_eq!(ha, hb, "two exports of the same source and config differ");
+    // run.json is run metadata: it exists, and is the only file allowed to differ.
+    assert!(a.join("run.json").is_file() && b.join("run.json").is_file());
+
+    // The same bytes with other worker counts (parallelism must not leak into the data).
+    let cfg1 = env.write_config_as(
+        "one.toml",
+        "public",
+        &env.workdir,
+        "[run]\nchunk_rows = 4\n\n[workers]\nreaders = 1\nconverters = 1\nloaders = 1\n",
+    );
+    let c = env.dir.join("work_c");
+    my2pg_in(&cfg1, &c, &["export"]).assert_ok();
+    assert_eq!(
+        workdir_hashes(&c),
+        ha,
+        "readers = 1 / converters = 1 gives other bytes than readers = 2"
+    );
+
+    // The uniq table's chunks end at its code key, and its rows are in code order.
+    let m = read_manifest(&a, "uniq").unwrap();
+    let last = &m["chunks"][0]["last_key"];
+    assert_eq!(
+        last,
+        &serde_json::json!([{ "hex": hex_of("c003") }]),
+        "uniq chunk 1 must end at code c003: {m:#}"
+    );
+    // And the whole thing loads to exactly the source.
+    my2pg_in(&cfg, &a, &["import"]).assert_ok();
+    assert_eq!(
+        env.pg_rows("SELECT code, qty::text AS q, maybe::text AS m FROM uniq ORDER BY uniq.code"),
+        env.mysql_rows("SELECT code, qty, maybe FROM uniq ORDER BY code")
+    );
+    assert_eq!(
+        env.pg_rows("SELECT a::text AS x, b FROM nokey ORDER BY nokey.a, nokey.b"),
+        env.mysql_rows("SELECT a, b FROM nokey ORDER BY a, b IS NULL, b")
+    );
+}
+
+fn hex_of(s: &str) -> String {
+    crate::common::hex(s.as_bytes())
+}
+
+// ---- resumable export ----------------------------------------------------------------
+
+const OLD: Duration = Duration::from_secs(1_000_000_000); // 2001-09-09
+
+/// Sets every chunk file's mtime to 2001, so files a later export rewrites stand out.
+fn age_chunk_files(workdir: &Path, table: &str) {
+    for f in csv_files(workdir, table) {
+        let file = std::fs::File::options()
+            .write(true)
+            .open(workdir.join(table).join(&f))
+            .unwrap();
+        file.set_modified(std::time::UNIX_EPOCH + OLD).unwrap();
+    }
+}
+
+/// Chunk files of `table` that still carry the 2001 mtime (kept, not rewritten).
+fn kept_chunk_files(workdir: &Path, table: &str) -> Vec<String> {
+    csv_files(workdir, table)
+        .into_iter()
+        .filter(|f| {
+            let md = std::fs::metadata(workdir.join(table).join(f)).unwrap();
+            md.mtime() == OLD.as_secs() as i64
+        })
+        .collect()
+}
+
+/// Rewrites a manifest as an interrupted export would have left it: only the first
+/// `keep` chunks, not complete.
+fn truncate_manifest(workdir: &Path, table: &str, keep: usize) {
+    let path = workdir.join(table).join("manifest.json");
+    let mut m: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    m["chunks"].as_array_mut().unwrap().truncate(keep);
+    m["complete"] = serde_json::Value::Bool(false);
+    std::fs::write(&path, serde_json::to_vec_pretty(&m).unwrap()).unwrap();
+}
+
+#[test]
+fn export_resumes_after_the_last_verified_chunk() {
+    let env = TestEnv::new("resume_exp");
+    env.mysql_exec(KEYS_SOURCE);
+    fill_keys_source(&env);
+    env.pg_exec(KEYS_TARGET);
+    let cfg = env.write_config("[run]\nchunk_rows = 4\n\n[workers]\nreaders = 1\n");
+    let reference = env.dir.join("work_ref");
+    my2pg_in(&cfg, &reference, &["export"]).assert_ok();
+    let want = workdir_hashes(&reference);
+    let wd = env.workdir.clone();
+    my2pg_in(&cfg, &wd, &["export"]).assert_ok();
+    let chunks = |t: &str| csv_files(&wd, t);
+    let (n_keyed, n_uniq, n_nokey) = (
+        chunks("keyed").len(),
+        chunks("uniq").len(),
+        chunks("nokey").len(),
+    );
+    assert!(n_keyed >= 5 && n_uniq >= 4 && n_nokey >= 4);
+
+    // keyed: interrupted after chunk 3 — chunk 4 renamed but not yet in the manifest,
+    // chunk 5 only a .tmp, the rest never written.
+    truncate_manifest(&wd, "keyed", 3);
+    for f in chunks("keyed").iter().skip(4) {
+        std::fs::remove_file(wd.join("keyed").join(f)).unwrap();
+    }
+    std::fs::write(wd.join("keyed").join("000005.csv.tmp"), b"1,\"half a ro").unwrap();
+    // uniq: chunk 2 damaged on disk (same length, other bytes): re-exported from chunk 2.
+    let p2 = wd.join("uniq").join("000002.csv");
+    let mut bytes = std::fs::read(&p2).unwrap();
+    bytes[0] ^= 0x01;
+    std::fs::write(&p2, bytes).unwrap();
+    // nokey: ordered by every column, so a partial export cannot continue mid-table.
+    truncate_manifest(&wd, "nokey", 2);
+    std::fs::write(wd.join("keyed").join("manifest.json.tmp"), b"{").unwrap();
+    for t in ["keyed", "uniq", "nokey"] {
+        age_chunk_files(&wd, t);
+    }
+
+    let out = my2pg_in(&cfg, &wd, &["export", "--json"]);
+    out.assert_ok();
+    assert_eq!(
+        workdir_hashes(&wd),
+        want,
+        "the resumed export must end byte-identical to an uninterrupted one"
+    );
+    assert_eq!(
+        count_tmp_files(&wd.join("keyed")),
+        0,
+        "the .tmp chunk must be removed"
+    );
+    assert_eq!(
+        kept_chunk_files(&wd, "keyed"),
+        ["000001.csv", "000002.csv", "000003.csv"],
+        "keyed: the 3 verified chunks are kept, the rest written after chunk 3's key"
+    );
+    assert_eq!(
+        kept_chunk_files(&wd, "uniq"),
+        ["000001.csv"],
+        "uniq: chunk 1 kept, exported again from the damaged chunk 2"
+    );
+    assert_eq!(
+        kept_chunk_files(&wd, "nokey"),
+        Vec::<String>::new(),
+        "nokey (no key): an incomplete export starts over"
+    );
+    out.assert_stderr_contains("chunk file missing or changed");
+    // A complete export is kept as it is.
+    for t in ["keyed", "uniq", "nokey"] {
+        age_chunk_files(&wd, t);
+    }
+    my2pg_in(&cfg, &wd, &["export"]).assert_ok();
+    for t in ["keyed", "uniq", "nokey"] {
+        assert_eq!(
+            kept_chunk_files(&wd, t),
+            chunks(t),
+            "{t}: complete export rewritten"
+        );
+    }
+    assert_eq!(chunks("keyed").len(), n_keyed);
+    assert_eq!(chunks("uniq").len(), n_uniq);
+    assert_eq!(chunks("nokey").len(), n_nokey);
+}
+
+// ---- exactly-once import and tampered chunks ------------------------------------------
+
+const ITEMS_SOURCE: &str =
+    "CREATE TABLE items (id int NOT NULL PRIMARY KEY, name varchar(20) NULL)";
+/// No key in the target: a chunk loaded twice would be visible.
+const ITEMS_TARGET: &str = "CREATE TABLE items (id integer NOT NULL, name varchar(20))";
+
+fn fill_items(env: &TestEnv, n: usize) {
+    let rows: Vec<String> = (1..=n).map(|i| format!("({i}, 'item {i}')")).collect();
+    env.mysql_exec(&format!("INSERT INTO items VALUES {}", rows.join(",")));
+}
+
+fn items_target(env: &TestEnv) -> Rows {
+    env.pg_rows("SELECT id::text AS i, name FROM items ORDER BY items.id, items.name")
+}
+
+fn items_source(env: &TestEnv) -> Rows {
+    env.mysql_rows("SELECT id, name FROM items ORDER BY id")
+}
+
+fn ledger_chunks(env: &TestEnv, table: &str) -> Vec<String> {
+    env.pg_rows(&format!(
+        "SELECT chunk::text FROM my2pg.loaded_chunks WHERE table_name = '{table}' ORDER BY chunk"
+    ))
+    .into_iter()
+    .map(|r| r[0].clone().unwrap())
+    .collect()
+}
+
+#[test]
+fn import_is_exactly_once_and_refuses_changed_chunks() {
+    let env = TestEnv::new("tamper");
+    env.mysql_exec(ITEMS_SOURCE);
+    fill_items(&env, 10);
+    env.pg_exec(ITEMS_TARGET);
+    let cfg = env.write_config("[run]\nchunk_rows = 3\n\n[workers]\nreaders = 1\nloaders = 1\n");
+    let wd = env.workdir.clone();
+
+    my2pg_in(&cfg, &wd, &["run"]).assert_ok();
+    assert_eq!(items_target(&env), items_source(&env));
+    let ledger_cols = env.pg_rows(
+        "SELECT string_agg(column_name, ',' ORDER BY ordinal_position) FROM information_schema.columns \
+         WHERE table_schema = 'my2pg' AND table_name = 'loaded_chunks'",
+    );
+    assert_eq!(
+        ledger_cols[0][0].as_deref(),
+        Some("schema_name,table_name,chunk,sha256,rows,run_id,loaded_at")
+    );
+    // The ledger holds each chunk once, with the file's sha256 and row count.
+    let m = read_manifest(&wd, "items").unwrap();
+    let ledger = env.pg_rows(
+        "SELECT chunk::text, sha256, rows::text FROM my2pg.loaded_chunks \
+         WHERE schema_name = 'public' AND table_name = 'items' ORDER BY chunk",
+    );
+    let from_manifest: Rows = m["chunks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| {
+            vec![
+                Some(c["chunk"].to_string()),
+                Some(c["sha256"].as_str().unwrap().to_string()),
+                Some(c["rows"].to_string()),
+            ]
+        })
+        .collect();
+    assert_eq!(ledger, from_manifest);
+
+    // Re-running import and run loads nothing twice.
+    for cmd in ["import", "run"] {
+        let out = my2pg_in(&cfg, &wd, &[cmd, "--json"]);
+        out.assert_ok();
+        let r = out.json();
+        out.check(
+            r["tables"][0]["loaded_chunks"] == 0 && r["tables"][0]["skipped_chunks"] == 4,
+            &format!("{cmd} again must skip all 4 chunks"),
+        );
+        assert_eq!(items_target(&env), items_source(&env), "after {cmd} again");
+    }
+
+    // A loaded chunk whose file (and manifest entry) changed afterwards is refused.
+    let p2 = wd.join("items").join("000002.csv");
+    let tampered = std::fs::read_to_string(&p2)
+        .unwrap()
+        .replace("item 5", "item X");
+    std::fs::write(&p2, &tampered).unwrap();
+    let mpath = wd.join("items").join("manifest.json");
+    let mut m = read_manifest(&wd, "items").unwrap();
+    m["chunks"][1]["sha256"] = sha256_hex(tampered.as_bytes()).into();
+    m["chunks"][1]["bytes"] = (tampered.len() as u64).into();
+    std::fs::write(&mpath, serde_json::to_vec_pretty(&m).unwrap()).unwrap();
+    let out = my2pg_in(&cfg, &wd, &["import"]);
+    out.assert_exit(1)
+        .assert_stderr_contains("differs from the one loaded earlier")
+        .assert_stderr_contains("000002.csv");
+    assert_eq!(
+        items_target(&env),
+        items_source(&env),
+        "the target must be untouched"
+    );
+
+    // A file changed after export (manifest not) is refused before anything commits.
+    env.pg_exec("TRUNCATE items; DELETE FROM my2pg.loaded_chunks");
+    let wd2 = env.dir.join("work2");
+    my2pg_in(&cfg, &wd2, &["export"]).assert_ok();
+    let p3 = wd2.join("items").join("000003.csv");
+    let bad = std::fs::read_to_string(&p3)
+        .unwrap()
+        .replace("item 8", "item Y");
+    std::fs::write(&p3, bad).unwrap();
+    let out = my2pg_in(&cfg, &wd2, &["import"]);
+    out.assert_exit(1)
+        .assert_stderr_contains("changed after export")
+        .assert_stderr_contains("000003.csv");
+    let loaded = ledger_chunks(&env, "items");
+    out.check(
+        !loaded.contains(&"3".to_string()),
+        &format!("chunk 3 must not be in the ledger: {loaded:?}"),
+    );
+    let ids: Vec<String> = items_target(&env)
+        .into_iter()
+        .map(|r| r[0].clone().unwrap())
+        .collect();
+    out.check(
+        !ids.iter().any(|i| ["7", "8", "9"].contains(&i.as_str())),
+        &format!("rows of the refused chunk were loaded: {ids:?}"),
+    );
+    // Exporting again rewrites the damaged chunk; import then finishes exactly.
+    my2pg_in(&cfg, &wd2, &["export"]).assert_ok();
+    my2pg_in(&cfg, &wd2, &["import"]).assert_ok();
+    assert_eq!(items_target(&env), items_source(&env));
+    assert_eq!(ledger_chunks(&env, "items"), ["1", "2", "3", "4"]);
+}
+
+// ---- SIGTERM / SIGINT ------------------------------------------------------------------
+
+/// Waits until `path` exists (the command has made progress), at most 30 s.
+fn wait_for_file(p: &mut Running, path: &Path) {
+    let start = Instant::now();
+    while !path.exists() {
+        assert!(
+            p.is_running(),
+            "my2pg ended before {} appeared",
+            path.display()
+        );
+        assert!(
+            start.elapsed() < Duration::from_secs(30),
+            "{} never appeared",
+            path.display()
+        );
+        std::thread::sleep(Duration::from_millis(2));
+    }
+}
+
+#[test]
+fn sigterm_and_sigint_stop_cleanly_and_the_same_command_resumes() {
+    let env = TestEnv::new("sigterm");
+    env.mysql_exec(KILL_SOURCE_DDL);
+    fill_kill_source(&env, 1500, 3000, 1500);
+    env.pg_exec(KILL_TARGET_DDL);
+    let cfg = kill_config(&env);
+    let source = kill_source_rows(&env);
+    let schema = target_schema(&env);
+    let wd = env.workdir.clone();
+
+    // SIGTERM during run, once the first chunk is on disk.
+    let mut p = spawn_in(&cfg, &wd, "run");
+    wait_for_file(&mut p, &wd.join("parent").join("000002.csv"));
+    p.signal(libc::SIGTERM);
+    let out = p.finish(TIMEOUT);
+    out.assert_exit(1)
+        .assert_stderr_contains("SIGTERM")
+        .assert_stderr_contains("Run the same command again to resume");
+    let (listed, loaded) = progress_after_kill(&env, &wd);
+    eprintln!("SIGTERM left {listed} chunks exported and {loaded} loaded (of 60)");
+    out.check(
+        loaded < 60,
+        "run finished before SIGTERM: the test needs a slower run",
+    );
+    my2pg_in(&cfg, &wd, &["run"]).assert_ok();
+    assert_eq!(diff_rows(&source, &kill_target_rows(&env)), None);
+    assert_eq!(ledger_problem(&env, &wd, &source), None);
+    assert_eq!(
+        target_schema(&env),
+        schema,
+        "constraints and indexes as before"
+    );
+
+    // SIGINT during export; export again, then import.
+    reset_target(&env);
+    reset_dir(&wd);
+    let mut p = spawn_in(&cfg, &wd, "export");
+    wait_for_file(&mut p, &wd.join("parent").join("000002.csv"));
+    p.signal(libc::SIGINT);
+    let out = p.finish(TIMEOUT);
+    out.assert_exit(1)
+        .assert_stderr_contains("SIGINT")
+        .assert_stderr_contains("Run the same command again to resume");
+    let complete = KILL_TABLES
+        .iter()
+        .filter(|t| read_manifest(&wd, t).is_some_and(|m| m["complete"] == true))
+        .count();
+    out.check(complete < 3, "export finished before SIGINT");
+    my2pg_in(&cfg, &wd, &["export"]).assert_ok();
+    my2pg_in(&cfg, &wd, &["import"]).assert_ok();
+    assert_eq!(diff_rows(&source, &kill_target_rows(&env)), None);
+    assert_eq!(ledger_problem(&env, &wd, &source), None);
+    assert_eq!(
+        target_schema(&env),
+        schema,
+        "constraints and indexes as before"
+    );
+}
+
+// ---- the work-directory lock ------------------------------------------------------------
+
+#[test]
+fn a_second_my2pg_on_the_same_workdir_is_refused() {
+    let env = TestEnv::new("lock");
+    env.mysql_exec(ITEMS_SOURCE);
+    fill_items(&env, 2000);
+    env.pg_exec(ITEMS_TARGET);
+    // One reader: no global read lock on the shared source while a process is stopped.
+    let cfg = env.write_config("[run]\nchunk_rows = 50\n\n[workers]\nreaders = 1\n");
+    let wd = env.workdir.clone();
+    std::fs::create_dir_all(&wd).unwrap();
+
+    // Hold the flock ourselves: deterministic.
+    let lock = std::fs::File::options()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(wd.join("my2pg.lock"))
+        .unwrap();
+    // SAFETY: flock on a file descriptor we own.
+    assert_eq!(
+        unsafe { libc::flock(lock.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) },
+        0
+    );
+    for cmd in ["export", "run", "import"] {
+        let out = my2pg_in(&cfg, &wd, &[cmd]);
+        out.assert_exit(1)
+            .assert_stderr_contains("is in use by another my2pg process");
+    }
+    assert_eq!(env.pg_count("items"), 0);
+    drop(lock); // closing the descriptor releases the flock
+    my2pg_in(&cfg, &wd, &["export"]).assert_ok();
+
+    // A real my2pg holding it: stopped (SIGSTOP) right after it took the lock.
+    let mut p = spawn_in(&cfg, &wd, "run");
+    let start = Instant::now();
+    let pid = p.child.id();
+    loop {
+        let holder = std::fs::read_to_string(wd.join("my2pg.lock")).unwrap_or_default();
+        if holder.starts_with(&format!("pid {pid} ")) {
+            break;
+        }
+        assert!(
+            p.is_running(),
+            "run ended before it was seen holding the lock"
+        );
+        assert!(start.elapsed() < Duration::from_secs(30));
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    p.signal(libc::SIGSTOP);
+    let second = my2pg_in(&cfg, &wd, &["run"]);
+    p.signal(libc::SIGCONT);
+    second
+        .assert_exit(1)
+        .assert_stderr_contains("is in use by another my2pg process")
+        .assert_stderr_contains(&format!("pid {pid}"));
+    p.finish(TIMEOUT).assert_ok();
+    assert_eq!(items_target(&env), items_source(&env));
+}
+
+// ---- disk space --------------------------------------------------------------------------
+
+/// A 1 MB tmpfs, unmounted on drop.
+struct TinyFs(PathBuf);
+
+impl Drop for TinyFs {
+    fn drop(&mut self) {
+        let _ = Command::new("umount").arg(&self.0).status();
+    }
+}
+
+#[test]
+fn disk_space_is_checked_before_exporting() {
+    let env = TestEnv::new("disk");
+    // MyISAM: DATA_LENGTH is exact at once (InnoDB statistics may lag).
+    env.mysql_exec(
+        "CREATE TABLE big (id int NOT NULL PRIMARY KEY, pad varchar(1000) NOT NULL) ENGINE=MyISAM",
+    );
+    let rows: Vec<String> = (1..=3000)
+        .map(|i| format!("({i}, REPEAT('p', 1000))"))
+        .collect();
+    env.mysql_exec(&format!("INSERT INTO big VALUES {}", rows.join(",")));
+    env.pg_exec("CREATE TABLE big (id integer PRIMARY KEY, pad text NOT NULL)");
+
+    // A margin below 1 is a config error naming the key; nothing runs.
+    let bad = env.write_config_as(
+        "bad.toml",
+        "public",
+        &env.workdir,
+        "[run]\ndisk_margin = 0.5\n",
+    );
+    let out = env.cmd(&bad, &["export"]).run();
+    out.assert_exit(2).assert_stderr_contains("run.disk_margin");
+    assert!(
+        !env.workdir.exists(),
+        "a config error must not create the work directory"
+    );
+
+    // On a filesystem with room the check passes (default margin 1.25).
+    let cfg = env.write_config("[run]\nchunk_rows = 1000\n");
+    my2pg_in(&cfg, &env.workdir, &["export"]).assert_ok();
+
+    // On a 1 MB tmpfs the ~3 MB export is refused before anything is written.
+    let tiny = env.dir.join("tiny");
+    std::fs::create_dir_all(&tiny).unwrap();
+    let mounted = Command::new("mount")
+        .args(["-t", "tmpfs", "-o", "size=1m", "tmpfs"])
+        .arg(&tiny)
+        .status()
+        .map(|s| s.success())
+        .unwrap_or(false);
+    if !mounted {
+        eprintln!("disk test: cannot mount a tmpfs here (not root?): the refusal is not exercised");
+        return;
+    }
+    let _guard = TinyFs(tiny.clone());
+    let small_wd = tiny.join("work");
+    let out = my2pg_in(&cfg, &small_wd, &["export"]);
+    out.assert_exit(1)
+        .assert_stderr_contains("needs about")
+        .assert_stderr_contains("run.disk_margin");
+    assert!(
+        csv_files(&small_wd, "big").is_empty(),
+        "nothing may be exported: {:?}",
+        csv_files(&small_wd, "big")
+    );
+    // run refuses too, and loads nothing.
+    let out = my2pg_in(&cfg, &small_wd, &["run"]);
+    out.assert_exit(1).assert_stderr_contains("needs about");
+    assert_eq!(env.pg_count("big"), 0);
+}
+
+// ---- status ------------------------------------------------------------------------------
+
+fn status_of(cfg: &Path, wd: &Path) -> BTreeMap<String, serde_json::Value> {
+    let out = my2pg_in(cfg, wd, &["status", "--json"]);
+    out.assert_ok();
+    let r = out.json();
+    r["tables"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| {
+            let mut t = t.clone();
+            let name = t["table"].as_str().unwrap().to_string();
+            t.as_object_mut().unwrap().remove("table");
+            (name, t)
+        })
+        .collect()
+}
+
+#[test]
+fn status_counts_exported_and_loaded_chunks_exactly() {
+    let env = TestEnv::new("status");
+    env.mysql_exec(KILL_SOURCE_DDL);
+    fill_kill_source(&env, 250, 410, 99);
+    env.pg_exec(KILL_TARGET_DDL);
+    let cfg = kill_config(&env);
+    let wd = env.workdir.clone();
+    my2pg_in(&cfg, &wd, &["export"]).assert_ok();
+    let expect = |loaded: bool| -> BTreeMap<String, serde_json::Value> {
+        [
+            ("parent", 250u64, 3u64),
+            ("child", 410, 5),
+            ("events", 99, 1),
+        ]
+        .into_iter()
+        .map(|(t, rows, chunks)| {
+            (
+                t.to_string(),
+                serde_json::json!({
+                    "exported_chunks": chunks, "exported_rows": rows, "export_complete": true,
+                    "loaded_chunks": if loaded { chunks } else { 0 },
+                    "loaded_rows": if loaded { rows } else { 0 },
+                }),
+            )
+        })
+        .collect()
+    };
+    assert_eq!(status_of(&cfg, &wd), expect(false), "after export only");
+    my2pg_in(&cfg, &wd, &["import"]).assert_ok();
+    assert_eq!(status_of(&cfg, &wd), expect(true), "after import");
+    // A partial export shows as incomplete.
+    truncate_manifest(&wd, "child", 2);
+    let st = status_of(&cfg, &wd);
+    assert_eq!(st["child"]["export_complete"], false);
+    assert_eq!(st["child"]["exported_chunks"], 2);
+    assert_eq!(st["child"]["exported_rows"], 200);
+    assert_eq!(st["child"]["loaded_chunks"], 5);
+}
+
+// ---- consistent snapshot ----------------------------------------------------------------
+
+#[test]
+fn readers_share_one_snapshot_while_the_source_is_written() {
+    let env = TestEnv::new("snapshot");
+    // Sizes chosen so that the two readers read a and b at different times: reader 1
+    // takes a (largest) and reads it for the whole export; reader 2 takes big, and only
+    // then b. Both must still see the one state lined up under the global read lock.
+    env.mysql_exec(
+        "CREATE TABLE a (id int NOT NULL PRIMARY KEY, v varchar(20) NOT NULL, pad varchar(3000) NOT NULL);
+         CREATE TABLE big (id int NOT NULL PRIMARY KEY, pad varchar(300) NOT NULL);
+         CREATE TABLE b (id int NOT NULL PRIMARY KEY, v varchar(20) NOT NULL);",
+    );
+    let big: Vec<String> = (1..=2000)
+        .map(|i| format!("({i}, REPEAT('x', 300))"))
+        .collect();
+    for part in big.chunks(2000) {
+        env.mysql_exec(&format!("INSERT INTO big VALUES {}", part.join(",")));
+    }
+    let a: Vec<String> = (1..=1000)
+        .map(|i| format!("({i}, 'v{i}', REPEAT('a', 3000))"))
+        .collect();
+    let b: Vec<String> = (1..=1000).map(|i| format!("({i}, 'v{i}')")).collect();
+    env.mysql_exec(&format!(
+        "INSERT INTO a VALUES {}; INSERT INTO b VALUES {}; ANALYZE TABLE a, big, b",
+        a.join(","),
+        b.join(",")
+    ));
+    env.pg_exec(
+        "CREATE TABLE big (id integer PRIMARY KEY, pad text NOT NULL);
+         CREATE TABLE a (id integer PRIMARY KEY, v text NOT NULL, pad text NOT NULL);
+         CREATE TABLE b (id integer PRIMARY KEY, v text NOT NULL);",
+    );
+    let cfg = env.write_config("[run]\nchunk_rows = 500\n\n[workers]\nreaders = 2\n");
+
+    // The writer: each transaction inserts the same id into a and b.
+    let stop = Arc::new(AtomicBool::new(false));
+    let committed = Arc::new(AtomicU64::new(1000));
+    let writer = {
+        let (stop, committed, url) = (stop.clone(), committed.clone(), env.mysql_url());
+        std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap();
+            rt.block_on(async move {
+                use mysql_async::prelude::Queryable;
+                let mut conn = mysql_async::Conn::from_url(url.as_str()).await.unwrap();
+                let mut id = 1000u64;
+                while !stop.load(Ordering::SeqCst) {
+                    id += 1;
+                    conn.query_drop(format!(
+                        "START TRANSACTION; INSERT INTO a VALUES ({id}, 'w{id}', ''); \
+                         DO SLEEP(0.001); INSERT INTO b VALUES ({id}, 'w{id}'); COMMIT"
+                    ))
+                    .await
+                    .unwrap();
+                    committed.store(id, Ordering::SeqCst);
+                }
+                let _ = conn.disconnect().await;
+            })
+        })
+    };
+    // Let the writer get going, then export while it runs.
+    while committed.load(Ordering::SeqCst) < 1020 {
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    let before = committed.load(Ordering::SeqCst);
+    let t0 = Instant::now();
+    let export = my2pg_in(&cfg, &env.workdir, &["export"]);
+    let export_ms = t0.elapsed().as_millis();
+    let after = committed.load(Ordering::SeqCst);
+    stop.store(true, Ordering::SeqCst);
+    writer.join().unwrap();
+    export.assert_ok();
+    my2pg_in(&cfg, &env.workdir, &["import"]).assert_ok();
+
+    let ids = |t: &str| -> Vec<u64> {
+        env.pg_rows(&format!("SELECT id::text AS i FROM {t} ORDER BY {t}.id"))
+            .into_iter()
+            .map(|r| r[0].as_deref().unwrap().parse().unwrap())
+            .collect()
+    };
+    let (ia, ib) = (ids("a"), ids("b"));
+    let finished: Vec<&str> = export
+        .stderr
+        .lines()
+        .filter(|l| l.contains(" exported") && l.contains("table="))
+        .collect();
+    eprintln!(
+        "snapshot test: tables in the order they finished:\n{}",
+        finished.join("\n")
+    );
+    let max = *ia.last().unwrap();
+    eprintln!(
+        "snapshot test: export took {export_ms} ms; writer had committed up to id {before} before \
+         the export and {after} after it; the export holds ids up to {max} ({} rows in a, {} in b)",
+        ia.len(),
+        ib.len()
+    );
+    assert!(
+        after > before + 5,
+        "the writer did not run during the export ({before} -> {after})"
+    );
+    assert_eq!(
+        ia, ib,
+        "a and b must hold the same ids: no half transaction"
+    );
+    assert_eq!(
+        ia,
+        (1..=max).collect::<Vec<u64>>(),
+        "ids must be contiguous"
+    );
+    assert!(
+        (before..=after).contains(&max),
+        "the snapshot ({max}) must lie between {before} and {after}"
+    );
+    assert_eq!(env.pg_count("big"), 2000);
+}
+
+// ---- run id --------------------------------------------------------------------------------
+
+#[test]
+fn run_id_is_on_every_log_line_and_in_run_json() {
+    let env = TestEnv::new("runid");
+    env.mysql_exec(ITEMS_SOURCE);
+    fill_items(&env, 7);
+    env.pg_exec(ITEMS_TARGET);
+    let cfg = env.write_config("[run]\nchunk_rows = 3\n");
+    let wd = env.workdir.clone();
+    let out = my2pg_in(&cfg, &wd, &["run", "--json", "-v"]);
+    out.assert_ok();
+    let report = out.json();
+    let run_id = report["run_id"].as_str().unwrap().to_string();
+    assert!(!run_id.is_empty());
+    let prefix = format!("run={run_id} ");
+    let mut log_lines = 0;
+    for line in out.stderr.lines() {
+        let is_log = [" INFO ", " WARN ", " ERROR ", " DEBUG ", " TRACE "]
+            .iter()
+            .any(|l| line.contains(l));
+        if is_log {
+            log_lines += 1;
+            out.check(
+                line.starts_with(&prefix),
+                &format!("log line without {prefix:?}: {line:?}"),
+            );
+        }
+    }
+    out.check(
+        log_lines >= 3,
+        &format!("expected several log lines, got {log_lines}"),
+    );
+    out.check(
+        out.stderr.lines().any(|l| l.contains(" DEBUG ")),
+        "-v must show debug lines",
+    );
+    let meta: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(wd.join("run.json")).unwrap()).unwrap();
+    assert_eq!(meta["run_id"], run_id.as_str(), "{meta:#}");
+    assert!(
+        meta["source_version"].as_str().is_some_and(
+            |v| v.contains("MariaDB") || v.chars().next().is_some_and(|c| c.is_ascii_digit())
+        ),
+        "{meta:#}"
+    );
+    assert!(
+        meta["target_version"]
+            .as_str()
+            .is_some_and(|v| v.starts_with("17") || v.starts_with('1')),
+        "{meta:#}"
+    );
+    // The ledger records the run that loaded each chunk.
+    assert_eq!(
+        env.pg_rows("SELECT DISTINCT run_id FROM my2pg.loaded_chunks"),
+        vec![vec![Some(run_id.clone())]]
+    );
+    // A failing command names its run too.
+    let out = my2pg_in(&cfg, &env.dir.join("missing"), &["import"]);
+    out.assert_exit(1);
+    out.check(
+        out.stderr
+            .lines()
+            .any(|l| l.contains("(run ") && l.contains("error:")),
+        "the error line must name the run",
+    );
+}

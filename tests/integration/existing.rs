@@ -1,0 +1,438 @@
+//! Rows already in the target (issue 5): `non_empty_tables` in the plan, the
+//! `existing_rows` policies (error / truncate / keep-identical, per table and global),
+//! resumed runs not mistaken for seeded tables, TRUNCATE never cascading, and `--fresh`.
+
+use std::path::PathBuf;
+
+use crate::common::{problems, TestEnv, TestOutput};
+
+/// accounts <- items (FK); tags on its own. Source rows: accounts 1..=9, items 1..=12, tags 1..=5.
+const SOURCE: &str = "
+CREATE TABLE accounts (id int NOT NULL PRIMARY KEY, name varchar(50) NOT NULL, note text NULL);
+CREATE TABLE items (id int NOT NULL PRIMARY KEY, account_id int NOT NULL, qty int NOT NULL,
+  CONSTRAINT fk_items_account FOREIGN KEY (account_id) REFERENCES accounts (id));
+CREATE TABLE tags (id int NOT NULL PRIMARY KEY, label varchar(20) NOT NULL);
+";
+
+const TARGET: &str = "
+CREATE TABLE accounts (id integer PRIMARY KEY, name varchar(50) NOT NULL, note text);
+CREATE TABLE items (id integer PRIMARY KEY, account_id integer NOT NULL REFERENCES accounts (id), qty integer NOT NULL);
+CREATE TABLE tags (id integer PRIMARY KEY, label varchar(20) NOT NULL);
+";
+
+fn setup(hint: &str) -> TestEnv {
+    let env = TestEnv::new(hint);
+    env.mysql_exec(SOURCE);
+    let accounts: Vec<String> = (1..=9)
+        .map(|i| {
+            let note = if i % 3 == 0 {
+                "NULL".to_string()
+            } else {
+                format!("'note {i}'")
+            };
+            format!("({i}, 'account {i}', {note})")
+        })
+        .collect();
+    let items: Vec<String> = (1..=12)
+        .map(|i| format!("({i}, {}, {})", i % 9 + 1, i * 10))
+        .collect();
+    let tags: Vec<String> = (1..=5).map(|i| format!("({i}, 'tag {i}')")).collect();
+    env.mysql_exec(&format!(
+        "INSERT INTO accounts VALUES {}; INSERT INTO items VALUES {}; INSERT INTO tags VALUES {}",
+        accounts.join(","),
+        items.join(","),
+        tags.join(",")
+    ));
+    env.pg_exec(TARGET);
+    env
+}
+
+/// Config: small chunks, one reader (no global read lock), one loader (chunks load in
+/// order), plus `extra` (TOML appended after `[workers]`).
+fn config(env: &TestEnv, run_extra: &str, extra: &str) -> PathBuf {
+    env.write_config(&format!(
+        "[run]\nchunk_rows = 3\n{run_extra}\n\n[workers]\nreaders = 1\nloaders = 1\n\n{extra}"
+    ))
+}
+
+type Rows = Vec<Vec<Option<String>>>;
+
+fn target(env: &TestEnv, table: &str) -> Rows {
+    match table {
+        "accounts" => env
+            .pg_rows("SELECT id::text AS i, name, note FROM accounts ORDER BY accounts.id, name"),
+        "items" => env.pg_rows(
+            "SELECT id::text AS i, account_id::text AS a, qty::text AS q FROM items ORDER BY items.id",
+        ),
+        "tags" => env.pg_rows("SELECT id::text AS i, label FROM tags ORDER BY tags.id, label"),
+        _ => unreachable!(),
+    }
+}
+
+fn source(env: &TestEnv, table: &str) -> Rows {
+    match table {
+        "accounts" => env.mysql_rows("SELECT id, name, note FROM accounts ORDER BY id"),
+        "items" => env.mysql_rows("SELECT id, account_id, qty FROM items ORDER BY id"),
+        "tags" => env.mysql_rows("SELECT id, label FROM tags ORDER BY id"),
+        _ => unreachable!(),
+    }
+}
+
+#[track_caller]
+fn assert_exact(env: &TestEnv, out: &TestOutput) {
+    for t in ["accounts", "items", "tags"] {
+        let (s, g) = (source(env, t), target(env, t));
+        if s != g {
+            out.fail(&format!(
+                "table {t}: target differs from the source\n  source: {s:?}\n  target: {g:?}"
+            ));
+        }
+    }
+}
+
+/// Rows in the ledger (0 when it does not exist yet).
+fn ledger_rows(env: &TestEnv) -> i64 {
+    let exists = env.pg_value("SELECT (to_regclass('my2pg.loaded_chunks') IS NOT NULL)::text");
+    if exists.as_deref() != Some("true") {
+        return 0;
+    }
+    env.pg_value("SELECT count(*)::text FROM my2pg.loaded_chunks")
+        .unwrap()
+        .parse()
+        .unwrap()
+}
+
+fn run(env: &TestEnv, cfg: &std::path::Path, args: &[&str]) -> TestOutput {
+    env.cmd(cfg, args).run()
+}
+
+#[test]
+fn seeded_table_blocks_import_and_run_by_default() {
+    let env = setup("ex_error");
+    env.pg_exec("INSERT INTO tags VALUES (1, 'seeded'), (99, 'app default')");
+    let cfg = config(&env, "", "");
+
+    let plan = run(&env, &cfg, &["plan", "--json"]);
+    plan.assert_exit(2);
+    let report = plan.json();
+    plan.check(
+        report["non_empty_tables"]
+            == serde_json::json!([{"table": "tags", "existing_rows": "error", "chunks_in_ledger": 0}]),
+        "plan.non_empty_tables must list tags with policy error and no ledger chunks",
+    );
+    plan.check(
+        problems(&report) == [("target_not_empty".to_string(), "tags".to_string(), None)],
+        "plan must have exactly one blocking problem: target_not_empty on tags",
+    );
+
+    for cmd in ["run", "import"] {
+        if cmd == "import" {
+            // export is allowed (it writes no target rows); import is not.
+            run(&env, &cfg, &["export"]).assert_ok();
+        }
+        let out = run(&env, &cfg, &[cmd, "--json"]);
+        out.assert_exit(2)
+            .assert_stderr_contains("\"public\".\"tags\" already holds rows");
+        out.check(
+            out.json()["error"]["message"]
+                .as_str()
+                .is_some_and(|m| m.contains("tags")),
+            "the JSON error must name the table",
+        );
+        out.check(
+            env.pg_count("accounts") == 0 && env.pg_count("items") == 0,
+            &format!("{cmd}: no other table may get rows"),
+        );
+        out.check(env.pg_count("tags") == 2, "the seeded rows stay");
+        out.check(ledger_rows(&env) == 0, "nothing may be in the ledger");
+    }
+
+    // A per-table policy beats the global one.
+    let cfg = config(
+        &env,
+        "existing_rows = \"truncate\"",
+        "[tables.\"tags\"]\nexisting_rows = \"error\"\n",
+    );
+    let out = run(&env, &cfg, &["run"]);
+    out.assert_exit(2).assert_stderr_contains("tags");
+    assert_eq!(env.pg_count("tags"), 2);
+    assert_eq!(env.pg_count("accounts"), 0);
+}
+
+#[test]
+fn truncate_policy_replaces_seeded_rows_with_the_source() {
+    let env = setup("ex_trunc");
+    env.pg_exec(
+        "INSERT INTO tags VALUES (1, 'seeded'), (99, 'app default');
+         INSERT INTO accounts VALUES (1, 'seeded', NULL), (42, 'x', 'y');
+         INSERT INTO items VALUES (7, 42, 1);",
+    );
+    // Per table for tags; accounts and items through the global setting.
+    let cfg = config(
+        &env,
+        "existing_rows = \"truncate\"",
+        "[tables.\"tags\"]\nexisting_rows = \"truncate\"\n",
+    );
+    let plan = run(&env, &cfg, &["plan", "--json"]);
+    plan.assert_ok();
+    let mut listed: Vec<(String, String, i64)> = plan.json()["non_empty_tables"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| {
+            (
+                n["table"].as_str().unwrap().to_string(),
+                n["existing_rows"].as_str().unwrap().to_string(),
+                n["chunks_in_ledger"].as_i64().unwrap(),
+            )
+        })
+        .collect();
+    listed.sort();
+    assert_eq!(
+        listed,
+        [
+            ("accounts".to_string(), "truncate".to_string(), 0),
+            ("items".to_string(), "truncate".to_string(), 0),
+            ("tags".to_string(), "truncate".to_string(), 0),
+        ]
+    );
+    let out = run(&env, &cfg, &["run"]);
+    out.assert_ok();
+    assert_exact(&env, &out);
+}
+
+#[test]
+fn truncating_a_parent_needs_its_non_empty_copied_children_too() {
+    let env = setup("ex_trunc_child");
+    env.pg_exec(
+        "INSERT INTO accounts VALUES (1, 'account 1', 'note 1'), (2, 'account 2', 'note 2'), (42, 'x', 'y');
+         INSERT INTO items VALUES (1, 2, 10);",
+    );
+    // accounts would be truncated, but items (copied, holds rows) keeps its rows.
+    let cfg = config(
+        &env,
+        "",
+        "[tables.\"accounts\"]\nexisting_rows = \"truncate\"\n\n[tables.\"items\"]\nexisting_rows = \"keep-identical\"\n",
+    );
+    let out = run(&env, &cfg, &["run"]);
+    out.assert_exit(2)
+        .assert_stderr_contains("cannot truncate")
+        .assert_stderr_contains("items");
+    assert_eq!(env.pg_count("accounts"), 3, "nothing truncated");
+    assert_eq!(env.pg_count("items"), 1);
+    assert_eq!(env.pg_count("tags"), 0);
+}
+
+#[test]
+fn truncate_never_cascades_to_a_table_my2pg_does_not_load() {
+    let env = setup("ex_cascade");
+    // audit exists only in the target and references a copied table.
+    env.pg_exec(
+        "CREATE TABLE audit (id integer PRIMARY KEY, account_id integer REFERENCES accounts (id));
+         INSERT INTO accounts VALUES (42, 'seeded', NULL);
+         INSERT INTO audit VALUES (1, 42);",
+    );
+    let cfg = config(
+        &env,
+        "",
+        "[tables.\"accounts\"]\nexisting_rows = \"truncate\"\n",
+    );
+    let out = run(&env, &cfg, &["run"]);
+    out.assert_exit(1)
+        .assert_stderr_contains("TRUNCATE")
+        .assert_stderr_contains("tables my2pg does not load may reference them");
+    out.check(
+        out.stderr.contains("audit"),
+        "the error should name the referencing table (Postgres' detail)",
+    );
+    assert_eq!(
+        env.pg_rows("SELECT id::text AS i, account_id::text AS a FROM audit"),
+        vec![vec![Some("1".to_string()), Some("42".to_string())]],
+        "audit keeps its rows"
+    );
+    assert_eq!(env.pg_count("accounts"), 1, "accounts keeps its seeded row");
+    assert_eq!(env.pg_count("items") + env.pg_count("tags"), 0);
+    assert_eq!(ledger_rows(&env), 0);
+}
+
+#[test]
+fn fresh_never_cascades_to_a_table_my2pg_does_not_load() {
+    let env = setup("ex_fresh_cascade");
+    env.pg_exec(
+        "CREATE TABLE audit (id integer PRIMARY KEY, account_id integer REFERENCES accounts (id))",
+    );
+    let cfg = config(&env, "", "");
+    run(&env, &cfg, &["run"]).assert_ok();
+    // The application writes a row that references a loaded account.
+    env.pg_exec("INSERT INTO audit VALUES (1, 4)");
+    let chunks = ledger_rows(&env);
+    let out = run(&env, &cfg, &["import", "--fresh", "--yes"]);
+    out.assert_exit(1)
+        .assert_stderr_contains("tables my2pg does not load may reference them");
+    out.check(
+        out.stderr.contains("audit"),
+        "the error should name the referencing table (Postgres' detail)",
+    );
+    assert_eq!(env.pg_count("audit"), 1, "audit keeps its row");
+    assert_exact(&env, &out);
+    assert_eq!(ledger_rows(&env), chunks, "the ledger is untouched");
+}
+
+#[test]
+fn keep_identical_keeps_equal_rows_and_names_a_differing_key() {
+    let env = setup("ex_keep");
+    // Identical to source rows 2 and 6 (6 has a NULL note).
+    env.pg_exec(
+        "INSERT INTO accounts VALUES (2, 'account 2', 'note 2'), (6, 'account 6', NULL);
+         INSERT INTO tags VALUES (3, 'tag 3');",
+    );
+    let cfg = config(&env, "existing_rows = \"keep-identical\"", "");
+    let out = run(&env, &cfg, &["run", "--json"]);
+    out.assert_ok();
+    assert_exact(&env, &out);
+    let loaded: i64 = out.json()["tables"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["table"] == "accounts")
+        .unwrap()["loaded_rows"]
+        .as_i64()
+        .unwrap();
+    out.check(
+        loaded == 7,
+        "keep-identical must load only the 7 absent accounts rows",
+    );
+
+    // One seeded row differs: the run fails naming its key.
+    let env = setup("ex_keep_diff");
+    env.pg_exec(
+        "INSERT INTO accounts VALUES (2, 'account 2', 'note 2'), (7, 'account 7', 'changed')",
+    );
+    let cfg = config(
+        &env,
+        "",
+        "[tables.\"accounts\"]\nexisting_rows = \"keep-identical\"\n",
+    );
+    let out = run(&env, &cfg, &["run"]);
+    out.assert_exit(1)
+        .assert_stderr_contains("keep-identical")
+        .assert_stderr_contains("(id)=(7)");
+    assert_eq!(
+        env.pg_value("SELECT note FROM accounts WHERE id = 7")
+            .as_deref(),
+        Some("changed"),
+        "the differing row is never overwritten"
+    );
+    assert_eq!(env.pg_count("items"), 0, "the next wave never starts");
+}
+
+#[test]
+fn a_resumed_run_is_not_mistaken_for_a_seeded_table() {
+    let env = setup("ex_resumed");
+    // The first run stops at accounts chunk 2 (ids 4..6) on a target constraint.
+    env.pg_exec("ALTER TABLE accounts ADD CONSTRAINT no_five CHECK (id <> 5)");
+    let cfg = config(&env, "", "");
+    let out = run(&env, &cfg, &["run"]);
+    out.assert_exit(1).assert_stderr_contains("no_five");
+    assert_eq!(env.pg_count("accounts"), 3, "chunk 1 committed");
+    env.pg_exec("ALTER TABLE accounts DROP CONSTRAINT no_five");
+
+    let plan = run(&env, &cfg, &["plan", "--json"]);
+    plan.assert_ok();
+    let report = plan.json();
+    let listed = report["non_empty_tables"].as_array().unwrap();
+    plan.check(
+        listed.iter().any(|n| {
+            n == &serde_json::json!({"table": "accounts", "existing_rows": "error", "chunks_in_ledger": 1})
+        }) && listed.iter().all(|n| n["chunks_in_ledger"].as_i64() > Some(0)),
+        "accounts holds my2pg's own rows: listed with 1 ledger chunk, not a problem",
+    );
+    plan.check(problems(&report).is_empty(), "no blocking problem");
+    let out = run(&env, &cfg, &["run", "--json"]);
+    out.assert_ok();
+    assert_exact(&env, &out);
+    assert_eq!(ledger_rows(&env), 3 + 4 + 2);
+}
+
+/// keep-identical on a table whose load stopped half-way: after the operator fixes the
+/// differing row, running again must finish the merge (the seeded rows of the chunks
+/// not yet loaded still have to be compared, not COPYed over).
+#[test]
+fn keep_identical_resumes_after_the_differing_row_is_fixed() {
+    let env = setup("ex_keep_resume");
+    env.pg_exec(
+        "INSERT INTO accounts VALUES (2, 'account 2', 'note 2'), (5, 'account 5', 'stale')",
+    );
+    let cfg = config(
+        &env,
+        "",
+        "[tables.\"accounts\"]\nexisting_rows = \"keep-identical\"\n",
+    );
+    let out = run(&env, &cfg, &["run"]);
+    out.assert_exit(1).assert_stderr_contains("(id)=(5)");
+    // The operator makes row 5 identical to the source and runs again.
+    env.pg_exec("UPDATE accounts SET note = 'note 5' WHERE id = 5");
+    let out = run(&env, &cfg, &["run"]);
+    out.assert_ok();
+    assert_exact(&env, &out);
+}
+
+#[test]
+fn fresh_asks_first_and_then_reloads_everything() {
+    let env = setup("ex_fresh");
+    let cfg = config(&env, "", "");
+    run(&env, &cfg, &["run"]).assert_ok();
+    let chunks = ledger_rows(&env);
+    assert_eq!(chunks, 4 + 3 + 2);
+    // Someone edits the target after the load.
+    env.pg_exec("UPDATE tags SET label = 'edited' WHERE id = 1; DELETE FROM items WHERE id = 12");
+
+    // No terminal and no --yes: refused, nothing truncated.
+    let out = run(&env, &cfg, &["import", "--fresh"]);
+    out.assert_exit(2)
+        .assert_stderr_contains("--yes")
+        .assert_stderr_contains("\"public\".\"accounts\"");
+    assert_eq!(env.pg_count("items"), 11, "nothing truncated");
+    assert_eq!(env.pg_count("accounts"), 9);
+    assert_eq!(ledger_rows(&env), chunks);
+
+    // --yes: lists what it truncates, then reloads exactly.
+    let out = run(&env, &cfg, &["import", "--fresh", "--yes", "--json"]);
+    out.assert_ok();
+    let listed: Vec<&str> = out
+        .stderr
+        .lines()
+        .skip_while(|l| !l.contains("--fresh will TRUNCATE"))
+        .skip(1)
+        .take_while(|l| l.starts_with("  "))
+        .map(str::trim)
+        .collect();
+    let mut sorted = listed.clone();
+    sorted.sort();
+    out.check(
+        sorted
+            == [
+                "\"public\".\"accounts\"",
+                "\"public\".\"items\"",
+                "\"public\".\"tags\"",
+            ],
+        &format!("stderr must list the 3 truncated tables, got {listed:?}"),
+    );
+    assert_exact(&env, &out);
+    out.check(
+        out.json()["totals"]["loaded_rows"] == 9 + 12 + 5,
+        "every row loaded again",
+    );
+    assert_eq!(ledger_rows(&env), chunks);
+
+    // The source changes; run --fresh --yes exports again and reloads.
+    env.mysql_exec(
+        "INSERT INTO accounts VALUES (10, 'account 10', NULL); \
+         UPDATE tags SET label = 'renamed' WHERE id = 2; DELETE FROM items WHERE id = 1",
+    );
+    let out = run(&env, &cfg, &["run", "--fresh", "--yes"]);
+    out.assert_ok()
+        .assert_stderr_contains("--fresh will TRUNCATE");
+    assert_exact(&env, &out);
+    assert_eq!(ledger_rows(&env), 4 + 4 + 2);
+}
