@@ -453,26 +453,28 @@ fn report(
     }
 }
 
-pub async fn export(settings: &Settings, cancel: Cancel) -> Result<RunReport> {
-    let started = Instant::now();
-    let p = prepare(settings).await?;
-    exportable(&p)?;
-    let run_id = crate::run_id().to_string();
-    let wd = WorkDir::create(&settings.workdir)?;
-    let _lock = wd.lock(&run_id)?;
-    check_disk_space(&wd, &p.plan, settings)?;
-    let plan = Arc::new(p.plan.clone());
-    let progress = Arc::new(Progress::default());
+/// What an export needs once the work directory is locked: disk space checked, the
+/// (snapshot) readers open, `run.json` written with the snapshot's binlog position, and
+/// the lane context.
+async fn start_export(
+    settings: &Settings,
+    p: &Prepared,
+    wd: &WorkDir,
+    command: &str,
+    cancel: Cancel,
+    progress: Arc<Progress>,
+    events_tx: Option<mpsc::Sender<ExportEvent>>,
+) -> Result<(Arc<ExportCtx>, Vec<mysql_async::Conn>)> {
+    check_disk_space(wd, &p.plan, settings)?;
     let (conns, position) = session::open_readers(
         &settings.source,
         settings.workers.readers,
         settings.consistency,
     )
     .await?;
-    write_run_file(&wd, "export", &run_id, &p, position.as_deref())?;
-    let ticker = progress_ticker(progress.clone(), started);
+    write_run_file(wd, command, crate::run_id(), p, position.as_deref())?;
     let ctx = Arc::new(ExportCtx {
-        plan: plan.clone(),
+        plan: Arc::new(p.plan.clone()),
         workdir: wd.clone(),
         pool: pool(settings)?,
         caps: Capacities::default(),
@@ -480,9 +482,24 @@ pub async fn export(settings: &Settings, cancel: Cancel) -> Result<RunReport> {
         batch_rows: settings.batch_rows,
         cancel,
         progress,
-        events_tx: None,
+        events_tx,
         versions: (p.source_version.clone(), p.target_version.clone()),
     });
+    Ok((ctx, conns))
+}
+
+pub async fn export(settings: &Settings, cancel: Cancel) -> Result<RunReport> {
+    let started = Instant::now();
+    let p = prepare(settings).await?;
+    exportable(&p)?;
+    let run_id = crate::run_id().to_string();
+    let wd = WorkDir::create(&settings.workdir)?;
+    let _lock = wd.lock(&run_id)?;
+    let plan = Arc::new(p.plan.clone());
+    let progress = Arc::new(Progress::default());
+    let (ctx, conns) =
+        start_export(settings, &p, &wd, "export", cancel, progress.clone(), None).await?;
+    let ticker = progress_ticker(progress, started);
     let manifests = export_all(ctx, conns).await;
     ticker.abort();
     let manifests = manifests?;
@@ -617,29 +634,19 @@ pub async fn run(settings: &Settings, cancel: Cancel, opts: LoadOptions<'_>) -> 
             }
         }
     }
-    check_disk_space(&wd, &plan, settings)?;
-    let (conns, position) = session::open_readers(
-        &settings.source,
-        settings.workers.readers,
-        settings.consistency,
+    let progress = Arc::new(Progress::default());
+    let (events_tx, events_rx) = mpsc::channel(Capacities::default().events);
+    let (ctx, conns) = start_export(
+        settings,
+        &p,
+        &wd,
+        "run",
+        cancel.clone(),
+        progress.clone(),
+        Some(events_tx),
     )
     .await?;
-    write_run_file(&wd, "run", &run_id, &p, position.as_deref())?;
-    let progress = Arc::new(Progress::default());
     let ticker = progress_ticker(progress.clone(), started);
-    let (events_tx, events_rx) = mpsc::channel(Capacities::default().events);
-    let ctx = Arc::new(ExportCtx {
-        plan: plan.clone(),
-        workdir: wd.clone(),
-        pool: pool(settings)?,
-        caps: Capacities::default(),
-        chunk_rows: settings.chunk_rows,
-        batch_rows: settings.batch_rows,
-        cancel: cancel.clone(),
-        progress: progress.clone(),
-        events_tx: Some(events_tx),
-        versions: (p.source_version.clone(), p.target_version.clone()),
-    });
     // Export and load overlap: a chunk loads as soon as it is on disk and its wave is due.
     let (exported, loaded) = tokio::join!(
         export_all(ctx, conns),
