@@ -713,11 +713,34 @@ pub async fn status(settings: &Settings) -> Result<StatusReport> {
             loaded_rows: lr,
         });
     }
+    let mut pending_restore = Vec::new();
+    for (table, sql) in [
+        (
+            "my2pg.rebuild_objects",
+            "SELECT kind || ' ' || object_name || ' on ' || schema_name || '.' || table_name FROM my2pg.rebuild_objects ORDER BY 1",
+        ),
+        (
+            "my2pg.dropped_constraints",
+            "SELECT 'fk ' || constraint_name || ' on ' || schema_name || '.' || table_name FROM my2pg.dropped_constraints ORDER BY 1",
+        ),
+    ] {
+        let exists: bool = client
+            .query_one("SELECT to_regclass($1) IS NOT NULL", &[&table])
+            .await
+            .map_err(|e| Error::pg("look for pending restores", &e))?
+            .get(0);
+        if exists {
+            for r in client.query(sql, &[]).await.map_err(|e| Error::pg("read pending restores", &e))? {
+                pending_restore.push(r.get(0));
+            }
+        }
+    }
     Ok(StatusReport {
         command: "status",
         ok: true,
         workdir: settings.workdir.display().to_string(),
         tables,
+        pending_restore,
     })
 }
 

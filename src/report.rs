@@ -289,6 +289,9 @@ pub struct StatusReport {
     pub ok: bool,
     pub workdir: String,
     pub tables: Vec<TableStatus>,
+    /// Indexes and constraints dropped for a load and not yet restored (an interrupted
+    /// or failed run); the next import/run restores them.
+    pub pending_restore: Vec<String>,
 }
 
 impl StatusReport {
@@ -306,6 +309,15 @@ impl StatusReport {
                 t.loaded_chunks,
                 t.loaded_rows
             );
+        }
+        if !self.pending_restore.is_empty() {
+            let _ = writeln!(
+                s,
+                "Dropped for a load and not yet restored (the next import/run restores them):"
+            );
+            for p in &self.pending_restore {
+                let _ = writeln!(s, "  {p}");
+            }
         }
         s
     }

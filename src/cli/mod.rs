@@ -269,7 +269,8 @@ Command::Run(r) => {
             sig = shutdown_signal() => {
                 cancel.trip();
                 Err(ErrorKind::Interrupted(format!(
-                    "{sig} received; in-flight chunks were rolled back. Run the same command again to resume"
+                    "{sig} received; in-flight chunks were rolled back. Run the same command again to resume \
+                     (indexes and constraints dropped for the load are restored by that run; `my2pg status` lists them)"
                 )).into())
             }
         }

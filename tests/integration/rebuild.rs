@@ -250,6 +250,27 @@ fn rebuild_killed_run_is_resumed_to_an_identical_catalog() {
         env.pg_value("SELECT count(*)::text FROM my2pg.rebuild_objects"),
         Some("7".into())
     );
+    // `status` tells the operator what waits to be restored.
+    let status = env.my2pg(&["status", "--json"]);
+    status.assert_ok();
+    let pending: Vec<String> = status.json()["pending_restore"]
+        .as_array()
+        .expect("pending_restore")
+        .iter()
+        .map(|p| p.as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(
+        pending,
+        vec![
+            "fk member_org_fk on public.member",
+            "fk member_team_fk on public.member",
+            "fk team_org_id_fkey on public.team",
+            "index member_active_idx on public.member",
+            "index member_email_lower_idx on public.member",
+            "index org_region_idx on public.org",
+            "index team_label_idx on public.team",
+        ]
+    );
     env.my2pg(&["run"]).assert_ok();
     assert_eq!(catalog(&env), before);
     assert_eq!(member_digest(&env), Some(source_digest(3000)));
