@@ -8,7 +8,7 @@ pub fn put_text(out: &mut Vec<u8>, s: &[u8]) {
     out.reserve(s.len() + 2);
     out.push(b'"');
     let mut rest = s;
-    while let Some(i) = rest.iter().position(|&b| b == b'"') {
+    while let Some(i) = memchr::memchr(b'"', rest) {
         out.extend_from_slice(&rest[..=i]);
         out.push(b'"');
         rest = &rest[i + 1..];

@@ -686,7 +686,7 @@ fn check_text(b: &[u8], max_chars: Option<u32>) -> Result<(), ConvertError> {
             )
         }
     };
-    if b.contains(&0) {
+    if memchr::memchr(0, b).is_some() {
         return err(
             ProblemClass::NulByte,
             "contains a NUL byte (PostgreSQL text cannot hold it)",
@@ -713,7 +713,7 @@ fn check_json(b: &[u8], jsonb: bool) -> Result<(), ConvertError> {
     if let Err(e) = serde_json::from_slice::<serde::de::IgnoredAny>(b) {
         return err(ProblemClass::InvalidJson, format!("invalid JSON: {e}"));
     }
-    if b.contains(&0) {
+    if memchr::memchr(0, b).is_some() {
         return err(
             ProblemClass::NulByte,
             "contains a NUL byte (PostgreSQL json cannot hold it)",
@@ -745,22 +745,58 @@ fn has_escaped_nul(b: &[u8]) -> bool {
     false
 }
 
-fn put_uuid_text(out: &mut Vec<u8>, b: &[u8]) -> Result<(), ConvertError> {
-    let hex_ok = |c: u8| c.is_ascii_hexdigit();
-    let canonical = b.len() == 36
-        && b.iter().enumerate().all(|(i, &c)| match i {
-            8 | 13 | 18 | 23 => c == b'-',
-            _ => hex_ok(c),
-        });
-    let plain = b.len() == 32 && b.iter().all(|&c| hex_ok(c));
-    if !canonical && !plain {
-        return err(ProblemClass::InvalidUuid, "not a UUID");
+/// Hex digit -> its lower-case form; anything else -> 0.
+const HEX_LOWER: [u8; 256] = {
+    let mut t = [0u8; 256];
+    let mut c = 0;
+    while c < 256 {
+        t[c] = match c as u8 {
+            b'0'..=b'9' | b'a'..=b'f' => c as u8,
+            b'A'..=b'F' => c as u8 + 32,
+            _ => 0,
+        };
+        c += 1;
     }
-    for (n, &c) in b.iter().filter(|&&c| c != b'-').enumerate() {
-        if matches!(n, 8 | 12 | 16 | 20) {
-            out.push(b'-');
+    t
+};
+
+/// Canonical 8-4-4-4-12 (or 32 plain hex digits), any case -> lower-case canonical form.
+/// A table lookup per byte: UUID keys are in nearly every column of a TypeORM schema.
+fn put_uuid_text(out: &mut Vec<u8>, b: &[u8]) -> Result<(), ConvertError> {
+    let start = out.len();
+    let ok = match b.len() {
+        36 => {
+            let mut ok = b[8] == b'-' && b[13] == b'-' && b[18] == b'-' && b[23] == b'-';
+            out.reserve(36);
+            for (i, &c) in b.iter().enumerate() {
+                if matches!(i, 8 | 13 | 18 | 23) {
+                    out.push(b'-');
+                } else {
+                    let l = HEX_LOWER[c as usize];
+                    ok &= l != 0;
+                    out.push(l);
+                }
+            }
+            ok
         }
-        out.push(c.to_ascii_lowercase());
+        32 => {
+            let mut ok = true;
+            out.reserve(36);
+            for (i, &c) in b.iter().enumerate() {
+                if matches!(i, 8 | 12 | 16 | 20) {
+                    out.push(b'-');
+                }
+                let l = HEX_LOWER[c as usize];
+                ok &= l != 0;
+                out.push(l);
+            }
+            ok
+        }
+        _ => false,
+    };
+    if !ok {
+        out.truncate(start);
+        return err(ProblemClass::InvalidUuid, "not a UUID");
     }
     Ok(())
 }
