@@ -135,7 +135,7 @@ pub fn staged_insert_sql(t: &TablePlan) -> Vec<String> {
         })
         .collect();
     out.push(format!(
-        "INSERT INTO {} ({}) SELECT {} FROM my2pg_stage",
+        "INSERT INTO {} ({}) OVERRIDING SYSTEM VALUE SELECT {} FROM my2pg_stage",
         t.target,
         cols.join(", "),
         values.join(", ")

@@ -153,6 +153,8 @@ pub async fn load_chunk(
 
 /// keep-identical: a staged row whose key is already in the target must equal it
 /// (else the run fails naming the key); rows with absent keys are inserted.
+/// OVERRIDING SYSTEM VALUE: the source's ids go into GENERATED ALWAYS identity columns,
+/// as COPY does (and it is a no-op elsewhere).
 async fn merge_staged(
     tx: &tokio_postgres::Transaction<'_>,
     t: &TablePlan,
@@ -209,7 +211,7 @@ async fn merge_staged(
         .map(|c| PgIdent(c.target.clone()).to_string())
         .collect();
     let insert = format!(
-        "INSERT INTO {} ({}) SELECT {} FROM my2pg_stage s WHERE NOT EXISTS (SELECT 1 FROM {} t WHERE {})",
+        "INSERT INTO {} ({}) OVERRIDING SYSTEM VALUE SELECT {} FROM my2pg_stage s WHERE NOT EXISTS (SELECT 1 FROM {} t WHERE {})",
         t.target,
         cols.join(", "),
         cols.iter().map(|c| format!("s.{c}")).collect::<Vec<_>>().join(", "),

@@ -339,3 +339,44 @@ fn cycles_fk_to_another_schema_is_a_warning_and_loads() {
         vec![vec![s("1"), s("501")], vec![s("2"), s("502")]]
     );
 }
+
+#[test]
+fn cycles_and_keep_identical_write_source_ids_into_generated_always_identity() {
+    let env = TestEnv::new("cyc_identity");
+    env.mysql_exec(
+        "CREATE TABLE node (id int NOT NULL PRIMARY KEY, parent_id int NULL, label varchar(10) NOT NULL); \
+         INSERT INTO node VALUES (1, 3, 'a'), (2, NULL, 'b'), (3, 2, 'c'); \
+         CREATE TABLE kind (id int NOT NULL PRIMARY KEY, name varchar(10) NOT NULL); \
+         INSERT INTO kind VALUES (1, 'password'), (2, 'oidc'), (5, 'totp')",
+    );
+    env.pg_exec(
+        "CREATE TABLE node (id integer GENERATED ALWAYS AS IDENTITY PRIMARY KEY, \
+           parent_id integer REFERENCES node (id), label varchar(10) NOT NULL); \
+         CREATE TABLE kind (id integer GENERATED ALWAYS AS IDENTITY PRIMARY KEY, name varchar(10) NOT NULL); \
+         INSERT INTO kind (id, name) OVERRIDING SYSTEM VALUE VALUES (1, 'password'), (2, 'oidc')",
+    );
+    env.write_config(
+        "[run]\nchunk_rows = 2\nconstraints = \"keep\"\n[tables.\"kind\"]\nexisting_rows = \"keep-identical\"\n",
+    );
+    env.my2pg(&["run"]).assert_ok();
+    assert_eq!(
+        env.pg_rows("SELECT id::text, parent_id::text, label FROM node ORDER BY id"),
+        vec![
+            vec![s("1"), s("3"), s("a")],
+            vec![s("2"), None, s("b")],
+            vec![s("3"), s("2"), s("c")]
+        ]
+    );
+    assert_eq!(
+        env.pg_rows("SELECT id::text, name FROM kind ORDER BY id"),
+        vec![
+            vec![s("1"), s("password")],
+            vec![s("2"), s("oidc")],
+            vec![s("5"), s("totp")]
+        ]
+    );
+    // The identity sequences continue after the loaded ids.
+    env.pg_exec("INSERT INTO kind (name) VALUES ('new'); INSERT INTO node (label) VALUES ('n')");
+    assert_eq!(env.pg_value("SELECT max(id)::text FROM kind"), s("6"));
+    assert_eq!(env.pg_value("SELECT max(id)::text FROM node"), s("4"));
+}
