@@ -308,9 +308,10 @@ fn keep_identical_keeps_equal_rows_and_names_a_differing_key() {
     env.pg_exec(
         "INSERT INTO accounts VALUES (2, 'account 2', 'note 2'), (7, 'account 7', 'changed')",
     );
+    // keep: FK waves, so the child table's wave provably never starts.
     let cfg = config(
         &env,
-        "",
+        "constraints = \"keep\"",
         "[tables.\"accounts\"]\nexisting_rows = \"keep-identical\"\n",
     );
     let out = run(&env, &cfg, &["run"]);
