@@ -32,18 +32,7 @@ struct Running {
 /// Starts `my2pg <args> --config <config>` with the same environment hygiene as the
 /// harness (nothing from the developer's shell leaks in; stdin is not a terminal).
 fn spawn(config: &Path, workdir: &Path, args: &[&str]) -> Running {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_my2pg"));
-    cmd.args(args).arg("--config").arg(config);
-    for k in [
-        "MY2PG_SOURCE_URL",
-        "MY2PG_SOURCE_PASSWORD",
-        "MY2PG_TARGET_URL",
-        "MY2PG_TARGET_PASSWORD",
-        "RUST_LOG",
-        "MY2PG_LOG",
-    ] {
-        cmd.env_remove(k);
-    }
+    let mut cmd = crate::common::my2pg_command(args, config);
     cmd.stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());

@@ -2,7 +2,7 @@
 //! load and rebuilt after it; the target catalog ends identical to before, also after a
 //! failure mid-load, an orphan value, and a killed run that is resumed.
 
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use crate::common::{waves, TestEnv};
@@ -203,9 +203,7 @@ fn rebuild_killed_run_is_resumed_to_an_identical_catalog() {
     seed(&env, 3000);
     let before = catalog(&env);
     let cfg = env.write_config("[run]\nchunk_rows = 50\n[workers]\nloaders = 1\n");
-    let mut child = Command::new(env!("CARGO_BIN_EXE_my2pg"))
-        .args(["run", "--config"])
-        .arg(&cfg)
+    let mut child = crate::common::my2pg_command(&["run"], &cfg)
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::null())

@@ -644,6 +644,24 @@ fn my_value_text(v: mysql_async::Value) -> Option<String> {
     }
 }
 
+/// The my2pg binary with `args` and `--config <config>`; nothing from the developer's
+/// shell (URLs, passwords, log filters) leaks into the run.
+pub fn my2pg_command(args: &[&str], config: &Path) -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_my2pg"));
+    cmd.args(args).arg("--config").arg(config);
+    for k in [
+        "MY2PG_SOURCE_URL",
+        "MY2PG_SOURCE_PASSWORD",
+        "MY2PG_TARGET_URL",
+        "MY2PG_TARGET_PASSWORD",
+        "RUST_LOG",
+        "MY2PG_LOG",
+    ] {
+        cmd.env_remove(k);
+    }
+    cmd
+}
+
 /// A pending my2pg invocation.
 pub struct TestCommand {
     args: Vec<String>,
@@ -659,18 +677,8 @@ impl TestCommand {
     }
 
     pub fn run(self) -> TestOutput {
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_my2pg"));
-        cmd.args(&self.args).arg("--config").arg(&self.config);
-        // Nothing from the developer's shell may leak into the run.
-        for k in [
-            "MY2PG_SOURCE_URL",
-            "MY2PG_SOURCE_PASSWORD",
-            "MY2PG_TARGET_URL",
-            "MY2PG_TARGET_PASSWORD",
-            "RUST_LOG",
-        ] {
-            cmd.env_remove(k);
-        }
+        let args: Vec<&str> = self.args.iter().map(String::as_str).collect();
+        let mut cmd = my2pg_command(&args, &self.config);
         for (k, v) in &self.envs {
             cmd.env(k, v);
         }
