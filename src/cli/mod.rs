@@ -40,6 +40,45 @@ pub struct Common {
     /// Print a machine-readable JSON report on stdout (human text stays on stderr).
     #[arg(long)]
     pub json: bool,
+    /// Override [workers] readers (MySQL connections; tables export in parallel).
+    #[arg(long, value_name = "N")]
+    pub readers: Option<usize>,
+    /// Override [workers] converters (threads converting and encoding CSV).
+    #[arg(long, value_name = "N")]
+    pub converters: Option<usize>,
+    /// Override [workers] loaders (PostgreSQL connections running COPY).
+    #[arg(long, value_name = "N")]
+    pub loaders: Option<usize>,
+    /// Override [run] chunk_rows (rows per chunk file; changing it means a new export).
+    #[arg(long, value_name = "N")]
+    pub chunk_rows: Option<u64>,
+}
+
+impl Common {
+    /// Applies the command-line overrides with the same bounds as the config keys.
+    fn apply(&self, s: &mut my2pg::Settings) -> Result<(), Error> {
+        for (flag, v, slot) in [
+            ("--readers", self.readers, &mut s.workers.readers),
+            ("--converters", self.converters, &mut s.workers.converters),
+            ("--loaders", self.loaders, &mut s.workers.loaders),
+        ] {
+            if let Some(v) = v {
+                if !(1..=64).contains(&v) {
+                    return Err(Error::config(format!(
+                        "{flag} must be between 1 and 64, not {v}"
+                    )));
+                }
+                *slot = v;
+            }
+        }
+        if let Some(n) = self.chunk_rows {
+            if n == 0 {
+                return Err(Error::config("--chunk-rows must be at least 1"));
+            }
+            s.chunk_rows = n;
+        }
+        Ok(())
+    }
 }
 
 #[derive(Subcommand, Debug)]
@@ -219,7 +258,9 @@ pub fn run(cli: Cli) -> ExitCode {
     let name = cli.command.name();
     let env = |k: &str| std::env::var(k).ok();
     let mut out = output::Output::new(common.json, name);
-    let settings = match config::load(&common.config, common.workdir.as_deref(), &env) {
+    let settings = match config::load(&common.config, common.workdir.as_deref(), &env)
+        .and_then(|mut s| common.apply(&mut s).map(|()| s))
+    {
         Ok(s) => s,
         Err(e) => return out.fail(&e),
     };

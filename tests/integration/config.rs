@@ -113,3 +113,29 @@ fn config_bad_value_type_rejected_with_exit_2() {
         .run();
     out.assert_exit(2);
 }
+
+#[test]
+fn cli_overrides_workers_and_chunk_rows() {
+    let env = TestEnv::new("cli_over");
+    env.mysql_exec(
+        "CREATE TABLE t (id int NOT NULL PRIMARY KEY); INSERT INTO t VALUES (1),(2),(3),(4),(5)",
+    );
+    env.pg_exec("CREATE TABLE t (id integer PRIMARY KEY)");
+    let out = env.my2pg(&["plan", "--loaders", "0"]);
+    out.assert_exit(2)
+        .assert_stderr_contains("--loaders must be between 1 and 64, not 0");
+    let out = env.my2pg(&[
+        "run",
+        "--json",
+        "--chunk-rows",
+        "2",
+        "--readers",
+        "1",
+        "--loaders",
+        "1",
+    ]);
+    out.assert_ok();
+    let report = out.json();
+    assert_eq!(report["tables"][0]["chunks"], 3, "5 rows in chunks of 2");
+    assert_eq!(env.pg_count("t"), 5);
+}
