@@ -181,6 +181,11 @@ fn display_into(v: impl std::fmt::Display, out: &mut Vec<u8>) {
     let _ = write!(out, "{v}");
 }
 
+/// An integer in decimal (same text as `Display`, without the formatting machinery).
+fn int_into(v: impl itoa::Integer, out: &mut Vec<u8>) {
+    out.extend_from_slice(itoa::Buffer::new().format(v).as_bytes());
+}
+
 fn f64_into(d: f64, out: &mut Vec<u8>) {
     if d.is_nan() {
         out.extend_from_slice(b"NaN");
@@ -202,11 +207,15 @@ fn f32_into(f: f32, out: &mut Vec<u8>) {
 
 fn parse_float<T: std::str::FromStr>(b: &[u8]) -> Option<T> {
     let s = std::str::from_utf8(b).ok()?.trim();
-    let s = match s.to_ascii_lowercase().as_str() {
-        "infinity" | "+infinity" | "inf" => "inf".to_string(),
-        "-infinity" | "-inf" => "-inf".to_string(),
-        "nan" => "NaN".to_string(),
-        _ => s.to_string(),
+    let is = |w: &str| s.eq_ignore_ascii_case(w);
+    let s = if is("infinity") || is("+infinity") || is("inf") {
+        "inf"
+    } else if is("-infinity") || is("-inf") {
+        "-inf"
+    } else if is("nan") {
+        "NaN"
+    } else {
+        s
     };
     s.parse().ok()
 }
@@ -223,7 +232,7 @@ pub fn mysql_value(kind: Kind, v: &Value, out: &mut Vec<u8>) {
             },
             Kind::Bpchar => out.extend_from_slice(trim_end_spaces(b)),
             // Sixteen bytes can only be a binary(16) UUID: 32 or 36 characters are text.
-            Kind::Uuid if b.len() == 16 => uuid_from_hex(b, true, out),
+            Kind::Uuid if b.len() == 16 => uuid_from_bytes(b, out),
             Kind::Bytes => hex_into(b, out),
             Kind::Bit => bits_into(b, out),
             Kind::TextArray => {
@@ -282,7 +291,7 @@ pub fn mysql_value(kind: Kind, v: &Value, out: &mut Vec<u8>) {
             if kind == Kind::Interval {
                 let micros =
                     ((hours * 60 + *mi as u64) * 60 + *s as u64) as i128 * 1_000_000 + *us as i128;
-                display_into(if *neg { -micros } else { micros }, out);
+                int_into(if *neg { -micros } else { micros }, out);
             } else {
                 if *neg {
                     out.push(b'-');
@@ -298,11 +307,11 @@ fn int_value(kind: Kind, n: i128, out: &mut Vec<u8>) {
         Kind::Bool => match n {
             0 => out.push(b'f'),
             1 => out.push(b't'),
-            _ => invalid(n.to_string().as_bytes(), out),
+            _ => invalid(itoa::Buffer::new().format(n).as_bytes(), out),
         },
         Kind::F32 => f32_into(n as f32, out),
         Kind::F64 => f64_into(n as f64, out),
-        _ => display_into(n, out),
+        _ => int_into(n, out),
     }
 }
 
@@ -310,13 +319,17 @@ fn int_value(kind: Kind, n: i128, out: &mut Vec<u8>) {
 pub fn text_value(kind: Kind, origin: Origin, b: &[u8], out: &mut Vec<u8>) {
     let ok = match kind {
         Kind::Bool => {
-            match std::str::from_utf8(b)
-                .map(|s| s.trim().to_ascii_lowercase())
-                .as_deref()
-            {
-                Ok("t" | "true" | "y" | "yes" | "on" | "1") => out.push(b't'),
-                Ok("f" | "false" | "n" | "no" | "off" | "0") => out.push(b'f'),
-                _ => return invalid(b, out),
+            let Ok(s) = std::str::from_utf8(b) else {
+                return invalid(b, out);
+            };
+            let s = s.trim().as_bytes();
+            let any = |words: &[&str]| words.iter().any(|w| s.eq_ignore_ascii_case(w.as_bytes()));
+            if any(&["t", "true", "y", "yes", "on", "1"]) {
+                out.push(b't');
+            } else if any(&["f", "false", "n", "no", "off", "0"]) {
+                out.push(b'f');
+            } else {
+                return invalid(b, out);
             }
             true
         }
@@ -325,7 +338,7 @@ pub fn text_value(kind: Kind, origin: Origin, b: &[u8], out: &mut Vec<u8>) {
             .and_then(|s| s.trim().parse::<i128>().ok())
         {
             Some(n) => {
-                display_into(n, out);
+                int_into(n, out);
                 true
             }
             None => false,
@@ -487,20 +500,42 @@ fn trim_end_spaces(b: &[u8]) -> &[u8] {
 
 // ---- uuid / bytea --------------------------------------------------------------------
 
-fn uuid_from_hex(b: &[u8], raw_bytes: bool, out: &mut Vec<u8>) {
-    let mut hex = Vec::with_capacity(32);
-    if raw_bytes {
-        hex_into(b, &mut hex);
-    } else {
-        hex.extend(b.iter().map(|c| c.to_ascii_lowercase()));
-    }
-    for (i, c) in hex.iter().enumerate() {
-        if matches!(i, 8 | 12 | 16 | 20) {
-            out.push(b'-');
-        }
-        out.push(*c);
-    }
+/// Lower-case hex digits with dashes after the 8th, 12th, 16th and 20th digit.
+fn put_uuid(hex: &[u8; 32], out: &mut Vec<u8>) {
+    let mut t = [b'-'; 36];
+    t[..8].copy_from_slice(&hex[..8]);
+    t[9..13].copy_from_slice(&hex[8..12]);
+    t[14..18].copy_from_slice(&hex[12..16]);
+    t[19..23].copy_from_slice(&hex[16..20]);
+    t[24..].copy_from_slice(&hex[20..]);
+    out.extend_from_slice(&t);
 }
+
+/// A 16-byte (binary) UUID.
+fn uuid_from_bytes(b: &[u8], out: &mut Vec<u8>) {
+    let mut hex = [0u8; 32];
+    for (i, &x) in b.iter().take(16).enumerate() {
+        hex[2 * i] = HEX[(x >> 4) as usize];
+        hex[2 * i + 1] = HEX[(x & 15) as usize];
+    }
+    put_uuid(&hex, out);
+}
+
+/// Per byte: its lower-case form when it is a hex digit, else 0.
+const HEX_LOWER: [u8; 256] = {
+    let mut t = [0u8; 256];
+    let mut c = 0;
+    while c < 256 {
+        let b = c as u8;
+        t[c] = match b {
+            b'0'..=b'9' | b'a'..=b'f' => b,
+            b'A'..=b'F' => b + 32,
+            _ => 0,
+        };
+        c += 1;
+    }
+    t
+};
 
 fn uuid_text(b: &[u8], out: &mut Vec<u8>) -> bool {
     let s = trim_ascii(b);
@@ -508,11 +543,23 @@ fn uuid_text(b: &[u8], out: &mut Vec<u8>) -> bool {
         .strip_prefix(b"{")
         .and_then(|x| x.strip_suffix(b"}"))
         .unwrap_or(s);
-    let digits: Vec<u8> = s.iter().copied().filter(|&c| c != b'-').collect();
-    if digits.len() != 32 || !digits.iter().all(u8::is_ascii_hexdigit) {
+    let mut hex = [0u8; 32];
+    let mut n = 0;
+    for &c in s {
+        if c == b'-' {
+            continue;
+        }
+        let h = HEX_LOWER[c as usize];
+        if h == 0 || n == 32 {
+            return false;
+        }
+        hex[n] = h;
+        n += 1;
+    }
+    if n != 32 {
         return false;
     }
-    uuid_from_hex(&digits, false, out);
+    put_uuid(&hex, out);
     true
 }
 
@@ -670,9 +717,26 @@ pub fn decimal(b: &[u8], out: &mut Vec<u8>) -> bool {
 
 // ---- dates and times ------------------------------------------------------------------
 
+/// `v` in decimal, zero-padded to at least `width` digits.
 fn put_padded(v: u64, width: usize, out: &mut Vec<u8>) {
-    use std::io::Write;
-    let _ = write!(out, "{v:0width$}");
+    const POW10: [u64; 7] = [1, 10, 100, 1_000, 10_000, 100_000, 1_000_000];
+    if width < POW10.len() && v < POW10[width] {
+        // The usual case (dates and clocks): exactly `width` digits.
+        let mut t = [b'0'; 6];
+        let mut x = v;
+        for d in t[..width].iter_mut().rev() {
+            *d = b'0' + (x % 10) as u8;
+            x /= 10;
+        }
+        out.extend_from_slice(&t[..width]);
+        return;
+    }
+    let mut buf = itoa::Buffer::new();
+    let s = buf.format(v).as_bytes();
+    if s.len() < width {
+        out.extend(std::iter::repeat_n(b'0', width - s.len()));
+    }
+    out.extend_from_slice(s);
 }
 
 fn put_date(y: i64, m: u32, d: u32, out: &mut Vec<u8>) {
@@ -710,10 +774,12 @@ impl Cur<'_> {
         if self.i - start < min {
             return None;
         }
-        std::str::from_utf8(&self.b[start..self.i])
-            .ok()?
-            .parse()
-            .ok()
+        // At most `max` (<= 12) ASCII digits: no overflow.
+        Some(
+            self.b[start..self.i]
+                .iter()
+                .fold(0u64, |n, &c| n * 10 + (c - b'0') as u64),
+        )
     }
     fn eat(&mut self, c: u8) -> bool {
         if self.b.get(self.i) == Some(&c) {
@@ -872,7 +938,7 @@ fn interval_text(b: &[u8], out: &mut Vec<u8>) -> bool {
     match c.clock(12) {
         Some((h, mi, s, us)) if c.done() => {
             let micros = ((h as i128 * 60 + mi as i128) * 60 + s as i128) * 1_000_000 + us as i128;
-            display_into(if neg { -micros } else { micros }, out);
+            int_into(if neg { -micros } else { micros }, out);
             true
         }
         _ => false,

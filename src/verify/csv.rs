@@ -189,13 +189,13 @@ impl CsvParser {
         self.in_row = 0;
         self.records += 1;
         if self.cur.rows() >= BATCH_ROWS || self.cur.data.len() >= BATCH_BYTES {
-            let full = std::mem::replace(
-                &mut self.cur,
-                TextBatch {
-                    ncols: self.ncols,
-                    ..Default::default()
-                },
-            );
+            // The next batch is likely about as large: allocate it once.
+            let next = TextBatch {
+                data: Vec::with_capacity(self.cur.data.len().min(BATCH_BYTES) + 1024),
+                spans: Vec::with_capacity(self.cur.spans.len()),
+                ncols: self.ncols,
+            };
+            let full = std::mem::replace(&mut self.cur, next);
             self.ready.push(full);
         }
         Ok(())
