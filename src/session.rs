@@ -211,18 +211,36 @@ fn pg_tls(url: &str) -> Result<(String, native_tls::TlsConnector), String> {
         "require" => "sslmode=require",
         _ => "sslmode=prefer",
     });
-    let mut b = native_tls::TlsConnector::builder();
-    b.danger_accept_invalid_certs(!verify_chain);
-    b.danger_accept_invalid_hostnames(!verify_host);
-    if let Some(path) = root_cert {
-        let pem = std::fs::read(&path).map_err(|e| format!("sslrootcert {path}: {e}"))?;
-        let cert = native_tls::Certificate::from_pem(&pem)
-            .map_err(|e| format!("sslrootcert {path}: {e}"))?;
-        b.add_root_certificate(cert);
-    }
-    let tls = b.build().map_err(|e| format!("TLS setup: {e}"))?;
+    // Building a connector loads the system CA store: do it once per TLS setting, not
+    // once per connection (every loader and verify worker connects).
+    static CONNECTORS: std::sync::Mutex<Vec<(TlsKey, native_tls::TlsConnector)>> =
+        std::sync::Mutex::new(Vec::new());
+    let key: TlsKey = (verify_chain, verify_host, root_cert.clone());
+    let mut cache = CONNECTORS
+        .lock()
+        .map_err(|_| "TLS cache poisoned".to_string())?;
+    let tls = match cache.iter().find(|(k, _)| *k == key) {
+        Some((_, tls)) => tls.clone(),
+        None => {
+            let mut b = native_tls::TlsConnector::builder();
+            b.danger_accept_invalid_certs(!verify_chain);
+            b.danger_accept_invalid_hostnames(!verify_host);
+            if let Some(path) = &root_cert {
+                let pem = std::fs::read(path).map_err(|e| format!("sslrootcert {path}: {e}"))?;
+                let cert = native_tls::Certificate::from_pem(&pem)
+                    .map_err(|e| format!("sslrootcert {path}: {e}"))?;
+                b.add_root_certificate(cert);
+            }
+            let tls = b.build().map_err(|e| format!("TLS setup: {e}"))?;
+            cache.push((key, tls.clone()));
+            tls
+        }
+    };
     Ok((format!("{base}?{}", kept.join("&")), tls))
 }
+
+/// (verify the chain, verify the host name, extra root certificate file)
+type TlsKey = (bool, bool, Option<String>);
 
 pub async fn pg_connect(dsn: &Dsn) -> Result<tokio_postgres::Client> {
     let (url, tls) =
