@@ -118,11 +118,7 @@ pub fn staged_insert_sql(t: &TablePlan) -> Vec<String> {
         ));
     }
     let nulled: Vec<&String> = t.fills.iter().flat_map(|f| f.columns.iter()).collect();
-    let cols: Vec<String> = t
-        .columns
-        .iter()
-        .map(|c| PgIdent(c.target.clone()).to_string())
-        .collect();
+    let cols = t.quoted_target_columns();
     let values: Vec<String> = t
         .columns
         .iter()

@@ -23,11 +23,7 @@ pub enum Loaded {
 }
 
 pub fn copy_sql(t: &TablePlan) -> String {
-    let cols: Vec<String> = t
-        .columns
-        .iter()
-        .map(|c| PgIdent(c.target.clone()).to_string())
-        .collect();
+    let cols = t.quoted_target_columns();
     format!(
         "COPY {} ({}) FROM STDIN (FORMAT csv)",
         t.target,
@@ -77,11 +73,7 @@ pub async fn load_chunk(
         ))
         .await
         .map_err(|e| load_error(t, c, pg_reason(&e)))?;
-        let cols: Vec<String> = t
-            .columns
-            .iter()
-            .map(|c| PgIdent(c.target.clone()).to_string())
-            .collect();
+        let cols = t.quoted_target_columns();
         format!(
             "COPY my2pg_stage ({}) FROM STDIN (FORMAT csv)",
             cols.join(", ")
@@ -205,11 +197,7 @@ async fn merge_staged(
             t.target_key.join(", ")
         )));
     }
-    let cols: Vec<String> = t
-        .columns
-        .iter()
-        .map(|c| PgIdent(c.target.clone()).to_string())
-        .collect();
+    let cols = t.quoted_target_columns();
     let insert = format!(
         "INSERT INTO {} ({}) OVERRIDING SYSTEM VALUE SELECT {} FROM my2pg_stage s WHERE NOT EXISTS (SELECT 1 FROM {} t WHERE {})",
         t.target,

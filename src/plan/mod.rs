@@ -108,6 +108,14 @@ pub struct Fill {
 }
 
 impl TablePlan {
+    /// The copied target columns, quoted, in CSV field order (the COPY/INSERT column list).
+    pub fn quoted_target_columns(&self) -> Vec<String> {
+        self.columns
+            .iter()
+            .map(|c| crate::ident::PgIdent(c.target.clone()).to_string())
+            .collect()
+    }
+
     pub fn select_columns(&self) -> impl Iterator<Item = &str> {
         self.columns
             .iter()
