@@ -16,9 +16,9 @@ use crate::config::Settings;
 use crate::convert::{excerpt, ProblemClass};
 use crate::error::{Error, ErrorKind, Result};
 use crate::ident::MyIdent;
-use crate::pipeline::read::{read_table, ResumePoint};
+use crate::pipeline::read::{read_table, Segment};
 use crate::pipeline::transform::format_key;
-use crate::pipeline::{first_error, Cancel, Capacities, RowBatch};
+use crate::pipeline::{first_error, Cancel, RowBatch};
 use crate::plan::{Plan, TablePlan};
 use crate::report::{CheckFinding, CheckReport};
 use crate::session;
@@ -85,8 +85,7 @@ async fn scan_table(
     pool: Arc<rayon::ThreadPool>,
     cancel: &Cancel,
 ) -> Result<(Tally, u64)> {
-    let (batch_tx, batch_rx) =
-        crossbeam_channel::bounded::<RowBatch>(Capacities::default().batches);
+    let (batch_tx, batch_rx) = crossbeam_channel::bounded::<RowBatch>(settings.queues.batches);
     let lane = {
         let (t, cancel) = (t.clone(), cancel.clone());
         tokio::task::spawn_blocking(move || -> Result<(Tally, u64)> {
@@ -109,14 +108,10 @@ async fn scan_table(
             Ok((tally, rows))
         })
     };
-    let start = ResumePoint {
-        next_chunk: 1,
-        after_key: None,
-    };
     let read = read_table(
         conn,
         &t,
-        start,
+        Segment::whole_table(),
         u64::MAX,
         settings.batch_rows,
         &batch_tx,

@@ -13,7 +13,7 @@ use crate::error::{Error, ErrorKind, Result};
 use crate::ledger;
 use crate::pipeline::export::{export_all, ExportCtx};
 use crate::pipeline::schedule::{fix_sequences, load_waves, TableLoad};
-use crate::pipeline::{first_error, Cancel, Capacities, ChunkReady, ExportEvent, Progress};
+use crate::pipeline::{first_error, Cancel, ChunkReady, ExportEvent, Progress};
 use crate::plan::{build_plan, Plan};
 use crate::report::{
     waves_of, PlanReport, RuleApplied, RunReport, StatusReport, TableRunReport, TableStatus, Totals,
@@ -477,9 +477,11 @@ async fn start_export(
         plan: Arc::new(p.plan.clone()),
         workdir: wd.clone(),
         pool: pool(settings)?,
-        caps: Capacities::default(),
+        queues: settings.queues,
         chunk_rows: settings.chunk_rows,
         batch_rows: settings.batch_rows,
+        split_bytes: settings.split_bytes,
+        readers: settings.workers.readers,
         cancel,
         progress,
         events_tx,
@@ -548,7 +550,7 @@ pub async fn import(
     prepare_target(&mut clients[0], &plan, &p.fks, opts.fresh, opts.confirm).await?;
     crate::cycles::before_load(&clients[0], &plan, opts.fresh).await?;
     constraints_before_load(&mut clients, &plan, settings).await?;
-    let (events_tx, events_rx) = mpsc::channel(Capacities::default().events);
+    let (events_tx, events_rx) = mpsc::channel(settings.queues.chunks);
     let feeder = {
         let (plan, wd, manifests) = (plan.clone(), wd.clone(), manifests.clone());
         tokio::spawn(async move {
@@ -635,7 +637,7 @@ pub async fn run(settings: &Settings, cancel: Cancel, opts: LoadOptions<'_>) -> 
         }
     }
     let progress = Arc::new(Progress::default());
-    let (events_tx, events_rx) = mpsc::channel(Capacities::default().events);
+    let (events_tx, events_rx) = mpsc::channel(settings.queues.chunks);
     let (ctx, conns) = start_export(
         settings,
         &p,

@@ -102,6 +102,8 @@ struct RunSection {
     disk_margin: f64,
     #[serde(default)]
     constraints: ConstraintStrategy,
+    #[serde(default = "default_split")]
+    split_tables_larger_than: ByteSize,
 }
 
 impl Default for RunSection {
@@ -117,6 +119,7 @@ impl Default for RunSection {
             existing_rows: ExistingRows::default(),
             disk_margin: default_disk_margin(),
             constraints: ConstraintStrategy::default(),
+            split_tables_larger_than: default_split(),
         }
     }
 }
@@ -130,6 +133,12 @@ struct WorkersSection {
     converters: usize,
     #[serde(default = "default_workers")]
     loaders: usize,
+    #[serde(default = "default_batch_queue")]
+    batch_queue: usize,
+    #[serde(default = "default_batch_queue")]
+    csv_queue: usize,
+    #[serde(default = "default_chunk_queue")]
+    chunk_queue: usize,
 }
 
 impl Default for WorkersSection {
@@ -138,6 +147,9 @@ impl Default for WorkersSection {
             readers: default_workers(),
             converters: default_workers(),
             loaders: default_workers(),
+            batch_queue: default_batch_queue(),
+            csv_queue: default_batch_queue(),
+            chunk_queue: default_chunk_queue(),
         }
     }
 }
@@ -175,6 +187,70 @@ pub enum ConstraintStrategy {
     /// The default: measured 1.5-2x faster than keep on the demo data, equally strict.
     #[default]
     Rebuild,
+}
+
+/// A size in bytes, written as a number of bytes or as "512MB", "1.5GiB", "off".
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(try_from = "toml::Value")]
+pub struct ByteSize(pub Option<u64>);
+
+impl TryFrom<toml::Value> for ByteSize {
+    type Error = String;
+    fn try_from(v: toml::Value) -> std::result::Result<Self, String> {
+        match v {
+            toml::Value::Integer(n) if n >= 0 => Ok(ByteSize((n > 0).then_some(n as u64))),
+            toml::Value::String(s) => parse_byte_size(&s).map(ByteSize),
+            other => Err(format!(
+                "expected a size like \"512MB\" or \"off\", not {other}"
+            )),
+        }
+    }
+}
+
+/// `None` for "off" (or 0). Units are powers of 1024 or 1000 as written (MiB vs MB).
+pub fn parse_byte_size(s: &str) -> std::result::Result<Option<u64>, String> {
+    let t = s.trim();
+    if t.eq_ignore_ascii_case("off") {
+        return Ok(None);
+    }
+    let split = t
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(t.len());
+    let (num, unit) = t.split_at(split);
+    let n: f64 = num
+        .parse()
+        .map_err(|_| format!("{s:?} is not a size like \"512MB\", \"2GiB\" or \"off\""))?;
+    let mult: f64 = match unit.trim().to_ascii_lowercase().as_str() {
+        "" | "b" => 1.0,
+        "kb" => 1e3,
+        "mb" => 1e6,
+        "gb" => 1e9,
+        "tb" => 1e12,
+        "kib" => 1024.0,
+        "mib" => 1024.0 * 1024.0,
+        "gib" => 1024.0 * 1024.0 * 1024.0,
+        "tib" => 1024.0f64.powi(4),
+        _ => {
+            return Err(format!(
+                "{s:?}: unknown unit (use B, kB, MB, GB, TB, KiB, MiB, GiB, TiB)"
+            ))
+        }
+    };
+    let bytes = (n * mult).round();
+    if !bytes.is_finite() || bytes > u64::MAX as f64 {
+        return Err(format!("{s:?} is too large"));
+    }
+    Ok((bytes >= 1.0).then_some(bytes as u64))
+}
+
+fn default_split() -> ByteSize {
+    ByteSize(Some(512 * 1024 * 1024))
+}
+fn default_batch_queue() -> usize {
+    4
+}
+fn default_chunk_queue() -> usize {
+    64
 }
 
 fn default_disk_margin() -> f64 {
@@ -232,6 +308,22 @@ pub struct Settings {
     /// Free space needed in the work directory, as a multiple of the estimated CSV size.
     pub disk_margin: f64,
     pub constraints: ConstraintStrategy,
+    /// Tables whose estimated size exceeds this are read in key ranges by several
+    /// readers (None = never split).
+    pub split_bytes: Option<u64>,
+    /// Channel capacities of the export lanes and of the chunk queue to the loaders.
+    pub queues: Queues,
+}
+
+/// Bounded channel capacities: memory in flight is these times the batch size.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Queues {
+    /// Row batches between a reader and the converters (per table lane).
+    pub batches: usize,
+    /// CSV batches between the converters and the chunk writer (per table lane).
+    pub csv: usize,
+    /// Finished chunk files waiting for a loader (`run`).
+    pub chunks: usize,
 }
 
 impl Settings {
@@ -270,9 +362,20 @@ const KNOWN_KEYS: &[(&str, &[&str])] = &[
             "existing_rows",
             "disk_margin",
             "constraints",
+            "split_tables_larger_than",
         ],
     ),
-    ("workers", &["readers", "converters", "loaders"]),
+    (
+        "workers",
+        &[
+            "readers",
+            "converters",
+            "loaders",
+            "batch_queue",
+            "csv_queue",
+            "chunk_queue",
+        ],
+    ),
 ];
 
 fn check_keys(doc: &toml::Table) -> Result<()> {
@@ -418,6 +521,17 @@ pub fn parse(
             )));
         }
     }
+    for (key, v) in [
+        ("workers.batch_queue", w.batch_queue),
+        ("workers.csv_queue", w.csv_queue),
+        ("workers.chunk_queue", w.chunk_queue),
+    ] {
+        if !(1..=4096).contains(&v) {
+            return Err(Error::config(format!(
+                "{key} must be between 1 and 4096, not {v}"
+            )));
+        }
+    }
     if file.target.schema.is_empty() {
         return Err(Error::config("target.schema must not be empty"));
     }
@@ -459,6 +573,12 @@ pub fn parse(
             .collect(),
         disk_margin: run.disk_margin,
         constraints: run.constraints,
+        split_bytes: run.split_tables_larger_than.0,
+        queues: Queues {
+            batches: w.batch_queue,
+            csv: w.csv_queue,
+            chunks: w.chunk_queue,
+        },
         zero_dates: run.zero_dates,
         source_timezone,
         rules,
@@ -550,5 +670,53 @@ mod tests {
         assert_eq!(s.target.to_string(), "postgres://x@other/db2");
         assert_eq!(s.target.full_url(), "postgres://x:hunter2@other/db2");
         assert!(!format!("{s:?}").contains("hunter2"));
+    }
+
+    #[test]
+    fn byte_sizes_parse_with_units_and_off() {
+        assert_eq!(parse_byte_size("512MB"), Ok(Some(512_000_000)));
+        assert_eq!(parse_byte_size("1.5 GiB"), Ok(Some(1_610_612_736)));
+        assert_eq!(parse_byte_size("4096"), Ok(Some(4096)));
+        assert_eq!(parse_byte_size("1kib"), Ok(Some(1024)));
+        assert_eq!(parse_byte_size("off"), Ok(None));
+        assert_eq!(parse_byte_size("0"), Ok(None));
+        assert_eq!(
+            parse_byte_size("12 parsecs"),
+            Err("\"12 parsecs\": unknown unit (use B, kB, MB, GB, TB, KiB, MiB, GiB, TiB)".into())
+        );
+        assert_eq!(
+            parse_byte_size("lots"),
+            Err("\"lots\" is not a size like \"512MB\", \"2GiB\" or \"off\"".into())
+        );
+        let ok = |t: &str| parse(t, Path::new("/"), None, &no_env).unwrap();
+        let err = |t: &str| {
+            parse(t, Path::new("/"), None, &no_env)
+                .unwrap_err()
+                .to_string()
+        };
+        let s = ok(&format!(
+            "{MIN}[run]\nsplit_tables_larger_than = \"2GB\"\n[workers]\nbatch_queue = 8\n"
+        ));
+        assert_eq!(s.split_bytes, Some(2_000_000_000));
+        assert_eq!(
+            s.queues,
+            Queues {
+                batches: 8,
+                csv: 4,
+                chunks: 64
+            }
+        );
+        let s = ok(MIN);
+        assert_eq!(s.split_bytes, Some(512 * 1024 * 1024));
+        let e = err(&format!("{MIN}[workers]\nchunk_queue = 0\n"));
+        assert_eq!(
+            e,
+            "config: workers.chunk_queue must be between 1 and 4096, not 0"
+        );
+        let e = err(&format!("{MIN}[run]\nsplit_tables_larger_than = true\n"));
+        assert!(
+            e.contains("expected a size like \"512MB\" or \"off\", not true"),
+            "{e}"
+        );
     }
 }

@@ -52,6 +52,10 @@ pub struct Common {
     /// Override [run] chunk_rows (rows per chunk file; changing it means a new export).
     #[arg(long, value_name = "N")]
     pub chunk_rows: Option<u64>,
+    /// Override [run] split_tables_larger_than ("512MB", "2GiB", "off"): larger tables
+    /// are read in key ranges by several readers.
+    #[arg(long, value_name = "SIZE")]
+    pub split_tables_larger_than: Option<String>,
 }
 
 impl Common {
@@ -76,6 +80,10 @@ impl Common {
                 return Err(Error::config("--chunk-rows must be at least 1"));
             }
             s.chunk_rows = n;
+        }
+        if let Some(size) = &self.split_tables_larger_than {
+            s.split_bytes = my2pg::config::parse_byte_size(size)
+                .map_err(|e| Error::config(format!("--split-tables-larger-than: {e}")))?;
         }
         Ok(())
     }

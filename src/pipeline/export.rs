@@ -1,19 +1,24 @@
 //! Export orchestration: `readers` workers, each with one (snapshot) MySQL connection,
-//! take tables largest-first within wave order and run a lane per table. A table whose
-//! earlier export is partly on disk resumes after its last verified chunk.
+//! take work largest-first within wave order and run a lane per segment (a key range of
+//! a table; a large table is split into several so more than one reader works on it).
+//! A table whose earlier export is partly on disk resumes: only the chunks that are
+//! missing or changed are read again.
 
 use std::collections::VecDeque;
 use std::io::Read;
-use std::sync::{Arc, Mutex};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::Instant;
 
 use mysql_async::Conn;
 use sha2::{Digest, Sha256};
 use tokio::sync::mpsc;
 
-use super::read::{read_table, ResumePoint};
+use super::read::{read_table, Segment, SegmentStart};
 use super::transform::transform_lane;
 use super::write::write_chunks;
-use super::{first_error, Cancel, Capacities, ChunkReady, ExportEvent, Progress};
+use super::{first_error, Cancel, ChunkReady, ExportEvent, Progress};
+use crate::config::Queues;
 use crate::error::{Error, Result};
 use crate::plan::{Plan, TablePlan};
 use crate::workdir::manifest::Manifest;
@@ -23,9 +28,12 @@ pub struct ExportCtx {
     pub plan: Arc<Plan>,
     pub workdir: WorkDir,
     pub pool: Arc<rayon::ThreadPool>,
-    pub caps: Capacities,
+    pub queues: Queues,
     pub chunk_rows: u64,
     pub batch_rows: usize,
+    /// Tables estimated larger than this are split into key ranges (None = never).
+    pub split_bytes: Option<u64>,
+    pub readers: usize,
     pub cancel: Cancel,
     pub progress: Arc<Progress>,
     /// Set in `run`: finished chunks go straight to the loader.
@@ -34,36 +42,97 @@ pub struct ExportCtx {
     pub versions: (String, String),
 }
 
+/// One table's export in progress: its manifest, shared by its segments' writers.
+struct TableExport {
+    manifest: Mutex<Manifest>,
+    segments_left: AtomicUsize,
+    started: OnceLock<Instant>,
+}
+
 /// Exports every table of the plan with the given reader connections.
 pub async fn export_all(ctx: Arc<ExportCtx>, conns: Vec<Conn>) -> Result<Vec<Manifest>> {
-    let mut order: Vec<usize> = (0..ctx.plan.tables.len()).collect();
+    let n = ctx.plan.tables.len();
+    let mut tables = Vec::with_capacity(n);
+    let mut work: Vec<Vec<Segment>> = Vec::with_capacity(n);
+    for (i, t) in ctx.plan.tables.iter().enumerate() {
+        let (manifest, mut segments) =
+            prepare_table(&ctx.workdir, t, ctx.chunk_rows, &ctx.versions)?;
+        if manifest.chunks.is_empty() && segments.len() == 1 {
+            segments = split(t, ctx.chunk_rows, ctx.readers, ctx.split_bytes);
+            if segments.len() > 1 {
+                tracing::info!(table = %t.target.name, ranges = segments.len(), est_rows = t.est_rows, "split into key ranges");
+            }
+        }
+        // Chunks already on disk are announced first, so `run` loads what an earlier
+        // export left (the ledger skips what is already loaded).
+        if let Some(tx) = &ctx.events_tx {
+            for c in &manifest.chunks {
+                let ready = ChunkReady {
+                    table: i,
+                    chunk: c.chunk,
+                    path: ctx.workdir.table_dir(&t.dir).join(&c.file),
+                    rows: c.rows,
+                    bytes: c.bytes,
+                    sha256: c.sha256.clone(),
+                };
+                tx.send(ExportEvent::Chunk(ready))
+                    .await
+                    .map_err(|_| Error::cancelled())?;
+            }
+            if segments.is_empty() {
+                tx.send(ExportEvent::TableDone { table: i })
+                    .await
+                    .map_err(|_| Error::cancelled())?;
+            }
+        }
+        if segments.is_empty() {
+            tracing::info!(table = %t.target.name, rows = manifest.rows(), chunks = manifest.chunks.len(), "already exported");
+        }
+        tables.push(Arc::new(TableExport {
+            manifest: Mutex::new(manifest),
+            segments_left: AtomicUsize::new(segments.len()),
+            started: OnceLock::new(),
+        }));
+        work.push(segments);
+    }
+    let mut order: Vec<usize> = (0..n).collect();
     // Early waves first (the loader waits for them), then the biggest tables first.
     order.sort_by_key(|&i| {
         let t = &ctx.plan.tables[i];
         (t.wave, std::cmp::Reverse(t.est_bytes), i)
     });
-    let queue = Arc::new(Mutex::new(order.into_iter().collect::<VecDeque<usize>>()));
-    let results: Arc<Mutex<Vec<Option<Manifest>>>> =
-        Arc::new(Mutex::new(vec![None; ctx.plan.tables.len()]));
+    let queue: VecDeque<(usize, Segment)> = order
+        .into_iter()
+        .flat_map(|i| {
+            std::mem::take(&mut work[i])
+                .into_iter()
+                .map(move |s| (i, s))
+        })
+        .collect();
+    let queue = Arc::new(Mutex::new(queue));
+    let tables = Arc::new(tables);
     let mut workers = tokio::task::JoinSet::new();
     for mut conn in conns {
-        let (ctx, queue, results) = (ctx.clone(), queue.clone(), results.clone());
+        let (ctx, queue, tables) = (ctx.clone(), queue.clone(), tables.clone());
         workers.spawn(async move {
             loop {
                 let next = queue
                     .lock()
                     .map_err(|_| Error::internal("queue poisoned"))?
                     .pop_front();
-                let Some(i) = next else { break };
+                let Some((i, seg)) = next else { break };
                 if ctx.cancel.is_tripped() {
                     return Err(Error::cancelled());
                 }
-                let m = export_table(&ctx, &mut conn, i)
+                let state = tables[i].clone();
+                export_segment(&ctx, &mut conn, i, seg, &state)
                     .await
                     .inspect_err(|_| ctx.cancel.trip())?;
-                results
-                    .lock()
-                    .map_err(|_| Error::internal("results poisoned"))?[i] = Some(m);
+                if state.segments_left.fetch_sub(1, Ordering::SeqCst) == 1 {
+                    finish_table(&ctx, i, &state)
+                        .await
+                        .inspect_err(|_| ctx.cancel.trip())?;
+                }
             }
             // Ends the snapshot transaction; the source is only ever read.
             let _ = conn.disconnect().await;
@@ -79,49 +148,67 @@ pub async fn export_all(ctx: Arc<ExportCtx>, conns: Vec<Conn>) -> Result<Vec<Man
         outcomes.push(r);
     }
     first_error(outcomes)?;
-    let results = std::mem::take(
-        &mut *results
-            .lock()
-            .map_err(|_| Error::internal("results poisoned"))?,
-    );
-    results
-        .into_iter()
-        .map(|m| m.ok_or_else(|| Error::internal("a table was not exported")))
+    tables
+        .iter()
+        .map(|t| {
+            t.manifest
+                .lock()
+                .map(|m| m.clone())
+                .map_err(|_| Error::internal("manifest lock poisoned"))
+        })
         .collect()
 }
 
-async fn export_table(ctx: &Arc<ExportCtx>, conn: &mut Conn, idx: usize) -> Result<Manifest> {
-    let t = &ctx.plan.tables[idx];
-    let (manifest, resume) = prepare_table(&ctx.workdir, t, ctx.chunk_rows, &ctx.versions)?;
-    // Chunks already on disk are announced first, so `run` loads what an earlier
-    // export left (the ledger skips what is already loaded).
-    if let Some(tx) = &ctx.events_tx {
-        for c in &manifest.chunks {
-            let ready = ChunkReady {
-                table: idx,
-                chunk: c.chunk,
-                path: ctx.workdir.table_dir(&t.dir).join(&c.file),
-                rows: c.rows,
-                bytes: c.bytes,
-                sha256: c.sha256.clone(),
-            };
-            tx.send(ExportEvent::Chunk(ready))
-                .await
-                .map_err(|_| Error::cancelled())?;
-        }
-    }
-    let Some(resume) = resume else {
-        tracing::info!(table = %t.target.name, rows = manifest.rows(), chunks = manifest.chunks.len(), "already exported");
-        if let Some(tx) = &ctx.events_tx {
-            tx.send(ExportEvent::TableDone { table: idx })
-                .await
-                .map_err(|_| Error::cancelled())?;
-        }
-        return Ok(manifest);
+/// The key ranges a fresh export of `t` is read in: one, or up to `readers` when the
+/// table is estimated larger than `split_bytes`. Ranges start at chunk boundaries
+/// (counted in the snapshot by the reader), so the files do not depend on the split.
+pub fn split(
+    t: &TablePlan,
+    chunk_rows: u64,
+    readers: usize,
+    split_bytes: Option<u64>,
+) -> Vec<Segment> {
+    let whole = vec![Segment::whole_table()];
+    let Some(limit) = split_bytes else {
+        return whole;
     };
-    let started = std::time::Instant::now();
-    let (batch_tx, batch_rx) = crossbeam_channel::bounded(ctx.caps.batches);
-    let (enc_tx, enc_rx) = crossbeam_channel::bounded(ctx.caps.encoded);
+    if t.ordered_by_all || readers < 2 || t.est_bytes <= limit {
+        return whole;
+    }
+    let est_chunks = t.est_rows.div_ceil(chunk_rows);
+    let parts = (readers as u64)
+        .min(t.est_bytes.div_ceil(limit))
+        .min(est_chunks);
+    if parts < 2 {
+        return whole;
+    }
+    let per = est_chunks.div_ceil(parts); // chunks per range
+    (0..parts)
+        .map(|s| Segment {
+            first_chunk: (s * per + 1) as u32,
+            start: if s == 0 {
+                SegmentStart::Beginning
+            } else {
+                SegmentStart::AfterRows(s * per * chunk_rows)
+            },
+            limit_rows: (s + 1 < parts).then_some(per * chunk_rows),
+            exact: false,
+            until_key: None,
+        })
+        .collect()
+}
+
+async fn export_segment(
+    ctx: &Arc<ExportCtx>,
+    conn: &mut Conn,
+    idx: usize,
+    seg: Segment,
+    state: &Arc<TableExport>,
+) -> Result<()> {
+    let t = &ctx.plan.tables[idx];
+    state.started.get_or_init(Instant::now);
+    let (batch_tx, batch_rx) = crossbeam_channel::bounded(ctx.queues.batches);
+    let (enc_tx, enc_rx) = crossbeam_channel::bounded(ctx.queues.csv);
     let xform = {
         let (ctx, cancel) = (ctx.clone(), ctx.cancel.clone());
         tokio::task::spawn_blocking(move || {
@@ -130,7 +217,7 @@ async fn export_table(ctx: &Arc<ExportCtx>, conn: &mut Conn, idx: usize) -> Resu
         })
     };
     let write = {
-        let ctx = ctx.clone();
+        let (ctx, state) = (ctx.clone(), state.clone());
         tokio::task::spawn_blocking(move || {
             let t = &ctx.plan.tables[idx];
             let columns: Vec<String> = t.columns.iter().map(|c| c.source.clone()).collect();
@@ -139,7 +226,7 @@ async fn export_table(ctx: &Arc<ExportCtx>, conn: &mut Conn, idx: usize) -> Resu
                 idx,
                 &t.dir,
                 &columns,
-                manifest,
+                &state.manifest,
                 enc_rx,
                 ctx.events_tx.as_ref(),
                 &ctx.progress,
@@ -150,7 +237,7 @@ async fn export_table(ctx: &Arc<ExportCtx>, conn: &mut Conn, idx: usize) -> Resu
     let read = read_table(
         conn,
         t,
-        resume,
+        seg,
         ctx.chunk_rows,
         ctx.batch_rows,
         &batch_tx,
@@ -166,33 +253,68 @@ async fn export_table(ctx: &Arc<ExportCtx>, conn: &mut Conn, idx: usize) -> Resu
         ctx.cancel.trip();
     }
     let written = write.await.map_err(Error::panicked)?;
-    let manifest = match written {
-        Ok(m) => m,
-        Err(e) => {
-            ctx.cancel.trip();
-            first_error([read, xform, Err(e)])?;
-            return Err(Error::cancelled());
+    if let Err(e) = written {
+        ctx.cancel.trip();
+        first_error([read, xform, Err(e)])?;
+        return Err(Error::cancelled());
+    }
+    first_error([read, xform])
+}
+
+/// Every segment of the table is on disk: the chunks must now be 1..=n without a gap.
+async fn finish_table(ctx: &Arc<ExportCtx>, idx: usize, state: &TableExport) -> Result<()> {
+    let t = &ctx.plan.tables[idx];
+    let (rows, chunks) = {
+        let mut m = state
+            .manifest
+            .lock()
+            .map_err(|_| Error::internal("manifest lock poisoned"))?;
+        if let Some((pos, c)) = m
+            .chunks
+            .iter()
+            .enumerate()
+            .find(|(pos, c)| c.chunk as usize != pos + 1)
+        {
+            return Err(Error::internal(format!(
+                "table {}: chunk {} is listed at position {} after every range finished",
+                t.target.name,
+                c.chunk,
+                pos + 1
+            )));
         }
+        m.complete = true;
+        m.write(&ctx.workdir.manifest_path(&t.dir))?;
+        (m.rows(), m.chunks.len())
     };
-    first_error([read, xform])?;
+    let seconds = state
+        .started
+        .get()
+        .map_or(0.0, |s| s.elapsed().as_secs_f64());
     tracing::info!(
         table = %t.target.name,
-        rows = manifest.rows(),
-        chunks = manifest.chunks.len(),
-        seconds = format!("{:.2}", started.elapsed().as_secs_f64()),
+        rows,
+        chunks,
+        seconds = format!("{seconds:.2}"),
         "exported"
     );
-    Ok(manifest)
+    if let Some(tx) = &ctx.events_tx {
+        tx.send(ExportEvent::TableDone { table: idx })
+            .await
+            .map_err(|_| Error::cancelled())?;
+    }
+    Ok(())
 }
 
 /// Reads the table's manifest, keeps the chunks whose files still match their checksum,
-/// removes everything else, and says where the export continues (`None` = complete).
+/// removes everything else, and says which key ranges remain to be read (none when the
+/// table is complete): the gaps left by missing or changed chunks, each of a known
+/// number of rows, and the rest of the table after the last chunk.
 pub fn prepare_table(
     wd: &WorkDir,
     t: &TablePlan,
     chunk_rows: u64,
     versions: &(String, String),
-) -> Result<(Manifest, Option<ResumePoint>)> {
+) -> Result<(Manifest, Vec<Segment>)> {
     let dir = wd.table_dir(&t.dir);
     create_dir_private(&dir)?;
     let path = wd.manifest_path(&t.dir);
@@ -224,19 +346,22 @@ pub fn prepare_table(
             m
         }
     };
-    let mut keep = 0;
-    for c in &m.chunks {
-        if !chunk_file_matches(&dir.join(&c.file), c.bytes, &c.sha256)? {
-            tracing::warn!(table = %t.target.name, chunk = c.chunk, "chunk file missing or changed: exporting again from there");
-            break;
+    let before = m.chunks.len();
+    let mut kept = Vec::with_capacity(before);
+    for c in std::mem::take(&mut m.chunks) {
+        if chunk_file_matches(&dir.join(&c.file), c.bytes, &c.sha256)? {
+            kept.push(c);
+        } else {
+            tracing::warn!(table = %t.target.name, chunk = c.chunk, "chunk file missing or changed: exporting that chunk again");
         }
-        keep += 1;
     }
-    if keep < m.chunks.len() || (t.ordered_by_all && !m.complete) {
-        // Without a key a partial export cannot continue: start that table over.
-        let keep = if t.ordered_by_all { 0 } else { keep };
-        m.chunks.truncate(keep);
+    m.chunks = kept;
+    if m.chunks.len() < before || (t.ordered_by_all && !m.complete) {
         m.complete = false;
+        if t.ordered_by_all {
+            // Without a key a partial export cannot continue: start that table over.
+            m.chunks.clear();
+        }
     }
     // Remove anything the manifest does not vouch for (temp files, stale chunks).
     let listed: std::collections::BTreeSet<String> =
@@ -249,24 +374,75 @@ pub fn prepare_table(
             std::fs::remove_file(entry.path()).map_err(|e| Error::io(entry.path(), e))?;
         }
     }
-    m.write(&path)?;
-    if m.complete {
-        return Ok((m, None));
-    }
-    let resume = match m.chunks.last() {
-        None => ResumePoint {
-            next_chunk: 1,
-            after_key: None,
-        },
-        Some(last) => ResumePoint {
-            next_chunk: last.chunk + 1,
-            after_key: match &last.last_key {
-                Some(k) => Some(k.iter().map(|v| v.to_value()).collect::<Result<Vec<_>>>()?),
-                None => None,
-            },
-        },
+    let segments = if m.complete {
+        Vec::new()
+    } else {
+        remaining_segments(t, &m, chunk_rows)?
     };
-    Ok((m, Some(resume)))
+    if segments.is_empty() {
+        m.complete = true;
+    }
+    m.write(&path)?;
+    Ok((m, segments))
+}
+
+/// The key ranges an incomplete manifest still lacks, in chunk order.
+fn remaining_segments(t: &TablePlan, m: &Manifest, chunk_rows: u64) -> Result<Vec<Segment>> {
+    let after = |c: Option<&crate::workdir::manifest::ChunkEntry>| -> Result<SegmentStart> {
+        let Some(c) = c else {
+            return Ok(SegmentStart::Beginning);
+        };
+        let key = c.last_key.as_ref().ok_or_else(|| {
+            Error::workdir(format!(
+                "{}: chunk {} has no last key to continue after; remove {} and export again",
+                t.target.name, c.chunk, t.dir
+            ))
+        })?;
+        Ok(SegmentStart::AfterKey(
+            key.iter()
+                .map(|v| v.to_value())
+                .collect::<Result<Vec<_>>>()?,
+        ))
+    };
+    let mut segments = Vec::new();
+    let mut next = 1u32;
+    let mut prev = None;
+    for (pos, c) in m.chunks.iter().enumerate() {
+        let last = pos + 1 == m.chunks.len();
+        if !last && c.rows != chunk_rows {
+            return Err(Error::workdir(format!(
+                "{}: chunk {} holds {} rows but is not the last chunk; remove {} and export again",
+                t.target.name, c.chunk, c.rows, t.dir
+            )));
+        }
+        if c.chunk > next {
+            segments.push(Segment {
+                first_chunk: next,
+                start: after(prev)?,
+                limit_rows: Some(u64::from(c.chunk - next) * chunk_rows),
+                exact: true,
+                until_key: c
+                    .first_key
+                    .as_ref()
+                    .map(|k| k.iter().map(|v| v.to_value()).collect::<Result<Vec<_>>>())
+                    .transpose()?,
+            });
+        }
+        next = c.chunk + 1;
+        prev = Some(c);
+    }
+    // A short last chunk is the end of the table; otherwise read on after it (a
+    // query that finds nothing when the table ended exactly on a chunk boundary).
+    if prev.is_none_or(|c| c.rows == chunk_rows) {
+        segments.push(Segment {
+            first_chunk: next,
+            start: after(prev)?,
+            limit_rows: None,
+            exact: false,
+            until_key: None,
+        });
+    }
+    Ok(segments)
 }
 
 /// True when the file exists with exactly these bytes.
@@ -294,4 +470,150 @@ pub fn sha256_of(r: &mut impl Read) -> std::io::Result<String> {
         sha.update(&buf[..n]);
     }
     Ok(hex::encode(sha.finalize()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ident::PgName;
+    use crate::workdir::manifest::{ChunkEntry, KeyValue};
+
+    fn table(est_rows: u64, est_bytes: u64, ordered_by_all: bool) -> TablePlan {
+        TablePlan {
+            source: "t".into(),
+            target: PgName {
+                schema: "public".into(),
+                name: "t".into(),
+            },
+            dir: "t".into(),
+            columns: vec![],
+            extra_key_columns: vec![],
+            key: vec!["id".into()],
+            key_positions: vec![0],
+            ordered_by_all,
+            wave: 0,
+            sequences: vec![],
+            est_rows,
+            est_bytes,
+            target_key: vec![],
+            existing_rows: Default::default(),
+            merge_existing: false,
+            fills: vec![],
+        }
+    }
+
+    fn shape(segs: &[Segment]) -> Vec<(u32, Option<u64>, Option<u64>)> {
+        segs.iter()
+            .map(|s| {
+                let after = match s.start {
+                    SegmentStart::Beginning => None,
+                    SegmentStart::AfterRows(n) => Some(n),
+                    SegmentStart::AfterKey(_) => Some(u64::MAX),
+                };
+                (s.first_chunk, after, s.limit_rows)
+            })
+            .collect()
+    }
+
+    #[test]
+    fn split_cuts_at_chunk_boundaries_and_leaves_the_last_range_open() {
+        // 1,050 rows in chunks of 100 = 11 chunks; 3 readers: 4 + 4 + rest.
+        let t = table(1_050, 10_000, false);
+        assert_eq!(
+            shape(&split(&t, 100, 3, Some(1))),
+            [
+                (1, None, Some(400)),
+                (5, Some(400), Some(400)),
+                (9, Some(800), None)
+            ]
+        );
+        // As many ranges as the size asks for, at most one per reader.
+        assert_eq!(split(&t, 100, 8, Some(4_000)).len(), 3);
+        assert_eq!(split(&t, 100, 8, Some(1)).len(), 8);
+        // Not split: under the threshold, off, one reader, no key, one chunk.
+        for segs in [
+            split(&t, 100, 3, Some(10_000)),
+            split(&t, 100, 3, None),
+            split(&t, 100, 1, Some(1)),
+            split(&table(1_050, 10_000, true), 100, 3, Some(1)),
+            split(&t, 2_000, 3, Some(1)),
+            split(&table(0, 10_000, false), 100, 3, Some(1)),
+        ] {
+            assert_eq!(shape(&segs), [(1, None, None)]);
+        }
+    }
+
+    fn entry(chunk: u32, rows: u64, first: i64, last: i64) -> ChunkEntry {
+        ChunkEntry {
+            chunk,
+            file: crate::workdir::chunk_file_name(chunk),
+            rows,
+            bytes: 1,
+            sha256: String::new(),
+            last_key: Some(vec![KeyValue::Int(last)]),
+            first_key: Some(vec![KeyValue::Int(first)]),
+            changed: Default::default(),
+        }
+    }
+
+    fn manifest(chunks: Vec<ChunkEntry>) -> Manifest {
+        Manifest {
+            format: 1,
+            source_table: "t".into(),
+            target_schema: "public".into(),
+            target_table: "t".into(),
+            columns: vec![],
+            fingerprint: String::new(),
+            source_version: String::new(),
+            target_version: String::new(),
+            complete: false,
+            chunks,
+        }
+    }
+
+    #[test]
+    fn remaining_segments_fill_gaps_exactly_and_continue_after_the_last_chunk() {
+        let t = table(0, 0, false);
+        let m = manifest(vec![
+            entry(2, 10, 11, 20),
+            entry(3, 10, 21, 30),
+            entry(6, 10, 51, 60),
+        ]);
+        let segs = remaining_segments(&t, &m, 10).unwrap();
+        let got: Vec<_> = segs
+            .iter()
+            .map(|s| {
+                let after = match &s.start {
+                    SegmentStart::AfterKey(k) => Some(k.clone()),
+                    _ => None,
+                };
+                (
+                    s.first_chunk,
+                    after,
+                    s.limit_rows,
+                    s.exact,
+                    s.until_key.clone(),
+                )
+            })
+            .collect();
+        use mysql_async::Value::Int;
+        assert_eq!(
+            got,
+            [
+                (1, None, Some(10), true, Some(vec![Int(11)])),
+                (4, Some(vec![Int(30)]), Some(20), true, Some(vec![Int(51)])),
+                (7, Some(vec![Int(60)]), None, false, None),
+            ]
+        );
+        // A short last chunk is the end of the table: nothing after it.
+        let m = manifest(vec![entry(1, 10, 1, 10), entry(2, 4, 11, 14)]);
+        assert!(remaining_segments(&t, &m, 10).unwrap().is_empty());
+        // A short chunk in the middle cannot be continued from.
+        let m = manifest(vec![entry(1, 4, 1, 4), entry(2, 10, 5, 14)]);
+        let e = remaining_segments(&t, &m, 10).unwrap_err().to_string();
+        assert_eq!(
+            e,
+            "work directory: t: chunk 1 holds 4 rows but is not the last chunk; remove t and export again"
+        );
+    }
 }

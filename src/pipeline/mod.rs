@@ -26,8 +26,10 @@ pub struct RowBatch {
     /// The chunk is complete after these rows; `last_key` is its last row's key.
     pub ends_chunk: bool,
     pub last_key: Option<Vec<Value>>,
+    /// Key of the chunk's first row, on the batch that starts a chunk.
+    pub first_key: Option<Vec<Value>>,
     /// The table is complete after this batch.
-    pub ends_table: bool,
+    pub ends_segment: bool,
 }
 
 /// The same rows as Postgres CSV bytes.
@@ -39,7 +41,8 @@ pub struct EncodedBatch {
     pub changed: Vec<u64>,
     pub ends_chunk: bool,
     pub last_key: Option<Vec<Value>>,
-    pub ends_table: bool,
+    pub first_key: Option<Vec<Value>>,
+    pub ends_segment: bool,
 }
 
 /// A chunk file that is durable on disk and recorded in its table's manifest.
@@ -61,24 +64,6 @@ pub enum ExportEvent {
     TableDone {
         table: usize,
     },
-}
-
-/// Bounded channel capacities, in batches.
-#[derive(Debug, Clone, Copy)]
-pub struct Capacities {
-    pub batches: usize,
-    pub encoded: usize,
-    pub events: usize,
-}
-
-impl Default for Capacities {
-    fn default() -> Self {
-        Capacities {
-            batches: 4,
-            encoded: 4,
-            events: 64,
-        }
-    }
 }
 
 /// Shared stop flag: the first error trips it and every stage stops at its next check.

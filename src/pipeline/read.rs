@@ -11,15 +11,50 @@ use crate::error::{Error, Result};
 use crate::ident::MyIdent;
 use crate::plan::TablePlan;
 
-/// Where a table's export starts: after the last complete chunk of an earlier run.
-pub struct ResumePoint {
-    pub next_chunk: u32,
-    pub after_key: Option<Vec<Value>>,
+/// A key range of a table, read by one connection into consecutive chunks. A table is
+/// one segment, or several when it is split or when a resume fills gaps; segment
+/// boundaries fall on chunk boundaries, so the chunk files are the same bytes whatever
+/// the split.
+#[derive(Debug, Clone)]
+pub struct Segment {
+    /// Number of the segment's first chunk.
+    pub first_chunk: u32,
+    pub start: SegmentStart,
+    /// Rows in the segment (a whole number of chunks); None = to the end of the table.
+    pub limit_rows: Option<u64>,
+    /// The segment fills a gap before a chunk already on disk: it must hold exactly
+    /// `limit_rows` rows, followed by the row whose key is `until_key` (the next
+    /// chunk's first key, when the manifest has it). Anything else means the source
+    /// changed since the earlier export.
+    pub exact: bool,
+    pub until_key: Option<Vec<Value>>,
+}
+
+#[derive(Debug, Clone)]
+pub enum SegmentStart {
+    Beginning,
+    /// After the row with this key (the last key of the chunk before).
+    AfterKey(Vec<Value>),
+    /// After the first `n` rows in key order; the reader looks up that row's key in
+    /// its snapshot (a split's later segments).
+    AfterRows(u64),
+}
+
+impl Segment {
+    pub fn whole_table() -> Segment {
+        Segment {
+            first_chunk: 1,
+            start: SegmentStart::Beginning,
+            limit_rows: None,
+            exact: false,
+            until_key: None,
+        }
+    }
 }
 
 /// `SELECT cols FROM t [WHERE key > (...)] ORDER BY key`. A composite key is expanded
 /// into OR-ed prefixes, which every MySQL/MariaDB version turns into an index range.
-pub fn select_sql(t: &TablePlan, after_key: bool) -> String {
+pub fn select_sql(t: &TablePlan, after_key: bool, limit: Option<u64>) -> String {
     let cols: Vec<String> = t
         .select_columns()
         .map(|c| MyIdent(c.to_string()).to_string())
@@ -46,7 +81,35 @@ pub fn select_sql(t: &TablePlan, after_key: bool) -> String {
     if !key.is_empty() {
         sql.push_str(&format!(" ORDER BY {}", key.join(", ")));
     }
+    if let Some(n) = limit {
+        sql.push_str(&format!(" LIMIT {n}"));
+    }
     sql
+}
+
+/// The key of the row after the first `skip` rows in key order (None past the end).
+async fn key_after_rows(conn: &mut Conn, t: &TablePlan, skip: u64) -> Result<Option<Vec<Value>>> {
+    let key: Vec<String> = t
+        .key
+        .iter()
+        .map(|k| MyIdent(k.clone()).to_string())
+        .collect();
+    let sql = format!(
+        "SELECT {} FROM {} ORDER BY {} LIMIT 1 OFFSET {}",
+        key.join(", "),
+        MyIdent(t.source.clone()),
+        key.join(", "),
+        skip - 1
+    );
+    let row: Option<Row> = conn
+        .exec_first(sql, ())
+        .await
+        .map_err(|e| Error::mysql(format!("find a split point of table `{}`", t.source), e))?;
+    Ok(row.map(|r| {
+        (0..r.len())
+            .map(|i| r.as_ref(i).cloned().unwrap_or(Value::NULL))
+            .collect()
+    }))
 }
 
 fn key_params(after: &[Value]) -> Vec<Value> {
@@ -60,19 +123,43 @@ fn key_params(after: &[Value]) -> Vec<Value> {
 pub async fn read_table(
     conn: &mut Conn,
     t: &TablePlan,
-    start: ResumePoint,
+    seg: Segment,
     chunk_rows: u64,
     batch_rows: usize,
     batch_tx: &Sender<RowBatch>,
     cancel: &Cancel,
 ) -> Result<()> {
-    let sql = select_sql(t, start.after_key.is_some());
-    let params = start
-        .after_key
-        .as_deref()
-        .map(key_params)
-        .unwrap_or_default();
     let what = || format!("read table `{}`", t.source);
+    let after_key = match seg.start {
+        SegmentStart::Beginning => None,
+        SegmentStart::AfterKey(k) => Some(k),
+        SegmentStart::AfterRows(0) => None,
+        SegmentStart::AfterRows(n) => match key_after_rows(conn, t, n).await? {
+            Some(k) => Some(k),
+            None => {
+                // The table is smaller than estimated: this range is empty.
+                return send_blocking(
+                    batch_tx,
+                    RowBatch {
+                        chunk: seg.first_chunk,
+                        rows: Vec::new(),
+                        ends_chunk: false,
+                        last_key: None,
+                        first_key: None,
+                        ends_segment: true,
+                    },
+                );
+            }
+        },
+    };
+    // A gap reads one row more: the next chunk's first row proves the range is intact.
+    let sentinel = seg.until_key.is_some();
+    let sql = select_sql(
+        t,
+        after_key.is_some(),
+        seg.limit_rows.map(|n| n + u64::from(sentinel)),
+    );
+    let params = after_key.as_deref().map(key_params).unwrap_or_default();
     let mut stream = if params.is_empty() {
         conn.exec_stream::<Row, _, _>(sql, ()).await
     } else {
@@ -80,16 +167,27 @@ pub async fn read_table(
     }
     .map_err(|e| Error::mysql(what(), e))?;
     let batch_rows = batch_rows.min(chunk_rows as usize).max(1);
-    let mut chunk = start.next_chunk;
+    let mut chunk = seg.first_chunk;
     let mut in_chunk: u64 = 0;
+    let mut total: u64 = 0;
+    let mut sentinel_ok = false;
+    let mut first_key = None;
     let mut buf: Vec<Row> = Vec::with_capacity(batch_rows);
     while let Some(row) = stream
         .try_next()
         .await
         .map_err(|e| Error::mysql(what(), e))?
     {
+        if sentinel && Some(total) == seg.limit_rows {
+            sentinel_ok = key_of(t, Some(&row)) == seg.until_key;
+            continue;
+        }
+        if in_chunk == 0 {
+            first_key = key_of(t, Some(&row));
+        }
         buf.push(row);
         in_chunk += 1;
+        total += 1;
         let ends_chunk = in_chunk == chunk_rows;
         if buf.len() == batch_rows || ends_chunk {
             cancel.check()?;
@@ -102,7 +200,8 @@ pub async fn read_table(
                     rows,
                     ends_chunk,
                     last_key: last_key.flatten(),
-                    ends_table: false,
+                    first_key: first_key.take(),
+                    ends_segment: false,
                 },
             )?;
             if ends_chunk {
@@ -111,7 +210,19 @@ pub async fn read_table(
             }
         }
     }
-    // The closing batch carries the partial last chunk (if any) and the end of the table.
+    if seg.exact && (Some(total) != seg.limit_rows || (sentinel && !sentinel_ok)) {
+        let n = seg.limit_rows.unwrap_or_default();
+        let last = seg.first_chunk as u64 + n.div_ceil(chunk_rows.max(1)) - 1;
+        return Err(Error::workdir(format!(
+            "table `{}` changed in the source since its earlier export: the key range of chunk{} {} \
+             no longer holds the same {} rows; export it again from scratch (run --fresh, or remove its directory)",
+            t.source,
+            if last > seg.first_chunk as u64 { "s" } else { "" },
+            if last > seg.first_chunk as u64 { format!("{}-{last}", seg.first_chunk) } else { last.to_string() },
+            n
+        )));
+    }
+    // The closing batch carries the partial last chunk (if any) and the end of the segment.
     let ends_chunk = in_chunk > 0;
     let last_key = if ends_chunk {
         key_of(t, buf.last())
@@ -125,7 +236,8 @@ pub async fn read_table(
             rows: buf,
             ends_chunk,
             last_key,
-            ends_table: true,
+            first_key,
+            ends_segment: true,
         },
     )
 }
@@ -172,8 +284,8 @@ mod tests {
             fills: vec![],
         };
         assert_eq!(
-            select_sql(&t, true),
-            "SELECT `a`, `b``` FROM `we``ird` WHERE (`a` > ?) OR (`a` = ? AND `b``` > ?) ORDER BY `a`, `b```"
+            select_sql(&t, true, Some(200)),
+            "SELECT `a`, `b``` FROM `we``ird` WHERE (`a` > ?) OR (`a` = ? AND `b``` > ?) ORDER BY `a`, `b``` LIMIT 200"
         );
         assert_eq!(
             key_params(&[Value::Int(1), Value::Int(2)]),

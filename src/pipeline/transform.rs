@@ -32,7 +32,8 @@ pub fn transform_lane(
             changed,
             ends_chunk: batch.ends_chunk,
             last_key: batch.last_key,
-            ends_table: batch.ends_table,
+            first_key: batch.first_key,
+            ends_segment: batch.ends_segment,
         };
         drop(batch.rows);
         if enc_tx.send(out).is_err() {

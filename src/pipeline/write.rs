@@ -5,8 +5,10 @@ use std::fs::{self, File};
 use std::io::{BufWriter, Write};
 use std::path::PathBuf;
 use std::sync::atomic::Ordering;
+use std::sync::Mutex;
 
 use crossbeam_channel::Receiver;
+use mysql_async::Value;
 use sha2::{Digest, Sha256};
 use tokio::sync::mpsc;
 
@@ -23,10 +25,11 @@ struct OpenChunk {
     rows: u64,
     bytes: u64,
     changed: Vec<u64>,
+    first_key: Option<Vec<KeyValue>>,
 }
 
 impl OpenChunk {
-    fn create(wd: &WorkDir, dir: &str, chunk: u32) -> Result<Self> {
+    fn create(wd: &WorkDir, dir: &str, chunk: u32, first_key: Option<&[Value]>) -> Result<Self> {
         let tmp = wd
             .table_dir(dir)
             .join(format!("{}.tmp", chunk_file_name(chunk)));
@@ -39,6 +42,7 @@ impl OpenChunk {
             rows: 0,
             bytes: 0,
             changed: Vec::new(),
+            first_key: first_key.map(|k| k.iter().map(KeyValue::from_value).collect()),
         })
     }
 
@@ -78,6 +82,7 @@ impl OpenChunk {
                 bytes: self.bytes,
                 sha256: hex::encode(self.sha.finalize()),
                 last_key: None,
+                first_key: self.first_key,
                 changed: columns
                     .iter()
                     .zip(&self.changed)
@@ -89,27 +94,29 @@ impl OpenChunk {
     }
 }
 
+/// Writes one segment's chunks. The table's manifest is shared by its segments: each
+/// committed chunk is inserted in chunk order and the manifest rewritten atomically.
 #[allow(clippy::too_many_arguments)]
 pub fn write_chunks(
     wd: &WorkDir,
     table: usize,
     dir: &str,
     source_columns: &[String],
-    mut manifest: Manifest,
+    manifest: &Mutex<Manifest>,
     enc_rx: Receiver<EncodedBatch>,
     events_tx: Option<&mpsc::Sender<ExportEvent>>,
     progress: &Progress,
     cancel: &Cancel,
-) -> Result<Manifest> {
+) -> Result<()> {
     let manifest_path = wd.manifest_path(dir);
     let mut open: Option<OpenChunk> = None;
-    let mut table_done = false;
+    let mut segment_done = false;
     for b in enc_rx {
         cancel.check()?;
         if b.rows > 0 || b.ends_chunk {
             let chunk = match open.take() {
                 Some(c) => c,
-                None => OpenChunk::create(wd, dir, b.chunk)?,
+                None => OpenChunk::create(wd, dir, b.chunk, b.first_key.as_deref())?,
             };
             let mut chunk = chunk;
             chunk.append(&b.csv, b.rows, &b.changed)?;
@@ -131,9 +138,14 @@ pub fn write_chunks(
                     bytes: entry.bytes,
                     sha256: entry.sha256.clone(),
                 };
-                manifest.chunks.push(entry);
-                manifest.write(&manifest_path)?;
-                tracing::debug!(table = %manifest.target_table, chunk = ready.chunk, rows = ready.rows, "chunk written");
+                {
+                    let mut m = manifest
+                        .lock()
+                        .map_err(|_| Error::internal("manifest lock poisoned"))?;
+                    m.insert_chunk(entry);
+                    m.write(&manifest_path)?;
+                    tracing::debug!(table = %m.target_table, chunk = ready.chunk, rows = ready.rows, "chunk written");
+                }
                 if let Some(tx) = events_tx {
                     tx.blocking_send(ExportEvent::Chunk(ready))
                         .map_err(|_| Error::cancelled())?;
@@ -142,20 +154,14 @@ pub fn write_chunks(
                 open = Some(chunk);
             }
         }
-        if b.ends_table {
-            table_done = true;
+        if b.ends_segment {
+            segment_done = true;
         }
     }
-    if !table_done {
+    if !segment_done {
         // The reader stopped early; its error is reported by the lane. An unfinished
         // chunk leaves only a .tmp file, which is never trusted.
         return Err(Error::cancelled());
     }
-    manifest.complete = true;
-    manifest.write(&manifest_path)?;
-    if let Some(tx) = events_tx {
-        tx.blocking_send(ExportEvent::TableDone { table })
-            .map_err(|_| Error::cancelled())?;
-    }
-    Ok(manifest)
+    Ok(())
 }

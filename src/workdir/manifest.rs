@@ -40,6 +40,9 @@ pub struct ChunkEntry {
     pub sha256: String,
     /// Key of the chunk's last row; None for tables read without a key.
     pub last_key: Option<Vec<KeyValue>>,
+    /// Key of the chunk's first row: bounds a resumed read of the chunks before it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub first_key: Option<Vec<KeyValue>>,
     /// Values changed by a config rule, per source column (absent when none).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub changed: BTreeMap<String, u64>,
@@ -105,6 +108,14 @@ impl Manifest {
             .map_err(|e| Error::internal(format!("manifest serialization: {e}")))?;
         bytes.push(b'\n');
         write_atomic(path, &bytes)
+    }
+
+    /// Adds a chunk keeping the list in chunk order (segments finish in any order).
+    pub fn insert_chunk(&mut self, entry: ChunkEntry) {
+        match self.chunks.binary_search_by_key(&entry.chunk, |c| c.chunk) {
+            Ok(i) => self.chunks[i] = entry,
+            Err(i) => self.chunks.insert(i, entry),
+        }
     }
 
     pub fn rows(&self) -> u64 {

@@ -43,5 +43,7 @@ mod check;
 mod verify;
 // Durability: deterministic exports, resume, exactly-once, SIGKILL/SIGTERM, lock, disk, snapshot.
 mod durability;
+// Large tables read in key ranges by several readers: identical files, resume of gaps.
+mod split;
 // Rows already in the target: existing_rows policies, resumed runs, no CASCADE, --fresh.
 mod existing;

@@ -439,6 +439,30 @@ impl TestEnv {
         });
     }
 
+    /// Runs `sql` in a transaction left open (until `mysql_rollback`): its changes are
+    /// invisible to other sessions but already move InnoDB's row estimate.
+    pub fn mysql_uncommitted(&self, sql: &str) -> mysql_async::Conn {
+        let url = self.mysql_url();
+        self.rt.block_on(async {
+            let mut conn = mysql_connect(&url).await;
+            for stmt in ["START TRANSACTION", sql] {
+                if let Err(e) = conn.query_drop(stmt).await {
+                    panic!("MariaDB {}: {e}\nSQL:\n{stmt}", redact_url(&url));
+                }
+            }
+            conn
+        })
+    }
+
+    pub fn mysql_rollback(&self, mut conn: mysql_async::Conn) {
+        self.rt.block_on(async {
+            conn.query_drop("ROLLBACK")
+                .await
+                .unwrap_or_else(|e| panic!("MariaDB ROLLBACK: {e}"));
+            let _ = conn.disconnect().await;
+        });
+    }
+
     /// Rows of one query on MariaDB, every value as text (`None` = NULL).
     pub fn mysql_rows(&self, sql: &str) -> Vec<Vec<Option<String>>> {
         let url = self.mysql_url();

@@ -1,0 +1,326 @@
+//! Large tables read in key ranges by several readers (`split_tables_larger_than`): the
+//! chunk files are the same bytes as an unsplit export, whatever the split and however
+//! wrong the table statistics; a resume reads only the missing chunks.
+
+use std::path::Path;
+
+use crate::common::{my_str, TestEnv};
+use crate::durability::{
+    age_chunk_files, count_tmp_files, csv_files, kept_chunk_files, my2pg_in, read_manifest,
+    workdir_hashes,
+};
+
+type Rows = Vec<Vec<Option<String>>>;
+
+/// A composite integer key and a char(36) UUID key (mixed case, ordered by the
+/// column's case-insensitive collation), with values that stress the CSV encoder.
+/// STATS_AUTO_RECALC=0 keeps the statistics exactly as the test leaves them.
+const SOURCE: &str = "
+CREATE TABLE events (tenant int NOT NULL, seq int NOT NULL, note varchar(100) NULL,
+  PRIMARY KEY (tenant, seq)) STATS_PERSISTENT=1 STATS_AUTO_RECALC=0;
+CREATE TABLE docs (id char(36) NOT NULL PRIMARY KEY, body text NULL)
+  STATS_PERSISTENT=1 STATS_AUTO_RECALC=0;
+";
+const TARGET: &str = "
+CREATE TABLE events (tenant integer NOT NULL, seq integer NOT NULL, note varchar(100),
+  PRIMARY KEY (tenant, seq));
+CREATE TABLE docs (id uuid PRIMARY KEY, body text);
+";
+
+fn insert_events(env: &TestEnv, tenants: std::ops::Range<i32>, per_tenant: i32) {
+    let mut rows = Vec::new();
+    for t in tenants {
+        for s in 1..=per_tenant {
+            let note = match s % 4 {
+                0 => "NULL".to_string(),
+                1 => my_str(""),
+                2 => my_str(&format!("line {t}/{s}\r\nquote \" comma , \\.")),
+                _ => my_str(&format!("e{t}-{s} 😀")),
+            };
+            rows.push(format!("({t}, {s}, {note})"));
+        }
+    }
+    for part in rows.chunks(500) {
+        env.mysql_exec(&format!("INSERT INTO events VALUES {}", part.join(",")));
+    }
+}
+
+fn insert_docs(env: &TestEnv, n: u32) {
+    let rows: Vec<String> = (0..n)
+        .map(|i| {
+            // Deterministic pseudo-random UUIDs; every third one upper case.
+            let h = (u64::from(i) + 1).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+            let id = format!(
+                "{:08x}-{:04x}-4{:03x}-a{:03x}-{:012x}",
+                h >> 32,
+                (h >> 16) & 0xffff,
+                h & 0xfff,
+                (h >> 20) & 0xfff,
+                h.rotate_left(17) & 0xffff_ffff_ffff
+            );
+            let id = if i % 3 == 0 { id.to_uppercase() } else { id };
+            format!(
+                "({}, {})",
+                my_str(&id),
+                my_str(&format!("doc {i}\n# title\n"))
+            )
+        })
+        .collect();
+    for part in rows.chunks(500) {
+        env.mysql_exec(&format!("INSERT INTO docs VALUES {}", part.join(",")));
+    }
+}
+
+/// Rows as text, sorted here (the two servers' collations need not agree).
+fn sorted(mut rows: Rows) -> Rows {
+    rows.sort();
+    rows
+}
+
+fn source_rows(env: &TestEnv) -> (Rows, Rows) {
+    (
+        sorted(env.mysql_rows("SELECT CAST(tenant AS char), CAST(seq AS char), note FROM events")),
+        sorted(env.mysql_rows("SELECT LOWER(id), body FROM docs")),
+    )
+}
+
+fn target_rows(env: &TestEnv) -> (Rows, Rows) {
+    (
+        sorted(env.pg_rows("SELECT tenant::text AS t, seq::text AS s, note FROM events")),
+        sorted(env.pg_rows("SELECT id::text AS i, body FROM docs")),
+    )
+}
+
+/// Number of key ranges my2pg logged for `table` ("split into key ranges").
+fn ranges_logged(stderr: &str, table: &str) -> Option<u32> {
+    stderr
+        .lines()
+        .find(|l| l.contains("split into key ranges") && l.contains(&format!("table={table} ")))
+        .and_then(|l| l.split("ranges=").nth(1))
+        .and_then(|r| r.split_whitespace().next())
+        .and_then(|n| n.parse().ok())
+}
+
+fn chunk_rows_in_manifest(wd: &Path, table: &str) -> Vec<(u64, u64)> {
+    read_manifest(wd, table).unwrap()["chunks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| (c["chunk"].as_u64().unwrap(), c["rows"].as_u64().unwrap()))
+        .collect()
+}
+
+#[test]
+fn split_export_is_byte_identical_and_loads_every_row() {
+    let env = TestEnv::new("split_same");
+    env.mysql_exec(SOURCE);
+    insert_events(&env, 1..22, 50); // 1,050 rows: 21 chunks of 50
+    insert_docs(&env, 777); // 16 chunks, the last one of 27 rows
+    env.mysql_exec("ANALYZE TABLE events, docs");
+    env.pg_exec(TARGET);
+    let cfg = env.write_config("[run]\nchunk_rows = 50\n\n[workers]\nreaders = 3\n");
+
+    let plain = env.dir.join("work_plain");
+    let out = my2pg_in(
+        &cfg,
+        &plain,
+        &["export", "--split-tables-larger-than", "off"],
+    );
+    out.assert_ok();
+    assert_eq!(ranges_logged(&out.stderr, "events"), None);
+
+    let split = env.dir.join("work_split");
+    let out = my2pg_in(&cfg, &split, &["export", "--split-tables-larger-than", "1"]);
+    out.assert_ok();
+    assert_eq!(
+        ranges_logged(&out.stderr, "events"),
+        Some(3),
+        "events split in 3"
+    );
+    assert_eq!(
+        ranges_logged(&out.stderr, "docs"),
+        Some(3),
+        "docs split in 3"
+    );
+    assert_eq!(
+        workdir_hashes(&split),
+        workdir_hashes(&plain),
+        "chunk files and manifests must not depend on the split"
+    );
+    assert_eq!(csv_files(&split, "events").len(), 21);
+    let docs = chunk_rows_in_manifest(&split, "docs");
+    assert_eq!(docs.len(), 16);
+    assert_eq!(docs.last(), Some(&(16, 27)));
+    assert!(docs[..15].iter().all(|&(_, rows)| rows == 50));
+
+    // The same split through `run`: every row arrives exactly once.
+    let out = my2pg_in(
+        &cfg,
+        &env.dir.join("work_run"),
+        &["run", "--json", "--split-tables-larger-than", "1KB"],
+    );
+    out.assert_ok();
+    assert_eq!(ranges_logged(&out.stderr, "events"), Some(3));
+    assert_eq!(target_rows(&env), source_rows(&env));
+    assert_eq!(env.pg_count("events"), 1050);
+    assert_eq!(env.pg_count("docs"), 777);
+    assert_eq!(
+        env.pg_value("SELECT count(*)::text FROM my2pg.loaded_chunks")
+            .as_deref(),
+        Some("37")
+    );
+}
+
+#[test]
+fn split_is_exact_when_the_statistics_are_wrong() {
+    let env = TestEnv::new("split_stats");
+    env.mysql_exec(SOURCE);
+    insert_events(&env, 1..3, 50);
+    env.mysql_exec("INSERT INTO events VALUES (3, 1, 'x')");
+    insert_docs(&env, 700);
+    env.pg_exec(TARGET);
+    // Statistics that lie, as MySQL 8's cached information_schema figures can: an open
+    // transaction's uncommitted rows move InnoDB's estimate but are not in any snapshot.
+    // events: estimated ~1,000 rows, 101 committed (ranges 2 and 3 find no start row).
+    // docs: estimated ~60 rows, 700 committed (the last range reads far past its share).
+    let liar = env.mysql_uncommitted(
+        "INSERT INTO events SELECT 100 + seq DIV 50, seq MOD 50 + 1, NULL FROM seq_0_to_898; \
+         DELETE FROM docs WHERE body NOT REGEXP '^doc [1-6][0-9]\n';",
+    );
+    let est: Vec<Vec<Option<String>>> = env.mysql_rows(
+        "SELECT table_name, CAST(table_rows AS char) FROM information_schema.tables \
+         WHERE table_schema = DATABASE() ORDER BY table_name",
+    );
+    let est_rows = |t: &str| -> u64 {
+        est.iter()
+            .find(|r| r[0].as_deref() == Some(t))
+            .and_then(|r| r[1].as_deref()?.parse().ok())
+            .unwrap()
+    };
+    assert!(est_rows("events") >= 900, "estimate for events: {est:?}");
+    assert!(
+        (51..=100).contains(&est_rows("docs")),
+        "estimate for docs: {est:?}"
+    );
+    let cfg = env.write_config("[run]\nchunk_rows = 50\n\n[workers]\nreaders = 3\n");
+
+    let plain = env.dir.join("work_plain");
+    my2pg_in(
+        &cfg,
+        &plain,
+        &["export", "--split-tables-larger-than", "off"],
+    )
+    .assert_ok();
+    let split = env.dir.join("work_split");
+    let out = my2pg_in(
+        &cfg,
+        &split,
+        &["export", "--json", "--split-tables-larger-than", "1"],
+    );
+    env.mysql_rollback(liar);
+    out.assert_ok();
+    assert_eq!(ranges_logged(&out.stderr, "events"), Some(3));
+    assert_eq!(ranges_logged(&out.stderr, "docs"), Some(2));
+    assert_eq!(workdir_hashes(&split), workdir_hashes(&plain));
+    assert_eq!(
+        chunk_rows_in_manifest(&split, "events"),
+        [(1, 50), (2, 50), (3, 1)]
+    );
+    assert_eq!(chunk_rows_in_manifest(&split, "docs").len(), 14);
+    let report = out.json();
+    let rows = |t: &str| {
+        report["tables"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["table"] == t)
+            .map(|r| r["rows"].as_u64().unwrap())
+    };
+    assert_eq!((rows("events"), rows("docs")), (Some(101), Some(700)));
+}
+
+#[test]
+fn resume_of_a_split_export_reads_only_the_missing_chunks() {
+    let env = TestEnv::new("split_gaps");
+    env.mysql_exec(SOURCE);
+    insert_events(&env, 1..22, 50);
+    insert_docs(&env, 10);
+    env.mysql_exec("ANALYZE TABLE events, docs");
+    env.pg_exec(TARGET);
+    let cfg = env.write_config(
+        "[run]\nchunk_rows = 50\nsplit_tables_larger_than = 1\n\n[workers]\nreaders = 3\n",
+    );
+    let reference = env.dir.join("work_ref");
+    my2pg_in(&cfg, &reference, &["export"]).assert_ok();
+    let want = workdir_hashes(&reference);
+
+    // An interrupted split export: ranges finish in any order, so the manifest can list
+    // chunks with holes. Here: chunks 4-5 and 12 missing, 9 damaged, 19-21 never
+    // written (the last range stopped after chunk 18), a .tmp left behind.
+    let wd = env.workdir.clone();
+    my2pg_in(&cfg, &wd, &["export"]).assert_ok();
+    let path = wd.join("events").join("manifest.json");
+    let mut m: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    let gone = [4u64, 5, 12, 19, 20, 21];
+    m["chunks"]
+        .as_array_mut()
+        .unwrap()
+        .retain(|c| !gone.contains(&c["chunk"].as_u64().unwrap()));
+    m["complete"] = serde_json::Value::Bool(false);
+    std::fs::write(&path, serde_json::to_vec_pretty(&m).unwrap()).unwrap();
+    for c in gone {
+        std::fs::remove_file(wd.join("events").join(format!("{c:06}.csv"))).unwrap();
+    }
+    std::fs::write(wd.join("events").join("000019.csv.tmp"), b"1,2,\"par").unwrap();
+    let p9 = wd.join("events").join("000009.csv");
+    let mut bytes = std::fs::read(&p9).unwrap();
+    let last = bytes.len() - 2;
+    bytes[last] ^= 0x01;
+    std::fs::write(&p9, bytes).unwrap();
+    age_chunk_files(&wd, "events");
+    age_chunk_files(&wd, "docs");
+
+    let out = my2pg_in(&cfg, &wd, &["export"]);
+    out.assert_ok();
+    out.assert_stderr_contains("chunk file missing or changed: exporting that chunk again");
+    assert_eq!(
+        ranges_logged(&out.stderr, "events"),
+        None,
+        "a resume fills gaps, it does not split again"
+    );
+    assert_eq!(workdir_hashes(&wd), want, "resumed export byte-identical");
+    assert_eq!(count_tmp_files(&wd), 0);
+    let kept: Vec<String> = (1..=21u64)
+        .filter(|c| !gone.contains(c) && *c != 9)
+        .map(|c| format!("{c:06}.csv"))
+        .collect();
+    assert_eq!(
+        kept_chunk_files(&wd, "events"),
+        kept,
+        "only missing chunks are read again"
+    );
+    assert_eq!(kept_chunk_files(&wd, "docs"), csv_files(&wd, "docs"));
+
+    // The source changed since: the gap where chunk 7 was now holds 49 of its rows (the
+    // 50th read would be chunk 8's first row). That is refused, not papered over with a
+    // chunk that overlaps the next one.
+    let mut m: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    m["chunks"]
+        .as_array_mut()
+        .unwrap()
+        .retain(|c| c["chunk"].as_u64() != Some(7));
+    m["complete"] = serde_json::Value::Bool(false);
+    std::fs::write(&path, serde_json::to_vec_pretty(&m).unwrap()).unwrap();
+    // Chunk 7 holds rows 301-350 in key order: tenant 7, seq 1-50.
+    env.mysql_exec("DELETE FROM events WHERE tenant = 7 AND seq = 20");
+    let out = my2pg_in(&cfg, &wd, &["export"]);
+    out.assert_exit(1);
+    out.assert_stderr_contains(
+        "work directory: table `events` changed in the source since its earlier export: \
+         the key range of chunk 7 no longer holds the same 50 rows; export it again from \
+         scratch (run --fresh, or remove its directory)",
+    );
+    assert!(!csv_files(&wd, "events").contains(&"000007.csv".to_string()));
+}
