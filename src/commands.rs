@@ -8,7 +8,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use tokio::sync::mpsc;
 
 use crate::catalog;
-use crate::config::{ConstraintStrategy, ExistingRows, Settings};
+use crate::config::{ConstraintStrategy, ExistingRows, Settings, ToastCompression};
 use crate::error::{Error, ErrorKind, Result};
 use crate::ledger;
 use crate::pipeline::export::{export_all, ExportCtx};
@@ -373,11 +373,23 @@ const LOADER_SETTINGS: &str = "SET synchronous_commit = off; SET maintenance_wor
 
 async fn target_clients(settings: &Settings) -> Result<Vec<tokio_postgres::Client>> {
     let mut clients = Vec::with_capacity(settings.workers.loaders);
-    for _ in 0..settings.workers.loaders {
+    for i in 0..settings.workers.loaders {
         let c = session::pg_connect(&settings.target).await?;
         c.batch_execute(LOADER_SETTINGS)
             .await
             .map_err(|e| Error::pg("loader session settings", &e))?;
+        if settings.toast_compression == ToastCompression::Lz4 {
+            // Only columns without their own COMPRESSION setting follow this default;
+            // a server built without lz4 refuses it and keeps its own default.
+            if let Err(e) = c
+                .batch_execute("SET default_toast_compression = 'lz4'")
+                .await
+            {
+                if i == 0 {
+                    tracing::warn!(reason = %crate::error::pg_reason(&e), "the target cannot compress with lz4: large values use the server's default compression");
+                }
+            }
+        }
         clients.push(c);
     }
     Ok(clients)
@@ -563,6 +575,7 @@ pub async fn import(
                         rows: c.rows,
                         bytes: c.bytes,
                         sha256: c.sha256.clone(),
+                        xxh3: None,
                     };
                     if events_tx.send(ExportEvent::Chunk(ready)).await.is_err() {
                         return;

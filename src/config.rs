@@ -104,6 +104,8 @@ struct RunSection {
     constraints: ConstraintStrategy,
     #[serde(default = "default_split")]
     split_tables_larger_than: ByteSize,
+    #[serde(default)]
+    toast_compression: ToastCompression,
 }
 
 impl Default for RunSection {
@@ -120,6 +122,7 @@ impl Default for RunSection {
             disk_margin: default_disk_margin(),
             constraints: ConstraintStrategy::default(),
             split_tables_larger_than: default_split(),
+            toast_compression: ToastCompression::default(),
         }
     }
 }
@@ -187,6 +190,18 @@ pub enum ConstraintStrategy {
     /// The default: measured 1.5-2x faster than keep on the demo data, equally strict.
     #[default]
     Rebuild,
+}
+
+/// How loaded values too large to store inline (TOAST) are compressed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ToastCompression {
+    /// lz4 in the loader sessions (columns with their own COMPRESSION keep it): pglz,
+    /// PostgreSQL's default, was 7% of the target's CPU in the benchmark's load.
+    #[default]
+    Lz4,
+    /// Whatever the server's `default_toast_compression` says.
+    Server,
 }
 
 /// A size in bytes, written as a number of bytes or as "512MB", "1.5GiB", "off".
@@ -313,6 +328,7 @@ pub struct Settings {
     pub split_bytes: Option<u64>,
     /// Channel capacities of the export lanes and of the chunk queue to the loaders.
     pub queues: Queues,
+    pub toast_compression: ToastCompression,
 }
 
 /// Bounded channel capacities: memory in flight is these times the batch size.
@@ -363,6 +379,7 @@ const KNOWN_KEYS: &[(&str, &[&str])] = &[
             "disk_margin",
             "constraints",
             "split_tables_larger_than",
+            "toast_compression",
         ],
     ),
     (
@@ -574,6 +591,7 @@ pub fn parse(
         disk_margin: run.disk_margin,
         constraints: run.constraints,
         split_bytes: run.split_tables_larger_than.0,
+        toast_compression: run.toast_compression,
         queues: Queues {
             batches: w.batch_queue,
             csv: w.csv_queue,

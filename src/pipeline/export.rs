@@ -55,8 +55,11 @@ pub async fn export_all(ctx: Arc<ExportCtx>, conns: Vec<Conn>) -> Result<Vec<Man
     let mut tables = Vec::with_capacity(n);
     let mut work: Vec<Vec<Segment>> = Vec::with_capacity(n);
     for (i, t) in ctx.plan.tables.iter().enumerate() {
-        let (manifest, mut segments) =
-            prepare_table(&ctx.workdir, t, ctx.chunk_rows, &ctx.versions)?;
+        let Prepared {
+            manifest,
+            mut segments,
+            file_hashes,
+        } = prepare_table(&ctx.workdir, t, ctx.chunk_rows, &ctx.versions)?;
         if manifest.chunks.is_empty() && segments.len() == 1 {
             segments = split(t, ctx.chunk_rows, ctx.readers, ctx.split_bytes);
             if segments.len() > 1 {
@@ -66,7 +69,7 @@ pub async fn export_all(ctx: Arc<ExportCtx>, conns: Vec<Conn>) -> Result<Vec<Man
         // Chunks already on disk are announced first, so `run` loads what an earlier
         // export left (the ledger skips what is already loaded).
         if let Some(tx) = &ctx.events_tx {
-            for c in &manifest.chunks {
+            for (c, &xxh3) in manifest.chunks.iter().zip(&file_hashes) {
                 let ready = ChunkReady {
                     table: i,
                     chunk: c.chunk,
@@ -74,6 +77,7 @@ pub async fn export_all(ctx: Arc<ExportCtx>, conns: Vec<Conn>) -> Result<Vec<Man
                     rows: c.rows,
                     bytes: c.bytes,
                     sha256: c.sha256.clone(),
+                    xxh3: Some(xxh3),
                 };
                 tx.send(ExportEvent::Chunk(ready))
                     .await
@@ -305,6 +309,15 @@ async fn finish_table(ctx: &Arc<ExportCtx>, idx: usize, state: &TableExport) -> 
     Ok(())
 }
 
+/// What an export of one table starts from.
+pub struct Prepared {
+    pub manifest: Manifest,
+    /// Key ranges still to read (none when the table is complete).
+    pub segments: Vec<Segment>,
+    /// xxh3 of each kept chunk file (in manifest order), taken while verifying it.
+    pub file_hashes: Vec<u64>,
+}
+
 /// Reads the table's manifest, keeps the chunks whose files still match their checksum,
 /// removes everything else, and says which key ranges remain to be read (none when the
 /// table is complete): the gaps left by missing or changed chunks, each of a known
@@ -314,7 +327,7 @@ pub fn prepare_table(
     t: &TablePlan,
     chunk_rows: u64,
     versions: &(String, String),
-) -> Result<(Manifest, Vec<Segment>)> {
+) -> Result<Prepared> {
     let dir = wd.table_dir(&t.dir);
     create_dir_private(&dir)?;
     let path = wd.manifest_path(&t.dir);
@@ -348,9 +361,11 @@ pub fn prepare_table(
     };
     let before = m.chunks.len();
     let mut kept = Vec::with_capacity(before);
+    let mut file_hashes = Vec::with_capacity(before);
     for c in std::mem::take(&mut m.chunks) {
-        if chunk_file_matches(&dir.join(&c.file), c.bytes, &c.sha256)? {
+        if let Some(xxh3) = chunk_file_matches(&dir.join(&c.file), c.bytes, &c.sha256)? {
             kept.push(c);
+            file_hashes.push(xxh3);
         } else {
             tracing::warn!(table = %t.target.name, chunk = c.chunk, "chunk file missing or changed: exporting that chunk again");
         }
@@ -361,6 +376,7 @@ pub fn prepare_table(
         if t.ordered_by_all {
             // Without a key a partial export cannot continue: start that table over.
             m.chunks.clear();
+            file_hashes.clear();
         }
     }
     // Remove anything the manifest does not vouch for (temp files, stale chunks).
@@ -383,7 +399,11 @@ pub fn prepare_table(
         m.complete = true;
     }
     m.write(&path)?;
-    Ok((m, segments))
+    Ok(Prepared {
+        manifest: m,
+        segments,
+        file_hashes,
+    })
 }
 
 /// The key ranges an incomplete manifest still lacks, in chunk order.
@@ -445,22 +465,25 @@ fn remaining_segments(t: &TablePlan, m: &Manifest, chunk_rows: u64) -> Result<Ve
     Ok(segments)
 }
 
-/// True when the file exists with exactly these bytes.
-pub fn chunk_file_matches(path: &std::path::Path, bytes: u64, sha256: &str) -> Result<bool> {
+/// The file's xxh3 when it exists with exactly these bytes (length and sha256).
+pub fn chunk_file_matches(path: &std::path::Path, bytes: u64, sha256: &str) -> Result<Option<u64>> {
     let mut f = match std::fs::File::open(path) {
         Ok(f) => f,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(false),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
         Err(e) => return Err(Error::io(path, e)),
     };
     let len = f.metadata().map_err(|e| Error::io(path, e))?.len();
     if len != bytes {
-        return Ok(false);
+        return Ok(None);
     }
-    Ok(sha256_of(&mut f).map_err(|e| Error::io(path, e))? == sha256)
+    let (sha, xxh3) = hashes_of(&mut f).map_err(|e| Error::io(path, e))?;
+    Ok((sha == sha256).then_some(xxh3))
 }
 
-pub fn sha256_of(r: &mut impl Read) -> std::io::Result<String> {
+/// sha256 (hex) and xxh3-64 of everything `r` yields, in one pass.
+pub fn hashes_of(r: &mut impl Read) -> std::io::Result<(String, u64)> {
     let mut sha = Sha256::new();
+    let mut xxh3 = xxhash_rust::xxh3::Xxh3::new();
     let mut buf = vec![0u8; 1 << 20];
     loop {
         let n = r.read(&mut buf)?;
@@ -468,8 +491,9 @@ pub fn sha256_of(r: &mut impl Read) -> std::io::Result<String> {
             break;
         }
         sha.update(&buf[..n]);
+        xxh3.update(&buf[..n]);
     }
-    Ok(hex::encode(sha.finalize()))
+    Ok((hex::encode(sha.finalize()), xxh3.digest()))
 }
 
 #[cfg(test)]

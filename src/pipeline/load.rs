@@ -22,6 +22,53 @@ pub enum Loaded {
     Skipped,
 }
 
+/// Proves the bytes sent are the bytes that were checksummed: against the xxh3 this
+/// process took when it wrote or verified the file, else against the manifest's sha256.
+enum FileCheck {
+    Xxh3(Box<xxhash_rust::xxh3::Xxh3>, u64),
+    Sha256(Sha256),
+}
+
+impl FileCheck {
+    fn new(xxh3: Option<u64>) -> Self {
+        match xxh3 {
+            Some(h) => FileCheck::Xxh3(Box::new(xxhash_rust::xxh3::Xxh3::new()), h),
+            None => FileCheck::Sha256(Sha256::new()),
+        }
+    }
+
+    fn update(&mut self, bytes: &[u8]) {
+        match self {
+            FileCheck::Xxh3(h, _) => h.update(bytes),
+            FileCheck::Sha256(h) => h.update(bytes),
+        }
+    }
+
+    fn mismatch(self, c: &ChunkReady) -> Option<String> {
+        match self {
+            FileCheck::Xxh3(h, want) => {
+                let got = h.digest();
+                (got != want).then(|| {
+                    format!(
+                        "chunk file {} changed on disk while this run was using it \
+                         (xxh3 {want:016x} when written or verified, {got:016x} now); run again",
+                        c.path.display()
+                    )
+                })
+            }
+            FileCheck::Sha256(h) => {
+                let got = hex::encode(h.finalize());
+                (got != c.sha256).then(|| {
+                    format!(
+                        "chunk file {} changed after export (sha256 {} in the manifest, {} on disk); export it again",
+                        c.path.display(), c.sha256, got
+                    )
+                })
+            }
+        }
+    }
+}
+
 pub fn copy_sql(t: &TablePlan) -> String {
     let cols = t.quoted_target_columns();
     format!(
@@ -89,7 +136,7 @@ pub async fn load_chunk(
     let mut file = tokio::fs::File::open(&c.path)
         .await
         .map_err(|e| Error::io(&c.path, e))?;
-    let mut sha = Sha256::new();
+    let mut check = FileCheck::new(c.xxh3);
     let mut buf = BytesMut::with_capacity(COPY_PIECE);
     loop {
         buf.reserve(COPY_PIECE);
@@ -101,18 +148,14 @@ pub async fn load_chunk(
         {
             break;
         }
-        sha.update(&buf);
+        check.update(&buf);
         sink.send(buf.split().freeze())
             .await
             .map_err(|e| copy_error(t, c, &e))?;
     }
-    let actual = hex::encode(sha.finalize());
-    if actual != c.sha256 {
+    if let Some(problem) = check.mismatch(c) {
         // Dropping the sink and the transaction aborts the COPY: nothing commits.
-        return Err(load_error(t, c, format!(
-            "chunk file {} changed after export (sha256 {} in the manifest, {} on disk); export it again",
-            c.path.display(), c.sha256, actual
-        )));
+        return Err(load_error(t, c, problem));
     }
     let rows = sink
         .as_mut()

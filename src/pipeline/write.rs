@@ -11,6 +11,7 @@ use crossbeam_channel::Receiver;
 use mysql_async::Value;
 use sha2::{Digest, Sha256};
 use tokio::sync::mpsc;
+use xxhash_rust::xxh3::Xxh3;
 
 use super::{Cancel, ChunkReady, EncodedBatch, ExportEvent, Progress};
 use crate::error::{Error, Result};
@@ -22,6 +23,7 @@ struct OpenChunk {
     tmp: PathBuf,
     out: BufWriter<File>,
     sha: Sha256,
+    xxh3: Xxh3,
     rows: u64,
     bytes: u64,
     changed: Vec<u64>,
@@ -39,6 +41,7 @@ impl OpenChunk {
             tmp,
             out: BufWriter::with_capacity(1 << 20, file),
             sha: Sha256::new(),
+            xxh3: Xxh3::new(),
             rows: 0,
             bytes: 0,
             changed: Vec::new(),
@@ -58,13 +61,14 @@ impl OpenChunk {
             .write_all(csv)
             .map_err(|e| Error::io(&self.tmp, e))?;
         self.sha.update(csv);
+        self.xxh3.update(csv);
         self.rows += rows;
         self.bytes += csv.len() as u64;
         Ok(())
     }
 
     /// Durable before it has a name: the final name is only ever a complete file.
-    fn commit(self, columns: &[String]) -> Result<(PathBuf, ChunkEntry)> {
+    fn commit(self, columns: &[String]) -> Result<(PathBuf, ChunkEntry, u64)> {
         let file = self
             .out
             .into_inner()
@@ -90,6 +94,7 @@ impl OpenChunk {
                     .map(|(c, n)| (c.clone(), *n))
                     .collect(),
             },
+            self.xxh3.digest(),
         ))
     }
 }
@@ -125,7 +130,7 @@ pub fn write_chunks(
                 .bytes_exported
                 .fetch_add(b.csv.len() as u64, Ordering::Relaxed);
             if b.ends_chunk {
-                let (path, mut entry) = chunk.commit(source_columns)?;
+                let (path, mut entry, xxh3) = chunk.commit(source_columns)?;
                 entry.last_key = b
                     .last_key
                     .as_ref()
@@ -137,6 +142,7 @@ pub fn write_chunks(
                     rows: entry.rows,
                     bytes: entry.bytes,
                     sha256: entry.sha256.clone(),
+                    xxh3: Some(xxh3),
                 };
                 {
                     let mut m = manifest

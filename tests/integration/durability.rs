@@ -1779,3 +1779,74 @@ fn run_id_is_on_every_log_line_and_in_run_json() {
         "the error line must name the run",
     );
 }
+
+/// Within one `run`, the loader checks each chunk against the xxh3 the writer took: a
+/// file changed between export and load fails that chunk, and the next run re-exports it.
+#[test]
+fn run_refuses_a_chunk_changed_between_export_and_load() {
+    let env = TestEnv::new("xxh3_guard");
+    env.mysql_exec(
+        "CREATE TABLE parent (id int NOT NULL PRIMARY KEY, name varchar(20) NOT NULL); \
+         CREATE TABLE child (id int NOT NULL PRIMARY KEY, parent_id int NOT NULL, note text NULL, \
+           CONSTRAINT child_parent FOREIGN KEY (parent_id) REFERENCES parent (id));",
+    );
+    let parents: Vec<String> = (1..=10).map(|i| format!("({i}, 'p{i}')")).collect();
+    let children: Vec<String> = (1..=30)
+        .map(|i| format!("({i}, {}, 'note {i}, \"q\"')", i % 10 + 1))
+        .collect();
+    env.mysql_exec(&format!(
+        "INSERT INTO parent VALUES {}; INSERT INTO child VALUES {};",
+        parents.join(","),
+        children.join(",")
+    ));
+    // keep: child loads in the wave after parent, and parent's COPY is slowed by a
+    // statement trigger, so the test can change child's chunk file in between.
+    env.pg_exec(
+        "CREATE TABLE parent (id integer PRIMARY KEY, name varchar(20) NOT NULL); \
+         CREATE TABLE child (id integer PRIMARY KEY, parent_id integer NOT NULL \
+           REFERENCES parent (id), note text); \
+         CREATE FUNCTION slow() RETURNS trigger LANGUAGE plpgsql AS \
+           $$ BEGIN PERFORM pg_sleep(4); RETURN NULL; END $$; \
+         CREATE TRIGGER slow BEFORE INSERT ON parent FOR EACH STATEMENT EXECUTE FUNCTION slow();",
+    );
+    let cfg = env.write_config("[run]\nconstraints = \"keep\"\nchunk_rows = 100\n");
+    let wd = env.workdir.clone();
+    let wds = wd.display().to_string();
+    let mut running = spawn(&cfg, &wd, &["run", "--workdir", wds.as_str()]);
+    let chunk = wd.join("child").join("000001.csv");
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while manifest_chunk_count(&wd, "child") == 0 {
+        assert!(running.is_running(), "run ended before child was exported");
+        assert!(
+            Instant::now() < deadline,
+            "child was not exported within 20 s"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let mut bytes = std::fs::read(&chunk).unwrap();
+    let at = bytes.iter().position(|&b| b == b'q').unwrap();
+    bytes[at] = b'Q'; // same length: only a checksum can tell
+    std::fs::write(&chunk, &bytes).unwrap();
+    let out = running.finish(TIMEOUT);
+    out.assert_exit(1);
+    out.assert_stderr_contains(&format!(
+        "chunk file {} changed on disk while this run was using it",
+        chunk.display()
+    ));
+    assert_eq!(
+        env.pg_count("child"),
+        0,
+        "nothing of the changed chunk committed"
+    );
+
+    env.pg_exec("DROP TRIGGER slow ON parent");
+    let out = my2pg_in(&cfg, &wd, &["run"]);
+    out.assert_ok();
+    out.assert_stderr_contains("chunk file missing or changed: exporting that chunk again");
+    assert_eq!(
+        env.pg_rows("SELECT id::text AS i, parent_id::text AS p, note FROM child ORDER BY id"),
+        env.mysql_rows(
+            "SELECT CAST(id AS char), CAST(parent_id AS char), note FROM child ORDER BY id"
+        )
+    );
+}

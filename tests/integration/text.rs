@@ -281,3 +281,66 @@ fn text_generated_nasty_strings_roundtrip() {
     let env = TestEnv::new("generated");
     roundtrip_values(&env, &refs);
 }
+
+/// Large values are TOAST-compressed with lz4 by default (faster than pglz on the
+/// target's CPU), except where the target column names its own method; `server` keeps
+/// the server's default. The text reads back byte for byte either way.
+#[test]
+fn large_text_is_compressed_with_lz4_unless_the_column_or_config_says_otherwise() {
+    let env = TestEnv::new("toast");
+    let big: String = (0..400)
+        .map(|i| format!("## Section {i}\n\nSome *markdown*, \"quoted\", line {i}.\r\n"))
+        .collect();
+    env.mysql_exec(&format!(
+        "CREATE TABLE doc (id int NOT NULL PRIMARY KEY, body longtext NULL, pinned longtext NULL); \
+         INSERT INTO doc VALUES (1, {0}, {0}), (2, 'short', 'short');",
+        my_str(&big)
+    ));
+    let ddl = "CREATE TABLE doc (id integer PRIMARY KEY, body text, pinned text COMPRESSION pglz)";
+    env.pg_exec(ddl);
+    let compression = |env: &TestEnv| {
+        env.pg_rows(
+            "SELECT id::text AS i, pg_column_compression(body) AS b, \
+             pg_column_compression(pinned) AS p, (body = pinned)::text AS same, \
+             length(body)::text AS len FROM doc ORDER BY id",
+        )
+    };
+    env.my2pg(&["run"]).assert_ok();
+    let len = big.chars().count().to_string();
+    assert_eq!(
+        compression(&env),
+        vec![
+            row(&[
+                Some("1"),
+                Some("lz4"),
+                Some("pglz"),
+                Some("true"),
+                Some(&len)
+            ]),
+            row(&[Some("2"), None, None, Some("true"), Some("5")]),
+        ]
+    );
+    assert_eq!(
+        env.pg_value("SELECT body FROM doc WHERE id = 1").as_deref(),
+        Some(big.as_str())
+    );
+
+    env.pg_exec("DROP TABLE doc; DROP SCHEMA my2pg CASCADE");
+    env.pg_exec(ddl);
+    let cfg = env.write_config("[run]\ntoast_compression = \"server\"\n");
+    let wd = env.dir.join("work_server");
+    let wds = wd.display().to_string();
+    env.cmd(&cfg, &["run", "--workdir", wds.as_str()])
+        .run()
+        .assert_ok();
+    assert_eq!(
+        compression(&env)[0],
+        row(&[
+            Some("1"),
+            Some("pglz"),
+            Some("pglz"),
+            Some("true"),
+            Some(&len)
+        ])
+    );
+}
