@@ -783,8 +783,16 @@ async fn finish_load(
     settings: &Settings,
 ) -> Result<u64> {
     crate::cycles::after_load(&mut clients[0], plan).await?;
-    if settings.constraints == ConstraintStrategy::Rebuild {
-        crate::rebuild::restore(clients, true).await?;
+    let rebuild = settings.constraints == ConstraintStrategy::Rebuild;
+    if rebuild {
+        crate::rebuild::restore_objects(clients, true).await?;
+    }
+    if settings.analyze {
+        // Before autovacuum is back: it would hold the lock ANALYZE needs.
+        crate::pipeline::schedule::analyze_tables(clients, plan).await?;
+    }
+    if rebuild {
+        crate::rebuild::restore_reloptions(&clients[0]).await?;
     }
     fix_sequences(&clients[0], plan).await
 }

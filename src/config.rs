@@ -106,6 +106,8 @@ struct RunSection {
     split_tables_larger_than: ByteSize,
     #[serde(default)]
     toast_compression: ToastCompression,
+    #[serde(default = "default_true")]
+    analyze: bool,
 }
 
 impl Default for RunSection {
@@ -123,6 +125,7 @@ impl Default for RunSection {
             constraints: ConstraintStrategy::default(),
             split_tables_larger_than: default_split(),
             toast_compression: ToastCompression::default(),
+            analyze: true,
         }
     }
 }
@@ -258,6 +261,10 @@ pub fn parse_byte_size(s: &str) -> std::result::Result<Option<u64>, String> {
     Ok((bytes >= 1.0).then_some(bytes as u64))
 }
 
+fn default_true() -> bool {
+    true
+}
+
 fn default_split() -> ByteSize {
     ByteSize(Some(512 * 1024 * 1024))
 }
@@ -329,6 +336,8 @@ pub struct Settings {
     /// Channel capacities of the export lanes and of the chunk queue to the loaders.
     pub queues: Queues,
     pub toast_compression: ToastCompression,
+    /// ANALYZE the loaded tables at the end of import/run.
+    pub analyze: bool,
 }
 
 /// Bounded channel capacities: memory in flight is these times the batch size.
@@ -380,6 +389,7 @@ const KNOWN_KEYS: &[(&str, &[&str])] = &[
             "constraints",
             "split_tables_larger_than",
             "toast_compression",
+            "analyze",
         ],
     ),
     (
@@ -592,6 +602,7 @@ pub fn parse(
         constraints: run.constraints,
         split_bytes: run.split_tables_larger_than.0,
         toast_compression: run.toast_compression,
+        analyze: run.analyze,
         queues: Queues {
             batches: w.batch_queue,
             csv: w.csv_queue,

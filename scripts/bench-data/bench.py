@@ -2,7 +2,7 @@
 """Measuring half of scripts/bench (run it through scripts/bench, which sets
 the BENCH_* environment, builds my2pg and loads the source database).
 
-Methods (selected by BENCH_ONLY): source, target, my2pg, verify, pgloader.
+Methods (selected by BENCH_ONLY): source, target, script, my2pg, verify, pgloader.
 Every timed command runs under /usr/bin/time (client CPU and peak RSS); the
 servers' CPU comes from /proc: mariadbd's utime+stime, and for PostgreSQL the
 postmaster's utime+stime+cutime+cstime (cutime/cstime accumulate exited
@@ -289,6 +289,44 @@ def stamps(logf):
     return s
 
 
+# ------------------------------------------------------------ hand script --
+
+def hand_script(path, chunks, by_size, bytea_cols, outdir):
+    """Bash script: what operators write by hand (issue 7's reference, 20.1 s there):
+    2 workers, each taking the next-biggest table: SELECT ... INTO OUTFILE (MySQL's
+    tab format is PostgreSQL's text format, except raw CRs), fix the raw CRs with sed,
+    \\copy into the PK-only table; then the unique/secondary indexes and FKs. Bytea
+    columns go out as '\\x' || HEX(col). The files are server-side (FILE privilege, a
+    directory mariadbd can write): what a managed source would not allow."""
+    psql = " ".join(map(shlex.quote, PG_CMD + ["-d", DB]))
+    mycli = " ".join(map(shlex.quote, MY_CMD + [DB]))
+    jobs = os.path.join(TMP, "hand-jobs")
+    shutil.rmtree(jobs, ignore_errors=True)
+    os.makedirs(jobs)
+    names = []
+    for i, t in enumerate(t for t in by_size if chunks.get(t)):
+        cols = chunks[t]["columns"]
+        sel = ", ".join("CONCAT('\\\\x', HEX(`%s`))" % c if (t, c) in bytea_cols else "`%s`" % c
+                        for c in cols)
+        f = os.path.join(outdir, "%s.txt" % t)
+        job = os.path.join(jobs, "t%02d.sh" % i)
+        with open(job, "w") as j:
+            j.write("set -euo pipefail\nrm -f %s\n" % shlex.quote(f))
+            j.write("%s -e %s\n" % (mycli, shlex.quote("SELECT %s INTO OUTFILE '%s' FROM `%s`" % (sel, f, t))))
+            j.write("sed -i 's/\\r/\\\\r/g' %s\n" % shlex.quote(f))
+            j.write("%s -c %s\n" % (psql, shlex.quote("\\copy %s (%s) FROM '%s'"
+                                                      % (qi(t), ", ".join(qi(c) for c in cols), f))))
+            j.write("rm -f %s\n" % shlex.quote(f))
+        names.append(job)
+    with open(path, "w") as f:
+        f.write("#!/usr/bin/env bash\nset -euo pipefail\n"
+                'stamp() { echo "$1 $(date +%%s.%%N)" >&2; }\nstamp wave0\n'
+                "printf '%%s\\n' %s | xargs -P 2 -n 1 bash\n"
+                "stamp post\n%s -f %s\nstamp end\n"
+                % (" ".join(map(shlex.quote, names)), psql, shlex.quote(POST)))
+    os.chmod(path, 0o755)
+
+
 # ----------------------------------------------------------------- pgloader --
 
 def pgloader_file(path, enum_cols):
@@ -390,8 +428,18 @@ def main():
     copy_script(tgt_pk, ref_chunks, [tables], post=POST)
     pgl = os.path.join(TMP, "pgloader.load")
     pgloader_file(pgl, enum_cols)
+    # mariadbd writes the hand script's files: a directory it can enter, outside TMP (0700).
+    hand_dir = "/var/tmp/my2pg-bench-outfile-%d" % os.getpid()
+    os.makedirs(hand_dir, exist_ok=True)
+    os.chmod(hand_dir, 0o1777)
+    bytea_cols = {tuple(l.split("\t")) for l in pg(
+        "SELECT table_name, column_name FROM information_schema.columns "
+        "WHERE table_schema = 'public' AND data_type = 'bytea'").splitlines()}
+    hand = os.path.join(TMP, "hand_script.sh")
+    hand_script(hand, ref_chunks, by_size, bytea_cols, hand_dir)
 
-    results = {k: [] for k in ("source_1", "source_2", "target_full", "target_pk", "my2pg", "verify", "pgloader")}
+    results = {k: [] for k in ("source_1", "source_2", "target_full", "target_pk", "script", "my2pg", "verify",
+                               "pgloader")}
     reference = None
     ref_from = None
     failures = []
@@ -459,6 +507,22 @@ def main():
                 log("%s %s: %.2f s%s%s" % (tag, key, res["wall_s"],
                                            " (load %.2f s + indexes/FKs %.2f s)" % (res["load_s"], res["post_data_s"])
                                            if "post_data_s" in res else "", "" if res["ok"] else " FAILED"))
+        if "script" in ONLY:
+            recreate_target(PRE)
+            res = measure("script-%d" % rnd, ["bash", hand])
+            st = stamps(res["log"])
+            if "post" in st and "end" in st:
+                res["post_data_s"] = round(st["end"] - st["post"], 2)
+                res["load_s"] = round(st["post"] - st["wave0"], 2)
+            res["ok"] = res["rc"] == 0
+            if not res["ok"]:
+                failures.append("script run %d: exit %d\n%s" % (rnd, res["rc"], tail(res["log"])))
+            elif reference is None:
+                res["_pending"] = checksums(tables)
+            else:
+                gate("script run %d" % rnd, "script", res, checksums(tables))
+            results["script"].append(res)
+            log("%s hand script: %.2f s%s" % (tag, res["wall_s"], "" if res["ok"] else " FAILED"))
         if "my2pg" in ONLY or "verify" in ONLY:
             cfg, wd = fresh_my2pg("run-%d" % rnd)
             res = measure("my2pg-%d" % rnd, [MY2PG, "run", "--config", cfg, "--json"],
@@ -529,14 +593,16 @@ def main():
             log("%s pgloader: %.2f s%s" % (tag, res["wall_s"], "" if res["ok"] else
                                            " FAILED: " + "; ".join(res.get("mismatches") or ["exit %d" % res["rc"]])))
 
-    for r in results["my2pg"]:
-        got = r.pop("_pending", None)
-        if got is not None:
-            if reference is None:
-                r["ok"] = False
-                failures.append("my2pg: no reference to check against (the target ceiling load failed)")
-            else:
-                gate("my2pg", "my2pg", r, got)
+    shutil.rmtree(hand_dir, ignore_errors=True)
+    for key in ("my2pg", "script"):
+        for r in results[key]:
+            got = r.pop("_pending", None)
+            if got is not None:
+                if reference is None:
+                    r["ok"] = False
+                    failures.append("%s: no reference to check against (the target ceiling load failed)" % key)
+                else:
+                    gate(key, key, r, got)
 
     # ------------------------------------------------------------- report --
     def summary(key):
@@ -567,6 +633,8 @@ def main():
         m = summ["my2pg"]["wall_median_s"]
         if summ["pgloader"] and summ["pgloader"]["ok"]:
             ratios["my2pg_over_pgloader"] = round(m / summ["pgloader"]["wall_median_s"], 3)
+        if summ["script"] and summ["script"]["ok"]:
+            ratios["my2pg_over_script"] = round(m / summ["script"]["wall_median_s"], 3)
         if ceiling and c1 and c2:
             ratios["my2pg_over_ceiling"] = round(m / ceiling, 3)
 
@@ -574,6 +642,7 @@ def main():
               ("source_2", "source ceiling: mariadb --quick, 2 streams"),
               ("target_full", "target ceiling: \\copy CSV, full schema"),
               ("target_pk", "target ceiling: \\copy CSV PK-only + idx/FK"),
+              ("script", "hand script: 2x INTO OUTFILE+\\copy, idx/FK"),
               ("my2pg", "my2pg run"),
               ("pgloader", "pgloader (data only)"),
               ("verify", "my2pg verify --level full")]
@@ -593,6 +662,8 @@ def main():
         ratio = "%.2fx ceil" % (s["wall_median_s"] / ceiling) if ceiling and c1 and c2 else "-"
         if key == "my2pg" and "my2pg_over_pgloader" in ratios:
             ratio += ", %.2fx pgl" % ratios["my2pg_over_pgloader"]
+        if key == "my2pg" and "my2pg_over_script" in ratios:
+            ratio += ", %.2fx scr" % ratios["my2pg_over_script"]
         rows.append([label, wall, "%d" % s["rows_per_s"], "%.1f" % s["mb_per_s"],
                      fmt_bytes(s.get("peak_rss_bytes", 0)), "%.1f" % s.get("client_cpu_s", float("nan")),
                      "%.1f (%.1f+%.1f)" % (s.get("mariadb_cpu_s", 0) + s.get("pg_cpu_s", 0),
@@ -606,6 +677,9 @@ def main():
             % (SCALE, VARIANT, RUNS, len(tables), total_rows, total_bytes / 1e6, ENV["BENCH_MY2PG_VERSION"],
                sh(["pgloader", "--version"]).splitlines()[0]))
     notes = []
+    if summ["script"] and "post_data_s" in summ["script"]:
+        notes.append("hand script: export+\\copy %.2f s + unique/secondary indexes and FKs %.2f s (medians)"
+                     % (summ["script"]["load_s"], summ["script"]["post_data_s"]))
     if summ["target_pk"] and "post_data_s" in summ["target_pk"]:
         notes.append("target ceiling PK-only: load %.2f s + unique/secondary indexes and FKs %.2f s (medians)"
                      % (summ["target_pk"]["load_s"], summ["target_pk"]["post_data_s"]))

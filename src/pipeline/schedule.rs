@@ -6,6 +6,7 @@ use std::collections::VecDeque;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
+use futures::{StreamExt, TryStreamExt};
 use tokio::sync::mpsc;
 use tokio::task::JoinSet;
 use tokio_postgres::Client;
@@ -123,6 +124,57 @@ pub async fn load_waves(
         }
     }
     Ok((loads, clients))
+}
+
+/// Runs `job` for every item, in order, each on whichever connection is free next; the
+/// first error stops the rest.
+pub async fn on_each_free_client<'c, T, F, Fut>(
+    clients: &'c [Client],
+    items: Vec<T>,
+    job: F,
+) -> Result<()>
+where
+    F: Fn(&'c Client, T) -> Fut,
+    Fut: std::future::Future<Output = Result<()>>,
+{
+    let queue = std::sync::Mutex::new(items.into_iter().collect::<VecDeque<T>>());
+    futures::stream::iter(clients.iter())
+        .map(Ok::<_, Error>)
+        .try_for_each_concurrent(None, |client| {
+            let (queue, job) = (&queue, &job);
+            async move {
+                loop {
+                    let next = queue
+                        .lock()
+                        .map_err(|_| Error::internal("work queue poisoned"))?
+                        .pop_front();
+                    let Some(item) = next else { return Ok(()) };
+                    job(client, item).await?;
+                }
+            }
+        })
+        .await
+}
+
+/// ANALYZE every loaded table, biggest first, over all connections: the application's
+/// first queries after the cut-over get plans from real statistics.
+pub async fn analyze_tables(clients: &[Client], plan: &Plan) -> Result<()> {
+    let started = std::time::Instant::now();
+    let mut order: Vec<&crate::plan::TablePlan> = plan.tables.iter().collect();
+    order.sort_by_key(|t| std::cmp::Reverse(t.est_bytes));
+    on_each_free_client(clients, order, |client, t| async move {
+        client
+            .batch_execute(&format!("ANALYZE {}", t.target))
+            .await
+            .map_err(|e| Error::pg(format!("analyze {}", t.target), &e))
+    })
+    .await?;
+    tracing::info!(
+        tables = plan.tables.len(),
+        seconds = format!("{:.2}", started.elapsed().as_secs_f64()),
+        "statistics gathered (ANALYZE)"
+    );
+    Ok(())
 }
 
 /// Moves identity and serial sequences past the largest loaded value.

@@ -17,14 +17,15 @@ CREATE TABLE member (id int NOT NULL PRIMARY KEY, org_id int NOT NULL, team_no i
 
 const TARGET: &str = "
 CREATE TABLE org (id integer PRIMARY KEY, name varchar(40) NOT NULL, region varchar(10) NOT NULL,
-  CONSTRAINT org_name_uq UNIQUE (name));
+  CONSTRAINT org_name_uq UNIQUE (name)) WITH (autovacuum_enabled = true);
 CREATE TABLE team (org_id integer NOT NULL REFERENCES org (id) ON DELETE CASCADE, team_no integer NOT NULL,
   label varchar(40), PRIMARY KEY (org_id, team_no));
 CREATE TABLE member (id integer PRIMARY KEY, org_id integer NOT NULL, team_no integer,
-  email varchar(80) NOT NULL, active boolean NOT NULL, score integer NOT NULL CHECK (score >= 0),
+  email text NOT NULL, active boolean NOT NULL, score integer NOT NULL CHECK (score >= 0),
   CONSTRAINT member_team_fk FOREIGN KEY (org_id, team_no) REFERENCES team (org_id, team_no)
     ON UPDATE CASCADE DEFERRABLE INITIALLY DEFERRED,
-  CONSTRAINT member_org_fk FOREIGN KEY (org_id) REFERENCES org (id));
+  CONSTRAINT member_org_fk FOREIGN KEY (org_id) REFERENCES org (id))
+  WITH (toast.autovacuum_enabled = off, fillfactor = 90);
 CREATE INDEX org_region_idx ON org (region DESC);
 CREATE INDEX member_email_lower_idx ON member (lower(email));
 CREATE INDEX member_active_idx ON member (org_id, score) WHERE active;
@@ -32,12 +33,19 @@ CREATE UNIQUE INDEX member_email_uq ON member (email);
 CREATE INDEX team_label_idx ON team USING hash (label);
 ";
 
-/// Every index and constraint of the public schema, exactly as Postgres prints them.
+/// Every index and constraint of the public schema, exactly as Postgres prints them,
+/// and each table's storage options and its TOAST table's (org and team have none) (autovacuum is switched off
+/// during the load and must come back exactly).
 fn catalog(env: &TestEnv) -> Vec<Vec<Option<String>>> {
     env.pg_rows(
         "SELECT 'index', c.relname::text, pg_get_indexdef(x.indexrelid), '' \
            FROM pg_index x JOIN pg_class c ON c.oid = x.indexrelid \
            JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = 'public' \
+         UNION ALL \
+         SELECT 'options', c.relname::text, coalesce(array_to_string(c.reloptions, ','), '-'), \
+                coalesce(array_to_string(t.reloptions, ','), '-') \
+           FROM pg_class c LEFT JOIN pg_class t ON t.oid = c.reltoastrelid \
+           WHERE c.relnamespace = 'public'::regnamespace AND c.relkind = 'r' \
          UNION ALL \
          SELECT 'constraint', conrelid::regclass::text || '.' || conname, pg_get_constraintdef(oid), \
                 convalidated::text FROM pg_constraint WHERE connamespace = 'public'::regnamespace \
@@ -115,6 +123,40 @@ fn rebuild_loads_everything_in_one_wave_and_leaves_the_catalog_identical() {
     out.assert_ok();
     out.assert_stderr_contains("dropped for the load (constraints = rebuild) indexes=4 fks=3");
     assert_eq!(catalog(&env), before);
+    // The options the test set (and only those) are back.
+    let options: Vec<Vec<Option<String>>> = before
+        .iter()
+        .filter(|r| r[0].as_deref() == Some("options"))
+        .cloned()
+        .collect();
+    let opt = |t: &str, own: &str, toast: &str| {
+        vec![
+            Some("options".to_string()),
+            Some(t.to_string()),
+            Some(own.to_string()),
+            Some(toast.to_string()),
+        ]
+    };
+    assert_eq!(
+        options,
+        vec![
+            opt("member", "fillfactor=90", "autovacuum_enabled=off"),
+            opt("org", "autovacuum_enabled=true", "-"),
+            opt("team", "-", "-"),
+        ]
+    );
+    // ANALYZE ran: the planner's row counts are exact.
+    assert_eq!(
+        env.pg_rows(
+            "SELECT relname::text, reltuples::bigint::text FROM pg_class \
+             WHERE relnamespace = 'public'::regnamespace AND relkind = 'r' ORDER BY 1"
+        ),
+        vec![
+            vec![Some("member".to_string()), Some("200".to_string())],
+            vec![Some("org".to_string()), Some("3".to_string())],
+            vec![Some("team".to_string()), Some("4".to_string())],
+        ]
+    );
     assert_eq!(member_digest(&env), Some(source_digest(200)));
     assert_eq!(
         env.pg_value("SELECT count(*)::text FROM my2pg.rebuild_objects"),
@@ -246,7 +288,33 @@ fn rebuild_killed_run_is_resumed_to_an_identical_catalog() {
     assert_ne!(catalog(&env), before);
     assert_eq!(
         env.pg_value("SELECT count(*)::text FROM my2pg.rebuild_objects"),
-        Some("7".into())
+        Some("11".into())
+    );
+    // Autovacuum is off on every copied table (and its TOAST table) until the end.
+    assert_eq!(
+        env.pg_rows(
+            "SELECT c.relname::text, array_to_string(c.reloptions, ','), \
+                    array_to_string(t.reloptions, ',') \
+             FROM pg_class c LEFT JOIN pg_class t ON t.oid = c.reltoastrelid \
+             WHERE c.relnamespace = 'public'::regnamespace AND c.relkind = 'r' ORDER BY 1"
+        ),
+        vec![
+            vec![
+                Some("member".to_string()),
+                Some("fillfactor=90,autovacuum_enabled=false".to_string()),
+                Some("autovacuum_enabled=false".to_string())
+            ],
+            vec![
+                Some("org".to_string()),
+                Some("autovacuum_enabled=false".to_string()),
+                None
+            ],
+            vec![
+                Some("team".to_string()),
+                Some("autovacuum_enabled=false".to_string()),
+                None
+            ],
+        ]
     );
     // `status` tells the operator what waits to be restored.
     let status = env.my2pg(&["status", "--json"]);
@@ -267,6 +335,10 @@ fn rebuild_killed_run_is_resumed_to_an_identical_catalog() {
             "index member_email_lower_idx on public.member",
             "index org_region_idx on public.org",
             "index team_label_idx on public.team",
+            "reloption autovacuum_enabled on public.member",
+            "reloption autovacuum_enabled on public.org",
+            "reloption autovacuum_enabled on public.team",
+            "reloption toast.autovacuum_enabled on public.member",
         ]
     );
     env.my2pg(&["run"]).assert_ok();
