@@ -2,7 +2,7 @@
 //! `loaders` connections; wave n+1 starts only when every chunk of wave n has committed.
 //! The first failure stops everything: no new chunk starts and in-flight ones roll back.
 
-use std::collections::VecDeque;
+use std::collections::{BTreeMap, VecDeque};
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
@@ -24,9 +24,20 @@ pub struct TableLoad {
 }
 
 struct TableState {
-    pending: VecDeque<ChunkReady>,
+    /// Chunks ready to load, by chunk number: a table loads in key order, so each COPY
+    /// appends to the right edge of the table's B-trees (Postgres's fast path).
+    pending: BTreeMap<u32, ChunkReady>,
     export_done: bool,
     in_flight: usize,
+}
+
+/// The table whose next chunk loads on a free connection: round-robin from `start`
+/// over the wave, tables nobody is loading first.
+fn pick_table(members: &[usize], start: usize, state: &[TableState]) -> Option<usize> {
+    let rotation = || (0..members.len()).map(|k| members[(start + k) % members.len()]);
+    rotation()
+        .find(|&t| !state[t].pending.is_empty() && state[t].in_flight == 0)
+        .or_else(|| rotation().find(|&t| !state[t].pending.is_empty()))
 }
 
 pub async fn load_waves(
@@ -40,7 +51,7 @@ pub async fn load_waves(
     let n = plan.tables.len();
     let mut state: Vec<TableState> = (0..n)
         .map(|_| TableState {
-            pending: VecDeque::new(),
+            pending: BTreeMap::new(),
             export_done: false,
             in_flight: 0,
         })
@@ -63,18 +74,18 @@ pub async fn load_waves(
         if wave == plan.waves.len() {
             break;
         }
-        // Start chunks of the current wave while connections are free.
+        // Start chunks of the current wave while connections are free: first tables no
+        // connection is loading (two COPY streams into one table contend for its index
+        // pages and defeat the right-edge fast path), then any table with work left.
         let members = &plan.waves[wave];
         while !clients.is_empty() && !cancel.is_tripped() {
-            let pick = (0..members.len())
-                .map(|k| members[(next_table + k) % members.len()])
-                .find(|&t| !state[t].pending.is_empty());
-            let Some(t) = pick else { break };
+            let Some(t) = pick_table(members, next_table, &state) else {
+                break;
+            };
             next_table = next_table.wrapping_add(1);
-            let chunk = state[t]
-                .pending
-                .pop_front()
-                .expect("picked a table with a pending chunk");
+            let Some((_, chunk)) = state[t].pending.pop_first() else {
+                break;
+            };
             state[t].in_flight += 1;
             let mut client = clients.pop().expect("checked a free client");
             let (plan, run_id) = (plan.clone(), run_id.clone());
@@ -85,7 +96,9 @@ pub async fn load_waves(
         }
         tokio::select! {
             ev = events_rx.recv(), if events_open => match ev {
-                Some(ExportEvent::Chunk(c)) => state[c.table].pending.push_back(c),
+                Some(ExportEvent::Chunk(c)) => {
+                    state[c.table].pending.insert(c.chunk, c);
+                }
                 Some(ExportEvent::TableDone { table }) => state[table].export_done = true,
                 None => {
                     events_open = false;
@@ -195,4 +208,51 @@ pub async fn fix_sequences(client: &Client, plan: &Plan) -> Result<u64> {
         }
     }
     Ok(fixed)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ready(table: usize, chunk: u32) -> ChunkReady {
+        ChunkReady {
+            table,
+            chunk,
+            path: std::path::PathBuf::new(),
+            rows: 1,
+            bytes: 1,
+            sha256: String::new(),
+            xxh3: None,
+        }
+    }
+
+    fn table(chunks: &[u32], in_flight: usize) -> TableState {
+        TableState {
+            pending: chunks.iter().map(|&c| (c, ready(0, c))).collect(),
+            export_done: false,
+            in_flight,
+        }
+    }
+
+    #[test]
+    fn idle_tables_first_then_any_with_work_and_chunks_in_key_order() {
+        // Table 0 is being loaded, 1 has nothing, 2 and 3 have work.
+        let mut state = vec![
+            table(&[5, 2], 1),
+            table(&[], 0),
+            table(&[9], 0),
+            table(&[4], 0),
+        ];
+        let members = [0, 1, 2, 3];
+        assert_eq!(pick_table(&members, 0, &state), Some(2));
+        assert_eq!(pick_table(&members, 3, &state), Some(3));
+        state[2].in_flight = 1;
+        state[3].in_flight = 1;
+        // Everyone with work is busy: a second stream goes to the first in rotation.
+        assert_eq!(pick_table(&members, 1, &state), Some(2));
+        assert_eq!(pick_table(&members, 0, &state), Some(0));
+        // Chunks leave in chunk order whatever order they arrived in.
+        assert_eq!(state[0].pending.pop_first().map(|(c, _)| c), Some(2));
+        assert_eq!(pick_table(&[1], 0, &state), None);
+    }
 }
