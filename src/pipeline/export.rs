@@ -279,11 +279,14 @@ async fn finish_table(ctx: &Arc<ExportCtx>, idx: usize, state: &TableExport) -> 
             .enumerate()
             .find(|(pos, c)| c.chunk as usize != pos + 1)
         {
-            return Err(Error::internal(format!(
-                "table {}: chunk {} is listed at position {} after every range finished",
-                t.target.name,
-                c.chunk,
-                pos + 1
+            // Only possible when the ranges saw different data: without a snapshot
+            // (`source_consistency = "none"`) on a source that is being written.
+            return Err(Error::workdir(format!(
+                "table `{}` changed while it was read in key ranges (chunk {} is missing, chunk {} \
+                 exists): stop the writes or use source_consistency = \"snapshot\", then run again",
+                t.source,
+                pos + 1,
+                c.chunk
             )));
         }
         m.complete = true;
