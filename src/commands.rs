@@ -492,7 +492,12 @@ async fn start_export(
         queues: settings.queues,
         chunk_rows: settings.chunk_rows,
         batch_rows: settings.batch_rows,
-        split_bytes: settings.split_bytes,
+        // Key ranges are found by each reader at its own moment: only one snapshot
+        // makes them meet exactly.
+        split_bytes: match settings.consistency {
+            crate::config::Consistency::Snapshot => settings.split_bytes,
+            crate::config::Consistency::None => None,
+        },
         readers: settings.workers.readers,
         cancel,
         progress,

@@ -150,11 +150,13 @@ pub async fn drop_for_load(client: &mut Client, plan: &Plan, schema: &str) -> Re
 /// `strict` (after a good load) makes a failed VALIDATE fail the run; otherwise (the
 /// failure path) the FK stays NOT VALID and recorded for the next run.
 pub async fn restore(clients: &[Client], strict: bool) -> Result<()> {
-    restore_objects(clients, strict).await?;
-    if let Some(first) = clients.first() {
-        restore_reloptions(first).await?;
-    }
-    Ok(())
+    let objects = restore_objects(clients, strict).await;
+    // Autovacuum comes back even when an index or FK could not.
+    let options = match clients.first() {
+        Some(first) => restore_reloptions(first).await,
+        None => Ok(()),
+    };
+    objects.and(options)
 }
 
 /// Indexes and FKs only (see `restore`); autovacuum stays off until `restore_reloptions`.
@@ -312,10 +314,13 @@ async fn rebuild_index(client: &Client, o: &Recorded) -> Result<()> {
         .map_err(|e| Error::pg("look up index", &e))?
         .get(0);
     if !present {
-        client
-            .batch_execute(&o.def)
-            .await
-            .map_err(|e| Error::pg(format!("rebuild index {name} on {s}.{t}"), &e))?;
+        if let Err(e) = client.batch_execute(&o.def).await {
+            // Built meanwhile by a session that was still running it (a cleanup after a
+            // failure): the index is there, which is all that was asked.
+            if e.code() != Some(&tokio_postgres::error::SqlState::DUPLICATE_TABLE) {
+                return Err(Error::pg(format!("rebuild index {name} on {s}.{t}"), &e));
+            }
+        }
     }
     forget(client, s, t, "index", name).await
 }

@@ -374,6 +374,17 @@ pub fn prepare_table(
         }
     }
     m.chunks = kept;
+    // A gap can only be refilled when the chunk after it says where it begins (its
+    // first key; manifests from before first_key): otherwise continue after the gap.
+    if let Some(pos) = m
+        .chunks
+        .iter()
+        .enumerate()
+        .position(|(pos, c)| c.chunk as usize != pos + 1 && c.first_key.is_none())
+    {
+        m.chunks.truncate(pos);
+        file_hashes.truncate(pos);
+    }
     if m.chunks.len() < before || (t.ordered_by_all && !m.complete) {
         m.complete = false;
         if t.ordered_by_all {

@@ -171,6 +171,9 @@ pub async fn read_table(
     let mut in_chunk: u64 = 0;
     let mut total: u64 = 0;
     let mut sentinel_ok = false;
+    // The batch that completes a gap's last chunk waits for the sentinel: a range that
+    // fails its check must leave that chunk unwritten, so the next run checks it again.
+    let mut held: Option<RowBatch> = None;
     let mut first_key = None;
     let mut buf: Vec<Row> = Vec::with_capacity(batch_rows);
     while let Some(row) = stream
@@ -178,9 +181,15 @@ pub async fn read_table(
         .await
         .map_err(|e| Error::mysql(what(), e))?
     {
-        if sentinel && Some(total) == seg.limit_rows {
-            sentinel_ok = key_of(t, Some(&row)) == seg.until_key;
-            continue;
+        if sentinel {
+            let key = key_of(t, Some(&row));
+            if Some(total) == seg.limit_rows {
+                sentinel_ok = key == seg.until_key;
+                continue;
+            }
+            if key == seg.until_key {
+                break; // the next chunk begins early: rows went missing (reported below)
+            }
         }
         if in_chunk == 0 {
             first_key = key_of(t, Some(&row));
@@ -193,17 +202,19 @@ pub async fn read_table(
             cancel.check()?;
             let last_key = ends_chunk.then(|| key_of(t, buf.last()));
             let rows = std::mem::replace(&mut buf, Vec::with_capacity(batch_rows));
-            send_blocking(
-                batch_tx,
-                RowBatch {
-                    chunk,
-                    rows,
-                    ends_chunk,
-                    last_key: last_key.flatten(),
-                    first_key: first_key.take(),
-                    ends_segment: false,
-                },
-            )?;
+            let batch = RowBatch {
+                chunk,
+                rows,
+                ends_chunk,
+                last_key: last_key.flatten(),
+                first_key: first_key.take(),
+                ends_segment: false,
+            };
+            if sentinel && ends_chunk && Some(total) == seg.limit_rows {
+                held = Some(batch);
+            } else {
+                send_blocking(batch_tx, batch)?;
+            }
             if ends_chunk {
                 chunk += 1;
                 in_chunk = 0;
@@ -221,6 +232,9 @@ pub async fn read_table(
             if last > seg.first_chunk as u64 { format!("{}-{last}", seg.first_chunk) } else { last.to_string() },
             n
         )));
+    }
+    if let Some(batch) = held {
+        send_blocking(batch_tx, batch)?;
     }
     // The closing batch carries the partial last chunk (if any) and the end of the segment.
     let ends_chunk = in_chunk > 0;

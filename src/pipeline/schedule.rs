@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, VecDeque};
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
-use futures::{StreamExt, TryStreamExt};
+use futures::StreamExt;
 use tokio::sync::mpsc;
 use tokio::task::JoinSet;
 use tokio_postgres::Client;
@@ -139,8 +139,10 @@ pub async fn load_waves(
     Ok((loads, clients))
 }
 
-/// Runs `job` for every item, in order, each on whichever connection is free next; the
-/// first error stops the rest.
+/// Runs `job` for every item, in order, each on whichever connection is free next. The
+/// first error stops new jobs, but the ones already running finish first: a statement
+/// abandoned mid-flight would keep running on the server (and hold its locks) while the
+/// caller goes on to clean up.
 pub async fn on_each_free_client<'c, T, F, Fut>(
     clients: &'c [Client],
     items: Vec<T>,
@@ -151,22 +153,29 @@ where
     Fut: std::future::Future<Output = Result<()>>,
 {
     let queue = std::sync::Mutex::new(items.into_iter().collect::<VecDeque<T>>());
-    futures::stream::iter(clients.iter())
-        .map(Ok::<_, Error>)
-        .try_for_each_concurrent(None, |client| {
-            let (queue, job) = (&queue, &job);
+    let failed = std::sync::atomic::AtomicBool::new(false);
+    let outcomes: Vec<Result<()>> = futures::stream::iter(clients.iter())
+        .map(|client| {
+            let (queue, job, failed) = (&queue, &job, &failed);
             async move {
-                loop {
+                while !failed.load(Ordering::SeqCst) {
                     let next = queue
                         .lock()
                         .map_err(|_| Error::internal("work queue poisoned"))?
                         .pop_front();
-                    let Some(item) = next else { return Ok(()) };
-                    job(client, item).await?;
+                    let Some(item) = next else { break };
+                    if let Err(e) = job(client, item).await {
+                        failed.store(true, Ordering::SeqCst);
+                        return Err(e);
+                    }
                 }
+                Ok(())
             }
         })
-        .await
+        .buffer_unordered(clients.len().max(1))
+        .collect()
+        .await;
+    outcomes.into_iter().collect()
 }
 
 /// ANALYZE every loaded table, biggest first, over all connections: the application's

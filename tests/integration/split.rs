@@ -324,3 +324,121 @@ fn resume_of_a_split_export_reads_only_the_missing_chunks() {
     );
     assert!(!csv_files(&wd, "events").contains(&"000007.csv".to_string()));
 }
+
+/// Rows inserted into a gap's key range since the first export: the gap still reads its
+/// exact row count, but the row after it is not the next chunk's first row. The gap's
+/// last chunk is never written, so every later run refuses again until a fresh export.
+#[test]
+fn resume_refuses_a_gap_that_gained_rows_and_leaves_its_last_chunk_unwritten() {
+    let env = TestEnv::new("split_grow");
+    env.mysql_exec(SOURCE);
+    insert_events(&env, 1..9, 50); // 400 rows, chunks 1-8
+    insert_docs(&env, 5);
+    env.pg_exec(TARGET);
+    let cfg = env.write_config("[run]\nchunk_rows = 50\n\n[workers]\nreaders = 1\n");
+    let wd = env.workdir.clone();
+    my2pg_in(&cfg, &wd, &["export"]).assert_ok();
+    let path = wd.join("events").join("manifest.json");
+    let mut m: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    m["chunks"]
+        .as_array_mut()
+        .unwrap()
+        .retain(|c| ![3u64, 4].contains(&c["chunk"].as_u64().unwrap()));
+    m["complete"] = serde_json::Value::Bool(false);
+    std::fs::write(&path, serde_json::to_vec_pretty(&m).unwrap()).unwrap();
+    for c in ["000003.csv", "000004.csv"] {
+        std::fs::remove_file(wd.join("events").join(c)).unwrap();
+    }
+    // Chunks 3-4 held tenants 3 and 4; five more rows now sort into that range.
+    env.mysql_exec(
+        "INSERT INTO events VALUES (3,51,'n'),(3,52,'n'),(3,53,'n'),(3,54,'n'),(3,55,'n')",
+    );
+    for round in 1..=2 {
+        let out = my2pg_in(&cfg, &wd, &["export"]);
+        out.assert_exit(1);
+        out.assert_stderr_contains(
+            "table `events` changed in the source since its earlier export: the key range of \
+             chunks 3-4 no longer holds the same 100 rows",
+        );
+        assert!(
+            !csv_files(&wd, "events").contains(&"000004.csv".to_string()),
+            "round {round}: the gap's last chunk must not be written"
+        );
+        let listed: Vec<u64> = read_manifest(&wd, "events").unwrap()["chunks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c["chunk"].as_u64().unwrap())
+            .collect();
+        assert!(
+            !listed.contains(&4),
+            "round {round}: manifest lists {listed:?}"
+        );
+    }
+}
+
+/// A manifest written before chunks carried their first key cannot bound a gap: the
+/// export continues after the gap instead, rewriting the chunks behind it.
+#[test]
+fn a_gap_before_a_chunk_without_first_key_is_exported_again_from_there() {
+    let env = TestEnv::new("split_oldman");
+    env.mysql_exec(SOURCE);
+    insert_events(&env, 1..7, 50); // chunks 1-6
+    insert_docs(&env, 5);
+    env.pg_exec(TARGET);
+    let cfg = env.write_config("[run]\nchunk_rows = 50\n");
+    let reference = env.dir.join("work_ref");
+    my2pg_in(&cfg, &reference, &["export"]).assert_ok();
+    let wd = env.workdir.clone();
+    my2pg_in(&cfg, &wd, &["export"]).assert_ok();
+    let path = wd.join("events").join("manifest.json");
+    let mut m: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    for c in m["chunks"].as_array_mut().unwrap() {
+        c.as_object_mut().unwrap().remove("first_key");
+    }
+    std::fs::write(&path, serde_json::to_vec_pretty(&m).unwrap()).unwrap();
+    std::fs::remove_file(wd.join("events").join("000003.csv")).unwrap();
+    age_chunk_files(&wd, "events");
+    my2pg_in(&cfg, &wd, &["export"]).assert_ok();
+    assert_eq!(
+        kept_chunk_files(&wd, "events"),
+        ["000001.csv", "000002.csv"]
+    );
+    // Same chunk files; the manifest differs only in the first keys the old one lacked.
+    let files = |dir: &Path| {
+        let mut h = workdir_hashes(dir);
+        h.retain(|k, _| k.ends_with(".csv"));
+        h
+    };
+    assert_eq!(files(&wd), files(&reference));
+    let strip = |dir: &Path| {
+        let mut m = read_manifest(dir, "events").unwrap();
+        for c in m["chunks"].as_array_mut().unwrap() {
+            c.as_object_mut().unwrap().remove("first_key");
+        }
+        m
+    };
+    assert_eq!(strip(&wd), strip(&reference));
+}
+
+/// Without a shared snapshot each reader would count its range in a different state of
+/// the table: nothing is split.
+#[test]
+fn no_split_without_a_snapshot() {
+    let env = TestEnv::new("split_nosnap");
+    env.mysql_exec(SOURCE);
+    insert_events(&env, 1..5, 50);
+    insert_docs(&env, 120);
+    env.mysql_exec("ANALYZE TABLE events, docs");
+    env.pg_exec(TARGET);
+    let cfg = env.write_config(
+        "[run]\nchunk_rows = 50\nsource_consistency = \"none\"\nsplit_tables_larger_than = 1\n\n[workers]\nreaders = 3\n",
+    );
+    let out = my2pg_in(&cfg, &env.workdir, &["run"]);
+    out.assert_ok();
+    assert_eq!(ranges_logged(&out.stderr, "events"), None);
+    assert_eq!(ranges_logged(&out.stderr, "docs"), None);
+    assert_eq!(target_rows(&env), source_rows(&env));
+}
