@@ -773,7 +773,10 @@ async fn constraints_before_load(
 ) -> Result<()> {
     match settings.constraints {
         ConstraintStrategy::Rebuild => {
-            crate::rebuild::drop_for_load(&mut clients[0], plan, &settings.schema).await?;
+            let defer_unique =
+                settings.defer_unique && settings.consistency != crate::config::Consistency::None;
+            crate::rebuild::drop_for_load(&mut clients[0], plan, &settings.schema, defer_unique)
+                .await?;
         }
         ConstraintStrategy::Keep => crate::rebuild::restore(&clients[..1], true).await?,
     }

@@ -108,6 +108,8 @@ struct RunSection {
     toast_compression: ToastCompression,
     #[serde(default = "default_true")]
     analyze: bool,
+    #[serde(default = "default_true")]
+    defer_unique: bool,
 }
 
 impl Default for RunSection {
@@ -126,6 +128,7 @@ impl Default for RunSection {
             split_tables_larger_than: default_split(),
             toast_compression: ToastCompression::default(),
             analyze: true,
+            defer_unique: true,
         }
     }
 }
@@ -338,6 +341,9 @@ pub struct Settings {
     pub toast_compression: ToastCompression,
     /// ANALYZE the loaded tables at the end of import/run.
     pub analyze: bool,
+    /// `rebuild`: also drop and rebuild the unique constraints the source already
+    /// enforces through value-exact conversions (see `rebuild::deferrable_uniques`).
+    pub defer_unique: bool,
 }
 
 /// Bounded channel capacities: memory in flight is these times the batch size.
@@ -390,6 +396,7 @@ const KNOWN_KEYS: &[(&str, &[&str])] = &[
             "split_tables_larger_than",
             "toast_compression",
             "analyze",
+            "defer_unique",
         ],
     ),
     (
@@ -603,6 +610,7 @@ pub fn parse(
         split_bytes: run.split_tables_larger_than.0,
         toast_compression: run.toast_compression,
         analyze: run.analyze,
+        defer_unique: run.defer_unique,
         queues: Queues {
             batches: w.batch_queue,
             csv: w.csv_queue,

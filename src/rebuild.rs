@@ -2,7 +2,10 @@
 //! recorded in the target (`my2pg.rebuild_objects`, exact `pg_get_indexdef` /
 //! `pg_get_constraintdef`), dropped, and rebuilt after the load: indexes in parallel
 //! sessions, FKs re-added NOT VALID then VALIDATEd, so a violation still fails the run.
-//! Primary keys, unique constraints and unique indexes stay: duplicates fail at once.
+//! Primary keys stay. Unique constraints and unique indexes stay too (a duplicate fails
+//! its chunk at once), except those `deferrable_uniques` proves the source already
+//! enforces: those are rebuilt with the indexes, where a duplicate would still fail
+//! the run, naming the key (`[run] defer_unique`).
 //! Autovacuum is switched off on the copied tables for the load (`autovacuum_enabled`
 //! reloptions, recorded the same way): an insert-triggered autovacuum on a table being
 //! loaded burns CPU on work the load is about to redo, and holds a lock that each index
@@ -14,7 +17,7 @@ use tokio_postgres::Client;
 use crate::error::{Error, Result};
 use crate::ident::{PgIdent, PgName};
 use crate::pipeline::schedule::on_each_free_client;
-use crate::plan::Plan;
+use crate::plan::{Plan, TablePlan};
 
 const RECORDS: &str = "CREATE TABLE IF NOT EXISTS my2pg.rebuild_objects (
     schema_name text NOT NULL,
@@ -25,7 +28,7 @@ const RECORDS: &str = "CREATE TABLE IF NOT EXISTS my2pg.rebuild_objects (
     PRIMARY KEY (schema_name, table_name, kind, object_name));
 ALTER TABLE my2pg.rebuild_objects DROP CONSTRAINT IF EXISTS rebuild_objects_kind_check;
 ALTER TABLE my2pg.rebuild_objects ADD CONSTRAINT rebuild_objects_kind_check
-    CHECK (kind IN ('index', 'fk', 'reloption'))";
+    CHECK (kind IN ('index', 'unique', 'fk', 'reloption'))";
 
 /// Per copied table: its own and its TOAST table's `autovacuum_enabled` ('' = not set).
 const RELOPTIONS_SQL: &str = "
@@ -58,6 +61,125 @@ JOIN pg_namespace n ON n.oid = c.relnamespace
 WHERE k.contype = 'f' AND n.nspname = $1 AND c.relname = ANY($2)
 ORDER BY 3, 1, 2, 4";
 
+/// Candidates for `deferrable_uniques`: unique constraints ('unique') and unique indexes
+/// ('index') on plain columns of ordinary tables that no FK references and no other
+/// constraint uses, whose collations compare bytes and whose NULLs are distinct. The
+/// last column holds the key columns' names. A constraint's definition is its index's
+/// (which keeps storage parameters and tablespace; the constraint's own text does not),
+/// a newline, and its deferrability: `rebuild_unique` builds the index, then attaches.
+const UNIQUES_SQL: &str = "
+SELECT n.nspname::text, c.relname::text,
+  CASE WHEN k.oid IS NULL THEN 'index' ELSE 'unique' END,
+  COALESCE(k.conname, i.relname)::text,
+  pg_get_indexdef(x.indexrelid) || CASE WHEN k.oid IS NULL THEN '' ELSE
+    E'\n' || CASE WHEN k.condeferrable THEN 'DEFERRABLE' ELSE 'NOT DEFERRABLE' END
+    || CASE WHEN k.condeferred THEN ' INITIALLY DEFERRED' ELSE ' INITIALLY IMMEDIATE' END END,
+  ARRAY(SELECT a.attname::text
+        FROM unnest(x.indkey::int2[]) WITH ORDINALITY u(attnum, ord)
+        JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum = u.attnum
+        WHERE u.ord <= x.indnkeyatts ORDER BY u.ord)
+FROM pg_index x
+JOIN pg_class i ON i.oid = x.indexrelid
+JOIN pg_class c ON c.oid = x.indrelid
+JOIN pg_namespace n ON n.oid = c.relnamespace
+LEFT JOIN pg_constraint k ON k.conindid = x.indexrelid AND k.conrelid = x.indrelid AND k.contype = 'u'
+WHERE n.nspname = $1 AND c.relname = ANY($2) AND c.relkind = 'r'
+  AND x.indisunique AND NOT x.indisprimary AND x.indisvalid AND x.indexprs IS NULL
+  AND NOT COALESCE((to_jsonb(x) ->> 'indnullsnotdistinct')::boolean, false)
+  AND NOT EXISTS (SELECT 1 FROM pg_constraint o
+                  WHERE o.conindid = x.indexrelid AND o.oid IS DISTINCT FROM k.oid)
+  AND NOT EXISTS (SELECT 1 FROM unnest(x.indcollation::oid[]) co
+                  JOIN pg_collation pc ON pc.oid = co WHERE NOT pc.collisdeterministic)
+ORDER BY 1, 2, 3, 4";
+
+/// The source fractional-second digits of a `datetime(6)`-style column type (0 if none).
+fn source_fsp(column_type: &str) -> u32 {
+    column_type
+        .split_once('(')
+        .and_then(|(_, rest)| rest.split_once(')'))
+        .and_then(|(digits, _)| digits.trim().parse().ok())
+        .unwrap_or(0)
+}
+
+/// Two different source values can never become one target value: exact numbers,
+/// booleans from 0/1, bytes, dates, timestamps that keep every fractional digit and
+/// move no zone (a DST gap can merge two local times), enum labels, and characters
+/// into text/varchar (byte-exact; not char(n), which ignores trailing spaces, nor citext
+/// or a domain). UUID text is left out: with a binary collation `A...` and `a...` are
+/// two source values and one uuid.
+fn value_exact(c: &crate::plan::ColumnPlan) -> bool {
+    use crate::convert::Converter as C;
+    if c.rule.is_some() {
+        return false;
+    }
+    match &c.converter {
+        C::Int { .. }
+        | C::IntToNumeric { .. }
+        | C::Bool
+        | C::Decimal { .. }
+        | C::UuidBinary
+        | C::Bytea
+        | C::Date
+        | C::PgEnum { .. } => true,
+        C::Text { .. } => {
+            let t = c.target_type.to_ascii_lowercase();
+            t == "text" || t.starts_with("character varying")
+        }
+        C::Timestamp { frac_digits } => source_fsp(&c.source_type) <= *frac_digits,
+        C::TimestampTz {
+            frac_digits,
+            zone: None,
+        } => source_fsp(&c.source_type) <= *frac_digits,
+        _ => false,
+    }
+}
+
+/// A target unique key over `columns` can be rebuilt after the load instead of checked
+/// row by row during it when the source already keeps a subset of those columns unique
+/// and every column arrives value-exact: then the copied rows cannot hold a duplicate
+/// (the rebuild would still fail the run if they did). Not for tables merged with rows
+/// already in the target, which the source knows nothing about.
+pub fn source_enforces(t: &TablePlan, columns: &[String]) -> bool {
+    if t.merge_existing || t.existing_rows == crate::config::ExistingRows::KeepIdentical {
+        return false;
+    }
+    let mut sources = Vec::with_capacity(columns.len());
+    for col in columns {
+        match t.columns.iter().find(|c| &c.target == col) {
+            Some(c) if value_exact(c) => sources.push(c.source.as_str()),
+            _ => return false,
+        }
+    }
+    t.source_unique_keys
+        .iter()
+        .any(|k| !k.is_empty() && k.iter().all(|s| sources.contains(&s.as_str())))
+}
+
+/// (schema, table, kind, name, definition) of the unique keys deferred for the load.
+async fn deferrable_uniques(
+    client: &Client,
+    plan: &Plan,
+    schema: &str,
+    names: &[String],
+) -> Result<Vec<(String, String, String, String, String)>> {
+    let rows = client
+        .query(UNIQUES_SQL, &[&schema, &names])
+        .await
+        .map_err(|e| Error::pg("read unique constraint definitions", &e))?;
+    let mut out = Vec::new();
+    for r in &rows {
+        let table: String = r.get(1);
+        let columns: Vec<String> = r.get(5);
+        let Some(t) = plan.tables.iter().find(|t| t.target.name == table) else {
+            continue;
+        };
+        if source_enforces(t, &columns) {
+            out.push((r.get(0), table, r.get(2), r.get(3), r.get(4)));
+        }
+    }
+    Ok(out)
+}
+
 pub async fn ensure_records(client: &Client) -> Result<()> {
     client
         .batch_execute(RECORDS)
@@ -65,26 +187,42 @@ pub async fn ensure_records(client: &Client) -> Result<()> {
         .map_err(|e| Error::pg("create my2pg.rebuild_objects", &e))
 }
 
-/// Records, then drops, the objects rebuilt after the load. Returns (indexes, fks) dropped.
-pub async fn drop_for_load(client: &mut Client, plan: &Plan, schema: &str) -> Result<(u64, u64)> {
+/// Records, then drops, the objects rebuilt after the load; with `defer_unique`, also
+/// the unique keys the source enforces. Returns (indexes incl. unique keys, fks) dropped.
+pub async fn drop_for_load(
+    client: &mut Client,
+    plan: &Plan,
+    schema: &str,
+    defer_unique: bool,
+) -> Result<(u64, u64)> {
     ensure_records(client).await?;
     let names: Vec<String> = plan.tables.iter().map(|t| t.target.name.clone()).collect();
     let rows = client
         .query(OBJECTS_SQL, &[&schema, &names])
         .await
         .map_err(|e| Error::pg("read index and FK definitions", &e))?;
+    let mut objects: Vec<(String, String, String, String, String)> = rows
+        .iter()
+        .map(|r| (r.get(0), r.get(1), r.get(2), r.get(3), r.get(4)))
+        .collect();
+    let uniques = if defer_unique {
+        deferrable_uniques(client, plan, schema, &names).await?
+    } else {
+        Vec::new()
+    };
+    let deferred_unique = uniques.len();
+    // Unique keys first: an FK dropped below may not depend on them (excluded above).
+    objects.splice(0..0, uniques);
     let (mut indexes, mut fks) = (0, 0);
     // One transaction: the records and the drops commit together.
     let tx = client
         .transaction()
         .await
         .map_err(|e| Error::pg("begin drop", &e))?;
-    for r in &rows {
-        let (s, t, kind, name, def): (String, String, String, String, String) =
-            (r.get(0), r.get(1), r.get(2), r.get(3), r.get(4));
+    for (s, t, kind, name, def) in &objects {
         tx.execute(
             "INSERT INTO my2pg.rebuild_objects VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING",
-            &[&s, &t, &kind, &name, &def],
+            &[s, t, kind, name, def],
         )
         .await
         .map_err(|e| Error::pg("record an index or FK definition", &e))?;
@@ -100,7 +238,11 @@ pub async fn drop_for_load(client: &mut Client, plan: &Plan, schema: &str) -> Re
                 PgIdent(name.clone())
             )
         } else {
-            fks += 1;
+            if kind == "fk" {
+                fks += 1;
+            } else {
+                indexes += 1;
+            }
             format!(
                 "ALTER TABLE {table} DROP CONSTRAINT {}",
                 PgIdent(name.clone())
@@ -137,6 +279,7 @@ pub async fn drop_for_load(client: &mut Client, plan: &Plan, schema: &str) -> Re
         indexes,
         fks,
         autovacuum_off,
+        deferred_unique,
         "dropped for the load (constraints = rebuild)"
     );
     Ok((indexes, fks))
@@ -184,10 +327,16 @@ pub async fn restore_objects(clients: &[Client], strict: bool) -> Result<()> {
             kind: r.get(2),
             name: r.get(3),
             def: r.get(4),
+            bytes: r.get(5),
         })
         .collect();
     let started = std::time::Instant::now();
-    let indexes: Vec<&Recorded> = objs.iter().filter(|o| o.kind == "index").collect();
+    let mut indexes: Vec<&Recorded> = objs
+        .iter()
+        .filter(|o| o.kind == "index" || o.kind == "unique")
+        .collect();
+    // Biggest table first, whatever the kind of index.
+    indexes.sort_by_key(|o| std::cmp::Reverse(o.bytes));
     let fks: Vec<&Recorded> = objs.iter().filter(|o| o.kind == "fk").collect();
     for fk in &fks {
         let present: bool = first
@@ -223,18 +372,40 @@ pub async fn restore_objects(clients: &[Client], strict: bool) -> Result<()> {
         }
     }
     queue.extend(children.into_iter().map(Job::Validate));
+    // One object that cannot come back (a duplicate in a deferred unique key) must not
+    // keep the others away: every job runs, the first failure is reported after.
+    let failures = std::sync::Mutex::new(Vec::new());
+    let failures_ref = &failures;
     on_each_free_client(clients, queue, |client, job| async move {
-        match job {
+        let done = match job {
             Job::Index(o) => rebuild_index(client, o).await,
             Job::Validate(group) => {
+                let mut done = Ok(());
                 for fk in group {
-                    validate_fk(client, fk, strict).await?;
+                    if let Err(e) = validate_fk(client, fk, strict).await {
+                        done = done.and(Err(e));
+                    }
                 }
-                Ok(())
+                done
             }
+        };
+        if let Err(e) = done {
+            failures_ref
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .push(e);
         }
+        Ok(())
     })
     .await?;
+    if let Some(first) = failures
+        .into_inner()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .into_iter()
+        .next()
+    {
+        return Err(first);
+    }
     tracing::info!(
         indexes = indexes.len(),
         fks = fks.len(),
@@ -305,6 +476,9 @@ enum Job<'a> {
 
 async fn rebuild_index(client: &Client, o: &Recorded) -> Result<()> {
     let (s, t, name) = (&o.schema, &o.table, &o.name);
+    if o.kind == "unique" {
+        return rebuild_unique(client, o).await;
+    }
     let present: bool = client
         .query_one(
             "SELECT to_regclass($1) IS NOT NULL",
@@ -323,6 +497,62 @@ async fn rebuild_index(client: &Client, o: &Recorded) -> Result<()> {
         }
     }
     forget(client, s, t, "index", name).await
+}
+
+/// Re-adds a deferred unique constraint: builds its index exactly as it was, then
+/// attaches it (`UNIQUE USING INDEX`, the constraint takes the index's name, as it had).
+/// A duplicate fails the run with Postgres's own detail, which names the key and value.
+async fn rebuild_unique(client: &Client, o: &Recorded) -> Result<()> {
+    let (table, name) = (o.pg_table(), &o.name);
+    let failed = |e: &tokio_postgres::Error| {
+        Error::pg(
+            format!(
+                "rebuild unique constraint {} on {table} after the load",
+                PgIdent(name.clone())
+            ),
+            e,
+        )
+    };
+    let Some((index_def, deferrability)) = o.def.rsplit_once('\n') else {
+        return Err(Error::internal(format!(
+            "unique constraint record {name} on {table} has no deferrability"
+        )));
+    };
+    let present: bool = client
+        .query_one(
+            "SELECT EXISTS (SELECT 1 FROM pg_constraint WHERE conrelid = $1::text::regclass AND conname = $2)",
+            &[&table.to_string(), name],
+        )
+        .await
+        .map_err(|e| Error::pg("look up constraint", &e))?
+        .get(0);
+    if !present {
+        let index = format!("{}.{}", PgIdent(o.schema.clone()), PgIdent(name.clone()));
+        let built: bool = client
+            .query_one("SELECT to_regclass($1) IS NOT NULL", &[&index])
+            .await
+            .map_err(|e| Error::pg("look up index", &e))?
+            .get(0);
+        if !built {
+            if let Err(e) = client.batch_execute(index_def).await {
+                // Built meanwhile by a session that was still running it (a cleanup).
+                if e.code() != Some(&tokio_postgres::error::SqlState::DUPLICATE_TABLE) {
+                    return Err(failed(&e));
+                }
+            }
+        }
+        let attach = format!(
+            "ALTER TABLE {table} ADD CONSTRAINT {} UNIQUE USING INDEX {} {deferrability}",
+            PgIdent(name.clone()),
+            PgIdent(name.clone())
+        );
+        if let Err(e) = client.batch_execute(&attach).await {
+            if e.code() != Some(&tokio_postgres::error::SqlState::DUPLICATE_OBJECT) {
+                return Err(failed(&e));
+            }
+        }
+    }
+    forget(client, &o.schema, &o.table, "unique", name).await
 }
 
 async fn validate_fk(client: &Client, fk: &Recorded, strict: bool) -> Result<()> {
@@ -364,6 +594,8 @@ struct Recorded {
     kind: String,
     name: String,
     def: String,
+    /// Size of the table (orders the rebuild queue).
+    bytes: i64,
 }
 
 impl Recorded {
@@ -383,4 +615,70 @@ async fn forget(c: &Client, s: &str, t: &str, kind: &str, name: &str) -> Result<
     .await
     .map_err(|e| Error::pg("forget a rebuilt object", &e))?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::convert::{Converter, Rule};
+    use crate::plan::ColumnPlan;
+
+    fn col(source_type: &str, target_type: &str, converter: Converter) -> ColumnPlan {
+        ColumnPlan {
+            source: "c".into(),
+            source_type: source_type.into(),
+            target: "c".into(),
+            target_type: target_type.into(),
+            converter,
+            rule: None,
+            target_nullable: true,
+        }
+    }
+
+    #[test]
+    fn only_conversions_that_cannot_merge_two_values_count_as_exact() {
+        assert_eq!(source_fsp("datetime(6)"), 6);
+        assert_eq!(source_fsp("datetime"), 0);
+        assert_eq!(source_fsp("timestamp( 3 )"), 3);
+        let text = |t: &str| col("varchar(40)", t, Converter::Text { max_chars: None });
+        assert!(value_exact(&text("text")));
+        assert!(value_exact(&text("character varying(40)")));
+        // char(n) ignores trailing spaces, citext case, a domain may do anything.
+        assert!(!value_exact(&text("character(40)")));
+        assert!(!value_exact(&text("citext")));
+        assert!(!value_exact(&text("email_domain")));
+        let ts = |src: &str, digits: u32, zone: Option<&str>| {
+            col(
+                src,
+                "timestamp with time zone",
+                Converter::TimestampTz {
+                    frac_digits: digits,
+                    zone: zone.map(str::to_string),
+                },
+            )
+        };
+        assert!(value_exact(&ts("datetime(3)", 6, None)));
+        assert!(!value_exact(&ts("datetime(6)", 3, None)));
+        // A DST gap maps two local times to one instant.
+        assert!(!value_exact(&ts("datetime", 6, Some("Europe/Berlin"))));
+        assert!(value_exact(&col(
+            "datetime(6)",
+            "timestamp(6) without time zone",
+            Converter::Timestamp { frac_digits: 6 }
+        )));
+        assert!(!value_exact(&col("char(36)", "uuid", Converter::Uuid)));
+        assert!(value_exact(&col(
+            "binary(16)",
+            "uuid",
+            Converter::UuidBinary
+        )));
+        assert!(!value_exact(&col(
+            "double",
+            "double precision",
+            Converter::Float64
+        )));
+        let mut ruled = text("text");
+        ruled.rule = Some(Rule::EmptyToNull);
+        assert!(!value_exact(&ruled));
+    }
 }

@@ -187,6 +187,8 @@ pub struct SourceTable {
     pub primary_key: Vec<String>,
     /// A unique key whose columns are all NOT NULL, used when there is no primary key.
     pub unique_not_null: Option<Vec<String>>,
+    /// Columns of the primary key and of every unique index (what the source enforces).
+    pub unique_keys: Vec<Vec<String>>,
     /// Row estimate and data bytes from the server's statistics (not exact).
     pub est_rows: u64,
     pub est_bytes: u64,

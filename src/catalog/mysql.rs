@@ -48,6 +48,7 @@ pub async fn read_catalog(conn: &mut Conn, db: &str) -> Result<Vec<SourceTable>>
                 columns: Vec::new(),
                 primary_key: Vec::new(),
                 unique_not_null: None,
+                unique_keys: Vec::new(),
                 est_rows: num(r, 1),
                 est_bytes: num(r, 2),
             },
@@ -100,6 +101,9 @@ pub async fn read_catalog(conn: &mut Conn, db: &str) -> Result<Vec<SourceTable>>
         let Some(t) = out.get_mut(&table) else {
             continue;
         };
+        if unique {
+            t.unique_keys.push(columns.clone());
+        }
         if index == "PRIMARY" {
             t.primary_key = columns;
         } else if unique && not_null && t.unique_not_null.is_none() {

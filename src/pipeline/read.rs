@@ -296,6 +296,7 @@ mod tests {
             existing_rows: Default::default(),
             merge_existing: false,
             fills: vec![],
+            source_unique_keys: vec![],
         };
         assert_eq!(
             select_sql(&t, true, Some(200)),

@@ -95,6 +95,8 @@ pub struct TablePlan {
     pub merge_existing: bool,
     /// FK columns loaded as NULL and filled after the last wave (cycle breaks).
     pub fills: Vec<Fill>,
+    /// Source column sets the source keeps unique (primary key and unique indexes).
+    pub source_unique_keys: Vec<Vec<String>>,
 }
 
 /// One broken nullable FK of a table: its columns load as NULL; the real values are
@@ -537,6 +539,7 @@ fn plan_table(
         existing_rows: settings.existing_rows_for(&tt.name),
         merge_existing: false,
         fills: Vec::new(),
+        source_unique_keys: st.unique_keys.clone(),
     }
 }
 

@@ -244,6 +244,7 @@ mod tests {
             existing_rows: Default::default(),
             merge_existing: false,
             fills: vec![],
+            source_unique_keys: vec![],
         }
     }
 

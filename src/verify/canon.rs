@@ -975,25 +975,75 @@ fn civil_from_days(z: i64) -> (i64, u32, u32) {
 /// compares them), strings unescaped and re-escaped one way, no whitespace.
 /// Returns false (writing nothing) when `b` is not JSON.
 pub fn json(b: &[u8], out: &mut Vec<u8>) -> bool {
-    let start = out.len();
-    let mut p = Json { b, i: 0 };
-    p.ws();
-    let ok = p.value(out, 0) && {
-        p.ws();
-        p.i == b.len()
-    };
-    if !ok {
-        out.truncate(start);
+    // Reused per thread: canonicalizing a document allocates nothing once warm.
+    thread_local! {
+        static STACKS: std::cell::RefCell<(Vec<Member>, Vec<u8>)> =
+            const { std::cell::RefCell::new((Vec::new(), Vec::new())) };
     }
-    ok
+    STACKS.with(|stacks| {
+        let mut stacks = stacks.borrow_mut();
+        let (members, scratch) = &mut *stacks;
+        members.clear();
+        let start = out.len();
+        let mut p = Json {
+            b,
+            i: 0,
+            members,
+            scratch,
+        };
+        p.ws();
+        let ok = p.value(out, 0) && {
+            p.ws();
+            p.i == b.len()
+        };
+        if !ok {
+            out.truncate(start);
+        }
+        ok
+    })
+}
+
+/// One object member already written to the output: `"key"` at `key..colon`, the whole
+/// `"key":value` at `key..end`.
+#[derive(Clone, Copy)]
+struct Member {
+    key: usize,
+    colon: usize,
+    end: usize,
 }
 
 struct Json<'a> {
     b: &'a [u8],
     i: usize,
+    /// Members of the objects being parsed, innermost last.
+    members: &'a mut Vec<Member>,
+    /// Holds an object's members while they are written back in key order.
+    scratch: &'a mut Vec<u8>,
 }
 
 const MAX_DEPTH: usize = 1000;
+
+/// Bytes a JSON string cannot hold raw (`"`, `\`, controls): the canonical escaping is
+/// needed for exactly these, so a string without them is copied as it is.
+const fn special_bytes() -> [bool; 256] {
+    let mut t = [false; 256];
+    let mut c = 0;
+    while c < 0x20 {
+        t[c] = true;
+        c += 1;
+    }
+    t[b'"' as usize] = true;
+    t[b'\\' as usize] = true;
+    t
+}
+static SPECIAL: [bool; 256] = special_bytes();
+
+/// Canonical key order: jsonb's (length, then bytes), so jsonb output is already in order
+/// and needs no sorting.
+fn key_order(out: &[u8], a: &Member, b: &Member) -> std::cmp::Ordering {
+    let (x, y) = (&out[a.key..a.colon], &out[b.key..b.colon]);
+    x.len().cmp(&y.len()).then_with(|| x.cmp(y))
+}
 
 impl Json<'_> {
     fn ws(&mut self) {
@@ -1009,13 +1059,7 @@ impl Json<'_> {
         match self.b.get(self.i) {
             Some(b'{') => self.object(out, depth),
             Some(b'[') => self.array(out, depth),
-            Some(b'"') => match self.string() {
-                Some(s) => {
-                    put_json_string(&s, out);
-                    true
-                }
-                None => false,
-            },
+            Some(b'"') => self.string(out),
             Some(b't') => self.literal(b"true", out),
             Some(b'f') => self.literal(b"false", out),
             Some(b'n') => self.literal(b"null", out),
@@ -1100,9 +1144,13 @@ impl Json<'_> {
         }
     }
 
+    /// Writes the members as they come, then puts them in key order (last duplicate
+    /// wins) only if they are not in order already.
     fn object(&mut self, out: &mut Vec<u8>, depth: usize) -> bool {
         self.i += 1;
-        let mut members: Vec<(Vec<u8>, Vec<u8>)> = Vec::new();
+        out.push(b'{');
+        let body = out.len();
+        let base = self.members.len();
         self.ws();
         if self.b.get(self.i) == Some(&b'}') {
             self.i += 1;
@@ -1112,20 +1160,29 @@ impl Json<'_> {
                 if self.b.get(self.i) != Some(&b'"') {
                     return false;
                 }
-                let Some(key) = self.string() else {
+                if self.members.len() > base {
+                    out.push(b',');
+                }
+                let key = out.len();
+                if !self.string(out) {
                     return false;
-                };
+                }
+                let colon = out.len();
                 self.ws();
                 if self.b.get(self.i) != Some(&b':') {
                     return false;
                 }
                 self.i += 1;
+                out.push(b':');
                 self.ws();
-                let mut v = Vec::new();
-                if !self.value(&mut v, depth + 1) {
+                if !self.value(out, depth + 1) {
                     return false;
                 }
-                members.push((key, v));
+                self.members.push(Member {
+                    key,
+                    colon,
+                    end: out.len(),
+                });
                 self.ws();
                 match self.b.get(self.i) {
                     Some(b',') => self.i += 1,
@@ -1137,106 +1194,156 @@ impl Json<'_> {
                 }
             }
         }
-        // Stable sort: among equal keys the last one written comes last and wins.
-        members.sort_by(|a, b| a.0.cmp(&b.0));
-        out.push(b'{');
-        let mut first = true;
-        for (idx, (k, v)) in members.iter().enumerate() {
-            if members.get(idx + 1).is_some_and(|n| n.0 == *k) {
-                continue;
+        let ms = &mut self.members[base..];
+        let ordered = ms
+            .windows(2)
+            .all(|w| key_order(out, &w[0], &w[1]) == std::cmp::Ordering::Less);
+        if !ordered {
+            // Stable: among equal keys the last one written stays last and wins.
+            ms.sort_by(|a, b| key_order(out, a, b));
+            self.scratch.clear();
+            self.scratch.extend_from_slice(&out[body..]);
+            out.truncate(body);
+            let held: &[u8] = self.scratch;
+            let key_of = |m: &Member| &held[m.key - body..m.colon - body];
+            let mut first = true;
+            for (idx, m) in ms.iter().enumerate() {
+                if ms.get(idx + 1).is_some_and(|n| key_of(n) == key_of(m)) {
+                    continue;
+                }
+                if !first {
+                    out.push(b',');
+                }
+                first = false;
+                out.extend_from_slice(&held[m.key - body..m.end - body]);
             }
-            if !first {
-                out.push(b',');
-            }
-            first = false;
-            put_json_string(k, out);
-            out.push(b':');
-            out.extend_from_slice(v);
         }
+        self.members.truncate(base);
         out.push(b'}');
         true
     }
 
-    /// The unescaped bytes of a string starting at `"`.
-    fn string(&mut self) -> Option<Vec<u8>> {
+    /// Writes the canonical form of the string starting at `"`: escapes decoded, then
+    /// only `"`, `\` and controls escaped (controls as `\u00XX`).
+    fn string(&mut self, out: &mut Vec<u8>) -> bool {
         self.i += 1;
-        let mut s = Vec::new();
+        out.push(b'"');
         loop {
-            let c = *self.b.get(self.i)?;
-            self.i += 1;
+            let rest = &self.b[self.i.min(self.b.len())..];
+            let Some(p) = rest.iter().position(|&c| SPECIAL[c as usize]) else {
+                return false;
+            };
+            out.extend_from_slice(&rest[..p]);
+            let c = rest[p];
+            self.i += p + 1;
             match c {
-                b'"' => return Some(s),
+                b'"' => {
+                    out.push(b'"');
+                    return true;
+                }
                 b'\\' => {
-                    let e = *self.b.get(self.i)?;
+                    let Some(&e) = self.b.get(self.i) else {
+                        return false;
+                    };
                     self.i += 1;
                     match e {
-                        b'"' => s.push(b'"'),
-                        b'\\' => s.push(b'\\'),
-                        b'/' => s.push(b'/'),
-                        b'b' => s.push(8),
-                        b'f' => s.push(12),
-                        b'n' => s.push(b'\n'),
-                        b'r' => s.push(b'\r'),
-                        b't' => s.push(b'\t'),
+                        b'"' => out.extend_from_slice(b"\\\""),
+                        b'\\' => out.extend_from_slice(b"\\\\"),
+                        b'/' => out.push(b'/'),
+                        b'b' => put_control(8, out),
+                        b'f' => put_control(12, out),
+                        b'n' => put_control(b'\n', out),
+                        b'r' => put_control(b'\r', out),
+                        b't' => put_control(b'\t', out),
                         b'u' => {
-                            let hi = self.hex4()?;
-                            let cp = if (0xD800..0xDC00).contains(&hi)
-                                && self.b[self.i..].starts_with(b"\\u")
-                            {
-                                let save = self.i;
-                                self.i += 2;
-                                let lo = self.hex4()?;
-                                if (0xDC00..0xE000).contains(&lo) {
-                                    Some(0x10000 + ((hi - 0xD800) << 10) + (lo - 0xDC00))
-                                } else {
-                                    self.i = save;
-                                    None
-                                }
-                            } else if (0xD800..0xE000).contains(&hi) {
-                                None
-                            } else {
-                                Some(hi)
-                            };
-                            match cp.and_then(char::from_u32) {
-                                Some(ch) => {
-                                    let mut buf = [0u8; 4];
-                                    s.extend_from_slice(ch.encode_utf8(&mut buf).as_bytes());
-                                }
-                                // A lone surrogate (json keeps it as text): keep it escaped.
-                                None => s.extend_from_slice(format!("\\u{hi:04x}").as_bytes()),
+                            if !self.unicode_escape(out) {
+                                return false;
                             }
                         }
-                        _ => return None,
+                        _ => return false,
                     }
                 }
-                c if c < 0x20 => return None,
-                c => s.push(c),
+                // A raw control character is not valid JSON.
+                _ => return false,
             }
         }
     }
 
+    /// `\uXXXX` (the `\u` already read), a surrogate pair taking two.
+    fn unicode_escape(&mut self, out: &mut Vec<u8>) -> bool {
+        let Some(hi) = self.hex4() else {
+            return false;
+        };
+        let cp = if (0xD800..0xDC00).contains(&hi) && self.b[self.i..].starts_with(b"\\u") {
+            let save = self.i;
+            self.i += 2;
+            let Some(lo) = self.hex4() else {
+                return false;
+            };
+            if (0xDC00..0xE000).contains(&lo) {
+                Some(0x10000 + ((hi - 0xD800) << 10) + (lo - 0xDC00))
+            } else {
+                self.i = save;
+                None
+            }
+        } else if (0xD800..0xE000).contains(&hi) {
+            None
+        } else {
+            Some(hi)
+        };
+        match cp.and_then(char::from_u32) {
+            Some(ch) if (ch as u32) < 0x20 => put_control(ch as u8, out),
+            Some(ch) => {
+                let mut buf = [0u8; 4];
+                let enc = ch.encode_utf8(&mut buf).as_bytes();
+                match enc {
+                    b"\"" => out.extend_from_slice(b"\\\""),
+                    b"\\" => out.extend_from_slice(b"\\\\"),
+                    _ => out.extend_from_slice(enc),
+                }
+            }
+            // A lone surrogate (json keeps it as text): kept escaped. Canonical text
+            // never holds `\u` followed by anything but `00`, so this cannot collide.
+            None => {
+                out.extend_from_slice(b"\\u");
+                for shift in [12, 8, 4, 0] {
+                    out.push(HEX[((hi >> shift) & 15) as usize]);
+                }
+            }
+        }
+        true
+    }
+
     fn hex4(&mut self) -> Option<u32> {
         let h = self.b.get(self.i..self.i + 4)?;
-        let v = u32::from_str_radix(std::str::from_utf8(h).ok()?, 16).ok()?;
+        let mut v = 0u32;
+        for &c in h {
+            v = (v << 4) | (c as char).to_digit(16)?;
+        }
         self.i += 4;
         Some(v)
     }
 }
 
+fn put_control(c: u8, out: &mut Vec<u8>) {
+    out.extend_from_slice(b"\\u00");
+    out.push(HEX[(c >> 4) as usize]);
+    out.push(HEX[(c & 15) as usize]);
+}
+
 fn put_json_string(s: &[u8], out: &mut Vec<u8>) {
     out.push(b'"');
-    for &c in s {
-        match c {
+    let mut rest = s;
+    while let Some(p) = rest.iter().position(|&c| SPECIAL[c as usize]) {
+        out.extend_from_slice(&rest[..p]);
+        match rest[p] {
             b'"' => out.extend_from_slice(b"\\\""),
             b'\\' => out.extend_from_slice(b"\\\\"),
-            c if c < 0x20 => {
-                out.extend_from_slice(b"\\u00");
-                out.push(HEX[(c >> 4) as usize]);
-                out.push(HEX[(c & 15) as usize]);
-            }
-            c => out.push(c),
+            c => put_control(c, out),
         }
+        rest = &rest[p + 1..];
     }
+    out.extend_from_slice(rest);
     out.push(b'"');
 }
 
@@ -1303,6 +1410,41 @@ mod tests {
         assert!(pg(Kind::Json, "[1] x").starts_with("\0invalid:"));
         let deep = "[".repeat(5000) + &"]".repeat(5000);
         assert!(pg(Kind::Json, &deep).starts_with("\0invalid:"));
+    }
+
+    #[test]
+    fn json_objects_are_ordered_like_jsonb_at_every_depth() {
+        // jsonb's order: shorter keys first, then bytes ("b" before "aa").
+        assert_eq!(
+            pg(Kind::Json, r#"{"aa":{"zz":1,"y":[{"d":1,"c":2}]},"b":2}"#),
+            r#"{"b":2,"aa":{"y":[{"c":2,"d":1}],"zz":1}}"#
+        );
+        // The last duplicate wins, wherever it sits.
+        assert_eq!(
+            pg(Kind::Json, r#"{"a":1,"b":{"x":1,"x":2},"a":3}"#),
+            r#"{"a":3,"b":{"x":2}}"#
+        );
+        assert_eq!(pg(Kind::Json, r#"{"a":1,"a":2}"#), r#"{"a":2}"#);
+        // Escapes are decoded before keys are compared and written once, canonically.
+        assert_eq!(
+            pg(Kind::Json, r#"{"\u0062":1,"a\"":"\t\u0041\/"}"#),
+            pg(Kind::Json, r#"{"a\u0022":"\u0009A/","b":1}"#)
+        );
+        assert_eq!(
+            pg(Kind::Json, r#"{"a\"":"\t\u0041\/"}"#),
+            r#"{"a\"":"\u0009A/"}"#
+        );
+        // A lone surrogate stays escaped and differs from an escaped backslash + text.
+        assert_eq!(pg(Kind::Json, r#"["\ud800"]"#), r#"["\ud800"]"#);
+        assert_ne!(
+            pg(Kind::Json, r#"["\ud800"]"#),
+            pg(Kind::Json, r#"["\\ud800"]"#)
+        );
+        assert!(pg(Kind::Json, r#"["\u+abc"]"#).starts_with("\0invalid:"));
+        assert!(pg(Kind::Json, "[\"a\tb\"]").starts_with("\0invalid:"));
+        // A failed document leaves nothing behind for the next one on this thread.
+        assert!(pg(Kind::Json, r#"{"a":{"b":1,"#).starts_with("\0invalid:"));
+        assert_eq!(pg(Kind::Json, r#"{"b":1,"a":2}"#), r#"{"a":2,"b":1}"#);
     }
 
     #[test]

@@ -95,7 +95,7 @@ impl CsvParser {
                 }
                 St::Unquoted => {
                     let rest = &input[i..];
-                    match rest.iter().position(|&c| c == b',' || c == b'\n') {
+                    match memchr::memchr2(b',', b'\n', rest) {
                         Some(p) => {
                             self.cur.data.extend_from_slice(&rest[..p]);
                             i += p + 1;
@@ -105,7 +105,7 @@ impl CsvParser {
                             }
                         }
                         None => {
-                            if rest.contains(&b'"') {
+                            if memchr::memchr(b'"', rest).is_some() {
                                 return Err(self.error("a quote inside an unquoted field"));
                             }
                             self.cur.data.extend_from_slice(rest);
@@ -115,7 +115,7 @@ impl CsvParser {
                 }
                 St::Quoted => {
                     let rest = &input[i..];
-                    match rest.iter().position(|&c| c == b'"') {
+                    match memchr::memchr(b'"', rest) {
                         Some(p) => {
                             self.cur.data.extend_from_slice(&rest[..p]);
                             i += p + 1;

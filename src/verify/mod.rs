@@ -425,11 +425,38 @@ async fn full_level(settings: &Settings, opts: &VerifyOptions) -> Result<Vec<Tab
     let pool = pool(settings)?;
     let info = &info;
     let pool = &pool;
-    futures::stream::iter(tables.iter())
-        .map(|t| full_table(settings, t, info, pool, opts))
-        .buffered(settings.workers.readers.max(1))
+    biggest_first(
+        &tables,
+        |t| t.est_bytes.max(t.est_rows),
+        settings.workers.readers,
+        |t| full_table(settings, t, info, pool, opts),
+    )
+    .await
+}
+
+/// Runs `job` on every item, `width` at a time, biggest first (the largest table is the
+/// critical path: started last, it would run alone at the end), and returns the
+/// results in the items' order.
+async fn biggest_first<'a, T, F, Fut>(
+    items: &'a [T],
+    size: impl Fn(&T) -> u64,
+    width: usize,
+    job: F,
+) -> Result<Vec<TableVerify>>
+where
+    F: Fn(&'a T) -> Fut,
+    Fut: std::future::Future<Output = Result<TableVerify>>,
+{
+    let mut order: Vec<usize> = (0..items.len()).collect();
+    order.sort_by_key(|&i| std::cmp::Reverse(size(&items[i])));
+    let job = &job;
+    let mut done: Vec<(usize, TableVerify)> = futures::stream::iter(order)
+        .map(|i| async move { job(&items[i]).await.map(|r| (i, r)) })
+        .buffer_unordered(width.max(1))
         .try_collect()
-        .await
+        .await?;
+    done.sort_by_key(|(i, _)| *i);
+    Ok(done.into_iter().map(|(_, r)| r).collect())
 }
 
 async fn full_table(
@@ -566,11 +593,13 @@ async fn load_level(settings: &Settings, opts: &VerifyOptions) -> Result<Vec<Tab
         .collect();
     let infos = &infos;
     let pool = &pool;
-    futures::stream::iter(jobs)
-        .map(|(wd, dir, m)| load_table(settings, wd, dir, m, &infos[&m.target_schema], pool, opts))
-        .buffered(settings.workers.readers.max(1))
-        .try_collect()
-        .await
+    biggest_first(
+        &jobs,
+        |(_, _, m)| m.chunks.iter().map(|c| c.bytes).sum(),
+        settings.workers.readers,
+        |(wd, dir, m)| load_table(settings, wd, dir, m, &infos[&m.target_schema], pool, opts),
+    )
+    .await
 }
 
 async fn load_table(

@@ -345,3 +345,192 @@ fn rebuild_killed_run_is_resumed_to_an_identical_catalog() {
     assert_eq!(catalog(&env), before);
     assert_eq!(member_digest(&env), Some(source_digest(3000)));
 }
+
+// ---- unique keys the source enforces ------------------------------------------------
+
+const UQ_SOURCE: &str = "
+CREATE TABLE acct (id int NOT NULL PRIMARY KEY, row_id int NOT NULL, handle varchar(40) NOT NULL,
+  ext char(36) COLLATE utf8mb4_bin NOT NULL, stamp datetime(6) NOT NULL, nick varchar(40) NULL,
+  tenant int NOT NULL, code varchar(20) NOT NULL,
+  UNIQUE KEY uq_row (row_id), UNIQUE KEY uq_handle (handle), UNIQUE KEY uq_ext (ext),
+  UNIQUE KEY uq_stamp (stamp), UNIQUE KEY uq_tenant_code (tenant, code));
+CREATE TABLE badge (id int NOT NULL PRIMARY KEY, acct_handle varchar(40) NULL);
+";
+
+/// Which unique key is deferred, and why:
+/// - \"Acct Row UQ\" (int), acct_code_uq (a superset of the source's (tenant, code)) and
+///   the partial unique index acct_tenant_code_idx: the source enforces them, values
+///   arrive exact: rebuilt after the load;
+/// - acct_handle_uq: an FK references it; acct_ext_uq: uuid from text (with a binary
+///   collation `A…` and `a…` are two source values and one uuid); acct_stamp_uq:
+///   datetime(6) rounded to timestamp(3); acct_nick_uq: the source does not enforce it;
+///   acct_handle_ci: an expression: all kept during the load.
+const UQ_TARGET: &str = "
+CREATE TABLE acct (id integer PRIMARY KEY, row_id integer NOT NULL, handle varchar(40) NOT NULL,
+  ext uuid NOT NULL, stamp timestamp(3) NOT NULL, nick text, tenant integer NOT NULL,
+  code varchar(20) NOT NULL,
+  CONSTRAINT \"Acct Row UQ\" UNIQUE (row_id) WITH (fillfactor = 70) DEFERRABLE INITIALLY DEFERRED,
+  CONSTRAINT acct_handle_uq UNIQUE (handle),
+  CONSTRAINT acct_ext_uq UNIQUE (ext),
+  CONSTRAINT acct_stamp_uq UNIQUE (stamp),
+  CONSTRAINT acct_nick_uq UNIQUE (nick),
+  CONSTRAINT acct_code_uq UNIQUE (code, tenant, handle));
+CREATE UNIQUE INDEX acct_tenant_code_idx ON acct (tenant, code) WHERE tenant > 0;
+CREATE UNIQUE INDEX acct_handle_ci ON acct (lower(handle));
+CREATE TABLE badge (id integer PRIMARY KEY, acct_handle varchar(40) REFERENCES acct (handle));
+";
+
+fn uq_seed(env: &TestEnv, rows: usize) {
+    env.mysql_exec(UQ_SOURCE);
+    let mut vals = Vec::new();
+    for i in 1..=rows {
+        vals.push(format!(
+            "({i},{},'h{i}','{:08x}-0000-4000-8000-000000000000',\
+             TIMESTAMP('2024-01-01') + INTERVAL {i} SECOND,{},{},'c{}')",
+            1000 + i,
+            i,
+            if i % 3 == 0 {
+                "NULL".to_string()
+            } else {
+                format!("'n{i}'")
+            },
+            i % 5,
+            i / 5
+        ));
+    }
+    env.mysql_exec(&format!("INSERT INTO acct VALUES {};", vals.join(",")));
+    env.mysql_exec("INSERT INTO badge VALUES (1,'h1'),(2,NULL),(3,'h3');");
+    env.pg_exec(UQ_TARGET);
+}
+
+fn acct_digest(env: &TestEnv) -> Option<String> {
+    env.pg_value(
+        "SELECT count(*)::text || ':' || sum(row_id)::text || ':' || \
+         md5(string_agg(a::text, '|' ORDER BY id)) FROM acct a",
+    )
+}
+
+#[test]
+fn unique_keys_the_source_enforces_are_rebuilt_after_the_load_exactly() {
+    let env = TestEnv::new("rb_uq");
+    uq_seed(&env, 300);
+    let before = catalog(&env);
+    env.write_config("[run]\nchunk_rows = 40\n");
+    let out = env.my2pg(&["run"]);
+    out.assert_ok();
+    out.assert_stderr_contains("indexes=3 fks=1 autovacuum_off=3 deferred_unique=3");
+    assert_eq!(catalog(&env), before);
+    assert_eq!(
+        acct_digest(&env),
+        env.pg_value(
+            "SELECT '300:' || (300 * 1000 + 300 * 301 / 2)::text || ':' || md5(string_agg(a::text, '|' ORDER BY id)) \
+             FROM (SELECT i AS id, 1000 + i AS row_id, 'h' || i AS handle, \
+                     (lpad(to_hex(i), 8, '0') || '-0000-4000-8000-000000000000')::uuid AS ext, \
+                     timestamp '2024-01-01' + make_interval(secs => i) AS stamp, \
+                     CASE WHEN i % 3 = 0 THEN NULL ELSE 'n' || i END AS nick, i % 5 AS tenant, \
+                     'c' || (i / 5) AS code FROM generate_series(1, 300) i) a"
+        )
+    );
+    assert_eq!(
+        env.pg_value("SELECT count(*)::text FROM my2pg.rebuild_objects"),
+        Some("0".into())
+    );
+
+    // `defer_unique = false` keeps every unique key during the load.
+    let env = TestEnv::new("rb_uq_off");
+    uq_seed(&env, 50);
+    env.write_config("[run]\ndefer_unique = false\n");
+    let out = env.my2pg(&["run"]);
+    out.assert_ok();
+    out.assert_stderr_contains("indexes=0 fks=1 autovacuum_off=3 deferred_unique=0");
+}
+
+#[test]
+fn a_unique_key_kept_during_the_load_fails_its_chunk_at_once() {
+    // Two source values, one uuid: acct_ext_uq must not be deferred, and is not.
+    let env = TestEnv::new("rb_uq_kept");
+    uq_seed(&env, 60);
+    env.mysql_exec(
+        "UPDATE acct SET ext = '0000002A-0000-4000-8000-000000000000' WHERE id = 7; \
+         UPDATE acct SET ext = '0000002a-0000-4000-8000-000000000000' WHERE id = 42;",
+    );
+    env.write_config("[run]\nchunk_rows = 10\n");
+    let out = env.my2pg(&["run"]);
+    out.assert_exit(1);
+    out.assert_stderr_contains("acct_ext_uq");
+    out.assert_stderr_contains("Key (ext)=(0000002a-0000-4000-8000-000000000000) already exists");
+    // Nothing after the failing chunk: the first four chunks (40 rows) at most.
+    let loaded: i64 = env
+        .pg_value("SELECT count(*)::text FROM acct")
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(loaded < 42, "{loaded} rows loaded past the duplicate");
+}
+
+#[test]
+fn a_duplicate_written_into_a_deferred_unique_key_fails_its_rebuild_naming_the_key() {
+    let env = TestEnv::new("rb_uq_dup");
+    uq_seed(&env, 3000);
+    let before = catalog(&env);
+    let cfg = env.write_config("[run]\nchunk_rows = 50\n[workers]\nloaders = 1\n");
+    let child = crate::common::my2pg_command(&["run"], &cfg)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start my2pg");
+    // While the load runs (the unique keys dropped), another session writes a row
+    // whose row_id a source row holds.
+    let start = Instant::now();
+    let mut written = false;
+    while start.elapsed() < Duration::from_secs(60) && !written {
+        let ready = env.pg_value(
+            "SELECT (to_regclass('my2pg.rebuild_objects') IS NOT NULL \
+                     AND to_regclass('my2pg.loaded_chunks') IS NOT NULL)::text",
+        );
+        if ready.as_deref() == Some("true") {
+            let deferred = env.pg_rows(
+                "SELECT kind || ' ' || object_name FROM my2pg.rebuild_objects \
+                 WHERE kind IN ('unique', 'index') ORDER BY 1",
+            );
+            if !deferred.is_empty() {
+                assert_eq!(
+                    deferred,
+                    vec![
+                        vec![Some("index acct_tenant_code_idx".to_string())],
+                        vec![Some("unique Acct Row UQ".to_string())],
+                        vec![Some("unique acct_code_uq".to_string())],
+                    ]
+                );
+                env.pg_exec(
+                    "INSERT INTO acct VALUES (900000, 1007, 'intruder', \
+                     'ffffffff-0000-4000-8000-000000000000', '2030-01-01', NULL, 0, 'zz')",
+                );
+                written = true;
+            }
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    let out = child.wait_with_output().expect("wait for my2pg");
+    assert!(written, "the load ended before the row could be written");
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains(
+            "rebuild unique constraint \"Acct Row UQ\" on \"public\".\"acct\" after the load"
+        ) && stderr.contains("Key (row_id)=(1007) is duplicated"),
+        "{stderr}"
+    );
+    // Only that key is missing and it stays recorded for the next run.
+    assert_eq!(
+        env.pg_rows("SELECT kind, object_name FROM my2pg.rebuild_objects ORDER BY 1, 2"),
+        vec![vec![
+            Some("unique".to_string()),
+            Some("Acct Row UQ".to_string())
+        ]]
+    );
+    env.pg_exec("DELETE FROM acct WHERE id = 900000");
+    env.my2pg(&["run"]).assert_ok();
+    assert_eq!(catalog(&env), before);
+}
