@@ -605,6 +605,7 @@ pub async fn import(
         run_id.clone().into(),
         progress,
         cancel,
+        settings.load_format,
     )
     .await;
     ticker.abort();
@@ -676,7 +677,8 @@ pub async fn run(settings: &Settings, cancel: Cancel, opts: LoadOptions<'_>) -> 
             events_rx,
             run_id.clone().into(),
             progress,
-            cancel.clone()
+            cancel.clone(),
+            settings.load_format,
         )
     );
     ticker.abort();

@@ -110,6 +110,8 @@ struct RunSection {
     analyze: bool,
     #[serde(default = "default_true")]
     defer_unique: bool,
+    #[serde(default)]
+    load_format: LoadFormat,
 }
 
 impl Default for RunSection {
@@ -129,6 +131,7 @@ impl Default for RunSection {
             toast_compression: ToastCompression::default(),
             analyze: true,
             defer_unique: true,
+            load_format: LoadFormat::default(),
         }
     }
 }
@@ -344,6 +347,18 @@ pub struct Settings {
     /// `rebuild`: also drop and rebuild the unique constraints the source already
     /// enforces through value-exact conversions (see `rebuild::deferrable_uniques`).
     pub defer_unique: bool,
+    /// What the loaders send to COPY (the chunk files are CSV either way).
+    pub load_format: LoadFormat,
+}
+
+/// `binary`: each chunk's CSV is re-encoded as binary COPY on the way (tables with a
+/// column that has no exact binary form still go as CSV); `csv`: the file's bytes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LoadFormat {
+    #[default]
+    Binary,
+    Csv,
 }
 
 /// Bounded channel capacities: memory in flight is these times the batch size.
@@ -397,6 +412,7 @@ const KNOWN_KEYS: &[(&str, &[&str])] = &[
             "toast_compression",
             "analyze",
             "defer_unique",
+            "load_format",
         ],
     ),
     (
@@ -611,6 +627,7 @@ pub fn parse(
         toast_compression: run.toast_compression,
         analyze: run.analyze,
         defer_unique: run.defer_unique,
+        load_format: run.load_format,
         queues: Queues {
             batches: w.batch_queue,
             csv: w.csv_queue,

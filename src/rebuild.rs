@@ -629,6 +629,7 @@ mod tests {
             source_type: source_type.into(),
             target: "c".into(),
             target_type: target_type.into(),
+            target_base: String::new(),
             converter,
             rule: None,
             target_nullable: true,

@@ -161,6 +161,27 @@ fn uuid_text_any_case_and_binary() {
             .message,
         "not a UUID"
     );
+    assert_eq!(
+        field(
+            &Converter::Uuid,
+            Value::Bytes(b"A0EEBC999C0B4EF8BB6D6BB9BD380A11".to_vec())
+        )
+        .unwrap(),
+        "a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11"
+    );
+    for bad in [
+        &b"A0EEBC99-9C0B-4EF8-BB6D-6BB9BD380A1G"[..],
+        b"A0EEBC99X9C0B-4EF8-BB6D-6BB9BD380A11",
+        b"A0EEBC99-9C0B-4EF8-BB6D-6BB9BD380A1-",
+        b"A0EEBC999C0B4EF8BB6D6BB9BD380A1-",
+    ] {
+        assert_eq!(
+            field(&Converter::Uuid, Value::Bytes(bad.to_vec()))
+                .unwrap_err()
+                .message,
+            "not a UUID"
+        );
+    }
     let b: Vec<u8> = (0u8..16).collect();
     assert_eq!(
         field(&Converter::UuidBinary, Value::Bytes(b)).unwrap(),
@@ -187,6 +208,9 @@ fn json_is_validated_and_jsonb_refuses_nul_escape() {
     );
     // An escaped backslash followed by u0000 is literal text, not a NUL.
     assert!(field(&c, Value::Bytes(br#"{"a":"\\u0000"}"#.to_vec())).is_ok());
+    assert!(field(&c, Value::Bytes(br#"{"a\\":"\\\u0000"}"#.to_vec())).is_err());
+    assert!(field(&c, Value::Bytes(br#"["\\","x\u0000"]"#.to_vec())).is_err());
+    assert!(field(&c, Value::Bytes(br#"["\\\\u0000"]"#.to_vec())).is_ok());
     assert!(field(
         &Converter::Json { jsonb: false },
         Value::Bytes(br#"{"a":"\u0000"}"#.to_vec())

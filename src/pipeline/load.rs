@@ -1,6 +1,7 @@
-//! Loader: streams one chunk file into `COPY ... FROM STDIN (FORMAT csv)` and records
-//! the chunk in the ledger in the same transaction. A file whose bytes differ from the
-//! manifest's checksum is refused before anything commits.
+//! Loader: streams one chunk file into `COPY ... FROM STDIN` and records the chunk in
+//! the ledger in the same transaction. The file's CSV goes as it is, or re-encoded as
+//! binary COPY (`binary`) where every column has an exact binary form. A file whose
+//! bytes differ from the manifest's checksum is refused before anything commits.
 
 use bytes::{Bytes, BytesMut};
 use futures::SinkExt;
@@ -8,7 +9,9 @@ use sha2::{Digest, Sha256};
 use tokio::io::AsyncReadExt;
 use tokio_postgres::Client;
 
+use super::binary::{layout, EncodeError, Transcoder};
 use super::ChunkReady;
+use crate::config::LoadFormat;
 use crate::error::{pg_reason, Error, ErrorKind, Result};
 use crate::ident::PgIdent;
 use crate::ledger;
@@ -69,12 +72,13 @@ impl FileCheck {
     }
 }
 
-pub fn copy_sql(t: &TablePlan) -> String {
+pub fn copy_sql(t: &TablePlan, binary: bool) -> String {
     let cols = t.quoted_target_columns();
     format!(
-        "COPY {} ({}) FROM STDIN (FORMAT csv)",
+        "COPY {} ({}) FROM STDIN (FORMAT {})",
         t.target,
-        cols.join(", ")
+        cols.join(", "),
+        if binary { "binary" } else { "csv" }
     )
 }
 
@@ -92,6 +96,7 @@ pub async fn load_chunk(
     t: &TablePlan,
     c: &ChunkReady,
     run_id: &str,
+    format: LoadFormat,
 ) -> Result<Loaded> {
     let (schema, table) = (t.target.schema.as_str(), t.target.name.as_str());
     let tx = pg
@@ -113,6 +118,7 @@ pub async fn load_chunk(
         return Ok(Loaded::Skipped);
     }
     // keep-identical: stage the chunk, then add only the rows whose key is absent.
+    let mut transcoder: Option<Transcoder> = None;
     let copy_into = if t.merge_existing || !t.fills.is_empty() {
         tx.batch_execute(&format!(
             "CREATE TEMP TABLE my2pg_stage (LIKE {} INCLUDING DEFAULTS) ON COMMIT DROP",
@@ -126,12 +132,24 @@ pub async fn load_chunk(
             cols.join(", ")
         )
     } else {
-        copy_sql(t)
+        transcoder = match format {
+            LoadFormat::Binary => layout(t).map(Transcoder::new),
+            LoadFormat::Csv => None,
+        };
+        copy_sql(t, transcoder.is_some())
     };
+    if c.chunk <= 1 {
+        let format = if transcoder.is_some() {
+            "binary"
+        } else {
+            "csv"
+        };
+        tracing::info!(table = %t.target, format, "COPY format");
+    }
     let sink = tx
         .copy_in::<_, Bytes>(copy_into.as_str())
         .await
-        .map_err(|e| copy_error(t, c, &e))?;
+        .map_err(|e| copy_error(t, c, &e, transcoder.is_some()))?;
     let mut sink = std::pin::pin!(sink);
     let mut file = tokio::fs::File::open(&c.path)
         .await
@@ -149,19 +167,35 @@ pub async fn load_chunk(
             break;
         }
         check.update(&buf);
-        sink.send(buf.split().freeze())
+        let piece = match transcoder.as_mut() {
+            Some(tc) => {
+                let mut out = BytesMut::with_capacity(buf.len() + buf.len() / 4);
+                tc.feed(&buf, &mut out).map_err(|e| encode_error(t, c, e))?;
+                buf.clear();
+                out
+            }
+            None => buf.split(),
+        };
+        sink.send(piece.freeze())
             .await
-            .map_err(|e| copy_error(t, c, &e))?;
+            .map_err(|e| copy_error(t, c, &e, transcoder.is_some()))?;
     }
     if let Some(problem) = check.mismatch(c) {
         // Dropping the sink and the transaction aborts the COPY: nothing commits.
         return Err(load_error(t, c, problem));
     }
+    if let Some(tc) = transcoder.as_mut() {
+        let mut out = BytesMut::with_capacity(2);
+        tc.finish(&mut out).map_err(|e| encode_error(t, c, e))?;
+        sink.send(out.freeze())
+            .await
+            .map_err(|e| copy_error(t, c, &e, true))?;
+    }
     let rows = sink
         .as_mut()
         .finish()
         .await
-        .map_err(|e| copy_error(t, c, &e))?;
+        .map_err(|e| copy_error(t, c, &e, transcoder.is_some()))?;
     if rows != c.rows {
         return Err(load_error(
             t,
@@ -182,7 +216,9 @@ pub async fn load_chunk(
         rows
     };
     ledger::record(&tx, schema, table, c.chunk, &c.sha256, rows, run_id).await?;
-    tx.commit().await.map_err(|e| copy_error(t, c, &e))?;
+    tx.commit()
+        .await
+        .map_err(|e| copy_error(t, c, &e, transcoder.is_some()))?;
     Ok(Loaded::Rows(loaded))
 }
 
@@ -254,8 +290,23 @@ async fn merge_staged(
         .map_err(|e| load_error(t, c, pg_reason(&e)))
 }
 
-/// Names the failing row: Postgres reports the file line; the chunk file tells the key.
-fn copy_error(t: &TablePlan, c: &ChunkReady, e: &tokio_postgres::Error) -> Error {
+/// A value the binary encoder could not read: named like a conversion error.
+fn encode_error(t: &TablePlan, c: &ChunkReady, e: EncodeError) -> Error {
+    let mut msg = String::new();
+    if let Some(col) = e.column.and_then(|i| t.columns.get(i)) {
+        msg.push_str(&format!("column {}: ", PgIdent(col.target.clone())));
+    }
+    msg.push_str(&e.message);
+    if let Some(key) = key_at(t, &c.path, e.record, true) {
+        msg.push_str(&format!("; row with primary key {key}"));
+    }
+    msg.push_str(" (binary COPY; `load_format = \"csv\"` sends the file as it is)");
+    load_error(t, c, msg)
+}
+
+/// Names the failing row: Postgres reports the line (CSV: the file's physical line;
+/// binary: the tuple number); the chunk file tells the key.
+fn copy_error(t: &TablePlan, c: &ChunkReady, e: &tokio_postgres::Error, binary: bool) -> Error {
     let mut msg = pg_reason(e);
     let line = e
         .as_db_error()
@@ -264,16 +315,17 @@ fn copy_error(t: &TablePlan, c: &ChunkReady, e: &tokio_postgres::Error) -> Error
         .and_then(|rest| rest.split([',', ':']).next())
         .and_then(|n| n.trim().parse::<u64>().ok());
     if let Some(line) = line {
-        if let Some(key) = key_at_line(t, &c.path, line) {
+        if let Some(key) = key_at(t, &c.path, line, binary) {
             msg.push_str(&format!("; row with primary key {key}"));
         }
     }
     load_error(t, c, msg)
 }
 
-/// Finds the CSV record that contains physical line `line` (1-based, as COPY counts)
-/// and formats its key fields.
-fn key_at_line(t: &TablePlan, path: &std::path::Path, line: u64) -> Option<String> {
+/// Finds the CSV record that contains physical line `line` (1-based, as CSV COPY counts),
+/// or with `by_record` the `line`-th record (binary COPY counts tuples), and formats its
+/// key fields.
+fn key_at(t: &TablePlan, path: &std::path::Path, line: u64, by_record: bool) -> Option<String> {
     if t.ordered_by_all || t.key_positions.iter().any(|&p| p >= t.columns.len()) {
         return None;
     }
@@ -288,8 +340,13 @@ fn key_at_line(t: &TablePlan, path: &std::path::Path, line: u64) -> Option<Strin
                         return Some(format_fields(t, &data[start..i]));
                     }
                     start = i + 1;
+                    if by_record {
+                        cur_line += 1;
+                    }
                 }
-                cur_line += 1;
+                if !by_record {
+                    cur_line += 1;
+                }
                 if !in_quote && cur_line > line {
                     return None;
                 }

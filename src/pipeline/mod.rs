@@ -3,6 +3,7 @@
 //! Finished chunks go to `schedule`, which feeds `load` wave by wave. Memory in flight is
 //! the channel capacities times the batch size, never the table size.
 
+pub mod binary;
 pub mod export;
 pub mod load;
 pub mod read;

@@ -13,6 +13,7 @@ use tokio_postgres::Client;
 
 use super::load::{load_chunk, Loaded};
 use super::{Cancel, ChunkReady, ExportEvent, Progress};
+use crate::config::LoadFormat;
 use crate::error::{Error, Result};
 use crate::plan::Plan;
 
@@ -47,6 +48,7 @@ pub async fn load_waves(
     run_id: Arc<str>,
     progress: Arc<Progress>,
     cancel: Cancel,
+    format: LoadFormat,
 ) -> Result<(Vec<TableLoad>, Vec<Client>)> {
     let n = plan.tables.len();
     let mut state: Vec<TableState> = (0..n)
@@ -90,7 +92,7 @@ pub async fn load_waves(
             let mut client = clients.pop().expect("checked a free client");
             let (plan, run_id) = (plan.clone(), run_id.clone());
             tasks.spawn(async move {
-                let r = load_chunk(&mut client, &plan.tables[t], &chunk, &run_id).await;
+                let r = load_chunk(&mut client, &plan.tables[t], &chunk, &run_id, format).await;
                 (t, client, r)
             });
         }

@@ -59,6 +59,8 @@ pub struct ColumnPlan {
     pub source_type: String,
     pub target: String,
     pub target_type: String,
+    /// `typname` of the target's base type (domains resolved), e.g. `float8`.
+    pub target_base: String,
     pub converter: Converter,
     /// A config rule applied before the converter (counted when it changes a value).
     pub rule: Option<Rule>,
@@ -463,6 +465,7 @@ fn plan_table(
             source_type: sc.ty.column_type.clone(),
             target: tc.name.clone(),
             target_type: tc.ty.display.clone(),
+            target_base: tc.ty.name.clone(),
             converter,
             rule,
             target_nullable: !tc.not_null,

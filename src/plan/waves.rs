@@ -220,6 +220,7 @@ mod tests {
             source_type: "int".into(),
             target: n.into(),
             target_type: "integer".into(),
+            target_base: String::new(),
             converter: Converter::Bool,
             rule: None,
             target_nullable: nullable,

@@ -47,3 +47,5 @@ mod durability;
 mod split;
 // Rows already in the target: existing_rows policies, resumed runs, no CASCADE, --fresh.
 mod existing;
+// load_format: binary COPY against CSV, identical results; fallbacks; encoder errors.
+mod load_format;

@@ -459,6 +459,8 @@ fn a_unique_key_kept_during_the_load_fails_its_chunk_at_once() {
     out.assert_exit(1);
     out.assert_stderr_contains("acct_ext_uq");
     out.assert_stderr_contains("Key (ext)=(0000002a-0000-4000-8000-000000000000) already exists");
+    // Binary COPY counts tuples, not lines: the row is still named.
+    out.assert_stderr_contains("row with primary key (id)=(42)");
     // Nothing after the failing chunk: the first four chunks (40 rows) at most.
     let loaded: i64 = env
         .pg_value("SELECT count(*)::text FROM acct")
