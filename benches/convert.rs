@@ -1,4 +1,5 @@
-//! Converters and the CSV encoder on realistic rows, no network: MB/s of CSV per core.
+//! Converters and the CSV encoder on realistic rows, no network: MB/s of CSV per core;
+//! and the loader's CSV -> binary COPY re-encoding of the same rows (MB/s of CSV in).
 
 use criterion::{black_box, criterion_group, criterion_main, Criterion, Throughput};
 use my2pg::convert::Converter;
@@ -89,6 +90,35 @@ fn bench(c: &mut Criterion) {
             })
         });
     }
+    g.finish();
+    // The loader side: the chunk CSV above re-encoded as binary COPY, in 256 KiB pieces
+    // as the loader reads them.
+    use my2pg::pipeline::binary::{Field, Transcoder};
+    let fields = vec![
+        Field::Uuid,
+        Field::Timestamp,
+        Field::Bool,
+        Field::Text,
+        Field::Text,
+        Field::Jsonb,
+        Field::Int8,
+        Field::Text,
+    ];
+    encode_all(&rows, &convs, &mut out);
+    let mut g = c.benchmark_group("load");
+    g.throughput(Throughput::Bytes(out.len() as u64));
+    g.bench_function("csv_to_binary_copy_10k", |b| {
+        let mut wire = bytes::BytesMut::new();
+        b.iter(|| {
+            wire.clear();
+            let mut t = Transcoder::new(fields.clone());
+            for piece in out.chunks(256 * 1024) {
+                t.feed(piece, &mut wire).expect("valid CSV");
+            }
+            t.finish(&mut wire).expect("complete");
+            black_box(wire.len())
+        })
+    });
     g.finish();
 }
 
