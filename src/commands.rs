@@ -792,8 +792,12 @@ async fn finish_load(
     plan: &Plan,
     settings: &Settings,
 ) -> Result<u64> {
-    crate::cycles::after_load(&mut clients[0], plan).await?;
     let rebuild = settings.constraints == ConstraintStrategy::Rebuild;
+    if rebuild {
+        // A cycle's FK restored by `after_load` may reference a deferred unique key.
+        crate::rebuild::restore_unique_keys(clients).await?;
+    }
+    crate::cycles::after_load(&mut clients[0], plan).await?;
     if rebuild {
         crate::rebuild::restore_objects(clients, true).await?;
     }
@@ -812,6 +816,11 @@ async fn finish_load(
 async fn restore_after_failure(settings: &Settings, err: Error) -> Error {
     match session::pg_connect(&settings.target).await {
         Ok(c) => {
+            let clients = [c];
+            if let Err(e) = crate::rebuild::restore_unique_keys(&clients).await {
+                tracing::error!("could not restore a deferred unique key after the failure: {e}");
+            }
+            let [c] = clients;
             if let Err(e) = crate::cycles::restore_constraints(&c, false).await {
                 tracing::error!("could not restore dropped constraints after the failure: {e}");
             }

@@ -52,6 +52,7 @@ JOIN pg_class i ON i.oid = x.indexrelid
 JOIN pg_class c ON c.oid = x.indrelid
 JOIN pg_namespace n ON n.oid = c.relnamespace
 WHERE n.nspname = $1 AND c.relname = ANY($2) AND NOT x.indisunique AND NOT x.indisprimary
+  AND NOT x.indisclustered
   AND NOT EXISTS (SELECT 1 FROM pg_constraint k WHERE k.conindid = x.indexrelid)
 UNION ALL
 SELECT n.nspname::text, c.relname::text, 'fk', k.conname::text, pg_get_constraintdef(k.oid)
@@ -85,6 +86,7 @@ JOIN pg_namespace n ON n.oid = c.relnamespace
 LEFT JOIN pg_constraint k ON k.conindid = x.indexrelid AND k.conrelid = x.indrelid AND k.contype = 'u'
 WHERE n.nspname = $1 AND c.relname = ANY($2) AND c.relkind = 'r'
   AND x.indisunique AND NOT x.indisprimary AND x.indisvalid AND x.indexprs IS NULL
+  AND NOT x.indisreplident AND NOT x.indisclustered
   AND NOT COALESCE((to_jsonb(x) ->> 'indnullsnotdistinct')::boolean, false)
   AND NOT EXISTS (SELECT 1 FROM pg_constraint o
                   WHERE o.conindid = x.indexrelid AND o.oid IS DISTINCT FROM k.oid)
@@ -302,15 +304,28 @@ pub async fn restore(clients: &[Client], strict: bool) -> Result<()> {
     objects.and(options)
 }
 
-/// Indexes and FKs only (see `restore`); autovacuum stays off until `restore_reloptions`.
-pub async fn restore_objects(clients: &[Client], strict: bool) -> Result<()> {
+/// Only the deferred unique keys: before constraints dropped for FK cycles come back,
+/// since such an FK may reference one.
+pub async fn restore_unique_keys(clients: &[Client]) -> Result<()> {
     let Some(first) = clients.first() else {
         return Ok(());
     };
     if !records_exist(first).await? {
         return Ok(());
     }
-    let rows = first
+    let objs = read_records(first).await?;
+    let mut first_error = None;
+    for o in objs.iter().filter(|o| o.is_unique_key()) {
+        if let Err(e) = rebuild_index(first, o).await {
+            first_error.get_or_insert(e);
+        }
+    }
+    first_error.map_or(Ok(()), Err)
+}
+
+/// Every record, biggest table first within a kind.
+async fn read_records(client: &Client) -> Result<Vec<Recorded>> {
+    let rows = client
         .query(
             "SELECT schema_name, table_name, kind, object_name, definition, \
                COALESCE(pg_total_relation_size(to_regclass(format('%I.%I', schema_name, table_name))), 0) \
@@ -319,7 +334,7 @@ pub async fn restore_objects(clients: &[Client], strict: bool) -> Result<()> {
         )
         .await
         .map_err(|e| Error::pg("read rebuild records", &e))?;
-    let objs: Vec<Recorded> = rows
+    Ok(rows
         .iter()
         .map(|r| Recorded {
             schema: r.get(0),
@@ -329,11 +344,42 @@ pub async fn restore_objects(clients: &[Client], strict: bool) -> Result<()> {
             def: r.get(4),
             bytes: r.get(5),
         })
-        .collect();
+        .collect())
+}
+
+/// Indexes and FKs only (see `restore`); autovacuum stays off until `restore_reloptions`.
+pub async fn restore_objects(clients: &[Client], strict: bool) -> Result<()> {
+    let Some(first) = clients.first() else {
+        return Ok(());
+    };
+    if !records_exist(first).await? {
+        return Ok(());
+    }
+    let objs = read_records(first).await?;
     let started = std::time::Instant::now();
+    // One object that cannot come back (a duplicate in a deferred unique key) must not
+    // keep the others away: every step runs, the first failure is reported after.
+    let failures = std::sync::Mutex::new(Vec::new());
+    let failures_ref = &failures;
+    let fail = |e: Error| {
+        failures_ref
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .push(e)
+    };
+    // Unique keys first, in parallel: an FK re-added below may reference one (its FK was
+    // dropped by this tool when the key was chosen, so the choice could not see it).
+    let uniques: Vec<&Recorded> = objs.iter().filter(|o| o.is_unique_key()).collect();
+    on_each_free_client(clients, uniques, |client, o| async move {
+        if let Err(e) = rebuild_index(client, o).await {
+            fail(e);
+        }
+        Ok(())
+    })
+    .await?;
     let mut indexes: Vec<&Recorded> = objs
         .iter()
-        .filter(|o| o.kind == "index" || o.kind == "unique")
+        .filter(|o| (o.kind == "index" || o.kind == "unique") && !o.is_unique_key())
         .collect();
     // Biggest table first, whatever the kind of index.
     indexes.sort_by_key(|o| std::cmp::Reverse(o.bytes));
@@ -348,7 +394,7 @@ pub async fn restore_objects(clients: &[Client], strict: bool) -> Result<()> {
             .map_err(|e| Error::pg("look up constraint", &e))?
             .get(0);
         if !present {
-            first
+            if let Err(e) = first
                 .batch_execute(&format!(
                     "ALTER TABLE {} ADD CONSTRAINT {} {} NOT VALID",
                     fk.pg_table(),
@@ -356,7 +402,9 @@ pub async fn restore_objects(clients: &[Client], strict: bool) -> Result<()> {
                     fk.def
                 ))
                 .await
-                .map_err(|e| Error::pg(format!("re-add foreign key {}", fk.name), &e))?;
+            {
+                fail(Error::pg(format!("re-add foreign key {}", fk.name), &e));
+            }
         }
     }
     // Rows come biggest table first; FKs are grouped by child table in that order.
@@ -372,10 +420,6 @@ pub async fn restore_objects(clients: &[Client], strict: bool) -> Result<()> {
         }
     }
     queue.extend(children.into_iter().map(Job::Validate));
-    // One object that cannot come back (a duplicate in a deferred unique key) must not
-    // keep the others away: every job runs, the first failure is reported after.
-    let failures = std::sync::Mutex::new(Vec::new());
-    let failures_ref = &failures;
     on_each_free_client(clients, queue, |client, job| async move {
         let done = match job {
             Job::Index(o) => rebuild_index(client, o).await,
@@ -390,10 +434,7 @@ pub async fn restore_objects(clients: &[Client], strict: bool) -> Result<()> {
             }
         };
         if let Err(e) = done {
-            failures_ref
-                .lock()
-                .unwrap_or_else(std::sync::PoisonError::into_inner)
-                .push(e);
+            fail(e);
         }
         Ok(())
     })
@@ -599,6 +640,12 @@ struct Recorded {
 }
 
 impl Recorded {
+    /// A deferred unique constraint or unique index (an FK may need it back first).
+    fn is_unique_key(&self) -> bool {
+        self.kind == "unique"
+            || (self.kind == "index" && self.def.starts_with("CREATE UNIQUE INDEX"))
+    }
+
     fn pg_table(&self) -> PgName {
         PgName {
             schema: self.schema.clone(),

@@ -83,6 +83,9 @@ pub struct Transcoder {
     carry: Vec<u8>,
     /// Unquoted bytes of the current quoted field holding `""`.
     unquoted: Vec<u8>,
+    /// The carried record is parsed again only once the carry reaches this size
+    /// (doubling), so a record spanning many pieces is scanned O(1) times over.
+    next_try: usize,
     records: u64,
     started: bool,
 }
@@ -98,6 +101,7 @@ impl Transcoder {
             fields,
             carry: Vec::new(),
             unquoted: Vec::new(),
+            next_try: 0,
             records: 0,
             started: false,
         }
@@ -111,27 +115,51 @@ impl Transcoder {
             out.put_i32(0); // header extension length
             self.started = true;
         }
-        // First finish the record carried over, taking input in growing steps (so a huge
-        // record is re-scanned O(1) times, and the rest of the input is never copied).
+        // First finish the record carried over, taking input in doubling steps (so a
+        // huge record is re-scanned O(1) times, and the rest of the input is not copied).
         let mut at = 0;
         while !self.carry.is_empty() {
-            let step = self.carry.len().max(4096).min(input.len() - at);
-            if step == 0 {
+            if self.carry.len() >= self.next_try {
+                if self.drain_carry(out)? {
+                    break;
+                }
+                self.next_try = self.carry.len() * 2;
+            }
+            if at == input.len() {
                 return Ok(());
             }
+            let step = self
+                .next_try
+                .saturating_sub(self.carry.len())
+                .max(4096)
+                .min(input.len() - at);
             self.carry.extend_from_slice(&input[at..at + step]);
             at += step;
-            let carry = std::mem::take(&mut self.carry);
-            match self.record(&carry, out)? {
-                Step::Done(n) => at -= carry.len() - n,
-                Step::NeedMore => self.carry = carry,
-            }
         }
         while let Step::Done(n) = self.record(&input[at..], out)? {
             at += n;
         }
         self.carry.extend_from_slice(&input[at..]);
+        // What is left is known to be incomplete: try again once more has arrived.
+        self.next_try = self.carry.len() + 1;
         Ok(())
+    }
+
+    /// Encodes the complete records at the start of the carry; true when it is empty
+    /// afterwards, false when an incomplete record is left.
+    fn drain_carry(&mut self, out: &mut BytesMut) -> Result<bool, EncodeError> {
+        let carry = std::mem::take(&mut self.carry);
+        let mut used = 0;
+        while used < carry.len() {
+            match self.record(&carry[used..], out)? {
+                Step::Done(n) => used += n,
+                Step::NeedMore => {
+                    self.carry = carry[used..].to_vec();
+                    return Ok(false);
+                }
+            }
+        }
+        Ok(true)
     }
 
     /// Ends the stream; the input must have ended at the end of a record.
@@ -139,7 +167,7 @@ impl Transcoder {
         if !self.started {
             self.feed(&[], out)?;
         }
-        if !self.carry.is_empty() {
+        if !self.carry.is_empty() && !self.drain_carry(out)? {
             return Err(EncodeError {
                 record: self.records + 1,
                 column: None,

@@ -170,7 +170,13 @@ pub async fn load_chunk(
         let piece = match transcoder.as_mut() {
             Some(tc) => {
                 let mut out = BytesMut::with_capacity(buf.len() + buf.len() / 4);
-                tc.feed(&buf, &mut out).map_err(|e| encode_error(t, c, e))?;
+                if let Err(e) = tc.feed(&buf, &mut out) {
+                    // A file changed on disk is the real cause: say that first.
+                    return Err(match check_rest(file, check, c).await {
+                        Some(problem) => load_error(t, c, problem),
+                        None => encode_error(t, c, e),
+                    });
+                }
                 buf.clear();
                 out
             }
@@ -288,6 +294,23 @@ async fn merge_staged(
     tx.execute(insert.as_str(), &[])
         .await
         .map_err(|e| load_error(t, c, pg_reason(&e)))
+}
+
+/// Hashes the rest of the file: Some(problem) when the file is not the one exported.
+async fn check_rest(
+    mut file: tokio::fs::File,
+    mut check: FileCheck,
+    c: &ChunkReady,
+) -> Option<String> {
+    let mut buf = vec![0u8; COPY_PIECE];
+    loop {
+        match file.read(&mut buf).await {
+            Ok(0) => break,
+            Ok(n) => check.update(&buf[..n]),
+            Err(e) => return Some(format!("cannot read {}: {e}", c.path.display())),
+        }
+    }
+    check.mismatch(c)
 }
 
 /// A value the binary encoder could not read: named like a conversion error.

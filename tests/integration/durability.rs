@@ -1313,7 +1313,23 @@ fn import_is_exactly_once_and_refuses_changed_chunks() {
         !ids.iter().any(|i| ["7", "8", "9"].contains(&i.as_str())),
         &format!("rows of the refused chunk were loaded: {ids:?}"),
     );
-    // Exporting again rewrites the damaged chunk; import then finishes exactly.
+    // A file damaged so that binary COPY cannot even encode it (a letter in the integer
+    // key) is still reported as the file having changed, which is what to fix.
+    my2pg_in(&cfg, &wd2, &["export"]).assert_ok(); // rewrites chunk 3
+    let p4 = wd2.join("items").join("000004.csv");
+    let mut cut = std::fs::read(&p4).unwrap();
+    assert!(cut[0].is_ascii_digit(), "the chunk starts with the id");
+    cut[0] = b'x';
+    std::fs::write(&p4, &cut).unwrap();
+    let out = my2pg_in(&cfg, &wd2, &["import"]);
+    out.assert_exit(1)
+        .assert_stderr_contains("changed after export")
+        .assert_stderr_contains("000004.csv");
+    out.check(
+        !out.stderr.contains("not an integer"),
+        "the encoder's complaint hides the checksum mismatch",
+    );
+    // Exporting again rewrites the damaged chunks; import then finishes exactly.
     my2pg_in(&cfg, &wd2, &["export"]).assert_ok();
     my2pg_in(&cfg, &wd2, &["import"]).assert_ok();
     assert_eq!(items_target(&env), items_source(&env));

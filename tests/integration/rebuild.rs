@@ -239,21 +239,17 @@ fn rebuild_orphan_fails_at_validate_naming_constraint_and_key() {
     assert_eq!(others(&after), others(&before));
 }
 
-#[test]
-fn rebuild_killed_run_is_resumed_to_an_identical_catalog() {
-    let env = TestEnv::new("rb_kill");
-    seed(&env, 3000);
-    let before = catalog(&env);
-    let cfg = env.write_config("[run]\nchunk_rows = 50\n[workers]\nloaders = 1\n");
-    let mut child = crate::common::my2pg_command(&["run"], &cfg)
+/// Starts `my2pg run` and SIGKILLs it once objects are dropped (recorded) and the first
+/// chunks are loaded; fails the test if the run ends first.
+fn kill_mid_load(env: &TestEnv, cfg: &std::path::Path) {
+    let mut child = crate::common::my2pg_command(&["run"], cfg)
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
         .expect("start my2pg");
-    // Kill it as soon as the indexes are dropped and chunks have started to load.
     let start = Instant::now();
-    let mut killed_mid_load = false;
+    let mut killed = false;
     while start.elapsed() < Duration::from_secs(60) {
         if let Ok(Some(_)) = child.try_wait() {
             break;
@@ -262,28 +258,31 @@ fn rebuild_killed_run_is_resumed_to_an_identical_catalog() {
             "SELECT (to_regclass('my2pg.rebuild_objects') IS NOT NULL \
                      AND to_regclass('my2pg.loaded_chunks') IS NOT NULL)::text",
         );
-        let (dropped, loaded) = if ready.as_deref() == Some("true") {
-            (
-                env.pg_value("SELECT count(*)::text FROM my2pg.rebuild_objects")
-                    .unwrap_or_default(),
-                env.pg_value("SELECT count(*)::text FROM my2pg.loaded_chunks")
-                    .unwrap_or_default(),
-            )
-        } else {
-            ("0".to_string(), "0".to_string())
-        };
-        if dropped != "0" && loaded != "0" {
+        let count = |sql: &str| env.pg_value(sql).unwrap_or_default();
+        if ready.as_deref() == Some("true")
+            && count("SELECT count(*)::text FROM my2pg.rebuild_objects") != "0"
+            && count("SELECT count(*)::text FROM my2pg.loaded_chunks") != "0"
+        {
             child.kill().expect("SIGKILL my2pg");
-            killed_mid_load = true;
+            killed = true;
             break;
         }
         std::thread::sleep(Duration::from_millis(5));
     }
     let _ = child.wait();
     assert!(
-        killed_mid_load,
+        killed,
         "the run finished before it could be killed mid-load"
     );
+}
+
+#[test]
+fn rebuild_killed_run_is_resumed_to_an_identical_catalog() {
+    let env = TestEnv::new("rb_kill");
+    seed(&env, 3000);
+    let before = catalog(&env);
+    let cfg = env.write_config("[run]\nchunk_rows = 50\n[workers]\nloaders = 1\n");
+    kill_mid_load(&env, &cfg);
     // The kill left the indexes dropped, but their definitions are in the target.
     assert_ne!(catalog(&env), before);
     assert_eq!(
@@ -535,4 +534,31 @@ fn a_duplicate_written_into_a_deferred_unique_key_fails_its_rebuild_naming_the_k
     env.pg_exec("DELETE FROM acct WHERE id = 900000");
     env.my2pg(&["run"]).assert_ok();
     assert_eq!(catalog(&env), before);
+}
+
+#[test]
+fn a_killed_run_whose_resume_defers_a_key_an_fk_references_ends_identical() {
+    // The first run keeps acct_handle_uq (badge's FK references it) and drops that FK.
+    // Killed, the resumed run no longer sees the FK, so it may defer the key too: the key
+    // must come back before the FK that needs it.
+    let env = TestEnv::new("rb_uq_kill");
+    uq_seed(&env, 3000);
+    let before = catalog(&env);
+    let cfg = env.write_config("[run]\nchunk_rows = 50\n[workers]\nloaders = 1\n");
+    kill_mid_load(&env, &cfg);
+    assert_eq!(
+        env.pg_value(
+            "SELECT count(*)::text FROM pg_constraint WHERE conname = 'badge_acct_handle_fkey'"
+        ),
+        Some("0".into()),
+        "the kill left the FK dropped"
+    );
+    let out = env.my2pg(&["run"]);
+    out.assert_ok();
+    out.assert_stderr_contains("deferred_unique=1");
+    assert_eq!(catalog(&env), before);
+    assert_eq!(
+        env.pg_value("SELECT count(*)::text FROM my2pg.rebuild_objects"),
+        Some("0".into())
+    );
 }
