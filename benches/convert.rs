@@ -90,10 +90,31 @@ fn bench(c: &mut Criterion) {
             })
         });
     }
+    // Production-shaped JSON: in_app_notification payloads of the bench dataset (~2.6 KB
+    // each: nested objects, escapes, raw and escaped unicode), the bulk of a large tenant.
+    let payloads: Vec<Value> = include_str!("data/notification_payloads.jsonl")
+        .lines()
+        .map(|l| Value::Bytes(l.as_bytes().to_vec()))
+        .collect();
+    let jsonb = Converter::Json { jsonb: true };
+    let mut buf = Vec::new();
+    for v in &payloads {
+        jsonb.convert(v, &mut buf).expect("valid");
+    }
+    g.throughput(Throughput::Bytes(buf.len() as u64));
+    g.bench_function("jsonb_notification_payload", |b| {
+        b.iter(|| {
+            buf.clear();
+            for v in &payloads {
+                jsonb.convert(v, &mut buf).expect("valid");
+            }
+            black_box(buf.len())
+        })
+    });
     g.finish();
     // The loader side: the chunk CSV above re-encoded as binary COPY, in 256 KiB pieces
     // as the loader reads them.
-    use my2pg::pipeline::binary::{Field, Transcoder};
+    use my2pg::pipeline::binary::Field;
     let fields = vec![
         Field::Uuid,
         Field::Timestamp,
@@ -106,20 +127,61 @@ fn bench(c: &mut Criterion) {
     ];
     encode_all(&rows, &convs, &mut out);
     let mut g = c.benchmark_group("load");
-    g.throughput(Throughput::Bytes(out.len() as u64));
-    g.bench_function("csv_to_binary_copy_10k", |b| {
+    transcode(&mut g, "csv_to_binary_copy_10k", &out, &fields);
+    // A JSON-heavy table (in_app_notification's shape): the payload dominates the bytes.
+    let mut notif = Vec::new();
+    let payload_rows: Vec<Vec<Value>> = payloads
+        .iter()
+        .cycle()
+        .take(2_000)
+        .enumerate()
+        .map(|(i, p)| {
+            vec![
+                Value::Bytes(format!("b1eebc99-9c0b-4ef8-bb6d-{i:012x}").into_bytes()),
+                Value::Date(2024, 3, 1 + (i % 28) as u8, 8, 0, 1, 250_000),
+                p.clone(),
+                Value::Bytes(b"USER_MENTIONED".to_vec()),
+            ]
+        })
+        .collect();
+    let notif_convs = [
+        Converter::Uuid,
+        Converter::Timestamp { frac_digits: 6 },
+        jsonb.clone(),
+        Converter::Text { max_chars: None },
+    ];
+    encode_all(&payload_rows, &notif_convs, &mut notif);
+    let notif_fields = vec![Field::Uuid, Field::Timestamp, Field::Jsonb, Field::Text];
+    transcode(
+        &mut g,
+        "csv_to_binary_copy_notification_2k",
+        &notif,
+        &notif_fields,
+    );
+    g.finish();
+}
+
+/// The loader's re-encoding of chunk CSV as binary COPY, in 256 KiB pieces as it reads them.
+fn transcode(
+    g: &mut criterion::BenchmarkGroup<'_, criterion::measurement::WallTime>,
+    name: &str,
+    csv: &[u8],
+    fields: &[my2pg::pipeline::binary::Field],
+) {
+    use my2pg::pipeline::binary::Transcoder;
+    g.throughput(Throughput::Bytes(csv.len() as u64));
+    g.bench_function(name, |b| {
         let mut wire = bytes::BytesMut::new();
         b.iter(|| {
             wire.clear();
-            let mut t = Transcoder::new(fields.clone());
-            for piece in out.chunks(256 * 1024) {
+            let mut t = Transcoder::new(fields.to_vec());
+            for piece in csv.chunks(256 * 1024) {
                 t.feed(piece, &mut wire).expect("valid CSV");
             }
             t.finish(&mut wire).expect("complete");
             black_box(wire.len())
         })
     });
-    g.finish();
 }
 
 criterion_group!(benches, bench);

@@ -16,7 +16,7 @@ use crate::config::Settings;
 use crate::convert::{excerpt, ProblemClass};
 use crate::error::{Error, ErrorKind, Result};
 use crate::ident::MyIdent;
-use crate::pipeline::read::{read_table, Segment};
+use crate::pipeline::read::{read_table, RowLane, Segment};
 use crate::pipeline::transform::format_key;
 use crate::pipeline::{first_error, Cancel, RowBatch};
 use crate::plan::{Plan, TablePlan};
@@ -86,6 +86,7 @@ async fn scan_table(
     cancel: &Cancel,
 ) -> Result<(Tally, u64)> {
     let (batch_tx, batch_rx) = crossbeam_channel::bounded::<RowBatch>(settings.queues.batches);
+    let (spent_tx, spent_rx) = crossbeam_channel::bounded(2);
     let lane = {
         let (t, cancel) = (t.clone(), cancel.clone());
         tokio::task::spawn_blocking(move || -> Result<(Tally, u64)> {
@@ -104,6 +105,7 @@ async fn scan_table(
                 for p in parts {
                     merge(&mut tally, p); // in key order: samples are the first keys
                 }
+                let _ = spent_tx.try_send(batch.rows);
             }
             Ok((tally, rows))
         })
@@ -114,7 +116,10 @@ async fn scan_table(
         Segment::whole_table(),
         u64::MAX,
         settings.batch_rows,
-        &batch_tx,
+        RowLane {
+            batches: &batch_tx,
+            spent: &spent_rx,
+        },
         cancel,
     )
     .await;

@@ -9,6 +9,8 @@ use std::fmt;
 use mysql_async::Value;
 
 use crate::catalog::{MyBase, MyType, PgKind, PgType};
+mod json;
+
 use crate::encode::{put_bytea, put_hex_lower, put_padded, put_text};
 
 /// The kind of value that cannot move, as `check` counts them.
@@ -274,9 +276,7 @@ impl Converter {
                 }
             }
             Converter::Json { jsonb } => {
-                let b = bytes(v)?;
-                check_json(b, *jsonb)?;
-                put_text(out, b);
+                put_json(out, bytes(v)?, *jsonb)?;
             }
             Converter::Bytea => {
                 let b = bytes(v)?;
@@ -673,8 +673,18 @@ fn put_decimal(
     Ok(())
 }
 
+/// UTF-8 check: simdutf8 for the common valid case (~3x std's speed on non-ASCII text),
+/// std only to locate the first invalid byte for the message.
+#[inline]
+fn utf8(b: &[u8]) -> Result<&str, std::str::Utf8Error> {
+    match simdutf8::basic::from_utf8(b) {
+        Ok(s) => Ok(s),
+        Err(_) => std::str::from_utf8(b),
+    }
+}
+
 fn check_text(b: &[u8], max_chars: Option<u32>) -> Result<(), ConvertError> {
-    let s = match std::str::from_utf8(b) {
+    let s = match utf8(b) {
         Ok(s) => s,
         Err(e) => {
             return err(
@@ -706,39 +716,30 @@ fn check_text(b: &[u8], max_chars: Option<u32>) -> Result<(), ConvertError> {
     Ok(())
 }
 
-fn check_json(b: &[u8], jsonb: bool) -> Result<(), ConvertError> {
-    if std::str::from_utf8(b).is_err() {
+/// Checks JSON text and appends it as a quoted CSV field, in one pass over the text.
+fn put_json(out: &mut Vec<u8>, b: &[u8], jsonb: bool) -> Result<(), ConvertError> {
+    if utf8(b).is_err() {
         return err(ProblemClass::InvalidUtf8, "invalid UTF-8 in JSON");
     }
-    if let Err(e) = serde_json::from_slice::<serde::de::IgnoredAny>(b) {
-        return err(ProblemClass::InvalidJson, format!("invalid JSON: {e}"));
-    }
-    if memchr::memchr(0, b).is_some() {
-        return err(
-            ProblemClass::NulByte,
-            "contains a NUL byte (PostgreSQL json cannot hold it)",
-        );
-    }
-    if jsonb && has_escaped_nul(b) {
-        return err(
-            ProblemClass::NulByte,
-            "JSON holds \\u0000, which jsonb cannot store",
-        );
-    }
-    Ok(())
-}
-
-/// True when the JSON text has a `\u0000` escape (not a literal backslash before `u0000`).
-fn has_escaped_nul(b: &[u8]) -> bool {
-    let mut i = 0;
-    while let Some(p) = b.get(i..).and_then(|rest| memchr::memchr(b'\\', rest)) {
-        let at = i + p;
-        if b.get(at + 1..at + 6) == Some(b"u0000") {
-            return true;
+    // Valid JSON text holds no raw NUL byte (not even inside a string), so the syntax
+    // check covers that too.
+    let mut field = json::CsvField::new(b, out);
+    match json::check(b, jsonb, &mut field) {
+        Ok(()) => {
+            field.finish();
+            Ok(())
         }
-        i = at + 2; // skip the escaped character, whatever it is
+        Err(e) => {
+            field.discard();
+            match e {
+                json::JsonError::EscapedNul { .. } => err(
+                    ProblemClass::NulByte,
+                    "JSON holds \\u0000, which jsonb cannot store",
+                ),
+                e => err(ProblemClass::InvalidJson, format!("invalid JSON: {e}")),
+            }
+        }
     }
-    false
 }
 
 /// Hex digit -> its lower-case form; anything else -> 0.

@@ -13,6 +13,7 @@
 use bytes::{BufMut, BytesMut};
 
 use crate::convert::Converter;
+use crate::encode::find_byte;
 use crate::plan::TablePlan;
 
 /// How one column's CSV text becomes its binary form.
@@ -196,11 +197,13 @@ impl Transcoder {
                 message,
             };
             let (value, next): (Option<&[u8]>, usize) = if b.get(i) == Some(&b'"') {
-                // Quoted: ends at a quote not followed by another quote.
+                // Quoted: ends at a quote not followed by another quote. A doubled
+                // quote's text is gathered in the same scan (one pass over the field).
                 let mut j = i + 1;
                 let mut doubled = false;
+                self.unquoted.clear();
                 let end = loop {
-                    let Some(p) = memchr::memchr(b'"', &b[j..]) else {
+                    let Some(p) = find_byte(b'"', &b[j..]) else {
                         out.truncate(mark);
                         return Ok(Step::NeedMore);
                     };
@@ -212,6 +215,7 @@ impl Transcoder {
                         }
                         Some(b'"') => {
                             doubled = true;
+                            self.unquoted.extend_from_slice(&b[j..=q]);
                             j = q + 2;
                         }
                         Some(&c) if c == sep => break q,
@@ -224,18 +228,11 @@ impl Transcoder {
                         }
                     }
                 };
-                let raw = &b[i + 1..end];
                 let v: &[u8] = if doubled {
-                    self.unquoted.clear();
-                    let mut rest = raw;
-                    while let Some(p) = memchr::memchr(b'"', rest) {
-                        self.unquoted.extend_from_slice(&rest[..=p]);
-                        rest = &rest[p + 2..];
-                    }
-                    self.unquoted.extend_from_slice(rest);
+                    self.unquoted.extend_from_slice(&b[j..end]);
                     &self.unquoted
                 } else {
-                    raw
+                    &b[i + 1..end]
                 };
                 (Some(v), end + 2)
             } else {

@@ -14,7 +14,7 @@ use mysql_async::Conn;
 use sha2::{Digest, Sha256};
 use tokio::sync::mpsc;
 
-use super::read::{read_table, Segment, SegmentStart};
+use super::read::{read_table, RowLane, Segment, SegmentStart};
 use super::transform::transform_lane;
 use super::write::write_chunks;
 use super::{first_error, Cancel, ChunkReady, ExportEvent, Progress};
@@ -213,11 +213,13 @@ async fn export_segment(
     state.started.get_or_init(Instant::now);
     let (batch_tx, batch_rx) = crossbeam_channel::bounded(ctx.queues.batches);
     let (enc_tx, enc_rx) = crossbeam_channel::bounded(ctx.queues.csv);
+    // Spent row buffers go back to the reader (at most two held: bounded memory).
+    let (spent_tx, spent_rx) = crossbeam_channel::bounded(2);
     let xform = {
         let (ctx, cancel) = (ctx.clone(), ctx.cancel.clone());
         tokio::task::spawn_blocking(move || {
             let t = &ctx.plan.tables[idx];
-            transform_lane(&ctx.pool, t, batch_rx, enc_tx, &cancel)
+            transform_lane(&ctx.pool, t, batch_rx, enc_tx, spent_tx, &cancel)
         })
     };
     let write = {
@@ -244,7 +246,10 @@ async fn export_segment(
         seg,
         ctx.chunk_rows,
         ctx.batch_rows,
-        &batch_tx,
+        RowLane {
+            batches: &batch_tx,
+            spent: &spent_rx,
+        },
         &ctx.cancel,
     )
     .await;

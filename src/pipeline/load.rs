@@ -6,7 +6,6 @@
 use bytes::{Bytes, BytesMut};
 use futures::SinkExt;
 use sha2::{Digest, Sha256};
-use tokio::io::AsyncReadExt;
 use tokio_postgres::Client;
 
 use super::binary::{layout, EncodeError, Transcoder};
@@ -151,57 +150,35 @@ pub async fn load_chunk(
         .await
         .map_err(|e| copy_error(t, c, &e, transcoder.is_some()))?;
     let mut sink = std::pin::pin!(sink);
-    let mut file = tokio::fs::File::open(&c.path)
-        .await
-        .map_err(|e| Error::io(&c.path, e))?;
-    let mut check = FileCheck::new(c.xxh3);
-    let mut buf = BytesMut::with_capacity(COPY_PIECE);
-    loop {
-        buf.reserve(COPY_PIECE);
-        if file
-            .read_buf(&mut buf)
-            .await
-            .map_err(|e| Error::io(&c.path, e))?
-            == 0
-        {
+    let binary = transcoder.is_some();
+    // Reading, checking and re-encoding the file is CPU work: it runs on a blocking
+    // thread and hands pieces over a short queue, so the async workers only move bytes.
+    let (piece_tx, mut piece_rx) = tokio::sync::mpsc::channel::<Bytes>(2);
+    let producer = {
+        let c = c.clone();
+        tokio::task::spawn_blocking(move || read_pieces(&c, transcoder, &piece_tx))
+    };
+    let mut sent = Ok(());
+    while let Some(piece) = piece_rx.recv().await {
+        if let Err(e) = sink.send(piece).await {
+            sent = Err(copy_error(t, c, &e, binary));
             break;
         }
-        check.update(&buf);
-        let piece = match transcoder.as_mut() {
-            Some(tc) => {
-                let mut out = BytesMut::with_capacity(buf.len() + buf.len() / 4);
-                if let Err(e) = tc.feed(&buf, &mut out) {
-                    // A file changed on disk is the real cause: say that first.
-                    return Err(match check_rest(file, check, c).await {
-                        Some(problem) => load_error(t, c, problem),
-                        None => encode_error(t, c, e),
-                    });
-                }
-                buf.clear();
-                out
-            }
-            None => buf.split(),
-        };
-        sink.send(piece.freeze())
-            .await
-            .map_err(|e| copy_error(t, c, &e, transcoder.is_some()))?;
     }
-    if let Some(problem) = check.mismatch(c) {
-        // Dropping the sink and the transaction aborts the COPY: nothing commits.
-        return Err(load_error(t, c, problem));
-    }
-    if let Some(tc) = transcoder.as_mut() {
-        let mut out = BytesMut::with_capacity(2);
-        tc.finish(&mut out).map_err(|e| encode_error(t, c, e))?;
-        sink.send(out.freeze())
-            .await
-            .map_err(|e| copy_error(t, c, &e, true))?;
+    drop(piece_rx); // a failed send stops the producer at its next piece
+    let produced = producer.await.map_err(Error::panicked)?;
+    // A file problem (changed on disk, unreadable, not encodable) explains a COPY error.
+    match produced {
+        Err(ReadProblem::Io(e)) => return Err(Error::io(&c.path, e)),
+        Err(ReadProblem::Changed(problem)) => return Err(load_error(t, c, problem)),
+        Err(ReadProblem::Encode(e)) => return Err(encode_error(t, c, e)),
+        Err(ReadProblem::Stopped) | Ok(()) => sent?,
     }
     let rows = sink
         .as_mut()
         .finish()
         .await
-        .map_err(|e| copy_error(t, c, &e, transcoder.is_some()))?;
+        .map_err(|e| copy_error(t, c, &e, binary))?;
     if rows != c.rows {
         return Err(load_error(
             t,
@@ -224,7 +201,7 @@ pub async fn load_chunk(
     ledger::record(&tx, schema, table, c.chunk, &c.sha256, rows, run_id).await?;
     tx.commit()
         .await
-        .map_err(|e| copy_error(t, c, &e, transcoder.is_some()))?;
+        .map_err(|e| copy_error(t, c, &e, binary))?;
     Ok(Loaded::Rows(loaded))
 }
 
@@ -296,15 +273,85 @@ async fn merge_staged(
         .map_err(|e| load_error(t, c, pg_reason(&e)))
 }
 
-/// Hashes the rest of the file: Some(problem) when the file is not the one exported.
-async fn check_rest(
-    mut file: tokio::fs::File,
-    mut check: FileCheck,
+/// Why `read_pieces` stopped early.
+enum ReadProblem {
+    Io(std::io::Error),
+    /// The file is not the one exported (checksum).
+    Changed(String),
+    Encode(EncodeError),
+    /// The receiver went away (the COPY failed; its error is reported).
+    Stopped,
+}
+
+/// Reads the chunk file in pieces, checks every byte against the checksum, and sends the
+/// pieces (re-encoded when `transcoder` is set). The end of the stream is only sent once
+/// the whole file matched, so a changed file never completes a COPY.
+fn read_pieces(
     c: &ChunkReady,
-) -> Option<String> {
+    mut transcoder: Option<Transcoder>,
+    tx: &tokio::sync::mpsc::Sender<Bytes>,
+) -> std::result::Result<(), ReadProblem> {
+    let mut file = std::fs::File::open(&c.path).map_err(ReadProblem::Io)?;
+    let mut check = FileCheck::new(c.xxh3);
+    let mut raw = BytesMut::new();
+    // One output buffer, split per piece: its memory comes back once COPY has sent it.
+    let mut out = BytesMut::new();
+    loop {
+        raw.resize(COPY_PIECE, 0);
+        let n = read_full(&mut file, &mut raw).map_err(ReadProblem::Io)?;
+        raw.truncate(n);
+        if n == 0 {
+            break;
+        }
+        check.update(&raw);
+        let piece = match transcoder.as_mut() {
+            Some(tc) => {
+                out.reserve(n + n / 4);
+                if let Err(e) = tc.feed(&raw, &mut out) {
+                    // A file changed on disk is the real cause: say that first.
+                    return Err(match check_rest(&mut file, check, c) {
+                        Some(problem) => ReadProblem::Changed(problem),
+                        None => ReadProblem::Encode(e),
+                    });
+                }
+                out.split().freeze()
+            }
+            None => raw.split().freeze(),
+        };
+        tx.blocking_send(piece).map_err(|_| ReadProblem::Stopped)?;
+    }
+    if let Some(problem) = check.mismatch(c) {
+        // Dropping the sink and the transaction aborts the COPY: nothing commits.
+        return Err(ReadProblem::Changed(problem));
+    }
+    if let Some(tc) = transcoder.as_mut() {
+        tc.finish(&mut out).map_err(ReadProblem::Encode)?;
+        tx.blocking_send(out.split().freeze())
+            .map_err(|_| ReadProblem::Stopped)?;
+    }
+    Ok(())
+}
+
+/// Fills `buf` unless the file ends first; returns the bytes read.
+fn read_full(file: &mut std::fs::File, buf: &mut [u8]) -> std::io::Result<usize> {
+    use std::io::Read;
+    let mut n = 0;
+    while n < buf.len() {
+        match file.read(&mut buf[n..]) {
+            Ok(0) => break,
+            Ok(k) => n += k,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(n)
+}
+
+/// Hashes the rest of the file: Some(problem) when the file is not the one exported.
+fn check_rest(file: &mut std::fs::File, mut check: FileCheck, c: &ChunkReady) -> Option<String> {
     let mut buf = vec![0u8; COPY_PIECE];
     loop {
-        match file.read(&mut buf).await {
+        match read_full(file, &mut buf) {
             Ok(0) => break,
             Ok(n) => check.update(&buf[..n]),
             Err(e) => return Some(format!("cannot read {}: {e}", c.path.display())),

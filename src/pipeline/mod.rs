@@ -37,7 +37,8 @@ pub struct RowBatch {
 pub struct EncodedBatch {
     pub chunk: u32,
     pub rows: u64,
-    pub csv: Vec<u8>,
+    /// The CSV text in consecutive pieces.
+    pub csv: Vec<Vec<u8>>,
     /// Values changed by a config rule, per column.
     pub changed: Vec<u64>,
     pub ends_chunk: bool,

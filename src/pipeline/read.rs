@@ -1,7 +1,7 @@
 //! MySQL reader: one streamed keyset query per table (rows in key order, never a whole
 //! table in memory), cut into chunks of `chunk_rows` and batches of `batch_rows`.
 
-use crossbeam_channel::Sender;
+use crossbeam_channel::{Receiver, Sender};
 use futures::TryStreamExt;
 use mysql_async::prelude::Queryable;
 use mysql_async::{Conn, Row, Value};
@@ -120,15 +120,26 @@ fn key_params(after: &[Value]) -> Vec<Value> {
     params
 }
 
+/// Where a reader's batches go, and where their spent buffers come back.
+#[derive(Clone, Copy)]
+pub struct RowLane<'a> {
+    pub batches: &'a Sender<RowBatch>,
+    pub spent: &'a Receiver<Vec<Row>>,
+}
+
 pub async fn read_table(
     conn: &mut Conn,
     t: &TablePlan,
     seg: Segment,
     chunk_rows: u64,
     batch_rows: usize,
-    batch_tx: &Sender<RowBatch>,
+    lane: RowLane<'_>,
     cancel: &Cancel,
 ) -> Result<()> {
+    let RowLane {
+        batches: batch_tx,
+        spent: spent_rx,
+    } = lane;
     let what = || format!("read table `{}`", t.source);
     let after_key = match seg.start {
         SegmentStart::Beginning => None,
@@ -201,7 +212,7 @@ pub async fn read_table(
         if buf.len() == batch_rows || ends_chunk {
             cancel.check()?;
             let last_key = ends_chunk.then(|| key_of(t, buf.last()));
-            let rows = std::mem::replace(&mut buf, Vec::with_capacity(batch_rows));
+            let rows = std::mem::replace(&mut buf, next_buffer(spent_rx, batch_rows));
             let batch = RowBatch {
                 chunk,
                 rows,
@@ -254,6 +265,19 @@ pub async fn read_table(
             ends_segment: true,
         },
     )
+}
+
+/// An empty row buffer: one the transform lane has finished with when there is one.
+/// Clearing it here frees its rows on the thread that allocated them, which the
+/// allocator does far more cheaply than a free from another thread (perf: ~3% of a run).
+fn next_buffer(spent_rx: &Receiver<Vec<Row>>, batch_rows: usize) -> Vec<Row> {
+    match spent_rx.try_recv() {
+        Ok(mut rows) => {
+            rows.clear();
+            rows
+        }
+        Err(_) => Vec::with_capacity(batch_rows),
+    }
 }
 
 fn key_of(t: &TablePlan, row: Option<&Row>) -> Option<Vec<Value>> {

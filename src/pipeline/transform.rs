@@ -20,6 +20,7 @@ pub fn transform_lane(
     t: &TablePlan,
     batch_rx: Receiver<RowBatch>,
     enc_tx: Sender<EncodedBatch>,
+    spent_tx: Sender<Vec<Row>>,
     cancel: &Cancel,
 ) -> Result<()> {
     for batch in batch_rx {
@@ -35,7 +36,8 @@ pub fn transform_lane(
             first_key: batch.first_key,
             ends_segment: batch.ends_segment,
         };
-        drop(batch.rows);
+        // Back to the reader to be freed and reused; dropped here if it has enough.
+        let _ = spent_tx.try_send(batch.rows);
         if enc_tx.send(out).is_err() {
             return Err(crate::error::Error::cancelled()); // the writer reports the real error
         }
@@ -46,24 +48,27 @@ pub fn transform_lane(
 /// CSV bytes of the rows, and per column how many values a rule changed.
 pub type Encoded = (Vec<u8>, Vec<u64>);
 
-pub fn encode_batch(pool: &rayon::ThreadPool, t: &TablePlan, rows: &[Row]) -> Result<Encoded> {
+/// The rows' CSV in pieces (one per rayon task, in row order: the writer writes them in
+/// turn instead of copying them into one buffer first), and the rule counts.
+pub fn encode_batch(
+    pool: &rayon::ThreadPool,
+    t: &TablePlan,
+    rows: &[Row],
+) -> Result<(Vec<Vec<u8>>, Vec<u64>)> {
     if rows.len() <= TASK_ROWS {
-        return encode_rows(t, rows);
+        let (csv, changed) = encode_rows(t, rows)?;
+        return Ok((vec![csv], changed));
     }
     let parts: Vec<Result<Encoded>> = pool.install(|| {
         rows.par_chunks(TASK_ROWS)
             .map(|r| encode_rows(t, r))
             .collect()
     });
-    let size = parts
-        .iter()
-        .map(|p| p.as_ref().map_or(0, |(c, _)| c.len()))
-        .sum();
-    let mut csv = Vec::with_capacity(size);
+    let mut csv = Vec::with_capacity(parts.len());
     let mut changed = vec![0u64; t.columns.len()];
     for p in parts {
         let (part, counts) = p?; // the first failing row in key order wins
-        csv.extend_from_slice(&part);
+        csv.push(part);
         changed.iter_mut().zip(counts).for_each(|(a, b)| *a += b);
     }
     Ok((csv, changed))

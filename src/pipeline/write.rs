@@ -2,7 +2,7 @@
 //! a chunk the file is fsynced, renamed, recorded in the manifest, and only then announced.
 
 use std::fs::{self, File};
-use std::io::{BufWriter, Write};
+use std::io::Write;
 use std::path::PathBuf;
 use std::sync::atomic::Ordering;
 use std::sync::Mutex;
@@ -21,7 +21,8 @@ use crate::workdir::{chunk_file_name, create_private, sync_parent, WorkDir};
 struct OpenChunk {
     chunk: u32,
     tmp: PathBuf,
-    out: BufWriter<File>,
+    /// Unbuffered: pieces arrive as tens of KB, so a buffer would only add a copy.
+    out: File,
     sha: Sha256,
     xxh3: Xxh3,
     rows: u64,
@@ -39,7 +40,7 @@ impl OpenChunk {
         Ok(OpenChunk {
             chunk,
             tmp,
-            out: BufWriter::with_capacity(1 << 20, file),
+            out: file,
             sha: Sha256::new(),
             xxh3: Xxh3::new(),
             rows: 0,
@@ -49,7 +50,7 @@ impl OpenChunk {
         })
     }
 
-    fn append(&mut self, csv: &[u8], rows: u64, changed: &[u64]) -> Result<()> {
+    fn append(&mut self, csv: &[Vec<u8>], rows: u64, changed: &[u64]) -> Result<()> {
         if self.changed.len() < changed.len() {
             self.changed.resize(changed.len(), 0);
         }
@@ -57,22 +58,21 @@ impl OpenChunk {
             .iter_mut()
             .zip(changed)
             .for_each(|(a, b)| *a += b);
-        self.out
-            .write_all(csv)
-            .map_err(|e| Error::io(&self.tmp, e))?;
-        self.sha.update(csv);
-        self.xxh3.update(csv);
+        for piece in csv {
+            self.out
+                .write_all(piece)
+                .map_err(|e| Error::io(&self.tmp, e))?;
+            self.sha.update(piece);
+            self.xxh3.update(piece);
+            self.bytes += piece.len() as u64;
+        }
         self.rows += rows;
-        self.bytes += csv.len() as u64;
         Ok(())
     }
 
     /// Durable before it has a name: the final name is only ever a complete file.
     fn commit(self, columns: &[String]) -> Result<(PathBuf, ChunkEntry, u64)> {
-        let file = self
-            .out
-            .into_inner()
-            .map_err(|e| Error::io(&self.tmp, e.into_error()))?;
+        let file = self.out;
         file.sync_all().map_err(|e| Error::io(&self.tmp, e))?;
         let path = self.tmp.with_extension(""); // 000001.csv.tmp -> 000001.csv
         fs::rename(&self.tmp, &path).map_err(|e| Error::io(&path, e))?;
@@ -126,9 +126,10 @@ pub fn write_chunks(
             let mut chunk = chunk;
             chunk.append(&b.csv, b.rows, &b.changed)?;
             progress.rows_exported.fetch_add(b.rows, Ordering::Relaxed);
-            progress
-                .bytes_exported
-                .fetch_add(b.csv.len() as u64, Ordering::Relaxed);
+            progress.bytes_exported.fetch_add(
+                b.csv.iter().map(|p| p.len() as u64).sum(),
+                Ordering::Relaxed,
+            );
             if b.ends_chunk {
                 let (path, mut entry, xxh3) = chunk.commit(source_columns)?;
                 entry.last_key = b
