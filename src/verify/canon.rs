@@ -121,6 +121,9 @@ fn base64(b: &[u8]) -> Vec<u8> {
 pub enum Origin {
     PgOut,
     CsvIn,
+    /// `COPY ... TO STDOUT (FORMAT binary)` of the expressions `Kind::pg_binary_expr`
+    /// chooses (see `pg_binary_value`).
+    PgBinary,
 }
 
 impl Kind {
@@ -148,6 +151,31 @@ impl Kind {
             "time" => Kind::Time,
             "interval" => Kind::Interval,
             _ => Kind::Other,
+        }
+    }
+
+    /// Kinds whose binary COPY form is not simple to read: the target sends their text
+    /// output instead.
+    fn read_as_text(self) -> bool {
+        matches!(
+            self,
+            Kind::Numeric
+                | Kind::Json
+                | Kind::Bit
+                | Kind::TextArray
+                | Kind::Time
+                | Kind::Interval
+                | Kind::Other
+        )
+    }
+
+    /// `expr` as read in binary COPY: kinds whose binary form is simple come as they are
+    /// (integers widened to int8), every other kind as its text output.
+    pub fn pg_binary_expr(self, expr: &str) -> String {
+        match self {
+            _ if self.read_as_text() => format!("({expr})::text"),
+            Kind::Int => format!("({expr})::int8"),
+            _ => expr.to_string(),
         }
     }
 
@@ -315,6 +343,87 @@ fn int_value(kind: Kind, n: i128, out: &mut Vec<u8>) {
     }
 }
 
+/// Days from 1970-01-01 to 2000-01-01, Postgres's date and timestamp epoch.
+const PG_EPOCH_DAYS: i64 = 10_957;
+const MICROS_PER_DAY: i64 = 86_400_000_000;
+
+/// Canonical text of a value read in binary COPY from the expression
+/// `kind.pg_binary_expr(..)`: the same text `text_value` gives for its text output.
+pub fn pg_binary_value(kind: Kind, b: &[u8], out: &mut Vec<u8>) {
+    let ok = match (kind, b.len()) {
+        (Kind::Bool, 1) => {
+            out.push(if b[0] != 0 { b't' } else { b'f' });
+            true
+        }
+        (Kind::Int, 8) => {
+            int_into(i64::from_be_bytes(b.try_into().unwrap_or_default()), out);
+            true
+        }
+        (Kind::F32, 4) => {
+            f32_into(f32::from_be_bytes(b.try_into().unwrap_or_default()), out);
+            true
+        }
+        (Kind::F64, 8) => {
+            f64_into(f64::from_be_bytes(b.try_into().unwrap_or_default()), out);
+            true
+        }
+        (Kind::Text, _) => {
+            out.extend_from_slice(b);
+            true
+        }
+        (Kind::Bpchar, _) => {
+            out.extend_from_slice(trim_end_spaces(b));
+            true
+        }
+        (Kind::Uuid, 16) => {
+            uuid_from_bytes(b, out);
+            true
+        }
+        (Kind::Bytes, _) => {
+            hex_into(b, out);
+            true
+        }
+        (Kind::Date, 4) => {
+            let days = i32::from_be_bytes(b.try_into().unwrap_or_default());
+            // i32::MIN / MAX are -infinity / infinity, which no source date equals.
+            let finite = days != i32::MIN && days != i32::MAX;
+            if finite {
+                let (y, m, d) = civil_from_days(days as i64 + PG_EPOCH_DAYS);
+                put_date(y, m, d, out);
+            }
+            finite
+        }
+        (Kind::Timestamp | Kind::TimestampTz, 8) => {
+            // Microseconds since 2000-01-01 (UTC for timestamptz).
+            let t = i64::from_be_bytes(b.try_into().unwrap_or_default());
+            let finite = t != i64::MIN && t != i64::MAX;
+            if finite {
+                let (y, m, d) = civil_from_days(t.div_euclid(MICROS_PER_DAY) + PG_EPOCH_DAYS);
+                let us_of_day = t.rem_euclid(MICROS_PER_DAY);
+                let secs = us_of_day / 1_000_000;
+                put_date(y, m, d, out);
+                out.push(b' ');
+                put_clock(
+                    (secs / 3600) as u64,
+                    ((secs % 3600) / 60) as u32,
+                    (secs % 60) as u32,
+                    (us_of_day % 1_000_000) as u32,
+                    out,
+                );
+            }
+            finite
+        }
+        _ if kind.read_as_text() => {
+            text_value(kind, Origin::PgOut, b, out);
+            true
+        }
+        _ => false,
+    };
+    if !ok {
+        invalid(b, out);
+    }
+}
+
 /// Canonical text of a Postgres text value (output of `COPY TO`, or a chunk file field).
 pub fn text_value(kind: Kind, origin: Origin, b: &[u8], out: &mut Vec<u8>) {
     let ok = match kind {
@@ -385,7 +494,7 @@ pub fn text_value(kind: Kind, origin: Origin, b: &[u8], out: &mut Vec<u8>) {
         Kind::TimestampTz => timestamp_text(b, true, out),
         Kind::Time => time_text(b, out),
         Kind::Interval => match origin {
-            Origin::PgOut => decimal(b, out),
+            Origin::PgOut | Origin::PgBinary => decimal(b, out),
             Origin::CsvIn => interval_text(b, out),
         },
     };
@@ -739,7 +848,25 @@ fn put_padded(v: u64, width: usize, out: &mut Vec<u8>) {
     out.extend_from_slice(s);
 }
 
+/// Writes `v % 10^N` as exactly N digits into `t`.
+#[inline(always)]
+fn digits_into<const N: usize>(t: &mut [u8], mut v: u64) {
+    for d in t[..N].iter_mut().rev() {
+        *d = b'0' + (v % 10) as u8;
+        v /= 10;
+    }
+}
+
 fn put_date(y: i64, m: u32, d: u32, out: &mut Vec<u8>) {
+    if (0..=9999).contains(&y) && m < 100 && d < 100 {
+        // The usual case, built on the stack and appended once (fixed size: no memcpy call).
+        let mut t = *b"0000-00-00";
+        digits_into::<4>(&mut t[0..4], y as u64);
+        digits_into::<2>(&mut t[5..7], m as u64);
+        digits_into::<2>(&mut t[8..10], d as u64);
+        out.extend_from_slice(&t);
+        return;
+    }
     if y < 0 {
         out.push(b'-');
     }
@@ -751,6 +878,15 @@ fn put_date(y: i64, m: u32, d: u32, out: &mut Vec<u8>) {
 }
 
 fn put_clock(h: u64, mi: u32, s: u32, us: u32, out: &mut Vec<u8>) {
+    if h < 100 && mi < 100 && s < 100 && us < 1_000_000 {
+        let mut t = *b"00:00:00.000000";
+        digits_into::<2>(&mut t[0..2], h);
+        digits_into::<2>(&mut t[3..5], mi as u64);
+        digits_into::<2>(&mut t[6..8], s as u64);
+        digits_into::<6>(&mut t[9..15], us as u64);
+        out.extend_from_slice(&t);
+        return;
+    }
     put_padded(h, 2, out);
     out.push(b':');
     put_padded(mi as u64, 2, out);
@@ -1365,6 +1501,82 @@ mod tests {
 
     fn pg(kind: Kind, s: &str) -> String {
         t(kind, Origin::PgOut, s)
+    }
+
+    fn bin(kind: Kind, b: &[u8]) -> String {
+        let mut out = Vec::new();
+        pg_binary_value(kind, b, &mut out);
+        String::from_utf8_lossy(&out).into_owned()
+    }
+
+    /// Binary COPY values canonicalize exactly like the text Postgres prints for them
+    /// and like the MySQL value they were copied from.
+    #[test]
+    fn binary_values_match_text_and_mysql() {
+        // 2024-02-29 23:59:59.999999 and 1000-01-01 00:00:00 (before the epoch).
+        let micros = |days: i64, us: i64| (days * 86_400_000_000 + us).to_be_bytes();
+        let day = |y, m, d| days_from_civil(y, m, d) - PG_EPOCH_DAYS;
+        let leap = micros(day(2024, 2, 29), 86_399_999_999);
+        assert_eq!(
+            bin(Kind::Timestamp, &leap),
+            pg(Kind::Timestamp, "2024-02-29 23:59:59.999999")
+        );
+        assert_eq!(
+            bin(Kind::TimestampTz, &leap),
+            pg(Kind::TimestampTz, "2024-03-01 01:59:59.999999+02")
+        );
+        assert_eq!(
+            bin(Kind::Timestamp, &leap),
+            m(
+                Kind::Timestamp,
+                Value::Date(2024, 2, 29, 23, 59, 59, 999_999)
+            )
+        );
+        let old = micros(day(1000, 1, 1), 0);
+        assert_eq!(bin(Kind::Timestamp, &old), "1000-01-01 00:00:00.000000");
+        let old_day = (day(1000, 1, 1) as i32).to_be_bytes();
+        assert_eq!(bin(Kind::Date, &old_day), pg(Kind::Date, "1000-01-01"));
+        assert_eq!(
+            bin(Kind::Date, &0i32.to_be_bytes()),
+            m(Kind::Date, Value::Date(2000, 1, 1, 0, 0, 0, 0))
+        );
+        // Infinities and wrong widths can never equal a source value.
+        assert!(bin(Kind::Date, &i32::MAX.to_be_bytes()).starts_with("\0invalid:"));
+        assert!(bin(Kind::Timestamp, &i64::MIN.to_be_bytes()).starts_with("\0invalid:"));
+        assert!(bin(Kind::Uuid, &[1; 15]).starts_with("\0invalid:"));
+        let u: Vec<u8> = (0xa0..0xb0).collect();
+        assert_eq!(
+            bin(Kind::Uuid, &u),
+            pg(Kind::Uuid, "A0A1A2A3-A4A5-A6A7-A8A9-AAABACADAEAF")
+        );
+        assert_eq!(
+            bin(Kind::Int, &(-42i64).to_be_bytes()),
+            m(Kind::Int, Value::Int(-42))
+        );
+        assert_eq!(
+            bin(Kind::Int, &i64::MAX.to_be_bytes()),
+            pg(Kind::Int, "9223372036854775807")
+        );
+        assert_eq!(bin(Kind::F64, &0.1f64.to_be_bytes()), pg(Kind::F64, "0.1"));
+        assert_eq!(
+            bin(Kind::F32, &1.5e-7f32.to_be_bytes()),
+            pg(Kind::F32, "1.5e-07")
+        );
+        assert_eq!(
+            bin(Kind::F64, &f64::INFINITY.to_be_bytes()),
+            pg(Kind::F64, "Infinity")
+        );
+        assert_eq!(bin(Kind::Bool, &[1]), pg(Kind::Bool, "t"));
+        assert_eq!(bin(Kind::Bool, &[0]), m(Kind::Bool, Value::Int(0)));
+        assert_eq!(bin(Kind::Bytes, &[0, 0xff]), pg(Kind::Bytes, "\\x00ff"));
+        assert_eq!(bin(Kind::Bpchar, b"ab  "), "ab");
+        // Kinds read as their text output go through the text rules.
+        assert_eq!(bin(Kind::Numeric, b"1.50"), "1.5");
+        assert_eq!(
+            bin(Kind::Json, br#"{"b": 1, "a": 2}"#),
+            pg(Kind::Json, r#"{"a":2,"b":1}"#)
+        );
+        assert_eq!(bin(Kind::Interval, b"-1500000"), "-1500000");
     }
 
     #[test]

@@ -19,6 +19,34 @@ pub struct TextBatch {
 }
 
 impl TextBatch {
+    pub fn new(ncols: usize) -> TextBatch {
+        TextBatch {
+            ncols,
+            ..Default::default()
+        }
+    }
+
+    /// An empty batch with room for about as much as `like` holds.
+    pub fn with_capacity_like(like: &TextBatch) -> TextBatch {
+        TextBatch {
+            data: Vec::with_capacity(like.data.len().min(BATCH_BYTES) + 1024),
+            spans: Vec::with_capacity(like.spans.len()),
+            ncols: like.ncols,
+        }
+    }
+
+    /// Appends the next field (None = NULL).
+    pub fn push(&mut self, field: Option<&[u8]>) {
+        match field {
+            None => self.spans.push(NULL),
+            Some(f) => {
+                let start = self.data.len();
+                self.data.extend_from_slice(f);
+                self.spans.push((start, self.data.len()));
+            }
+        }
+    }
+
     pub fn rows(&self) -> usize {
         self.spans.len().checked_div(self.ncols).unwrap_or(0)
     }
@@ -190,11 +218,7 @@ impl CsvParser {
         self.records += 1;
         if self.cur.rows() >= BATCH_ROWS || self.cur.data.len() >= BATCH_BYTES {
             // The next batch is likely about as large: allocate it once.
-            let next = TextBatch {
-                data: Vec::with_capacity(self.cur.data.len().min(BATCH_BYTES) + 1024),
-                spans: Vec::with_capacity(self.cur.spans.len()),
-                ncols: self.ncols,
-            };
+            let next = TextBatch::with_capacity_like(&self.cur);
             let full = std::mem::replace(&mut self.cur, next);
             self.ready.push(full);
         }

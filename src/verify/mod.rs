@@ -12,6 +12,7 @@
 
 mod canon;
 mod csv;
+mod pgbin;
 mod scan;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -388,9 +389,13 @@ async fn pg_side(settings: &Settings, table: &PgName, layout: &Layout) -> Result
         .batch_execute(PG_VERIFY_INIT)
         .await
         .map_err(|e| Error::pg("start a read-only transaction", &e))?;
-    let exprs: Vec<String> = layout.cols.iter().map(|c| c.expr.clone()).collect();
+    let exprs: Vec<String> = layout
+        .cols
+        .iter()
+        .map(|c| c.kind.pg_binary_expr(&c.expr))
+        .collect();
     let sql = format!(
-        "COPY (SELECT {} FROM {table}) TO STDOUT (FORMAT csv, FORCE_QUOTE *)",
+        "COPY (SELECT {} FROM {table}) TO STDOUT (FORMAT binary)",
         exprs.join(", ")
     );
     Ok(Side::Pg {

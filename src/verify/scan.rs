@@ -27,6 +27,7 @@ use xxhash_rust::xxh3::{xxh3_128, xxh3_64};
 
 use super::canon::{self, Kind, Origin, SrcRule};
 use super::csv::{CsvParser, TextBatch, BATCH_BYTES, BATCH_ROWS};
+use super::pgbin::BinaryParser;
 use crate::error::{Error, Result};
 
 /// Batches in flight per side (hashing on the pool while the reader reads on).
@@ -178,7 +179,10 @@ fn process(batch: &Batch, layout: &Layout, mode: &Mode) -> Part {
                     Some(f) => {
                         buf.push(1);
                         buf.extend_from_slice(&[0; 4]);
-                        canon::text_value(col.kind, *origin, f, &mut buf);
+                        match origin {
+                            Origin::PgBinary => canon::pg_binary_value(col.kind, f, &mut buf),
+                            _ => canon::text_value(col.kind, *origin, f, &mut buf),
+                        }
                         true
                     }
                 },
@@ -263,7 +267,7 @@ pub struct Pipe {
     pool: Arc<rayon::ThreadPool>,
     layout: Arc<Layout>,
     mode: Arc<Mode>,
-    inflight: VecDeque<tokio::sync::oneshot::Receiver<Part>>,
+    inflight: VecDeque<tokio::sync::oneshot::Receiver<(Part, Batch)>>,
     out: Scanned,
 }
 
@@ -293,7 +297,10 @@ impl Pipe {
         let layout = self.layout.clone();
         let mode = self.mode.clone();
         self.pool.spawn(move || {
-            let _ = tx.send(process(&batch, &layout, &mode));
+            // The batch comes back with its result: freed by the reading task, which
+            // allocated it (a cross-thread free costs the allocator several times more).
+            let part = process(&batch, &layout, &mode);
+            let _ = tx.send((part, batch));
         });
         self.inflight.push_back(rx);
         while self.inflight.len() > WINDOW {
@@ -306,9 +313,10 @@ impl Pipe {
         let Some(rx) = self.inflight.pop_front() else {
             return Ok(());
         };
-        let part = rx
+        let (part, batch) = rx
             .await
             .map_err(|_| Error::internal("a verify hashing worker stopped"))?;
+        drop(batch);
         self.out.rows += part.rows;
         for (b, h) in part.pairs {
             let bucket = &mut self.out.buckets[b as usize];
@@ -359,7 +367,7 @@ pub async fn scan_mysql(conn: &mut Conn, sql: &str, what: &str, mut pipe: Pipe) 
     pipe.finish().await
 }
 
-/// Streams `COPY (...) TO STDOUT (FORMAT csv, FORCE_QUOTE *)` from Postgres into the pipe.
+/// Streams `COPY (...) TO STDOUT (FORMAT binary)` from Postgres into the pipe.
 pub async fn scan_pg(
     client: &tokio_postgres::Client,
     copy_sql: &str,
@@ -372,20 +380,20 @@ pub async fn scan_pg(
         .await
         .map_err(|e| Error::pg(what, &e))?;
     futures::pin_mut!(stream);
-    let mut parser = CsvParser::new(ncols);
+    let mut parser = BinaryParser::new(ncols);
     while let Some(bytes) = stream.try_next().await.map_err(|e| Error::pg(what, &e))? {
         parser
             .feed(&bytes)
             .map_err(|e| Error::internal(format!("{what}: {e}")))?;
         for b in parser.take_ready() {
-            pipe.push(Batch::Text(b, Origin::PgOut)).await?;
+            pipe.push(Batch::Text(b, Origin::PgBinary)).await?;
         }
     }
     if let Some(b) = parser
         .finish()
         .map_err(|e| Error::internal(format!("{what}: {e}")))?
     {
-        pipe.push(Batch::Text(b, Origin::PgOut)).await?;
+        pipe.push(Batch::Text(b, Origin::PgBinary)).await?;
     }
     pipe.finish().await
 }
