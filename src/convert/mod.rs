@@ -582,25 +582,38 @@ fn check_frac(us: u32, frac_digits: u32) -> Result<(), ConvertError> {
     Ok(())
 }
 
-#[inline]
-fn put_date(out: &mut Vec<u8>, y: u16, m: u8, d: u8) {
-    put_padded(out, y as u32, 4);
-    out.push(b'-');
-    put_padded(out, m as u32, 2);
-    out.push(b'-');
-    put_padded(out, d as u32, 2);
+/// Writes the last N decimal digits of `v` into `t` (fixed sizes: built on the stack and
+/// appended once, which perf showed cheaper than a push per piece).
+#[inline(always)]
+fn digits_into<const N: usize>(t: &mut [u8], mut v: u32) {
+    for d in t[..N].iter_mut().rev() {
+        *d = b'0' + (v % 10) as u8;
+        v /= 10;
+    }
 }
 
+/// `YYYY-MM-DD`, each part zero-padded (MySQL years have four digits).
+#[inline]
+fn put_date(out: &mut Vec<u8>, y: u16, m: u8, d: u8) {
+    let mut t = *b"0000-00-00";
+    digits_into::<4>(&mut t[0..4], y as u32);
+    digits_into::<2>(&mut t[5..7], m as u32);
+    digits_into::<2>(&mut t[8..10], d as u32);
+    out.extend_from_slice(&t);
+}
+
+/// `HH:MM:SS[.ffffff]`; hours below 100 (times of day only).
 #[inline]
 fn put_clock(out: &mut Vec<u8>, h: u32, mi: u8, s: u8, us: u32) {
-    put_padded(out, h, 2);
-    out.push(b':');
-    put_padded(out, mi as u32, 2);
-    out.push(b':');
-    put_padded(out, s as u32, 2);
-    if us != 0 {
-        out.push(b'.');
-        put_padded(out, us, 6);
+    let mut t = *b"00:00:00.000000";
+    digits_into::<2>(&mut t[0..2], h);
+    digits_into::<2>(&mut t[3..5], mi as u32);
+    digits_into::<2>(&mut t[6..8], s as u32);
+    if us == 0 {
+        out.extend_from_slice(&t[..8]);
+    } else {
+        digits_into::<6>(&mut t[9..15], us);
+        out.extend_from_slice(&t);
     }
 }
 
