@@ -84,15 +84,16 @@ impl Nesting {
 }
 
 const LO: u64 = 0x0101_0101_0101_0101;
-const HI: u64 = 0x8080_8080_8080_8080;
 
-/// True when any byte of `w` is `"`, `\` or below 0x20 (the bytes that end a plain run
-/// of string characters). Classic SWAR: a byte is zero after XOR iff it matched.
+/// The high bit set in exactly the bytes of `w` that are `"`, `\` or below 0x20 (the
+/// bytes that end a plain run of string characters); exact, so the first one is found
+/// with `trailing_zeros`.
 #[inline(always)]
-fn special_in(w: u64) -> bool {
-    let has_zero = |x: u64| x.wrapping_sub(LO) & !x & HI;
-    let below_space = w.wrapping_sub(LO * 0x20) & !w & HI;
-    (has_zero(w ^ (LO * b'"' as u64)) | has_zero(w ^ (LO * b'\\' as u64)) | below_space) != 0
+fn special_bytes(w: u64) -> u64 {
+    const LO7: u64 = 0x7f7f_7f7f_7f7f_7f7f;
+    // High bit set in exactly the zero bytes of v.
+    let zero = |v: u64| !(((v & LO7) + LO7) | v | LO7);
+    zero(w ^ (LO * b'"' as u64)) | zero(w ^ (LO * b'\\' as u64)) | zero(w & (LO * 0xe0))
 }
 
 /// Told the position of every `"` of the text, in order, as the check passes it.
@@ -258,10 +259,12 @@ fn string(
     sink.quote(start);
     let mut i = start + 1;
     loop {
-        // Plain characters, a word at a time.
+        // Plain characters, a word at a time, up to the first special byte.
         while let Some(w) = b.get(i..i + 8) {
             let w = u64::from_le_bytes([w[0], w[1], w[2], w[3], w[4], w[5], w[6], w[7]]);
-            if special_in(w) {
+            let special = special_bytes(w);
+            if special != 0 {
+                i += special.trailing_zeros() as usize / 8;
                 break;
             }
             i += 8;
@@ -444,18 +447,21 @@ mod tests {
     }
 
     #[test]
-    fn special_bytes_are_found_in_every_lane() {
+    fn special_bytes_are_found_exactly_in_every_lane() {
         for lane in 0..8 {
             for c in [b'"', b'\\', 0u8, 0x1f] {
+                // Specials after the first must not hide it or move it.
                 let mut w = [b'a'; 8];
                 w[lane] = c;
-                assert!(special_in(u64::from_le_bytes(w)), "{lane} {c}");
+                w[7] = if lane == 7 { c } else { b'"' };
+                let m = special_bytes(u64::from_le_bytes(w));
+                assert_eq!(m.trailing_zeros() as usize / 8, lane, "{lane} {c}");
             }
-            let mut w = [b'a'; 8];
-            w[lane] = 0x20;
-            assert!(!special_in(u64::from_le_bytes(w)));
-            w[lane] = 0xff;
-            assert!(!special_in(u64::from_le_bytes(w)));
+            for c in [0x20u8, b'!', b'#', b'[', b']', 0x7f, 0x80, 0xa2, 0xdc, 0xff] {
+                let mut w = [b'a'; 8];
+                w[lane] = c;
+                assert_eq!(special_bytes(u64::from_le_bytes(w)), 0, "{lane} {c}");
+            }
         }
     }
 

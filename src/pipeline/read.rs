@@ -187,6 +187,7 @@ pub async fn read_table(
     let mut held: Option<RowBatch> = None;
     let mut first_key = None;
     let mut buf: Vec<Row> = Vec::with_capacity(batch_rows);
+    let mut buf_bytes = 0usize;
     while let Some(row) = stream
         .try_next()
         .await
@@ -205,12 +206,14 @@ pub async fn read_table(
         if in_chunk == 0 {
             first_key = key_of(t, Some(&row));
         }
+        buf_bytes += row_bytes(&row);
         buf.push(row);
         in_chunk += 1;
         total += 1;
         let ends_chunk = in_chunk == chunk_rows;
-        if buf.len() == batch_rows || ends_chunk {
+        if buf.len() == batch_rows || buf_bytes >= BATCH_BYTES || ends_chunk {
             cancel.check()?;
+            buf_bytes = 0;
             let last_key = ends_chunk.then(|| key_of(t, buf.last()));
             let rows = std::mem::replace(&mut buf, next_buffer(spent_rx, batch_rows));
             let batch = RowBatch {
@@ -265,6 +268,20 @@ pub async fn read_table(
             ends_segment: true,
         },
     )
+}
+
+/// A batch also ends once its values pass this size, so memory in flight stays bounded
+/// by bytes whatever the row width (1,000 rows of 1 MB blobs would be 1 GB per batch).
+pub const BATCH_BYTES: usize = 4 << 20;
+
+/// Approximate size of a row's values.
+pub fn row_bytes(row: &Row) -> usize {
+    (0..row.len())
+        .map(|i| match row.as_ref(i) {
+            Some(Value::Bytes(b)) => b.len() + 16,
+            _ => 16,
+        })
+        .sum()
 }
 
 /// An empty row buffer: one the transform lane has finished with when there is one.

@@ -1174,6 +1174,31 @@ const fn special_bytes() -> [bool; 256] {
 }
 static SPECIAL: [bool; 256] = special_bytes();
 
+/// Position of the first SPECIAL byte: eight bytes at a time (an exact bit trick: the
+/// high bit survives in exactly the bytes that are `"`, `\` or below 0x20), the table
+/// for the tail.
+#[inline]
+fn first_special(b: &[u8]) -> Option<usize> {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const LO7: u64 = 0x7f7f_7f7f_7f7f_7f7f;
+    let zero = |v: u64| !(((v & LO7) + LO7) | v | LO7);
+    let mut at = 0;
+    while let Some(w) = b.get(at..at + 8) {
+        let w = u64::from_le_bytes([w[0], w[1], w[2], w[3], w[4], w[5], w[6], w[7]]);
+        let hits = zero(w ^ (ONES * b'"' as u64))
+            | zero(w ^ (ONES * b'\\' as u64))
+            | zero(w & (ONES * 0xe0));
+        if hits != 0 {
+            return Some(at + hits.trailing_zeros() as usize / 8);
+        }
+        at += 8;
+    }
+    b[at..]
+        .iter()
+        .position(|&c| SPECIAL[c as usize])
+        .map(|p| at + p)
+}
+
 /// Canonical key order: jsonb's (length, then bytes), so jsonb output is already in order
 /// and needs no sorting.
 fn key_order(out: &[u8], a: &Member, b: &Member) -> std::cmp::Ordering {
@@ -1366,7 +1391,7 @@ impl Json<'_> {
         out.push(b'"');
         loop {
             let rest = &self.b[self.i.min(self.b.len())..];
-            let Some(p) = rest.iter().position(|&c| SPECIAL[c as usize]) else {
+            let Some(p) = first_special(rest) else {
                 return false;
             };
             out.extend_from_slice(&rest[..p]);
@@ -1470,7 +1495,7 @@ fn put_control(c: u8, out: &mut Vec<u8>) {
 fn put_json_string(s: &[u8], out: &mut Vec<u8>) {
     out.push(b'"');
     let mut rest = s;
-    while let Some(p) = rest.iter().position(|&c| SPECIAL[c as usize]) {
+    while let Some(p) = first_special(rest) {
         out.extend_from_slice(&rest[..p]);
         match rest[p] {
             b'"' => out.extend_from_slice(b"\\\""),
@@ -1507,6 +1532,14 @@ mod tests {
         let mut out = Vec::new();
         pg_binary_value(kind, b, &mut out);
         String::from_utf8_lossy(&out).into_owned()
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn first_special_is_the_table_s_answer(b in proptest::collection::vec(
+            proptest::sample::select(vec![b'a', b'"', b'\\', 0u8, 0x1f, 0x20, 0x7f, 0x80, 0xa2, 0xdc, 0xff]), 0..40)) {
+            proptest::prop_assert_eq!(first_special(&b), b.iter().position(|&c| SPECIAL[c as usize]));
+        }
     }
 
     /// Binary COPY values canonicalize exactly like the text Postgres prints for them

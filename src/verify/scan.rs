@@ -29,6 +29,7 @@ use super::canon::{self, Kind, Origin, SrcRule};
 use super::csv::{CsvParser, TextBatch, BATCH_BYTES, BATCH_ROWS};
 use super::pgbin::BinaryParser;
 use crate::error::{Error, Result};
+use crate::pipeline::read::row_bytes;
 
 /// Batches in flight per side (hashing on the pool while the reader reads on).
 const WINDOW: usize = 4;
@@ -333,16 +334,6 @@ impl Pipe {
         }
         Ok(self.out)
     }
-}
-
-/// Rough size of a MySQL row, to cut batches of large values early.
-fn row_bytes(row: &Row) -> usize {
-    (0..row.len())
-        .map(|i| match row.as_ref(i) {
-            Some(Value::Bytes(b)) => b.len() + 8,
-            _ => 8,
-        })
-        .sum()
 }
 
 /// Streams `sql` (binary protocol, row by row) from MySQL into the pipe.

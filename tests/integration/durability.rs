@@ -15,7 +15,7 @@ use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use crate::common::{sha256_hex, TestEnv, TestOutput};
+use crate::common::{sha256_hex, wait4, TestEnv, TestOutput};
 
 // ---- running my2pg as a child we can signal ----------------------------------------
 
@@ -81,14 +81,15 @@ impl Running {
     fn finish(mut self, timeout: Duration) -> TestOutput {
         let start = Instant::now();
         let mut timed_out = false;
-        let status = loop {
-            if let Some(st) = self.child.try_wait().unwrap() {
-                break st;
+        let pid = self.child.id() as libc::pid_t;
+        let (status, peak_rss_kb) = loop {
+            if let Some(done) = wait4(pid, libc::WNOHANG) {
+                break done;
             }
             if start.elapsed() > timeout {
                 let _ = self.child.kill();
                 timed_out = true;
-                break self.child.wait().unwrap();
+                break wait4(pid, 0).expect("a blocking wait4 returns the child");
             }
             std::thread::sleep(Duration::from_millis(5));
         };
@@ -98,6 +99,7 @@ impl Running {
             args: std::mem::take(&mut self.args),
             config: self.config.clone(),
             code: status.code(),
+            peak_rss_kb,
             stdout: String::from_utf8_lossy(&stdout).into_owned(),
             stderr: String::from_utf8_lossy(&stderr).into_owned(),
             workdir: self.workdir.clone(),

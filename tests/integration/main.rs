@@ -47,5 +47,7 @@ mod durability;
 mod split;
 // Rows already in the target: existing_rows policies, resumed runs, no CASCADE, --fresh.
 mod existing;
+// Peak memory bounded by batch bytes, whatever the row width.
+mod memory;
 // load_format: binary COPY against CSV, identical results; fallbacks; encoder errors.
 mod load_format;

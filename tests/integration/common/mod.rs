@@ -700,6 +700,8 @@ impl TestCommand {
         self
     }
 
+    // The child is reaped by `wait4` (which also gives its peak RSS), not Child::wait.
+    #[allow(clippy::zombie_processes)]
     pub fn run(self) -> TestOutput {
         let args: Vec<&str> = self.args.iter().map(String::as_str).collect();
         let mut cmd = my2pg_command(&args, &self.config);
@@ -726,14 +728,16 @@ impl TestCommand {
             v
         });
         let mut timed_out = false;
-        let status = loop {
-            if let Some(st) = child.try_wait().unwrap() {
-                break st;
+        // wait4 instead of Child::wait: it also tells this child's own peak RSS.
+        let pid = child.id() as libc::pid_t;
+        let (status, peak_rss_kb) = loop {
+            if let Some(done) = wait4(pid, libc::WNOHANG) {
+                break done;
             }
             if start.elapsed() > COMMAND_TIMEOUT {
                 let _ = child.kill();
                 timed_out = true;
-                break child.wait().unwrap();
+                break wait4(pid, 0).expect("a blocking wait4 returns the child");
             }
             std::thread::sleep(Duration::from_millis(10));
         };
@@ -743,6 +747,7 @@ impl TestCommand {
             args: self.args,
             config: self.config,
             code: status.code(),
+            peak_rss_kb,
             stdout,
             stderr,
             workdir: self.workdir,
@@ -754,10 +759,32 @@ impl TestCommand {
     }
 }
 
+/// Reaps `pid` (WNOHANG: None while it runs): its exit status and its peak RSS in KiB.
+pub fn wait4(pid: libc::pid_t, flags: libc::c_int) -> Option<(std::process::ExitStatus, u64)> {
+    use std::os::unix::process::ExitStatusExt;
+    let mut status = 0;
+    // SAFETY: plain syscall on our own child; both out-pointers are valid locals.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    let got = unsafe { libc::wait4(pid, &mut status, flags, &mut usage) };
+    assert!(
+        got >= 0,
+        "wait4({pid}): {}",
+        std::io::Error::last_os_error()
+    );
+    (got == pid).then(|| {
+        (
+            std::process::ExitStatus::from_raw(status),
+            usage.ru_maxrss as u64,
+        )
+    })
+}
+
 /// What one my2pg invocation produced.
 pub struct TestOutput {
     pub args: Vec<String>,
     pub config: PathBuf,
+    /// Peak resident memory of the my2pg process, KiB.
+    pub peak_rss_kb: u64,
     pub code: Option<i32>,
     pub stdout: String,
     pub stderr: String,
