@@ -16,7 +16,7 @@ use crate::config::Settings;
 use crate::convert::{excerpt, ProblemClass};
 use crate::error::{Error, ErrorKind, Result};
 use crate::ident::MyIdent;
-use crate::pipeline::read::{read_table, RowLane, Segment};
+use crate::pipeline::read::{give_back, read_table, RowLane, Segment};
 use crate::pipeline::transform::format_key;
 use crate::pipeline::{first_error, Cancel, RowBatch};
 use crate::plan::{Plan, TablePlan};
@@ -105,7 +105,7 @@ async fn scan_table(
                 for p in parts {
                     merge(&mut tally, p); // in key order: samples are the first keys
                 }
-                let _ = spent_tx.try_send(batch.rows);
+                give_back(&spent_tx, batch.rows);
             }
             Ok((tally, rows))
         })

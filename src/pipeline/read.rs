@@ -284,6 +284,15 @@ pub fn row_bytes(row: &Row) -> usize {
         .sum()
 }
 
+/// Hands a consumed batch back to its reader (see `next_buffer`). A batch of at least
+/// BATCH_BYTES (one huge row, say) is freed here instead: held in the channel it would
+/// double the memory of a lane of huge rows.
+pub fn give_back(spent_tx: &Sender<Vec<Row>>, rows: Vec<Row>) {
+    if rows.iter().map(row_bytes).sum::<usize>() < BATCH_BYTES {
+        let _ = spent_tx.try_send(rows); // full: dropped here
+    }
+}
+
 /// An empty row buffer: one the transform lane has finished with when there is one.
 /// Clearing it here frees its rows on the thread that allocated them, which the
 /// allocator does far more cheaply than a free from another thread (perf: ~3% of a run).

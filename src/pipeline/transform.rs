@@ -7,6 +7,7 @@ use crossbeam_channel::{Receiver, Sender};
 use mysql_async::{Row, Value};
 use rayon::prelude::*;
 
+use super::read::give_back;
 use super::{Cancel, EncodedBatch, RowBatch};
 use crate::convert::excerpt;
 use crate::error::{ErrorKind, Result};
@@ -36,8 +37,7 @@ pub fn transform_lane(
             first_key: batch.first_key,
             ends_segment: batch.ends_segment,
         };
-        // Back to the reader to be freed and reused; dropped here if it has enough.
-        let _ = spent_tx.try_send(batch.rows);
+        give_back(&spent_tx, batch.rows);
         if enc_tx.send(out).is_err() {
             return Err(crate::error::Error::cancelled()); // the writer reports the real error
         }

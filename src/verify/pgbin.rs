@@ -149,6 +149,7 @@ impl BinaryParser {
         if self.cur.rows() > 0 {
             out.push(std::mem::take(&mut self.cur));
         }
+        debug_assert!(out.len() <= 1, "ready batches are taken after every feed");
         Ok(out.pop())
     }
 

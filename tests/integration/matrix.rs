@@ -664,6 +664,66 @@ fn matrix_invalid_json_in_text_fails_naming_the_row() {
 }
 
 #[test]
+fn matrix_jsonb_unpaired_surrogate_fails_at_export_json_keeps_it() {
+    let env = TestEnv::new("mx_json_surr");
+    env.mysql_exec(&format!(
+        "CREATE TABLE docs (id int NOT NULL PRIMARY KEY, j text NULL, b text NULL); \
+         INSERT INTO docs VALUES (1, {pair}, {pair}), (2, {lone}, NULL)",
+        pair = my_str(r#""\ud83d\ude00""#),
+        lone = my_str(r#""\ud800""#),
+    ));
+    env.pg_exec("CREATE TABLE docs (id integer PRIMARY KEY, j json, b jsonb)");
+    config(&env, "");
+    env.my2pg(&["run", "--json"]).assert_ok();
+    // json keeps the escapes as written (a lone surrogate too); jsonb stores the character.
+    assert_eq!(
+        env.pg_rows("SELECT j::text, b::text FROM docs ORDER BY id"),
+        vec![
+            row(&[Some(r#""\ud83d\ude00""#), Some("\"😀\"")]),
+            row(&[Some(r#""\ud800""#), None]),
+        ]
+    );
+
+    // The lone surrogate into jsonb is refused at export, before anything loads.
+    let env = TestEnv::new("mx_jsonb_surr");
+    env.mysql_exec(&format!(
+        "CREATE TABLE docs (id int NOT NULL PRIMARY KEY, b text NULL); \
+         INSERT INTO docs VALUES (1, '\"ok\"'), (7, {})",
+        my_str(r#"["\ud800"]"#)
+    ));
+    env.pg_exec("CREATE TABLE docs (id integer PRIMARY KEY, b jsonb)");
+    config(&env, "");
+    let out = env.my2pg(&["run", "--json"]);
+    assert_convert_error(
+        &out,
+        "docs",
+        "b",
+        "7",
+        r#""[\"\\ud800\"]""#,
+        r"invalid JSON: unpaired UTF-16 surrogate in a \u escape at byte 8",
+    );
+    assert_eq!(env.pg_count("docs"), 0);
+}
+
+#[test]
+fn matrix_jsonb_number_beyond_numeric_fails_its_chunk_naming_the_row() {
+    // Valid JSON that jsonb cannot store: Postgres refuses it during COPY, and the error
+    // names the row; the chunk leaves nothing behind.
+    let env = TestEnv::new("mx_jsonb_num");
+    env.mysql_exec(
+        "CREATE TABLE docs (id int NOT NULL PRIMARY KEY, b text NULL); \
+         INSERT INTO docs VALUES (1, '{\"n\": 1e131071}'), (2, '{\"n\": 1e1000000}'), (3, '1');",
+    );
+    env.pg_exec("CREATE TABLE docs (id integer PRIMARY KEY, b jsonb)");
+    config(&env, "");
+    let out = env.my2pg(&["run"]);
+    out.assert_exit(1);
+    out.assert_stderr_contains("value overflows numeric format");
+    out.assert_stderr_contains("row with primary key (id)=(2)");
+    assert_eq!(env.pg_count("docs"), 0);
+}
+
+#[test]
 fn matrix_simple_array_set_and_enum() {
     let env = TestEnv::new("mx_arrays");
     env.mysql_exec(

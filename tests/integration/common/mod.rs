@@ -765,12 +765,14 @@ pub fn wait4(pid: libc::pid_t, flags: libc::c_int) -> Option<(std::process::Exit
     let mut status = 0;
     // SAFETY: plain syscall on our own child; both out-pointers are valid locals.
     let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
-    let got = unsafe { libc::wait4(pid, &mut status, flags, &mut usage) };
-    assert!(
-        got >= 0,
-        "wait4({pid}): {}",
-        std::io::Error::last_os_error()
-    );
+    let got = loop {
+        let got = unsafe { libc::wait4(pid, &mut status, flags, &mut usage) };
+        let err = std::io::Error::last_os_error();
+        if got >= 0 || err.kind() != std::io::ErrorKind::Interrupted {
+            assert!(got >= 0, "wait4({pid}): {err}");
+            break got;
+        }
+    };
     (got == pid).then(|| {
         (
             std::process::ExitStatus::from_raw(status),
