@@ -37,17 +37,19 @@ pub fn find_byte(needle: u8, b: &[u8]) -> Option<usize> {
     memchr::memchr(needle, &b[at..]).map(|p| at + p)
 }
 
-const ONES: u64 = 0x0101_0101_0101_0101;
+/// One in every byte: `ONES * b` repeats byte b eight times.
+pub const ONES: u64 = 0x0101_0101_0101_0101;
 
 /// The high bit set in exactly the bytes of `v` that are zero (no false positives).
 #[inline(always)]
-fn zero_bytes(v: u64) -> u64 {
+pub fn zero_bytes(v: u64) -> u64 {
     const LO7: u64 = 0x7f7f_7f7f_7f7f_7f7f;
     !(((v & LO7) + LO7) | v | LO7)
 }
 
+/// Eight bytes as a little-endian word (byte i in bits 8i..8i+8).
 #[inline(always)]
-fn word(w: &[u8]) -> u64 {
+pub fn word(w: &[u8]) -> u64 {
     u64::from_le_bytes([w[0], w[1], w[2], w[3], w[4], w[5], w[6], w[7]])
 }
 

@@ -14,6 +14,8 @@
 //! and nesting deeper than its `max_stack_depth` allows (about 10^4-10^5 levels at the
 //! default 2 MB): refusing here would risk refusing values the server accepts.
 
+use crate::encode::{word, zero_bytes, ONES};
+
 /// Why a JSON text is refused, and where (byte offset).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum JsonError {
@@ -87,17 +89,14 @@ impl Nesting {
     }
 }
 
-const LO: u64 = 0x0101_0101_0101_0101;
-
 /// The high bit set in exactly the bytes of `w` that are `"`, `\` or below 0x20 (the
 /// bytes that end a plain run of string characters); exact, so the first one is found
 /// with `trailing_zeros`.
 #[inline(always)]
 fn special_bytes(w: u64) -> u64 {
-    const LO7: u64 = 0x7f7f_7f7f_7f7f_7f7f;
-    // High bit set in exactly the zero bytes of v.
-    let zero = |v: u64| !(((v & LO7) + LO7) | v | LO7);
-    zero(w ^ (LO * b'"' as u64)) | zero(w ^ (LO * b'\\' as u64)) | zero(w & (LO * 0xe0))
+    zero_bytes(w ^ (ONES * b'"' as u64))
+        | zero_bytes(w ^ (ONES * b'\\' as u64))
+        | zero_bytes(w & (ONES * 0xe0))
 }
 
 /// Told the position of every `"` of the text, in order, as the check passes it.
@@ -270,8 +269,7 @@ fn string(
         }
         // Plain characters, a word at a time, up to the first special byte.
         while let Some(w) = b.get(i..i + 8) {
-            let w = u64::from_le_bytes([w[0], w[1], w[2], w[3], w[4], w[5], w[6], w[7]]);
-            let special = special_bytes(w);
+            let special = special_bytes(word(w));
             if special != 0 {
                 i += special.trailing_zeros() as usize / 8;
                 break;
