@@ -37,7 +37,7 @@ pub async fn prepare(settings: &Settings) -> Result<Prepared> {
     let source_version = catalog::mysql::server_version(&mut conn).await?;
     let source = catalog::mysql::read_catalog(&mut conn, &db).await?;
     let _ = conn.disconnect().await;
-    let client = session::pg_connect(&settings.target).await?;
+    let mut client = session::pg_connect(&settings.target).await?;
     let (num, target_version) = session::pg_server_version(&client).await?;
     if num < 140000 {
         return Err(Error::config(format!(
@@ -72,6 +72,7 @@ pub async fn prepare(settings: &Settings) -> Result<Prepared> {
                 "run.source_timezone {tz:?} is not a time zone the target knows (pg_timezone_names)"
             )));
         }
+        check_zone_is_not_an_abbreviation(&mut client, tz).await?;
     }
     let (target, fks) = catalog::postgres::read_catalog(&client, &settings.schema).await?;
     let mut plan = build_plan(&source, &target, &fks, settings);
@@ -82,6 +83,45 @@ pub async fn prepare(settings: &Settings) -> Result<Prepared> {
         source_version,
         target_version,
     })
+}
+
+/// datetime values are written as `2024-07-01 10:00:00 <zone>`. Postgres reads a zone
+/// word that is also an abbreviation (CET, EET, MET, WET) as the abbreviation's fixed
+/// offset, not as the tz database zone with its daylight saving, and would shift every
+/// summer value by an hour. Compares both readings over 1970-2037 and refuses a name
+/// where they differ.
+async fn check_zone_is_not_an_abbreviation(
+    client: &mut tokio_postgres::Client,
+    tz: &str,
+) -> Result<()> {
+    let what = "check run.source_timezone against the target's abbreviations";
+    let tx = client
+        .transaction()
+        .await
+        .map_err(|e| Error::pg(what, &e))?;
+    tx.query_one("SELECT set_config('TimeZone', $1, true)", &[&tz])
+        .await
+        .map_err(|e| Error::pg(what, &e))?;
+    let differs: bool = tx
+        .query_one(
+            "SELECT coalesce(bool_or(local::timestamptz \
+                 <> (local::text || ' ' || $1)::timestamptz), false) \
+             FROM generate_series(timestamp '1970-01-15 12:00', timestamp '2037-07-15 12:00', \
+                                  interval '6 months') AS local",
+            &[&tz],
+        )
+        .await
+        .map_err(|e| Error::pg(what, &e))?
+        .get(0);
+    tx.rollback().await.map_err(|e| Error::pg(what, &e))?;
+    if differs {
+        return Err(Error::config(format!(
+            "run.source_timezone {tz:?} is also a time zone abbreviation on the target, \
+             which Postgres reads as a fixed UTC offset without daylight saving; name the \
+             tz database region the source means instead (e.g. \"Europe/Berlin\" for CET)"
+        )));
+    }
+    Ok(())
 }
 
 /// Finds copied target tables that already hold rows. Rows an earlier my2pg run loaded

@@ -223,11 +223,12 @@ impl PgType {
         }
     }
 
-    /// numeric(p, s) -> (p, s).
-    pub fn numeric_precision(&self) -> Option<(u32, u32)> {
+    /// numeric(p, s) -> (p, s). Since PostgreSQL 15 the scale may be negative (rounds
+    /// to tens, hundreds, ...) or larger than p; it is stored as an 11-bit signed field.
+    pub fn numeric_precision(&self) -> Option<(i32, i32)> {
         if self.name == "numeric" && self.typmod >= 4 {
-            let m = (self.typmod - 4) as u32;
-            Some((m >> 16, m & 0xffff))
+            let m = self.typmod - 4;
+            Some(((m >> 16) & 0xffff, ((m & 0x7ff) ^ 1024) - 1024))
         } else {
             None
         }

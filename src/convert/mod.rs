@@ -79,15 +79,12 @@ pub enum Converter {
         max: i128,
         target: &'static str,
     },
-    /// Integer into numeric(p,s): at most `int_digits` digits (None = unlimited).
-    IntToNumeric { int_digits: Option<u32> },
+    /// Integer into numeric(p,s) (None = unconstrained numeric).
+    IntToNumeric { bounds: Option<NumericBounds> },
     /// tinyint(1) / bit(1) into boolean: 0 or 1 only.
     Bool,
     /// decimal into numeric: exact digits; digits the target scale would round away are an error.
-    Decimal {
-        scale: Option<u32>,
-        int_digits: Option<u32>,
-    },
+    Decimal { bounds: Option<NumericBounds> },
     /// float into real or double precision: the shortest text that reads back as the same f32.
     Float32,
     /// double into double precision: the shortest text that reads back as the same f64.
@@ -122,8 +119,10 @@ pub enum Converter {
     HexText,
     /// time into time(p): 00:00:00 to 23:59:59.999999 only.
     Time { frac_digits: u32 },
-    /// time into interval (MySQL time spans -838:59:59 to 838:59:59).
-    Interval,
+    /// time into interval (MySQL time spans -838:59:59 to 838:59:59). `keep_us`: the
+    /// unit the column's fields keep (1 = every microsecond, 0 = no time at all);
+    /// values the field list or precision would truncate are refused.
+    Interval { keep_us: u64, frac_digits: u32 },
     /// enum label (or text) into a Postgres enum: the label must exist there.
     PgEnum { labels: Vec<String> },
 }
@@ -152,7 +151,7 @@ impl Converter {
             Converter::Base64Text => "base64",
             Converter::HexText => "hex",
             Converter::Time { .. } => "time",
-            Converter::Interval => "interval",
+            Converter::Interval { .. } => "interval",
             Converter::PgEnum { .. } => "pg_enum",
         }
     }
@@ -182,7 +181,7 @@ impl Converter {
             Converter::Base64Text => "bytes -> base64 text (rule base64)".into(),
             Converter::HexText => "bytes -> hex text (rule hex)".into(),
             Converter::Time { .. } => "time".into(),
-            Converter::Interval => "time->interval".into(),
+            Converter::Interval { .. } => "time->interval".into(),
             Converter::PgEnum { .. } => "enum label".into(),
         }
     }
@@ -200,19 +199,13 @@ impl Converter {
                 }
                 put_i128(out, n);
             }
-            Converter::IntToNumeric { int_digits } => {
+            Converter::IntToNumeric { bounds } => {
                 let n = int_value(v)?;
-                if let Some(d) = int_digits {
-                    if digits(n.unsigned_abs()) > *d {
-                        return err(
-                            ProblemClass::OutOfRange,
-                            format!(
-                                "{n} has more integer digits than the target numeric allows ({d})"
-                            ),
-                        );
-                    }
-                }
+                let start = out.len();
                 put_i128(out, n);
+                if let Some(b) = bounds {
+                    b.check(&out[start..])?;
+                }
             }
             Converter::Bool => {
                 let n = match v {
@@ -234,9 +227,9 @@ impl Converter {
                     }
                 }
             }
-            Converter::Decimal { scale, int_digits } => {
+            Converter::Decimal { bounds } => {
                 let b = bytes(v)?;
-                put_decimal(out, b, *scale, *int_digits)?;
+                put_decimal(out, b, *bounds)?;
             }
             Converter::Float32 => match v {
                 Value::Float(f) => put_float(out, *f as f64, Some(*f)),
@@ -357,8 +350,30 @@ impl Converter {
                 check_frac(us, *frac_digits)?;
                 put_clock(out, h as u32, mi, s, us);
             }
-            Converter::Interval => {
+            Converter::Interval {
+                keep_us,
+                frac_digits,
+            } => {
                 let (neg, days, h, mi, s, us) = time_value(v)?;
+                let total = ((u64::from(days) * 24 + u64::from(h)) * 3600
+                    + u64::from(mi) * 60
+                    + u64::from(s))
+                    * 1_000_000
+                    + u64::from(us);
+                if *keep_us != 1 && total != 0 && (*keep_us == 0 || total % keep_us != 0) {
+                    let keeps = match keep_us {
+                        0 => "no hours, minutes or seconds",
+                        3_600_000_000 => "whole hours only",
+                        _ => "whole minutes only",
+                    };
+                    return err(
+                        ProblemClass::PrecisionLoss,
+                        format!(
+                            "the target interval column keeps {keeps}: this value would be truncated"
+                        ),
+                    );
+                }
+                check_frac(us, *frac_digits)?;
                 if neg {
                     out.push(b'-');
                 }
@@ -424,16 +439,12 @@ pub fn choose(src: &MyType, dst: &PgType, source_timezone: Option<&str>) -> Opti
         Bit if src.len == Some(1) && t == "bool" => Some(Converter::Bool),
         TinyInt | SmallInt | MediumInt | Int | BigInt | Year => match t {
             "numeric" => Some(Converter::IntToNumeric {
-                int_digits: dst.numeric_precision().map(|(p, s)| p - s),
+                bounds: NumericBounds::of(dst),
             }),
             _ => int_target(t),
         },
-        Decimal => (t == "numeric").then(|| {
-            let ps = dst.numeric_precision();
-            Converter::Decimal {
-                scale: ps.map(|(_, s)| s),
-                int_digits: ps.map(|(p, s)| p - s),
-            }
+        Decimal => (t == "numeric").then(|| Converter::Decimal {
+            bounds: NumericBounds::of(dst),
         }),
         Float => matches!(t, "float4" | "float8").then_some(Converter::Float32),
         Double => (t == "float8").then_some(Converter::Float64),
@@ -485,10 +496,50 @@ pub fn choose(src: &MyType, dst: &PgType, source_timezone: Option<&str>) -> Opti
             "time" => Some(Converter::Time {
                 frac_digits: frac(6),
             }),
-            "interval" => Some(Converter::Interval),
+            "interval" => Some(interval_converter(dst.typmod)),
             _ => None,
         },
         Other => None,
+    }
+}
+
+/// time into interval(typmod): what the field list (`interval hour to minute`, ...) and
+/// the seconds precision keep. Postgres truncates the rest silently when it stores the
+/// value (AdjustIntervalForTypmod), so the converter must know it to refuse instead.
+fn interval_converter(typmod: i32) -> Converter {
+    const MONTH: i32 = 1 << 1;
+    const YEAR: i32 = 1 << 2;
+    const DAY: i32 = 1 << 3;
+    const HOUR: i32 = 1 << 10;
+    const MINUTE: i32 = 1 << 11;
+    const SECOND: i32 = 1 << 12;
+    const FULL_RANGE: i32 = 0x7fff;
+    const FULL_PRECISION: i32 = 0xffff;
+    if typmod < 0 {
+        return Converter::Interval {
+            keep_us: 1,
+            frac_digits: 6,
+        };
+    }
+    let range = (typmod >> 16) & 0x7fff;
+    let precision = typmod & 0xffff;
+    let keep_us = if range == FULL_RANGE || range & SECOND != 0 {
+        1
+    } else if range & MINUTE != 0 {
+        60_000_000
+    } else if range & HOUR != 0 {
+        3_600_000_000
+    } else {
+        debug_assert!(range & (YEAR | MONTH | DAY) != 0);
+        0
+    };
+    Converter::Interval {
+        keep_us,
+        frac_digits: if precision == FULL_PRECISION {
+            6
+        } else {
+            precision.clamp(0, 6) as u32
+        },
     }
 }
 
@@ -622,15 +673,6 @@ fn put_i128(out: &mut Vec<u8>, n: i128) {
     out.extend_from_slice(itoa::Buffer::new().format(n).as_bytes());
 }
 
-fn digits(mut n: u128) -> u32 {
-    let mut d = 1;
-    while n >= 10 {
-        n /= 10;
-        d += 1;
-    }
-    d
-}
-
 fn put_float(out: &mut Vec<u8>, d: f64, single: Option<f32>) {
     if d.is_nan() {
         out.extend_from_slice(b"NaN");
@@ -646,12 +688,84 @@ fn put_float(out: &mut Vec<u8>, d: f64, single: Option<f32>) {
     }
 }
 
-/// Copies a MySQL decimal's text, refusing digits that a smaller target scale would round.
+/// What numeric(p, s) holds without rounding: no non-zero digit below 10^-s and none at
+/// or above 10^(p-s). Both may be negative or exceed p (PostgreSQL 15+), so digits are
+/// checked by position rather than by counting integer and fraction digits.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct NumericBounds {
+    pub scale: i32,
+    /// p - s: every non-zero digit sits below 10^int_limit.
+    pub int_limit: i32,
+}
+
+impl NumericBounds {
+    pub fn of(dst: &crate::catalog::PgType) -> Option<NumericBounds> {
+        dst.numeric_precision().map(|(p, s)| NumericBounds {
+            scale: s,
+            int_limit: p - s,
+        })
+    }
+
+    /// `text` is a plain decimal (`-?digits(.digits)?`), already validated.
+    fn check(&self, text: &[u8]) -> Result<(), ConvertError> {
+        let body = text.strip_prefix(b"-").unwrap_or(text);
+        let (int_part, frac_part) = match body.iter().position(|&c| c == b'.') {
+            Some(dot) => (&body[..dot], &body[dot + 1..]),
+            None => (body, &body[body.len()..]),
+        };
+        let int_part = &int_part[int_part.iter().take_while(|&&c| c == b'0').count()..];
+        // Positions as powers of ten: int digit i (from the right) is 10^i, fraction digit
+        // j (from the left, 0-based) is 10^-(j+1).
+        let highest = if !int_part.is_empty() {
+            Some(int_part.len() as i64 - 1)
+        } else {
+            frac_part
+                .iter()
+                .position(|&c| c != b'0')
+                .map(|j| -(j as i64) - 1)
+        };
+        let Some(highest) = highest else {
+            return Ok(()); // zero fits every numeric
+        };
+        let lowest = match frac_part.iter().rposition(|&c| c != b'0') {
+            Some(j) => -(j as i64) - 1,
+            None => int_part.iter().rev().take_while(|&&c| c == b'0').count() as i64,
+        };
+        if lowest < -i64::from(self.scale) {
+            return err(
+                ProblemClass::PrecisionLoss,
+                format!(
+                    "digits beyond the target scale ({}) would be rounded away",
+                    self.scale
+                ),
+            );
+        }
+        if highest >= i64::from(self.int_limit) {
+            return err(
+                ProblemClass::OutOfRange,
+                if self.int_limit > 0 {
+                    format!(
+                        "too many integer digits for the target numeric ({})",
+                        self.int_limit
+                    )
+                } else {
+                    format!(
+                        "too large for the target numeric (must be below 1e{})",
+                        self.int_limit
+                    )
+                },
+            );
+        }
+        Ok(())
+    }
+}
+
+/// Copies a MySQL decimal's text, refusing digits that the target numeric would round
+/// or could not hold.
 fn put_decimal(
     out: &mut Vec<u8>,
     b: &[u8],
-    scale: Option<u32>,
-    int_digits: Option<u32>,
+    bounds: Option<NumericBounds>,
 ) -> Result<(), ConvertError> {
     let s = match std::str::from_utf8(b) {
         Ok(s) => s,
@@ -665,22 +779,8 @@ fn put_decimal(
     {
         return err(ProblemClass::Other, "not a decimal number");
     }
-    if let Some(sc) = scale {
-        if frac_part.len() as u32 > sc && frac_part[sc as usize..].bytes().any(|c| c != b'0') {
-            return err(
-                ProblemClass::PrecisionLoss,
-                format!("digits beyond the target scale ({sc}) would be rounded away"),
-            );
-        }
-    }
-    if let Some(d) = int_digits {
-        let significant = int_part.trim_start_matches('0').len() as u32;
-        if significant > d {
-            return err(
-                ProblemClass::OutOfRange,
-                format!("too many integer digits for the target numeric ({d})"),
-            );
-        }
+    if let Some(bounds) = bounds {
+        bounds.check(b)?;
     }
     out.extend_from_slice(b);
     Ok(())

@@ -92,6 +92,120 @@ fn decimal_is_exact_and_refuses_rounding() {
     );
 }
 
+/// typmod of numeric(p, s), as Postgres stores it (an 11-bit signed scale).
+fn numeric_typmod(p: i32, s: i32) -> i32 {
+    ((p << 16) | (s & 0x7ff)) + 4
+}
+
+#[test]
+fn numeric_negative_scale_and_scale_above_precision_refuse_rounding() {
+    let dec = |p, s| {
+        choose_utc(
+            &my("decimal", "decimal(20,6)"),
+            &pg("numeric", numeric_typmod(p, s)),
+        )
+        .unwrap()
+    };
+    let hundreds = dec(8, -2);
+    assert_eq!(
+        field(&hundreds, Value::Bytes(b"-12300.000000".to_vec())).unwrap(),
+        "-12300.000000"
+    );
+    assert_eq!(
+        field(&hundreds, Value::Bytes(b"9999999900".to_vec())).unwrap(),
+        "9999999900"
+    );
+    assert_eq!(
+        field(&hundreds, Value::Bytes(b"0.000000".to_vec())).unwrap(),
+        "0.000000"
+    );
+    assert_eq!(
+        field(&hundreds, Value::Bytes(b"12345.000000".to_vec()))
+            .unwrap_err()
+            .message,
+        "digits beyond the target scale (-2) would be rounded away"
+    );
+    assert_eq!(
+        field(&hundreds, Value::Bytes(b"10000000000".to_vec()))
+            .unwrap_err()
+            .message,
+        "too many integer digits for the target numeric (10)"
+    );
+    let tiny = dec(3, 5);
+    assert_eq!(
+        field(&tiny, Value::Bytes(b"-0.00999".to_vec())).unwrap(),
+        "-0.00999"
+    );
+    assert_eq!(
+        field(&tiny, Value::Bytes(b"0.01".to_vec()))
+            .unwrap_err()
+            .message,
+        "too large for the target numeric (must be below 1e-2)"
+    );
+    assert_eq!(
+        field(&tiny, Value::Bytes(b"0.000001".to_vec()))
+            .unwrap_err()
+            .message,
+        "digits beyond the target scale (5) would be rounded away"
+    );
+    let int = choose_utc(
+        &my("int", "int(11)"),
+        &pg("numeric", numeric_typmod(10, -2)),
+    )
+    .unwrap();
+    assert_eq!(field(&int, Value::Int(-12300)).unwrap(), "-12300");
+    assert_eq!(
+        field(&int, Value::Int(12345)).unwrap_err().message,
+        "digits beyond the target scale (-2) would be rounded away"
+    );
+}
+
+#[test]
+fn interval_typmod_fields_and_precision() {
+    let time = my("time", "time(6)");
+    let iv = |typmod| choose_utc(&time, &pg("interval", typmod)).unwrap();
+    let hour_to_minute = (((1 << 10) | (1 << 11)) << 16) | 0xffff;
+    assert_eq!(
+        iv(-1),
+        Converter::Interval {
+            keep_us: 1,
+            frac_digits: 6
+        }
+    );
+    assert_eq!(
+        iv(hour_to_minute),
+        Converter::Interval {
+            keep_us: 60_000_000,
+            frac_digits: 6
+        }
+    );
+    assert_eq!(
+        iv((0x7fff << 16) | 3),
+        Converter::Interval {
+            keep_us: 1,
+            frac_digits: 3
+        }
+    );
+    assert_eq!(
+        iv(((1 << 3) << 16) | 0xffff),
+        Converter::Interval {
+            keep_us: 0,
+            frac_digits: 6
+        }
+    );
+    let c = iv(hour_to_minute);
+    assert_eq!(
+        field(&c, Value::Time(true, 34, 22, 59, 0, 0)).unwrap(),
+        "-838:59:00"
+    );
+    assert_eq!(
+        field(&c, Value::Time(false, 0, 1, 0, 1, 0))
+            .unwrap_err()
+            .message,
+        "the target interval column keeps whole minutes only: this value would be truncated"
+    );
+}
+
 #[test]
 fn floats_use_shortest_round_trip() {
     assert_eq!(
@@ -257,7 +371,14 @@ fn dates_and_times_exact_to_the_microsecond() {
         "2024-01-05"
     );
     assert_eq!(
-        field(&Converter::Interval, Value::Time(true, 34, 22, 59, 59, 0)).unwrap(),
+        field(
+            &Converter::Interval {
+                keep_us: 1,
+                frac_digits: 6
+            },
+            Value::Time(true, 34, 22, 59, 59, 0)
+        )
+        .unwrap(),
         "-838:59:59"
     );
     assert!(field(

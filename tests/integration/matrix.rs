@@ -352,6 +352,49 @@ fn matrix_decimal_digits_a_smaller_scale_would_round_fail() {
     assert_eq!(env.pg_count("amounts"), 0);
 }
 
+/// PostgreSQL 15+ allows a negative scale (rounds to hundreds) and a scale above the
+/// precision; both round silently in Postgres, so my2pg must refuse what they would change.
+#[test]
+fn matrix_numeric_negative_scale_and_scale_above_precision() {
+    let env = TestEnv::new("mx_numeric_scales");
+    env.mysql_exec(
+        "CREATE TABLE amounts (id int NOT NULL PRIMARY KEY, h decimal(10,2) NULL, \
+         t decimal(10,6) NULL, n int NULL); \
+         INSERT INTO amounts VALUES (1, 12300.00, 0.009990, -98700), (2, NULL, -0.000010, 0)",
+    );
+    env.pg_exec(
+        "CREATE TABLE amounts (id integer PRIMARY KEY, h numeric(8,-2), t numeric(3,5), \
+         n numeric(10,-2))",
+    );
+    config(&env, "");
+    env.my2pg(&["run", "--json"]).assert_ok();
+    assert_eq!(
+        env.pg_rows("SELECT h::text, t::text, n::text FROM amounts ORDER BY id"),
+        vec![
+            row(&[Some("12300"), Some("0.00999"), Some("-98700")]),
+            row(&[None, Some("-0.00001"), Some("0")]),
+        ]
+    );
+
+    let env = TestEnv::new("mx_numeric_neg_scale");
+    env.mysql_exec(
+        "CREATE TABLE amounts (id int NOT NULL PRIMARY KEY, h decimal(10,2) NULL); \
+         INSERT INTO amounts VALUES (1, 12300.00), (2, 12345.67)",
+    );
+    env.pg_exec("CREATE TABLE amounts (id integer PRIMARY KEY, h numeric(8,-2))");
+    config(&env, "");
+    let out = env.my2pg(&["run", "--json"]);
+    assert_convert_error(
+        &out,
+        "amounts",
+        "h",
+        "2",
+        "\"12345.67\"",
+        "digits beyond the target scale (-2) would be rounded away",
+    );
+    assert_eq!(env.pg_count("amounts"), 0);
+}
+
 #[test]
 fn matrix_floats_match_what_postgres_parses_from_the_mysql_literal() {
     let env = TestEnv::new("mx_floats");
@@ -892,6 +935,35 @@ fn matrix_source_timezone_shifts_datetime_but_not_timestamp() {
     );
 }
 
+/// "CET" is a tz database zone with summer time, but Postgres reads "... CET" in a
+/// timestamp as the fixed +01 abbreviation: the plan refuses it before anything moves.
+/// EST is both too, but a fixed offset either way, so it is accepted.
+#[test]
+fn matrix_source_timezone_that_is_also_an_abbreviation_is_refused() {
+    let env = TestEnv::new("mx_source_tz_abbrev");
+    env.mysql_exec(
+        "CREATE TABLE ev (id int NOT NULL PRIMARY KEY, dt datetime NULL); \
+         INSERT INTO ev VALUES (1, '2024-07-01 10:00:00')",
+    );
+    env.pg_exec("CREATE TABLE ev (id integer PRIMARY KEY, dt timestamptz)");
+    config(&env, "[run]\nsource_timezone = \"CET\"");
+    let out = env.my2pg(&["run", "--json"]);
+    out.assert_exit(2);
+    out.assert_stderr_contains(
+        "run.source_timezone \"CET\" is also a time zone abbreviation on the target, which \
+         Postgres reads as a fixed UTC offset without daylight saving; name the tz database \
+         region the source means instead (e.g. \"Europe/Berlin\" for CET)",
+    );
+    assert_eq!(env.pg_count("ev"), 0);
+
+    config(&env, "[run]\nsource_timezone = \"EST\"");
+    env.my2pg(&["run", "--json"]).assert_ok();
+    assert_eq!(
+        env.pg_rows("SET TimeZone = 'UTC'; SELECT dt::text FROM ev"),
+        vec![row(&[Some("2024-07-01 15:00:00+00")])]
+    );
+}
+
 #[test]
 fn matrix_time_interval_and_year() {
     let env = TestEnv::new("mx_time");
@@ -952,6 +1024,77 @@ fn matrix_time_beyond_a_day_into_time_fails() {
         "-1:00:00.000000",
         "a time outside 00:00:00..24:00:00 needs an interval column",
     );
+}
+
+/// An interval column's field list and precision truncate silently in Postgres
+/// (`interval hour` keeps whole hours): values they keep load exactly, others are refused.
+#[test]
+fn matrix_time_into_restricted_intervals() {
+    let env = TestEnv::new("mx_interval_fields");
+    env.mysql_exec(
+        "CREATE TABLE tm (id int NOT NULL PRIMARY KEY, p0 time(6) NULL, hm time NULL, \
+         h time NULL, d time NULL, ms time(6) NULL); \
+         INSERT INTO tm VALUES (1, '10:30:45', '10:30:00', '-838:00:00', '00:00:00', '-01:02:03.25'), \
+         (2, NULL, NULL, NULL, NULL, NULL)",
+    );
+    env.pg_exec(
+        "CREATE TABLE tm (id integer PRIMARY KEY, p0 interval(0), hm interval hour to minute, \
+         h interval hour, d interval day, ms interval minute to second(2))",
+    );
+    config(&env, "");
+    env.my2pg(&["run", "--json"]).assert_ok();
+    assert_eq!(
+        env.pg_rows(
+            "SET IntervalStyle = 'postgres'; \
+             SELECT p0::text, hm::text, h::text, d::text, ms::text FROM tm ORDER BY id"
+        ),
+        vec![
+            row(&[
+                Some("10:30:45"),
+                Some("10:30:00"),
+                Some("-838:00:00"),
+                Some("00:00:00"),
+                Some("-01:02:03.25")
+            ]),
+            row(&[None, None, None, None, None]),
+        ]
+    );
+
+    for (ty, value, reason) in [
+        (
+            "interval(0)",
+            "'10:30:45.5'",
+            "fractional seconds .500000 would be rounded by the target's precision (0)",
+        ),
+        (
+            "interval hour to minute",
+            "'10:30:45'",
+            "the target interval column keeps whole minutes only: this value would be truncated",
+        ),
+        (
+            "interval hour",
+            "'-838:59:59'",
+            "the target interval column keeps whole hours only: this value would be truncated",
+        ),
+        (
+            "interval day",
+            "'48:00:00'",
+            "the target interval column keeps no hours, minutes or seconds: this value would be truncated",
+        ),
+    ] {
+        let env = TestEnv::new("mx_interval_cut");
+        env.mysql_exec(&format!(
+            "CREATE TABLE tm (id int NOT NULL PRIMARY KEY, v time(6) NULL); \
+             INSERT INTO tm VALUES (1, NULL), (2, {value})"
+        ));
+        env.pg_exec(&format!("CREATE TABLE tm (id integer PRIMARY KEY, v {ty})"));
+        config(&env, "");
+        let out = env.my2pg(&["run", "--json"]);
+        out.assert_exit(1);
+        out.assert_stderr_contains("table `tm`, column `v`, primary key (id)=(2): cannot convert");
+        out.assert_stderr_contains(reason);
+        assert_eq!(env.pg_count("tm"), 0, "{ty}");
+    }
 }
 
 #[test]
