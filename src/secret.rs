@@ -51,6 +51,8 @@ impl Dsn {
             Some(i) => rest.split_at(i),
             None => (rest, ""),
         };
+        // `?password=` is a password too (libpq reads it): taken out of both URLs.
+        let (tail, query_password) = take_query_password(tail);
         let (userinfo, host) = match authority.rsplit_once('@') {
             Some((u, h)) => (Some(u), h),
             None => (None, authority),
@@ -62,7 +64,9 @@ impl Dsn {
             },
             None => (None, None),
         };
-        let password = password.or_else(|| url_password.map(Secret::new));
+        let password = password
+            .or_else(|| url_password.map(Secret::new))
+            .or_else(|| query_password.map(Secret::new));
         let user_part = user.map(|u| format!("{u}@")).unwrap_or_default();
         let shown = format!("{scheme}://{user_part}{host}{tail}");
         let full = match &password {
@@ -98,6 +102,34 @@ impl fmt::Debug for Dsn {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "Dsn({})", self.shown)
     }
+}
+
+/// Splits `password=...` parameters off a URL's path-and-query part.
+fn take_query_password(tail: &str) -> (String, Option<String>) {
+    let Some((path, query)) = tail.split_once('?') else {
+        return (tail.to_string(), None);
+    };
+    let mut password = None;
+    let kept: Vec<&str> = query
+        .split('&')
+        .filter(|param| {
+            let key = param.split_once('=').map_or(*param, |(k, _)| k);
+            if percent_decode(key).eq_ignore_ascii_case("password") {
+                if password.is_none() {
+                    password = Some(percent_decode(param.split_once('=').map_or("", |(_, v)| v)));
+                }
+                false
+            } else {
+                true
+            }
+        })
+        .collect();
+    let tail = if kept.is_empty() {
+        path.to_string()
+    } else {
+        format!("{path}?{}", kept.join("&"))
+    };
+    (tail, password)
 }
 
 fn percent_decode(s: &str) -> String {
@@ -156,6 +188,30 @@ mod tests {
         assert_eq!(format!("{d:?}"), "Dsn(mysql://app@db:3306/app?x=1)");
         assert_eq!(d.password().unwrap().expose(), "pa@ss");
         assert_eq!(d.full_url(), "mysql://app:pa%40ss@db:3306/app?x=1");
+    }
+
+    #[test]
+    fn dsn_query_password_is_taken_out_of_the_url() {
+        let d = Dsn::parse(
+            "postgres://app@db:5432/main?sslmode=disable&password=S3%26cr&application_name=x",
+            None,
+        )
+        .unwrap();
+        assert_eq!(
+            d.to_string(),
+            "postgres://app@db:5432/main?sslmode=disable&application_name=x"
+        );
+        assert_eq!(d.password().unwrap().expose(), "S3&cr");
+        assert_eq!(
+            d.full_url(),
+            "postgres://app:S3%26cr@db:5432/main?sslmode=disable&application_name=x"
+        );
+        let only = Dsn::parse("mysql://root@h/db?PASSWORD=pw", None).unwrap();
+        assert_eq!(only.to_string(), "mysql://root@h/db");
+        assert_eq!(only.full_url(), "mysql://root:pw@h/db");
+        let userinfo_wins = Dsn::parse("mysql://root:a@h/db?password=b", None).unwrap();
+        assert_eq!(userinfo_wins.password().unwrap().expose(), "a");
+        assert_eq!(userinfo_wins.to_string(), "mysql://root@h/db");
     }
 
     #[test]

@@ -46,6 +46,12 @@ fn files(dir: &std::path::Path) -> Vec<String> {
     out
 }
 
+/// libpq also takes `?password=`: it must be treated as a password, not as a parameter.
+fn with_query_password(url: &str, other_param: &str) -> String {
+    let sep = if url.contains('?') { '&' } else { '?' };
+    format!("{url}{sep}{other_param}&password={PW}")
+}
+
 #[test]
 fn password_never_appears_in_any_output() {
     let env = TestEnv::new("secrets");
@@ -129,6 +135,22 @@ fn password_never_appears_in_any_output() {
             "target password in URL + missing database",
             &cfg,
             vec![("MY2PG_TARGET_URL", pw_in_url_wrong_db.render())],
+        ),
+        (
+            "target password in a URL query parameter + unreachable port",
+            &cfg,
+            vec![(
+                "MY2PG_TARGET_URL",
+                with_query_password(&wrong_port.render(), "application_name=my2pg"),
+            )],
+        ),
+        (
+            "source password in a URL query parameter rejected by server",
+            &cfg,
+            vec![(
+                "MY2PG_SOURCE_URL",
+                with_query_password(&my.render(), "prefer_socket=false"),
+            )],
         ),
         (
             "target password_file + unreachable port",
