@@ -220,6 +220,7 @@ async fn prepare_target(
     fks: &[catalog::ForeignKey],
     fresh: bool,
     confirm: &dyn Fn(&[String]) -> bool,
+    before_truncate: &dyn Fn() -> Result<()>,
 ) -> Result<()> {
     let mut set: Vec<usize> = if fresh {
         (0..plan.tables.len()).collect()
@@ -283,6 +284,7 @@ async fn prepare_target(
             "--fresh was not confirmed, nothing was truncated (pass --yes when stdin is not a terminal)",
         ));
     }
+    before_truncate()?;
     let tx = client
         .transaction()
         .await
@@ -410,6 +412,47 @@ fn progress_ticker(progress: Arc<Progress>, started: Instant) -> tokio::task::Jo
 /// row commit in one transaction, so a server crash loses both or neither, and the next
 /// run loads again whatever the ledger lacks. `maintenance_work_mem` speeds index builds.
 const LOADER_SETTINGS: &str = "SET synchronous_commit = off; SET maintenance_work_mem = '512MB'";
+
+/// Advisory lock key ("my2p", 1): one `import` or `run` per target database at a time.
+const TARGET_LOCK: (i32, i32) = (0x6d79_3270, 1);
+
+/// Holds the target lock for as long as the returned session lives (Postgres releases a
+/// session-level advisory lock when the session ends, crash included). Two runs into
+/// one database would truncate, drop and re-add each other's indexes and FKs; the work
+/// directory's lock cannot see a second run that uses another directory.
+async fn lock_target(settings: &Settings) -> Result<tokio_postgres::Client> {
+    let what = "take the my2pg lock on the target database";
+    let client = session::pg_connect(&settings.target).await?;
+    let locked: bool = client
+        .query_one(
+            "SELECT pg_try_advisory_lock($1, $2)",
+            &[&TARGET_LOCK.0, &TARGET_LOCK.1],
+        )
+        .await
+        .map_err(|e| Error::pg(what, &e))?
+        .get(0);
+    if !locked {
+        let holder: Option<i32> = client
+            .query_opt(
+                "SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND granted \
+                 AND database = (SELECT oid FROM pg_database WHERE datname = current_database()) \
+                 AND classid::int = $1 AND objid::int = $2 AND objsubid = 2 LIMIT 1",
+                &[&TARGET_LOCK.0, &TARGET_LOCK.1],
+            )
+            .await
+            .map_err(|e| Error::pg(what, &e))?
+            .map(|r| r.get(0));
+        let holder = holder.map_or("a session that just ended".to_string(), |pid| {
+            format!("PostgreSQL backend pid {pid}")
+        });
+        return Err(ErrorKind::TargetBusy(format!(
+            "another my2pg import or run is loading this database ({holder}); wait for it \
+             to finish or stop it, then run again"
+        ))
+        .into());
+    }
+    Ok(client)
+}
 
 async fn target_clients(settings: &Settings) -> Result<Vec<tokio_postgres::Client>> {
     let mut clients = Vec::with_capacity(settings.workers.loaders);
@@ -578,6 +621,7 @@ pub async fn import(
     let run_id = crate::run_id().to_string();
     let wd = WorkDir::open_existing(&settings.workdir)?;
     let _lock = wd.lock(&run_id)?;
+    let _target_lock = lock_target(settings).await?;
     // Every table must be completely exported under this plan before anything loads.
     let mut manifests = Vec::new();
     for t in &p.plan.tables {
@@ -604,7 +648,16 @@ pub async fn import(
     let plan = Arc::new(p.plan.clone());
     let mut clients = target_clients(settings).await?;
     ledger::ensure(&clients[0]).await?;
-    prepare_target(&mut clients[0], &plan, &p.fks, opts.fresh, opts.confirm).await?;
+    // import --fresh reloads the same files: nothing to discard.
+    prepare_target(
+        &mut clients[0],
+        &plan,
+        &p.fks,
+        opts.fresh,
+        opts.confirm,
+        &|| Ok(()),
+    )
+    .await?;
     crate::cycles::before_load(&clients[0], &plan, opts.fresh).await?;
     constraints_before_load(&mut clients, &plan, settings).await?;
     let (events_tx, events_rx) = mpsc::channel(settings.queues.chunks);
@@ -679,22 +732,34 @@ pub async fn run(settings: &Settings, cancel: Cancel, opts: LoadOptions<'_>) -> 
     let run_id = crate::run_id().to_string();
     let wd = WorkDir::create(&settings.workdir)?;
     let _lock = wd.lock(&run_id)?;
+    let _target_lock = lock_target(settings).await?;
     let plan = Arc::new(p.plan.clone());
     let mut clients = target_clients(settings).await?;
     ledger::ensure(&clients[0]).await?;
-    prepare_target(&mut clients[0], &plan, &p.fks, opts.fresh, opts.confirm).await?;
-    crate::cycles::before_load(&clients[0], &plan, opts.fresh).await?;
-    constraints_before_load(&mut clients, &plan, settings).await?;
-    if opts.fresh {
-        // A fresh run re-exports too: chunk files from an earlier export may predate
-        // changes in the source.
+    // A fresh run re-exports too: chunk files from an earlier export may predate changes
+    // in the source. They go before the TRUNCATE: were they removed after it, a run
+    // killed in between would leave empty tables, an empty ledger and the old files,
+    // which a plain `run` would then load as if they were current.
+    let discard_old_files = || -> Result<()> {
         for t in &plan.tables {
             let dir = wd.table_dir(&t.dir);
             if dir.exists() {
                 std::fs::remove_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
             }
         }
-    }
+        Ok(())
+    };
+    prepare_target(
+        &mut clients[0],
+        &plan,
+        &p.fks,
+        opts.fresh,
+        opts.confirm,
+        &discard_old_files,
+    )
+    .await?;
+    crate::cycles::before_load(&clients[0], &plan, opts.fresh).await?;
+    constraints_before_load(&mut clients, &plan, settings).await?;
     let progress = Arc::new(Progress::default());
     let (events_tx, events_rx) = mpsc::channel(settings.queues.chunks);
     let (ctx, conns) = start_export(

@@ -55,6 +55,9 @@ pub enum ErrorKind {
     #[error("work directory: {0}")]
     WorkDir(String),
 
+    #[error("target database: {0}")]
+    TargetBusy(String),
+
     #[error("{}: {source}", .path.display())]
     Io {
         path: PathBuf,

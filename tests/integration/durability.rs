@@ -1420,6 +1420,48 @@ fn sigterm_and_sigint_stop_cleanly_and_the_same_command_resumes() {
 
 // ---- the work-directory lock ------------------------------------------------------------
 
+/// Two runs into one database from different work directories would truncate, drop and
+/// re-add each other's indexes and FKs: the target itself is locked (an advisory lock
+/// held by a session, so a crash releases it).
+#[test]
+fn a_second_run_into_the_same_target_database_is_refused() {
+    let env = TestEnv::new("target_lock");
+    env.mysql_exec(ITEMS_SOURCE);
+    fill_items(&env, 500);
+    env.pg_exec(ITEMS_TARGET);
+    let cfg = env.write_config("[run]\nchunk_rows = 50\n\n[workers]\nreaders = 1\n");
+    let other_wd = env.dir.join("other-work");
+    my2pg_in(&cfg, &other_wd, &["export"]).assert_ok();
+
+    // Hold the lock ourselves, the way another my2pg session would: deterministic.
+    let holder = env.pg_session("SELECT pg_advisory_lock(1836659312, 1)");
+    let holder_pid = env
+        .pg_value(
+            "SELECT pid::text FROM pg_locks WHERE locktype = 'advisory' AND granted \
+             AND classid = 1836659312 AND objid = 1",
+        )
+        .expect("the test session holds the lock");
+    for (cmd, wd) in [("run", &env.workdir), ("import", &other_wd)] {
+        let out = my2pg_in(&cfg, wd, &[cmd, "--json"]);
+        out.assert_exit(1).assert_stderr_contains(&format!(
+            "target database: another my2pg import or run is loading this database \
+             (PostgreSQL backend pid {holder_pid}); wait for it to finish or stop it, then run again"
+        ));
+        assert_eq!(out.json()["ok"], serde_json::json!(false));
+    }
+    assert_eq!(env.pg_count("items"), 0);
+    assert_eq!(
+        env.pg_value("SELECT count(*)::text FROM pg_namespace WHERE nspname = 'my2pg'")
+            .as_deref(),
+        Some("0"),
+        "a refused run must stop before it touches the target (even the ledger)"
+    );
+
+    env.pg_session_exec(&holder, "SELECT pg_advisory_unlock(1836659312, 1)");
+    my2pg_in(&cfg, &other_wd, &["import"]).assert_ok();
+    assert_eq!(items_target(&env), items_source(&env));
+}
+
 #[test]
 fn a_second_my2pg_on_the_same_workdir_is_refused() {
     let env = TestEnv::new("lock");

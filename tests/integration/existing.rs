@@ -278,6 +278,40 @@ fn fresh_never_cascades_to_a_table_my2pg_does_not_load() {
     assert_eq!(ledger_rows(&env), chunks, "the ledger is untouched");
 }
 
+/// `run --fresh` discards the old chunk files before it truncates: a run killed between
+/// the two must never leave empty tables, an empty ledger and stale files that a plain
+/// `run` would load. Shown here with a TRUNCATE that fails: the files are already gone,
+/// the target and ledger are untouched, and a plain `run` re-exports and loads nothing.
+#[test]
+fn run_fresh_discards_old_files_before_it_truncates() {
+    let env = setup("ex_fresh_order");
+    env.pg_exec(
+        "CREATE TABLE audit (id integer PRIMARY KEY, account_id integer REFERENCES accounts (id))",
+    );
+    let cfg = config(&env, "", "");
+    run(&env, &cfg, &["run"]).assert_ok();
+    env.pg_exec("INSERT INTO audit VALUES (1, 4)");
+    let chunks = ledger_rows(&env);
+    let accounts_dir = env.workdir.join("accounts");
+    assert!(accounts_dir.join("000001.csv").is_file());
+
+    let out = run(&env, &cfg, &["run", "--fresh", "--yes"]);
+    out.assert_exit(1)
+        .assert_stderr_contains("tables my2pg does not load may reference them");
+    assert!(
+        !accounts_dir.exists(),
+        "the old chunk files must be gone before the TRUNCATE is tried"
+    );
+    assert_exact(&env, &out);
+    assert_eq!(ledger_rows(&env), chunks, "the ledger is untouched");
+
+    let again = run(&env, &cfg, &["run", "--json"]);
+    again.assert_ok();
+    assert_eq!(again.json()["totals"]["loaded_rows"], serde_json::json!(0));
+    assert!(accounts_dir.join("000001.csv").is_file(), "re-exported");
+    assert_exact(&env, &again);
+}
+
 #[test]
 fn keep_identical_keeps_equal_rows_and_names_a_differing_key() {
     let env = setup("ex_keep");

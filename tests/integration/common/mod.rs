@@ -490,6 +490,28 @@ impl TestEnv {
         });
     }
 
+    /// Opens a session as the owner, runs `sql` in it and keeps it open (locks it takes
+    /// stay held) until the returned client is dropped.
+    pub fn pg_session(&self, sql: &str) -> tokio_postgres::Client {
+        let url = self.pg_owner_url();
+        self.rt.block_on(async {
+            let client = pg_connect(&url).await;
+            if let Err(e) = client.batch_execute(sql).await {
+                panic!("PostgreSQL {}: {e:?}\nSQL:\n{sql}", redact_url(&url));
+            }
+            client
+        })
+    }
+
+    /// Runs `sql` in a session opened by `pg_session`.
+    pub fn pg_session_exec(&self, client: &tokio_postgres::Client, sql: &str) {
+        self.rt.block_on(async {
+            if let Err(e) = client.batch_execute(sql).await {
+                panic!("PostgreSQL session: {e:?}\nSQL:\n{sql}");
+            }
+        });
+    }
+
     /// Runs a batch on this test's PostgreSQL database as the superuser.
     pub fn pg_admin_exec(&self, sql: &str) {
         let url = self.pg_admin_db_url(Some(&self.name));
