@@ -12,12 +12,13 @@ use crate::config::{ConstraintStrategy, ExistingRows, Settings, ToastCompression
 use crate::error::{Error, ErrorKind, Result};
 use crate::ledger;
 use crate::pipeline::export::{export_all, ExportCtx};
-use crate::pipeline::schedule::{fix_sequences, load_waves, TableLoad};
+use crate::pipeline::schedule::{load_waves, TableLoad};
 use crate::pipeline::{first_error, Cancel, ChunkReady, ExportEvent, Progress};
 use crate::plan::{build_plan, Plan};
 use crate::report::{
     waves_of, PlanReport, RuleApplied, RunReport, StatusReport, TableRunReport, TableStatus, Totals,
 };
+use crate::sequences::fix_sequences;
 use crate::session;
 use crate::workdir::manifest::Manifest;
 use crate::workdir::{write_atomic, WorkDir};

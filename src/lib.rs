@@ -18,6 +18,7 @@ pub mod plan;
 pub mod rebuild;
 pub mod report;
 pub mod secret;
+pub mod sequences;
 pub mod session;
 pub mod verify;
 pub mod workdir;

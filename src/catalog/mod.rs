@@ -243,7 +243,7 @@ pub struct TargetColumn {
     pub has_default: bool,
     pub identity: bool,
     pub generated: bool,
-    /// The identity or serial sequence, already quoted, when the column owns one.
+    /// The identity or serial sequence, or one its default calls, already quoted.
     pub sequence: Option<String>,
 }
 

@@ -8,13 +8,24 @@ use tokio_postgres::Client;
 use super::{ForeignKey, PgKind, PgType, TargetColumn, TargetTable};
 use crate::error::{Error, Result};
 
+/// The last column names the sequence to move after the load: the identity or serial
+/// one, else one a column default calls (`DEFAULT nextval('s')` without OWNED BY; the
+/// default's dependency on the sequence is recorded in `pg_depend`).
 const COLUMNS_SQL: &str = "
 SELECT c.relname, a.attname, a.attnotnull, a.atthasdef, a.attidentity <> '', a.attgenerated <> '',
        format_type(a.atttypid, a.atttypmod),
        bt.typname, CASE WHEN t.typtype = 'd' THEN t.typtypmod ELSE a.atttypmod END,
        bt.typtype::text, et.typname,
        (SELECT array_agg(e.enumlabel::text ORDER BY e.enumsortorder) FROM pg_enum e WHERE e.enumtypid = bt.oid),
-       pg_get_serial_sequence(format('%I.%I', n.nspname, c.relname), a.attname)
+       COALESCE(pg_get_serial_sequence(format('%I.%I', n.nspname, c.relname), a.attname),
+         (SELECT format('%I.%I', sn.nspname, s.relname)
+          FROM pg_attrdef d
+          JOIN pg_depend dp ON dp.classid = 'pg_attrdef'::regclass AND dp.objid = d.oid
+            AND dp.refclassid = 'pg_class'::regclass
+          JOIN pg_class s ON s.oid = dp.refobjid AND s.relkind = 'S'
+          JOIN pg_namespace sn ON sn.oid = s.relnamespace
+          WHERE d.adrelid = c.oid AND d.adnum = a.attnum
+          ORDER BY 1 LIMIT 1))
 FROM pg_attribute a
 JOIN pg_class c ON c.oid = a.attrelid
 JOIN pg_namespace n ON n.oid = c.relnamespace
@@ -35,6 +46,8 @@ JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum = k.attnum
 WHERE n.nspname = $1 AND i.indisprimary
 GROUP BY c.relname";
 
+/// Only FKs of their own: the clones Postgres keeps per partition (`conparentid <> 0`)
+/// follow their parent constraint and cannot be dropped or added on their own.
 const FK_SQL: &str = "
 SELECT con.conname::text, cn.nspname::text, cc.relname::text, pn.nspname::text, pc.relname::text,
        con.condeferrable,
@@ -47,7 +60,7 @@ SELECT con.conname::text, cn.nspname::text, cc.relname::text, pn.nspname::text, 
 FROM pg_constraint con
 JOIN pg_class cc ON cc.oid = con.conrelid JOIN pg_namespace cn ON cn.oid = cc.relnamespace
 JOIN pg_class pc ON pc.oid = con.confrelid JOIN pg_namespace pn ON pn.oid = pc.relnamespace
-WHERE con.contype = 'f' AND (cn.nspname = $1 OR pn.nspname = $1)
+WHERE con.contype = 'f' AND con.conparentid = 0 AND (cn.nspname = $1 OR pn.nspname = $1)
 ORDER BY cn.nspname, cc.relname, con.conname";
 
 pub async fn read_catalog(

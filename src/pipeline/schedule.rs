@@ -201,26 +201,6 @@ pub async fn analyze_tables(clients: &[Client], plan: &Plan) -> Result<()> {
     Ok(())
 }
 
-/// Moves identity and serial sequences past the largest loaded value.
-pub async fn fix_sequences(client: &Client, plan: &Plan) -> Result<u64> {
-    let mut fixed = 0;
-    for t in &plan.tables {
-        for (col, seq) in &t.sequences {
-            let sql = format!(
-                "SELECT setval($1::text::regclass, m) FROM (SELECT max({}) AS m FROM {}) s WHERE m IS NOT NULL",
-                crate::ident::PgIdent(col.clone()),
-                t.target
-            );
-            let rows = client
-                .query(sql.as_str(), &[seq])
-                .await
-                .map_err(|e| Error::pg(format!("set sequence {seq}"), &e))?;
-            fixed += rows.len() as u64;
-        }
-    }
-    Ok(fixed)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,7 +1,7 @@
 //! Foreign-key cycles (issue 4): how `plan` breaks them, exact data after `run`, every
 //! constraint back and validated, and orphan values failing with the constraint named.
 
-use crate::common::{waves, TestEnv};
+use crate::common::{warning_messages, waves, TestEnv};
 
 /// (constraint, child, strategy) of `plan --json`'s cycle_breaks.
 fn breaks(report: &serde_json::Value) -> Vec<(String, String, String)> {
@@ -322,15 +322,8 @@ fn cycles_fk_to_another_schema_is_a_warning_and_loads() {
     );
     let plan = env.my2pg(&["plan", "--json"]);
     plan.assert_ok();
-    let warnings: Vec<String> = plan.json()["warnings"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|w| w["kind"] == "references_unloaded_table")
-        .map(|w| w["message"].as_str().unwrap().to_string())
-        .collect();
     assert_eq!(
-        warnings,
+        warning_messages(&plan.json(), "references_unloaded_table"),
         vec!["identity_link references kratos.identities (constraint link_identity_fk), which my2pg does not load: those rows must already be there".to_string()]
     );
     env.my2pg(&["run"]).assert_ok();

@@ -25,6 +25,8 @@ mod plan;
 mod cycles;
 // constraints = "rebuild": identical catalog after success, failure, orphan, kill + resume.
 mod rebuild;
+// Partitioned targets: indexes and FKs on and to partitioned tables under rebuild.
+mod partitions;
 // Hostile table and column names through every command; work directory containment.
 mod names;
 // Config validation: unknown keys and bad values.

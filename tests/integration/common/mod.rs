@@ -950,6 +950,22 @@ pub fn skipped_tables(report: &serde_json::Value) -> Vec<String> {
     v
 }
 
+/// The messages of `report["warnings"]` of one kind, in report order.
+pub fn warning_messages(report: &serde_json::Value, kind: &str) -> Vec<String> {
+    report["warnings"]
+        .as_array()
+        .unwrap_or_else(|| panic!("`warnings` is not an array: {report:#}"))
+        .iter()
+        .filter(|w| w["kind"] == kind)
+        .map(|w| {
+            w["message"]
+                .as_str()
+                .unwrap_or_else(|| panic!("warning without message: {w}"))
+                .to_string()
+        })
+        .collect()
+}
+
 /// Shorthand for building expected rows.
 pub fn row(vals: &[Option<&str>]) -> Vec<Option<String>> {
     vals.iter().map(|v| v.map(str::to_string)).collect()

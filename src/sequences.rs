@@ -1,0 +1,220 @@
+//! After the load, every sequence a copied column takes its values from (identity,
+//! serial, or a plain `DEFAULT nextval('s')`) is moved so that its next value lies past
+//! every loaded value: above the maximum for an ascending sequence, below the minimum
+//! for a descending one. A sequence shared by several columns takes the extreme over
+//! all of them. A sequence never moves backwards (a value it already handed out, or
+//! that another table not copied here holds, must not come again), nor outside its
+//! own bounds (`setval` would refuse and fail the run).
+
+use std::collections::BTreeMap;
+
+use tokio_postgres::Client;
+
+use crate::error::{Error, Result};
+use crate::ident::{PgIdent, PgName};
+use crate::plan::Plan;
+
+/// A sequence's bounds and position, as `pg_sequence` and the sequence itself hold them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SeqState {
+    pub min: i64,
+    pub max: i64,
+    pub increment: i64,
+    pub last_value: i64,
+    pub is_called: bool,
+}
+
+/// What to do with one sequence given the loaded values' (lowest, highest).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SeqMove {
+    /// Its next value already lies past every loaded value (or nothing was loaded).
+    Leave,
+    /// `setval(seq, v, true)`: the next value is `v + increment`.
+    Set(i64),
+    /// The loaded values reach the bound it counts towards: it is set to that bound,
+    /// so `nextval` fails (or wraps, with CYCLE) instead of handing out a loaded value.
+    Exhausted(i64),
+}
+
+pub fn sequence_move(s: &SeqState, loaded: Option<(i64, i64)>) -> SeqMove {
+    let Some((lo, hi)) = loaded else {
+        return SeqMove::Leave;
+    };
+    let next = if s.is_called {
+        s.last_value.checked_add(s.increment)
+    } else {
+        Some(s.last_value)
+    };
+    if s.increment > 0 {
+        // None: past i64, so nextval already fails; nothing to move.
+        match next {
+            Some(n) if n <= hi => {}
+            _ => return SeqMove::Leave,
+        }
+        if hi >= s.max {
+            SeqMove::Exhausted(s.max)
+        } else {
+            SeqMove::Set(hi)
+        }
+    } else {
+        match next {
+            Some(n) if n >= lo => {}
+            _ => return SeqMove::Leave,
+        }
+        if lo <= s.min {
+            SeqMove::Exhausted(s.min)
+        } else {
+            SeqMove::Set(lo)
+        }
+    }
+}
+
+/// Sets every sequence of the copied columns; returns how many were moved.
+pub async fn fix_sequences(client: &Client, plan: &Plan) -> Result<u64> {
+    // Quoted sequence name -> the columns that draw from it.
+    let mut users: BTreeMap<&str, Vec<(&PgName, &str)>> = BTreeMap::new();
+    for t in &plan.tables {
+        for (col, seq) in &t.sequences {
+            users
+                .entry(seq.as_str())
+                .or_default()
+                .push((&t.target, col.as_str()));
+        }
+    }
+    let mut moved = 0;
+    for (seq, columns) in users {
+        let state = sequence_state(client, seq).await?;
+        let mut loaded: Option<(i64, i64)> = None;
+        for (table, col) in columns {
+            // Clamped into bigint: a sequence's bounds are bigint, so nothing is lost.
+            // (LEAST and GREATEST skip NULLs: an empty table gives no row instead.)
+            let c = PgIdent(col.to_string());
+            let sql = format!(
+                "SELECT GREATEST(LEAST(lo, 9223372036854775807), -9223372036854775808)::int8, \
+                        GREATEST(LEAST(hi, 9223372036854775807), -9223372036854775808)::int8 \
+                 FROM (SELECT min({c})::numeric AS lo, max({c})::numeric AS hi FROM {table}) s \
+                 WHERE hi IS NOT NULL"
+            );
+            let row = client
+                .query_opt(sql.as_str(), &[])
+                .await
+                .map_err(|e| Error::pg(format!("read the range of {table}.{c} for {seq}"), &e))?;
+            if let Some(r) = row {
+                let (lo, hi): (i64, i64) = (r.get(0), r.get(1));
+                loaded = Some(match loaded {
+                    Some((l, h)) => (l.min(lo), h.max(hi)),
+                    None => (lo, hi),
+                });
+            }
+        }
+        let value = match sequence_move(&state, loaded) {
+            SeqMove::Leave => continue,
+            SeqMove::Set(v) => v,
+            SeqMove::Exhausted(v) => {
+                tracing::warn!(
+                    "sequence {seq}: loaded values reach its bound {v}; set there, its next nextval fails"
+                );
+                v
+            }
+        };
+        client
+            .query_one(
+                "SELECT setval($1::text::regclass, $2, true)",
+                &[&seq, &value],
+            )
+            .await
+            .map_err(|e| Error::pg(format!("set sequence {seq}"), &e))?;
+        moved += 1;
+    }
+    Ok(moved)
+}
+
+async fn sequence_state(client: &Client, seq: &str) -> Result<SeqState> {
+    let bounds = client
+        .query_one(
+            "SELECT seqmin, seqmax, seqincrement FROM pg_sequence WHERE seqrelid = $1::text::regclass",
+            &[&seq],
+        )
+        .await
+        .map_err(|e| Error::pg(format!("read the bounds of sequence {seq}"), &e))?;
+    // `seq` is quoted by Postgres (format('%I.%I') or pg_get_serial_sequence).
+    let position = client
+        .query_one(
+            format!("SELECT last_value, is_called FROM {seq}").as_str(),
+            &[],
+        )
+        .await
+        .map_err(|e| Error::pg(format!("read the position of sequence {seq}"), &e))?;
+    Ok(SeqState {
+        min: bounds.get(0),
+        max: bounds.get(1),
+        increment: bounds.get(2),
+        last_value: position.get(0),
+        is_called: position.get(1),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn seq(min: i64, max: i64, increment: i64, last_value: i64, is_called: bool) -> SeqState {
+        SeqState {
+            min,
+            max,
+            increment,
+            last_value,
+            is_called,
+        }
+    }
+
+    #[test]
+    fn next_value_lands_past_the_loaded_values_within_bounds() {
+        let fresh = seq(1, i32::MAX.into(), 1, 1, false);
+        assert_eq!(sequence_move(&fresh, Some((1, 42))), SeqMove::Set(42));
+        assert_eq!(sequence_move(&fresh, None), SeqMove::Leave);
+        // All below minvalue: the sequence's values cannot collide; setval would fail.
+        assert_eq!(sequence_move(&fresh, Some((-10, -3))), SeqMove::Leave);
+        assert_eq!(sequence_move(&fresh, Some((-10, 1))), SeqMove::Set(1));
+        // Already past: never moved back.
+        assert_eq!(
+            sequence_move(&seq(1, 100, 1, 50, true), Some((1, 20))),
+            SeqMove::Leave
+        );
+        assert_eq!(
+            sequence_move(&seq(1, 100, 1, 50, true), Some((1, 50))),
+            SeqMove::Leave
+        );
+        assert_eq!(
+            sequence_move(&seq(1, 100, 1, 50, true), Some((1, 60))),
+            SeqMove::Set(60)
+        );
+        assert_eq!(
+            sequence_move(&seq(1, 100, 1, 1, false), Some((1, 100))),
+            SeqMove::Exhausted(100)
+        );
+        assert_eq!(
+            sequence_move(&seq(1, 100, 1, 1, false), Some((1, 500))),
+            SeqMove::Exhausted(100)
+        );
+        assert_eq!(
+            sequence_move(&seq(1, i64::MAX, 1, i64::MAX, true), Some((1, 5))),
+            SeqMove::Leave
+        );
+    }
+
+    #[test]
+    fn descending_sequences_go_below_the_lowest_loaded_value() {
+        let fresh = seq(-1000, -1, -1, -1, false);
+        assert_eq!(sequence_move(&fresh, Some((-7, -2))), SeqMove::Set(-7));
+        assert_eq!(sequence_move(&fresh, Some((3, 9))), SeqMove::Leave);
+        assert_eq!(
+            sequence_move(&fresh, Some((-2000, -2))),
+            SeqMove::Exhausted(-1000)
+        );
+        assert_eq!(
+            sequence_move(&seq(-1000, -1, -5, -100, true), Some((-96, -2))),
+            SeqMove::Leave
+        );
+    }
+}
