@@ -327,8 +327,9 @@ pub struct Settings {
     pub zero_dates: ZeroDates,
     /// The zone MySQL `datetime` values are read in for timestamptz targets (None = UTC).
     pub source_timezone: Option<String>,
-    /// Per-column rules keyed by (source table, source column).
-    pub rules: BTreeMap<(String, String), Rule>,
+    /// Per-column rules keyed by `table.column` as written; the plan resolves the key
+    /// against the source tables (a table name may contain dots).
+    pub rules: BTreeMap<String, Rule>,
     /// Default policy for copied target tables that already hold rows.
     pub existing_rows: ExistingRows,
     /// Per target table overrides of `existing_rows`.
@@ -594,12 +595,13 @@ pub fn parse(
     };
     let mut rules = BTreeMap::new();
     for (key, col) in file.columns {
-        let Some((table, column)) = key.split_once('.') else {
+        // Split against the source tables by the plan: table names may hold dots.
+        if !key.contains('.') {
             return Err(Error::config(format!(
                 "columns.\"{key}\": name the column as \"table.column\" (source names)"
             )));
-        };
-        rules.insert((table.to_string(), column.to_string()), col.convert);
+        }
+        rules.insert(key, col.convert);
     }
     let tz = run.source_timezone.trim().to_string();
     if tz.is_empty() || tz.contains(['\'', '"', '\\', '\n', ',']) {
@@ -685,11 +687,7 @@ mod tests {
         let s = parse(&text, Path::new("."), None, &no_env).unwrap();
         assert_eq!(s.zero_dates, ZeroDates::Null);
         assert_eq!(s.source_timezone.as_deref(), Some("Europe/Berlin"));
-        assert_eq!(
-            s.rules
-                .get(&("whiteboard".to_string(), "content".to_string())),
-            Some(&Rule::Base64)
-        );
+        assert_eq!(s.rules.get("whiteboard.content"), Some(&Rule::Base64));
         let bad = format!("{MIN}[columns.\"t.c\"]\nconvert = \"rot13\"\n");
         let e = parse(&bad, Path::new("."), None, &no_env).unwrap_err();
         assert!(e.to_string().contains("unknown variant `rot13`"), "{e}");

@@ -533,6 +533,7 @@ mod tests {
             extra_key_columns: vec![],
             key: vec!["id".into()],
             key_positions: vec![0],
+            key_bounds: vec![],
             ordered_by_all,
             wave: 0,
             sequences: vec![],

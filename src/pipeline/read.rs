@@ -112,12 +112,27 @@ async fn key_after_rows(conn: &mut Conn, t: &TablePlan, skip: u64) -> Result<Opt
     }))
 }
 
-fn key_params(after: &[Value]) -> Vec<Value> {
+/// The parameters of `select_sql`'s range predicate after the key `after`: each key
+/// prefix, every value converted so that `>` compares the way `ORDER BY` sorts.
+fn key_params(t: &TablePlan, after: &[Value]) -> Result<Vec<Value>> {
+    let bounds: Vec<Value> = after
+        .iter()
+        .enumerate()
+        .map(|(i, v)| match t.key_bounds.get(i) {
+            Some(b) => b.bound(v).map_err(|why| {
+                Error::workdir(format!(
+                    "table `{}`: key column `{}`: cannot use {why} as a read bound",
+                    t.source, t.key[i]
+                ))
+            }),
+            None => Ok(v.clone()),
+        })
+        .collect::<Result<_>>()?;
     let mut params = Vec::new();
-    for i in 0..after.len() {
-        params.extend(after[..=i].iter().cloned());
+    for i in 0..bounds.len() {
+        params.extend(bounds[..=i].iter().cloned());
     }
-    params
+    Ok(params)
 }
 
 /// Where a reader's batches go, and where their spent buffers come back.
@@ -170,7 +185,10 @@ pub async fn read_table(
         after_key.is_some(),
         seg.limit_rows.map(|n| n + u64::from(sentinel)),
     );
-    let params = after_key.as_deref().map(key_params).unwrap_or_default();
+    let params = match after_key.as_deref() {
+        Some(k) => key_params(t, k)?,
+        None => Vec::new(),
+    };
     let mut stream = if params.is_empty() {
         conn.exec_stream::<Row, _, _>(sql, ()).await
     } else {
@@ -323,6 +341,7 @@ fn key_of(t: &TablePlan, row: Option<&Row>) -> Option<Vec<Value>> {
 mod tests {
     use super::*;
     use crate::ident::PgName;
+    use crate::plan::KeyBound;
 
     #[test]
     fn select_sql_quotes_and_expands_composite_keys() {
@@ -337,6 +356,7 @@ mod tests {
             extra_key_columns: vec!["a".into(), "b`".into()],
             key: vec!["a".into(), "b`".into()],
             key_positions: vec![0, 1],
+            key_bounds: vec![],
             ordered_by_all: false,
             wave: 0,
             sequences: vec![],
@@ -353,8 +373,32 @@ mod tests {
             "SELECT `a`, `b``` FROM `we``ird` WHERE (`a` > ?) OR (`a` = ? AND `b``` > ?) ORDER BY `a`, `b``` LIMIT 200"
         );
         assert_eq!(
-            key_params(&[Value::Int(1), Value::Int(2)]),
+            key_params(&t, &[Value::Int(1), Value::Int(2)]).unwrap(),
             vec![Value::Int(1), Value::Int(1), Value::Int(2)]
         );
+        // Enum, set and bit bounds go as the numbers MySQL sorts them by.
+        let t = TablePlan {
+            key_bounds: vec![
+                KeyBound::EnumIndex(vec!["zeta".into(), "alpha".into()]),
+                KeyBound::SetBits(vec!["b".into(), "a".into(), "c".into()]),
+                KeyBound::BitValue,
+            ],
+            key: vec!["e".into(), "s".into(), "b".into()],
+            ..t
+        };
+        let bytes = |s: &[u8]| Value::Bytes(s.to_vec());
+        assert_eq!(
+            key_params(&t, &[bytes(b"alpha"), bytes(b"a,c"), bytes(&[0x01, 0x80])]).unwrap(),
+            vec![
+                Value::UInt(2),
+                Value::UInt(2),
+                Value::UInt(6),
+                Value::UInt(2),
+                Value::UInt(6),
+                Value::UInt(384)
+            ]
+        );
+        assert_eq!(key_params(&t, &[bytes(b"")]).unwrap(), vec![Value::UInt(0)]);
+        assert!(key_params(&t, &[bytes(b"omega")]).is_err());
     }
 }

@@ -2,6 +2,7 @@
 //! pre-created target, picks one converter per column, the key each table is read in,
 //! and the FK waves. Every problem is collected before anything is reported.
 
+pub mod names;
 pub mod waves;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -24,6 +25,9 @@ pub enum ProblemKind {
     NoConversion,
     EnumLabelMissing,
     InvalidRule,
+    /// Several source or target names match one another only case-insensitively (or
+    /// only once truncated): none of them is copied.
+    AmbiguousName,
     /// Blocks import/run only: the target table holds rows my2pg did not load.
     TargetNotEmpty,
     // Warnings.
@@ -31,6 +35,8 @@ pub enum ProblemKind {
     SkippedColumn,
     NoPrimaryKey,
     ReferencesUnloadedTable,
+    /// A source name longer than Postgres keeps matched its target once truncated.
+    TruncatedName,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -82,6 +88,9 @@ pub struct TablePlan {
     pub key: Vec<String>,
     /// Positions of the key columns in the select list.
     pub key_positions: Vec<usize>,
+    /// How each key column's bound is sent in a keyset read (same length as `key`, or
+    /// empty when every bound is sent as read).
+    pub key_bounds: Vec<KeyBound>,
     /// No usable key: rows are ordered by every column and the table is exported in one go.
     pub ordered_by_all: bool,
     pub wave: usize,
@@ -99,6 +108,63 @@ pub struct TablePlan {
     pub fills: Vec<Fill>,
     /// Source column sets the source keeps unique (primary key and unique indexes).
     pub source_unique_keys: Vec<Vec<String>>,
+}
+
+/// How a key value read from a row is sent back as the bound of `key > ?`. MySQL
+/// sorts enum and set columns by their internal number (enum index, set bitmask) and
+/// bit columns as unsigned integers, but compares them with a string or bytes
+/// parameter as strings: the bound is sent as that number, so the range predicate
+/// agrees with `ORDER BY` (and the index still serves the order).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum KeyBound {
+    AsRead,
+    /// Label -> 1-based index in declaration order ('' not declared -> 0, the error value).
+    EnumIndex(Vec<String>),
+    /// Comma-separated members -> bitmask by declaration order.
+    SetBits(Vec<String>),
+    /// Big-endian bytes -> unsigned integer.
+    BitValue,
+}
+
+impl KeyBound {
+    pub fn bound(&self, v: &mysql_async::Value) -> std::result::Result<mysql_async::Value, String> {
+        use mysql_async::Value;
+        let Value::Bytes(b) = v else {
+            return Ok(v.clone());
+        };
+        let text = || std::str::from_utf8(b).map_err(|_| "not UTF-8".to_string());
+        match self {
+            KeyBound::AsRead => Ok(v.clone()),
+            KeyBound::BitValue => {
+                if b.len() > 8 {
+                    return Err(format!("{} bytes is more than bit(64)", b.len()));
+                }
+                Ok(Value::UInt(
+                    b.iter().fold(0u64, |n, &x| n << 8 | u64::from(x)),
+                ))
+            }
+            KeyBound::EnumIndex(labels) => {
+                let s = text()?;
+                match labels.iter().position(|l| l == s) {
+                    Some(i) => Ok(Value::UInt(i as u64 + 1)),
+                    None if s.is_empty() => Ok(Value::UInt(0)),
+                    None => Err(format!("{s:?} is not a label of the enum")),
+                }
+            }
+            KeyBound::SetBits(labels) => {
+                let s = text()?;
+                let mut mask = 0u64;
+                for m in s.split(',').filter(|m| !m.is_empty()) {
+                    let i = labels
+                        .iter()
+                        .position(|l| l == m)
+                        .ok_or_else(|| format!("{m:?} is not a member of the set"))?;
+                    mask |= 1u64 << i;
+                }
+                Ok(Value::UInt(mask))
+            }
+        }
+    }
 }
 
 /// One broken nullable FK of a table: its columns load as NULL; the real values are
@@ -208,14 +274,84 @@ pub fn dir_name(table: &str) -> String {
     format!("{clean}-{hash}")
 }
 
-fn find_by_name<'a, T>(items: &'a [T], name: &str, get: impl Fn(&T) -> &str) -> Option<&'a T> {
-    items.iter().find(|t| get(t) == name).or_else(|| {
-        let mut ci = items.iter().filter(|t| get(t).eq_ignore_ascii_case(name));
-        match (ci.next(), ci.next()) {
-            (Some(one), None) => Some(one),
-            _ => None, // none, or ambiguous: only an exact match may decide
+/// Per-column rules keyed by (source table, source column).
+type Rules = BTreeMap<(String, String), Rule>;
+
+/// Resolves each `[columns."table.column"]` key against the source tables: a table
+/// name may hold dots itself, so the key is split after every source table name it
+/// starts with, and only a split that names an existing column counts.
+fn resolve_rules(source: &[SourceTable], settings: &Settings, plan: &mut Plan) -> Rules {
+    let mut rules = Rules::new();
+    for (key, rule) in &settings.rules {
+        let splits: Vec<(&SourceTable, &str)> = source
+            .iter()
+            .filter_map(|t| {
+                let column = key.strip_prefix(t.name.as_str())?.strip_prefix('.')?;
+                Some((t, column))
+            })
+            .collect();
+        let found: Vec<&(&SourceTable, &str)> = splits
+            .iter()
+            .filter(|(t, c)| t.columns.iter().any(|sc| sc.name == *c))
+            .collect();
+        match found.as_slice() {
+            [(t, c)] => {
+                rules.insert((t.name.clone(), c.to_string()), *rule);
+            }
+            [] => {
+                // Name the longest table the key starts with, else split at the first dot.
+                let (table, column) = splits
+                    .iter()
+                    .max_by_key(|(t, _)| t.name.len())
+                    .map(|(t, c)| (t.name.as_str(), *c))
+                    .or_else(|| key.split_once('.'))
+                    .unwrap_or((key.as_str(), ""));
+                plan.problems.push(Problem {
+                    kind: ProblemKind::InvalidRule,
+                    table: table.to_string(),
+                    column: Some(column.to_string()),
+                    message: format!("[columns.\"{key}\"] names no source column"),
+                });
+            }
+            several => {
+                let (t, c) = several[0];
+                let meanings: Vec<String> = several
+                    .iter()
+                    .map(|(t, c)| format!("column \"{c}\" of table \"{}\"", t.name))
+                    .collect();
+                plan.problems.push(Problem {
+                    kind: ProblemKind::InvalidRule,
+                    table: t.name.clone(),
+                    column: Some(c.to_string()),
+                    message: format!(
+                        "[columns.\"{key}\"] is ambiguous: it can mean {}; rename a table or column",
+                        meanings.join(" or ")
+                    ),
+                });
+            }
         }
-    })
+    }
+    rules
+}
+
+fn how_words(how: names::How) -> &'static str {
+    match how {
+        names::How::Exact => "exactly",
+        names::How::CaseInsensitive => "only case-insensitively",
+        names::How::Truncated => "only once truncated to 63 bytes as Postgres does",
+    }
+}
+
+fn ambiguous_tables(a: &names::Ambiguity, src: &[&str], tgt: &[&str]) -> String {
+    format!(
+        "ambiguous table names: source table{} {} and target table{} {} match {}; none is copied \
+         (rename one side, or exclude the extra source tables with run.exclude)",
+        if a.sources.len() > 1 { "s" } else { "" },
+        names::quoted_list(a.sources.iter().map(|&i| src[i])),
+        if a.targets.len() > 1 { "s" } else { "" },
+        names::quoted_list(a.targets.iter().map(|&i| tgt[i])),
+        how_words(a.how),
+    )
 }
 
 pub fn build_plan(
@@ -225,40 +361,76 @@ pub fn build_plan(
     settings: &Settings,
 ) -> Plan {
     let mut plan = Plan::default();
-    let mut used_targets = BTreeSet::new();
     let mut tables = Vec::new();
-    for st in source {
-        if settings.exclude.contains(&st.name) {
-            plan.skipped.push(Skipped {
-                table: st.name.clone(),
-                reason: "excluded by run.exclude".into(),
-            });
-            continue;
+    let rules = resolve_rules(source, settings, &mut plan);
+    let included: Vec<&SourceTable> = source
+        .iter()
+        .filter(|st| {
+            let excluded = settings.exclude.contains(&st.name);
+            if excluded {
+                plan.skipped.push(Skipped {
+                    table: st.name.clone(),
+                    reason: "excluded by run.exclude".into(),
+                });
+            }
+            !excluded
+        })
+        .collect();
+    let src_names: Vec<&str> = included.iter().map(|t| t.name.as_str()).collect();
+    let tgt_names: Vec<&str> = target.iter().map(|t| t.name.as_str()).collect();
+    let m = names::match_names(&src_names, &tgt_names);
+    for a in &m.ambiguous {
+        plan.problems.push(Problem {
+            kind: ProblemKind::AmbiguousName,
+            table: src_names[a.sources[0]].to_string(),
+            column: None,
+            message: ambiguous_tables(a, &src_names, &tgt_names),
+        });
+    }
+    for (i, st) in included.iter().enumerate() {
+        if m.ambiguity_of(i).is_some() {
+            continue; // reported above, as one blocking problem per group
         }
-        let Some(tt) = find_by_name(target, &st.name, |t| &t.name) else {
-            plan.skipped.push(Skipped {
-                table: st.name.clone(),
-                reason: format!(
+        let Some((ti, how)) = m.bound[i] else {
+            // A target of the same folded name taken by an exact match says why.
+            let taken = target.iter().enumerate().find(|(ti, tt)| {
+                names::fold(&tt.name) == names::fold(&st.name) && m.target_is_bound(*ti)
+            });
+            let reason = match taken {
+                Some((_, tt)) => format!(
+                    "target table \"{}\" is matched exactly by another source table; \
+                     names that differ only in case are never guessed",
+                    tt.name
+                ),
+                None => format!(
                     "no table of that name in target schema \"{}\"",
                     settings.schema
                 ),
+            };
+            plan.skipped.push(Skipped {
+                table: st.name.clone(),
+                reason,
             });
             continue;
         };
-        if !used_targets.insert(tt.name.clone()) {
-            plan.skipped.push(Skipped {
+        let tt = &target[ti];
+        if how == names::How::Truncated {
+            plan.warnings.push(Problem {
+                kind: ProblemKind::TruncatedName,
                 table: st.name.clone(),
-                reason: format!(
-                    "target table \"{}\" is already mapped from another source table",
-                    tt.name
+                column: None,
+                message: format!(
+                    "source table \"{}\" is longer than 63 bytes: copied into target table \"{}\", \
+                     the name as Postgres truncates it",
+                    st.name, tt.name
                 ),
             });
-            continue;
         }
-        tables.push(plan_table(st, tt, settings, &mut plan));
+        tables.push(plan_table(st, tt, settings, &rules, &mut plan));
     }
-    for tt in target {
-        if !used_targets.contains(&tt.name) {
+    for (ti, tt) in target.iter().enumerate() {
+        let in_ambiguity = m.ambiguous.iter().any(|a| a.targets.contains(&ti));
+        if !m.target_is_bound(ti) && !in_ambiguity {
             plan.target_only.push(tt.name.clone());
             plan.warnings.push(Problem {
                 kind: ProblemKind::TargetOnlyTable,
@@ -268,19 +440,6 @@ pub fn build_plan(
                     "target table \"{}\" has no source table; my2pg leaves it as it is",
                     tt.name
                 ),
-            });
-        }
-    }
-    for (table, column) in settings.rules.keys() {
-        let known = source
-            .iter()
-            .any(|t| &t.name == table && t.columns.iter().any(|c| &c.name == column));
-        if !known {
-            plan.problems.push(Problem {
-                kind: ProblemKind::InvalidRule,
-                table: table.clone(),
-                column: Some(column.clone()),
-                message: format!("[columns.\"{table}.{column}\"] names no source column"),
             });
         }
     }
@@ -323,6 +482,7 @@ fn plan_table(
     st: &SourceTable,
     tt: &TargetTable,
     settings: &Settings,
+    rules: &Rules,
     plan: &mut Plan,
 ) -> TablePlan {
     let mut columns = Vec::new();
@@ -340,8 +500,49 @@ fn plan_table(
             plan.problems.push(p);
         }
     };
-    for sc in &st.columns {
-        let tc: Option<&TargetColumn> = find_by_name(&tt.columns, &sc.name, |c| &c.name);
+    let src_names: Vec<&str> = st.columns.iter().map(|c| c.name.as_str()).collect();
+    let tgt_names: Vec<&str> = tt.columns.iter().map(|c| c.name.as_str()).collect();
+    let m = names::match_names(&src_names, &tgt_names);
+    for a in &m.ambiguous {
+        // Target columns of an ambiguous group are not "unfilled" on top of it.
+        mapped_targets.extend(a.targets.iter().map(|&i| tt.columns[i].name.clone()));
+    }
+    for (i, sc) in st.columns.iter().enumerate() {
+        if let Some(a) = m.ambiguity_of(i) {
+            problem(
+                plan,
+                ProblemKind::AmbiguousName,
+                &sc.name,
+                format!(
+                    "{}.{}: ambiguous column names: source column{} {} and target column{} {} of table \"{}\" match {}; \
+                     none is copied (rename one side)",
+                    st.name,
+                    sc.name,
+                    if a.sources.len() > 1 { "s" } else { "" },
+                    names::quoted_list(a.sources.iter().map(|&i| src_names[i])),
+                    if a.targets.len() > 1 { "s" } else { "" },
+                    names::quoted_list(a.targets.iter().map(|&i| tgt_names[i])),
+                    tt.name,
+                    how_words(a.how),
+                ),
+            );
+            continue;
+        }
+        let tc: Option<&TargetColumn> = m.bound[i].map(|(ti, how)| {
+            if how == names::How::Truncated {
+                plan.warnings.push(Problem {
+                    kind: ProblemKind::TruncatedName,
+                    table: st.name.clone(),
+                    column: Some(sc.name.clone()),
+                    message: format!(
+                        "{}.{}: source column is longer than 63 bytes: copied into target column \"{}\", \
+                         the name as Postgres truncates it",
+                        st.name, sc.name, tt.columns[ti].name
+                    ),
+                });
+            }
+            &tt.columns[ti]
+        });
         let Some(tc) = tc else {
             if sc.generated {
                 problem(
@@ -379,10 +580,7 @@ fn plan_table(
             );
             continue;
         }
-        let rule = settings
-            .rules
-            .get(&(st.name.clone(), sc.name.clone()))
-            .copied();
+        let rule = rules.get(&(st.name.clone(), sc.name.clone())).copied();
         let is_date = matches!(
             sc.ty.base,
             MyBase::Date | MyBase::DateTime | MyBase::Timestamp
@@ -504,6 +702,18 @@ fn plan_table(
         });
         (columns.iter().map(|c| c.source.clone()).collect(), true)
     };
+    let key_bounds = key
+        .iter()
+        .map(|k| {
+            let ty = st.columns.iter().find(|c| &c.name == k).map(|c| &c.ty);
+            match ty.map(|t| (t.base, t)) {
+                Some((MyBase::Enum, t)) => KeyBound::EnumIndex(t.labels.clone()),
+                Some((MyBase::Set, t)) => KeyBound::SetBits(t.labels.clone()),
+                Some((MyBase::Bit, _)) => KeyBound::BitValue,
+                _ => KeyBound::AsRead,
+            }
+        })
+        .collect();
     let mut extra_key_columns = Vec::new();
     let mut key_positions = Vec::new();
     for k in &key {
@@ -533,6 +743,7 @@ fn plan_table(
         extra_key_columns,
         key,
         key_positions,
+        key_bounds,
         ordered_by_all,
         wave: 0,
         sequences,

@@ -76,3 +76,215 @@ fn hostile_table_and_column_names_move_exactly() {
     assert!(dirs[1].starts_with("___child_tbl-"), "{dirs:?}");
     assert!(!env.workdir.parent().unwrap().join("etc").exists());
 }
+
+fn plan_messages(report: &serde_json::Value, field: &str) -> Vec<(String, String)> {
+    report[field]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| {
+            (
+                p["kind"].as_str().unwrap().to_string(),
+                p["message"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect()
+}
+
+/// Exact names bind first; a case-insensitive match (Unicode, not only ASCII) is used
+/// only when it is the only one on both sides.
+#[test]
+fn exact_table_names_win_and_unicode_case_folds() {
+    let env = TestEnv::new("names_exact");
+    env.mysql_exec(
+        "CREATE TABLE `Users` (`id` int PRIMARY KEY, `name` varchar(10)); \
+         INSERT INTO `Users` VALUES (1,'upper'); \
+         CREATE TABLE `users` (`id` int PRIMARY KEY, `name` varchar(10)); \
+         INSERT INTO `users` VALUES (1,'lower'),(2,'lower2'); \
+         CREATE TABLE `Клиенты` (`Имя` varchar(10) PRIMARY KEY); \
+         INSERT INTO `Клиенты` VALUES ('Ёж')",
+    );
+    env.pg_exec(
+        "CREATE TABLE users (id int PRIMARY KEY, name varchar(10)); \
+         CREATE TABLE \"клиенты\" (\"имя\" varchar(10) PRIMARY KEY)",
+    );
+    env.write_config("");
+    let plan = env.my2pg(&["plan", "--json"]);
+    plan.assert_ok();
+    let report = plan.json();
+    let tables: Vec<(String, String)> = report["tables"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| {
+            (
+                t["source"].as_str().unwrap().to_string(),
+                t["target"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        tables,
+        vec![
+            ("users".to_string(), "users".to_string()),
+            ("Клиенты".to_string(), "клиенты".to_string())
+        ]
+    );
+    assert_eq!(
+        report["skipped_tables"],
+        serde_json::json!([{
+            "table": "Users",
+            "reason": "target table \"users\" is matched exactly by another source table; \
+                       names that differ only in case are never guessed"
+        }])
+    );
+    env.my2pg(&["run"]).assert_ok();
+    assert_eq!(
+        env.pg_rows("SELECT id::text, name FROM users ORDER BY id"),
+        vec![vec![s("1"), s("lower")], vec![s("2"), s("lower2")]]
+    );
+    assert_eq!(
+        env.pg_rows("SELECT \"имя\" FROM \"клиенты\""),
+        vec![vec![s("Ёж")]]
+    );
+}
+
+/// Several tables or columns that match only case-insensitively block the plan, naming
+/// every candidate; nothing is loaded.
+#[test]
+fn ambiguous_case_insensitive_names_block_with_every_candidate() {
+    let env = TestEnv::new("names_ambiguous");
+    env.mysql_exec(
+        "CREATE TABLE `Users` (`Id` int PRIMARY KEY, `UserId` int); \
+         INSERT INTO `Users` VALUES (1,10),(2,20); \
+         CREATE TABLE `users` (`id` int PRIMARY KEY, `userid` int); \
+         INSERT INTO `users` VALUES (1,1000); \
+         CREATE TABLE `amb` (`id` int PRIMARY KEY, `UserId` int); \
+         INSERT INTO `amb` VALUES (1,5)",
+    );
+    env.pg_exec(
+        "CREATE TABLE \"USERS\" (\"ID\" int PRIMARY KEY, \"USERID\" int); \
+         CREATE TABLE amb (id int PRIMARY KEY, userid int, \"USERID\" int)",
+    );
+    env.write_config("");
+    let plan = env.my2pg(&["plan", "--json"]);
+    plan.assert_exit(2);
+    let report = plan.json();
+    assert_eq!(
+        crate::common::problems(&report),
+        vec![
+            ("ambiguous_name".to_string(), "Users".to_string(), None),
+            (
+                "ambiguous_name".to_string(),
+                "amb".to_string(),
+                Some("UserId".to_string())
+            ),
+        ]
+    );
+    assert_eq!(
+        plan_messages(&report, "problems"),
+        vec![
+            (
+                "ambiguous_name".to_string(),
+                "ambiguous table names: source tables \"Users\", \"users\" and target table \
+                 \"USERS\" match only case-insensitively; none is copied (rename one side, or \
+                 exclude the extra source tables with run.exclude)"
+                    .to_string()
+            ),
+            (
+                "ambiguous_name".to_string(),
+                "amb.UserId: ambiguous column names: source column \"UserId\" and target columns \
+                 \"userid\", \"USERID\" of table \"amb\" match only case-insensitively; none is \
+                 copied (rename one side)"
+                    .to_string()
+            ),
+        ]
+    );
+    // USERS is part of the ambiguity, not a target-only table.
+    assert_eq!(report["target_only_tables"], serde_json::json!([]));
+    env.my2pg(&["run"]).assert_exit(2);
+    assert_eq!(env.pg_count("\"USERS\""), 0);
+    assert_eq!(env.pg_count("amb"), 0);
+
+    // Excluding one of the two source tables leaves one candidate: it is copied.
+    env.pg_exec("ALTER TABLE amb DROP COLUMN \"USERID\"");
+    env.write_config("[run]\nexclude = [\"users\"]");
+    env.my2pg(&["run"]).assert_ok();
+    assert_eq!(
+        env.pg_rows("SELECT \"ID\"::text, \"USERID\"::text FROM \"USERS\" ORDER BY 1"),
+        vec![vec![s("1"), s("10")], vec![s("2"), s("20")]]
+    );
+    assert_eq!(
+        env.pg_rows("SELECT id::text, userid::text FROM amb"),
+        vec![vec![s("1"), s("5")]]
+    );
+}
+
+/// Postgres keeps 63 bytes of a name (cut at a character boundary): longer source names
+/// match the truncated target name, with a note in the plan.
+#[test]
+fn names_longer_than_63_bytes_match_as_postgres_truncates_them() {
+    let env = TestEnv::new("names_long");
+    let t64 = "t".repeat(64);
+    let a63 = "a".repeat(63);
+    let b64 = "b".repeat(64);
+    let ya40 = "я".repeat(40); // 80 bytes; Postgres keeps 31 characters (62 bytes)
+    env.mysql_exec(&format!(
+        "CREATE TABLE `{t64}` (`id` int PRIMARY KEY, `{a63}` int, `{b64}` int, `{ya40}` varchar(10)); \
+         INSERT INTO `{t64}` VALUES (1,2,3,'x'),(2,NULL,4,'y')"
+    ));
+    // Postgres truncates the names as it creates them.
+    env.pg_exec(&format!(
+        "CREATE TABLE \"{t64}\" (id int PRIMARY KEY, \"{a63}\" int, \"{b64}\" int, \"{ya40}\" varchar(10))"
+    ));
+    let (t63, b63, ya31) = (&t64[..63], &b64[..63], "я".repeat(31));
+    assert_eq!(
+        env.pg_value(&format!(
+            "SELECT string_agg(attname, ',' ORDER BY attnum) FROM pg_attribute \
+             WHERE attrelid = '\"{t63}\"'::regclass AND attnum > 0"
+        )),
+        Some(format!("id,{a63},{b63},{ya31}"))
+    );
+    env.write_config("");
+    let plan = env.my2pg(&["plan", "--json"]);
+    plan.assert_ok();
+    let report = plan.json();
+    assert_eq!(report["skipped_tables"], serde_json::json!([]));
+    assert_eq!(
+        plan_messages(&report, "warnings"),
+        vec![
+            (
+                "truncated_name".to_string(),
+                format!(
+                    "source table \"{t64}\" is longer than 63 bytes: copied into target table \
+                     \"{t63}\", the name as Postgres truncates it"
+                )
+            ),
+            (
+                "truncated_name".to_string(),
+                format!(
+                    "{t64}.{b64}: source column is longer than 63 bytes: copied into target \
+                     column \"{b63}\", the name as Postgres truncates it"
+                )
+            ),
+            (
+                "truncated_name".to_string(),
+                format!(
+                    "{t64}.{ya40}: source column is longer than 63 bytes: copied into target \
+                     column \"{ya31}\", the name as Postgres truncates it"
+                )
+            ),
+        ]
+    );
+    env.my2pg(&["run"]).assert_ok();
+    assert_eq!(
+        env.pg_rows(&format!(
+            "SELECT id::text, \"{a63}\"::text, \"{b63}\"::text, \"{ya31}\" FROM \"{t63}\" ORDER BY id"
+        )),
+        vec![
+            vec![s("1"), s("2"), s("3"), s("x")],
+            vec![s("2"), None, s("4"), s("y")]
+        ]
+    );
+    env.my2pg(&["verify", "--level", "full"]).assert_ok();
+}

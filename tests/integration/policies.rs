@@ -351,3 +351,68 @@ fn rule_invalid_uses_are_blocking_plan_problems() {
         .assert_stderr_contains("rule empty_to_null needs a nullable target column");
     assert_eq!(env.pg_count("t"), 0, "nothing moves on a blocking problem");
 }
+
+/// A rule key is split after a source table name, so table (and column) names may hold
+/// dots; a key two tables could claim is refused, naming both readings.
+#[test]
+fn rules_name_tables_and_columns_with_dots() {
+    let env = TestEnv::new("rule_dots");
+    env.mysql_exec(
+        "CREATE TABLE `my.tab` (id int PRIMARY KEY, u char(36)); \
+         INSERT INTO `my.tab` VALUES (1,''),(2,'8F14E45F-CEEA-467F-A0E6-4A1D0F1E2B3C'); \
+         CREATE TABLE `plain` (id int PRIMARY KEY, `u.x` char(36)); \
+         INSERT INTO `plain` VALUES (1,''),(2,'8f14e45f-ceea-467f-a0e6-4a1d0f1e2b3c')",
+    );
+    env.pg_exec(
+        "CREATE TABLE \"my.tab\" (id int PRIMARY KEY, u uuid); \
+         CREATE TABLE plain (id int PRIMARY KEY, \"u.x\" uuid)",
+    );
+    config(
+        &env,
+        "[columns.\"my.tab.u\"]\nconvert = \"empty_to_null\"\n\
+         [columns.\"plain.u.x\"]\nconvert = \"empty_to_null\"\n",
+    );
+    let out = env.my2pg(&["run", "--json"]);
+    out.assert_ok();
+    assert_eq!(
+        rules_applied(&out.json()),
+        vec![
+            ra("my.tab", "u", "empty_to_null", 1),
+            ra("plain", "u.x", "empty_to_null", 1)
+        ]
+    );
+    assert_eq!(
+        env.pg_rows("SELECT id::text, u::text FROM \"my.tab\" ORDER BY id"),
+        vec![
+            row(&[Some("1"), None]),
+            row(&[Some("2"), Some("8f14e45f-ceea-467f-a0e6-4a1d0f1e2b3c")]),
+        ]
+    );
+    assert_eq!(
+        env.pg_rows("SELECT id::text, \"u.x\"::text FROM plain ORDER BY id"),
+        vec![
+            row(&[Some("1"), None]),
+            row(&[Some("2"), Some("8f14e45f-ceea-467f-a0e6-4a1d0f1e2b3c")]),
+        ]
+    );
+
+    // `my` with a column `tab.u` makes "my.tab.u" name two columns.
+    env.mysql_exec("CREATE TABLE `my` (id int PRIMARY KEY, `tab.u` char(36))");
+    env.pg_exec("CREATE TABLE my (id int PRIMARY KEY, \"tab.u\" uuid)");
+    let plan = env.my2pg(&["plan", "--json"]);
+    plan.assert_exit(2);
+    let report = plan.json();
+    assert_eq!(
+        problems(&report),
+        vec![(
+            "invalid_rule".to_string(),
+            "my".to_string(),
+            Some("tab.u".to_string())
+        )]
+    );
+    assert_eq!(
+        report["problems"][0]["message"],
+        "[columns.\"my.tab.u\"] is ambiguous: it can mean column \"tab.u\" of table \"my\" or \
+         column \"u\" of table \"my.tab\"; rename a table or column"
+    );
+}
