@@ -47,6 +47,15 @@ fn scan_rows(t: &TablePlan, rows: &[Row]) -> Tally {
     for row in rows {
         for (i, col) in t.columns.iter().enumerate() {
             let Some(v) = row.as_ref(i).filter(|v| **v != Value::NULL) else {
+                if !col.target_nullable {
+                    let e = tally
+                        .entry((i, ProblemClass::NullIntoNotNull, false))
+                        .or_insert((0, Vec::new()));
+                    e.0 += 1;
+                    if e.1.len() < SAMPLES {
+                        e.1.push(format!("{} value NULL", format_key(t, row)));
+                    }
+                }
                 continue;
             };
             scratch.clear();

@@ -28,6 +28,10 @@ pub enum ProblemClass {
     TooLong,
     EnumLabelMissing,
     PrecisionLoss,
+    /// A calendar date that does not exist (2024-02-30, kept by ALLOW_INVALID_DATES).
+    InvalidDate,
+    /// NULL in a source column whose target column is NOT NULL.
+    NullIntoNotNull,
     OrphanFk,
     Other,
 }
@@ -46,6 +50,8 @@ impl ProblemClass {
             ProblemClass::TooLong => "too_long",
             ProblemClass::EnumLabelMissing => "enum_label_missing",
             ProblemClass::PrecisionLoss => "precision_loss",
+            ProblemClass::InvalidDate => "invalid_date",
+            ProblemClass::NullIntoNotNull => "null_into_not_null",
             ProblemClass::OrphanFk => "orphan_fk",
             ProblemClass::Other => "other",
         }
@@ -605,9 +611,26 @@ fn date_value(v: &Value) -> Result<DateParts, ConvertError> {
                     "year 0 does not exist in PostgreSQL",
                 );
             }
+            if *m > 12 || *d > days_in_month(*y, *m) {
+                return err(
+                    ProblemClass::InvalidDate,
+                    format!(
+                        "{y:04}-{m:02}-{d:02} is not a calendar date (MySQL keeps it under ALLOW_INVALID_DATES)"
+                    ),
+                );
+            }
             Ok((*y, *m, *d, *h, *mi, *s, *us))
         }
         _ => unexpected(v),
+    }
+}
+
+fn days_in_month(y: u16, m: u8) -> u8 {
+    match m {
+        2 if y % 4 == 0 && (y % 100 != 0 || y % 400 == 0) => 29,
+        2 => 28,
+        4 | 6 | 9 | 11 => 30,
+        _ => 31,
     }
 }
 

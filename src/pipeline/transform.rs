@@ -10,7 +10,7 @@ use rayon::prelude::*;
 use super::read::give_back;
 use super::{Cancel, EncodedBatch, RowBatch};
 use crate::convert::excerpt;
-use crate::error::{ErrorKind, Result};
+use crate::error::{Error, ErrorKind, Result};
 use crate::plan::TablePlan;
 
 /// Rows per rayon task: large enough to amortize scheduling, small enough to balance.
@@ -84,6 +84,9 @@ pub fn encode_rows(t: &TablePlan, rows: &[Row]) -> Result<Encoded> {
                 out.push(b',');
             }
             let Some(v) = row.as_ref(i).filter(|v| **v != Value::NULL) else {
+                if !col.target_nullable {
+                    return Err(null_into_not_null(t, col, row));
+                }
                 continue;
             };
             let (value, was_changed) = match col.rule {
@@ -91,6 +94,9 @@ pub fn encode_rows(t: &TablePlan, rows: &[Row]) -> Result<Encoded> {
                 None => (Some(Cow::Borrowed(v)), false),
             };
             changed[i] += was_changed as u64;
+            if value.is_none() && !col.target_nullable {
+                return Err(null_into_not_null(t, col, row));
+            }
             if let Some(value) = value {
                 col.converter
                     .convert(&value, &mut out)
@@ -106,6 +112,19 @@ pub fn encode_rows(t: &TablePlan, rows: &[Row]) -> Result<Encoded> {
         out.push(b'\n');
     }
     Ok((out, changed))
+}
+
+/// Postgres would refuse the row anyway; failing here names the row the same way every
+/// other bad value is named, and lets `check` count them before the cut-over.
+fn null_into_not_null(t: &TablePlan, col: &crate::plan::ColumnPlan, row: &Row) -> Error {
+    ErrorKind::Convert {
+        table: t.source.clone(),
+        column: col.source.clone(),
+        pk: format_key(t, row),
+        excerpt: "NULL".into(),
+        reason: format!("the target column \"{}\" is NOT NULL", col.target),
+    }
+    .into()
 }
 
 /// `(id)=(42)` or `(a, b)=(1, "x")`, from the row's key columns.

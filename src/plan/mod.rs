@@ -37,6 +37,13 @@ pub enum ProblemKind {
     ReferencesUnloadedTable,
     /// A source name longer than Postgres keeps matched its target once truncated.
     TruncatedName,
+    /// A nullable source column feeds a NOT NULL target column: a NULL fails the run.
+    NullableIntoNotNull,
+    /// Blocking: nothing of the source table can be copied into its target table.
+    NoCopyableColumns,
+    /// Blocking: `run.exclude` or a `[tables."t"]` section names a table that does not
+    /// exist (a typo would otherwise copy, or truncate, what the operator meant to spare).
+    UnknownConfigTable,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -443,6 +450,33 @@ pub fn build_plan(
             });
         }
     }
+    for name in &settings.exclude {
+        if !source.iter().any(|st| &st.name == name) {
+            plan.problems.push(Problem {
+                kind: ProblemKind::UnknownConfigTable,
+                table: name.clone(),
+                column: None,
+                message: format!(
+                    "run.exclude names \"{name}\", which is not a source table (names are exact \
+                     and case-sensitive)"
+                ),
+            });
+        }
+    }
+    for name in settings.table_existing_rows.keys() {
+        if !target.iter().any(|tt| &tt.name == name) {
+            plan.problems.push(Problem {
+                kind: ProblemKind::UnknownConfigTable,
+                table: name.clone(),
+                column: None,
+                message: format!(
+                    "[tables.\"{name}\"] names no table of target schema \"{}\" (names are \
+                     exact and case-sensitive)",
+                    settings.schema
+                ),
+            });
+        }
+    }
     let mut result = waves::plan_waves(&tables, fks, &settings.schema);
     if settings.constraints == crate::config::ConstraintStrategy::Rebuild {
         // Every FK of a copied table is dropped for the load: one wave, no cycle breaks.
@@ -658,6 +692,18 @@ fn plan_table(
                 }
             }
         }
+        if sc.nullable && tc.not_null {
+            plan.warnings.push(Problem {
+                kind: ProblemKind::NullableIntoNotNull,
+                table: st.name.clone(),
+                column: Some(sc.name.clone()),
+                message: format!(
+                    "{}.{}: the source column is nullable and target column \"{}\" is NOT NULL: \
+                     a NULL fails the run, naming its row (`my2pg check` counts them)",
+                    st.name, sc.name, tc.name
+                ),
+            });
+        }
         columns.push(ColumnPlan {
             source: sc.name.clone(),
             source_type: sc.ty.column_type.clone(),
@@ -684,6 +730,20 @@ fn plan_table(
                 ),
             });
         }
+    }
+    if columns.is_empty() {
+        // COPY needs at least one column, and rows of nothing but defaults are not data
+        // this tool can vouch for.
+        plan.problems.push(Problem {
+            kind: ProblemKind::NoCopyableColumns,
+            table: st.name.clone(),
+            column: None,
+            message: format!(
+                "{}: no source column can be copied into target table \"{}\" (each is \
+                 unmatched or generated there): exclude the table or give the target its columns",
+                st.name, tt.name
+            ),
+        });
     }
     // The read key: primary key, else a unique NOT NULL key, else every column.
     let (key, ordered_by_all) = if !st.primary_key.is_empty() {

@@ -439,3 +439,85 @@ fn check_clean_source_exits_0_with_no_findings() {
     // Human output goes to stderr.
     out.assert_stderr_contains("check: clean, nothing would fail the cut-over");
 }
+
+/// A NULL into a NOT NULL target column and a date only ALLOW_INVALID_DATES could store
+/// used to pass `check` and fail the COPY: both are now counted, and `run` names the row.
+#[test]
+fn check_counts_nulls_into_not_null_and_impossible_dates() {
+    let env = TestEnv::new("check_null_date");
+    env.mysql_exec(
+        "SET SESSION sql_mode = 'ALLOW_INVALID_DATES'; \
+         CREATE TABLE ev (id int NOT NULL PRIMARY KEY, name varchar(10) NULL, d date NULL); \
+         INSERT INTO ev VALUES (1, 'a', '2024-02-29'), (2, NULL, '2024-02-30'), \
+           (3, NULL, '2023-02-29'), (4, 'd', NULL), (5, 'e', '2024-04-31')",
+    );
+    env.pg_exec("CREATE TABLE ev (id integer PRIMARY KEY, name varchar(10) NOT NULL, d date)");
+    config(&env, "");
+
+    let plan = env.my2pg(&["plan", "--json"]);
+    plan.assert_ok();
+    let warned: Vec<(String, String)> = plan.json()["warnings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|w| w["kind"] == "nullable_into_not_null")
+        .map(|w| {
+            (
+                w["column"].as_str().unwrap().to_string(),
+                w["message"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        warned,
+        vec![(
+            "name".to_string(),
+            "ev.name: the source column is nullable and target column \"name\" is NOT NULL: \
+             a NULL fails the run, naming its row (`my2pg check` counts them)"
+                .to_string()
+        )]
+    );
+
+    let out = env.my2pg(&["check", "--json"]);
+    out.assert_exit(1);
+    let mut want = vec![
+        f(
+            "ev",
+            "d",
+            "invalid_date",
+            3,
+            &[
+                "(id)=(2) value 2024-02-30 00:00:00.000000",
+                "(id)=(3) value 2023-02-29 00:00:00.000000",
+                "(id)=(5) value 2024-04-31 00:00:00.000000",
+            ],
+            false,
+        ),
+        f(
+            "ev",
+            "name",
+            "null_into_not_null",
+            2,
+            &["(id)=(2) value NULL", "(id)=(3) value NULL"],
+            false,
+        ),
+    ];
+    want.sort();
+    assert_eq!(findings(&out.json()), want);
+
+    let run = env.my2pg(&["run", "--json"]);
+    run.assert_exit(1).assert_stderr_contains(
+        "table `ev`, column `name`, primary key (id)=(2): cannot convert NULL: \
+         the target column \"name\" is NOT NULL",
+    );
+    assert_eq!(env.pg_count("ev"), 0);
+
+    // With the NULLs fixed at the source, the impossible date is what stops the run.
+    env.mysql_exec("UPDATE ev SET name = 'x' WHERE name IS NULL");
+    let run = env.my2pg(&["run", "--json"]);
+    run.assert_exit(1).assert_stderr_contains(
+        "table `ev`, column `d`, primary key (id)=(2): cannot convert 2024-02-30 00:00:00.000000: \
+         2024-02-30 is not a calendar date (MySQL keeps it under ALLOW_INVALID_DATES)",
+    );
+    assert_eq!(env.pg_count("ev"), 0);
+}

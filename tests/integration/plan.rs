@@ -42,6 +42,58 @@ fn plan_unmapped_source_column_blocks_with_exit_2() {
     );
 }
 
+/// Every source column lands in a generated target column: nothing to COPY. It used to
+/// plan as runnable and then fail with a MySQL syntax error (`SELECT  FROM`).
+#[test]
+fn plan_table_with_no_copyable_column_blocks_with_exit_2() {
+    let env = TestEnv::new("no_cols");
+    env.mysql_exec("CREATE TABLE z (x int NULL); INSERT INTO z VALUES (1), (2)");
+    env.pg_exec(
+        "CREATE TABLE z (x integer GENERATED ALWAYS AS (42) STORED, \
+         id integer GENERATED ALWAYS AS IDENTITY)",
+    );
+    let (problems, stderr) = blocked_plan(&env);
+    assert_eq!(problems, vec![p("no_copyable_columns", "z", None)]);
+    assert!(
+        stderr.contains(
+            "z: no source column can be copied into target table \"z\" (each is unmatched \
+             or generated there): exclude the table or give the target its columns"
+        ),
+        "stderr: {stderr}"
+    );
+    env.write_config("[run]\nexclude = [\"z\"]");
+    env.my2pg(&["run"]).assert_ok();
+}
+
+/// A typo in `run.exclude` would copy the table the operator meant to leave out; one in
+/// `[tables."x"]` would silently not apply its policy.
+#[test]
+fn plan_config_naming_a_missing_table_blocks_with_exit_2() {
+    let env = TestEnv::new("cfg_typo");
+    env.mysql_exec("CREATE TABLE account (id int NOT NULL PRIMARY KEY)");
+    env.pg_exec("CREATE TABLE account (id integer PRIMARY KEY)");
+    env.write_config(
+        "[run]\nexclude = [\"migration_typeorm\"]\n\n[tables.\"acount\"]\nexisting_rows = \"truncate\"\n",
+    );
+    let out = env.my2pg(&["plan", "--json"]);
+    out.assert_exit(2)
+        .assert_stderr_contains(
+            "run.exclude names \"migration_typeorm\", which is not a source table (names are \
+             exact and case-sensitive)",
+        )
+        .assert_stderr_contains(
+            "[tables.\"acount\"] names no table of target schema \"public\" (names are exact \
+             and case-sensitive)",
+        );
+    assert_eq!(
+        problems(&out.json()),
+        vec![
+            p("unknown_config_table", "acount", None),
+            p("unknown_config_table", "migration_typeorm", None)
+        ]
+    );
+}
+
 #[test]
 fn plan_unfilled_target_column_blocks_with_exit_2() {
     let env = TestEnv::new("unfilled");
