@@ -118,7 +118,8 @@ pub enum Converter {
     /// bit(n) bytes (big-endian) into bit(m)/varbit(m) as a string of n bits.
     BitString { bits: u32 },
     /// set / TypeORM simple-array text ("a,b") into text[]; '' is the empty array.
-    TextArray,
+    /// Comma list into text[]/varchar(n)[]: `max_chars` bounds each element.
+    TextArray { max_chars: Option<u32> },
     /// Bytes kept in a text target as base64 (rule `base64`).
     Base64Text,
     /// Bytes kept in a text target as lower-case hex (rule `hex`).
@@ -153,7 +154,7 @@ impl Converter {
             Converter::Timestamp { .. } => "timestamp",
             Converter::TimestampTz { .. } => "timestamptz",
             Converter::BitString { .. } => "bit_string",
-            Converter::TextArray => "text_array",
+            Converter::TextArray { .. } => "text_array",
             Converter::Base64Text => "base64",
             Converter::HexText => "hex",
             Converter::Time { .. } => "time",
@@ -183,7 +184,7 @@ impl Converter {
             Converter::TimestampTz { zone: None, .. } => "timestamptz (read as UTC)".into(),
             Converter::TimestampTz { zone: Some(z), .. } => format!("timestamptz (read in {z})"),
             Converter::BitString { bits } => format!("bit({bits}) as a bit string"),
-            Converter::TextArray => "comma list -> text[]".into(),
+            Converter::TextArray { .. } => "comma list -> text[]".into(),
             Converter::Base64Text => "bytes -> base64 text (rule base64)".into(),
             Converter::HexText => "bytes -> hex text (rule hex)".into(),
             Converter::Time { .. } => "time".into(),
@@ -328,9 +329,15 @@ impl Converter {
                     }
                 }
             }
-            Converter::TextArray => {
+            Converter::TextArray { max_chars } => {
                 let b = bytes(v)?;
                 check_text(b, None)?;
+                if let Some(max) = max_chars {
+                    for part in b.split(|&c| c == b',') {
+                        // Valid UTF-8 already; a comma never splits a character.
+                        check_text(part, Some(*max))?;
+                    }
+                }
                 put_text_array(out, b);
             }
             Converter::Base64Text => {
@@ -421,7 +428,10 @@ pub fn choose(src: &MyType, dst: &PgType, source_timezone: Option<&str>) -> Opti
     }
     if let PgKind::Array(elem) = &dst.kind {
         let text_elem = matches!(elem.as_str(), "text" | "varchar");
-        return (text_elem && (src.base == Set || src.is_text())).then_some(Converter::TextArray);
+        // An array column's typmod is its element's: varchar(n)[] holds n - 4 + 4.
+        let max_chars = (elem == "varchar" && dst.typmod >= 4).then(|| (dst.typmod - 4) as u32);
+        return (text_elem && (src.base == Set || src.is_text()))
+            .then_some(Converter::TextArray { max_chars });
     }
     let text_target = matches!(t, "text" | "varchar" | "bpchar" | "citext");
     let frac = |default: u32| {

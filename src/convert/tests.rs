@@ -207,6 +207,25 @@ fn interval_typmod_fields_and_precision() {
 }
 
 #[test]
+fn varchar_array_elements_are_bounded_by_the_element_length() {
+    let src = my("varchar", "varchar(50)");
+    let mut dst = pg("_varchar", 4 + 2);
+    dst.kind = crate::catalog::PgKind::Array("varchar".into());
+    let c = choose_utc(&src, &dst).unwrap();
+    assert_eq!(c, Converter::TextArray { max_chars: Some(2) });
+    assert_eq!(
+        field(&c, Value::Bytes(b"ab,c,".to_vec())).unwrap(),
+        "\"{\"\"ab\"\",\"\"c\"\",\"\"\"\"}\""
+    );
+    assert_eq!(
+        field(&c, Value::Bytes("ab,äöü".as_bytes().to_vec()))
+            .unwrap_err()
+            .message,
+        "3 characters do not fit the target's 2"
+    );
+}
+
+#[test]
 fn floats_use_shortest_round_trip() {
     assert_eq!(
         field(&Converter::Float32, Value::Float(0.1)).unwrap(),
@@ -454,11 +473,19 @@ fn bit_strings_set_arrays_base64_hex() {
         "bit value wider than the column"
     );
     assert_eq!(
-        field(&Converter::TextArray, Value::Bytes(b"a,b \"c\\".to_vec())).unwrap(),
+        field(
+            &Converter::TextArray { max_chars: None },
+            Value::Bytes(b"a,b \"c\\".to_vec())
+        )
+        .unwrap(),
         r#""{""a"",""b \""c\\""}""#
     );
     assert_eq!(
-        field(&Converter::TextArray, Value::Bytes(Vec::new())).unwrap(),
+        field(
+            &Converter::TextArray { max_chars: None },
+            Value::Bytes(Vec::new())
+        )
+        .unwrap(),
         "\"{}\""
     );
     assert_eq!(

@@ -839,6 +839,36 @@ fn matrix_simple_array_set_and_enum() {
     );
 }
 
+/// varchar(n)[] bounds each element: an element too long is refused, naming the row,
+/// where Postgres would have failed the COPY.
+#[test]
+fn matrix_simple_array_elements_respect_varchar_n() {
+    let env = TestEnv::new("mx_array_len");
+    env.mysql_exec(
+        "CREATE TABLE tags (id int NOT NULL PRIMARY KEY, sa text NULL); \
+         INSERT INTO tags VALUES (1, 'ab,c'), (2, 'ab,cde')",
+    );
+    env.pg_exec("CREATE TABLE tags (id integer PRIMARY KEY, sa varchar(2)[])");
+    config(&env, "");
+    let out = env.my2pg(&["run", "--json"]);
+    assert_convert_error(
+        &out,
+        "tags",
+        "sa",
+        "2",
+        "\"ab,cde\"",
+        "3 characters do not fit the target's 2",
+    );
+    assert_eq!(env.pg_count("tags"), 0);
+    env.mysql_exec("UPDATE tags SET sa = 'ab,cd' WHERE id = 2");
+    config(&env, "");
+    env.my2pg(&["run", "--fresh", "--yes"]).assert_ok();
+    assert_eq!(
+        env.pg_rows("SELECT sa::text FROM tags ORDER BY id"),
+        vec![row(&[Some("{ab,c}")]), row(&[Some("{ab,cd}")])]
+    );
+}
+
 #[test]
 fn matrix_dates_datetimes_timestamps_exact_fractions() {
     let env = TestEnv::new("mx_temporal");
