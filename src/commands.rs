@@ -77,6 +77,21 @@ pub async fn prepare(settings: &Settings) -> Result<Prepared> {
     }
     let (target, fks) = catalog::postgres::read_catalog(&client, &settings.schema).await?;
     let mut plan = build_plan(&source, &target, &fks, settings);
+    // my2pg never disables triggers (that needs superuser or table ownership tricks and
+    // would hide the application's own logic), so the operator must know which fire.
+    for (table, trigger) in catalog::postgres::user_triggers(&client, &settings.schema).await? {
+        if plan.tables.iter().any(|t| t.target.name == table) {
+            plan.warnings.push(crate::plan::Problem {
+                kind: crate::plan::ProblemKind::UserTrigger,
+                table: table.clone(),
+                column: None,
+                message: format!(
+                    "target table \"{table}\" has trigger \"{trigger}\": it fires for every row \
+                     my2pg loads (triggers are never disabled); make sure it is meant to"
+                ),
+            });
+        }
+    }
     check_existing_rows(&client, &mut plan).await?;
     Ok(Prepared {
         plan,

@@ -139,6 +139,22 @@ pub async fn read_catalog(
 }
 
 /// Copied tables that already hold rows (schema-first targets are often seeded).
+/// User triggers (enabled, not FK/internal ones) on tables of `schema`: (table, trigger).
+pub async fn user_triggers(client: &Client, schema: &str) -> Result<Vec<(String, String)>> {
+    let rows = client
+        .query(
+            "SELECT c.relname, t.tgname FROM pg_trigger t \
+             JOIN pg_class c ON c.oid = t.tgrelid \
+             JOIN pg_namespace n ON n.oid = c.relnamespace \
+             WHERE n.nspname = $1 AND NOT t.tgisinternal AND t.tgenabled <> 'D' \
+             ORDER BY c.relname, t.tgname",
+            &[&schema],
+        )
+        .await
+        .map_err(|e| Error::pg("read the target's triggers", &e))?;
+    Ok(rows.iter().map(|r| (r.get(0), r.get(1))).collect())
+}
+
 pub async fn non_empty(client: &Client, tables: &[crate::ident::PgName]) -> Result<Vec<String>> {
     let mut out = Vec::new();
     for t in tables {

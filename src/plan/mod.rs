@@ -41,6 +41,8 @@ pub enum ProblemKind {
     NullableIntoNotNull,
     /// Blocking: nothing of the source table can be copied into its target table.
     NoCopyableColumns,
+    /// A copied target table has a user trigger: it fires for every loaded row.
+    UserTrigger,
     /// Blocking: `run.exclude` or a `[tables."t"]` section names a table that does not
     /// exist (a typo would otherwise copy, or truncate, what the operator meant to spare).
     UnknownConfigTable,

@@ -94,6 +94,51 @@ fn plan_config_naming_a_missing_table_blocks_with_exit_2() {
     );
 }
 
+/// A trigger on a copied table fires for every loaded row: plan says so (a warning, the
+/// plan stays runnable); disabled triggers and tables my2pg does not load are not named.
+#[test]
+fn plan_warns_about_user_triggers_on_copied_tables() {
+    let env = TestEnv::new("triggers");
+    env.mysql_exec(
+        "CREATE TABLE account (id int NOT NULL PRIMARY KEY); INSERT INTO account VALUES (1)",
+    );
+    env.pg_exec(
+        "CREATE TABLE account (id integer PRIMARY KEY); \
+         CREATE TABLE audit (id integer, at timestamptz DEFAULT now()); \
+         CREATE FUNCTION log_it() RETURNS trigger LANGUAGE plpgsql AS \
+           $$BEGIN INSERT INTO audit (id) VALUES (NEW.id); RETURN NEW; END$$; \
+         CREATE TRIGGER \"Audit \"\"it\"\"\" AFTER INSERT ON account FOR EACH ROW EXECUTE FUNCTION log_it(); \
+         CREATE TRIGGER off_one AFTER INSERT ON account FOR EACH ROW EXECUTE FUNCTION log_it(); \
+         ALTER TABLE account DISABLE TRIGGER off_one; \
+         CREATE TRIGGER on_audit BEFORE UPDATE ON audit FOR EACH ROW EXECUTE FUNCTION suppress_redundant_updates_trigger()",
+    );
+    env.write_config("");
+    let out = env.my2pg(&["plan", "--json"]);
+    out.assert_ok();
+    let report = out.json();
+    let triggers: Vec<String> = report["warnings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|w| w["kind"] == "user_trigger")
+        .map(|w| w["message"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(
+        triggers,
+        vec![
+            "target table \"account\" has trigger \"Audit \"it\"\": it fires for every row my2pg \
+             loads (triggers are never disabled); make sure it is meant to"
+                .to_string()
+        ]
+    );
+    env.my2pg(&["run"]).assert_ok();
+    assert_eq!(
+        env.pg_count("audit"),
+        1,
+        "the trigger fired once per loaded row"
+    );
+}
+
 #[test]
 fn plan_unfilled_target_column_blocks_with_exit_2() {
     let env = TestEnv::new("unfilled");
