@@ -75,8 +75,12 @@ pub async fn prepare(settings: &Settings) -> Result<Prepared> {
         }
         check_zone_is_not_an_abbreviation(&mut client, tz).await?;
     }
+    let source_zone = match &settings.source_timezone {
+        Some(tz) => Some(Arc::new(read_zone_gaps(&mut client, tz).await?)),
+        None => None,
+    };
     let (target, fks) = catalog::postgres::read_catalog(&client, &settings.schema).await?;
-    let mut plan = build_plan(&source, &target, &fks, settings);
+    let mut plan = build_plan(&source, &target, &fks, settings, source_zone.as_ref());
     // my2pg never disables triggers (that needs superuser or table ownership tricks and
     // would hide the application's own logic), so the operator must know which fire.
     for (table, trigger) in catalog::postgres::user_triggers(&client, &settings.schema).await? {
@@ -138,6 +142,57 @@ async fn check_zone_is_not_an_abbreviation(
         )));
     }
     Ok(())
+}
+
+/// The local times `tz` skips, by Postgres's own tz database: every forward change of
+/// the UTC offset from 1800 to 2200, found a day, then a minute, then a second at a time
+/// (a few hundred thousand rows for a zone with daylight saving; once per command).
+/// Local times outside those years are not checked.
+async fn read_zone_gaps(
+    client: &mut tokio_postgres::Client,
+    tz: &str,
+) -> Result<crate::convert::SourceZone> {
+    let what = "find the daylight-saving gaps of run.source_timezone";
+    let tx = client
+        .transaction()
+        .await
+        .map_err(|e| Error::pg(what, &e))?;
+    tx.query_one("SELECT set_config('TimeZone', $1, true)", &[&tz])
+        .await
+        .map_err(|e| Error::pg(what, &e))?;
+    let rows = tx
+        .query(
+            "WITH days AS ( \
+                 SELECT t, extract(timezone FROM t)::bigint AS off \
+                 FROM generate_series(timestamptz '1800-01-01 00:00+00', \
+                                      timestamptz '2200-01-01 00:00+00', interval '1 day') t), \
+             changes AS ( \
+                 SELECT lag(t) OVER w AS t0, t AS t1, lag(off) OVER w AS off0, off AS off1 \
+                 FROM days WINDOW w AS (ORDER BY t)) \
+             SELECT extract(epoch FROM sec.at)::bigint AS at, off0, off1 \
+             FROM changes, \
+             LATERAL (SELECT min(m) AS at FROM generate_series(t0, t1, interval '1 minute') m \
+                      WHERE extract(timezone FROM m)::bigint = off1) mn, \
+             LATERAL (SELECT min(s) AS at \
+                      FROM generate_series(mn.at - interval '1 minute', mn.at, interval '1 second') s \
+                      WHERE extract(timezone FROM s)::bigint = off1) sec \
+             WHERE off1 > off0",
+            &[],
+        )
+        .await
+        .map_err(|e| Error::pg(what, &e))?;
+    tx.rollback().await.map_err(|e| Error::pg(what, &e))?;
+    let gaps = rows
+        .iter()
+        .map(|r| {
+            let (at, off0, off1): (i64, i64, i64) = (r.get(0), r.get(1), r.get(2));
+            // Local clocks jumped from at+off0 to at+off1: the times between never were.
+            ((at + off0) * 1_000_000, (at + off1) * 1_000_000)
+        })
+        .collect();
+    let zone = crate::convert::SourceZone::new(tz, gaps);
+    tracing::debug!(zone = tz, gaps = zone.gaps(), "source time zone read");
+    Ok(zone)
 }
 
 /// Finds copied target tables that already hold rows. Rows an earlier my2pg run loaded

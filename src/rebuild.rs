@@ -815,7 +815,9 @@ mod tests {
                 "timestamp with time zone",
                 Converter::TimestampTz {
                     frac_digits: digits,
-                    zone: zone.map(str::to_string),
+                    zone: zone.map(|z| {
+                        std::sync::Arc::new(crate::convert::SourceZone::new(z, Vec::new()))
+                    }),
                 },
             )
         };

@@ -10,6 +10,8 @@ use mysql_async::Value;
 
 use crate::catalog::{MyBase, MyType, PgKind, PgType};
 mod json;
+mod zone;
+pub use zone::SourceZone;
 
 use crate::encode::{put_bytea, put_hex_lower, put_padded, put_text};
 
@@ -32,6 +34,8 @@ pub enum ProblemClass {
     InvalidDate,
     /// NULL in a source column whose target column is NOT NULL.
     NullIntoNotNull,
+    /// A datetime in run.source_timezone that a daylight-saving change skipped.
+    NonexistentLocalTime,
     OrphanFk,
     Other,
 }
@@ -52,6 +56,7 @@ impl ProblemClass {
             ProblemClass::PrecisionLoss => "precision_loss",
             ProblemClass::InvalidDate => "invalid_date",
             ProblemClass::NullIntoNotNull => "null_into_not_null",
+            ProblemClass::NonexistentLocalTime => "nonexistent_local_time",
             ProblemClass::OrphanFk => "orphan_fk",
             ProblemClass::Other => "other",
         }
@@ -113,7 +118,7 @@ pub enum Converter {
     /// `datetime` carries no zone and is read in `zone` (source_timezone; None = UTC).
     TimestampTz {
         frac_digits: u32,
-        zone: Option<String>,
+        zone: Option<std::sync::Arc<SourceZone>>,
     },
     /// bit(n) bytes (big-endian) into bit(m)/varbit(m) as a string of n bits.
     BitString { bits: u32 },
@@ -182,7 +187,9 @@ impl Converter {
             Converter::Date => "date".into(),
             Converter::Timestamp { .. } => "timestamp".into(),
             Converter::TimestampTz { zone: None, .. } => "timestamptz (read as UTC)".into(),
-            Converter::TimestampTz { zone: Some(z), .. } => format!("timestamptz (read in {z})"),
+            Converter::TimestampTz { zone: Some(z), .. } => {
+                format!("timestamptz (read in {})", z.name)
+            }
             Converter::BitString { bits } => format!("bit({bits}) as a bit string"),
             Converter::TextArray { .. } => "comma list -> text[]".into(),
             Converter::Base64Text => "bytes -> base64 text (rule base64)".into(),
@@ -302,8 +309,21 @@ impl Converter {
                     Converter::TimestampTz { zone: None, .. } => out.extend_from_slice(b"+00"),
                     // Postgres resolves the zone name (DST included) with its own tz database.
                     Converter::TimestampTz { zone: Some(z), .. } => {
+                        if z.gap_at(zone::local_micros(y, m, d, h, mi, s, us))
+                            .is_some()
+                        {
+                            return err(
+                                ProblemClass::NonexistentLocalTime,
+                                format!(
+                                    "this local time does not exist in {}: a daylight-saving \
+                                     change skipped it, and Postgres would store it as another \
+                                     time's instant",
+                                    z.name
+                                ),
+                            );
+                        }
                         out.push(b' ');
-                        out.extend_from_slice(z.as_bytes());
+                        out.extend_from_slice(z.name.as_bytes());
                     }
                     _ => {}
                 }
@@ -417,10 +437,14 @@ impl Converter {
 }
 
 /// Chooses the converter for a (MySQL type, Postgres type) pair; `None` = no safe conversion.
-pub fn choose(src: &MyType, dst: &PgType, source_timezone: Option<&str>) -> Option<Converter> {
+pub fn choose(
+    src: &MyType,
+    dst: &PgType,
+    source_zone: Option<&std::sync::Arc<SourceZone>>,
+) -> Option<Converter> {
     use MyBase::*;
     let t = dst.name.as_str();
-    let zone = source_timezone.map(str::to_string);
+    let zone = source_zone.cloned();
     if let PgKind::Enum(labels) = &dst.kind {
         return (matches!(src.base, Enum) || src.is_text()).then(|| Converter::PgEnum {
             labels: labels.clone(),

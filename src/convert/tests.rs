@@ -503,7 +503,10 @@ fn timestamptz_in_source_zone_names_the_zone() {
     let c = choose(
         &my("datetime", "datetime(6)"),
         &pg("timestamptz", -1),
-        Some("Europe/Berlin"),
+        Some(&std::sync::Arc::new(SourceZone::new(
+            "Europe/Berlin",
+            vec![],
+        ))),
     )
     .unwrap();
     assert_eq!(
@@ -514,7 +517,10 @@ fn timestamptz_in_source_zone_names_the_zone() {
     let c = choose(
         &my("timestamp", "timestamp(6)"),
         &pg("timestamptz", -1),
-        Some("Europe/Berlin"),
+        Some(&std::sync::Arc::new(SourceZone::new(
+            "Europe/Berlin",
+            vec![],
+        ))),
     )
     .unwrap();
     assert_eq!(

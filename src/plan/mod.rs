@@ -7,13 +7,14 @@ pub mod waves;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
+use std::sync::Arc;
 
 use serde::Serialize;
 
 use crate::catalog::{ForeignKey, MyBase, SourceTable, TargetColumn, TargetTable};
 use crate::config::Settings;
 use crate::config::{ExistingRows, ZeroDates};
-use crate::convert::{choose, Converter, Rule};
+use crate::convert::{choose, Converter, Rule, SourceZone};
 use crate::ident::PgName;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -368,6 +369,7 @@ pub fn build_plan(
     target: &[TargetTable],
     fks: &[ForeignKey],
     settings: &Settings,
+    source_zone: Option<&Arc<SourceZone>>,
 ) -> Plan {
     let mut plan = Plan::default();
     let mut tables = Vec::new();
@@ -435,7 +437,7 @@ pub fn build_plan(
                 ),
             });
         }
-        tables.push(plan_table(st, tt, settings, &rules, &mut plan));
+        tables.push(plan_table(st, tt, settings, source_zone, &rules, &mut plan));
     }
     for (ti, tt) in target.iter().enumerate() {
         let in_ambiguity = m.ambiguous.iter().any(|a| a.targets.contains(&ti));
@@ -518,6 +520,7 @@ fn plan_table(
     st: &SourceTable,
     tt: &TargetTable,
     settings: &Settings,
+    source_zone: Option<&Arc<SourceZone>>,
     rules: &Rules,
     plan: &mut Plan,
 ) -> TablePlan {
@@ -659,9 +662,7 @@ fn plan_table(
             );
             continue;
         }
-        let Some(converter) =
-            forced.or_else(|| choose(&sc.ty, &tc.ty, settings.source_timezone.as_deref()))
-        else {
+        let Some(converter) = forced.or_else(|| choose(&sc.ty, &tc.ty, source_zone)) else {
             problem(
                 plan,
                 ProblemKind::NoConversion,

@@ -994,6 +994,75 @@ fn matrix_source_timezone_that_is_also_an_abbreviation_is_refused() {
     );
 }
 
+/// A local time a daylight-saving change skipped (02:30 on 2024-03-10 in New York) has no
+/// instant: Postgres would read it as 03:30 EDT, the same instant as another source value.
+/// check counts it, run refuses it naming the row; ambiguous autumn times follow
+/// Postgres's documented rule (standard time).
+#[test]
+fn matrix_source_timezone_refuses_local_times_skipped_by_dst() {
+    let env = TestEnv::new("mx_source_tz_gap");
+    env.mysql_exec(
+        "CREATE TABLE ev (id int NOT NULL PRIMARY KEY, dt datetime(6) NULL); \
+         INSERT INTO ev VALUES (1, '2024-03-10 01:59:59.999999'), (2, '2024-03-10 02:30:00'), \
+         (3, '2024-03-10 03:30:00'), (4, '2024-11-03 01:30:00'), (5, '1950-04-30 02:00:00')",
+    );
+    env.pg_exec("CREATE TABLE ev (id integer PRIMARY KEY, dt timestamptz(6))");
+    config(&env, "[run]\nsource_timezone = \"America/New_York\"");
+    let check = env.my2pg(&["check", "--json"]);
+    check.assert_exit(1);
+    let findings: Vec<(String, u64, Vec<String>)> = check.json()["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            (
+                f["class"].as_str().unwrap().to_string(),
+                f["count"].as_u64().unwrap(),
+                f["sample_keys"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|k| k.as_str().unwrap().to_string())
+                    .collect(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        findings,
+        vec![(
+            "nonexistent_local_time".to_string(),
+            2,
+            vec![
+                "(id)=(2) value 2024-03-10 02:30:00.000000".to_string(),
+                "(id)=(5) value 1950-04-30 02:00:00.000000".to_string()
+            ]
+        )]
+    );
+    let out = env.my2pg(&["run", "--json"]);
+    assert_convert_error(
+        &out,
+        "ev",
+        "dt",
+        "2",
+        "2024-03-10 02:30:00.000000",
+        "this local time does not exist in America/New_York: a daylight-saving change skipped \
+         it, and Postgres would store it as another time's instant",
+    );
+    assert_eq!(env.pg_count("ev"), 0);
+
+    env.mysql_exec("DELETE FROM ev WHERE id IN (2, 5)");
+    env.my2pg(&["run", "--json"]).assert_ok();
+    assert_eq!(
+        env.pg_rows("SET TimeZone = 'UTC'; SELECT dt::text FROM ev ORDER BY id"),
+        vec![
+            row(&[Some("2024-03-10 06:59:59.999999+00")]),
+            row(&[Some("2024-03-10 07:30:00+00")]),
+            row(&[Some("2024-11-03 06:30:00+00")]),
+        ]
+    );
+    env.my2pg(&["verify", "--level", "full"]).assert_ok();
+}
+
 #[test]
 fn matrix_time_interval_and_year() {
     let env = TestEnv::new("mx_time");
