@@ -10,7 +10,8 @@ use tokio::sync::mpsc;
 use crate::catalog;
 use crate::config::{ConstraintStrategy, ExistingRows, Settings, ToastCompression};
 use crate::error::{Error, ErrorKind, Result};
-use crate::ledger;
+use crate::heartbeat::Heartbeat;
+use crate::ledger::{self, RunStep};
 use crate::pipeline::export::{export_all, ExportCtx};
 use crate::pipeline::schedule::{load_waves, TableLoad};
 use crate::pipeline::{first_error, Cancel, ChunkReady, ExportEvent, Progress};
@@ -281,10 +282,32 @@ pub struct LoadOptions<'a> {
     pub confirm: &'a dyn Fn(&[String]) -> bool,
 }
 
+/// This run's row in `my2pg.last_run`: which steps after the load are done.
+struct RunMark<'a> {
+    schema: &'a str,
+    run_id: &'a str,
+    command: &'a str,
+}
+
+impl RunMark<'_> {
+    async fn started<C: tokio_postgres::GenericClient>(&self, c: &C) -> Result<()> {
+        ledger::run_started(c, self.schema, self.run_id, self.command).await
+    }
+
+    async fn step(&self, c: &tokio_postgres::Client, step: RunStep) -> Result<()> {
+        ledger::run_step(c, self.schema, self.run_id, step).await
+    }
+
+    async fn finished(&self, c: &tokio_postgres::Client) -> Result<()> {
+        ledger::run_finished(c, self.schema, self.run_id).await
+    }
+}
+
 /// Empties tables before loading: with `--fresh` every copied table (and its ledger
 /// rows), else the tables whose `existing_rows = "truncate"` found rows my2pg did not
 /// load. One TRUNCATE statement over exactly those tables: never CASCADE, so a table
 /// my2pg does not load is never emptied (Postgres refuses instead, and we say so).
+#[allow(clippy::too_many_arguments)]
 async fn prepare_target(
     client: &mut tokio_postgres::Client,
     plan: &Plan,
@@ -292,6 +315,7 @@ async fn prepare_target(
     fresh: bool,
     confirm: &dyn Fn(&[String]) -> bool,
     before_truncate: &dyn Fn() -> Result<()>,
+    mark: &RunMark<'_>,
 ) -> Result<()> {
     let mut set: Vec<usize> = if fresh {
         (0..plan.tables.len()).collect()
@@ -380,6 +404,7 @@ async fn prepare_target(
         .await
         .map_err(|e| Error::pg("clear the ledger", &e))?;
     }
+    mark.started(&tx).await?;
     tx.commit()
         .await
         .map_err(|e| Error::pg("commit truncate", &e))?;
@@ -717,6 +742,13 @@ pub async fn import(
         manifests.push(m);
     }
     let plan = Arc::new(p.plan.clone());
+    let hb = Heartbeat::start(&settings.target);
+    hb.phase("preparing the target");
+    let mark = RunMark {
+        schema: &settings.schema,
+        run_id: &run_id,
+        command: "import",
+    };
     let mut clients = target_clients(settings).await?;
     ledger::ensure(&clients[0]).await?;
     // import --fresh reloads the same files: nothing to discard.
@@ -727,10 +759,13 @@ pub async fn import(
         opts.fresh,
         opts.confirm,
         &|| Ok(()),
+        &mark,
     )
     .await?;
+    mark.started(&clients[0]).await?;
     crate::cycles::before_load(&clients[0], &plan, opts.fresh).await?;
     constraints_before_load(&mut clients, &plan, settings).await?;
+    hb.loading();
     let (events_tx, events_rx) = mpsc::channel(settings.queues.chunks);
     let feeder = {
         let (plan, wd, manifests) = (plan.clone(), wd.clone(), manifests.clone());
@@ -775,14 +810,14 @@ pub async fn import(
     ticker.abort();
     feeder.abort();
     let finished = match loaded {
-        Ok((loads, mut clients)) => finish_load(&mut clients, &plan, settings)
+        Ok((loads, mut clients)) => finish_load(&mut clients, &plan, settings, &hb, &mark)
             .await
             .map(|s| (loads, s)),
         Err(e) => Err(e),
     };
     let (loads, sequences) = match finished {
         Ok(f) => f,
-        Err(e) => return Err(restore_after_failure(settings, e).await),
+        Err(e) => return Err(restore_after_failure(settings, e, &hb).await),
     };
     Ok(report(
         "import",
@@ -805,6 +840,13 @@ pub async fn run(settings: &Settings, cancel: Cancel, opts: LoadOptions<'_>) -> 
     let _lock = wd.lock(&run_id)?;
     let _target_lock = lock_target(settings).await?;
     let plan = Arc::new(p.plan.clone());
+    let hb = Heartbeat::start(&settings.target);
+    hb.phase("preparing the target");
+    let mark = RunMark {
+        schema: &settings.schema,
+        run_id: &run_id,
+        command: "run",
+    };
     let mut clients = target_clients(settings).await?;
     ledger::ensure(&clients[0]).await?;
     // A fresh run re-exports too: chunk files from an earlier export may predate changes
@@ -827,10 +869,13 @@ pub async fn run(settings: &Settings, cancel: Cancel, opts: LoadOptions<'_>) -> 
         opts.fresh,
         opts.confirm,
         &discard_old_files,
+        &mark,
     )
     .await?;
+    mark.started(&clients[0]).await?;
     crate::cycles::before_load(&clients[0], &plan, opts.fresh).await?;
     constraints_before_load(&mut clients, &plan, settings).await?;
+    hb.loading();
     let progress = Arc::new(Progress::default());
     let (events_tx, events_rx) = mpsc::channel(settings.queues.chunks);
     let (ctx, conns) = start_export(
@@ -859,7 +904,7 @@ pub async fn run(settings: &Settings, cancel: Cancel, opts: LoadOptions<'_>) -> 
     );
     ticker.abort();
     let finished = match (exported, loaded) {
-        (Ok(m), Ok((l, mut c))) => finish_load(&mut c, &plan, settings)
+        (Ok(m), Ok((l, mut c))) => finish_load(&mut c, &plan, settings, &hb, &mark)
             .await
             .map(|s| (m, l, s)),
         (e, l) => Err(first_error([e.map(|_| ()), l.map(|_| ())])
@@ -868,7 +913,7 @@ pub async fn run(settings: &Settings, cancel: Cancel, opts: LoadOptions<'_>) -> 
     };
     let (manifests, loads, sequences) = match finished {
         Ok(f) => f,
-        Err(e) => return Err(restore_after_failure(settings, e).await),
+        Err(e) => return Err(restore_after_failure(settings, e, &hb).await),
     };
     Ok(report(
         "run",
@@ -933,13 +978,50 @@ pub async fn status(settings: &Settings) -> Result<StatusReport> {
             }
         }
     }
+    let last_run = ledger::last_run(&client, &settings.schema)
+        .await?
+        .map(|r| last_run_status(r, settings.analyze));
     Ok(StatusReport {
         command: "status",
         ok: true,
         workdir: settings.workdir.display().to_string(),
         tables,
         pending_restore,
+        last_run,
     })
+}
+
+/// What `status` says about the last run: the steps done, and for an unfinished run the
+/// steps left and that the same command completes them.
+fn last_run_status(r: ledger::LastRun, analyze: bool) -> crate::report::LastRunStatus {
+    let finished = r.finished_at.is_some();
+    let outstanding: Vec<RunStep> = if finished {
+        Vec::new()
+    } else {
+        RunStep::ALL
+            .into_iter()
+            .filter(|s| !r.done.contains(s) && (analyze || *s != RunStep::Analyze))
+            .collect()
+    };
+    let hint = (!finished).then(|| {
+        let left: Vec<&str> = outstanding.iter().map(|s| s.describe()).collect();
+        format!(
+            "The target is not ready for the cut-over ({} still to do): run `my2pg {}` \
+             again to complete it (loaded chunks are skipped).",
+            left.join(", "),
+            r.command
+        )
+    });
+    crate::report::LastRunStatus {
+        run_id: r.run_id,
+        command: r.command,
+        started_at: r.started_at,
+        finished,
+        finished_at: r.finished_at,
+        done: r.done.iter().map(|s| s.name()).collect(),
+        outstanding: outstanding.iter().map(|s| s.name()).collect(),
+        hint,
+    }
 }
 
 /// `rebuild`: record and drop secondary indexes and FKs. `keep`: put back anything a
@@ -962,34 +1044,50 @@ async fn constraints_before_load(
 }
 
 /// After the last wave: fill broken cycles, rebuild indexes and FKs, restore dropped
-/// constraints, move sequences.
+/// constraints, move sequences. Each step is recorded in `my2pg.last_run` as it
+/// completes, and the run is marked finished only after the last one.
 async fn finish_load(
     clients: &mut [tokio_postgres::Client],
     plan: &Plan,
     settings: &Settings,
+    hb: &Heartbeat,
+    mark: &RunMark<'_>,
 ) -> Result<u64> {
+    mark.step(&clients[0], RunStep::Load).await?;
     let rebuild = settings.constraints == ConstraintStrategy::Rebuild;
     if rebuild {
+        hb.phase("rebuilding deferred unique keys");
         // A cycle's FK restored by `after_load` may reference a deferred unique key.
         crate::rebuild::restore_unique_keys(clients).await?;
     }
+    hb.phase("filling FK cycle columns and restoring cycle constraints");
     crate::cycles::after_load(&mut clients[0], plan).await?;
     if rebuild {
+        hb.phase("rebuilding indexes and foreign keys");
         crate::rebuild::restore_objects(clients, true).await?;
     }
+    mark.step(&clients[0], RunStep::RestoreConstraints).await?;
     if settings.analyze {
+        hb.phase("analyzing");
         // Before autovacuum is back: it would hold the lock ANALYZE needs.
         crate::pipeline::schedule::analyze_tables(clients, plan).await?;
+        mark.step(&clients[0], RunStep::Analyze).await?;
     }
     if rebuild {
+        hb.phase("restoring autovacuum settings");
         crate::rebuild::restore_reloptions(&clients[0]).await?;
     }
-    fix_sequences(&clients[0], plan).await
+    hb.phase("setting sequences");
+    let moved = fix_sequences(&clients[0], plan).await?;
+    mark.step(&clients[0], RunStep::SetSequences).await?;
+    mark.finished(&clients[0]).await?;
+    Ok(moved)
 }
 
 /// A failed load must not leave the schema without a constraint dropped for a cycle:
 /// put each one back NOT VALID (enforced for new rows); the next run validates it.
-async fn restore_after_failure(settings: &Settings, err: Error) -> Error {
+async fn restore_after_failure(settings: &Settings, err: Error, hb: &Heartbeat) -> Error {
+    hb.phase("restoring indexes and constraints after the failure");
     match session::pg_connect(&settings.target).await {
         Ok(c) => {
             let clients = [c];

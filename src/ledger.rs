@@ -1,5 +1,7 @@
 //! The load ledger in the target: `my2pg.loaded_chunks`. A chunk's rows and its ledger
 //! row commit in one transaction, so a chunk is loaded exactly once, whatever crashes.
+//! `my2pg.last_run` records how far the last `import`/`run` into a schema got after the
+//! load: every chunk in the ledger does not mean the sequences are set.
 
 use tokio_postgres::{Client, GenericClient};
 
@@ -18,6 +20,17 @@ CREATE TABLE IF NOT EXISTS my2pg.loaded_chunks (
     run_id      text NOT NULL,
     loaded_at   timestamptz NOT NULL DEFAULT now(),
     PRIMARY KEY (schema_name, table_name, chunk)
+);
+CREATE TABLE IF NOT EXISTS my2pg.last_run (
+    schema_name             text PRIMARY KEY,
+    run_id                  text NOT NULL,
+    command                 text NOT NULL,
+    started_at              timestamptz NOT NULL DEFAULT now(),
+    loaded_at               timestamptz,
+    constraints_restored_at timestamptz,
+    analyzed_at             timestamptz,
+    sequences_set_at        timestamptz,
+    finished_at             timestamptz
 );";
 
 pub async fn ensure(client: &Client) -> Result<()> {
@@ -27,6 +40,143 @@ pub async fn ensure(client: &Client) -> Result<()> {
             &e,
         )
     })
+}
+
+/// What an `import`/`run` does after its last chunk, in order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RunStep {
+    Load,
+    RestoreConstraints,
+    Analyze,
+    SetSequences,
+}
+
+impl RunStep {
+    pub const ALL: [RunStep; 4] = [
+        RunStep::Load,
+        RunStep::RestoreConstraints,
+        RunStep::Analyze,
+        RunStep::SetSequences,
+    ];
+
+    /// The name in `status --json`.
+    pub fn name(self) -> &'static str {
+        match self {
+            RunStep::Load => "load",
+            RunStep::RestoreConstraints => "restore_constraints",
+            RunStep::Analyze => "analyze",
+            RunStep::SetSequences => "set_sequences",
+        }
+    }
+
+    pub fn describe(self) -> &'static str {
+        match self {
+            RunStep::Load => "load every chunk",
+            RunStep::RestoreConstraints => "restore indexes and constraints",
+            RunStep::Analyze => "ANALYZE the tables",
+            RunStep::SetSequences => "set the sequences",
+        }
+    }
+
+    fn column(self) -> &'static str {
+        match self {
+            RunStep::Load => "loaded_at",
+            RunStep::RestoreConstraints => "constraints_restored_at",
+            RunStep::Analyze => "analyzed_at",
+            RunStep::SetSequences => "sequences_set_at",
+        }
+    }
+}
+
+/// A new run starts loading: whatever an earlier run finished no longer describes the
+/// target. Also run inside the TRUNCATE's transaction, so emptied tables are never
+/// reported as a finished run.
+pub async fn run_started<C: GenericClient>(
+    c: &C,
+    schema: &str,
+    run_id: &str,
+    command: &str,
+) -> Result<()> {
+    c.execute(
+        "INSERT INTO my2pg.last_run (schema_name, run_id, command) VALUES ($1, $2, $3) \
+         ON CONFLICT (schema_name) DO UPDATE SET run_id = excluded.run_id, \
+           command = excluded.command, started_at = now(), loaded_at = NULL, \
+           constraints_restored_at = NULL, analyzed_at = NULL, sequences_set_at = NULL, \
+           finished_at = NULL",
+        &[&schema, &run_id, &command],
+    )
+    .await
+    .map_err(|e| Error::pg("record the run in my2pg.last_run", &e))?;
+    Ok(())
+}
+
+pub async fn run_step(c: &Client, schema: &str, run_id: &str, step: RunStep) -> Result<()> {
+    let sql = format!(
+        "UPDATE my2pg.last_run SET {} = now() WHERE schema_name = $1 AND run_id = $2",
+        step.column()
+    );
+    c.execute(sql.as_str(), &[&schema, &run_id])
+        .await
+        .map_err(|e| Error::pg("record the step in my2pg.last_run", &e))?;
+    Ok(())
+}
+
+/// Written only after the last step succeeded.
+pub async fn run_finished(c: &Client, schema: &str, run_id: &str) -> Result<()> {
+    c.execute(
+        "UPDATE my2pg.last_run SET finished_at = now() WHERE schema_name = $1 AND run_id = $2",
+        &[&schema, &run_id],
+    )
+    .await
+    .map_err(|e| Error::pg("record the finished run in my2pg.last_run", &e))?;
+    Ok(())
+}
+
+/// The last run's row; times as ISO 8601 UTC text.
+pub struct LastRun {
+    pub run_id: String,
+    pub command: String,
+    pub started_at: String,
+    /// The steps done, in order.
+    pub done: Vec<RunStep>,
+    pub finished_at: Option<String>,
+}
+
+pub async fn last_run(client: &Client, schema: &str) -> Result<Option<LastRun>> {
+    let exists: bool = client
+        .query_one("SELECT to_regclass('my2pg.last_run') IS NOT NULL", &[])
+        .await
+        .map_err(|e| Error::pg("look for my2pg.last_run", &e))?
+        .get(0);
+    if !exists {
+        return Ok(None);
+    }
+    let iso =
+        |col: &str| format!("to_char({col} AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')");
+    let sql = format!(
+        "SELECT run_id, command, {}, {}, loaded_at IS NOT NULL, \
+                constraints_restored_at IS NOT NULL, analyzed_at IS NOT NULL, \
+                sequences_set_at IS NOT NULL \
+         FROM my2pg.last_run WHERE schema_name = $1",
+        iso("started_at"),
+        iso("finished_at")
+    );
+    let row = client
+        .query_opt(sql.as_str(), &[&schema])
+        .await
+        .map_err(|e| Error::pg("read my2pg.last_run", &e))?;
+    Ok(row.map(|r| LastRun {
+        run_id: r.get(0),
+        command: r.get(1),
+        started_at: r.get(2),
+        finished_at: r.get(3),
+        done: RunStep::ALL
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| r.get::<_, bool>(4 + i))
+            .map(|(_, s)| *s)
+            .collect(),
+    }))
 }
 
 pub struct LedgerRow {

@@ -11,6 +11,7 @@ pub mod convert;
 pub mod cycles;
 pub mod encode;
 pub mod error;
+pub mod heartbeat;
 pub mod ident;
 pub mod ledger;
 pub mod pipeline;

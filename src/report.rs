@@ -292,6 +292,26 @@ pub struct StatusReport {
     /// Indexes and constraints dropped for a load and not yet restored (an interrupted
     /// or failed run); the next import/run restores them.
     pub pending_restore: Vec<String>,
+    /// How far the last `import`/`run` into the target schema got (`my2pg.last_run`);
+    /// null when none has started loading.
+    pub last_run: Option<LastRunStatus>,
+}
+
+/// The last `import`/`run`: every chunk loaded is not the end of it (constraints,
+/// ANALYZE and sequences follow), so only `finished` says the target is ready.
+#[derive(Debug, Serialize)]
+pub struct LastRunStatus {
+    pub run_id: String,
+    pub command: String,
+    pub started_at: String,
+    pub finished: bool,
+    pub finished_at: Option<String>,
+    /// Steps completed, in order: load, restore_constraints, analyze, set_sequences.
+    pub done: Vec<&'static str>,
+    /// Steps still to do (empty once finished); `analyze` only with `run.analyze`.
+    pub outstanding: Vec<&'static str>,
+    /// What to do about an unfinished run.
+    pub hint: Option<String>,
 }
 
 impl StatusReport {
@@ -317,6 +337,33 @@ impl StatusReport {
             );
             for p in &self.pending_restore {
                 let _ = writeln!(s, "  {p}");
+            }
+        }
+        match &self.last_run {
+            None => {
+                let _ = writeln!(s, "No import or run has loaded into this target yet.");
+            }
+            Some(r) if r.finished => {
+                let _ = writeln!(
+                    s,
+                    "Last {} (run {}) finished at {}: {}.",
+                    r.command,
+                    r.run_id,
+                    r.finished_at.as_deref().unwrap_or("?"),
+                    r.done.join(", ")
+                );
+            }
+            Some(r) => {
+                let _ = writeln!(
+                    s,
+                    "Last {} (run {}, started {}) DID NOT FINISH: done [{}], outstanding [{}]. {}",
+                    r.command,
+                    r.run_id,
+                    r.started_at,
+                    r.done.join(", "),
+                    r.outstanding.join(", "),
+                    r.hint.as_deref().unwrap_or("")
+                );
             }
         }
         s

@@ -180,7 +180,13 @@ async fn binlog_position(c: &mut Conn) -> Option<String> {
 /// Session settings for the target: ISO dates and UTC so text input is read one way.
 const PG_INIT: &str = "SET client_encoding = 'UTF8'; SET DateStyle = 'ISO, YMD'; \
     SET TimeZone = 'UTC'; SET statement_timeout = 0; SET lock_timeout = 0; \
-    SET idle_in_transaction_session_timeout = 0; SET application_name = 'my2pg'";
+    SET idle_in_transaction_session_timeout = 0";
+
+/// Every target session of this process carries the run id, so the heartbeat can find
+/// exactly this run's backends in `pg_stat_activity` (loaders, restore, the lock holder).
+pub fn pg_application_name() -> String {
+    format!("my2pg run={}", crate::run_id())
+}
 
 /// libpq's `sslmode` on top of tokio-postgres: `disable`; `allow`/`prefer` (default) and
 /// `require` encrypt without verifying the certificate, exactly as libpq does;
@@ -260,8 +266,12 @@ pub async fn pg_connect(dsn: &Dsn) -> Result<tokio_postgres::Client> {
             tracing::debug!("target connection closed: {}", crate::error::pg_reason(&e));
         }
     });
+    // The run id is hex digits and a dash: nothing to quote.
     client
-        .batch_execute(PG_INIT)
+        .batch_execute(&format!(
+            "{PG_INIT}; SET application_name = '{}'",
+            pg_application_name()
+        ))
         .await
         .map_err(|e| Error::pg("session settings", &e))?;
     Ok(client)

@@ -90,6 +90,25 @@ fn load_error(t: &TablePlan, c: &ChunkReady, message: String) -> Error {
     .into()
 }
 
+/// The manifest lists the chunk but its file cannot be read: say which file, why that
+/// happens and how to recover, not only the OS error.
+fn unreadable_chunk(c: &ChunkReady, e: &std::io::Error) -> String {
+    if e.kind() == std::io::ErrorKind::NotFound {
+        format!(
+            "the chunk file {} is missing: the export is incomplete or the file was removed; \
+             run `my2pg export` again (it exports only what is missing) and then `my2pg import`, \
+             or run `my2pg run`",
+            c.path.display()
+        )
+    } else {
+        format!(
+            "cannot read the chunk file {}: {e}; make it readable, or export it again \
+             (`my2pg export`, or `my2pg run`)",
+            c.path.display()
+        )
+    }
+}
+
 pub async fn load_chunk(
     pg: &mut Client,
     t: &TablePlan,
@@ -169,7 +188,7 @@ pub async fn load_chunk(
     let produced = producer.await.map_err(Error::panicked)?;
     // A file problem (changed on disk, unreadable, not encodable) explains a COPY error.
     match produced {
-        Err(ReadProblem::Io(e)) => return Err(Error::io(&c.path, e)),
+        Err(ReadProblem::Io(e)) => return Err(load_error(t, c, unreadable_chunk(c, &e))),
         Err(ReadProblem::Changed(problem)) => return Err(load_error(t, c, problem)),
         Err(ReadProblem::Encode(e)) => return Err(encode_error(t, c, e)),
         Err(ReadProblem::Stopped) | Ok(()) => sent?,

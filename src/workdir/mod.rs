@@ -24,6 +24,7 @@ pub struct WorkDirLock {
 impl WorkDir {
     /// Creates the directory (0700) if needed.
     pub fn create(root: &Path) -> Result<WorkDir> {
+        not_a_directory(root)?;
         create_dir_private(root)?;
         Ok(WorkDir {
             root: root.to_path_buf(),
@@ -32,6 +33,7 @@ impl WorkDir {
 
     /// Opens an existing work directory (import, status): it must exist.
     pub fn open_existing(root: &Path) -> Result<WorkDir> {
+        not_a_directory(root)?;
         if !root.is_dir() {
             return Err(Error::workdir(format!(
                 "{} does not exist: run `my2pg export` first",
@@ -92,6 +94,18 @@ impl WorkDir {
 
 pub fn chunk_file_name(chunk: u32) -> String {
     format!("{chunk:06}.csv")
+}
+
+/// A work directory path that names a file (or a symlink to one) is a config mistake;
+/// left to mkdir it would surface as a bare "File exists (os error 17)".
+fn not_a_directory(root: &Path) -> Result<()> {
+    match fs::metadata(root) {
+        Ok(m) if !m.is_dir() => Err(Error::config(format!(
+            "work directory {} is not a directory: point run.workdir (or --workdir) at a directory, or remove the file",
+            root.display()
+        ))),
+        _ => Ok(()),
+    }
 }
 
 pub fn create_dir_private(path: &Path) -> Result<()> {

@@ -1,7 +1,9 @@
 //! Durability (issue 5): deterministic exports, resumable exports, exactly-once imports,
 //! SIGKILL at random points of `export`/`import`/`run` followed by a resume, SIGTERM and
 //! SIGINT, the work-directory lock, the disk-space check, `status`, the source snapshot
-//! seen by several readers, and the run id on every log line.
+//! seen by several readers, the run id on every log line, the heartbeat naming a backend
+//! that blocks the steps after the load, and `status` telling a finished run from one
+//! killed before its sequences.
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -27,6 +29,8 @@ struct Running {
     workdir: PathBuf,
     out: Option<JoinHandle<Vec<u8>>>,
     err: Option<JoinHandle<Vec<u8>>>,
+    /// stderr as read so far, for tests that wait for a log line.
+    err_live: Arc<std::sync::Mutex<Vec<u8>>>,
 }
 
 /// Starts `my2pg <args> --config <config>` with the same environment hygiene as the
@@ -46,9 +50,17 @@ fn spawn(config: &Path, workdir: &Path, args: &[&str]) -> Running {
         let _ = out.read_to_end(&mut v);
         v
     });
+    let err_live = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let live = err_live.clone();
     let err = std::thread::spawn(move || {
-        let mut v = Vec::new();
-        let _ = err.read_to_end(&mut v);
+        let mut buf = [0u8; 4096];
+        while let Ok(n) = err.read(&mut buf) {
+            if n == 0 {
+                break;
+            }
+            live.lock().unwrap().extend_from_slice(&buf[..n]);
+        }
+        let v = live.lock().unwrap().clone();
         v
     });
     Running {
@@ -58,10 +70,15 @@ fn spawn(config: &Path, workdir: &Path, args: &[&str]) -> Running {
         workdir: workdir.to_path_buf(),
         out: Some(out),
         err: Some(err),
+        err_live,
     }
 }
 
 impl Running {
+    fn stderr_so_far(&self) -> String {
+        String::from_utf8_lossy(&self.err_live.lock().unwrap()).into_owned()
+    }
+
     fn is_running(&mut self) -> bool {
         self.child.try_wait().unwrap().is_none()
     }
@@ -1338,6 +1355,46 @@ fn import_is_exactly_once_and_refuses_changed_chunks() {
     assert_eq!(ledger_chunks(&env, "items"), ["1", "2", "3", "4"]);
 }
 
+/// A chunk file the manifest lists but the disk lacks names the table, the chunk and the
+/// way out; a work directory path that is a file is a config error (exit 2).
+#[test]
+fn a_missing_chunk_file_and_a_workdir_that_is_a_file_are_explained() {
+    let env = TestEnv::new("missing_chunk");
+    env.mysql_exec(ITEMS_SOURCE);
+    fill_items(&env, 10);
+    env.pg_exec(ITEMS_TARGET);
+    let cfg = env.write_config("[run]\nchunk_rows = 3\n\n[workers]\nreaders = 1\nloaders = 1\n");
+    let wd = env.workdir.clone();
+    my2pg_in(&cfg, &wd, &["export"]).assert_ok();
+    let gone = wd.join("items").join("000003.csv");
+    std::fs::remove_file(&gone).unwrap();
+    my2pg_in(&cfg, &wd, &["import"])
+        .assert_exit(1)
+        .assert_stderr_contains(&format!(
+            "loading table \"public\".\"items\" chunk 000003 failed: the chunk file {} is \
+             missing: the export is incomplete or the file was removed; run `my2pg export` again \
+             (it exports only what is missing) and then `my2pg import`, or run `my2pg run`",
+            gone.display()
+        ));
+    // As the message says.
+    my2pg_in(&cfg, &wd, &["export"]).assert_ok();
+    my2pg_in(&cfg, &wd, &["import"]).assert_ok();
+    assert_eq!(items_target(&env), items_source(&env));
+
+    let file = env.dir.join("not-a-dir");
+    std::fs::write(&file, "x").unwrap();
+    for cmd in ["export", "import", "run", "status"] {
+        my2pg_in(&cfg, &file, &[cmd])
+            .assert_exit(2)
+            .assert_stderr_contains(&format!(
+                "work directory {} is not a directory: point run.workdir (or --workdir) at a \
+                 directory, or remove the file",
+                file.display()
+            ));
+    }
+    assert_eq!(std::fs::read_to_string(&file).unwrap(), "x");
+}
+
 // ---- SIGTERM / SIGINT ------------------------------------------------------------------
 
 /// Waits until `path` exists (the command has made progress), at most 30 s.
@@ -1438,7 +1495,8 @@ fn a_second_run_into_the_same_target_database_is_refused() {
     let holder_pid = env
         .pg_value(
             "SELECT pid::text FROM pg_locks WHERE locktype = 'advisory' AND granted \
-             AND classid = 1836659312 AND objid = 1",
+             AND classid = 1836659312 AND objid = 1 \
+             AND database = (SELECT oid FROM pg_database WHERE datname = current_database())",
         )
         .expect("the test session holds the lock");
     for (cmd, wd) in [("run", &env.workdir), ("import", &other_wd)] {
@@ -1650,6 +1708,305 @@ fn status_counts_exported_and_loaded_chunks_exactly() {
     assert_eq!(st["child"]["exported_chunks"], 2);
     assert_eq!(st["child"]["exported_rows"], 200);
     assert_eq!(st["child"]["loaded_chunks"], 5);
+}
+
+// ---- after the load: lock waits are reported, and only a finished run says so ------------
+
+const COUNTED_SOURCE: &str =
+    "CREATE TABLE counted (id int NOT NULL AUTO_INCREMENT PRIMARY KEY, name varchar(20) NOT NULL)";
+const COUNTED_TARGET: &str = "CREATE TABLE counted (id serial PRIMARY KEY, name text NOT NULL)";
+
+/// 40 rows whose ids the target's sequence must move past.
+fn counted_env(hint: &str) -> (TestEnv, PathBuf) {
+    let env = TestEnv::new(hint);
+    env.mysql_exec(COUNTED_SOURCE);
+    let rows: Vec<String> = (1..=40).map(|i| format!("({i}, 'c{i}')")).collect();
+    env.mysql_exec(&format!("INSERT INTO counted VALUES {}", rows.join(",")));
+    env.pg_exec(COUNTED_TARGET);
+    let cfg = env.write_config("[run]\nchunk_rows = 10\n\n[workers]\nreaders = 1\nloaders = 2\n");
+    (env, cfg)
+}
+
+fn counted_rows(env: &TestEnv) -> Rows {
+    env.pg_rows("SELECT id::text, name FROM counted ORDER BY counted.id")
+}
+
+fn counted_source(env: &TestEnv) -> Rows {
+    env.mysql_rows("SELECT id, name FROM counted ORDER BY id")
+}
+
+/// A session that holds, in an open transaction, a lock that conflicts with `lock_sql`'s
+/// target for my2pg (`mode` is what it holds); returns it and its backend pid.
+fn hold_lock(
+    env: &TestEnv,
+    lock_sql: &str,
+    relation: &str,
+    mode: &str,
+) -> (tokio_postgres::Client, String) {
+    let session = env.pg_session(&format!("BEGIN; {lock_sql}"));
+    let pid = env
+        .pg_value(&format!(
+            "SELECT pid::text FROM pg_locks WHERE relation = '{relation}'::regclass \
+             AND granted AND mode = '{mode}'"
+        ))
+        .expect("the test session holds the lock");
+    (session, pid)
+}
+
+/// Waits (at most 15 s) until a my2pg backend waits for a lock on `relation`.
+fn wait_for_lock_wait(env: &TestEnv, p: &mut Running, relation: &str) {
+    let start = Instant::now();
+    loop {
+        let waiting = env.pg_value(&format!(
+            "SELECT count(*)::text FROM pg_locks WHERE relation = '{relation}'::regclass AND NOT granted"
+        ));
+        if waiting.as_deref() != Some("0") {
+            return;
+        }
+        assert!(
+            p.is_running(),
+            "my2pg ended before it waited for {relation}:\n{}",
+            p.stderr_so_far()
+        );
+        assert!(
+            start.elapsed() < Duration::from_secs(15),
+            "my2pg never waited for {relation}"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// After a SIGKILL the backend waiting for the lock lives on until it gets it (and would
+/// then run the statement): end every backend of the killed run, as an operator would.
+fn end_killed_backends(env: &TestEnv) {
+    env.pg_rows(
+        "SELECT pg_terminate_backend(pid, 5000)::text FROM pg_stat_activity \
+         WHERE datname = current_database() AND application_name LIKE 'my2pg run=%'",
+    );
+}
+
+/// Starts `command` while the test holds a lock it will wait for, SIGKILLs it once it
+/// waits, ends its backends and releases the lock.
+fn kill_while_waiting(
+    env: &TestEnv,
+    cfg: &Path,
+    command: &str,
+    lock_sql: &str,
+    relation: &str,
+    mode: &str,
+) {
+    let (blocker, _) = hold_lock(env, lock_sql, relation, mode);
+    let mut p = spawn_in(cfg, &env.workdir, command);
+    wait_for_lock_wait(env, &mut p, relation);
+    p.kill();
+    p.finish(TIMEOUT);
+    end_killed_backends(env);
+    env.pg_session_exec(&blocker, "ROLLBACK");
+}
+
+fn last_run(cfg: &Path, wd: &Path) -> serde_json::Value {
+    let out = my2pg_in(cfg, wd, &["status", "--json"]);
+    out.assert_ok();
+    out.json()["last_run"].clone()
+}
+
+/// The last run as `status --json` shows it: (finished, done, outstanding, hint).
+fn run_steps(v: &serde_json::Value) -> (bool, Vec<String>, Vec<String>, Option<String>) {
+    let names = |k: &str| -> Vec<String> {
+        v[k].as_array()
+            .unwrap_or_else(|| panic!("last_run.{k} is an array: {v}"))
+            .iter()
+            .map(|s| s.as_str().unwrap().to_string())
+            .collect()
+    };
+    (
+        v["finished"]
+            .as_bool()
+            .unwrap_or_else(|| panic!("last_run.finished: {v}")),
+        names("done"),
+        names("outstanding"),
+        v["hint"].as_str().map(str::to_string),
+    )
+}
+
+fn strings(v: &[&str]) -> Vec<String> {
+    v.iter().map(|s| s.to_string()).collect()
+}
+
+/// A session holding a lock setval needs stalls the run after the load; the heartbeat
+/// names the phase and the blocking backend every 5 s, and the run completes once the
+/// lock is released.
+#[test]
+fn a_lock_wait_after_the_load_names_the_blocking_backend() {
+    let (env, cfg) = counted_env("heartbeat");
+    let (blocker, pid) = hold_lock(
+        &env,
+        "ALTER SEQUENCE counted_id_seq INCREMENT BY 1",
+        "counted_id_seq",
+        "ShareRowExclusiveLock",
+    );
+    let mut p = spawn_in(&cfg, &env.workdir, "run");
+    let tail = format!(
+        " s, waiting for a lock held by PostgreSQL backend pid(s) {pid} (my2pg waits until it \
+         is released): SELECT setval($1::text::regclass, $2, true)"
+    );
+    let start = Instant::now();
+    let line = loop {
+        let err = p.stderr_so_far();
+        if let Some(l) = err.lines().find(|l| l.ends_with(&tail)) {
+            break l.to_string();
+        }
+        assert!(
+            p.is_running(),
+            "run ended before the heartbeat named pid {pid}:\n{err}"
+        );
+        assert!(
+            start.elapsed() < Duration::from_secs(12),
+            "no heartbeat line naming pid {pid} within 12 s:\n{err}"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    // "... WARN setting sequences: 5 s so far; backend 123 running for 4 s, waiting ..."
+    let msg = line
+        .split_once(" WARN ")
+        .unwrap_or_else(|| panic!("a warning: {line}"))
+        .1;
+    let rest = msg
+        .strip_prefix("setting sequences: ")
+        .unwrap_or_else(|| panic!("phase: {msg}"));
+    let (secs, rest) = rest
+        .split_once(" s so far; backend ")
+        .unwrap_or_else(|| panic!("{msg}"));
+    let (backend, rest) = rest
+        .split_once(" running for ")
+        .unwrap_or_else(|| panic!("{msg}"));
+    let running = rest
+        .strip_suffix(tail.as_str())
+        .unwrap_or_else(|| panic!("{msg}"));
+    for n in [secs, backend, running] {
+        assert!(n.parse::<u64>().is_ok(), "{n:?} is a number in {msg}");
+    }
+    assert_ne!(
+        backend, pid,
+        "the waiting backend is my2pg's, not the blocker"
+    );
+    env.pg_session_exec(&blocker, "ROLLBACK");
+    p.finish(TIMEOUT).assert_ok();
+    assert_eq!(counted_rows(&env), counted_source(&env));
+    assert_eq!(
+        env.pg_value("SELECT nextval('counted_id_seq')::text")
+            .as_deref(),
+        Some("41")
+    );
+}
+
+/// Killed while it waits to set a sequence, every chunk is loaded and nothing is left to
+/// restore, yet the run did not finish: `status` says so and which step is left, and the
+/// same command completes it. A later run that stops early is not reported finished.
+#[test]
+fn status_tells_a_finished_run_from_one_killed_before_its_sequences() {
+    let (env, cfg) = counted_env("unfinished");
+    let wd = env.workdir.clone();
+    std::fs::create_dir_all(&wd).unwrap();
+    assert_eq!(
+        last_run(&cfg, &wd),
+        serde_json::Value::Null,
+        "nothing ran yet"
+    );
+
+    kill_while_waiting(
+        &env,
+        &cfg,
+        "run",
+        "ALTER SEQUENCE counted_id_seq INCREMENT BY 1",
+        "counted_id_seq",
+        "ShareRowExclusiveLock",
+    );
+    assert_eq!(
+        env.pg_value("SELECT last_value || ' ' || is_called FROM counted_id_seq")
+            .as_deref(),
+        Some("1 false"),
+        "the sequence was not set"
+    );
+    let out = my2pg_in(&cfg, &wd, &["status", "--json"]);
+    out.assert_ok();
+    let st = out.json();
+    assert_eq!(st["pending_restore"], serde_json::json!([]));
+    assert_eq!(st["tables"][0]["loaded_rows"], 40);
+    let killed = st["last_run"].clone();
+    assert_eq!(killed["command"], "run");
+    assert_eq!(killed["finished_at"], serde_json::Value::Null);
+    assert_eq!(
+        run_steps(&killed),
+        (
+            false,
+            strings(&["load", "restore_constraints", "analyze"]),
+            strings(&["set_sequences"]),
+            Some(
+                "The target is not ready for the cut-over (set the sequences still to do): \
+                 run `my2pg run` again to complete it (loaded chunks are skipped)."
+                    .to_string()
+            )
+        )
+    );
+    let human = env
+        .cmd(&cfg, &["status", "--workdir", wd.to_str().unwrap()])
+        .run();
+    human.assert_ok().assert_stderr_contains(&format!(
+        "Last run (run {}, started {}) DID NOT FINISH: done [load, restore_constraints, analyze], \
+         outstanding [set_sequences]. The target is not ready",
+        killed["run_id"].as_str().unwrap(),
+        killed["started_at"].as_str().unwrap()
+    ));
+
+    my2pg_in(&cfg, &wd, &["run"]).assert_ok();
+    let done = last_run(&cfg, &wd);
+    assert_ne!(done["run_id"], killed["run_id"]);
+    assert!(done["finished_at"].is_string(), "{done}");
+    assert_eq!(
+        run_steps(&done),
+        (
+            true,
+            strings(&["load", "restore_constraints", "analyze", "set_sequences"]),
+            vec![],
+            None
+        )
+    );
+    assert_eq!(counted_rows(&env), counted_source(&env));
+    assert_eq!(
+        env.pg_value("SELECT nextval('counted_id_seq')::text")
+            .as_deref(),
+        Some("41")
+    );
+
+    // A later import stopped before its load: the earlier finish no longer counts.
+    kill_while_waiting(
+        &env,
+        &cfg,
+        "import",
+        "LOCK TABLE counted IN SHARE UPDATE EXCLUSIVE MODE",
+        "counted",
+        "ShareUpdateExclusiveLock",
+    );
+    let stopped = last_run(&cfg, &wd);
+    assert_eq!(stopped["command"], "import");
+    assert_eq!(
+        run_steps(&stopped),
+        (
+            false,
+            vec![],
+            strings(&["load", "restore_constraints", "analyze", "set_sequences"]),
+            Some(
+                "The target is not ready for the cut-over (load every chunk, restore indexes and \
+                 constraints, ANALYZE the tables, set the sequences still to do): run `my2pg \
+                 import` again to complete it (loaded chunks are skipped)."
+                    .to_string()
+            )
+        )
+    );
+    my2pg_in(&cfg, &wd, &["import"]).assert_ok();
+    assert!(run_steps(&last_run(&cfg, &wd)).0, "the import finished");
+    assert_eq!(counted_rows(&env), counted_source(&env));
 }
 
 // ---- consistent snapshot ----------------------------------------------------------------
