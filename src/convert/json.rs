@@ -462,6 +462,11 @@ struct Frame {
     first: usize,
     /// Index into `tables` once the object outgrew the linear search.
     table: Option<usize>,
+    /// One of its keys holds a backslash: comparisons need the slow path.
+    escaped: bool,
+    /// One bit per fingerprint seen (a 64-bit Bloom filter): a key whose bit is clear
+    /// is new without looking at the others.
+    seen: u64,
 }
 
 /// Refuses a duplicate key in any object at any depth. Meant to be reused (one per
@@ -552,6 +557,8 @@ impl Members for Keys {
         self.frames.push(Frame {
             first: self.keys.len(),
             table: None,
+            escaped: false,
+            seen: 0,
         });
     }
 
@@ -565,32 +572,65 @@ impl Members for Keys {
         }
     }
 
-    #[inline]
+    #[inline(always)]
     fn key(&mut self, b: &[u8], quote: usize, end: usize, escaped: bool) -> Result<(), JsonError> {
+        if self.is_duplicate(b, Key::new(b, quote + 1, end - 1, escaped)) {
+            return Err(JsonError::DuplicateKey {
+                at: quote,
+                key: (quote + 1, end - 1),
+            });
+        }
+        Ok(())
+    }
+}
+
+impl Keys {
+    /// Whether `new` equals a key of the innermost open object; if not, it is added.
+    /// The common case (a small object, no escapes) is inline and touches only the
+    /// fingerprints; the rest is out of line.
+    #[inline(always)]
+    fn is_duplicate(&mut self, b: &[u8], new: Key) -> bool {
         let Some(frame) = self.frames.last_mut() else {
-            return Ok(()); // not reached: keys only come inside an open object
+            return false; // not reached: keys only come inside an open object
         };
-        let new = Key::new(b, quote + 1, end - 1, escaped);
-        let dup = JsonError::DuplicateKey {
-            at: quote,
-            key: (new.start, new.end),
+        let first = frame.first;
+        if frame.table.is_some()
+            || frame.escaped
+            || new.escaped
+            || self.keys.len() - first >= LINEAR_KEYS
+        {
+            return self.is_duplicate_slow(b, new);
+        }
+        let bit = 1u64 << (new.fp.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 58);
+        if frame.seen & bit == 0 {
+            frame.seen |= bit;
+            self.keys.push(new);
+            return false;
+        }
+        let found = self.keys[first..].iter().any(|k| {
+            k.fp == new.fp && (k.end - k.start <= 7 || b[k.start..k.end] == b[new.start..new.end])
+        });
+        if !found {
+            self.keys.push(new);
+        }
+        found
+    }
+
+    #[inline(never)]
+    fn is_duplicate_slow(&mut self, b: &[u8], new: Key) -> bool {
+        let Some(frame) = self.frames.last_mut() else {
+            return false;
         };
+        frame.escaped |= new.escaped;
         let first = frame.first;
         let slot = match frame.table {
             Some(slot) => slot,
             None if self.keys.len() - first < LINEAR_KEYS => {
-                for k in &self.keys[first..] {
-                    let found = if k.escaped || escaped {
-                        Keys::same(b, *k, new) // equal only once unescaped, maybe
-                    } else {
-                        k.fp == new.fp && (k.end - k.start <= 7 || Keys::same(b, *k, new))
-                    };
-                    if found {
-                        return Err(dup);
-                    }
+                if self.keys[first..].iter().any(|k| Keys::same(b, *k, new)) {
+                    return true;
                 }
                 self.keys.push(new);
-                return Ok(());
+                return false;
             }
             None => {
                 let slot = self.tables_used;
@@ -611,9 +651,9 @@ impl Members for Keys {
         let h = Keys::hash(b, new);
         if Keys::insert(&mut self.tables[slot], &self.keys, b, h, idx).is_err() {
             self.keys.pop();
-            return Err(dup);
+            return true;
         }
-        Ok(())
+        false
     }
 }
 
