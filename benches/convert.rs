@@ -33,7 +33,10 @@ fn converters() -> Vec<Converter> {
             max_chars: Some(255),
         },
         Converter::Text { max_chars: None },
-        Converter::Json { jsonb: true },
+        Converter::Json {
+            jsonb: true,
+            last_key_wins: false,
+        },
         Converter::Int {
             min: i64::MIN as i128,
             max: i64::MAX as i128,
@@ -96,7 +99,10 @@ fn bench(c: &mut Criterion) {
         .lines()
         .map(|l| Value::Bytes(l.as_bytes().to_vec()))
         .collect();
-    let jsonb = Converter::Json { jsonb: true };
+    let jsonb = Converter::Json {
+        jsonb: true,
+        last_key_wins: false,
+    };
     let mut buf = Vec::new();
     for v in &payloads {
         jsonb.convert(v, &mut buf).expect("valid");

@@ -60,6 +60,17 @@ fn scan_rows(t: &TablePlan, rows: &[Row]) -> Tally {
             };
             scratch.clear();
             let Err(raw) = col.converter.convert(v, &mut scratch) else {
+                // A rule that makes the converter accept a problem as it is (duplicate
+                // JSON keys into jsonb): each value it lets through is a handled finding.
+                if let Some(class) = col.rule.and_then(|r| r.accepts()) {
+                    if col.rule.is_some_and(|r| r.apply(v).1) {
+                        let e = tally.entry((i, class, true)).or_insert((0, Vec::new()));
+                        e.0 += 1;
+                        if e.1.len() < SAMPLES {
+                            e.1.push(format!("{} value {}", format_key(t, row), excerpt(v)));
+                        }
+                    }
+                }
                 continue;
             };
             // A rule may turn the value into one that moves: then it is handled.

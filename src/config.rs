@@ -112,6 +112,8 @@ struct RunSection {
     defer_unique: bool,
     #[serde(default)]
     load_format: LoadFormat,
+    #[serde(default)]
+    json_duplicate_keys: JsonDuplicateKeys,
 }
 
 impl Default for RunSection {
@@ -132,6 +134,7 @@ impl Default for RunSection {
             analyze: true,
             defer_unique: true,
             load_format: LoadFormat::default(),
+            json_duplicate_keys: JsonDuplicateKeys::default(),
         }
     }
 }
@@ -186,6 +189,19 @@ pub enum ZeroDates {
     Error,
     /// They become NULL in nullable target columns (counted); a NOT NULL column still fails.
     Null,
+}
+
+/// What happens to JSON text with a duplicate object key going into jsonb: MySQL/MariaDB
+/// read the first of two equal keys, jsonb keeps the last.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum JsonDuplicateKeys {
+    /// The run fails on the first one, naming the row and the key.
+    #[default]
+    Error,
+    /// jsonb keeps the last (rule `json_duplicate_keys_last` on every jsonb column
+    /// without a rule of its own; counted in the report).
+    Last,
 }
 
 /// What happens to the target's indexes and foreign keys during the load.
@@ -325,6 +341,8 @@ pub struct Settings {
     pub consistency: Consistency,
     pub workers: Workers,
     pub zero_dates: ZeroDates,
+    /// Duplicate JSON object keys going into jsonb.
+    pub json_duplicate_keys: JsonDuplicateKeys,
     /// The zone MySQL `datetime` values are read in for timestamptz targets (None = UTC).
     pub source_timezone: Option<String>,
     /// Per-column rules keyed by `table.column` as written; the plan resolves the key
@@ -414,6 +432,7 @@ const KNOWN_KEYS: &[(&str, &[&str])] = &[
             "analyze",
             "defer_unique",
             "load_format",
+            "json_duplicate_keys",
         ],
     ),
     (
@@ -636,6 +655,7 @@ pub fn parse(
             chunks: w.chunk_queue,
         },
         zero_dates: run.zero_dates,
+        json_duplicate_keys: run.json_duplicate_keys,
         source_timezone,
         rules,
         source,
@@ -674,6 +694,7 @@ mod tests {
         assert_eq!(s.workers.readers, 2);
         assert_eq!(s.consistency, Consistency::Snapshot);
         assert_eq!(s.zero_dates, ZeroDates::Error);
+        assert_eq!(s.json_duplicate_keys, JsonDuplicateKeys::Error);
         assert_eq!(s.source_timezone, None);
         assert!(s.rules.is_empty());
     }
@@ -682,10 +703,20 @@ mod tests {
     fn config_column_rules_and_policies() {
         let text = format!(
             "{MIN}[run]\nzero_dates = \"null\"\nsource_timezone = \"Europe/Berlin\"\n\
-             [columns.\"whiteboard.content\"]\nconvert = \"base64\"\n"
+             json_duplicate_keys = \"last\"\n\
+             [columns.\"whiteboard.content\"]\nconvert = \"base64\"\n\
+             [columns.\"event.payload\"]\nconvert = \"json_duplicate_keys_last\"\n"
         );
         let s = parse(&text, Path::new("."), None, &no_env).unwrap();
         assert_eq!(s.zero_dates, ZeroDates::Null);
+        assert_eq!(s.json_duplicate_keys, JsonDuplicateKeys::Last);
+        assert_eq!(
+            s.rules.get("event.payload"),
+            Some(&Rule::JsonDuplicateKeysLast)
+        );
+        let bad = format!("{MIN}[run]\njson_duplicate_keys = \"first\"\n");
+        let e = parse(&bad, Path::new("."), None, &no_env).unwrap_err();
+        assert!(e.to_string().contains("unknown variant `first`"), "{e}");
         assert_eq!(s.source_timezone.as_deref(), Some("Europe/Berlin"));
         assert_eq!(s.rules.get("whiteboard.content"), Some(&Rule::Base64));
         let bad = format!("{MIN}[columns.\"t.c\"]\nconvert = \"rot13\"\n");

@@ -13,6 +13,11 @@
 //! fails the chunk naming the row: jsonb numbers beyond numeric's range (`1e1000000`)
 //! and nesting deeper than its `max_stack_depth` allows (about 10^4-10^5 levels at the
 //! default 2 MB): refusing here would risk refusing values the server accepts.
+//!
+//! jsonb also refuses (through [`Keys`]) an object with a duplicate key: MySQL/MariaDB's
+//! JSON functions read the first of two equal keys, jsonb keeps the last, so loading it
+//! would silently change what the application reads. Keys are compared as jsonb sees
+//! them, after unescaping (`"a"` and `"\u0061"` are one key).
 
 use crate::encode::{word, zero_bytes, ONES};
 
@@ -27,6 +32,12 @@ pub enum JsonError {
     EscapedNul {
         at: usize,
     },
+    /// A key equal (after unescaping) to an earlier key of the same object; `key` is the
+    /// raw text between the quotes of the second one, which starts at `at`.
+    DuplicateKey {
+        at: usize,
+        key: (usize, usize),
+    },
 }
 
 impl std::fmt::Display for JsonError {
@@ -34,6 +45,7 @@ impl std::fmt::Display for JsonError {
         match self {
             JsonError::Syntax { at, expected } => write!(f, "{expected} at byte {at}"),
             JsonError::EscapedNul { at } => write!(f, "\\u0000 at byte {at}"),
+            JsonError::DuplicateKey { at, .. } => write!(f, "duplicate key at byte {at}"),
         }
     }
 }
@@ -147,9 +159,14 @@ impl QuoteSink for CsvField<'_> {
 }
 
 /// Checks that `b` is one JSON value with optional surrounding whitespace, telling `sink`
-/// where each quote is. `b` must already be valid UTF-8 (bytes >= 0x80 are accepted as
-/// string content).
-pub fn check(b: &[u8], jsonb: bool, sink: &mut impl QuoteSink) -> Result<(), JsonError> {
+/// where each quote is and `members` each object and key. `b` must already be valid
+/// UTF-8 (bytes >= 0x80 are accepted as string content).
+pub fn check(
+    b: &[u8],
+    jsonb: bool,
+    sink: &mut impl QuoteSink,
+    members: &mut impl Members,
+) -> Result<(), JsonError> {
     let mut stack = Nesting::new();
     let mut i = skip_ws(b, 0);
     'value: loop {
@@ -164,7 +181,8 @@ pub fn check(b: &[u8], jsonb: bool, sink: &mut impl QuoteSink) -> Result<(), Jso
                     i += 1;
                 } else {
                     stack.push(Open::Object);
-                    i = member_key(b, i, jsonb, sink)?;
+                    members.open();
+                    i = member_key(b, i, jsonb, sink, members)?;
                     continue 'value;
                 }
             }
@@ -177,7 +195,7 @@ pub fn check(b: &[u8], jsonb: bool, sink: &mut impl QuoteSink) -> Result<(), Jso
                     continue 'value;
                 }
             }
-            b'"' => i = string(b, i, jsonb, sink)?,
+            b'"' => i = string(b, i, jsonb, sink)?.0,
             b'-' | b'0'..=b'9' => i = number(b, i)?,
             b't' => i = literal(b, i, b"true")?,
             b'f' => i = literal(b, i, b"false")?,
@@ -208,11 +226,12 @@ pub fn check(b: &[u8], jsonb: bool, sink: &mut impl QuoteSink) -> Result<(), Jso
                 },
                 Some(Open::Object) => match b.get(i) {
                     Some(b',') => {
-                        i = member_key(b, skip_ws(b, i + 1), jsonb, sink)?;
+                        i = member_key(b, skip_ws(b, i + 1), jsonb, sink, members)?;
                         continue 'value;
                     }
                     Some(b'}') => {
                         stack.pop();
+                        members.close();
                         i += 1;
                     }
                     _ => return Err(syntax(i, "expected ',' or '}'")),
@@ -240,27 +259,32 @@ fn member_key(
     i: usize,
     jsonb: bool,
     sink: &mut impl QuoteSink,
+    members: &mut impl Members,
 ) -> Result<usize, JsonError> {
     if b.get(i) != Some(&b'"') {
         return Err(syntax(i, "expected a string key"));
     }
-    let i = skip_ws(b, string(b, i, jsonb, sink)?);
+    let (end, escaped) = string(b, i, jsonb, sink)?;
+    members.key(b, i, end, escaped)?;
+    let i = skip_ws(b, end);
     if b.get(i) != Some(&b':') {
         return Err(syntax(i, "expected ':'"));
     }
     Ok(skip_ws(b, i + 1))
 }
 
-/// The string starting with the quote at `start`; returns the index after its closing quote.
+/// The string starting with the quote at `start`; returns the index after its closing
+/// quote and whether it holds a backslash escape.
 #[inline]
 fn string(
     b: &[u8],
     start: usize,
     jsonb: bool,
     sink: &mut impl QuoteSink,
-) -> Result<usize, JsonError> {
+) -> Result<(usize, bool), JsonError> {
     sink.quote(start);
     let mut i = start + 1;
+    let mut escaped = false;
     // jsonb: the previous character was a `\u` high surrogate, so a low one must follow.
     let mut high_surrogate_before = false;
     loop {
@@ -282,40 +306,43 @@ fn string(
         match c {
             b'"' => {
                 sink.quote(i);
-                return Ok(i + 1);
+                return Ok((i + 1, escaped));
             }
-            b'\\' => match b.get(i + 1) {
-                Some(b'"') => {
-                    sink.quote(i + 1);
-                    i += 2;
-                }
-                Some(b'\\' | b'/' | b'b' | b'f' | b'n' | b'r' | b't') => i += 2,
-                Some(b'u') => {
-                    let hex = b.get(i + 2..i + 6).ok_or(syntax(i, "bad \\u escape"))?;
-                    if !hex.iter().all(u8::is_ascii_hexdigit) {
-                        return Err(syntax(i, "bad \\u escape"));
+            b'\\' => {
+                escaped = true;
+                match b.get(i + 1) {
+                    Some(b'"') => {
+                        sink.quote(i + 1);
+                        i += 2;
                     }
-                    if jsonb {
-                        let unit = hex
-                            .iter()
-                            .fold(0u32, |n, &h| n * 16 + (h as char).to_digit(16).unwrap_or(0));
-                        if unit == 0 {
-                            return Err(JsonError::EscapedNul { at: i });
+                    Some(b'\\' | b'/' | b'b' | b'f' | b'n' | b'r' | b't') => i += 2,
+                    Some(b'u') => {
+                        let hex = b.get(i + 2..i + 6).ok_or(syntax(i, "bad \\u escape"))?;
+                        if !hex.iter().all(u8::is_ascii_hexdigit) {
+                            return Err(syntax(i, "bad \\u escape"));
                         }
-                        // jsonb stores the character, so a surrogate must be half of a
-                        // pair (json keeps the escape text and accepts a lone one).
-                        let low = (0xDC00..0xE000).contains(&unit);
-                        if low != high_surrogate_before {
-                            return Err(syntax(i, "unpaired UTF-16 surrogate in a \\u escape"));
+                        if jsonb {
+                            let unit = hex
+                                .iter()
+                                .fold(0u32, |n, &h| n * 16 + (h as char).to_digit(16).unwrap_or(0));
+                            if unit == 0 {
+                                return Err(JsonError::EscapedNul { at: i });
+                            }
+                            // jsonb stores the character, so a surrogate must be half of a
+                            // pair (json keeps the escape text and accepts a lone one).
+                            let low = (0xDC00..0xE000).contains(&unit);
+                            if low != high_surrogate_before {
+                                return Err(syntax(i, "unpaired UTF-16 surrogate in a \\u escape"));
+                            }
+                            high_surrogate_before = (0xD800..0xDC00).contains(&unit);
+                            i += 6;
+                            continue;
                         }
-                        high_surrogate_before = (0xD800..0xDC00).contains(&unit);
                         i += 6;
-                        continue;
                     }
-                    i += 6;
+                    _ => return Err(syntax(i, "bad escape")),
                 }
-                _ => return Err(syntax(i, "bad escape")),
-            },
+            }
             0..=0x1f => return Err(syntax(i, "unescaped control character in a string")),
             _ => i += 1,
         }
@@ -367,6 +394,364 @@ fn literal(b: &[u8], i: usize, word: &'static [u8]) -> Result<usize, JsonError> 
     }
 }
 
+/// Told of each object and member key as the check passes them (keys in the order of
+/// the text, each one inside the innermost open object).
+pub trait Members {
+    fn open(&mut self);
+    fn close(&mut self);
+    /// The key whose quotes are at `quote` and `end - 1`; `escaped`: it holds a `\`.
+    fn key(&mut self, b: &[u8], quote: usize, end: usize, escaped: bool) -> Result<(), JsonError>;
+}
+
+/// Keys are not looked at (json keeps the text, duplicates included; or jsonb told to
+/// keep the last of duplicate keys).
+pub struct AnyKeys;
+
+impl Members for AnyKeys {
+    #[inline(always)]
+    fn open(&mut self) {}
+    #[inline(always)]
+    fn close(&mut self) {}
+    #[inline(always)]
+    fn key(&mut self, _: &[u8], _: usize, _: usize, _: bool) -> Result<(), JsonError> {
+        Ok(())
+    }
+}
+
+/// Objects with up to this many keys are searched linearly (cheaper than hashing the
+/// few short keys of a typical document); bigger ones get a hash table, so a 10,000-key
+/// object is not quadratic.
+const LINEAR_KEYS: usize = 16;
+
+/// One key of an open object: the raw text between its quotes.
+#[derive(Clone, Copy)]
+struct Key {
+    start: usize,
+    end: usize,
+    /// Raw length and first 7 bytes: two raw keys that differ here differ, and equal
+    /// ones of up to 7 bytes are equal, so most comparisons touch no text.
+    fp: u64,
+    escaped: bool,
+}
+
+impl Key {
+    #[inline(always)]
+    fn new(b: &[u8], start: usize, end: usize, escaped: bool) -> Key {
+        let len = end - start;
+        let prefix = match b.get(start..start + 8) {
+            Some(w) => word(w) & ((1u64 << (8 * len.min(7))) - 1),
+            None => b[start..end]
+                .iter()
+                .take(7)
+                .rev()
+                .fold(0u64, |p, &c| p << 8 | c as u64),
+        };
+        Key {
+            start,
+            end,
+            fp: (len as u64) << 56 | prefix,
+            escaped,
+        }
+    }
+}
+
+/// One open object: its keys are `keys[first..]` (minus those of objects nested in it,
+/// which are closed before it gets its next key).
+#[derive(Clone, Copy)]
+struct Frame {
+    first: usize,
+    /// Index into `tables` once the object outgrew the linear search.
+    table: Option<usize>,
+    /// One of its keys holds a backslash: comparisons need the slow path.
+    escaped: bool,
+    /// One bit per fingerprint seen (a 64-bit Bloom filter): a key whose bit is clear
+    /// is new without looking at the others.
+    seen: u64,
+}
+
+/// Refuses a duplicate key in any object at any depth. Meant to be reused (one per
+/// thread): its vectors keep their capacity, so a document allocates nothing once the
+/// first few have been seen.
+#[derive(Default)]
+pub struct Keys {
+    keys: Vec<Key>,
+    frames: Vec<Frame>,
+    /// Open-addressing tables (hash, key index; `usize::MAX` = empty) of the open
+    /// objects that outgrew the linear search, innermost last.
+    tables: Vec<Vec<(u64, usize)>>,
+    tables_used: usize,
+}
+
+impl Keys {
+    /// Forgets any document left half-checked (a refused one stops mid-object), and
+    /// memory a huge object needed.
+    pub fn reset(&mut self) {
+        self.keys.clear();
+        self.frames.clear();
+        self.tables_used = 0;
+        if self.keys.capacity() > 1 << 16 {
+            self.keys = Vec::new();
+            self.tables = Vec::new();
+        }
+    }
+
+    fn same(b: &[u8], x: Key, y: Key) -> bool {
+        if !x.escaped && !y.escaped {
+            return b[x.start..x.end] == b[y.start..y.end];
+        }
+        Unescaped::new(&b[x.start..x.end]).eq(Unescaped::new(&b[y.start..y.end]))
+    }
+
+    fn hash(b: &[u8], k: Key) -> u64 {
+        let raw = &b[k.start..k.end];
+        let step = |h: u64, c: u8| (h ^ c as u64).wrapping_mul(0x100_0000_01b3);
+        let h = if k.escaped {
+            Unescaped::new(raw).fold(0xcbf2_9ce4_8422_2325, step)
+        } else {
+            raw.iter().fold(0xcbf2_9ce4_8422_2325, |h, &c| step(h, c))
+        };
+        // FNV's low bits mix poorly; the table index comes from the high bits.
+        h ^ (h >> 29)
+    }
+
+    /// Inserts key `idx` into `table`; Err(earlier key index) when an equal key is there.
+    fn insert(
+        table: &mut [(u64, usize)],
+        keys: &[Key],
+        b: &[u8],
+        h: u64,
+        idx: usize,
+    ) -> Result<(), usize> {
+        let mask = table.len() - 1;
+        let mut slot = h as usize & mask;
+        loop {
+            match table[slot] {
+                (_, usize::MAX) => {
+                    table[slot] = (h, idx);
+                    return Ok(());
+                }
+                (oh, other) if oh == h && Keys::same(b, keys[other], keys[idx]) => {
+                    return Err(other)
+                }
+                _ => slot = (slot + 1) & mask,
+            }
+        }
+    }
+
+    /// Rebuilds the table of the object whose keys are `keys[first..]` at twice the
+    /// size the keys need (load at most 1/2).
+    fn rebuild(table: &mut Vec<(u64, usize)>, keys: &[Key], b: &[u8], first: usize) {
+        let size = ((keys.len() - first) * 4).next_power_of_two().max(64);
+        table.clear();
+        table.resize(size, (0, usize::MAX));
+        for idx in first..keys.len() {
+            // The keys were distinct when they were added.
+            let _ = Keys::insert(table, keys, b, Keys::hash(b, keys[idx]), idx);
+        }
+    }
+}
+
+impl Members for Keys {
+    #[inline]
+    fn open(&mut self) {
+        self.frames.push(Frame {
+            first: self.keys.len(),
+            table: None,
+            escaped: false,
+            seen: 0,
+        });
+    }
+
+    #[inline]
+    fn close(&mut self) {
+        if let Some(f) = self.frames.pop() {
+            self.keys.truncate(f.first);
+            if f.table.is_some() {
+                self.tables_used -= 1;
+            }
+        }
+    }
+
+    #[inline(always)]
+    fn key(&mut self, b: &[u8], quote: usize, end: usize, escaped: bool) -> Result<(), JsonError> {
+        if self.is_duplicate(b, Key::new(b, quote + 1, end - 1, escaped)) {
+            return Err(JsonError::DuplicateKey {
+                at: quote,
+                key: (quote + 1, end - 1),
+            });
+        }
+        Ok(())
+    }
+}
+
+impl Keys {
+    /// Whether `new` equals a key of the innermost open object; if not, it is added.
+    /// The common case (a small object, no escapes) is inline and touches only the
+    /// fingerprints; the rest is out of line.
+    #[inline(always)]
+    fn is_duplicate(&mut self, b: &[u8], new: Key) -> bool {
+        let Some(frame) = self.frames.last_mut() else {
+            return false; // not reached: keys only come inside an open object
+        };
+        let first = frame.first;
+        if frame.table.is_some()
+            || frame.escaped
+            || new.escaped
+            || self.keys.len() - first >= LINEAR_KEYS
+        {
+            return self.is_duplicate_slow(b, new);
+        }
+        let bit = 1u64 << (new.fp.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 58);
+        if frame.seen & bit == 0 {
+            frame.seen |= bit;
+            self.keys.push(new);
+            return false;
+        }
+        let found = self.keys[first..].iter().any(|k| {
+            k.fp == new.fp && (k.end - k.start <= 7 || b[k.start..k.end] == b[new.start..new.end])
+        });
+        if !found {
+            self.keys.push(new);
+        }
+        found
+    }
+
+    #[inline(never)]
+    fn is_duplicate_slow(&mut self, b: &[u8], new: Key) -> bool {
+        let Some(frame) = self.frames.last_mut() else {
+            return false;
+        };
+        frame.escaped |= new.escaped;
+        let first = frame.first;
+        let slot = match frame.table {
+            Some(slot) => slot,
+            None if self.keys.len() - first < LINEAR_KEYS => {
+                if self.keys[first..].iter().any(|k| Keys::same(b, *k, new)) {
+                    return true;
+                }
+                self.keys.push(new);
+                return false;
+            }
+            None => {
+                let slot = self.tables_used;
+                self.tables_used += 1;
+                if self.tables.len() <= slot {
+                    self.tables.push(Vec::new());
+                }
+                frame.table = Some(slot);
+                Keys::rebuild(&mut self.tables[slot], &self.keys, b, first);
+                slot
+            }
+        };
+        let idx = self.keys.len();
+        self.keys.push(new);
+        if (idx + 1 - first) * 2 > self.tables[slot].len() {
+            Keys::rebuild(&mut self.tables[slot], &self.keys[..idx], b, first);
+        }
+        let h = Keys::hash(b, new);
+        if Keys::insert(&mut self.tables[slot], &self.keys, b, h, idx).is_err() {
+            self.keys.pop();
+            return true;
+        }
+        false
+    }
+}
+
+/// The bytes (UTF-8) a JSON string's raw text stands for: escapes decoded, a surrogate
+/// pair joined into one character. A lone surrogate (jsonb refuses those before any key
+/// is compared) is encoded as its three bytes so it still compares by value.
+struct Unescaped<'a> {
+    raw: &'a [u8],
+    i: usize,
+    pending: [u8; 4],
+    at: u8,
+    len: u8,
+}
+
+impl<'a> Unescaped<'a> {
+    fn new(raw: &'a [u8]) -> Self {
+        Unescaped {
+            raw,
+            i: 0,
+            pending: [0; 4],
+            at: 0,
+            len: 0,
+        }
+    }
+
+    fn hex4(&self, at: usize) -> Option<u32> {
+        let h = self.raw.get(at..at + 4)?;
+        h.iter()
+            .try_fold(0u32, |n, &c| Some(n * 16 + (c as char).to_digit(16)?))
+    }
+}
+
+impl Iterator for Unescaped<'_> {
+    type Item = u8;
+
+    fn next(&mut self) -> Option<u8> {
+        if self.at < self.len {
+            self.at += 1;
+            return Some(self.pending[self.at as usize - 1]);
+        }
+        let c = *self.raw.get(self.i)?;
+        if c != b'\\' {
+            self.i += 1;
+            return Some(c);
+        }
+        let simple = match self.raw.get(self.i + 1) {
+            Some(b'b') => Some(8),
+            Some(b'f') => Some(12),
+            Some(b'n') => Some(b'\n'),
+            Some(b'r') => Some(b'\r'),
+            Some(b't') => Some(b'\t'),
+            Some(b'u') => None,
+            Some(&c) => Some(c), // `\"`, `\\`, `\/`
+            None => Some(b'\\'), // not reached: the check saw the escape
+        };
+        if let Some(c) = simple {
+            self.i += 2;
+            return Some(c);
+        }
+        let mut cp = self.hex4(self.i + 2).unwrap_or(0xFFFD);
+        self.i += 6;
+        if (0xD800..0xDC00).contains(&cp) && self.raw.get(self.i..self.i + 2) == Some(b"\\u") {
+            if let Some(low @ 0xDC00..=0xDFFF) = self.hex4(self.i + 2) {
+                cp = 0x10000 + ((cp - 0xD800) << 10) + (low - 0xDC00);
+                self.i += 6;
+            }
+        }
+        // UTF-8 by hand: a lone surrogate is no `char`.
+        let p = &mut self.pending;
+        self.len = match cp {
+            0..=0x7F => {
+                p[0] = cp as u8;
+                1
+            }
+            0x80..=0x7FF => {
+                p[0] = 0xC0 | (cp >> 6) as u8;
+                p[1] = 0x80 | (cp & 0x3F) as u8;
+                2
+            }
+            0x800..=0xFFFF => {
+                p[0] = 0xE0 | (cp >> 12) as u8;
+                p[1] = 0x80 | ((cp >> 6) & 0x3F) as u8;
+                p[2] = 0x80 | (cp & 0x3F) as u8;
+                3
+            }
+            _ => {
+                p[0] = 0xF0 | (cp >> 18) as u8;
+                p[1] = 0x80 | ((cp >> 12) & 0x3F) as u8;
+                p[2] = 0x80 | ((cp >> 6) & 0x3F) as u8;
+                p[3] = 0x80 | (cp & 0x3F) as u8;
+                4
+            }
+        };
+        self.at = 1;
+        Some(self.pending[0])
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -378,7 +763,7 @@ mod tests {
     }
 
     fn validate(b: &[u8], jsonb: bool) -> Result<(), JsonError> {
-        check(b, jsonb, &mut NoQuotes)
+        check(b, jsonb, &mut NoQuotes, &mut AnyKeys)
     }
 
     fn ok(s: &str) -> bool {
@@ -512,6 +897,171 @@ mod tests {
         }
     }
 
+    /// The raw text of the duplicate key jsonb would refuse, if any.
+    fn duplicate(s: &str) -> Option<String> {
+        match check(s.as_bytes(), true, &mut NoQuotes, &mut Keys::default()) {
+            Ok(()) => None,
+            Err(JsonError::DuplicateKey { at, key: (ks, ke) }) => {
+                assert_eq!(s.as_bytes()[at], b'"', "{s}");
+                assert_eq!(at + 1, ks, "{s}");
+                Some(s[ks..ke].to_string())
+            }
+            Err(e) => panic!("{s}: {e}"),
+        }
+    }
+
+    #[test]
+    fn duplicate_keys_are_found_at_every_depth() {
+        assert_eq!(duplicate(r#"{"a":1,"a":2}"#).as_deref(), Some("a"));
+        assert_eq!(
+            duplicate(r#"{"a":1,"b":{"c":1,"c":2}}"#).as_deref(),
+            Some("c")
+        );
+        assert_eq!(
+            duplicate(r#"[1,{"x":[{"k":1}, {"k":2,"j":{},"k":3}]}]"#).as_deref(),
+            Some("k")
+        );
+        assert_eq!(
+            duplicate(r#"{ "a" : { } , "b" : [ ] , "a" : null }"#).as_deref(),
+            Some("a")
+        );
+        // The key after a closed nested object is compared with its own object's keys.
+        assert_eq!(
+            duplicate(r#"{"a":{"b":1},"b":2,"a":3}"#).as_deref(),
+            Some("a")
+        );
+        assert_eq!(duplicate(r#"{"":1,"":2}"#).as_deref(), Some(""));
+    }
+
+    #[test]
+    fn duplicate_keys_are_compared_after_unescaping() {
+        assert_eq!(
+            duplicate(r#"{"a":1,"\u0061":2}"#).as_deref(),
+            Some(r"\u0061")
+        );
+        assert_eq!(duplicate(r#"{"\u0061":1,"a":2}"#).as_deref(), Some("a"));
+        assert_eq!(
+            duplicate(r#"{"é":1,"\u00e9":2}"#).as_deref(),
+            Some(r"\u00e9")
+        );
+        assert_eq!(
+            duplicate(r#"{"\u00E9":1,"\u00e9":2}"#).as_deref(),
+            Some(r"\u00e9")
+        );
+        assert_eq!(
+            duplicate(r#"{"😀":1,"\ud83d\ude00":2}"#).as_deref(),
+            Some(r"\ud83d\ude00")
+        );
+        assert_eq!(duplicate(r#"{"a/b":1,"a\/b":2}"#).as_deref(), Some(r"a\/b"));
+        assert_eq!(
+            duplicate(r#"{"\"q\"":1,"\u0022q\u0022":2}"#).as_deref(),
+            Some(r"\u0022q\u0022")
+        );
+        assert_eq!(
+            duplicate("{\"t\\t\":1,\"t\\u0009\":2}").as_deref(),
+            Some(r"t\u0009")
+        );
+        // Different after unescaping: fine.
+        assert_eq!(duplicate(r#"{"a":1,"\u0062":2,"\\u0061":3,"A":4}"#), None);
+        assert_eq!(duplicate(r#"{"\n":1,"n":2,"\\n":3}"#), None);
+        // Escapes in values are not keys.
+        assert_eq!(duplicate(r#"{"a":"a","b":"\u0061"}"#), None);
+    }
+
+    #[test]
+    fn same_key_in_sibling_or_nested_objects_is_fine() {
+        assert_eq!(duplicate(r#"[{"a":1},{"a":2}]"#), None);
+        assert_eq!(duplicate(r#"{"a":{"a":{"a":1}},"b":{"a":2}}"#), None);
+        assert_eq!(
+            duplicate(r#"{"x":[{"k":1,"j":2},{"k":1,"j":2}],"k":0}"#),
+            None
+        );
+        assert_eq!(duplicate(r#"["a","a",{"a":"a"}]"#), None);
+        assert_eq!(duplicate(r#"{}"#), None);
+    }
+
+    #[test]
+    fn duplicate_keys_in_large_objects_are_found_without_quadratic_work() {
+        let keys = |n: usize| {
+            (0..n)
+                .map(|i| format!("\"key{i}\":{i}"))
+                .collect::<Vec<_>>()
+        };
+        let mut k = keys(10_000);
+        assert_eq!(duplicate(&format!("{{{}}}", k.join(","))), None);
+        // The duplicate at the end, of the first key and of one past the linear search.
+        k.push("\"key0\":1".into());
+        assert_eq!(
+            duplicate(&format!("{{{}}}", k.join(","))).as_deref(),
+            Some("key0")
+        );
+        k.pop();
+        k.push(format!("\"key{}\":1", LINEAR_KEYS + 3));
+        assert_eq!(
+            duplicate(&format!("{{{}}}", k.join(","))).as_deref(),
+            Some("key19")
+        );
+        k.pop();
+        // Escaped spelling of an early key, once hashed.
+        k.push(r#""\u006bey7":1"#.into());
+        assert_eq!(
+            duplicate(&format!("{{{}}}", k.join(","))).as_deref(),
+            Some(r"\u006bey7")
+        );
+        // Two large objects nested: each keeps its own table.
+        let inner = keys(100).join(",");
+        let doc = format!(
+            "{{\"o\":{{{inner}}},{},\"p\":{{{inner}}}}}",
+            keys(100).join(",")
+        );
+        assert_eq!(duplicate(&doc), None);
+        let doc = format!("{{{},\"o\":{{{inner}}},\"key5\":0}}", keys(100).join(","));
+        assert_eq!(duplicate(&doc).as_deref(), Some("key5"));
+        // Around the switch from linear search to the table.
+        for n in [LINEAR_KEYS - 1, LINEAR_KEYS, LINEAR_KEYS + 1, 64, 65] {
+            let mut k = keys(n);
+            assert_eq!(duplicate(&format!("{{{}}}", k.join(","))), None, "{n}");
+            k.push(format!("\"key{}\":1", n - 1));
+            assert_eq!(
+                duplicate(&format!("{{{}}}", k.join(","))),
+                Some(format!("key{}", n - 1)),
+                "{n}"
+            );
+        }
+    }
+
+    #[test]
+    fn keys_checker_is_reusable_after_a_refused_document() {
+        let mut keys = Keys::default();
+        let doc = format!(
+            "{{{}}}",
+            (0..40)
+                .map(|i| format!("\"k{i}\":{{\"a\":1,\"a\":2}}"))
+                .collect::<Vec<_>>()
+                .join(",")
+        );
+        assert!(check(doc.as_bytes(), true, &mut NoQuotes, &mut keys).is_err());
+        keys.reset();
+        assert!(check(br#"{"a":1,"b":{"a":2}}"#, true, &mut NoQuotes, &mut keys).is_ok());
+        keys.reset();
+        assert!(check(br#"{"k0":1,"k1":2}"#, true, &mut NoQuotes, &mut keys).is_ok());
+    }
+
+    #[test]
+    fn unescaped_bytes_are_the_utf8_of_the_string() {
+        for raw in [
+            r"plain",
+            r"a\u0061\n\t\\\/\u00e9\u20ac\ud83d\ude00",
+            r"\u004A\u004a",
+            "",
+        ] {
+            let json = format!("\"{raw}\"");
+            let want: String = serde_json::from_str(&json).unwrap();
+            let got: Vec<u8> = Unescaped::new(raw.as_bytes()).collect();
+            assert_eq!(got, want.as_bytes(), "{raw}");
+        }
+    }
+
     /// JSON-ish text: valid documents and their mutations, so both verdicts occur.
     fn jsonish() -> impl proptest::strategy::Strategy<Value = String> {
         use proptest::prelude::*;
@@ -562,6 +1112,55 @@ mod tests {
             let ours = validate(s.as_bytes(), false).is_ok();
             let theirs = serde_json::from_str::<serde::de::IgnoredAny>(&s).is_ok();
             proptest::prop_assert_eq!(ours, theirs, "{:?}", s);
+        }
+
+        /// A valid document has a duplicate key exactly when some object, its keys
+        /// decoded by serde_json, holds one key twice.
+        #[test]
+        fn duplicate_keys_agree_with_serde_json(s in jsonish()) {
+            /// serde_json keeps one of duplicate keys; count them in the raw text instead.
+            struct Members(Vec<Vec<String>>, bool);
+            impl<'de> serde::de::Visitor<'de> for &mut Members {
+                type Value = ();
+                fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result { f.write_str("json") }
+                fn visit_map<A: serde::de::MapAccess<'de>>(self, mut m: A) -> Result<(), A::Error> {
+                    self.0.push(Vec::new());
+                    while let Some(k) = m.next_key::<String>()? {
+                        let level = self.0.last_mut().expect("pushed above");
+                        self.1 |= level.contains(&k);
+                        level.push(k);
+                        m.next_value_seed(&mut *self)?;
+                    }
+                    self.0.pop();
+                    Ok(())
+                }
+                fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut a: A) -> Result<(), A::Error> {
+                    while a.next_element_seed(&mut *self)?.is_some() {}
+                    Ok(())
+                }
+                fn visit_bool<E>(self, _: bool) -> Result<(), E> { Ok(()) }
+                fn visit_i64<E>(self, _: i64) -> Result<(), E> { Ok(()) }
+                fn visit_u64<E>(self, _: u64) -> Result<(), E> { Ok(()) }
+                fn visit_f64<E>(self, _: f64) -> Result<(), E> { Ok(()) }
+                fn visit_str<E>(self, _: &str) -> Result<(), E> { Ok(()) }
+                fn visit_unit<E>(self) -> Result<(), E> { Ok(()) }
+            }
+            impl<'de> serde::de::DeserializeSeed<'de> for &mut Members {
+                type Value = ();
+                fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+                    d.deserialize_any(self)
+                }
+            }
+            let mut m = Members(Vec::new(), false);
+            let mut de = serde_json::Deserializer::from_str(&s);
+            if serde::de::DeserializeSeed::deserialize(&mut m, &mut de).and_then(|()| de.end()).is_err() {
+                return Ok(()); // invalid (or jsonb-refused) text: covered above
+            }
+            let ours = check(s.as_bytes(), true, &mut NoQuotes, &mut Keys::default());
+            if matches!(ours, Err(JsonError::Syntax { .. } | JsonError::EscapedNul { .. })) {
+                return Ok(()); // jsonb refuses it for another reason (a lone surrogate, \u0000)
+            }
+            proptest::prop_assert_eq!(matches!(ours, Err(JsonError::DuplicateKey { .. })), m.1, "{:?}", s);
         }
     }
 }

@@ -27,6 +27,7 @@ pub enum ProblemClass {
     NotBoolean,
     InvalidUuid,
     InvalidJson,
+    DuplicateJsonKey,
     TooLong,
     EnumLabelMissing,
     PrecisionLoss,
@@ -51,6 +52,7 @@ impl ProblemClass {
             ProblemClass::NotBoolean => "not_boolean",
             ProblemClass::InvalidUuid => "invalid_uuid",
             ProblemClass::InvalidJson => "invalid_json",
+            ProblemClass::DuplicateJsonKey => "duplicate_json_key",
             ProblemClass::TooLong => "too_long",
             ProblemClass::EnumLabelMissing => "enum_label_missing",
             ProblemClass::PrecisionLoss => "precision_loss",
@@ -106,8 +108,10 @@ pub enum Converter {
     Uuid,
     /// binary(16) into uuid, bytes in MySQL's `UUID_TO_BIN(x)` order.
     UuidBinary,
-    /// JSON text into json or jsonb, validated; jsonb cannot hold `\u0000`.
-    Json { jsonb: bool },
+    /// JSON text into json or jsonb, validated; jsonb cannot hold `\u0000`. jsonb also
+    /// refuses duplicate object keys (MySQL reads the first, jsonb keeps the last) unless
+    /// `last_key_wins` (rule `json_duplicate_keys_last`).
+    Json { jsonb: bool, last_key_wins: bool },
     /// Any bytes into bytea.
     Bytea,
     /// date into date.
@@ -152,8 +156,8 @@ impl Converter {
             Converter::Text { .. } => "text",
             Converter::Uuid => "uuid",
             Converter::UuidBinary => "uuid_binary",
-            Converter::Json { jsonb: false } => "json",
-            Converter::Json { jsonb: true } => "jsonb",
+            Converter::Json { jsonb: false, .. } => "json",
+            Converter::Json { jsonb: true, .. } => "jsonb",
             Converter::Bytea => "bytea",
             Converter::Date => "date",
             Converter::Timestamp { .. } => "timestamp",
@@ -181,8 +185,15 @@ impl Converter {
             Converter::Text { max_chars: Some(n) } => format!("text (utf-8, no NUL, <= {n} chars)"),
             Converter::Uuid => "uuid (text)".into(),
             Converter::UuidBinary => "uuid (binary(16))".into(),
-            Converter::Json { jsonb: false } => "json (validated)".into(),
-            Converter::Json { jsonb: true } => "jsonb (validated)".into(),
+            Converter::Json { jsonb: false, .. } => "json (validated)".into(),
+            Converter::Json {
+                jsonb: true,
+                last_key_wins: false,
+            } => "jsonb (validated, no duplicate keys)".into(),
+            Converter::Json {
+                jsonb: true,
+                last_key_wins: true,
+            } => "jsonb (validated, last duplicate key wins)".into(),
             Converter::Bytea => "bytea".into(),
             Converter::Date => "date".into(),
             Converter::Timestamp { .. } => "timestamp".into(),
@@ -282,8 +293,11 @@ impl Converter {
                     put_hex_lower(out, chunk);
                 }
             }
-            Converter::Json { jsonb } => {
-                put_json(out, bytes(v)?, *jsonb)?;
+            Converter::Json {
+                jsonb,
+                last_key_wins,
+            } => {
+                put_json(out, bytes(v)?, *jsonb && !*last_key_wins, *jsonb)?;
             }
             Converter::Bytea => {
                 let b = bytes(v)?;
@@ -507,8 +521,14 @@ pub fn choose(
                 max_chars: dst.char_len(),
             }),
             "uuid" if !matches!(src.base, Json | Enum | Set) => Some(Converter::Uuid),
-            "json" => Some(Converter::Json { jsonb: false }),
-            "jsonb" => Some(Converter::Json { jsonb: true }),
+            "json" => Some(Converter::Json {
+                jsonb: false,
+                last_key_wins: false,
+            }),
+            "jsonb" => Some(Converter::Json {
+                jsonb: true,
+                last_key_wins: false,
+            }),
             "bytea" => Some(Converter::Bytea),
             _ => None,
         },
@@ -886,15 +906,56 @@ fn check_text(b: &[u8], max_chars: Option<u32>) -> Result<(), ConvertError> {
     Ok(())
 }
 
+thread_local! {
+    /// The duplicate-key checker's stacks, reused so a document allocates nothing.
+    static JSON_KEYS: std::cell::RefCell<json::Keys> = std::cell::RefCell::default();
+}
+
+/// Checks jsonb text for a duplicate key in any object, `check` with one checker per thread.
+fn check_unique_keys(b: &[u8], sink: &mut impl json::QuoteSink) -> Result<(), json::JsonError> {
+    JSON_KEYS.with(|keys| match keys.try_borrow_mut() {
+        Ok(mut keys) => {
+            keys.reset();
+            json::check(b, true, sink, &mut *keys)
+        }
+        // Not reached (nothing here re-enters), but a fresh checker is always correct.
+        Err(_) => json::check(b, true, sink, &mut json::Keys::default()),
+    })
+}
+
+/// Whether jsonb text (valid or not) holds an object with a duplicate key: what rule
+/// `json_duplicate_keys_last` changes, counted in the run report.
+pub fn json_has_duplicate_key(b: &[u8]) -> bool {
+    struct NoQuotes;
+    impl json::QuoteSink for NoQuotes {
+        fn quote(&mut self, _: usize) {}
+    }
+    matches!(
+        check_unique_keys(b, &mut NoQuotes),
+        Err(json::JsonError::DuplicateKey { .. })
+    )
+}
+
 /// Checks JSON text and appends it as a quoted CSV field, in one pass over the text.
-fn put_json(out: &mut Vec<u8>, b: &[u8], jsonb: bool) -> Result<(), ConvertError> {
+/// `unique_keys`: refuse an object with a duplicate key (jsonb unless told otherwise).
+fn put_json(
+    out: &mut Vec<u8>,
+    b: &[u8],
+    unique_keys: bool,
+    jsonb: bool,
+) -> Result<(), ConvertError> {
     if utf8(b).is_err() {
         return err(ProblemClass::InvalidUtf8, "invalid UTF-8 in JSON");
     }
     // Valid JSON text holds no raw NUL byte (not even inside a string), so the syntax
     // check covers that too.
     let mut field = json::CsvField::new(b, out);
-    match json::check(b, jsonb, &mut field) {
+    let checked = if unique_keys {
+        check_unique_keys(b, &mut field)
+    } else {
+        json::check(b, jsonb, &mut field, &mut json::AnyKeys)
+    };
+    match checked {
         Ok(()) => {
             field.finish();
             Ok(())
@@ -906,6 +967,18 @@ fn put_json(out: &mut Vec<u8>, b: &[u8], jsonb: bool) -> Result<(), ConvertError
                     ProblemClass::NulByte,
                     "JSON holds \\u0000, which jsonb cannot store",
                 ),
+                json::JsonError::DuplicateKey { key: (s, e), .. } => {
+                    let key = String::from_utf8_lossy(&b[s..e]);
+                    let short: String = key.chars().take(60).collect();
+                    let more = if short.len() < key.len() { "…" } else { "" };
+                    err(
+                        ProblemClass::DuplicateJsonKey,
+                        format!(
+                            "duplicate key \"{short}{more}\" in a JSON object: MySQL/MariaDB \
+                             read the first value, jsonb would keep the last"
+                        ),
+                    )
+                }
                 e => err(ProblemClass::InvalidJson, format!("invalid JSON: {e}")),
             }
         }
@@ -1039,6 +1112,9 @@ pub enum Rule {
     Base64,
     /// The bytes are stored as lower-case hex text.
     Hex,
+    /// jsonb keeps the last of duplicate object keys (MySQL/MariaDB read the first).
+    /// jsonb targets only; `[run] json_duplicate_keys = "last"` sets it on all of them.
+    JsonDuplicateKeysLast,
 }
 
 impl Rule {
@@ -1049,6 +1125,16 @@ impl Rule {
             Rule::ZeroDateToNull => "zero_date_to_null",
             Rule::Base64 => "base64",
             Rule::Hex => "hex",
+            Rule::JsonDuplicateKeysLast => "json_duplicate_keys_last",
+        }
+    }
+
+    /// The problem a rule lets the converter accept as it is (rather than by changing
+    /// the value first): `check` reports those values as handled.
+    pub fn accepts(self) -> Option<ProblemClass> {
+        match self {
+            Rule::JsonDuplicateKeysLast => Some(ProblemClass::DuplicateJsonKey),
+            _ => None,
         }
     }
 
@@ -1068,6 +1154,11 @@ impl Rule {
             }
             // base64/hex re-encode every value (the converter does it); '' stays ''.
             (Rule::Base64 | Rule::Hex, Value::Bytes(b)) => (Some(Cow::Borrowed(v)), !b.is_empty()),
+            // The converter keeps the text; jsonb drops the earlier duplicates. Counting
+            // them costs a second pass over this column's values (this rule's only).
+            (Rule::JsonDuplicateKeysLast, Value::Bytes(b)) => {
+                (Some(Cow::Borrowed(v)), json_has_duplicate_key(b))
+            }
             _ => (Some(Cow::Borrowed(v)), false),
         }
     }

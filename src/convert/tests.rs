@@ -324,7 +324,10 @@ fn uuid_text_any_case_and_binary() {
 
 #[test]
 fn json_is_validated_and_jsonb_refuses_nul_escape() {
-    let c = Converter::Json { jsonb: true };
+    let c = Converter::Json {
+        jsonb: true,
+        last_key_wins: false,
+    };
     assert_eq!(
         field(&c, Value::Bytes(br#"{"a":"\"x\""}"#.to_vec())).unwrap(),
         r#""{""a"":""\""x\""""}""#
@@ -345,7 +348,10 @@ fn json_is_validated_and_jsonb_refuses_nul_escape() {
     assert!(field(&c, Value::Bytes(br#"["\\","x\u0000"]"#.to_vec())).is_err());
     assert!(field(&c, Value::Bytes(br#"["\\\\u0000"]"#.to_vec())).is_ok());
     assert!(field(
-        &Converter::Json { jsonb: false },
+        &Converter::Json {
+            jsonb: false,
+            last_key_wins: false
+        },
         Value::Bytes(br#"{"a":"\u0000"}"#.to_vec())
     )
     .is_ok());
@@ -551,6 +557,96 @@ fn rules_change_only_what_they_name() {
     assert!(!Rule::ZeroDateToNull.apply(&fine).1);
 }
 
+#[test]
+fn jsonb_refuses_duplicate_keys_json_and_last_key_wins_keep_them() {
+    let doc = br#"{"a":1,"b":{"c":1,"c":2}}"#;
+    let strict = Converter::Json {
+        jsonb: true,
+        last_key_wins: false,
+    };
+    let e = field(&strict, Value::Bytes(doc.to_vec())).unwrap_err();
+    assert_eq!(e.class, ProblemClass::DuplicateJsonKey);
+    assert_eq!(
+        e.message,
+        "duplicate key \"c\" in a JSON object: MySQL/MariaDB read the first value, \
+         jsonb would keep the last"
+    );
+    // The key as written in the text (here escaped), long ones shortened.
+    let e = field(
+        &strict,
+        Value::Bytes(br#"{"\u0061":1,"\u0061":2}"#.to_vec()),
+    )
+    .unwrap_err();
+    assert!(
+        e.message.starts_with(r#"duplicate key "\u0061" in"#),
+        "{}",
+        e.message
+    );
+    let long = "k".repeat(100);
+    let e = field(
+        &strict,
+        Value::Bytes(format!(r#"{{"{long}":1,"{long}":2}}"#).into_bytes()),
+    )
+    .unwrap_err();
+    assert!(
+        e.message
+            .starts_with(&format!("duplicate key \"{}…\" in", &long[..60])),
+        "{}",
+        e.message
+    );
+    // A refused value leaves nothing in the output; the next one converts.
+    let mut out = b"x,".to_vec();
+    assert!(strict
+        .convert(&Value::Bytes(doc.to_vec()), &mut out)
+        .is_err());
+    assert_eq!(out, b"x,");
+    strict
+        .convert(&Value::Bytes(br#"{"c":1,"d":{"c":2}}"#.to_vec()), &mut out)
+        .unwrap();
+    assert_eq!(out, br#"x,"{""c"":1,""d"":{""c"":2}}""#);
+    // json keeps the text byte for byte; last_key_wins lets jsonb take it.
+    let want = r#""{""a"":1,""b"":{""c"":1,""c"":2}}""#;
+    for c in [
+        Converter::Json {
+            jsonb: false,
+            last_key_wins: false,
+        },
+        Converter::Json {
+            jsonb: true,
+            last_key_wins: true,
+        },
+    ] {
+        assert_eq!(
+            field(&c, Value::Bytes(doc.to_vec())).unwrap(),
+            want,
+            "{c:?}"
+        );
+    }
+    // Other jsonb checks still apply with last_key_wins.
+    let last = Converter::Json {
+        jsonb: true,
+        last_key_wins: true,
+    };
+    assert!(field(&last, Value::Bytes(br#"{"a":"\u0000","a":1}"#.to_vec())).is_err());
+}
+
+#[test]
+fn rule_json_duplicate_keys_last_counts_the_documents_it_lets_through() {
+    let r = Rule::JsonDuplicateKeysLast;
+    assert_eq!(r.name(), "json_duplicate_keys_last");
+    assert_eq!(r.accepts(), Some(ProblemClass::DuplicateJsonKey));
+    assert_eq!(Rule::StripNul.accepts(), None);
+    for (doc, changed) in [
+        (&br#"{"a":1,"a":2}"#[..], true),
+        (br#"[{"a":1},{"b":{"x":1,"\u0078":2}}]"#, true),
+        (br#"{"a":1,"b":{"a":2}}"#, false),
+        (b"not json", false),
+    ] {
+        let v = Value::Bytes(doc.to_vec());
+        assert_eq!(r.apply(&v), (Some(Cow::Borrowed(&v)), changed), "{doc:?}");
+    }
+}
+
 proptest::proptest! {
     #[test]
     fn timestamp_matches_the_iso_text(y in 1u16..=9999, m in 1u8..=12, d in 1u8..=28,
@@ -582,7 +678,7 @@ proptest::proptest! {
     fn json_field_parses_back_to_the_same_document(keys in proptest::collection::vec("\\PC{0,8}", 0..4), n in proptest::num::i64::ANY) {
         let doc = serde_json::Value::Object(keys.into_iter().map(|k| (k, serde_json::json!([n, "x\"\n\\"]))).collect());
         let text = doc.to_string();
-        let out = field(&Converter::Json { jsonb: true }, Value::Bytes(text.clone().into_bytes())).unwrap();
+        let out = field(&Converter::Json { jsonb: true, last_key_wins: false }, Value::Bytes(text.clone().into_bytes())).unwrap();
         // Read the CSV field back the way COPY does, then parse the JSON.
         let line = format!("{out}
 ");

@@ -13,7 +13,7 @@ use serde::Serialize;
 
 use crate::catalog::{ForeignKey, MyBase, SourceTable, TargetColumn, TargetTable};
 use crate::config::Settings;
-use crate::config::{ExistingRows, ZeroDates};
+use crate::config::{ExistingRows, JsonDuplicateKeys, ZeroDates};
 use crate::convert::{choose, Converter, Rule, SourceZone};
 use crate::ident::PgName;
 
@@ -662,7 +662,7 @@ fn plan_table(
             );
             continue;
         }
-        let Some(converter) = forced.or_else(|| choose(&sc.ty, &tc.ty, source_zone)) else {
+        let Some(mut converter) = forced.or_else(|| choose(&sc.ty, &tc.ty, source_zone)) else {
             problem(
                 plan,
                 ProblemKind::NoConversion,
@@ -674,6 +674,36 @@ fn plan_table(
             );
             continue;
         };
+        // Duplicate JSON keys: the converter itself accepts them under the rule (only
+        // jsonb drops any; json keeps the text). json_duplicate_keys = "last" is the rule
+        // on every jsonb column without a rule of its own.
+        let mut rule = rule;
+        match &mut converter {
+            Converter::Json {
+                jsonb: true,
+                last_key_wins,
+            } => {
+                if rule.is_none() && settings.json_duplicate_keys == JsonDuplicateKeys::Last {
+                    rule = Some(Rule::JsonDuplicateKeysLast);
+                }
+                *last_key_wins = rule == Some(Rule::JsonDuplicateKeysLast);
+            }
+            _ if rule == Some(Rule::JsonDuplicateKeysLast) => {
+                problem(
+                    plan,
+                    ProblemKind::InvalidRule,
+                    &sc.name,
+                    format!(
+                        "{}.{}: rule {} needs a jsonb target column (json keeps duplicate keys as they are)",
+                        st.name,
+                        sc.name,
+                        Rule::JsonDuplicateKeysLast.name()
+                    ),
+                );
+                continue;
+            }
+            _ => {}
+        }
         if let Converter::PgEnum { labels } = &converter {
             if sc.ty.base == MyBase::Enum {
                 let missing: Vec<&String> = sc

@@ -57,6 +57,9 @@ pub enum SrcRule {
     ZeroDateToNull,
     Base64,
     Hex,
+    /// jsonb kept the last of duplicate keys: the canonical JSON form already reads the
+    /// source that way (last wins), so the value is compared as it is.
+    JsonDuplicateKeysLast,
 }
 
 impl SrcRule {
@@ -68,6 +71,7 @@ impl SrcRule {
             Rule::ZeroDateToNull => SrcRule::ZeroDateToNull,
             Rule::Base64 => SrcRule::Base64,
             Rule::Hex => SrcRule::Hex,
+            Rule::JsonDuplicateKeysLast => SrcRule::JsonDuplicateKeysLast,
         }
     }
 

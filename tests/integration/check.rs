@@ -2,7 +2,7 @@
 //! Each problem class is counted per column with the first sample keys (in key order);
 //! values a policy or rule handles are reported with handled_by_policy = true.
 
-use crate::common::{my_str, TestEnv};
+use crate::common::{check_findings as findings, my_str, CheckFinding, TestEnv};
 
 /// One reader: no `FLUSH TABLES WITH READ LOCK`, so a long write by another client of the
 /// shared MariaDB server cannot stall these conversion tests (snapshots are covered elsewhere).
@@ -10,33 +10,7 @@ fn config(env: &TestEnv, extra: &str) {
     env.write_config(&format!("[workers]\nreaders = 1\n{extra}"));
 }
 
-type Finding = (String, String, String, u64, Vec<String>, bool);
-
-/// `findings` as sorted (table, column, class, count, sample_keys, handled_by_policy).
-fn findings(report: &serde_json::Value) -> Vec<Finding> {
-    let mut v: Vec<Finding> = report["findings"]
-        .as_array()
-        .unwrap_or_else(|| panic!("`findings` is not an array: {report:#}"))
-        .iter()
-        .map(|f| {
-            (
-                f["table"].as_str().unwrap().to_string(),
-                f["column"].as_str().unwrap_or("").to_string(),
-                f["class"].as_str().unwrap().to_string(),
-                f["count"].as_u64().unwrap(),
-                f["sample_keys"]
-                    .as_array()
-                    .unwrap()
-                    .iter()
-                    .map(|s| s.as_str().unwrap().to_string())
-                    .collect(),
-                f["handled_by_policy"].as_bool().unwrap(),
-            )
-        })
-        .collect();
-    v.sort();
-    v
-}
+type Finding = CheckFinding;
 
 fn f(t: &str, c: &str, class: &str, n: u64, samples: &[&str], handled: bool) -> Finding {
     (

@@ -1,6 +1,6 @@
 //! MySQL/MariaDB `json` into Postgres `json` (text kept) and `jsonb` (semantic).
 
-use crate::common::{my_opt, pg_text_expr, row, TestEnv};
+use crate::common::{check_findings, my_opt, my_str, pg_text_expr, problems, row, TestEnv};
 
 #[test]
 fn json_nested_unicode_and_escapes_into_jsonb_and_json() {
@@ -19,7 +19,7 @@ fn json_nested_unicode_and_escapes_into_jsonb_and_json() {
             r#"{ "k" : "line1\nline2", "emoji": "\ud83d\ude00", "big": 12345678901234567890, "small": -0.0001e-5 }"#,
         ),
         Some("{\r\n  \"a\": 1,\r\n  \"b\": [\r\n    \"x,y\",\r\n    \"\\\\.\"\r\n  ]\r\n}"),
-        Some(r#"{"dup":1,"dup":2,"z":"日本語","q":"\"","bs":"\\","slash":"\/"}"#),
+        Some(r#"{"dup":1,"dup2":2,"z":"日本語","q":"\"","bs":"\\","slash":"\/"}"#),
         Some("{}"),
     ];
     let values: Vec<String> = docs
@@ -84,5 +84,139 @@ fn json_nested_unicode_and_escapes_into_jsonb_and_json() {
         env.pg_value("SELECT (jb -> 'big')::text FROM payloads WHERE id = 6")
             .as_deref(),
         Some("12345678901234567890")
+    );
+}
+
+/// MariaDB keeps duplicate keys in JSON text and reads the first; jsonb would keep the
+/// last, so by default the value is refused (run and check); `json_duplicate_keys =
+/// "last"` lets jsonb keep the last (counted), and verify agrees; json keeps the text.
+#[test]
+fn json_duplicate_keys_into_jsonb_are_refused_unless_last_is_chosen() {
+    let env = TestEnv::new("json_dupes");
+    let dup = r#"{"a":1,"b":{"c":1,"c":2}}"#;
+    env.mysql_exec(&format!(
+        "CREATE TABLE docs (id int NOT NULL PRIMARY KEY, jb longtext NULL, j json NULL); \
+         INSERT INTO docs VALUES (1, '{{\"c\":1,\"d\":{{\"c\":2}}}}', '[]'), (2, {0}, {0}), (3, NULL, NULL)",
+        my_str(dup)
+    ));
+    env.pg_exec("CREATE TABLE docs (id integer PRIMARY KEY, jb jsonb, j json)");
+    // What the application reads from MariaDB today: the first "c".
+    assert_eq!(
+        env.mysql_rows("SELECT JSON_VALUE(jb, '$.b.c') FROM docs WHERE id = 2"),
+        vec![row(&[Some("1")])]
+    );
+
+    env.write_config("[workers]\nreaders = 1\n[run]\nchunk_rows = 2");
+    let out = env.my2pg(&["run", "--json"]);
+    out.assert_exit(1).assert_stderr_contains(
+        r#"table `docs`, column `jb`, primary key (id)=(2): cannot convert "{\"a\":1,\"b\":{\"c\":1,\"c\":2}}": duplicate key "c" in a JSON object: MySQL/MariaDB read the first value, jsonb would keep the last"#,
+    );
+    assert_eq!(env.pg_count("docs"), 0);
+
+    let out = env.my2pg(&["check", "--json"]);
+    out.assert_exit(1);
+    let report = out.json();
+    assert_eq!(report["ok"], false);
+    assert_eq!(
+        check_findings(&report),
+        vec![(
+            "docs".into(),
+            "jb".into(),
+            "duplicate_json_key".into(),
+            1,
+            vec![r#"(id)=(2) value "{\"a\":1,\"b\":{\"c\":1,\"c\":2}}""#.to_string()],
+            false
+        )]
+    );
+
+    // The escape hatch: jsonb keeps the last "c", counted; json keeps the text.
+    env.write_config(
+        "[workers]\nreaders = 1\n[run]\nchunk_rows = 2\njson_duplicate_keys = \"last\"",
+    );
+    let out = env.my2pg(&["check", "--json"]);
+    out.assert_ok();
+    assert_eq!(
+        check_findings(&out.json()),
+        vec![(
+            "docs".into(),
+            "jb".into(),
+            "duplicate_json_key".into(),
+            1,
+            vec![r#"(id)=(2) value "{\"a\":1,\"b\":{\"c\":1,\"c\":2}}""#.to_string()],
+            true
+        )]
+    );
+    // The failed run's files were exported under the other plan: --fresh starts over.
+    let out = env.my2pg(&["run", "--fresh", "--yes", "--json"]);
+    out.assert_ok();
+    let applied: Vec<_> = out.json()["rules_applied"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            (
+                r["column"].as_str().unwrap().to_string(),
+                r["rule"].as_str().unwrap().to_string(),
+                r["changed_values"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        applied,
+        vec![("jb".to_string(), "json_duplicate_keys_last".to_string(), 1)]
+    );
+    assert_eq!(
+        env.pg_rows("SELECT id::text, jb::text, j::text FROM docs ORDER BY id"),
+        vec![
+            row(&[Some("1"), Some(r#"{"c": 1, "d": {"c": 2}}"#), Some("[]")]),
+            row(&[Some("2"), Some(r#"{"a": 1, "b": {"c": 2}}"#), Some(dup)]),
+            row(&[Some("3"), None, None]),
+        ]
+    );
+    // verify reads the source with jsonb's rule for this column (the last key wins).
+    env.my2pg(&["verify", "--level", "full"])
+        .assert_ok()
+        .assert_stderr_contains("verify (full): equal");
+}
+
+/// The per-column rule: only that jsonb column takes the last key; on a json column it
+/// is a blocking plan problem (json keeps duplicates anyway).
+#[test]
+fn rule_json_duplicate_keys_last_is_per_column_and_needs_jsonb() {
+    let env = TestEnv::new("json_dupes_rule");
+    env.mysql_exec(
+        r#"CREATE TABLE docs (id int NOT NULL PRIMARY KEY, a longtext NULL, b longtext NULL);
+           INSERT INTO docs VALUES (1, '{"k":1,"\\u006b":2}', '{"k":1}'), (2, '{"k":1}', '[{"x":1,"x":2}]')"#,
+    );
+    env.pg_exec("CREATE TABLE docs (id integer PRIMARY KEY, a jsonb, b jsonb)");
+    env.write_config(
+        "[workers]\nreaders = 1\n[columns.\"docs.a\"]\nconvert = \"json_duplicate_keys_last\"",
+    );
+    env.my2pg(&["run"]).assert_exit(1).assert_stderr_contains(
+        r#"table `docs`, column `b`, primary key (id)=(2): cannot convert "[{\"x\":1,\"x\":2}]": duplicate key "x" in a JSON object"#,
+    );
+    assert_eq!(env.pg_count("docs"), 0);
+    env.mysql_exec("UPDATE docs SET b = '[{\"x\":2}]' WHERE id = 2");
+    env.my2pg(&["run", "--fresh", "--yes"]).assert_ok();
+    assert_eq!(
+        env.pg_rows("SELECT id::text, a::text, b::text FROM docs ORDER BY id"),
+        vec![
+            row(&[Some("1"), Some(r#"{"k": 2}"#), Some(r#"{"k": 1}"#)]),
+            row(&[Some("2"), Some(r#"{"k": 1}"#), Some(r#"[{"x": 2}]"#)]),
+        ]
+    );
+
+    let env = TestEnv::new("json_dupes_rule_json");
+    env.mysql_exec("CREATE TABLE docs (id int NOT NULL PRIMARY KEY, a longtext NULL)");
+    env.pg_exec("CREATE TABLE docs (id integer PRIMARY KEY, a json)");
+    env.write_config("[columns.\"docs.a\"]\nconvert = \"json_duplicate_keys_last\"");
+    let out = env.my2pg(&["plan", "--json"]);
+    out.assert_exit(2);
+    assert_eq!(
+        problems(&out.json()),
+        vec![("invalid_rule".into(), "docs".into(), Some("a".into()))]
+    );
+    env.my2pg(&["run"]).assert_exit(2).assert_stderr_contains(
+        "docs.a: rule json_duplicate_keys_last needs a jsonb target column",
     );
 }

@@ -970,3 +970,32 @@ pub fn warning_messages(report: &serde_json::Value, kind: &str) -> Vec<String> {
 pub fn row(vals: &[Option<&str>]) -> Vec<Option<String>> {
     vals.iter().map(|v| v.map(str::to_string)).collect()
 }
+
+/// One `check` finding: (table, column, class, count, sample_keys, handled_by_policy).
+pub type CheckFinding = (String, String, String, u64, Vec<String>, bool);
+
+/// `findings` as sorted (table, column, class, count, sample_keys, handled_by_policy).
+pub fn check_findings(report: &serde_json::Value) -> Vec<CheckFinding> {
+    let mut v: Vec<CheckFinding> = report["findings"]
+        .as_array()
+        .unwrap_or_else(|| panic!("`findings` is not an array: {report:#}"))
+        .iter()
+        .map(|f| {
+            (
+                f["table"].as_str().unwrap().to_string(),
+                f["column"].as_str().unwrap_or("").to_string(),
+                f["class"].as_str().unwrap().to_string(),
+                f["count"].as_u64().unwrap(),
+                f["sample_keys"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|s| s.as_str().unwrap().to_string())
+                    .collect(),
+                f["handled_by_policy"].as_bool().unwrap(),
+            )
+        })
+        .collect();
+    v.sort();
+    v
+}
