@@ -853,7 +853,11 @@ pub async fn run(settings: &Settings, cancel: Cancel, opts: LoadOptions<'_>) -> 
     // in the source. They go before the TRUNCATE: were they removed after it, a run
     // killed in between would leave empty tables, an empty ledger and the old files,
     // which a plain `run` would then load as if they were current.
+    // Only --fresh re-exports: a `truncate` policy reloads the same, current files.
     let discard_old_files = || -> Result<()> {
+        if !opts.fresh {
+            return Ok(());
+        }
         for t in &plan.tables {
             let dir = wd.table_dir(&t.dir);
             if dir.exists() {

@@ -10,7 +10,9 @@ use crate::error::{Error, Result};
 
 /// The last column names the sequence to move after the load: the identity or serial
 /// one, else one a column default calls (`DEFAULT nextval('s')` without OWNED BY; the
-/// default's dependency on the sequence is recorded in `pg_depend`).
+/// default's dependency on the sequence is recorded in `pg_depend`). Only a number
+/// column whose default is the nextval call itself: in `'INV-' || nextval('s')` the
+/// loaded values are not the sequence's values.
 const COLUMNS_SQL: &str = "
 SELECT c.relname, a.attname, a.attnotnull, a.atthasdef, a.attidentity <> '', a.attgenerated <> '',
        format_type(a.atttypid, a.atttypmod),
@@ -25,6 +27,8 @@ SELECT c.relname, a.attname, a.attnotnull, a.atthasdef, a.attidentity <> '', a.a
           JOIN pg_class s ON s.oid = dp.refobjid AND s.relkind = 'S'
           JOIN pg_namespace sn ON sn.oid = s.relnamespace
           WHERE d.adrelid = c.oid AND d.adnum = a.attnum
+            AND bt.typname IN ('int2', 'int4', 'int8', 'numeric')
+            AND pg_get_expr(d.adbin, d.adrelid) LIKE 'nextval(%'
           ORDER BY 1 LIMIT 1))
 FROM pg_attribute a
 JOIN pg_class c ON c.oid = a.attrelid

@@ -607,8 +607,13 @@ impl Keys {
             self.keys.push(new);
             return false;
         }
+        // fp holds the length only modulo 256: compare it in full before trusting the
+        // prefix for short keys.
+        let len = new.end - new.start;
         let found = self.keys[first..].iter().any(|k| {
-            k.fp == new.fp && (k.end - k.start <= 7 || b[k.start..k.end] == b[new.start..new.end])
+            k.fp == new.fp
+                && k.end - k.start == len
+                && (len <= 7 || b[k.start..k.end] == b[new.start..new.end])
         });
         if !found {
             self.keys.push(new);
@@ -966,6 +971,19 @@ mod tests {
         assert_eq!(duplicate(r#"{"\n":1,"n":2,"\\n":3}"#), None);
         // Escapes in values are not keys.
         assert_eq!(duplicate(r#"{"a":"a","b":"\u0061"}"#), None);
+    }
+
+    #[test]
+    fn keys_whose_lengths_differ_by_256_are_different() {
+        for extra in [256, 512] {
+            let long = format!("created{}", "x".repeat(extra));
+            assert_eq!(duplicate(&format!(r#"{{"created":1,"{long}":2}}"#)), None);
+            assert_eq!(duplicate(&format!(r#"{{"{long}":1,"created":2}}"#)), None);
+        }
+        assert_eq!(
+            duplicate(r#"{"created":1,"created":2}"#),
+            Some("created".into())
+        );
     }
 
     #[test]

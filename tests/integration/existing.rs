@@ -201,6 +201,36 @@ fn truncate_policy_replaces_seeded_rows_with_the_source() {
     assert_exact(&env, &out);
 }
 
+/// The `truncate` policy empties seeded tables but keeps the exported files: only
+/// `--fresh` re-exports (the files were being deleted and exported again).
+#[test]
+fn truncate_policy_keeps_the_exported_files() {
+    use std::os::unix::fs::MetadataExt;
+    let env = setup("ex_trunc_files");
+    env.pg_exec("INSERT INTO tags VALUES (1, 'seeded')");
+    let cfg = config(
+        &env,
+        "",
+        "[tables.\"tags\"]\nexisting_rows = \"truncate\"\n",
+    );
+    run(&env, &cfg, &["export"]).assert_ok();
+    let files = [
+        env.workdir.join("accounts").join("000001.csv"),
+        env.workdir.join("tags").join("000001.csv"),
+    ];
+    let inodes = || -> Vec<u64> {
+        files
+            .iter()
+            .map(|f| std::fs::metadata(f).unwrap().ino())
+            .collect()
+    };
+    let before = inodes();
+    let out = run(&env, &cfg, &["run"]);
+    out.assert_ok();
+    assert_eq!(inodes(), before, "the exported files were replaced");
+    assert_exact(&env, &out);
+}
+
 #[test]
 fn truncating_a_parent_needs_its_non_empty_copied_children_too() {
     let env = setup("ex_trunc_child");

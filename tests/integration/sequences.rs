@@ -92,27 +92,30 @@ fn a_sequence_called_by_column_defaults_continues_after_every_table_using_it() {
     let env = TestEnv::new("seq_default");
     env.mysql_exec(
         "CREATE TABLE t1 (id int PRIMARY KEY); INSERT INTO t1 VALUES (100), (3); \
-         CREATE TABLE t2 (id int PRIMARY KEY, n int NOT NULL); INSERT INTO t2 VALUES (50, 7); \
+         CREATE TABLE t2 (id int PRIMARY KEY, n int NOT NULL, code varchar(10) NOT NULL); \
+         INSERT INTO t2 VALUES (50, 7, 'INV-2'); \
          CREATE TABLE `other schema seq` (id int PRIMARY KEY); INSERT INTO `other schema seq` VALUES (7)",
     );
     env.pg_exec(
         "CREATE SEQUENCE shared_seq; \
          CREATE TABLE t1 (id int PRIMARY KEY DEFAULT nextval('shared_seq')); \
          CREATE TABLE t2 (id int PRIMARY KEY DEFAULT nextval('shared_seq'), \
-           n int NOT NULL DEFAULT 1000 + nextval('shared_seq')); \
+           n int NOT NULL DEFAULT 1000 + nextval('shared_seq'), \
+           code text NOT NULL DEFAULT 'INV-' || nextval('shared_seq')); \
          CREATE SCHEMA \"Other S\"; CREATE SEQUENCE \"Other S\".\"S q\"; \
          CREATE TABLE \"other schema seq\" (id int PRIMARY KEY DEFAULT nextval('\"Other S\".\"S q\"'))",
     );
     env.write_config("");
     env.my2pg(&["run"]).assert_ok();
-    // The maximum over t1.id, t2.id and t2.n (a default that only uses the sequence).
+    // The maximum over t1.id and t2.id: defaults that are the nextval call itself. t2.n
+    // (1000 + nextval) and t2.code ('INV-' || nextval, text) hold no sequence values.
     assert_eq!(
-        env.pg_rows("INSERT INTO t2 (id) VALUES (DEFAULT) RETURNING id::text, n::text"),
-        vec![row(&[Some("101"), Some("1102")])]
+        env.pg_rows("INSERT INTO t2 (id) VALUES (DEFAULT) RETURNING id::text, n::text, code"),
+        vec![row(&[Some("101"), Some("1102"), Some("INV-103")])]
     );
     assert_eq!(
         env.pg_rows("INSERT INTO t1 VALUES (DEFAULT) RETURNING id::text"),
-        vec![row(&[Some("103")])]
+        vec![row(&[Some("104")])]
     );
     assert_eq!(
         env.pg_rows("INSERT INTO \"other schema seq\" VALUES (DEFAULT) RETURNING id::text"),
