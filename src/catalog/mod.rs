@@ -30,6 +30,10 @@ pub enum MyBase {
     Timestamp,
     Time,
     Year,
+    /// MariaDB's native `uuid` (10.7+): sent as its 36-character text.
+    Uuid,
+    /// MariaDB's `inet4` / `inet6` (10.10+ / 10.5+): sent as address text.
+    Inet,
     Other,
 }
 
@@ -75,6 +79,8 @@ impl MyType {
             "timestamp" => MyBase::Timestamp,
             "time" => MyBase::Time,
             "year" => MyBase::Year,
+            "uuid" => MyBase::Uuid,
+            "inet4" | "inet6" => MyBase::Inet,
             _ => MyBase::Other,
         };
         let len = ct

@@ -26,6 +26,7 @@ pub enum ProblemClass {
     OutOfRange,
     NotBoolean,
     InvalidUuid,
+    InvalidInet,
     InvalidJson,
     DuplicateJsonKey,
     TooLong,
@@ -51,6 +52,7 @@ impl ProblemClass {
             ProblemClass::OutOfRange => "out_of_range",
             ProblemClass::NotBoolean => "not_boolean",
             ProblemClass::InvalidUuid => "invalid_uuid",
+            ProblemClass::InvalidInet => "invalid_inet",
             ProblemClass::InvalidJson => "invalid_json",
             ProblemClass::DuplicateJsonKey => "duplicate_json_key",
             ProblemClass::TooLong => "too_long",
@@ -106,6 +108,8 @@ pub enum Converter {
     Text { max_chars: Option<u32> },
     /// char(36)-style UUID text (any case) into uuid.
     Uuid,
+    /// MariaDB inet4/inet6 address text into inet (checked to be one address).
+    Inet,
     /// binary(16) into uuid, bytes in MySQL's `UUID_TO_BIN(x)` order.
     UuidBinary,
     /// JSON text into json or jsonb, validated; jsonb cannot hold `\u0000`. jsonb also
@@ -155,6 +159,7 @@ impl Converter {
             Converter::Float64 => "float64",
             Converter::Text { .. } => "text",
             Converter::Uuid => "uuid",
+            Converter::Inet => "inet",
             Converter::UuidBinary => "uuid_binary",
             Converter::Json { jsonb: false, .. } => "json",
             Converter::Json { jsonb: true, .. } => "jsonb",
@@ -184,6 +189,7 @@ impl Converter {
             Converter::Text { max_chars: None } => "text (utf-8, no NUL)".into(),
             Converter::Text { max_chars: Some(n) } => format!("text (utf-8, no NUL, <= {n} chars)"),
             Converter::Uuid => "uuid (text)".into(),
+            Converter::Inet => "inet (one address)".into(),
             Converter::UuidBinary => "uuid (binary(16))".into(),
             Converter::Json { jsonb: false, .. } => "json (validated)".into(),
             Converter::Json {
@@ -274,6 +280,19 @@ impl Converter {
             Converter::Uuid => {
                 let b = bytes(v)?;
                 put_uuid_text(out, b)?;
+            }
+            Converter::Inet => {
+                let b = bytes(v)?;
+                // One host address, as MariaDB prints them; a network or garbage would
+                // be parsed by COPY with an error that names no row.
+                let ok = std::str::from_utf8(b)
+                    .ok()
+                    .and_then(|s| s.parse::<std::net::IpAddr>().ok())
+                    .is_some();
+                if !ok {
+                    return err(ProblemClass::InvalidInet, "not an IPv4 or IPv6 address");
+                }
+                out.extend_from_slice(b);
             }
             Converter::UuidBinary => {
                 let b = bytes(v)?;
@@ -530,6 +549,21 @@ pub fn choose(
                 last_key_wins: false,
             }),
             "bytea" => Some(Converter::Bytea),
+            _ => None,
+        },
+        // MariaDB's own types arrive as their text form.
+        Uuid => match t {
+            "uuid" => Some(Converter::Uuid),
+            _ if text_target => Some(Converter::Text {
+                max_chars: dst.char_len(),
+            }),
+            _ => None,
+        },
+        Inet => match t {
+            "inet" => Some(Converter::Inet),
+            _ if text_target => Some(Converter::Text {
+                max_chars: dst.char_len(),
+            }),
             _ => None,
         },
         Date => match t {

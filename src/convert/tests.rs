@@ -282,6 +282,40 @@ fn text_is_quoted_checked_and_length_limited() {
 }
 
 #[test]
+fn inet_takes_one_address_and_refuses_networks_and_garbage() {
+    for ok in ["10.0.0.1", "::ffff:1.2.3.4", "2001:db8::1:1:1:1:1", "::"] {
+        assert_eq!(
+            field(&Converter::Inet, Value::Bytes(ok.as_bytes().to_vec())).unwrap(),
+            ok
+        );
+    }
+    for bad in [
+        "10.0.0.0/8",
+        "",
+        "1.2.3",
+        "2001:db8::1::1",
+        "localhost",
+        "10.0.0.1 ",
+    ] {
+        let e = field(&Converter::Inet, Value::Bytes(bad.as_bytes().to_vec())).unwrap_err();
+        assert_eq!(
+            (e.class, e.message.as_ref()),
+            (ProblemClass::InvalidInet, "not an IPv4 or IPv6 address"),
+            "{bad:?}"
+        );
+    }
+    assert_eq!(
+        choose_utc(&my("inet6", "inet6"), &pg("inet", -1)),
+        Some(Converter::Inet)
+    );
+    assert_eq!(
+        choose_utc(&my("uuid", "uuid"), &pg("uuid", -1)),
+        Some(Converter::Uuid)
+    );
+    assert_eq!(choose_utc(&my("inet4", "inet4"), &pg("cidr", -1)), None);
+}
+
+#[test]
 fn uuid_text_any_case_and_binary() {
     let v = Value::Bytes(b"A0EEBC99-9C0B-4EF8-BB6D-6BB9BD380A11".to_vec());
     assert_eq!(

@@ -12,6 +12,7 @@
 //! | F32 / F64   | the f32 / f64 value's shortest round-trip text (equal iff same bits) |
 //! | Text        | the bytes; `char(n)` (Bpchar) without trailing spaces             |
 //! | Uuid        | lower-case 8-4-4-4-12 (a 16-byte source value is hex-encoded)      |
+//! | Inet        | the address as Rust prints it (read with `abbrev`: no `/32`)       |
 //! | Json        | parsed; objects with sorted keys (last duplicate wins), numbers as exact decimals, one string escaping |
 //! | Bytes       | lower-case hex                                                     |
 //! | Date        | `YYYY-MM-DD`                                                       |
@@ -34,6 +35,8 @@ pub enum Kind {
     Text,
     Bpchar,
     Uuid,
+    /// inet: one address, as std prints it (RFC 5952 for IPv6).
+    Inet,
     Json,
     Bytes,
     Date,
@@ -147,6 +150,7 @@ impl Kind {
             "text" | "varchar" | "citext" | "name" => Kind::Text,
             "bpchar" => Kind::Bpchar,
             "uuid" => Kind::Uuid,
+            "inet" => Kind::Inet,
             "json" | "jsonb" => Kind::Json,
             "bytea" => Kind::Bytes,
             "date" => Kind::Date,
@@ -164,6 +168,7 @@ impl Kind {
         matches!(
             self,
             Kind::Numeric
+                | Kind::Inet
                 | Kind::Json
                 | Kind::Bit
                 | Kind::TextArray
@@ -188,6 +193,8 @@ impl Kind {
         match self {
             // Postgres compares intervals on their normalized length: so do we.
             Kind::Interval => format!("trunc(extract(epoch from {quoted}) * 1000000)"),
+            // inet's output form: `::text` would add `/32` or `/128` to every address.
+            Kind::Inet => format!("abbrev({quoted})"),
             _ => quoted.to_string(),
         }
     }
@@ -495,6 +502,16 @@ pub fn text_value(kind: Kind, origin: Origin, b: &[u8], out: &mut Vec<u8>) {
             true
         }
         Kind::Uuid => uuid_text(b, out),
+        Kind::Inet => match std::str::from_utf8(b)
+            .ok()
+            .and_then(|s| s.parse::<std::net::IpAddr>().ok())
+        {
+            Some(ip) => {
+                display_into(ip, out);
+                true
+            }
+            None => false,
+        },
         Kind::Json => json(b, out),
         Kind::Bytes => bytea_text(b, out),
         Kind::Bit => {
@@ -1559,6 +1576,20 @@ mod tests {
             proptest::sample::select(vec![b'a', b'"', b'\\', 0u8, 0x1f, 0x20, 0x7f, 0x80, 0xa2, 0xdc, 0xff]), 0..40)) {
             proptest::prop_assert_eq!(first_special(&b), b.iter().position(|&c| SPECIAL[c as usize]));
         }
+    }
+
+    #[test]
+    fn inet_compares_addresses_not_spellings() {
+        let my = |s: &str| m(Kind::Inet, Value::Bytes(s.as_bytes().to_vec()));
+        // MariaDB and Postgres spell a single zero group differently.
+        assert_eq!(
+            my("2001:db8::1:1:1:1:1"),
+            pg(Kind::Inet, "2001:db8:0:1:1:1:1:1")
+        );
+        assert_eq!(my("::1.2.3.4"), pg(Kind::Inet, "::102:304"));
+        assert_eq!(my("10.0.0.1"), "10.0.0.1");
+        assert_ne!(my("::ffff:10.0.0.1"), my("10.0.0.1"));
+        assert_eq!(pg(Kind::Inet, "10.0.0.1/8"), "\0invalid:10.0.0.1/8");
     }
 
     /// Binary COPY values canonicalize exactly like the text Postgres prints for them

@@ -15,6 +15,8 @@ mod temporal;
 mod numeric;
 // char(36) -> uuid, enum -> Postgres enum/text/varchar.
 mod uuid_enum;
+// MariaDB's own uuid, inet6 and inet4 types.
+mod mariadb_types;
 // FK load order (waves), chunk files, file modes and manifest checksums.
 mod order;
 // Identity and serial sequences continue past the loaded ids.

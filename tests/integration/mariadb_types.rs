@@ -1,0 +1,205 @@
+//! MariaDB's own column types: `uuid` (10.7+), `inet6` (10.5+) and `inet4` (10.10+).
+
+use crate::common::{problems, row, TestEnv};
+
+/// Version 1 (time-based) and version 4 UUIDs, in any case: MariaDB stores version 1
+/// values with their time fields swapped, so its key order is its own.
+const UUIDS: [&str; 6] = [
+    "6CCD780C-BABA-1026-9564-5B8C656024DB",
+    "6ccd780c-baba-1026-9564-5b8c656024dc",
+    "20000000-0000-4000-8000-000000000000",
+    "a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11",
+    "00000000-0000-0000-0000-000000000001",
+    "ffffffff-ffff-4fff-bfff-ffffffffffff",
+];
+
+#[test]
+fn mariadb_uuid_inet6_and_inet4_into_uuid_inet_and_text() {
+    let env = TestEnv::new("mariadb_types");
+    env.mysql_exec(
+        "CREATE TABLE devices (id uuid NOT NULL PRIMARY KEY, owner uuid NULL, \
+           ip inet6 NULL, ip4 inet4 NULL, ip_text inet6 NULL, n int NOT NULL)",
+    );
+    env.pg_exec(
+        "CREATE TABLE devices (id uuid PRIMARY KEY, owner varchar(36), ip inet, ip4 inet, \
+           ip_text text, n integer NOT NULL)",
+    );
+    let ips = [
+        "::ffff:1.2.3.4",
+        "2001:0db8:0000:0000:0000:0000:0000:0001",
+        "::1.2.3.4",
+        "2001:db8:0:1:1:1:1:1",
+        "fe80::1:0:0:0:1",
+        "::",
+    ];
+    let ip4s = ["10.0.0.1", "255.255.255.255", "0.0.0.0", "192.168.001.002"];
+    let mut values = Vec::new();
+    for (i, id) in UUIDS.iter().enumerate() {
+        let ip4 = ip4s.get(i).map_or("NULL".to_string(), |v| format!("'{v}'"));
+        let owner = if i == 0 {
+            "NULL".to_string()
+        } else {
+            format!("'{}'", UUIDS[i - 1])
+        };
+        values.push(format!(
+            "('{id}', {owner}, '{}', {ip4}, '{}', {i})",
+            ips[i], ips[i]
+        ));
+    }
+    // Bulk rows so the keyset read crosses many chunks in MariaDB's own uuid order.
+    for i in 0..60 {
+        values.push(format!(
+            "('{:08x}-{:04x}-{}-8000-{:012x}', NULL, NULL, NULL, NULL, {})",
+            (i * 2_654_435_761u64) & 0xffff_ffff,
+            i,
+            if i % 2 == 0 { "1000" } else { "4000" },
+            i,
+            100 + i
+        ));
+    }
+    env.mysql_exec(&format!("INSERT INTO devices VALUES {}", values.join(", ")));
+    env.write_config("[run]\nchunk_rows = 4");
+
+    let plan = env.my2pg(&["plan", "--json"]);
+    plan.assert_ok();
+    let cols = plan.json()["tables"][0]["columns"].clone();
+    let conv = |name: &str| -> String {
+        cols.as_array()
+            .and_then(|cs| cs.iter().find(|c| c["source"] == name))
+            .map(|c| format!("{} {}", c["source_type"], c["converter"]))
+            .unwrap_or_else(|| plan.fail(&format!("no column {name} in the plan")))
+    };
+    assert_eq!(
+        [
+            conv("id"),
+            conv("owner"),
+            conv("ip"),
+            conv("ip4"),
+            conv("ip_text")
+        ],
+        [
+            "\"uuid\" \"uuid\"",
+            "\"uuid\" \"text\"",
+            "\"inet6\" \"inet\"",
+            "\"inet4\" \"inet\"",
+            "\"inet6\" \"text\""
+        ]
+    );
+
+    env.my2pg(&["run", "--verify"]).assert_ok();
+    assert_eq!(env.pg_count("devices"), 66);
+    assert_eq!(
+        env.pg_rows(
+            "SELECT id::text, owner, host(ip), family(ip)::text, masklen(ip)::text, ip4::text, ip_text \
+             FROM devices WHERE n < 100 ORDER BY n"
+        ),
+        vec![
+            row(&[
+                Some("6ccd780c-baba-1026-9564-5b8c656024db"),
+                None,
+                Some("::ffff:1.2.3.4"),
+                Some("6"),
+                Some("128"),
+                Some("10.0.0.1/32"),
+                Some("::ffff:1.2.3.4"),
+            ]),
+            row(&[
+                Some("6ccd780c-baba-1026-9564-5b8c656024dc"),
+                Some("6ccd780c-baba-1026-9564-5b8c656024db"),
+                Some("2001:db8::1"),
+                Some("6"),
+                Some("128"),
+                Some("255.255.255.255/32"),
+                Some("2001:db8::1"),
+            ]),
+            row(&[
+                Some("20000000-0000-4000-8000-000000000000"),
+                Some("6ccd780c-baba-1026-9564-5b8c656024dc"),
+                Some("::1.2.3.4"),
+                Some("6"),
+                Some("128"),
+                Some("0.0.0.0/32"),
+                Some("::1.2.3.4"),
+            ]),
+            // MariaDB prints this address with `::` for a single zero group; Postgres
+            // does not: the address is the same, and verify compares addresses.
+            row(&[
+                Some("a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11"),
+                Some("20000000-0000-4000-8000-000000000000"),
+                Some("2001:db8:0:1:1:1:1:1"),
+                Some("6"),
+                Some("128"),
+                Some("192.168.1.2/32"),
+                Some("2001:db8::1:1:1:1:1"),
+            ]),
+            row(&[
+                Some("00000000-0000-0000-0000-000000000001"),
+                Some("a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11"),
+                Some("fe80:0:0:1::1"),
+                Some("6"),
+                Some("128"),
+                None,
+                Some("fe80:0:0:1::1"),
+            ]),
+            row(&[
+                Some("ffffffff-ffff-4fff-bfff-ffffffffffff"),
+                Some("00000000-0000-0000-0000-000000000001"),
+                Some("::"),
+                Some("6"),
+                Some("128"),
+                None,
+                Some("::"),
+            ]),
+        ]
+    );
+    // Every bulk row arrived once, with its own id.
+    assert_eq!(
+        env.pg_value(
+            "SELECT count(DISTINCT id)::text || ' ' || sum(n)::text FROM devices WHERE n >= 100"
+        )
+        .as_deref(),
+        Some("60 7770")
+    );
+
+    // Verify reads inet as addresses: a network where the source has a host differs.
+    env.pg_exec("UPDATE devices SET ip = '10.0.0.1/8' WHERE n = 0");
+    let out = env.my2pg(&["verify", "--json"]);
+    out.assert_exit(1);
+    let t = &out.json()["tables"][0];
+    out.check(
+        t["changed"] == 1 && t["missing"] == 0 && t["extra"] == 0,
+        &format!("one changed row: {t}"),
+    );
+    out.check(
+        t["diffs"][0]["columns"] == serde_json::json!(["ip"]),
+        &format!("the changed column is ip: {t}"),
+    );
+}
+
+#[test]
+fn mariadb_inet6_into_cidr_and_uuid_into_integer_are_refused() {
+    let env = TestEnv::new("mariadb_types_refused");
+    env.mysql_exec(
+        "CREATE TABLE hosts (id int NOT NULL PRIMARY KEY, net inet6 NULL, ref uuid NULL)",
+    );
+    env.pg_exec("CREATE TABLE hosts (id integer PRIMARY KEY, net cidr, ref bigint)");
+    env.write_config("");
+    let out = env.my2pg(&["plan", "--json"]);
+    out.assert_exit(2);
+    assert_eq!(
+        problems(&out.json()),
+        vec![
+            (
+                "no_conversion".to_string(),
+                "hosts".to_string(),
+                Some("net".to_string())
+            ),
+            (
+                "no_conversion".to_string(),
+                "hosts".to_string(),
+                Some("ref".to_string())
+            ),
+        ]
+    );
+    out.assert_stderr_contains("no conversion from MySQL inet6 to PostgreSQL cidr");
+}
