@@ -19,7 +19,7 @@ use crate::ident::MyIdent;
 use crate::pipeline::read::{give_back, read_table, RowLane, Segment};
 use crate::pipeline::transform::format_key;
 use crate::pipeline::{first_error, Cancel, RowBatch};
-use crate::plan::{Plan, TablePlan};
+use crate::plan::{ColumnPlan, Plan, TablePlan};
 use crate::report::{CheckFinding, CheckReport};
 use crate::session;
 
@@ -150,9 +150,41 @@ async fn scan_table(
 }
 
 /// Source rows whose FK columns (all non-NULL) match no parent row: they would fail the load.
-async fn orphans(
+/// The orphan scan's condition for one FK column pair, compared the way Postgres will
+/// compare the converted values. MariaDB's uuid/inet4/inet6 compared with another type are
+/// converted first (and inet4 = inet6 is an error there), while a text target compares
+/// spellings and inet keeps the two families apart: those pairs compare the text MariaDB
+/// prints, which is what the copy writes.
+fn fk_join(child: &ColumnPlan, parent: &ColumnPlan) -> String {
+    let (c, p) = (
+        MyIdent(child.source.clone()).to_string(),
+        MyIdent(parent.source.clone()).to_string(),
+    );
+    let mariadb_type = |t: &str| {
+        let t = t.to_ascii_lowercase();
+        ["uuid", "inet4", "inet6"]
+            .contains(&t.as_str())
+            .then_some(t)
+    };
+    let (ct, pt) = (
+        mariadb_type(&child.source_type),
+        mariadb_type(&parent.source_type),
+    );
+    let same_type = child.source_type.eq_ignore_ascii_case(&parent.source_type);
+    let as_text = (ct.is_some() || pt.is_some())
+        && !same_type
+        && (child.target_base != "uuid" && child.target_base != "inet"
+            || (ct.is_some() && pt.is_some()));
+    if as_text {
+        format!("CAST(p.{p} AS CHAR) COLLATE utf8mb4_bin = CAST(c.{c} AS CHAR) COLLATE utf8mb4_bin")
+    } else {
+        format!("p.{p} = c.{c}")
+    }
+}
+
+async fn orphans<'a>(
     conn: &mut Conn,
-    plan: &Plan,
+    plan: &'a Plan,
     fks: &[crate::catalog::ForeignKey],
     schema: &str,
 ) -> Result<Vec<CheckFinding>> {
@@ -165,31 +197,28 @@ async fn orphans(
         let (Some(child), Some(parent)) = (find(&fk.child), find(&fk.parent)) else {
             continue;
         };
-        let src = |t: &TablePlan, target_col: &str| {
-            t.columns
-                .iter()
-                .find(|c| c.target == target_col)
-                .map(|c| c.source.clone())
-        };
-        let child_cols: Option<Vec<String>> =
-            fk.child_columns.iter().map(|c| src(child, c)).collect();
-        let parent_cols: Option<Vec<String>> =
-            fk.parent_columns.iter().map(|c| src(parent, c)).collect();
-        let (Some(child_cols), Some(parent_cols)) = (child_cols, parent_cols) else {
+        let col =
+            |t: &'a TablePlan, target_col: &str| t.columns.iter().find(|c| c.target == target_col);
+        let child_plans: Option<Vec<&ColumnPlan>> =
+            fk.child_columns.iter().map(|c| col(child, c)).collect();
+        let parent_plans: Option<Vec<&ColumnPlan>> =
+            fk.parent_columns.iter().map(|c| col(parent, c)).collect();
+        let (Some(child_plans), Some(parent_plans)) = (child_plans, parent_plans) else {
             continue; // a side of the FK is not copied: nothing to compare
         };
         if child.ordered_by_all {
             continue;
         }
+        let child_cols: Vec<String> = child_plans.iter().map(|c| c.source.clone()).collect();
         let q = |c: &str| MyIdent(c.to_string()).to_string();
         let not_null: Vec<String> = child_cols
             .iter()
             .map(|c| format!("c.{} IS NOT NULL", q(c)))
             .collect();
-        let join: Vec<String> = child_cols
+        let join: Vec<String> = child_plans
             .iter()
-            .zip(&parent_cols)
-            .map(|(c, p)| format!("p.{} = c.{}", q(p), q(c)))
+            .zip(&parent_plans)
+            .map(|(c, p)| fk_join(c, p))
             .collect();
         let key: Vec<String> = child.key.iter().map(|k| format!("c.{}", q(k))).collect();
         let fkv: Vec<String> = child_cols.iter().map(|c| format!("c.{}", q(c))).collect();

@@ -1,6 +1,6 @@
 //! MariaDB's own column types: `uuid` (10.7+), `inet6` (10.5+) and `inet4` (10.10+).
 
-use crate::common::{problems, row, TestEnv};
+use crate::common::{check_findings, problems, row, TestEnv};
 
 /// Version 1 (time-based) and version 4 UUIDs, in any case: MariaDB stores version 1
 /// values with their time fields swapped, so its key order is its own.
@@ -202,4 +202,67 @@ fn mariadb_inet6_into_cidr_and_uuid_into_integer_are_refused() {
         ]
     );
     out.assert_stderr_contains("no conversion from MySQL inet6 to PostgreSQL cidr");
+}
+
+#[test]
+fn check_orphan_scan_compares_mariadb_types_the_way_postgres_will() {
+    let env = TestEnv::new("mariadb_types_orphans");
+    // inet4 = inet6 is an error in MariaDB; a uuid or inet6 compared with text is
+    // converted there, while Postgres compares text targets by spelling and keeps inet
+    // families apart. Same-type pairs compare as values on both sides.
+    env.mysql_exec(
+        "CREATE TABLE p4 (id inet4 NOT NULL PRIMARY KEY);
+         CREATE TABLE pv (id varchar(40) NOT NULL PRIMARY KEY);
+         CREATE TABLE pu (id char(36) NOT NULL PRIMARY KEY);
+         CREATE TABLE puu (id uuid NOT NULL PRIMARY KEY);
+         CREATE TABLE c (id int NOT NULL PRIMARY KEY, p4 inet6 NULL, pv inet6 NULL, pu uuid NULL,
+           pu_as_uuid char(36) NULL, puu uuid NULL);
+         INSERT INTO p4 VALUES ('1.2.3.4');
+         INSERT INTO pv VALUES ('2001:0db8::1'), ('2001:db8::2');
+         INSERT INTO pu VALUES ('A0EEBC99-9C0B-4EF8-BB6D-6BB9BD380A11'), ('a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a12');
+         INSERT INTO puu VALUES ('a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a13');
+         INSERT INTO c VALUES
+           (1, '::ffff:1.2.3.4', '2001:db8::1', 'a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11', NULL, NULL),
+           (2, NULL, '2001:db8::2', 'a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a12', NULL,
+              'A0EEBC99-9C0B-4EF8-BB6D-6BB9BD380A13');",
+    );
+    env.pg_exec(
+        "CREATE TABLE p4 (id inet PRIMARY KEY);
+         CREATE TABLE pv (id text PRIMARY KEY);
+         CREATE TABLE pu (id text PRIMARY KEY);
+         CREATE TABLE puu (id uuid PRIMARY KEY);
+         CREATE TABLE c (id integer PRIMARY KEY, p4 inet REFERENCES p4, pv text REFERENCES pv,
+           pu text REFERENCES pu, pu_as_uuid uuid, puu uuid REFERENCES puu);",
+    );
+    env.write_config("");
+    let out = env.my2pg(&["check", "--json"]);
+    out.assert_exit(1);
+    let found: Vec<(String, String, String, u64, Vec<String>)> = check_findings(&out.json())
+        .into_iter()
+        .map(|(t, c, class, n, samples, _)| (t, c, class, n, samples))
+        .collect();
+    let f = |col: &str, sample: &str| {
+        (
+            "c".to_string(),
+            col.to_string(),
+            "orphan_fk".to_string(),
+            1,
+            vec![sample.to_string()],
+        )
+    };
+    assert_eq!(
+        found,
+        vec![
+            f("p4", "(id)=(1) p4=(\"::ffff:1.2.3.4\")"),
+            f(
+                "pu",
+                "(id)=(1) pu=(\"a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11\")"
+            ),
+            f("pv", "(id)=(1) pv=(\"2001:db8::1\")"),
+        ]
+    );
+    // What check predicted is what the load meets.
+    let run = env.my2pg(&["run"]);
+    run.assert_exit(1);
+    run.assert_stderr_contains("is not present in table");
 }
