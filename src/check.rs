@@ -17,7 +17,7 @@ use crate::convert::{excerpt, ProblemClass};
 use crate::error::{Error, ErrorKind, Result};
 use crate::ident::MyIdent;
 use crate::pipeline::read::{give_back, read_table, RowLane, Segment};
-use crate::pipeline::transform::format_key;
+use crate::pipeline::transform::{format_key, unmappable_column};
 use crate::pipeline::{first_error, Cancel, RowBatch};
 use crate::plan::{ColumnPlan, Plan, TablePlan};
 use crate::report::{CheckFinding, CheckReport};
@@ -45,6 +45,16 @@ fn scan_rows(t: &TablePlan, rows: &[Row]) -> Tally {
     let mut tally = Tally::new();
     let mut scratch = Vec::new();
     for row in rows {
+        if let Some(i) = unmappable_column(t, row) {
+            let e = tally
+                .entry((i, ProblemClass::UnmappableChar, false))
+                .or_insert((0, Vec::new()));
+            e.0 += 1;
+            if e.1.len() < SAMPLES {
+                let v = row.as_ref(i).map_or_else(String::new, excerpt);
+                e.1.push(format!("{} value {v}", format_key(t, row)));
+            }
+        }
         for (i, col) in t.columns.iter().enumerate() {
             let Some(v) = row.as_ref(i).filter(|v| **v != Value::NULL) else {
                 if !col.target_nullable {

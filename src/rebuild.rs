@@ -794,6 +794,7 @@ mod tests {
             converter,
             rule: None,
             target_nullable: true,
+            read_stored_bytes: false,
         }
     }
 

@@ -19,6 +19,9 @@ const MYSQL_INIT: &[&str] = &[
     "SET NAMES utf8mb4",
     // timestamp columns are read in UTC; datetime carries no zone and is not affected.
     "SET time_zone = '+00:00'",
+    // The server's modes change what a read returns (PAD_CHAR_TO_FULL_LENGTH pads
+    // char(n)) and how SQL parses (ANSI_QUOTES, NO_BACKSLASH_ESCAPES, ORACLE): none.
+    "SET SESSION sql_mode = ''",
     // A reader stalled by back-pressure must not be cut off by the server.
     "SET SESSION net_write_timeout = 3600",
     "SET SESSION net_read_timeout = 3600",

@@ -49,6 +49,8 @@ pub struct MyType {
     pub labels: Vec<String>,
     /// The column stores bytes, not characters (binary charset).
     pub binary: bool,
+    /// `CHARACTER_SET_NAME`, lower-case (None for non-text columns).
+    pub charset: Option<String>,
 }
 
 impl MyType {
@@ -105,6 +107,7 @@ impl MyType {
             len,
             labels,
             binary,
+            charset: charset.map(str::to_ascii_lowercase),
         }
     }
 
@@ -117,6 +120,25 @@ impl MyType {
 
     pub fn is_text(&self) -> bool {
         matches!(self.base, MyBase::Char | MyBase::VarChar | MyBase::Text) && !self.binary
+    }
+
+    /// A text column whose stored bytes are not UTF-8: MariaDB converts them for the
+    /// `utf8mb4` connection, and the charset is named so the reader can ask for them as
+    /// stored or check the conversion. Only names of letters, digits and `_` (they are
+    /// written into SQL).
+    pub fn non_utf8_charset(&self) -> Option<&str> {
+        let cs = self.charset.as_deref()?;
+        let utf8 = matches!(cs, "utf8mb4" | "utf8mb3" | "utf8" | "binary");
+        let safe = cs.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_');
+        (self.is_text() && !utf8 && safe).then_some(cs)
+    }
+
+    /// Charsets where every byte sequence MariaDB stores has a Unicode character, so the
+    /// conversion for the connection never writes `?` for a stored byte: latin1 (MariaDB's
+    /// is cp1252 with the five unassigned bytes mapped to C1 controls) and the UTF-16/32
+    /// family (validated on insert).
+    pub fn charset_maps_every_byte(cs: &str) -> bool {
+        matches!(cs, "latin1" | "ucs2" | "utf16" | "utf16le" | "utf32")
     }
 
     pub fn is_bytes(&self) -> bool {

@@ -544,6 +544,7 @@ mod tests {
             merge_existing: false,
             fills: vec![],
             source_unique_keys: vec![],
+            charset_checks: vec![],
         }
     }
 

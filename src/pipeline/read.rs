@@ -55,10 +55,7 @@ impl Segment {
 /// `SELECT cols FROM t [WHERE key > (...)] ORDER BY key`. A composite key is expanded
 /// into OR-ed prefixes, which every MySQL/MariaDB version turns into an index range.
 pub fn select_sql(t: &TablePlan, after_key: bool, limit: Option<u64>) -> String {
-    let cols: Vec<String> = t
-        .select_columns()
-        .map(|c| MyIdent(c.to_string()).to_string())
-        .collect();
+    let cols = t.select_exprs();
     let key: Vec<String> = t
         .key
         .iter()
@@ -367,6 +364,7 @@ mod tests {
             merge_existing: false,
             fills: vec![],
             source_unique_keys: vec![],
+            charset_checks: vec![],
         };
         assert_eq!(
             select_sql(&t, true, Some(200)),

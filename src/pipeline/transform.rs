@@ -79,6 +79,17 @@ pub fn encode_rows(t: &TablePlan, rows: &[Row]) -> Result<Encoded> {
     let mut out = Vec::with_capacity(rows.len() * 64 * t.columns.len().max(1));
     let mut changed = vec![0u64; t.columns.len()];
     for row in rows {
+        if let Some(i) = unmappable_column(t, row) {
+            let col = &t.columns[i];
+            return Err(ErrorKind::Convert {
+                table: t.source.clone(),
+                column: col.source.clone(),
+                pk: format_key(t, row),
+                excerpt: row.as_ref(i).map_or_else(String::new, excerpt),
+                reason: unmappable_reason(t, i),
+            }
+            .into());
+        }
         for (i, col) in t.columns.iter().enumerate() {
             if i > 0 {
                 out.push(b',');
@@ -112,6 +123,32 @@ pub fn encode_rows(t: &TablePlan, rows: &[Row]) -> Result<Encoded> {
         out.push(b'\n');
     }
     Ok((out, changed))
+}
+
+/// The first column whose charset check failed in this row: MariaDB sent `?` for a
+/// stored byte with no Unicode character.
+pub fn unmappable_column(t: &TablePlan, row: &Row) -> Option<usize> {
+    t.charset_checks.iter().enumerate().find_map(|(k, ch)| {
+        let flag = row.as_ref(t.charset_flag_position(k))?;
+        let converted_whole = match flag {
+            Value::Int(n) => *n != 0,
+            Value::UInt(n) => *n != 0,
+            Value::Bytes(b) => b.as_slice() != b"0",
+            _ => true,
+        };
+        (!converted_whole).then_some(ch.column)
+    })
+}
+
+pub fn unmappable_reason(t: &TablePlan, column: usize) -> String {
+    let cs = t
+        .charset_checks
+        .iter()
+        .find(|c| c.column == column)
+        .map_or("?", |c| c.charset.as_str());
+    format!(
+        "the stored value has bytes with no Unicode character in charset {cs}          (MariaDB sends them as '?'); fix the data, or copy the column into bytea"
+    )
 }
 
 /// Postgres would refuse the row anyway; failing here names the row the same way every

@@ -15,7 +15,7 @@ use crate::catalog::{ForeignKey, MyBase, SourceTable, TargetColumn, TargetTable}
 use crate::config::Settings;
 use crate::config::{ExistingRows, JsonDuplicateKeys, ZeroDates};
 use crate::convert::{choose, Converter, Rule, SourceZone};
-use crate::ident::PgName;
+use crate::ident::{MyIdent, PgName};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -82,6 +82,10 @@ pub struct ColumnPlan {
     pub rule: Option<Rule>,
     /// The target column accepts NULL.
     pub target_nullable: bool,
+    /// Read as the stored bytes (`CAST(c AS BINARY)`): a text column in a non-UTF-8
+    /// charset whose target keeps bytes (bytea, rules hex/base64). Not for key columns:
+    /// their values are also the keyset bounds, compared in the column's collation.
+    pub read_stored_bytes: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -118,6 +122,16 @@ pub struct TablePlan {
     pub fills: Vec<Fill>,
     /// Source column sets the source keeps unique (primary key and unique indexes).
     pub source_unique_keys: Vec<Vec<String>>,
+    /// Columns whose charset has bytes with no Unicode character: checked on every row.
+    pub charset_checks: Vec<CharsetCheck>,
+}
+
+/// A text column in a charset where the server's conversion can lose bytes.
+#[derive(Debug, Clone)]
+pub struct CharsetCheck {
+    /// Index into `columns`.
+    pub column: usize,
+    pub charset: String,
 }
 
 /// How a key value read from a row is sent back as the bound of `key > ?`. MySQL
@@ -196,11 +210,37 @@ impl TablePlan {
             .collect()
     }
 
-    pub fn select_columns(&self) -> impl Iterator<Item = &str> {
-        self.columns
+    /// The reader's select list: the copied columns (bytes as stored where
+    /// `read_stored_bytes`), the key columns not copied, then one flag per charset check.
+    pub fn select_exprs(&self) -> Vec<String> {
+        let q = |c: &str| MyIdent(c.to_string()).to_string();
+        let mut out: Vec<String> = self
+            .columns
             .iter()
-            .map(|c| c.source.as_str())
-            .chain(self.extra_key_columns.iter().map(String::as_str))
+            .map(|c| {
+                if c.read_stored_bytes {
+                    format!("CAST({} AS BINARY)", q(&c.source))
+                } else {
+                    q(&c.source)
+                }
+            })
+            .collect();
+        out.extend(self.extra_key_columns.iter().map(|c| q(c)));
+        for ch in &self.charset_checks {
+            let c = q(&self.columns[ch.column].source);
+            // 1 when the value survives utf8mb4 and back unchanged, 0 when MariaDB put
+            // `?` for a byte, NULL for NULL.
+            out.push(format!(
+                "CAST(CONVERT(CONVERT({c} USING utf8mb4) USING {}) AS BINARY) = CAST({c} AS BINARY)",
+                ch.charset
+            ));
+        }
+        out
+    }
+
+    /// Position of charset check `k`'s flag in a row read with `select_exprs`.
+    pub fn charset_flag_position(&self, k: usize) -> usize {
+        self.columns.len() + self.extra_key_columns.len() + k
     }
 
     /// A fingerprint of everything that shapes the chunk bytes: a resumed export refuses
@@ -214,6 +254,10 @@ impl TablePlan {
                 "{}|{}|{}|{:?}\n",
                 c.source, c.source_type, c.target, c.converter
             ));
+            // Only when set, so fingerprints of unaffected tables stay as they were.
+            if c.read_stored_bytes {
+                h.update("stored bytes\n");
+            }
         }
         h.update(format!("key {:?} all {}", self.key, self.ordered_by_all));
         hex::encode(&h.finalize()[..16])
@@ -746,6 +790,7 @@ fn plan_table(
             converter,
             rule,
             target_nullable: !tc.not_null,
+            read_stored_bytes: false,
         });
     }
     for tc in &tt.columns {
@@ -795,6 +840,32 @@ fn plan_table(
         });
         (columns.iter().map(|c| c.source.clone()).collect(), true)
     };
+    // Text in a non-UTF-8 charset reaches us converted by the server: bytes for a bytea
+    // target are asked for as stored; where the charset has bytes with no character
+    // (MariaDB would send `?`), a flag column says whether the value converted whole.
+    let mut charset_checks = Vec::new();
+    for (i, c) in columns.iter_mut().enumerate() {
+        let Some(cs) = st
+            .columns
+            .iter()
+            .find(|s| s.name == c.source)
+            .and_then(|s| s.ty.non_utf8_charset())
+        else {
+            continue;
+        };
+        let wants_bytes = matches!(
+            c.converter,
+            Converter::Bytea | Converter::Base64Text | Converter::HexText
+        );
+        if wants_bytes && !key.contains(&c.source) {
+            c.read_stored_bytes = true;
+        } else if !crate::catalog::MyType::charset_maps_every_byte(cs) {
+            charset_checks.push(CharsetCheck {
+                column: i,
+                charset: cs.to_string(),
+            });
+        }
+    }
     let key_bounds = key
         .iter()
         .map(|k| {
@@ -847,6 +918,7 @@ fn plan_table(
         merge_existing: false,
         fills: Vec::new(),
         source_unique_keys: st.unique_keys.clone(),
+        charset_checks,
     }
 }
 

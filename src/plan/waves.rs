@@ -224,6 +224,7 @@ mod tests {
             converter: Converter::Bool,
             rule: None,
             target_nullable: nullable,
+            read_stored_bytes: false,
         };
         TablePlan {
             source: name.into(),
@@ -247,6 +248,7 @@ mod tests {
             merge_existing: false,
             fills: vec![],
             source_unique_keys: vec![],
+            charset_checks: vec![],
         }
     }
 

@@ -528,11 +528,9 @@ async fn full_table(
             .await
             .map_err(|e| Error::mysql("start a read-only snapshot", e))?;
     }
-    let select: Vec<String> = t
-        .columns
-        .iter()
-        .map(|c| MyIdent(c.source.clone()).to_string())
-        .collect();
+    // The copied columns exactly as the export reads them (bytes as stored included).
+    let mut select = t.select_exprs();
+    select.truncate(t.columns.len());
     let my = Side::My {
         conn,
         sql: format!(

@@ -17,6 +17,8 @@ mod numeric;
 mod uuid_enum;
 // MariaDB's own uuid, inet6 and inet4 types.
 mod mariadb_types;
+// Non-UTF-8 source charsets: bytes as stored, bytes with no character refused.
+mod charsets;
 // FK load order (waves), chunk files, file modes and manifest checksums.
 mod order;
 // Identity and serial sequences continue past the loaded ids.
