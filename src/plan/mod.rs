@@ -47,6 +47,9 @@ pub enum ProblemKind {
     /// Blocking: `run.exclude` or a `[tables."t"]` section names a table that does not
     /// exist (a typo would otherwise copy, or truncate, what the operator meant to spare).
     UnknownConfigTable,
+    /// Warning: a source enum label with `?` is missing in the target: MariaDB's catalog
+    /// prints a 4-byte character (emoji) as `?`, so the label may well exist there.
+    EnumLabelUnreadable,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -750,12 +753,23 @@ fn plan_table(
         }
         if let Converter::PgEnum { labels } = &converter {
             if sc.ty.base == MyBase::Enum {
-                let missing: Vec<&String> = sc
+                let (unreadable, missing): (Vec<&String>, Vec<&String>) = sc
                     .ty
                     .labels
                     .iter()
                     .filter(|l| !labels.contains(l))
-                    .collect();
+                    .partition(|l| l.contains('?'));
+                if !unreadable.is_empty() {
+                    plan.warnings.push(Problem {
+                        kind: ProblemKind::EnumLabelUnreadable,
+                        table: st.name.clone(),
+                        column: Some(sc.name.clone()),
+                        message: format!(
+                            "{}.{}: enum label(s) {:?} are not in target type {}; MariaDB's catalog                              prints 4-byte characters as '?', so they may be there: every value is                              still checked against the target's labels during the copy",
+                            st.name, sc.name, unreadable, tc.ty.display
+                        ),
+                    });
+                }
                 if !missing.is_empty() {
                     problem(
                         plan,

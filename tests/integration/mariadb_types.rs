@@ -266,3 +266,42 @@ fn check_orphan_scan_compares_mariadb_types_the_way_postgres_will() {
     run.assert_exit(1);
     run.assert_stderr_contains("is not present in table");
 }
+
+#[test]
+fn enum_label_with_a_4_byte_character_is_a_warning_and_its_values_are_still_checked() {
+    let env = TestEnv::new("mariadb_enum_emoji");
+    // information_schema prints the label as '?': the catalog cannot be trusted for it.
+    env.mysql_exec(
+        "CREATE TABLE e (id int NOT NULL PRIMARY KEY, m enum('a','😀') NOT NULL);
+         INSERT INTO e VALUES (1, 'a'), (2, '😀'), (3, 'a');",
+    );
+    env.pg_exec(
+        "CREATE TYPE mood AS ENUM ('a', '🙂');
+         CREATE TABLE e (id integer PRIMARY KEY, m mood NOT NULL);",
+    );
+    env.write_config("");
+    let plan = env.my2pg(&["plan", "--json"]);
+    plan.assert_ok();
+    let kinds: Vec<String> = plan.json()["warnings"]
+        .as_array()
+        .map(|w| w.iter().map(|p| p["kind"].to_string()).collect())
+        .unwrap_or_default();
+    assert_eq!(kinds, vec!["\"enum_label_unreadable\""]);
+    // The hidden label really is missing in the target: its value is refused, row named.
+    let run = env.my2pg(&["run"]);
+    run.assert_exit(1);
+    run.assert_stderr_contains("(id)=(2)")
+        .assert_stderr_contains("label does not exist in the target enum type");
+    env.pg_exec("ALTER TYPE mood ADD VALUE '😀'");
+    // The target's labels are part of the plan: the files of the refused run are redone.
+    env.my2pg(&["run", "--fresh", "--yes", "--verify"])
+        .assert_ok();
+    assert_eq!(
+        env.pg_rows("SELECT id::text, m::text FROM e ORDER BY id"),
+        vec![
+            row(&[Some("1"), Some("a")]),
+            row(&[Some("2"), Some("😀")]),
+            row(&[Some("3"), Some("a")]),
+        ]
+    );
+}
