@@ -1088,6 +1088,12 @@ async fn finish_load(
     Ok(moved)
 }
 
+/// After SIGINT/SIGTERM stopped an import or run: what `restore_after_failure` does.
+pub async fn restore_after_interrupt(settings: &Settings) {
+    let hb = Heartbeat::start(&settings.target);
+    restore_after_failure(settings, Error::cancelled(), &hb).await;
+}
+
 /// A failed load must not leave the schema without a constraint dropped for a cycle:
 /// put each one back NOT VALID (enforced for new rows); the next run validates it.
 async fn restore_after_failure(settings: &Settings, err: Error, hb: &Heartbeat) -> Error {

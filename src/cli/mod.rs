@@ -313,16 +313,35 @@ Command::Run(r) => {
                 Command::Verify(v) => verify::verify(&settings, &v.options()).await.map(output::Report::Verify),
             }
         };
-        tokio::select! {
-            r = work => r,
-            sig = shutdown_signal() => {
-                cancel.trip();
-                Err(ErrorKind::Interrupted(format!(
-                    "{sig} received; in-flight chunks were rolled back. Run the same command again to resume \
-                     (indexes and constraints dropped for the load are restored by that run; `my2pg status` lists them)"
-                )).into())
-            }
+        let sig = tokio::select! {
+            r = work => return r,
+            sig = shutdown_signal() => sig,
+        };
+        // The work is dropped here: its connections close and the server rolls back
+        // the chunks in flight.
+        cancel.trip();
+        let loads = matches!(cli.command, Command::Import(_) | Command::Run(_));
+        if !loads {
+            return Err(ErrorKind::Interrupted(format!(
+                "{sig} received; stopped (finished chunk files are kept). Run the same command again to resume"
+            ))
+            .into());
         }
+        // Like any other failure: put back what the load dropped, so an abandoned
+        // cut-over does not leave the target without its indexes and FKs.
+        tracing::warn!("{sig} received: restoring the indexes and constraints dropped for the load (a second signal skips this)");
+        let restored = tokio::select! {
+            () = commands::restore_after_interrupt(&settings) => {
+                "indexes and constraints dropped for the load were restored (FKs NOT VALID until the next run validates them)"
+            }
+            _ = shutdown_signal() => {
+                "a second signal skipped restoring the indexes and constraints dropped for the load: the next run restores them (`my2pg status` lists them)"
+            }
+        };
+        Err(ErrorKind::Interrupted(format!(
+            "{sig} received; in-flight chunks were rolled back and {restored}. Run the same command again to resume"
+        ))
+        .into())
     });
     // Give aborted tasks a moment to close their connections (rolling back) before exit.
     runtime.shutdown_timeout(std::time::Duration::from_secs(5));

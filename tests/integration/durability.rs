@@ -1440,6 +1440,34 @@ fn sigterm_and_sigint_stop_cleanly_and_the_same_command_resumes() {
         loaded < 60,
         "run finished before SIGTERM: the test needs a slower run",
     );
+    // Like any other failure, the interrupt put back what the load dropped: every index
+    // and constraint (FKs NOT VALID until the next run) and autovacuum.
+    out.assert_stderr_contains("indexes and constraints dropped for the load were restored");
+    let shape = |rows: Rows| -> Rows {
+        rows.into_iter()
+            .map(|mut r| {
+                r.truncate(3);
+                r[2] = r[2]
+                    .as_deref()
+                    .map(|d| d.trim_end_matches(" NOT VALID").to_string());
+                r
+            })
+            .collect()
+    };
+    assert_eq!(
+        shape(target_schema(&env)),
+        shape(schema.clone()),
+        "the interrupt restored every index and constraint"
+    );
+    assert_eq!(
+        env.pg_value(
+            "SELECT count(*)::text FROM pg_class WHERE relnamespace = 'public'::regnamespace \
+             AND array_to_string(reloptions, ',') LIKE '%autovacuum_enabled=false%'"
+        )
+        .as_deref(),
+        Some("0"),
+        "autovacuum is back on"
+    );
     my2pg_in(&cfg, &wd, &["run"]).assert_ok();
     assert_eq!(diff_rows(&source, &kill_target_rows(&env)), None);
     assert_eq!(ledger_problem(&env, &wd, &source), None);
