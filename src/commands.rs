@@ -516,7 +516,86 @@ const TARGET_LOCK: (i32, i32) = (0x6d79_3270, 1);
 /// session-level advisory lock when the session ends, crash included). Two runs into
 /// one database would truncate, drop and re-add each other's indexes and FKs; the work
 /// directory's lock cannot see a second run that uses another directory.
-async fn lock_target(settings: &Settings) -> Result<tokio_postgres::Client> {
+async fn lock_target(settings: &Settings, cancel: &Cancel) -> Result<TargetLock> {
+    let client = try_lock_target(settings).await?;
+    // An idle session can be ended by the server (idle_session_timeout) or an
+    // administrator, and the lock with it: then a second run could start on the same
+    // tables. The watchdog keeps the session busy and stops this run if it is lost.
+    let _ = client.batch_execute("SET idle_session_timeout = 0").await;
+    let client = Arc::new(client);
+    let lost = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let watchdog = tokio::spawn({
+        let (client, lost, cancel) = (client.clone(), lost.clone(), cancel.clone());
+        async move {
+            loop {
+                tokio::time::sleep(Duration::from_secs(2)).await;
+                if let Err(e) = client.simple_query("SELECT 1").await {
+                    tracing::error!("the session holding the my2pg lock on the target ended: {e}");
+                    lost.store(true, Ordering::SeqCst);
+                    cancel.trip();
+                    return;
+                }
+            }
+        }
+    });
+    Ok(TargetLock {
+        _client: client,
+        watchdog,
+        lost,
+    })
+}
+
+/// The target lock's session and the task that watches it.
+struct TargetLock {
+    _client: Arc<tokio_postgres::Client>,
+    watchdog: tokio::task::JoinHandle<()>,
+    lost: Arc<std::sync::atomic::AtomicBool>,
+}
+
+impl TargetLock {
+    /// The error to report for a failed load: the lost lock when that is what stopped it.
+    fn explain(&self, err: Error) -> Error {
+        if self.lost.load(Ordering::SeqCst) {
+            ErrorKind::TargetBusy(
+                "the session holding the my2pg lock on the target database ended during the \
+                 load (idle_session_timeout, an administrator, or a lost connection): stopped so \
+                 that no second import or run works on the same tables; run again"
+                    .into(),
+            )
+            .into()
+        } else {
+            err
+        }
+    }
+
+    /// Restoring what the load dropped is only safe while no other run can hold the lock.
+    async fn restore_after_failure(
+        &self,
+        settings: &Settings,
+        err: Error,
+        hb: &Heartbeat,
+    ) -> Error {
+        let err = self.explain(err);
+        if !self.lost.load(Ordering::SeqCst) {
+            return restore_after_failure(settings, err, hb).await;
+        }
+        match try_lock_target(settings).await {
+            Ok(_relocked) => restore_after_failure(settings, err, hb).await,
+            Err(e) => {
+                tracing::error!("not restoring dropped indexes and constraints: {e}");
+                err
+            }
+        }
+    }
+}
+
+impl Drop for TargetLock {
+    fn drop(&mut self) {
+        self.watchdog.abort();
+    }
+}
+
+async fn try_lock_target(settings: &Settings) -> Result<tokio_postgres::Client> {
     let what = "take the my2pg lock on the target database";
     let client = session::pg_connect(&settings.target).await?;
     let locked: bool = client
@@ -717,7 +796,7 @@ pub async fn import(
     let run_id = crate::run_id().to_string();
     let wd = WorkDir::open_existing(&settings.workdir)?;
     let _lock = wd.lock(&run_id)?;
-    let _target_lock = lock_target(settings).await?;
+    let target_lock = lock_target(settings, &cancel).await?;
     // Every table must be completely exported under this plan before anything loads.
     let mut manifests = Vec::new();
     for t in &p.plan.tables {
@@ -817,7 +896,7 @@ pub async fn import(
     };
     let (loads, sequences) = match finished {
         Ok(f) => f,
-        Err(e) => return Err(restore_after_failure(settings, e, &hb).await),
+        Err(e) => return Err(target_lock.restore_after_failure(settings, e, &hb).await),
     };
     Ok(report(
         "import",
@@ -838,7 +917,7 @@ pub async fn run(settings: &Settings, cancel: Cancel, opts: LoadOptions<'_>) -> 
     let run_id = crate::run_id().to_string();
     let wd = WorkDir::create(&settings.workdir)?;
     let _lock = wd.lock(&run_id)?;
-    let _target_lock = lock_target(settings).await?;
+    let target_lock = lock_target(settings, &cancel).await?;
     let plan = Arc::new(p.plan.clone());
     let hb = Heartbeat::start(&settings.target);
     hb.phase("preparing the target");
@@ -917,7 +996,7 @@ pub async fn run(settings: &Settings, cancel: Cancel, opts: LoadOptions<'_>) -> 
     };
     let (manifests, loads, sequences) = match finished {
         Ok(f) => f,
-        Err(e) => return Err(restore_after_failure(settings, e, &hb).await),
+        Err(e) => return Err(target_lock.restore_after_failure(settings, e, &hb).await),
     };
     Ok(report(
         "run",

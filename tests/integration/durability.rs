@@ -1503,6 +1503,77 @@ fn sigterm_and_sigint_stop_cleanly_and_the_same_command_resumes() {
     );
 }
 
+/// The target lock's session can end under a run (idle_session_timeout, an administrator):
+/// the run must stop, not go on unprotected, and still put back what it dropped.
+#[test]
+fn a_run_whose_target_lock_session_ends_stops_and_restores() {
+    let env = TestEnv::new("lock_lost");
+    env.mysql_exec(KILL_SOURCE_DDL);
+    fill_kill_source(&env, 300, 600, 300);
+    env.pg_exec(KILL_TARGET_DDL);
+    let cfg = kill_config(&env);
+    let source = kill_source_rows(&env);
+    let schema = target_schema(&env);
+    let wd = env.workdir.clone();
+
+    // Hold the run in its preparation: it waits for this lock on `child`.
+    let blocker = env.pg_session("BEGIN; LOCK TABLE child IN SHARE MODE");
+    let p = spawn_in(&cfg, &wd, "run");
+    let lock_pid = || {
+        env.pg_rows(
+            "SELECT pid::text FROM pg_locks WHERE locktype = 'advisory' AND granted \
+             AND classid = 1836659312 AND objid = 1 \
+             AND database = (SELECT oid FROM pg_database WHERE datname = current_database())",
+        )
+        .first()
+        .and_then(|r| r[0].clone())
+    };
+    let start = Instant::now();
+    let pid = loop {
+        if let Some(pid) = lock_pid() {
+            break pid;
+        }
+        assert!(
+            start.elapsed() < TIMEOUT,
+            "the run never took the target lock"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    env.pg_exec(&format!("SELECT pg_terminate_backend({pid})"));
+    // The watchdog looks every 2 s.
+    std::thread::sleep(Duration::from_secs(3));
+    env.pg_session_exec(&blocker, "COMMIT");
+    let out = p.finish(TIMEOUT);
+    out.assert_exit(1).assert_stderr_contains(
+        "the session holding the my2pg lock on the target database ended during the load",
+    );
+    assert_eq!(lock_pid(), None, "no lock is left behind");
+    assert_eq!(
+        target_schema(&env)
+            .into_iter()
+            .map(|mut r| {
+                r.truncate(3);
+                r[2] = r[2]
+                    .as_deref()
+                    .map(|d| d.trim_end_matches(" NOT VALID").to_string());
+                r
+            })
+            .collect::<Rows>(),
+        schema
+            .iter()
+            .cloned()
+            .map(|mut r| {
+                r.truncate(3);
+                r
+            })
+            .collect::<Rows>(),
+        "what the load dropped is back"
+    );
+    my2pg_in(&cfg, &wd, &["run"]).assert_ok();
+    assert_eq!(diff_rows(&source, &kill_target_rows(&env)), None);
+    assert_eq!(target_schema(&env), schema);
+}
+
 // ---- the work-directory lock ------------------------------------------------------------
 
 /// Two runs into one database from different work directories would truncate, drop and
