@@ -1169,6 +1169,23 @@ async fn finish_load(
 
 /// After SIGINT/SIGTERM stopped an import or run: what `restore_after_failure` does.
 pub async fn restore_after_interrupt(settings: &Settings) {
+    // The interrupted run's lock session is closing: take the lock again first, so the
+    // restore never runs beside another run that started in between.
+    let mut tries = 0;
+    let _relocked = loop {
+        match try_lock_target(settings).await {
+            Ok(c) => break c,
+            Err(e) if tries < 10 => {
+                tries += 1;
+                tracing::debug!("waiting for the interrupted run's lock to be released: {e}");
+                tokio::time::sleep(Duration::from_millis(500)).await;
+            }
+            Err(e) => {
+                tracing::error!("not restoring dropped indexes and constraints: {e}");
+                return;
+            }
+        }
+    };
     let hb = Heartbeat::start(&settings.target);
     restore_after_failure(settings, Error::cancelled(), &hb).await;
 }
