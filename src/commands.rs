@@ -830,6 +830,13 @@ pub async fn import(
     };
     let mut clients = target_clients(settings).await?;
     ledger::ensure(&clients[0]).await?;
+    if !opts.fresh {
+        if let Some(m) = nothing_to_load(&clients[0], settings, &plan, &wd).await? {
+            return Ok(already_loaded_report(
+                "import", &run_id, settings, &plan, &m, started,
+            ));
+        }
+    }
     // import --fresh reloads the same files: nothing to discard.
     prepare_target(
         &mut clients[0],
@@ -928,6 +935,13 @@ pub async fn run(settings: &Settings, cancel: Cancel, opts: LoadOptions<'_>) -> 
     };
     let mut clients = target_clients(settings).await?;
     ledger::ensure(&clients[0]).await?;
+    if !opts.fresh {
+        if let Some(m) = nothing_to_load(&clients[0], settings, &plan, &wd).await? {
+            return Ok(already_loaded_report(
+                "run", &run_id, settings, &plan, &m, started,
+            ));
+        }
+    }
     // A fresh run re-exports too: chunk files from an earlier export may predate changes
     // in the source. They go before the TRUNCATE: were they removed after it, a run
     // killed in between would leave empty tables, an empty ledger and the old files,
@@ -1165,6 +1179,86 @@ async fn finish_load(
     mark.step(&clients[0], RunStep::SetSequences).await?;
     mark.finished(&clients[0]).await?;
     Ok(moved)
+}
+
+/// After a finished run whose every chunk (of complete manifests under this plan) is in
+/// the ledger with its checksum, there is nothing to load: dropping and rebuilding the
+/// indexes and FKs would only take locks and lift enforcement on a database the
+/// application may already use. Returns the manifests then.
+async fn nothing_to_load(
+    client: &tokio_postgres::Client,
+    settings: &Settings,
+    plan: &Plan,
+    wd: &WorkDir,
+) -> Result<Option<Vec<Manifest>>> {
+    let finished = ledger::last_run(client, &settings.schema)
+        .await?
+        .is_some_and(|l| l.finished_at.is_some());
+    if !finished {
+        return Ok(None);
+    }
+    let mut manifests = Vec::with_capacity(plan.tables.len());
+    for t in &plan.tables {
+        let Some(m) = Manifest::read(&wd.manifest_path(&t.dir))? else {
+            return Ok(None);
+        };
+        if !m.complete || m.fingerprint != t.fingerprint(settings.chunk_rows) {
+            return Ok(None);
+        }
+        let loaded: std::collections::HashMap<i32, String> = client
+            .query(
+                "SELECT chunk, sha256 FROM my2pg.loaded_chunks \
+                 WHERE schema_name = $1 AND table_name = $2",
+                &[&t.target.schema, &t.target.name],
+            )
+            .await
+            .map_err(|e| Error::pg("read the ledger", &e))?
+            .iter()
+            .map(|r| (r.get(0), r.get(1)))
+            .collect();
+        let all_in = m
+            .chunks
+            .iter()
+            .all(|c| loaded.get(&(c.chunk as i32)) == Some(&c.sha256));
+        if !all_in {
+            return Ok(None);
+        }
+        manifests.push(m);
+    }
+    Ok(Some(manifests))
+}
+
+/// The report of a run that found nothing to load.
+fn already_loaded_report(
+    command: &'static str,
+    run_id: &str,
+    settings: &Settings,
+    plan: &Plan,
+    manifests: &[Manifest],
+    started: Instant,
+) -> RunReport {
+    tracing::info!(
+        "nothing to load: every chunk is in the ledger and the last run finished; \
+         indexes, constraints and sequences are left as they are"
+    );
+    let loads: Vec<TableLoad> = manifests
+        .iter()
+        .map(|m| TableLoad {
+            loaded_rows: 0,
+            loaded_chunks: 0,
+            skipped_chunks: m.chunks.len() as u64,
+        })
+        .collect();
+    report(
+        command,
+        run_id,
+        settings,
+        plan,
+        manifests,
+        Some(&loads),
+        0,
+        started,
+    )
 }
 
 /// After SIGINT/SIGTERM stopped an import or run: what `restore_after_failure` does.

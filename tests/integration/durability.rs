@@ -2078,7 +2078,20 @@ fn status_tells_a_finished_run_from_one_killed_before_its_sequences() {
         Some("41")
     );
 
-    // A later import stopped before its load: the earlier finish no longer counts.
+    // After a finished run there is nothing to load: a second import changes nothing
+    // (it does not even start a run in my2pg.last_run).
+    let again = my2pg_in(&cfg, &wd, &["import", "--json"]);
+    again.assert_ok().assert_stderr_contains("nothing to load");
+    assert_eq!(again.json()["tables"][0]["skipped_chunks"], 4);
+    assert_eq!(again.json()["tables"][0]["loaded_rows"], 0);
+    assert_eq!(last_run(&cfg, &wd)["run_id"], done["run_id"]);
+
+    // A later import (with a chunk to load again) stopped before its load: the earlier
+    // finish no longer counts.
+    env.pg_exec(
+        "DELETE FROM counted WHERE id > 30; \
+         DELETE FROM my2pg.loaded_chunks WHERE table_name = 'counted' AND chunk = 4",
+    );
     kill_while_waiting(
         &env,
         &cfg,
@@ -2365,4 +2378,40 @@ fn run_refuses_a_chunk_changed_between_export_and_load() {
             "SELECT CAST(id AS char), CAST(parent_id AS char), note FROM child ORDER BY id"
         )
     );
+}
+
+/// A second `run` after a finished one loads nothing and leaves the schema alone; with
+/// --fresh it reloads everything as asked.
+#[test]
+fn a_run_after_a_finished_run_has_nothing_to_load_and_drops_nothing() {
+    let (env, cfg) = counted_env("nothing_to_load");
+    // A secondary index: rebuild mode drops it for a load and builds it again after.
+    env.pg_exec("CREATE INDEX counted_name ON counted (name)");
+    let wd = env.workdir.clone();
+    my2pg_in(&cfg, &wd, &["run"]).assert_ok();
+    let finished = last_run(&cfg, &wd)["run_id"].clone();
+    let index_oid = || env.pg_value("SELECT 'counted_name'::regclass::oid::text");
+    let before = index_oid();
+    let again = my2pg_in(&cfg, &wd, &["run", "--json"]);
+    again.assert_ok().assert_stderr_contains(
+        "nothing to load: every chunk is in the ledger and the last run finished",
+    );
+    let t = &again.json()["tables"][0];
+    assert_eq!(
+        (t["loaded_rows"].clone(), t["skipped_chunks"].clone()),
+        (serde_json::json!(0), serde_json::json!(4))
+    );
+    assert_eq!(index_oid(), before, "the index was not dropped and rebuilt");
+    assert_eq!(
+        last_run(&cfg, &wd)["run_id"],
+        finished,
+        "no new run was started"
+    );
+    assert_eq!(counted_rows(&env), counted_source(&env));
+
+    let fresh = my2pg_in(&cfg, &wd, &["run", "--fresh", "--yes", "--json"]);
+    fresh.assert_ok();
+    assert_eq!(fresh.json()["tables"][0]["loaded_rows"], 40);
+    assert_ne!(index_oid(), before, "--fresh reloads and rebuilds");
+    assert_eq!(counted_rows(&env), counted_source(&env));
 }
