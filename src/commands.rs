@@ -896,9 +896,11 @@ pub async fn import(
     ticker.abort();
     feeder.abort();
     let finished = match loaded {
-        Ok((loads, mut clients)) => finish_load(&mut clients, &plan, settings, &hb, &mark)
-            .await
-            .map(|s| (loads, s)),
+        Ok((loads, mut clients)) => {
+            finish_load(&mut clients, &plan, settings, &hb, &mark, &target_lock)
+                .await
+                .map(|s| (loads, s))
+        }
         Err(e) => Err(e),
     };
     let (loads, sequences) = match finished {
@@ -1001,7 +1003,7 @@ pub async fn run(settings: &Settings, cancel: Cancel, opts: LoadOptions<'_>) -> 
     );
     ticker.abort();
     let finished = match (exported, loaded) {
-        (Ok(m), Ok((l, mut c))) => finish_load(&mut c, &plan, settings, &hb, &mark)
+        (Ok(m), Ok((l, mut c))) => finish_load(&mut c, &plan, settings, &hb, &mark, &target_lock)
             .await
             .map(|s| (m, l, s)),
         (e, l) => Err(first_error([e.map(|_| ()), l.map(|_| ())])
@@ -1149,7 +1151,17 @@ async fn finish_load(
     settings: &Settings,
     hb: &Heartbeat,
     mark: &RunMark<'_>,
+    lock: &TargetLock,
 ) -> Result<u64> {
+    // Between phases: a run that lost its target lock stops before the next one.
+    let still_locked = || {
+        if lock.lost.load(Ordering::SeqCst) {
+            Err(Error::cancelled())
+        } else {
+            Ok(())
+        }
+    };
+    still_locked()?;
     mark.step(&clients[0], RunStep::Load).await?;
     let rebuild = settings.constraints == ConstraintStrategy::Rebuild;
     if rebuild {
@@ -1157,13 +1169,16 @@ async fn finish_load(
         // A cycle's FK restored by `after_load` may reference a deferred unique key.
         crate::rebuild::restore_unique_keys(clients).await?;
     }
+    still_locked()?;
     hb.phase("filling FK cycle columns and restoring cycle constraints");
     crate::cycles::after_load(&mut clients[0], plan).await?;
+    still_locked()?;
     if rebuild {
         hb.phase("rebuilding indexes and foreign keys");
         crate::rebuild::restore_objects(clients, true).await?;
     }
     mark.step(&clients[0], RunStep::RestoreConstraints).await?;
+    still_locked()?;
     if settings.analyze {
         hb.phase("analyzing");
         // Before autovacuum is back: it would hold the lock ANALYZE needs.
@@ -1174,6 +1189,7 @@ async fn finish_load(
         hb.phase("restoring autovacuum settings");
         crate::rebuild::restore_reloptions(&clients[0]).await?;
     }
+    still_locked()?;
     hb.phase("setting sequences");
     let moved = fix_sequences(&clients[0], plan).await?;
     mark.step(&clients[0], RunStep::SetSequences).await?;
