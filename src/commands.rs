@@ -553,9 +553,13 @@ struct TargetLock {
 }
 
 impl TargetLock {
+    fn is_lost(&self) -> bool {
+        self.lost.load(Ordering::SeqCst)
+    }
+
     /// The error to report for a failed load: the lost lock when that is what stopped it.
     fn explain(&self, err: Error) -> Error {
-        if self.lost.load(Ordering::SeqCst) {
+        if self.is_lost() {
             ErrorKind::TargetBusy(
                 "the session holding the my2pg lock on the target database ended during the \
                  load (idle_session_timeout, an administrator, or a lost connection): stopped so \
@@ -576,7 +580,7 @@ impl TargetLock {
         hb: &Heartbeat,
     ) -> Error {
         let err = self.explain(err);
-        if !self.lost.load(Ordering::SeqCst) {
+        if !self.is_lost() {
             return restore_after_failure(settings, err, hb).await;
         }
         match try_lock_target(settings).await {
@@ -1155,7 +1159,7 @@ async fn finish_load(
 ) -> Result<u64> {
     // Between phases: a run that lost its target lock stops before the next one.
     let still_locked = || {
-        if lock.lost.load(Ordering::SeqCst) {
+        if lock.is_lost() {
             Err(Error::cancelled())
         } else {
             Ok(())

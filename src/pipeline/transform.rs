@@ -147,7 +147,8 @@ pub fn unmappable_reason(t: &TablePlan, column: usize) -> String {
         .find(|c| c.column == column)
         .map_or("?", |c| c.charset.as_str());
     format!(
-        "the stored value has bytes with no Unicode character in charset {cs}          (MariaDB sends them as '?'); fix the data, or copy the column into bytea"
+        "the stored value has bytes with no Unicode character in charset {cs} \
+         (MariaDB sends them as '?'); fix the data, or copy the column into bytea"
     )
 }
 

@@ -765,7 +765,9 @@ fn plan_table(
                         table: st.name.clone(),
                         column: Some(sc.name.clone()),
                         message: format!(
-                            "{}.{}: enum label(s) {:?} are not in target type {}; MariaDB's catalog                              prints 4-byte characters as '?', so they may be there: every value is                              still checked against the target's labels during the copy",
+                            "{}.{}: enum label(s) {:?} are not in target type {}; MariaDB's catalog \
+                             prints 4-byte characters as '?', so they may be there: every value is \
+                             still checked against the target's labels during the copy",
                             st.name, sc.name, unreadable, tc.ty.display
                         ),
                     });
