@@ -129,7 +129,8 @@ fn value_exact(c: &crate::plan::ColumnPlan) -> bool {
         | C::Bytea
         | C::Date
         | C::PgEnum { .. } => true,
-        C::Text { .. } => {
+        // One spelling per value: integers, and decimals at their column's fixed scale.
+        C::Text { .. } | C::NumberText { .. } => {
             let t = c.target_type.to_ascii_lowercase();
             t == "text" || t.starts_with("character varying")
         }

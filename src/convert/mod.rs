@@ -98,7 +98,8 @@ pub enum Converter {
     },
     /// Integer into numeric(p,s) (None = unconstrained numeric).
     IntToNumeric { bounds: Option<NumericBounds> },
-    /// tinyint(1) / bit(1) into boolean: 0 or 1 only.
+    /// Any integer or bit(1) into boolean: 0 or 1 only (MySQL 8 shows TypeORM's and
+    /// most apps' flag columns as plain `tinyint`, MariaDB as `tinyint(4)`).
     Bool,
     /// decimal into numeric: exact digits; digits the target scale would round away are an error.
     Decimal { bounds: Option<NumericBounds> },
@@ -108,6 +109,9 @@ pub enum Converter {
     Float64,
     /// Character data into text/varchar(n)/char(n)/citext: valid UTF-8, no NUL, length-checked.
     Text { max_chars: Option<u32> },
+    /// Integer, year or decimal into a text-like column: the decimal digits MySQL prints
+    /// (a decimal keeps its scale: `1.50`), length-checked.
+    NumberText { max_chars: Option<u32> },
     /// char(36)-style UUID text (any case) into uuid.
     Uuid,
     /// MariaDB inet4/inet6 address text into inet (checked to be one address).
@@ -160,6 +164,7 @@ impl Converter {
             Converter::Float32 => "float32",
             Converter::Float64 => "float64",
             Converter::Text { .. } => "text",
+            Converter::NumberText { .. } => "number_text",
             Converter::Uuid => "uuid",
             Converter::Inet => "inet",
             Converter::UuidBinary => "uuid_binary",
@@ -190,6 +195,10 @@ impl Converter {
             Converter::Float64 => "double (shortest f64)".into(),
             Converter::Text { max_chars: None } => "text (utf-8, no NUL)".into(),
             Converter::Text { max_chars: Some(n) } => format!("text (utf-8, no NUL, <= {n} chars)"),
+            Converter::NumberText { max_chars: None } => "number as text".into(),
+            Converter::NumberText { max_chars: Some(n) } => {
+                format!("number as text (<= {n} chars)")
+            }
             Converter::Uuid => "uuid (text)".into(),
             Converter::Inet => "inet (one address)".into(),
             Converter::UuidBinary => "uuid (binary(16))".into(),
@@ -278,6 +287,30 @@ impl Converter {
                 let b = bytes(v)?;
                 check_text(b, *max_chars)?;
                 put_text(out, b);
+            }
+            Converter::NumberText { max_chars } => {
+                let start = out.len();
+                match v {
+                    // decimal arrives as its digits; check them rather than trust them.
+                    Value::Bytes(b) => {
+                        if !is_decimal_text(b) {
+                            return unexpected(v);
+                        }
+                        out.extend_from_slice(b);
+                    }
+                    _ => put_i128(out, int_value(v)?),
+                }
+                // Digits, sign and point are one byte each, and need no CSV quoting.
+                if let Some(n) = max_chars {
+                    let len = out.len() - start;
+                    if len > *n as usize {
+                        out.truncate(start);
+                        return err(
+                            ProblemClass::TooLong,
+                            format!("{len} characters do not fit the target's {n}"),
+                        );
+                    }
+                }
             }
             Converter::Uuid => {
                 let b = bytes(v)?;
@@ -510,17 +543,27 @@ pub fn choose(
         Some(Converter::Int { min, max, target })
     };
     match src.base {
-        TinyInt if src.len == Some(1) && t == "bool" => Some(Converter::Bool),
+        // Every value is checked to be 0 or 1, so the declared width does not matter.
+        TinyInt | SmallInt | MediumInt | Int | BigInt if t == "bool" => Some(Converter::Bool),
         Bit if src.len == Some(1) && t == "bool" => Some(Converter::Bool),
         TinyInt | SmallInt | MediumInt | Int | BigInt | Year => match t {
             "numeric" => Some(Converter::IntToNumeric {
                 bounds: NumericBounds::of(dst),
             }),
+            _ if text_target => Some(Converter::NumberText {
+                max_chars: dst.char_len(),
+            }),
             _ => int_target(t),
         },
-        Decimal => (t == "numeric").then(|| Converter::Decimal {
-            bounds: NumericBounds::of(dst),
-        }),
+        Decimal => match t {
+            "numeric" => Some(Converter::Decimal {
+                bounds: NumericBounds::of(dst),
+            }),
+            _ if text_target => Some(Converter::NumberText {
+                max_chars: dst.char_len(),
+            }),
+            _ => None,
+        },
         Float => matches!(t, "float4" | "float8").then_some(Converter::Float32),
         Double => (t == "float8").then_some(Converter::Float64),
         Bit => match t {
@@ -782,6 +825,17 @@ fn put_clock(out: &mut Vec<u8>, h: u32, mi: u8, s: u8, us: u32) {
 }
 
 #[inline]
+/// `-?digits(.digits)?`: how MySQL sends a decimal.
+fn is_decimal_text(b: &[u8]) -> bool {
+    let b = b.strip_prefix(b"-").unwrap_or(b);
+    let (int, frac) = match memchr::memchr(b'.', b) {
+        Some(p) => (&b[..p], Some(&b[p + 1..])),
+        None => (b, None),
+    };
+    let digits = |d: &[u8]| !d.is_empty() && d.iter().all(u8::is_ascii_digit);
+    digits(int) && frac.is_none_or(digits)
+}
+
 fn put_i128(out: &mut Vec<u8>, n: i128) {
     out.extend_from_slice(itoa::Buffer::new().format(n).as_bytes());
 }

@@ -35,15 +35,70 @@ fn choose_tinyint1_bool_only_into_boolean() {
         choose_utc(&my("tinyint", "tinyint(1)"), &pg("int2", -1)),
         Some(Converter::Int { .. })
     ));
-    assert_eq!(
-        choose_utc(&my("tinyint", "tinyint(4)"), &pg("bool", -1)),
-        None
-    );
+    // MySQL 8 shows a flag column declared `tinyint` without a width, MariaDB as
+    // tinyint(4): every integer goes into boolean, each value checked to be 0 or 1.
+    for (dt, ct) in [
+        ("tinyint", "tinyint"),
+        ("tinyint", "tinyint(4)"),
+        ("smallint", "smallint(6)"),
+        ("int", "int(10) unsigned"),
+        ("bigint", "bigint(20)"),
+    ] {
+        let c = choose_utc(&my(dt, ct), &pg("bool", -1));
+        assert_eq!(c, Some(Converter::Bool), "{ct}");
+        let c = c.unwrap();
+        assert_eq!(field(&c, Value::Int(1)).unwrap(), "t");
+        assert_eq!(field(&c, Value::UInt(0)).unwrap(), "f");
+        assert_eq!(
+            field(&c, Value::Int(-1)).unwrap_err().message,
+            "-1 is not a boolean (only 0 and 1 are)"
+        );
+    }
+    assert_eq!(choose_utc(&my("year", "year(4)"), &pg("bool", -1)), None);
+    assert_eq!(choose_utc(&my("bit", "bit(2)"), &pg("bool", -1)), None);
     assert_eq!(
         choose_utc(&my("datetime", "datetime(6)"), &pg("int4", -1)),
         None
     );
     assert_eq!(choose_utc(&my("double", "double"), &pg("float4", -1)), None);
+}
+
+#[test]
+fn numbers_into_text_keep_the_digits_mysql_prints() {
+    let c = choose_utc(&my("bigint", "bigint(20) unsigned"), &pg("text", -1)).unwrap();
+    assert_eq!(c, Converter::NumberText { max_chars: None });
+    assert_eq!(
+        field(&c, Value::UInt(u64::MAX)).unwrap(),
+        "18446744073709551615"
+    );
+    assert_eq!(
+        field(&c, Value::Int(i64::MIN)).unwrap(),
+        "-9223372036854775808"
+    );
+    let c = choose_utc(&my("year", "year(4)"), &pg("varchar", 4 + 4)).unwrap();
+    assert_eq!(field(&c, Value::Int(1901)).unwrap(), "1901");
+    let c = choose_utc(&my("decimal", "decimal(10,2)"), &pg("varchar", 5 + 4)).unwrap();
+    assert_eq!(c, Converter::NumberText { max_chars: Some(5) });
+    assert_eq!(field(&c, Value::Bytes(b"-1.50".to_vec())).unwrap(), "-1.50");
+    let e = field(&c, Value::Bytes(b"100.00".to_vec())).unwrap_err();
+    assert_eq!(
+        (e.class, e.message.as_ref()),
+        (
+            ProblemClass::TooLong,
+            "6 characters do not fit the target's 5"
+        )
+    );
+    let e = field(&c, Value::Bytes(b"1e5".to_vec())).unwrap_err();
+    assert_eq!(e.message, "unexpected string value from the server");
+    let c = choose_utc(&my("int", "int(11)"), &pg("bpchar", 3 + 4)).unwrap();
+    assert_eq!(
+        field(&c, Value::Int(-100)).unwrap_err().message,
+        "4 characters do not fit the target's 3"
+    );
+    assert_eq!(field(&c, Value::Int(-10)).unwrap(), "-10");
+    // Floats have no single decimal spelling: refused, as before.
+    assert_eq!(choose_utc(&my("double", "double"), &pg("text", -1)), None);
+    assert_eq!(choose_utc(&my("float", "float"), &pg("varchar", -1)), None);
 }
 
 #[test]

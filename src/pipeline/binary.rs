@@ -50,7 +50,10 @@ pub fn layout(t: &TablePlan) -> Option<Vec<Field>> {
                 (Converter::Float32, "float4") => Field::Float4,
                 (Converter::Float32 | Converter::Float64, "float8") => Field::Float8,
                 (
-                    Converter::Text { .. } | Converter::Base64Text | Converter::HexText,
+                    Converter::Text { .. }
+                    | Converter::NumberText { .. }
+                    | Converter::Base64Text
+                    | Converter::HexText,
                     "text" | "varchar" | "bpchar" | "citext",
                 ) => Field::Text,
                 (Converter::PgEnum { .. }, _) => Field::Text,

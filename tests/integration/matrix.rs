@@ -270,6 +270,140 @@ fn matrix_tinyint1_value_2_is_not_a_boolean() {
     assert_eq!(env.pg_count("flags"), 0);
 }
 
+/// Flag columns are plain `tinyint` in MySQL 8 (`tinyint(4)` in MariaDB) far more often
+/// than `tinyint(1)`; numbers sometimes become text in the new schema. Both move exactly,
+/// value-checked, and verify compares them.
+#[test]
+fn matrix_integers_of_any_width_into_boolean_and_numbers_into_text() {
+    let env = TestEnv::new("mx_boolnum");
+    env.mysql_exec(
+        "CREATE TABLE f (id int NOT NULL PRIMARY KEY, del tinyint NOT NULL DEFAULT 0, \
+         act tinyint unsigned NULL, big bigint NULL, \
+         code int NOT NULL, u bigint unsigned NULL, y year NULL, amount decimal(10,2) NULL, \
+         UNIQUE KEY code_u (code)); \
+         INSERT INTO f VALUES \
+         (1, 0, 1, 0, -2147483648, 18446744073709551615, 1901, -1234567.89), \
+         (2, 1, 0, 1, 0, 0, 2155, 0.00), \
+         (3, 1, NULL, NULL, 2147483647, NULL, NULL, NULL)",
+    );
+    env.pg_exec(
+        "CREATE TABLE f (id integer PRIMARY KEY, del boolean NOT NULL DEFAULT false, \
+         act boolean, big boolean, code varchar(11) NOT NULL UNIQUE, u text, y char(4), \
+         amount varchar(11))",
+    );
+    config(&env, "");
+    let plan = env.my2pg(&["plan", "--json"]);
+    plan.assert_ok();
+    let convs: Vec<String> = plan.json()["tables"][0]["columns"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["converter"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(
+        convs,
+        [
+            "int",
+            "bool",
+            "bool",
+            "bool",
+            "number_text",
+            "number_text",
+            "number_text",
+            "number_text"
+        ]
+    );
+    env.my2pg(&["run", "--json"]).assert_ok();
+    assert_eq!(
+        env.pg_rows(
+            "SELECT id::text, del::text, act::text, big::text, code, u, y, amount FROM f ORDER BY id"
+        ),
+        vec![
+            row(&[
+                Some("1"),
+                Some("false"),
+                Some("true"),
+                Some("false"),
+                Some("-2147483648"),
+                Some("18446744073709551615"),
+                Some("1901"),
+                Some("-1234567.89")
+            ]),
+            row(&[
+                Some("2"),
+                Some("true"),
+                Some("false"),
+                Some("true"),
+                Some("0"),
+                Some("0"),
+                Some("2155"),
+                Some("0.00")
+            ]),
+            row(&[
+                Some("3"),
+                Some("true"),
+                None,
+                None,
+                Some("2147483647"),
+                None,
+                None,
+                None
+            ]),
+        ]
+    );
+    // The unique key on code came back after the load (the source enforces it).
+    assert_eq!(
+        env.pg_value(
+            "SELECT count(*)::text FROM pg_indexes WHERE tablename = 'f' AND indexdef LIKE '%UNIQUE%(code)%'"
+        ),
+        Some("1".into())
+    );
+    let out = env.my2pg(&["verify", "--level", "full", "--json"]);
+    out.assert_ok();
+    assert_eq!(out.json()["tables"][0]["equal"], true);
+    env.pg_exec("UPDATE f SET amount = '0.0' WHERE id = 2");
+    let out = env.my2pg(&["verify", "--level", "full", "--json"]);
+    out.assert_exit(1);
+    assert_eq!(
+        out.json()["tables"][0]["diffs"],
+        serde_json::json!([{"key": "(id)=(2)", "kind": "changed", "columns": ["amount"]}])
+    );
+
+    // Any other number in a flag column, and digits the varchar cannot hold, fail the
+    // run naming the row; check counts both first.
+    env.mysql_exec("INSERT INTO f VALUES (4, 2, 1, 1, 4, 1, 2000, 1.00), (5, 0, 1, 1, 5, 1, 2000, -99999999.99)");
+    let out = env.my2pg(&["check", "--json"]);
+    out.assert_exit(1);
+    let found: Vec<(String, String, u64)> = out.json()["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            (
+                f["column"].as_str().unwrap().to_string(),
+                f["class"].as_str().unwrap().to_string(),
+                f["count"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        found,
+        [
+            ("del".to_string(), "not_boolean".to_string(), 1),
+            ("amount".to_string(), "too_long".to_string(), 1)
+        ]
+    );
+    let out = env.my2pg(&["run", "--fresh", "--yes", "--json"]);
+    assert_convert_error(
+        &out,
+        "f",
+        "del",
+        "4",
+        "2",
+        "2 is not a boolean (only 0 and 1 are)",
+    );
+}
+
 #[test]
 fn matrix_decimals_exact() {
     let env = TestEnv::new("mx_decimal");
