@@ -107,6 +107,12 @@ pub enum Converter {
     Float32,
     /// double into double precision: the shortest text that reads back as the same f64.
     Float64,
+    /// float/double into numeric(p,s): the shortest decimal that reads back as the same
+    /// binary value (what MySQL prints), digits the target would round are an error.
+    FloatToNumeric { bounds: Option<NumericBounds> },
+    /// decimal into real/double precision: only values the binary type holds exactly as
+    /// written (`0.10` yes, `1234567890.1234567891` no: it would read back shorter).
+    DecimalToFloat { single: bool },
     /// Character data into text/varchar(n)/char(n)/citext: valid UTF-8, no NUL, length-checked.
     Text { max_chars: Option<u32> },
     /// Integer, year or decimal into a text-like column: the decimal digits MySQL prints
@@ -163,6 +169,8 @@ impl Converter {
             Converter::Decimal { .. } => "decimal",
             Converter::Float32 => "float32",
             Converter::Float64 => "float64",
+            Converter::FloatToNumeric { .. } => "float_to_numeric",
+            Converter::DecimalToFloat { .. } => "decimal_to_float",
             Converter::Text { .. } => "text",
             Converter::NumberText { .. } => "number_text",
             Converter::Uuid => "uuid",
@@ -193,6 +201,13 @@ impl Converter {
             Converter::Decimal { .. } => "decimal->numeric (exact)".into(),
             Converter::Float32 => "float (shortest f32)".into(),
             Converter::Float64 => "double (shortest f64)".into(),
+            Converter::FloatToNumeric { .. } => "float->numeric (shortest decimal, exact)".into(),
+            Converter::DecimalToFloat { single: true } => {
+                "decimal->real (exact values only)".into()
+            }
+            Converter::DecimalToFloat { single: false } => {
+                "decimal->double precision (exact values only)".into()
+            }
             Converter::Text { max_chars: None } => "text (utf-8, no NUL)".into(),
             Converter::Text { max_chars: Some(n) } => format!("text (utf-8, no NUL, <= {n} chars)"),
             Converter::NumberText { max_chars: None } => "number as text".into(),
@@ -272,6 +287,57 @@ impl Converter {
             Converter::Decimal { bounds } => {
                 let b = bytes(v)?;
                 put_decimal(out, b, *bounds)?;
+            }
+            Converter::FloatToNumeric { bounds } => {
+                let d = match v {
+                    Value::Float(f) => FloatText::Single(*f),
+                    Value::Double(d) => FloatText::Double(*d),
+                    _ => return unexpected(v),
+                };
+                if !d.is_finite() {
+                    return err(ProblemClass::OutOfRange, "not a finite number");
+                }
+                let start = out.len();
+                // Display is the shortest round-trip digits, never in exponent form.
+                use std::io::Write as _;
+                let _ = write!(out, "{d}");
+                if let Some(b) = bounds {
+                    if let Err(e) = b.check(&out[start..]) {
+                        out.truncate(start);
+                        return Err(e);
+                    }
+                }
+            }
+            Converter::DecimalToFloat { single } => {
+                let b = bytes(v)?;
+                let text = std::str::from_utf8(b)
+                    .ok()
+                    .filter(|t| is_decimal_text(t.as_bytes()))
+                    .ok_or_else(|| ConvertError {
+                        class: ProblemClass::Other,
+                        message: "not a decimal number".into(),
+                    })?;
+                // Rust's parse rounds correctly, as Postgres's float input does.
+                let read_back = if *single {
+                    text.parse::<f32>().map(FloatText::Single)
+                } else {
+                    text.parse::<f64>().map(FloatText::Double)
+                }
+                .map_err(|_| ConvertError {
+                    class: ProblemClass::Other,
+                    message: "not a decimal number".into(),
+                })?;
+                let shortest = read_back.to_string();
+                if !read_back.is_finite() || !same_decimal(b, shortest.as_bytes()) {
+                    return err(
+                        ProblemClass::PrecisionLoss,
+                        format!(
+                            "{} cannot hold it exactly: it would read back as {shortest}",
+                            if *single { "real" } else { "double precision" }
+                        ),
+                    );
+                }
+                out.extend_from_slice(shortest.as_bytes());
             }
             Converter::Float32 => match v {
                 Value::Float(f) => put_float(out, *f as f64, Some(*f)),
@@ -559,11 +625,16 @@ pub fn choose(
             "numeric" => Some(Converter::Decimal {
                 bounds: NumericBounds::of(dst),
             }),
+            "float4" => Some(Converter::DecimalToFloat { single: true }),
+            "float8" => Some(Converter::DecimalToFloat { single: false }),
             _ if text_target => Some(Converter::NumberText {
                 max_chars: dst.char_len(),
             }),
             _ => None,
         },
+        Float | Double if t == "numeric" => Some(Converter::FloatToNumeric {
+            bounds: NumericBounds::of(dst),
+        }),
         Float => matches!(t, "float4" | "float8").then_some(Converter::Float32),
         Double => (t == "float8").then_some(Converter::Float64),
         Bit => match t {
@@ -621,6 +692,8 @@ pub fn choose(
             _ => None,
         },
         DateTime | Timestamp => match t {
+            // Midnight only: a time of day is an error, never dropped.
+            "date" => Some(Converter::Date),
             "timestamp" => Some(Converter::Timestamp {
                 frac_digits: frac(6),
             }),
@@ -824,7 +897,55 @@ fn put_clock(out: &mut Vec<u8>, h: u32, mi: u8, s: u8, us: u32) {
     }
 }
 
-#[inline]
+/// A float or double, displayed as the shortest decimal that reads back as it.
+#[derive(Clone, Copy)]
+enum FloatText {
+    Single(f32),
+    Double(f64),
+}
+
+impl FloatText {
+    fn is_finite(self) -> bool {
+        match self {
+            FloatText::Single(f) => f.is_finite(),
+            FloatText::Double(d) => d.is_finite(),
+        }
+    }
+}
+
+impl fmt::Display for FloatText {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            FloatText::Single(x) => write!(f, "{x}"),
+            FloatText::Double(x) => write!(f, "{x}"),
+        }
+    }
+}
+
+/// Two plain decimals (`-?digits(.digits)?`) with the same value: `1.50` = `1.5`,
+/// `-0` = `0`, `007` = `7`.
+fn same_decimal(a: &[u8], b: &[u8]) -> bool {
+    // (negative, significant digits, power of ten of the first of them)
+    fn norm(t: &[u8]) -> (bool, Vec<u8>, i64) {
+        let neg = t.first() == Some(&b'-');
+        let t = t.strip_prefix(b"-").unwrap_or(t);
+        let dot = memchr::memchr(b'.', t).unwrap_or(t.len());
+        let digits: Vec<u8> = t.iter().copied().filter(|&c| c != b'.').collect();
+        let lead = digits.iter().take_while(|&&c| c == b'0').count();
+        let trail = digits[lead..]
+            .iter()
+            .rev()
+            .take_while(|&&c| c == b'0')
+            .count();
+        let sig = digits[lead..digits.len() - trail].to_vec();
+        if sig.is_empty() {
+            return (false, sig, 0);
+        }
+        (neg, sig, dot as i64 - lead as i64)
+    }
+    norm(a) == norm(b)
+}
+
 /// `-?digits(.digits)?`: how MySQL sends a decimal.
 fn is_decimal_text(b: &[u8]) -> bool {
     let b = b.strip_prefix(b"-").unwrap_or(b);
@@ -836,6 +957,7 @@ fn is_decimal_text(b: &[u8]) -> bool {
     digits(int) && frac.is_none_or(digits)
 }
 
+#[inline]
 fn put_i128(out: &mut Vec<u8>, n: i128) {
     out.extend_from_slice(itoa::Buffer::new().format(n).as_bytes());
 }

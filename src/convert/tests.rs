@@ -102,6 +102,90 @@ fn numbers_into_text_keep_the_digits_mysql_prints() {
 }
 
 #[test]
+fn floats_into_numeric_and_decimals_into_floats_only_when_exact() {
+    let c = choose_utc(&my("double", "double"), &pg("numeric", -1)).unwrap();
+    assert_eq!(field(&c, Value::Double(0.1)).unwrap(), "0.1");
+    assert_eq!(field(&c, Value::Double(-1e-7)).unwrap(), "-0.0000001");
+    assert_eq!(
+        field(&c, Value::Double(1e21)).unwrap(),
+        "1000000000000000000000"
+    );
+    // A MySQL FLOAT is its shortest f32 digits, not the f64 widening's.
+    let c = choose_utc(&my("float", "float"), &pg("numeric", -1)).unwrap();
+    assert_eq!(field(&c, Value::Float(0.1)).unwrap(), "0.1");
+    // numeric(5,2) = 4 + (5 << 16 | 2)
+    let c = choose_utc(&my("double", "double"), &pg("numeric", (5 << 16 | 2) + 4)).unwrap();
+    assert_eq!(field(&c, Value::Double(123.45)).unwrap(), "123.45");
+    let e = field(&c, Value::Double(0.125)).unwrap_err();
+    assert_eq!(
+        (e.class, e.message.as_ref()),
+        (
+            ProblemClass::PrecisionLoss,
+            "digits beyond the target scale (2) would be rounded away"
+        )
+    );
+    assert_eq!(
+        field(&c, Value::Double(1000.0)).unwrap_err().class,
+        ProblemClass::OutOfRange
+    );
+
+    let c = choose_utc(&my("decimal", "decimal(30,10)"), &pg("float8", -1)).unwrap();
+    assert_eq!(c, Converter::DecimalToFloat { single: false });
+    assert_eq!(
+        field(&c, Value::Bytes(b"0.1000000000".to_vec())).unwrap(),
+        "0.1"
+    );
+    assert_eq!(
+        field(&c, Value::Bytes(b"-0.0000000000".to_vec())).unwrap(),
+        "-0"
+    );
+    assert_eq!(
+        field(&c, Value::Bytes(b"12345.5000000000".to_vec())).unwrap(),
+        "12345.5"
+    );
+    let e = field(&c, Value::Bytes(b"1234567890.1234567891".to_vec())).unwrap_err();
+    assert_eq!(
+        (e.class, e.message.as_ref()),
+        (
+            ProblemClass::PrecisionLoss,
+            "double precision cannot hold it exactly: it would read back as 1234567890.1234567"
+        )
+    );
+    let c = choose_utc(&my("decimal", "decimal(10,4)"), &pg("float4", -1)).unwrap();
+    assert_eq!(field(&c, Value::Bytes(b"0.1000".to_vec())).unwrap(), "0.1");
+    assert_eq!(
+        field(&c, Value::Bytes(b"16777217.0000".to_vec()))
+            .unwrap_err()
+            .message,
+        "real cannot hold it exactly: it would read back as 16777216"
+    );
+    assert!(same_decimal(b"007.50", b"7.5"));
+    assert!(same_decimal(b"-0.00", b"0"));
+    assert!(!same_decimal(b"75", b"7.5"));
+    assert!(!same_decimal(b"-1", b"1"));
+    assert!(same_decimal(b"100", b"100.000"));
+    assert!(!same_decimal(b"100", b"10"));
+}
+
+#[test]
+fn datetime_into_date_keeps_midnight_only() {
+    for (dt, ct) in [("datetime", "datetime(6)"), ("timestamp", "timestamp")] {
+        let c = choose_utc(&my(dt, ct), &pg("date", -1)).unwrap();
+        assert_eq!(c, Converter::Date);
+        assert_eq!(
+            field(&c, Value::Date(2024, 2, 29, 0, 0, 0, 0)).unwrap(),
+            "2024-02-29"
+        );
+        assert_eq!(
+            field(&c, Value::Date(2024, 2, 29, 0, 0, 0, 1))
+                .unwrap_err()
+                .message,
+            "a time of day does not fit a date column"
+        );
+    }
+}
+
+#[test]
 fn int_out_of_range_is_an_error() {
     let c = choose_utc(&my("int", "int(10) unsigned"), &pg("int4", -1)).unwrap();
     assert_eq!(field(&c, Value::UInt(2147483647)).unwrap(), "2147483647");

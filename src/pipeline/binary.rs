@@ -49,6 +49,8 @@ pub fn layout(t: &TablePlan) -> Option<Vec<Field>> {
                 (Converter::Bool, "bool") => Field::Bool,
                 (Converter::Float32, "float4") => Field::Float4,
                 (Converter::Float32 | Converter::Float64, "float8") => Field::Float8,
+                (Converter::DecimalToFloat { .. }, "float4") => Field::Float4,
+                (Converter::DecimalToFloat { .. }, "float8") => Field::Float8,
                 (
                     Converter::Text { .. }
                     | Converter::NumberText { .. }

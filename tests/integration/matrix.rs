@@ -404,6 +404,118 @@ fn matrix_integers_of_any_width_into_boolean_and_numbers_into_text() {
     );
 }
 
+/// Cross conversions a new schema makes: double/float into numeric, decimal into
+/// double precision/real, datetime into date. Each moves only when the target holds the
+/// value exactly; anything else is a finding in check and an error naming the row.
+#[test]
+fn matrix_floats_into_numeric_decimals_into_floats_datetimes_into_dates() {
+    let env = TestEnv::new("mx_cross");
+    env.mysql_exec(
+        "CREATE TABLE x (id int NOT NULL PRIMARY KEY, d double NULL, f float NULL, \
+         p decimal(30,10) NULL, q decimal(12,4) NULL, dt datetime(6) NULL, ts timestamp NULL); \
+         INSERT INTO x VALUES \
+         (1, 0.1, 0.1, 0.1, 0.1, '2024-02-29 00:00:00', '2038-01-19 00:00:00'), \
+         (2, -1e-7, -3.5, -12345.5, 16777216, '1000-01-01 00:00:00', '1970-01-02 00:00:00'), \
+         (3, 1e21, NULL, 0, NULL, NULL, NULL)",
+    );
+    env.pg_exec(
+        "CREATE TABLE x (id integer PRIMARY KEY, d numeric, f numeric(4,1), \
+         p double precision, q real, dt date, ts date)",
+    );
+    config(&env, "");
+    env.my2pg(&["run", "--json"]).assert_ok();
+    assert_eq!(
+        env.pg_rows("SELECT id::text, d::text, f::text, p::text, q::text, dt::text, ts::text FROM x ORDER BY id"),
+        vec![
+            row(&[
+                Some("1"),
+                Some("0.1"),
+                Some("0.1"),
+                Some("0.1"),
+                Some("0.1"),
+                Some("2024-02-29"),
+                Some("2038-01-19")
+            ]),
+            row(&[
+                Some("2"),
+                Some("-0.0000001"),
+                Some("-3.5"),
+                Some("-12345.5"),
+                Some("1.6777216e+07"),
+                Some("1000-01-01"),
+                Some("1970-01-02")
+            ]),
+            row(&[
+                Some("3"),
+                Some("1000000000000000000000"),
+                None,
+                Some("0"),
+                None,
+                None,
+                None
+            ]),
+        ]
+    );
+    let out = env.my2pg(&["verify", "--level", "full", "--json"]);
+    out.assert_ok();
+    assert_eq!(out.json()["tables"][0]["equal"], true);
+
+    env.mysql_exec(
+        "INSERT INTO x VALUES (4, 1, 0.25, 1234567890.1234567891, 16777217, \
+         '2024-03-01 00:00:00.000001', '2024-03-01 12:00:00')",
+    );
+    let out = env.my2pg(&["check", "--json"]);
+    out.assert_exit(1);
+    let found: Vec<(String, String, String)> = out.json()["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            (
+                f["column"].as_str().unwrap().to_string(),
+                f["class"].as_str().unwrap().to_string(),
+                f["sample_keys"][0].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    let pl = "precision_loss".to_string();
+    assert_eq!(
+        found,
+        [
+            ("f".into(), pl.clone(), "(id)=(4) value 0.25".into()),
+            (
+                "p".into(),
+                pl.clone(),
+                "(id)=(4) value \"1234567890.1234567891\"".into()
+            ),
+            (
+                "q".into(),
+                pl.clone(),
+                "(id)=(4) value \"16777217.0000\"".into()
+            ),
+            (
+                "dt".into(),
+                pl.clone(),
+                "(id)=(4) value 2024-03-01 00:00:00.000001".into()
+            ),
+            (
+                "ts".into(),
+                pl,
+                "(id)=(4) value 2024-03-01 12:00:00.000000".into()
+            ),
+        ]
+    );
+    let out = env.my2pg(&["run", "--fresh", "--yes", "--json"]);
+    assert_convert_error(
+        &out,
+        "x",
+        "f",
+        "4",
+        "0.25",
+        "digits beyond the target scale (1) would be rounded away",
+    );
+}
+
 #[test]
 fn matrix_decimals_exact() {
     let env = TestEnv::new("mx_decimal");
