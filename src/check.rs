@@ -19,7 +19,7 @@ use crate::ident::MyIdent;
 use crate::pipeline::read::{give_back, read_table, RowLane, Segment};
 use crate::pipeline::transform::{format_key, unmappable_column};
 use crate::pipeline::{first_error, Cancel, RowBatch};
-use crate::plan::{ColumnPlan, Plan, TablePlan};
+use crate::plan::{ColumnPlan, Plan, ProblemKind, TablePlan};
 use crate::report::{CheckFinding, CheckReport};
 use crate::session;
 
@@ -288,11 +288,52 @@ async fn orphans<'a>(
     Ok(out)
 }
 
+/// Copied target tables holding rows my2pg did not load under `existing_rows = "error"`:
+/// import and run would refuse to start.
+async fn seeded_findings(settings: &Settings, plan: &Plan) -> Result<Vec<CheckFinding>> {
+    let blocked: Vec<&TablePlan> = plan
+        .problems
+        .iter()
+        .filter(|p| p.kind == ProblemKind::TargetNotEmpty)
+        .filter_map(|p| plan.tables.iter().find(|t| t.target.name == p.table))
+        .collect();
+    if blocked.is_empty() {
+        return Ok(Vec::new());
+    }
+    let client = session::pg_connect(&settings.target).await?;
+    let mut out = Vec::new();
+    for t in blocked {
+        let rows: i64 = client
+            .query_one(&format!("SELECT count(*) FROM {}", t.target), &[])
+            .await
+            .map_err(|e| Error::pg(format!("count the rows of {}", t.target), &e))?
+            .get(0);
+        out.push(CheckFinding {
+            table: t.source.clone(),
+            column: None,
+            class: "target_not_empty".into(),
+            count: rows as u64,
+            sample_keys: Vec::new(),
+            handled_by_policy: false,
+            message: format!(
+                "target table {} already holds {rows} row(s) my2pg did not load: import and run \
+                 refuse to start; set existing_rows = \"truncate\" or \"keep-identical\" for it, \
+                 or empty it",
+                t.target
+            ),
+        });
+    }
+    Ok(out)
+}
+
 pub async fn check(settings: &Settings, cancel: Cancel) -> Result<CheckReport> {
     let p = prepare(settings).await?;
-    if !p.plan.is_runnable() {
+    // check writes nothing, so rows already in the target do not stop the scan: they
+    // are reported as findings that would stop the cut-over.
+    if !p.plan.is_exportable() {
         return Err(ErrorKind::Plan(p.plan.problems.clone()).into());
     }
+    let seeded = seeded_findings(settings, &p.plan).await?;
     let plan = Arc::new(p.plan);
     let pool = Arc::new(
         rayon::ThreadPoolBuilder::new()
@@ -389,6 +430,7 @@ pub async fn check(settings: &Settings, cancel: Cancel) -> Result<CheckReport> {
         None => session::mysql_connect(&settings.source).await?,
     };
     findings.extend(orphans(&mut conn, &plan, &p.fks, &settings.schema).await?);
+    findings.extend(seeded);
     let _ = conn.disconnect().await;
     Ok(CheckReport {
         command: "check",

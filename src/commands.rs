@@ -353,11 +353,33 @@ async fn prepare_target(
                 .position(|t| t.target.name == fk.child && t.target.schema == fk.child_schema)
             {
                 if !set.contains(&ci) {
-                    if plan.non_empty.iter().any(|n| n.table == fk.child) {
-                        return Err(Error::config(format!(
-                            "cannot truncate {}: copied table {} references it and holds rows; set existing_rows = \"truncate\" for {} too",
-                            fk.parent, fk.child, fk.child
-                        )));
+                    let child = &plan.tables[ci];
+                    match plan.non_empty.iter().find(|n| n.table == fk.child) {
+                        None => {}
+                        // Only rows an earlier run loaded (any seeded ones would have
+                        // stopped it): they go with their ledger rows and load again
+                        // from the same files.
+                        Some(n)
+                            if n.chunks_in_ledger > 0
+                                && child.existing_rows != ExistingRows::KeepIdentical =>
+                        {
+                            tracing::info!(
+                                "{} references {}, which is truncated: its rows loaded by an earlier run are truncated too and load again",
+                                fk.child,
+                                fk.parent
+                            );
+                        }
+                        Some(n) => {
+                            let why = if n.chunks_in_ledger > 0 {
+                                "keeps rows my2pg did not load (existing_rows = \"keep-identical\")"
+                            } else {
+                                "holds rows my2pg did not load"
+                            };
+                            return Err(Error::config(format!(
+                                "cannot truncate {}: copied table {} references it and {why}; set existing_rows = \"truncate\" for {} too, or start over with `run --fresh` (it empties every copied table); nothing was changed in the target",
+                                fk.parent, fk.child, fk.child
+                            )));
+                        }
                     }
                     set.push(ci);
                     added = true;
@@ -930,6 +952,9 @@ pub async fn run(settings: &Settings, cancel: Cancel, opts: LoadOptions<'_>) -> 
     let run_id = crate::run_id().to_string();
     let wd = WorkDir::create(&settings.workdir)?;
     let _lock = wd.lock(&run_id)?;
+    if !opts.fresh {
+        files_match_the_plan(&p.plan, &wd, settings.chunk_rows)?;
+    }
     let target_lock = lock_target(settings, &cancel).await?;
     let plan = Arc::new(p.plan.clone());
     let hb = Heartbeat::start(&settings.target);
@@ -1246,6 +1271,27 @@ async fn nothing_to_load(
         manifests.push(m);
     }
     Ok(Some(manifests))
+}
+
+/// Files exported under another plan or chunk size cannot be resumed: say so before the
+/// target is touched (indexes dropped, `last_run` restarted), not when the table's export
+/// starts.
+fn files_match_the_plan(plan: &Plan, wd: &WorkDir, chunk_rows: u64) -> Result<()> {
+    for t in &plan.tables {
+        if let Some(m) = Manifest::read(&wd.manifest_path(&t.dir))? {
+            if m.fingerprint != t.fingerprint(chunk_rows) {
+                return Err(Error::workdir(format!(
+                    "table {} was exported into {} under a different plan or chunk size \
+                     (run.chunk_rows, a rule or a column changed since): run with the earlier \
+                     settings to resume, or `run --fresh` to export and load everything again; \
+                     nothing was changed in the target",
+                    t.target.name,
+                    wd.table_dir(&t.dir).display()
+                )));
+            }
+        }
+    }
+    Ok(())
 }
 
 /// The report of a run that found nothing to load.

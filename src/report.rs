@@ -401,6 +401,10 @@ impl CheckReport {
             self.rows_scanned, self.tables_scanned
         );
         for f in &self.findings {
+            if f.sample_keys.is_empty() {
+                let _ = writeln!(s, "  {} {}: {}", f.table, f.class, f.message);
+                continue;
+            }
             let _ = writeln!(
                 s,
                 "  {}{} {}: {} row(s){}; e.g. {}",

@@ -2415,3 +2415,46 @@ fn a_run_after_a_finished_run_has_nothing_to_load_and_drops_nothing() {
     assert_ne!(index_oid(), before, "--fresh reloads and rebuilds");
     assert_eq!(counted_rows(&env), counted_source(&env));
 }
+
+/// A run whose chunk size (or plan) differs from the files already in the work directory
+/// cannot resume them: it says so before it touches the target, so a finished load keeps
+/// its indexes, FKs and `last_run`; `--fresh` is the way on.
+#[test]
+fn a_run_with_another_chunk_size_stops_before_touching_the_target() {
+    let (env, cfg) = counted_env("other_chunk_size");
+    env.pg_exec("CREATE INDEX counted_name ON counted (name)");
+    let wd = env.workdir.clone();
+    my2pg_in(&cfg, &wd, &["run"]).assert_ok();
+    let finished = last_run(&cfg, &wd);
+    let index_oid = || env.pg_value("SELECT 'counted_name'::regclass::oid::text");
+    let before = index_oid();
+    let other = my2pg_in(&cfg, &wd, &["run", "--chunk-rows", "7", "--json"]);
+    other.assert_exit(1).assert_stderr_contains(&format!(
+        "table counted was exported into {} under a different plan or chunk size \
+         (run.chunk_rows, a rule or a column changed since): run with the earlier settings \
+         to resume, or `run --fresh` to export and load everything again; nothing was \
+         changed in the target",
+        wd.join("counted").display()
+    ));
+    assert_eq!(index_oid(), before, "the index was not dropped");
+    assert_eq!(
+        last_run(&cfg, &wd),
+        finished,
+        "last_run is the finished run's"
+    );
+    assert_eq!(
+        env.pg_value("SELECT count(*)::text FROM my2pg.loaded_chunks"),
+        Some("4".into())
+    );
+    let fresh = my2pg_in(
+        &cfg,
+        &wd,
+        &["run", "--chunk-rows", "7", "--fresh", "--yes", "--json"],
+    );
+    fresh.assert_ok();
+    assert_eq!(
+        env.pg_value("SELECT count(*)::text FROM my2pg.loaded_chunks"),
+        Some("6".into())
+    );
+    assert_eq!(counted_rows(&env), counted_source(&env));
+}

@@ -125,6 +125,24 @@ fn seeded_table_blocks_import_and_run_by_default() {
         "plan must have exactly one blocking problem: target_not_empty on tags",
     );
 
+    // check writes nothing: it still scans, and reports the seeded table as what would
+    // stop the cut-over.
+    let msg = "target table \"public\".\"tags\" already holds 2 row(s) my2pg did not load: \
+               import and run refuse to start; set existing_rows = \"truncate\" or \
+               \"keep-identical\" for it, or empty it";
+    let check = run(&env, &cfg, &["check", "--json"]);
+    check.assert_exit(1);
+    let report = check.json();
+    assert_eq!(report["rows_scanned"], 9 + 12 + 5);
+    assert_eq!(
+        report["findings"],
+        serde_json::json!([{"table": "tags", "column": null, "class": "target_not_empty",
+            "count": 2, "sample_keys": [], "handled_by_policy": false, "message": msg}])
+    );
+    run(&env, &cfg, &["check"])
+        .assert_exit(1)
+        .assert_stderr_contains(&format!("  tags target_not_empty: {msg}\n"));
+
     for cmd in ["run", "import"] {
         if cmd == "import" {
             // export is allowed (it writes no target rows); import is not.
@@ -245,9 +263,11 @@ fn truncating_a_parent_needs_its_non_empty_copied_children_too() {
         "[tables.\"accounts\"]\nexisting_rows = \"truncate\"\n\n[tables.\"items\"]\nexisting_rows = \"keep-identical\"\n",
     );
     let out = run(&env, &cfg, &["run"]);
-    out.assert_exit(2)
-        .assert_stderr_contains("cannot truncate")
-        .assert_stderr_contains("items");
+    out.assert_exit(2).assert_stderr_contains(
+        "cannot truncate accounts: copied table items references it and holds rows my2pg did \
+         not load; set existing_rows = \"truncate\" for items too, or start over with `run \
+         --fresh` (it empties every copied table); nothing was changed in the target",
+    );
     assert_eq!(env.pg_count("accounts"), 3, "nothing truncated");
     assert_eq!(env.pg_count("items"), 1);
     assert_eq!(env.pg_count("tags"), 0);
@@ -500,4 +520,49 @@ fn fresh_asks_first_and_then_reloads_everything() {
         .assert_stderr_contains("--fresh will TRUNCATE");
     assert_exact(&env, &out);
     assert_eq!(ledger_rows(&env), 4 + 4 + 2);
+}
+
+/// The way out of a seeded parent that stopped a run: its policy becomes `truncate`. Its
+/// children already hold rows an earlier run loaded; they are truncated with it (their
+/// ledger rows too) and load again from the same files, instead of a dead end asking for
+/// a policy they already have.
+#[test]
+fn truncating_a_parent_takes_children_an_earlier_run_loaded_along() {
+    let env = setup("ex_trunc_loaded");
+    // The seeded parent: every account the items need, one of them different.
+    env.pg_exec(
+        "INSERT INTO accounts SELECT i, 'account ' || i, 'seeded' FROM generate_series(1, 9) i",
+    );
+    let first = config(&env, "exclude = [\"accounts\"]", "");
+    run(&env, &first, &["run"]).assert_ok();
+    assert_eq!(env.pg_count("items"), 12);
+    let cfg = config(
+        &env,
+        "",
+        "[tables.\"accounts\"]\nexisting_rows = \"truncate\"\n",
+    );
+    let out = run(&env, &cfg, &["run", "--json"]);
+    out.assert_ok().assert_stderr_contains(
+        "items references accounts, which is truncated: its rows loaded by an earlier run are truncated too and load again",
+    );
+    let loaded: Vec<(String, u64)> = out.json()["tables"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| {
+            (
+                t["table"].as_str().unwrap().to_string(),
+                t["loaded_rows"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        loaded,
+        [
+            ("accounts".to_string(), 9),
+            ("items".to_string(), 12),
+            ("tags".to_string(), 0)
+        ]
+    );
+    assert_exact(&env, &out);
 }
