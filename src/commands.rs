@@ -37,6 +37,7 @@ pub async fn prepare(settings: &Settings) -> Result<Prepared> {
     let (_, db) = session::mysql_opts(&settings.source)?;
     let mut conn = session::mysql_connect(&settings.source).await?;
     let source_version = catalog::mysql::server_version(&mut conn).await?;
+    let source_zone_name = catalog::mysql::server_time_zone(&mut conn).await?;
     let source = catalog::mysql::read_catalog(&mut conn, &db).await?;
     let _ = conn.disconnect().await;
     let mut client = session::pg_connect(&settings.target).await?;
@@ -82,6 +83,8 @@ pub async fn prepare(settings: &Settings) -> Result<Prepared> {
     };
     let (target, fks) = catalog::postgres::read_catalog(&client, &settings.schema).await?;
     let mut plan = build_plan(&source, &target, &fks, settings, source_zone.as_ref());
+    let zone_warnings = crate::plan::timestamp_zone_warnings(&plan, &source_zone_name);
+    plan.warnings.extend(zone_warnings);
     // my2pg never disables triggers (that needs superuser or table ownership tricks and
     // would hide the application's own logic), so the operator must know which fire.
     for (table, trigger) in catalog::postgres::user_triggers(&client, &settings.schema).await? {

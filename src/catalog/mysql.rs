@@ -114,6 +114,17 @@ pub async fn read_catalog(conn: &mut Conn, db: &str) -> Result<Vec<SourceTable>>
     Ok(out.into_values().collect())
 }
 
+/// The zone sessions start in: `@@global.time_zone`, or the host's under `SYSTEM`.
+pub async fn server_time_zone(conn: &mut Conn) -> Result<String> {
+    let v: Option<String> = conn
+        .query_first(
+            "SELECT CAST(IF(@@global.time_zone = 'SYSTEM', @@system_time_zone, @@global.time_zone) AS CHAR)",
+        )
+        .await
+        .map_err(|e| Error::mysql("server time zone", e))?;
+    Ok(v.unwrap_or_default())
+}
+
 pub async fn server_version(conn: &mut Conn) -> Result<String> {
     let v: Option<String> = conn
         .query_first("SELECT VERSION()")

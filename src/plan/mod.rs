@@ -50,6 +50,10 @@ pub enum ProblemKind {
     /// Warning: a source enum label with `?` is missing in the target: MariaDB's catalog
     /// prints a 4-byte character (emoji) as `?`, so the label may well exist there.
     EnumLabelUnreadable,
+    /// Warning: MySQL `timestamp` into `timestamp without time zone` on a server whose
+    /// default time zone is not UTC: applications saw other wall-clock times than the
+    /// UTC ones the target gets.
+    TimestampZone,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -409,6 +413,58 @@ fn ambiguous_tables(a: &names::Ambiguity, src: &[&str], tgt: &[&str]) -> String 
         names::quoted_list(a.targets.iter().map(|&i| tgt[i])),
         how_words(a.how),
     )
+}
+
+/// Zone names MySQL/MariaDB report for UTC (`@@time_zone`, or `@@system_time_zone`
+/// under `SYSTEM`).
+fn is_utc(zone: &str) -> bool {
+    matches!(
+        zone.trim().to_ascii_lowercase().as_str(),
+        "utc"
+            | "+00:00"
+            | "-00:00"
+            | "+0:00"
+            | "gmt"
+            | "etc/utc"
+            | "etc/gmt"
+            | "universal"
+            | "zulu"
+            | "z"
+            | "coordinated universal time"
+    )
+}
+
+/// MySQL `timestamp` values are instants; a session shows them in its time zone, the
+/// server's default unless the application set its own. my2pg reads them in UTC, which
+/// is exact for timestamptz; a `timestamp without time zone` target gets the UTC
+/// wall-clock time, which is not what applications of a server running in another zone
+/// saw. Nothing in the data tells which zone they used, so this is a warning.
+pub fn timestamp_zone_warnings(plan: &Plan, server_zone: &str) -> Vec<Problem> {
+    if is_utc(server_zone) {
+        return Vec::new();
+    }
+    let mut out = Vec::new();
+    for t in &plan.tables {
+        for c in &t.columns {
+            let ts_source = c.source_type.to_ascii_lowercase().starts_with("timestamp");
+            if ts_source && c.target_base == "timestamp" {
+                out.push(Problem {
+                    kind: ProblemKind::TimestampZone,
+                    table: t.target.name.clone(),
+                    column: Some(c.target.clone()),
+                    message: format!(
+                        "{}.{}: MySQL timestamp values are instants and are written as UTC \
+                         wall-clock times into this timestamp without time zone column, but the \
+                         source server's time zone is {server_zone}: applications that did not \
+                         set their own session zone saw them as {server_zone} times; use a \
+                         timestamptz target, or make sure the application reads these as UTC",
+                        t.target.name, c.target
+                    ),
+                });
+            }
+        }
+    }
+    out
 }
 
 pub fn build_plan(
@@ -941,6 +997,78 @@ fn plan_table(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn timestamp_into_naive_timestamp_warns_only_off_utc() {
+        let col = |n: &str, source_type: &str, target_base: &str| ColumnPlan {
+            source: n.into(),
+            source_type: source_type.into(),
+            target: n.into(),
+            target_type: target_base.into(),
+            target_base: target_base.into(),
+            converter: Converter::Timestamp { frac_digits: 6 },
+            rule: None,
+            target_nullable: true,
+            read_stored_bytes: false,
+        };
+        let table = TablePlan {
+            source: "s".into(),
+            target: PgName {
+                schema: "public".into(),
+                name: "s".into(),
+            },
+            dir: "s".into(),
+            columns: vec![
+                col("a", "timestamp(6)", "timestamp"),
+                col("b", "timestamp", "timestamptz"),
+                col("c", "datetime(6)", "timestamp"),
+            ],
+            extra_key_columns: vec![],
+            key: vec![],
+            key_positions: vec![],
+            key_bounds: vec![],
+            ordered_by_all: true,
+            wave: 0,
+            sequences: vec![],
+            est_rows: 0,
+            est_bytes: 0,
+            target_key: vec![],
+            existing_rows: Default::default(),
+            merge_existing: false,
+            fills: vec![],
+            source_unique_keys: vec![],
+            charset_checks: vec![],
+        };
+        let plan = Plan {
+            tables: vec![table],
+            waves: vec![],
+            skipped: vec![],
+            target_only: vec![],
+            problems: vec![],
+            warnings: vec![],
+            non_empty: vec![],
+            breaks: vec![],
+        };
+        for utc in ["UTC", "+00:00", "SYSTEM-is-resolved: Etc/UTC"]
+            .iter()
+            .map(|z| z.trim_start_matches("SYSTEM-is-resolved: "))
+        {
+            assert!(timestamp_zone_warnings(&plan, utc).is_empty(), "{utc}");
+        }
+        let w = timestamp_zone_warnings(&plan, "CET");
+        assert_eq!(w.len(), 1);
+        assert_eq!(
+            (w[0].kind, w[0].table.as_str(), w[0].column.as_deref()),
+            (ProblemKind::TimestampZone, "s", Some("a"))
+        );
+        assert_eq!(
+            w[0].message,
+            "s.a: MySQL timestamp values are instants and are written as UTC wall-clock times \
+             into this timestamp without time zone column, but the source server's time zone is \
+             CET: applications that did not set their own session zone saw them as CET times; \
+             use a timestamptz target, or make sure the application reads these as UTC"
+        );
+    }
 
     #[test]
     fn dir_names_are_safe_and_distinct() {
