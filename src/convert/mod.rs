@@ -1327,6 +1327,9 @@ pub enum Rule {
     /// jsonb keeps the last of duplicate object keys (MySQL/MariaDB read the first).
     /// jsonb targets only; `[run] json_duplicate_keys = "last"` sets it on all of them.
     JsonDuplicateKeysLast,
+    /// The source column is not copied at all (a leftover the new schema dropped); the
+    /// plan leaves it out, so no value ever reaches a converter.
+    Skip,
 }
 
 impl Rule {
@@ -1338,6 +1341,7 @@ impl Rule {
             Rule::Base64 => "base64",
             Rule::Hex => "hex",
             Rule::JsonDuplicateKeysLast => "json_duplicate_keys_last",
+            Rule::Skip => "skip",
         }
     }
 

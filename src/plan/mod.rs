@@ -629,6 +629,8 @@ fn plan_table(
 ) -> TablePlan {
     let mut columns = Vec::new();
     let mut mapped_targets = BTreeSet::new();
+    // Target columns whose matching source column a `skip` rule leaves out.
+    let mut skipped_targets = BTreeSet::new();
     let problem = |plan: &mut Plan, kind, column: &str, message: String| {
         let p = Problem {
             kind,
@@ -670,6 +672,21 @@ fn plan_table(
             );
             continue;
         }
+        if rules.get(&(st.name.clone(), sc.name.clone())) == Some(&Rule::Skip) {
+            if let Some((ti, _)) = m.bound[i] {
+                skipped_targets.insert(tt.columns[ti].name.clone());
+            }
+            problem(
+                plan,
+                ProblemKind::SkippedColumn,
+                &sc.name,
+                format!(
+                    "{}.{}: skipped by [columns.\"{}.{}\"] convert = \"skip\": its values are not copied",
+                    st.name, sc.name, st.name, sc.name
+                ),
+            );
+            continue;
+        }
         let tc: Option<&TargetColumn> = m.bound[i].map(|(ti, how)| {
             if how == names::How::Truncated {
                 plan.warnings.push(Problem {
@@ -702,8 +719,9 @@ fn plan_table(
                     ProblemKind::UnmappedSourceColumn,
                     &sc.name,
                     format!(
-                        "{}.{}: source column has no column in target table \"{}\"",
-                        st.name, sc.name, tt.name
+                        "{}.{}: source column has no column in target table \"{}\" (to leave its \
+                         values behind on purpose: [columns.\"{}.{}\"] convert = \"skip\")",
+                        st.name, sc.name, tt.name, st.name, sc.name
                     ),
                 );
             }
@@ -874,10 +892,17 @@ fn plan_table(
                 kind: ProblemKind::UnfilledTargetColumn,
                 table: st.name.clone(),
                 column: Some(tc.name.clone()),
-                message: format!(
-                    "{}.{}: target column is NOT NULL without a default and the source has no such column",
-                    tt.name, tc.name
-                ),
+                message: if skipped_targets.contains(&tc.name) {
+                    format!(
+                        "{}.{}: target column is NOT NULL without a default and its source column is skipped",
+                        tt.name, tc.name
+                    )
+                } else {
+                    format!(
+                        "{}.{}: target column is NOT NULL without a default and the source has no such column",
+                        tt.name, tc.name
+                    )
+                },
             });
         }
     }

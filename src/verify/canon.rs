@@ -66,16 +66,18 @@ pub enum SrcRule {
 }
 
 impl SrcRule {
-    pub fn from_rule(r: crate::convert::Rule) -> SrcRule {
+    /// None for `skip`, whose column is never copied (nor compared).
+    pub fn from_rule(r: crate::convert::Rule) -> Option<SrcRule> {
         use crate::convert::Rule;
-        match r {
+        Some(match r {
             Rule::EmptyToNull => SrcRule::EmptyToNull,
             Rule::StripNul => SrcRule::StripNul,
             Rule::ZeroDateToNull => SrcRule::ZeroDateToNull,
             Rule::Base64 => SrcRule::Base64,
             Rule::Hex => SrcRule::Hex,
             Rule::JsonDuplicateKeysLast => SrcRule::JsonDuplicateKeysLast,
-        }
+            Rule::Skip => return None,
+        })
     }
 
     /// The source value after the rule; None = NULL.

@@ -485,7 +485,7 @@ async fn full_table(
                 ))
             })?;
         let mut col = Col::new(&c.target, kind);
-        col.rule = c.rule.map(SrcRule::from_rule);
+        col.rule = c.rule.and_then(SrcRule::from_rule);
         // datetime/date into timestamptz with run.source_timezone: the copy read the
         // value as local time there; compare it as local time there.
         let naive_source = c.source_type.to_ascii_lowercase().starts_with("date");

@@ -37,8 +37,76 @@ fn plan_unmapped_source_column_blocks_with_exit_2() {
         vec![p("unmapped_source_column", "users", Some("legacy_flag"))]
     );
     assert!(
-        stderr.contains("legacy_flag"),
-        "stderr names the column:\n{stderr}"
+        stderr.contains(
+            "users.legacy_flag: source column has no column in target table \"users\" (to leave \
+             its values behind on purpose: [columns.\"users.legacy_flag\"] convert = \"skip\")"
+        ),
+        "stderr names the column and the way out:\n{stderr}"
+    );
+}
+
+/// A leftover source column the new schema dropped: `convert = "skip"` leaves it behind
+/// on purpose (a warning in every plan), the rest of the table moves and verifies equal.
+/// Skipping a column whose target is NOT NULL without a default still blocks.
+#[test]
+fn plan_skip_rule_leaves_a_source_column_behind() {
+    let env = TestEnv::new("skipcol");
+    env.mysql_exec(
+        "CREATE TABLE users (id int NOT NULL PRIMARY KEY, name varchar(255) NOT NULL, \
+         legacy_flag tinyint NOT NULL DEFAULT 0, old_note text NULL); \
+         INSERT INTO users VALUES (1, 'a', 1, 'x'), (2, 'b', 0, NULL)",
+    );
+    env.pg_exec(
+        "CREATE TABLE users (id integer PRIMARY KEY, name varchar(255) NOT NULL, \
+         old_note text NOT NULL)",
+    );
+    env.write_config(
+        "[columns.\"users.legacy_flag\"]\nconvert = \"skip\"\n\n\
+         [columns.\"users.old_note\"]\nconvert = \"skip\"\n",
+    );
+    let out = env.my2pg(&["plan", "--json"]);
+    out.assert_exit(2).assert_stderr_contains(
+        "users.old_note: target column is NOT NULL without a default and its source column is skipped",
+    );
+    assert_eq!(
+        problems(&out.json()),
+        vec![p("unfilled_target_column", "users", Some("old_note"))]
+    );
+
+    env.pg_exec("ALTER TABLE users ALTER old_note DROP NOT NULL");
+    let out = env.my2pg(&["plan", "--json"]);
+    out.assert_ok();
+    let warnings: Vec<(String, String)> = out.json()["warnings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|w| {
+            (
+                w["kind"].as_str().unwrap().to_string(),
+                w["message"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        warnings,
+        [
+            (
+                "skipped_column".to_string(),
+                "users.legacy_flag: skipped by [columns.\"users.legacy_flag\"] convert = \"skip\": its values are not copied".to_string()
+            ),
+            (
+                "skipped_column".to_string(),
+                "users.old_note: skipped by [columns.\"users.old_note\"] convert = \"skip\": its values are not copied".to_string()
+            ),
+        ]
+    );
+    env.my2pg(&["run", "--verify", "--json"]).assert_ok();
+    assert_eq!(
+        env.pg_rows("SELECT id::text, name, old_note FROM users ORDER BY id"),
+        vec![
+            row(&[Some("1"), Some("a"), None]),
+            row(&[Some("2"), Some("b"), None])
+        ]
     );
 }
 
