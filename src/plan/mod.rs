@@ -550,10 +550,21 @@ pub fn build_plan(
                 kind: ProblemKind::TargetOnlyTable,
                 table: tt.name.clone(),
                 column: None,
-                message: format!(
-                    "target table \"{}\" has no source table; my2pg leaves it as it is",
-                    tt.name
-                ),
+                message: match settings
+                    .exclude
+                    .iter()
+                    .find(|x| names::fold(x) == names::fold(&tt.name))
+                {
+                    Some(x) => format!(
+                        "target table \"{}\" is not loaded: its source table \"{x}\" is in \
+                         run.exclude; my2pg leaves it as it is",
+                        tt.name
+                    ),
+                    None => format!(
+                        "target table \"{}\" has no source table; my2pg leaves it as it is",
+                        tt.name
+                    ),
+                },
             });
         }
     }

@@ -130,6 +130,13 @@ fn plan_table_with_no_copyable_column_blocks_with_exit_2() {
         "stderr: {stderr}"
     );
     env.write_config("[run]\nexclude = [\"z\"]");
+    let out = env.my2pg(&["plan", "--json"]);
+    out.assert_ok();
+    assert_eq!(
+        out.json()["warnings"],
+        serde_json::json!([{"kind": "target_only_table", "table": "z", "column": null,
+            "message": "target table \"z\" is not loaded: its source table \"z\" is in run.exclude; my2pg leaves it as it is"}])
+    );
     env.my2pg(&["run"]).assert_ok();
 }
 
