@@ -1087,15 +1087,40 @@ pub async fn status(settings: &Settings) -> Result<StatusReport> {
             loaded_rows: lr,
         });
     }
+    // A failed or interrupted load puts FKs back NOT VALID (the next run validates them):
+    // say which objects are really missing and which are only waiting.
+    const STATE: &str = "CASE WHEN kind IN ('fk', 'unique') THEN \
+           CASE (SELECT k.convalidated FROM pg_constraint k \
+                 JOIN pg_class c ON c.oid = k.conrelid \
+                 JOIN pg_namespace n ON n.oid = c.relnamespace \
+                 WHERE n.nspname = o.schema_name AND c.relname = o.table_name \
+                   AND k.conname = o.object_name) \
+             WHEN false THEN ' (present, NOT VALID: the next import/run validates it)' \
+             WHEN true THEN ' (present)' \
+             ELSE ' (dropped)' END \
+         WHEN kind = 'index' THEN \
+           CASE WHEN EXISTS (SELECT 1 FROM pg_class i \
+                 JOIN pg_namespace n ON n.oid = i.relnamespace \
+                 WHERE n.nspname = o.schema_name AND i.relname = o.object_name) \
+             THEN ' (present)' ELSE ' (dropped)' END \
+         ELSE '' END";
     let mut pending_restore = Vec::new();
     for (table, sql) in [
         (
             "my2pg.rebuild_objects",
-            "SELECT kind || ' ' || object_name || ' on ' || schema_name || '.' || table_name FROM my2pg.rebuild_objects ORDER BY 1",
+            format!(
+                "SELECT kind || ' ' || object_name || ' on ' || schema_name || '.' || table_name || {STATE} \
+                 FROM my2pg.rebuild_objects o ORDER BY 1"
+            ),
         ),
         (
             "my2pg.dropped_constraints",
-            "SELECT 'fk ' || constraint_name || ' on ' || schema_name || '.' || table_name FROM my2pg.dropped_constraints ORDER BY 1",
+            format!(
+                "SELECT 'fk ' || constraint_name || ' on ' || schema_name || '.' || table_name || {} \
+                 FROM (SELECT *, 'fk' AS kind, constraint_name AS object_name \
+                       FROM my2pg.dropped_constraints) o ORDER BY 1",
+                STATE
+            ),
         ),
     ] {
         let exists: bool = client
@@ -1104,7 +1129,7 @@ pub async fn status(settings: &Settings) -> Result<StatusReport> {
             .map_err(|e| Error::pg("look for pending restores", &e))?
             .get(0);
         if exists {
-            for r in client.query(sql, &[]).await.map_err(|e| Error::pg("read pending restores", &e))? {
+            for r in client.query(&sql, &[]).await.map_err(|e| Error::pg("read pending restores", &e))? {
                 pending_restore.push(r.get(0));
             }
         }

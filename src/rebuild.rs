@@ -399,7 +399,7 @@ pub async fn restore_objects(clients: &[Client], strict: bool) -> Result<()> {
             Ok(Readd::Unsatisfied(e)) if !strict => {
                 // Failure path: the partial load may not satisfy it yet; it stays as it
                 // was (absent or NOT VALID) and recorded, and the next run re-adds it.
-                tracing::warn!("{} left out after the failure: {e}", fk.name);
+                tracing::debug!("{} left out after the failure: {e}", fk.name);
                 not_added.push(*fk);
             }
             Ok(Readd::Unsatisfied(e)) | Err(e) => {
@@ -422,13 +422,17 @@ pub async fn restore_objects(clients: &[Client], strict: bool) -> Result<()> {
         }
     }
     queue.extend(children.into_iter().map(Job::Validate));
+    // Failure path: FKs the partial load does not satisfy yet, reported once (one line per
+    // FK, each with Postgres's message, would bury the error that stopped the run).
+    let waiting = std::sync::atomic::AtomicUsize::new(not_added.len());
+    let waiting_ref = &waiting;
     on_each_free_client(clients, queue, |client, job| async move {
         let done = match job {
             Job::Index(o) => rebuild_index(client, o).await,
             Job::Validate(group) => {
                 let mut done = Ok(());
                 for fk in group {
-                    if let Err(e) = validate_fk(client, fk, strict).await {
+                    if let Err(e) = validate_fk(client, fk, strict, waiting_ref).await {
                         done = done.and(Err(e));
                     }
                 }
@@ -441,6 +445,14 @@ pub async fn restore_objects(clients: &[Client], strict: bool) -> Result<()> {
         Ok(())
     })
     .await?;
+    let waiting = waiting.into_inner();
+    if !strict && waiting > 0 {
+        tracing::warn!(
+            "{waiting} foreign key(s) stay NOT VALID or out: the partially loaded rows do not \
+             satisfy them yet; the next import/run adds and validates them (`my2pg status` \
+             lists them, -v shows each)"
+        );
+    }
     if let Some(first) = failures
         .into_inner()
         .unwrap_or_else(std::sync::PoisonError::into_inner)
@@ -711,7 +723,12 @@ async fn rebuild_unique(client: &Client, o: &Recorded) -> Result<()> {
     forget(client, &o.schema, &o.table, "unique", name).await
 }
 
-async fn validate_fk(client: &Client, fk: &Recorded, strict: bool) -> Result<()> {
+async fn validate_fk(
+    client: &Client,
+    fk: &Recorded,
+    strict: bool,
+    waiting: &std::sync::atomic::AtomicUsize,
+) -> Result<()> {
     let (table, name) = (fk.pg_table(), &fk.name);
     let validated = client
         .batch_execute(&format!(
@@ -726,7 +743,8 @@ async fn validate_fk(client: &Client, fk: &Recorded, strict: bool) -> Result<()>
         // Failure path: a partial load may not satisfy it yet. It stays NOT VALID
         // (enforced for new rows) and recorded, and the next run validates it.
         Err(e) => {
-            tracing::warn!("{name} left NOT VALID after the failure: {e}");
+            tracing::debug!("{name} left NOT VALID after the failure: {e}");
+            waiting.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
             Ok(())
         }
     }

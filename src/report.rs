@@ -333,7 +333,7 @@ impl StatusReport {
         if !self.pending_restore.is_empty() {
             let _ = writeln!(
                 s,
-                "Dropped for a load and not yet restored (the next import/run restores them):"
+                "Recorded by an unfinished load (the next import/run restores what is dropped and validates what is NOT VALID):"
             );
             for p in &self.pending_restore {
                 let _ = writeln!(s, "  {p}");

@@ -338,8 +338,19 @@ Command::Run(r) => {
                 "a second signal skipped restoring the indexes and constraints dropped for the load: the next run restores them (`my2pg status` lists them)"
             }
         };
+        let fresh = match &cli.command {
+            Command::Import(l) => l.fresh,
+            Command::Run(r) => r.load.fresh,
+            _ => false,
+        };
+        // Repeating `--fresh` would start over, not resume.
+        let again = if fresh {
+            "Run the same command again without --fresh to resume"
+        } else {
+            "Run the same command again to resume"
+        };
         Err(ErrorKind::Interrupted(format!(
-            "{sig} received; in-flight chunks were rolled back and {restored}. Run the same command again to resume"
+            "{sig} received; in-flight chunks were rolled back and {restored}. {again}"
         ))
         .into())
     });
