@@ -280,6 +280,8 @@ pub struct TargetTable {
     pub schema: String,
     pub name: String,
     pub columns: Vec<TargetColumn>,
+    /// The row key: primary key columns, else those of a unique index over NOT NULL
+    /// columns (empty when there is neither).
     pub primary_key: Vec<String>,
 }
 

@@ -40,15 +40,28 @@ WHERE n.nspname = $1 AND c.relkind IN ('r', 'p') AND a.attnum > 0 AND NOT a.atti
   AND NOT c.relispartition
 ORDER BY c.relname, a.attnum";
 
+/// Each table's row key: its primary key, else the unique index (immediate, valid, not
+/// partial, no expressions) with the fewest columns, all NOT NULL (Kratos's
+/// `schema_migration` has only `UNIQUE (version)`). Key columns only, never INCLUDE ones.
 const PK_SQL: &str = "
-SELECT c.relname, array_agg(a.attname::text ORDER BY k.ord)
+SELECT DISTINCT ON (c.relname) c.relname,
+  (SELECT array_agg(a.attname::text ORDER BY k.ord)
+     FROM unnest(i.indkey) WITH ORDINALITY AS k(attnum, ord)
+     JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum = k.attnum
+     WHERE k.ord <= i.indnkeyatts)
 FROM pg_index i
 JOIN pg_class c ON c.oid = i.indrelid
+JOIN pg_class ic ON ic.oid = i.indexrelid
 JOIN pg_namespace n ON n.oid = c.relnamespace
-CROSS JOIN LATERAL unnest(i.indkey) WITH ORDINALITY AS k(attnum, ord)
-JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum = k.attnum
-WHERE n.nspname = $1 AND i.indisprimary
-GROUP BY c.relname";
+WHERE n.nspname = $1
+  AND (i.indisprimary
+       OR (i.indisunique AND i.indimmediate AND i.indisvalid AND i.indpred IS NULL
+           AND i.indexprs IS NULL
+           AND NOT EXISTS (
+             SELECT 1 FROM unnest(i.indkey) WITH ORDINALITY AS k(attnum, ord)
+             JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum = k.attnum
+             WHERE k.ord <= i.indnkeyatts AND NOT a.attnotnull)))
+ORDER BY c.relname, i.indisprimary DESC, i.indnkeyatts, ic.relname";
 
 /// Only FKs of their own: the clones Postgres keeps per partition (`conparentid <> 0`)
 /// follow their parent constraint and cannot be dropped or added on their own.

@@ -566,3 +566,53 @@ fn truncating_a_parent_takes_children_an_earlier_run_loaded_along() {
     );
     assert_exact(&env, &out);
 }
+
+/// A migrations bookkeeping table has no primary key, only a unique index over a NOT NULL
+/// column (Kratos's `schema_migration`): that index is its row key, so keep-identical
+/// works on it, and a row the migrations seeded differently is named by that key. A
+/// unique index over a nullable column is no key: the policy is refused there.
+#[test]
+fn keep_identical_uses_a_unique_not_null_key_when_there_is_no_primary_key() {
+    let env = TestEnv::new("ex_keep_unique");
+    env.mysql_exec(
+        "CREATE TABLE schema_migration (version varchar(48) NOT NULL, version_self int NOT NULL DEFAULT 0, \
+           UNIQUE KEY schema_migration_version_idx (version)); \
+         INSERT INTO schema_migration VALUES ('20150100000001000000', 0), ('20191100000001000000', 0), \
+           ('20240101000000000000', 1); \
+         CREATE TABLE loose (code varchar(10) NULL, n int NOT NULL, UNIQUE KEY (code)); \
+         INSERT INTO loose VALUES ('a', 1)",
+    );
+    env.pg_exec(
+        "CREATE TABLE schema_migration (version varchar(48) NOT NULL, version_self int NOT NULL DEFAULT 0, \
+           n_unused int NULL); \
+         CREATE UNIQUE INDEX schema_migration_version_idx ON schema_migration (version); \
+         INSERT INTO schema_migration VALUES ('20150100000001000000', 0), ('20240101000000000000', 0); \
+         CREATE TABLE loose (code varchar(10) NULL UNIQUE, n int NOT NULL); \
+         INSERT INTO loose VALUES ('a', 1)",
+    );
+    let cfg = env.write_config(
+        "[run]\nexisting_rows = \"keep-identical\"\n\n[workers]\nreaders = 1\nloaders = 1\n",
+    );
+    let out = run(&env, &cfg, &["plan", "--json"]);
+    out.assert_exit(2);
+    assert_eq!(
+        out.json()["problems"],
+        serde_json::json!([{"kind": "invalid_rule", "table": "loose", "column": null,
+            "message": "existing_rows = \"keep-identical\" needs a primary key (or a unique index over NOT NULL columns) on target table \"public\".\"loose\""}])
+    );
+    env.pg_exec("DROP TABLE loose");
+    env.mysql_exec("DROP TABLE loose");
+    // The seeded 2024 row differs from the source's (version_self 0 against 1).
+    let out = run(&env, &cfg, &["run"]);
+    out.assert_exit(1).assert_stderr_contains(
+        "existing_rows = \"keep-identical\": the target row with key (version)=(20240101000000000000) differs from the source row",
+    );
+    env.pg_exec(
+        "UPDATE schema_migration SET version_self = 1 WHERE version = '20240101000000000000'",
+    );
+    run(&env, &cfg, &["run"]).assert_ok();
+    assert_eq!(
+        env.pg_rows("SELECT version, version_self::text FROM schema_migration ORDER BY version"),
+        env.mysql_rows("SELECT version, version_self FROM schema_migration ORDER BY version")
+    );
+}
