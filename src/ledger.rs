@@ -72,7 +72,9 @@ impl RunStep {
     pub fn describe(self) -> &'static str {
         match self {
             RunStep::Load => "load every chunk",
-            RunStep::RestoreConstraints => "restore indexes and constraints",
+            RunStep::RestoreConstraints => {
+                "fill the columns of broken FK cycles, restore indexes and constraints"
+            }
             RunStep::Analyze => "ANALYZE the tables",
             RunStep::SetSequences => "set the sequences",
         }
