@@ -238,7 +238,7 @@ async fn check_existing_rows(client: &tokio_postgres::Client, plan: &mut Plan) -
                 kind: crate::plan::ProblemKind::InvalidRule,
                 table: t.target.name.clone(),
                 column: None,
-                message: format!("existing_rows = \"keep-identical\" needs a primary key (or a unique index over NOT NULL columns) on target table {}", t.target),
+                message: format!("existing_rows = \"keep-identical\" needs a key of copied columns on target table {}: a primary key or a unique index over NOT NULL columns", t.target),
             }),
             ExistingRows::KeepIdentical if !t.fills.is_empty() => plan.problems.push(crate::plan::Problem {
                 kind: crate::plan::ProblemKind::InvalidRule,

@@ -280,9 +280,9 @@ pub struct TargetTable {
     pub schema: String,
     pub name: String,
     pub columns: Vec<TargetColumn>,
-    /// The row key: primary key columns, else those of a unique index over NOT NULL
-    /// columns (empty when there is neither).
-    pub primary_key: Vec<String>,
+    /// Candidate row keys, best first: the primary key, then unique indexes over NOT
+    /// NULL columns, fewest columns first.
+    pub row_keys: Vec<Vec<String>>,
 }
 
 #[derive(Clone, Debug)]

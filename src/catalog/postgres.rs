@@ -40,11 +40,12 @@ WHERE n.nspname = $1 AND c.relkind IN ('r', 'p') AND a.attnum > 0 AND NOT a.atti
   AND NOT c.relispartition
 ORDER BY c.relname, a.attnum";
 
-/// Each table's row key: its primary key, else the unique index (immediate, valid, not
-/// partial, no expressions) with the fewest columns, all NOT NULL (Kratos's
-/// `schema_migration` has only `UNIQUE (version)`). Key columns only, never INCLUDE ones.
+/// Each table's candidate row keys, best first: its primary key, then unique indexes
+/// (immediate, valid, not partial, no expressions) over NOT NULL columns, fewest columns
+/// first (Kratos's `schema_migration` has only `UNIQUE (version)`). Key columns only,
+/// never INCLUDE ones. The plan takes the first whose columns are all copied.
 const PK_SQL: &str = "
-SELECT DISTINCT ON (c.relname) c.relname,
+SELECT c.relname,
   (SELECT array_agg(a.attname::text ORDER BY k.ord)
      FROM unnest(i.indkey) WITH ORDINALITY AS k(attnum, ord)
      JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum = k.attnum
@@ -121,7 +122,7 @@ pub async fn read_catalog(
                 schema: schema.to_string(),
                 name: table,
                 columns: Vec::new(),
-                primary_key: Vec::new(),
+                row_keys: Vec::new(),
             })
             .columns
             .push(col);
@@ -133,7 +134,7 @@ pub async fn read_catalog(
     {
         let name: String = r.get(0);
         if let Some(t) = tables.get_mut(&name) {
-            t.primary_key = r.get(1);
+            t.row_keys.push(r.get(1));
         }
     }
     let fks = client

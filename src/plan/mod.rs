@@ -1004,6 +1004,14 @@ fn plan_table(
             Some((c.target.clone(), tc.sequence.clone()?))
         })
         .collect();
+    // A key must be made of copied columns: one the load leaves to a default (a serial)
+    // cannot match staged or filled rows with the target's.
+    let target_key = tt
+        .row_keys
+        .iter()
+        .find(|k| k.iter().all(|c| columns.iter().any(|p| &p.target == c)))
+        .cloned()
+        .unwrap_or_default();
     TablePlan {
         source: st.name.clone(),
         target: PgName {
@@ -1021,7 +1029,7 @@ fn plan_table(
         sequences,
         est_rows: st.est_rows,
         est_bytes: st.est_bytes,
-        target_key: tt.primary_key.clone(),
+        target_key,
         existing_rows: settings.existing_rows_for(&tt.name),
         merge_existing: false,
         fills: Vec::new(),

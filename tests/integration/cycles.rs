@@ -373,3 +373,43 @@ fn cycles_and_keep_identical_write_source_ids_into_generated_always_identity() {
     assert_eq!(env.pg_value("SELECT max(id)::text FROM kind"), s("6"));
     assert_eq!(env.pg_value("SELECT max(id)::text FROM node"), s("4"));
 }
+
+/// A self-reference in a table with no primary key: the fill matches rows by a unique key
+/// over copied columns, never by one the load leaves to a default (a serial code drawn
+/// again for the staged rows would match nothing and leave every parent NULL).
+#[test]
+fn cycles_fill_keys_by_copied_columns_only() {
+    let env = TestEnv::new("cyc_serial_key");
+    env.mysql_exec(
+        "CREATE TABLE node (id int NOT NULL PRIMARY KEY, parent int NULL, name varchar(10) NOT NULL); \
+         INSERT INTO node VALUES (1, NULL, 'root'), (2, 1, 'a'), (3, 2, 'b'), (4, 1, 'c')",
+    );
+    env.pg_exec(
+        "CREATE TABLE node (code serial NOT NULL, id integer NOT NULL, parent integer, name text NOT NULL); \
+         CREATE UNIQUE INDEX a_code ON node (code); \
+         ALTER TABLE node ADD CONSTRAINT zz_id UNIQUE (id); \
+         ALTER TABLE node ADD CONSTRAINT node_parent_fk FOREIGN KEY (parent) REFERENCES node (id)",
+    );
+    env.write_config("[run]\nchunk_rows = 2\nconstraints = \"keep\"\n");
+    let plan = env.my2pg(&["plan", "--json"]);
+    plan.assert_ok();
+    assert_eq!(
+        breaks(&plan.json()),
+        vec![(
+            "node_parent_fk".into(),
+            "node".into(),
+            "null_then_fill".into()
+        )]
+    );
+    env.my2pg(&["run", "--verify", "--json"]).assert_ok();
+    assert_eq!(
+        env.pg_rows("SELECT id::text, parent::text, name FROM node ORDER BY id"),
+        vec![
+            vec![s("1"), None, s("root")],
+            vec![s("2"), s("1"), s("a")],
+            vec![s("3"), s("2"), s("b")],
+            vec![s("4"), s("1"), s("c")],
+        ]
+    );
+    assert_eq!(fk_state(&env), vec![vec![s("node_parent_fk"), s("true")]]);
+}

@@ -598,7 +598,7 @@ fn keep_identical_uses_a_unique_not_null_key_when_there_is_no_primary_key() {
     assert_eq!(
         out.json()["problems"],
         serde_json::json!([{"kind": "invalid_rule", "table": "loose", "column": null,
-            "message": "existing_rows = \"keep-identical\" needs a primary key (or a unique index over NOT NULL columns) on target table \"public\".\"loose\""}])
+            "message": "existing_rows = \"keep-identical\" needs a key of copied columns on target table \"public\".\"loose\": a primary key or a unique index over NOT NULL columns"}])
     );
     env.pg_exec("DROP TABLE loose");
     env.mysql_exec("DROP TABLE loose");
@@ -614,5 +614,38 @@ fn keep_identical_uses_a_unique_not_null_key_when_there_is_no_primary_key() {
     assert_eq!(
         env.pg_rows("SELECT version, version_self::text FROM schema_migration ORDER BY version"),
         env.mysql_rows("SELECT version, version_self FROM schema_migration ORDER BY version")
+    );
+}
+
+/// A key the load leaves to a default (a serial the source does not have) cannot tell
+/// which seeded row a source row is: keep-identical is refused rather than inserting a
+/// second copy; a unique key over copied NOT NULL columns is used instead when there is one.
+#[test]
+fn keep_identical_never_keys_by_a_column_the_load_does_not_fill() {
+    let env = TestEnv::new("ex_keep_serial");
+    env.mysql_exec(
+        "CREATE TABLE w (id int NOT NULL, v int NULL); INSERT INTO w VALUES (1, 1), (2, 2)",
+    );
+    env.pg_exec(
+        "CREATE TABLE w (code serial NOT NULL, id integer NOT NULL, v integer); \
+         CREATE UNIQUE INDEX a_code ON w (code); \
+         INSERT INTO w (id, v) VALUES (1, 1)",
+    );
+    let cfg = env.write_config(
+        "[run]\nexisting_rows = \"keep-identical\"\n\n[workers]\nreaders = 1\nloaders = 1\n",
+    );
+    let out = run(&env, &cfg, &["run", "--json"]);
+    out.assert_exit(2).assert_stderr_contains(
+        "existing_rows = \"keep-identical\" needs a key of copied columns on target table \"public\".\"w\"",
+    );
+    assert_eq!(env.pg_count("w"), 1);
+    env.pg_exec("CREATE UNIQUE INDEX zz_id ON w (id)");
+    run(&env, &cfg, &["run"]).assert_ok();
+    assert_eq!(
+        env.pg_rows("SELECT id::text, v::text FROM w ORDER BY id"),
+        vec![
+            vec![Some("1".to_string()), Some("1".to_string())],
+            vec![Some("2".to_string()), Some("2".to_string())]
+        ]
     );
 }
