@@ -116,8 +116,13 @@ pub enum Converter {
     /// Character data into text/varchar(n)/char(n)/citext: valid UTF-8, no NUL, length-checked.
     Text { max_chars: Option<u32> },
     /// Integer, year or decimal into a text-like column: the decimal digits MySQL prints
-    /// (a decimal keeps its scale: `1.50`), length-checked.
-    NumberText { max_chars: Option<u32> },
+    /// (a decimal keeps its scale: `1.50`), length-checked. `display`: the column is read
+    /// as `CAST(c AS CHAR)`, the text MySQL shows (zerofill padding `000042`, years as
+    /// four digits `0000`), set by the plan for non-key zerofill and year columns.
+    NumberText {
+        max_chars: Option<u32>,
+        display: bool,
+    },
     /// char(36)-style UUID text (any case) into uuid.
     Uuid,
     /// MariaDB inet4/inet6 address text into inet (checked to be one address).
@@ -210,8 +215,12 @@ impl Converter {
             }
             Converter::Text { max_chars: None } => "text (utf-8, no NUL)".into(),
             Converter::Text { max_chars: Some(n) } => format!("text (utf-8, no NUL, <= {n} chars)"),
-            Converter::NumberText { max_chars: None } => "number as text".into(),
-            Converter::NumberText { max_chars: Some(n) } => {
+            Converter::NumberText {
+                max_chars: None, ..
+            } => "number as text".into(),
+            Converter::NumberText {
+                max_chars: Some(n), ..
+            } => {
                 format!("number as text (<= {n} chars)")
             }
             Converter::Uuid => "uuid (text)".into(),
@@ -327,13 +336,24 @@ impl Converter {
                     class: ProblemClass::Other,
                     message: "not a decimal number".into(),
                 })?;
+                let target = if *single { "real" } else { "double precision" };
+                if !read_back.is_finite() {
+                    return err(
+                        ProblemClass::OutOfRange,
+                        format!("out of range for {target}"),
+                    );
+                }
+                // Held as written: it reads back as the same number (0.10 -> 0.1), or the
+                // float is exactly this number (2^60 = 1152921504606846976, which reads
+                // back as 1152921504606847000).
                 let shortest = read_back.to_string();
-                if !read_back.is_finite() || !same_decimal(b, shortest.as_bytes()) {
+                if !same_decimal(b, shortest.as_bytes())
+                    && !same_decimal(b, read_back.exact_text().as_bytes())
+                {
                     return err(
                         ProblemClass::PrecisionLoss,
                         format!(
-                            "{} cannot hold it exactly: it would read back as {shortest}",
-                            if *single { "real" } else { "double precision" }
+                            "{target} cannot hold it exactly: it would read back as {shortest}"
                         ),
                     );
                 }
@@ -354,7 +374,7 @@ impl Converter {
                 check_text(b, *max_chars)?;
                 put_text(out, b);
             }
-            Converter::NumberText { max_chars } => {
+            Converter::NumberText { max_chars, .. } => {
                 let start = out.len();
                 match v {
                     // decimal arrives as its digits; check them rather than trust them.
@@ -618,6 +638,7 @@ pub fn choose(
             }),
             _ if text_target => Some(Converter::NumberText {
                 max_chars: dst.char_len(),
+                display: false,
             }),
             _ => int_target(t),
         },
@@ -629,6 +650,7 @@ pub fn choose(
             "float8" => Some(Converter::DecimalToFloat { single: false }),
             _ if text_target => Some(Converter::NumberText {
                 max_chars: dst.char_len(),
+                display: false,
             }),
             _ => None,
         },
@@ -905,6 +927,15 @@ enum FloatText {
 }
 
 impl FloatText {
+    /// The float's exact value in decimal: every binary fraction ends within 149 (f32)
+    /// or 1074 (f64) decimal places, and Rust formats a fixed precision exactly.
+    fn exact_text(self) -> String {
+        match self {
+            FloatText::Single(x) => format!("{x:.149}"),
+            FloatText::Double(x) => format!("{x:.1074}"),
+        }
+    }
+
     fn is_finite(self) -> bool {
         match self {
             FloatText::Single(f) => f.is_finite(),

@@ -66,7 +66,13 @@ fn choose_tinyint1_bool_only_into_boolean() {
 #[test]
 fn numbers_into_text_keep_the_digits_mysql_prints() {
     let c = choose_utc(&my("bigint", "bigint(20) unsigned"), &pg("text", -1)).unwrap();
-    assert_eq!(c, Converter::NumberText { max_chars: None });
+    assert_eq!(
+        c,
+        Converter::NumberText {
+            max_chars: None,
+            display: false
+        }
+    );
     assert_eq!(
         field(&c, Value::UInt(u64::MAX)).unwrap(),
         "18446744073709551615"
@@ -78,7 +84,13 @@ fn numbers_into_text_keep_the_digits_mysql_prints() {
     let c = choose_utc(&my("year", "year(4)"), &pg("varchar", 4 + 4)).unwrap();
     assert_eq!(field(&c, Value::Int(1901)).unwrap(), "1901");
     let c = choose_utc(&my("decimal", "decimal(10,2)"), &pg("varchar", 5 + 4)).unwrap();
-    assert_eq!(c, Converter::NumberText { max_chars: Some(5) });
+    assert_eq!(
+        c,
+        Converter::NumberText {
+            max_chars: Some(5),
+            display: false
+        }
+    );
     assert_eq!(field(&c, Value::Bytes(b"-1.50".to_vec())).unwrap(), "-1.50");
     let e = field(&c, Value::Bytes(b"100.00".to_vec())).unwrap_err();
     assert_eq!(
@@ -96,6 +108,8 @@ fn numbers_into_text_keep_the_digits_mysql_prints() {
         "4 characters do not fit the target's 3"
     );
     assert_eq!(field(&c, Value::Int(-10)).unwrap(), "-10");
+    // What a display read (CAST AS CHAR) of a zerofill or year column sends.
+    assert_eq!(field(&c, Value::Bytes(b"007".to_vec())).unwrap(), "007");
     // Floats have no single decimal spelling: refused, as before.
     assert_eq!(choose_utc(&my("double", "double"), &pg("text", -1)), None);
     assert_eq!(choose_utc(&my("float", "float"), &pg("varchar", -1)), None);
@@ -151,8 +165,27 @@ fn floats_into_numeric_and_decimals_into_floats_only_when_exact() {
             "double precision cannot hold it exactly: it would read back as 1234567890.1234567"
         )
     );
+    // Exactly representable, though it reads back with other digits: 2^60.
+    assert_eq!(
+        field(&c, Value::Bytes(b"1152921504606846976".to_vec())).unwrap(),
+        "1152921504606847000"
+    );
     let c = choose_utc(&my("decimal", "decimal(10,4)"), &pg("float4", -1)).unwrap();
     assert_eq!(field(&c, Value::Bytes(b"0.1000".to_vec())).unwrap(), "0.1");
+    // 2^-20, exact in real.
+    assert_eq!(
+        field(&c, Value::Bytes(b"0.0000009536743164062500000".to_vec())).unwrap(),
+        "0.0000009536743"
+    );
+    let e = field(
+        &c,
+        Value::Bytes(format!("1{}", "0".repeat(64)).into_bytes()),
+    )
+    .unwrap_err();
+    assert_eq!(
+        (e.class, e.message.as_ref()),
+        (ProblemClass::OutOfRange, "out of range for real")
+    );
     assert_eq!(
         field(&c, Value::Bytes(b"16777217.0000".to_vec()))
             .unwrap_err()

@@ -227,6 +227,8 @@ impl TablePlan {
             .map(|c| {
                 if c.read_stored_bytes {
                     format!("CAST({} AS BINARY)", q(&c.source))
+                } else if matches!(c.converter, Converter::NumberText { display: true, .. }) {
+                    format!("CAST({} AS CHAR)", q(&c.source))
                 } else {
                     q(&c.source)
                 }
@@ -952,6 +954,22 @@ fn plan_table(
     // target are asked for as stored; where the charset has bytes with no character
     // (MariaDB would send `?`), a flag column says whether the value converted whole.
     let mut charset_checks = Vec::new();
+    // Numbers into text get what MySQL shows: zerofill padding and four-digit years come
+    // only with the server's own text (not for key columns: their values are the keyset
+    // bounds, compared as numbers).
+    for c in columns.iter_mut() {
+        if let Converter::NumberText { display, .. } = &mut c.converter {
+            let shown = st
+                .columns
+                .iter()
+                .find(|s| s.name == c.source)
+                .is_some_and(|s| {
+                    s.ty.base == MyBase::Year
+                        || s.ty.column_type.to_ascii_lowercase().contains("zerofill")
+                });
+            *display = shown && !key.contains(&c.source);
+        }
+    }
     for (i, c) in columns.iter_mut().enumerate() {
         let Some(cs) = st
             .columns

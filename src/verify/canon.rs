@@ -246,6 +246,20 @@ fn f32_into(f: f32, out: &mut Vec<u8>) {
     }
 }
 
+/// The decimal text `b` is the float `v`: the same number as its shortest spelling or
+/// as its exact expansion (`exact`), compared in canonical decimal form.
+fn decimal_is(b: &[u8], v: impl std::fmt::Display, exact: impl FnOnce() -> String) -> bool {
+    let (mut x, mut y) = (Vec::new(), Vec::new());
+    if !decimal(b, &mut x) {
+        return false;
+    }
+    if decimal(v.to_string().as_bytes(), &mut y) && x == y {
+        return true;
+    }
+    y.clear();
+    decimal(exact().as_bytes(), &mut y) && x == y
+}
+
 fn parse_float<T: std::str::FromStr>(b: &[u8]) -> Option<T> {
     let s = std::str::from_utf8(b).ok()?.trim();
     let is = |w: &str| s.eq_ignore_ascii_case(w);
@@ -285,6 +299,21 @@ pub fn mysql_value(kind: Kind, v: &Value, out: &mut Vec<u8>) {
                 put_list(parts.iter().map(|p| Some(*p)), out);
             }
             Kind::Text | Kind::Other => out.extend_from_slice(b),
+            // A decimal into real/double precision: only a value the float holds (it reads
+            // back as the same number, or is exactly it) can be in the target; any other
+            // differs from whatever the target holds.
+            Kind::F32 => match parse_float::<f32>(b) {
+                Some(f) if f.is_finite() && decimal_is(b, f, || format!("{f:.149}")) => {
+                    f32_into(f, out)
+                }
+                _ => invalid(b, out),
+            },
+            Kind::F64 => match parse_float::<f64>(b) {
+                Some(d) if d.is_finite() && decimal_is(b, d, || format!("{d:.1074}")) => {
+                    f64_into(d, out)
+                }
+                _ => invalid(b, out),
+            },
             // Everything else arrives as text only in the text protocol: read it as text.
             _ => text_value(kind, Origin::CsvIn, b, out),
         },
@@ -1564,6 +1593,33 @@ mod tests {
 
     fn pg(kind: Kind, s: &str) -> String {
         t(kind, Origin::PgOut, s)
+    }
+
+    #[test]
+    fn decimals_into_floats_equal_only_what_the_float_holds() {
+        let dec = |kind, s: &str| m(kind, Value::Bytes(s.as_bytes().to_vec()));
+        assert_eq!(
+            dec(Kind::F64, "0.1000"),
+            bin(Kind::F64, &0.1f64.to_be_bytes())
+        );
+        assert_eq!(
+            dec(Kind::F64, "1152921504606846976"),
+            bin(Kind::F64, &2f64.powi(60).to_be_bytes())
+        );
+        assert_eq!(
+            dec(Kind::F32, "16777216"),
+            bin(Kind::F32, &16777216f32.to_be_bytes())
+        );
+        // Values the load refuses differ from whatever float the target holds.
+        assert_ne!(
+            dec(Kind::F32, "16777217"),
+            bin(Kind::F32, &16777216f32.to_be_bytes())
+        );
+        assert_ne!(
+            dec(Kind::F64, "0.10000000000000000001"),
+            bin(Kind::F64, &0.1f64.to_be_bytes())
+        );
+        assert!(dec(Kind::F32, &format!("1{}", "0".repeat(64))).starts_with('\0'));
     }
 
     fn bin(kind: Kind, b: &[u8]) -> String {

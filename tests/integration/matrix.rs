@@ -280,16 +280,16 @@ fn matrix_integers_of_any_width_into_boolean_and_numbers_into_text() {
         "CREATE TABLE f (id int NOT NULL PRIMARY KEY, del tinyint NOT NULL DEFAULT 0, \
          act tinyint unsigned NULL, big bigint NULL, \
          code int NOT NULL, u bigint unsigned NULL, y year NULL, amount decimal(10,2) NULL, \
-         UNIQUE KEY code_u (code)); \
+         zf int(6) unsigned zerofill NULL, UNIQUE KEY code_u (code)); \
          INSERT INTO f VALUES \
-         (1, 0, 1, 0, -2147483648, 18446744073709551615, 1901, -1234567.89), \
-         (2, 1, 0, 1, 0, 0, 2155, 0.00), \
-         (3, 1, NULL, NULL, 2147483647, NULL, NULL, NULL)",
+         (1, 0, 1, 0, -2147483648, 18446744073709551615, 1901, -1234567.89, 42), \
+         (2, 1, 0, 1, 0, 0, 2155, 0.00, 1234567), \
+         (3, 1, NULL, NULL, 2147483647, NULL, 0, NULL, NULL)",
     );
     env.pg_exec(
         "CREATE TABLE f (id integer PRIMARY KEY, del boolean NOT NULL DEFAULT false, \
          act boolean, big boolean, code varchar(11) NOT NULL UNIQUE, u text, y char(4), \
-         amount varchar(11))",
+         amount varchar(11), zf varchar(7))",
     );
     config(&env, "");
     let plan = env.my2pg(&["plan", "--json"]);
@@ -310,13 +310,14 @@ fn matrix_integers_of_any_width_into_boolean_and_numbers_into_text() {
             "number_text",
             "number_text",
             "number_text",
+            "number_text",
             "number_text"
         ]
     );
     env.my2pg(&["run", "--json"]).assert_ok();
     assert_eq!(
         env.pg_rows(
-            "SELECT id::text, del::text, act::text, big::text, code, u, y, amount FROM f ORDER BY id"
+            "SELECT id::text, del::text, act::text, big::text, code, u, y, amount, zf FROM f ORDER BY id"
         ),
         vec![
             row(&[
@@ -327,7 +328,8 @@ fn matrix_integers_of_any_width_into_boolean_and_numbers_into_text() {
                 Some("-2147483648"),
                 Some("18446744073709551615"),
                 Some("1901"),
-                Some("-1234567.89")
+                Some("-1234567.89"),
+                Some("000042")
             ]),
             row(&[
                 Some("2"),
@@ -337,7 +339,8 @@ fn matrix_integers_of_any_width_into_boolean_and_numbers_into_text() {
                 Some("0"),
                 Some("0"),
                 Some("2155"),
-                Some("0.00")
+                Some("0.00"),
+                Some("1234567")
             ]),
             row(&[
                 Some("3"),
@@ -346,6 +349,7 @@ fn matrix_integers_of_any_width_into_boolean_and_numbers_into_text() {
                 None,
                 Some("2147483647"),
                 None,
+                Some("0000"),
                 None,
                 None
             ]),
@@ -371,7 +375,7 @@ fn matrix_integers_of_any_width_into_boolean_and_numbers_into_text() {
 
     // Any other number in a flag column, and digits the varchar cannot hold, fail the
     // run naming the row; check counts both first.
-    env.mysql_exec("INSERT INTO f VALUES (4, 2, 1, 1, 4, 1, 2000, 1.00), (5, 0, 1, 1, 5, 1, 2000, -99999999.99)");
+    env.mysql_exec("INSERT INTO f VALUES (4, 2, 1, 1, 4, 1, 2000, 1.00, 1), (5, 0, 1, 1, 5, 1, 2000, -99999999.99, 1)");
     let out = env.my2pg(&["check", "--json"]);
     out.assert_exit(1);
     let found: Vec<(String, String, u64)> = out.json()["findings"]
@@ -416,7 +420,7 @@ fn matrix_floats_into_numeric_decimals_into_floats_datetimes_into_dates() {
          INSERT INTO x VALUES \
          (1, 0.1, 0.1, 0.1, 0.1, '2024-02-29 00:00:00', '2038-01-19 00:00:00'), \
          (2, -1e-7, -3.5, -12345.5, 16777216, '1000-01-01 00:00:00', '1970-01-02 00:00:00'), \
-         (3, 1e21, NULL, 0, NULL, NULL, NULL)",
+         (3, 1e21, NULL, 1152921504606846976, NULL, NULL, NULL)",
     );
     env.pg_exec(
         "CREATE TABLE x (id integer PRIMARY KEY, d numeric, f numeric(4,1), \
@@ -449,7 +453,7 @@ fn matrix_floats_into_numeric_decimals_into_floats_datetimes_into_dates() {
                 Some("3"),
                 Some("1000000000000000000000"),
                 None,
-                Some("0"),
+                Some("1.152921504606847e+18"),
                 None,
                 None,
                 None
@@ -459,6 +463,15 @@ fn matrix_floats_into_numeric_decimals_into_floats_datetimes_into_dates() {
     let out = env.my2pg(&["verify", "--level", "full", "--json"]);
     out.assert_ok();
     assert_eq!(out.json()["tables"][0]["equal"], true);
+    // A source value real cannot hold is a difference, not the float it would round to.
+    env.mysql_exec("UPDATE x SET q = 16777217 WHERE id = 2");
+    let out = env.my2pg(&["verify", "--level", "full", "--json"]);
+    out.assert_exit(1);
+    assert_eq!(
+        out.json()["tables"][0]["diffs"],
+        serde_json::json!([{"key": "(id)=(2)", "kind": "changed", "columns": ["q"]}])
+    );
+    env.mysql_exec("UPDATE x SET q = 16777216 WHERE id = 2");
 
     env.mysql_exec(
         "INSERT INTO x VALUES (4, 1, 0.25, 1234567890.1234567891, 16777217, \
