@@ -418,19 +418,22 @@ fn ambiguous_tables(a: &names::Ambiguity, src: &[&str], tgt: &[&str]) -> String 
 }
 
 /// Zone names MySQL/MariaDB report for UTC (`@@time_zone`, or `@@system_time_zone`
-/// under `SYSTEM`).
+/// under `SYSTEM`). Not `GMT`: `@@system_time_zone` is the abbreviation at server start,
+/// and a London host started in winter says GMT while its summer is BST.
 fn is_utc(zone: &str) -> bool {
     matches!(
         zone.trim().to_ascii_lowercase().as_str(),
         "utc"
+            | "uct"
             | "+00:00"
             | "-00:00"
             | "+0:00"
-            | "gmt"
             | "etc/utc"
-            | "etc/gmt"
+            | "etc/uct"
             | "universal"
+            | "etc/universal"
             | "zulu"
+            | "etc/zulu"
             | "z"
             | "coordinated universal time"
     )
@@ -449,18 +452,25 @@ pub fn timestamp_zone_warnings(plan: &Plan, server_zone: &str) -> Vec<Problem> {
     for t in &plan.tables {
         for c in &t.columns {
             let ts_source = c.source_type.to_ascii_lowercase().starts_with("timestamp");
-            if ts_source && c.target_base == "timestamp" {
+            // Into date too: the day is the UTC day.
+            if ts_source && matches!(c.target_base.as_str(), "timestamp" | "date") {
                 out.push(Problem {
                     kind: ProblemKind::TimestampZone,
                     table: t.target.name.clone(),
                     column: Some(c.target.clone()),
                     message: format!(
                         "{}.{}: MySQL timestamp values are instants and are written as UTC \
-                         wall-clock times into this timestamp without time zone column, but the \
+                         wall-clock times into this {} column, but the \
                          source server's time zone is {server_zone}: applications that did not \
                          set their own session zone saw them as {server_zone} times; use a \
                          timestamptz target, or make sure the application reads these as UTC",
-                        t.target.name, c.target
+                        t.target.name,
+                        c.target,
+                        if c.target_base == "date" {
+                            "date"
+                        } else {
+                            "timestamp without time zone"
+                        }
                     ),
                 });
             }
@@ -1084,6 +1094,7 @@ mod tests {
                 col("a", "timestamp(6)", "timestamp"),
                 col("b", "timestamp", "timestamptz"),
                 col("c", "datetime(6)", "timestamp"),
+                col("d", "timestamp", "date"),
             ],
             extra_key_columns: vec![],
             key: vec![],
@@ -1111,14 +1122,19 @@ mod tests {
             non_empty: vec![],
             breaks: vec![],
         };
-        for utc in ["UTC", "+00:00", "SYSTEM-is-resolved: Etc/UTC"]
-            .iter()
-            .map(|z| z.trim_start_matches("SYSTEM-is-resolved: "))
-        {
+        for utc in ["UTC", "+00:00", "Etc/UTC", "UCT"] {
             assert!(timestamp_zone_warnings(&plan, utc).is_empty(), "{utc}");
         }
+        // GMT may be a London host's winter abbreviation.
+        assert_eq!(timestamp_zone_warnings(&plan, "GMT").len(), 2);
         let w = timestamp_zone_warnings(&plan, "CET");
-        assert_eq!(w.len(), 1);
+        assert_eq!(w.len(), 2);
+        assert_eq!(w[1].column.as_deref(), Some("d"));
+        assert!(
+            w[1].message.contains("into this date column"),
+            "{}",
+            w[1].message
+        );
         assert_eq!(
             (w[0].kind, w[0].table.as_str(), w[0].column.as_deref()),
             (ProblemKind::TimestampZone, "s", Some("a"))
