@@ -357,15 +357,22 @@ async fn prepare_target(
             {
                 if !set.contains(&ci) {
                     let child = &plan.tables[ci];
-                    match plan.non_empty.iter().find(|n| n.table == fk.child) {
-                        None => {}
-                        // Only rows an earlier run loaded (any seeded ones would have
-                        // stopped it): they go with their ledger rows and load again
-                        // from the same files.
+                    let non_empty = plan.non_empty.iter().find(|n| n.table == fk.child);
+                    // Rows an earlier run loaded, and only those (counted against the
+                    // ledger: nothing written since by anyone else), go with their
+                    // ledger rows and load again from the same files.
+                    let only_loaded = match non_empty {
                         Some(n)
                             if n.chunks_in_ledger > 0
                                 && child.existing_rows != ExistingRows::KeepIdentical =>
                         {
+                            rows_beyond_the_ledger(client, &child.target).await? == 0
+                        }
+                        _ => false,
+                    };
+                    match non_empty {
+                        None => {}
+                        Some(_) if only_loaded => {
                             tracing::info!(
                                 "{} references {}, which is truncated: its rows loaded by an earlier run are truncated too and load again",
                                 fk.child,
@@ -373,7 +380,9 @@ async fn prepare_target(
                             );
                         }
                         Some(n) => {
-                            let why = if n.chunks_in_ledger > 0 {
+                            let why = if n.chunks_in_ledger > 0
+                                && child.existing_rows == ExistingRows::KeepIdentical
+                            {
                                 "keeps rows my2pg did not load (existing_rows = \"keep-identical\")"
                             } else {
                                 "holds rows my2pg did not load"
@@ -1116,10 +1125,9 @@ pub async fn status(settings: &Settings) -> Result<StatusReport> {
         (
             "my2pg.dropped_constraints",
             format!(
-                "SELECT 'fk ' || constraint_name || ' on ' || schema_name || '.' || table_name || {} \
+                "SELECT 'fk ' || constraint_name || ' on ' || schema_name || '.' || table_name || {STATE} \
                  FROM (SELECT *, 'fk' AS kind, constraint_name AS object_name \
-                       FROM my2pg.dropped_constraints) o ORDER BY 1",
-                STATE
+                       FROM my2pg.dropped_constraints) o ORDER BY 1"
             ),
         ),
     ] {
@@ -1299,6 +1307,22 @@ async fn nothing_to_load(
         manifests.push(m);
     }
     Ok(Some(manifests))
+}
+
+/// Rows of `table` beyond those the ledger says my2pg loaded into it.
+async fn rows_beyond_the_ledger(
+    client: &tokio_postgres::Client,
+    table: &crate::ident::PgName,
+) -> Result<i64> {
+    let sql = format!(
+        "SELECT (SELECT count(*) FROM {table}) - (SELECT coalesce(sum(rows), 0)::bigint \
+         FROM my2pg.loaded_chunks WHERE schema_name = $1 AND table_name = $2)"
+    );
+    Ok(client
+        .query_one(sql.as_str(), &[&table.schema, &table.name])
+        .await
+        .map_err(|e| Error::pg(format!("count the rows of {table}"), &e))?
+        .get(0))
 }
 
 /// Files exported under another plan or chunk size cannot be resumed: say so before the

@@ -541,6 +541,16 @@ fn truncating_a_parent_takes_children_an_earlier_run_loaded_along() {
         "",
         "[tables.\"accounts\"]\nexisting_rows = \"truncate\"\n",
     );
+    // A row written into items since (not in the ledger) is never truncated along.
+    env.pg_exec("INSERT INTO items VALUES (100, 1, 5)");
+    let out = run(&env, &cfg, &["run"]);
+    out.assert_exit(2).assert_stderr_contains(
+        "cannot truncate accounts: copied table items references it and holds rows my2pg did \
+         not load",
+    );
+    assert_eq!(env.pg_count("items"), 13, "nothing truncated");
+    assert_eq!(env.pg_count("accounts"), 9);
+    env.pg_exec("DELETE FROM items WHERE id = 100");
     let out = run(&env, &cfg, &["run", "--json"]);
     out.assert_ok().assert_stderr_contains(
         "items references accounts, which is truncated: its rows loaded by an earlier run are truncated too and load again",
