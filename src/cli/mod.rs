@@ -144,19 +144,25 @@ pub struct RunArgs {
 fn confirm_truncate(yes: bool) -> impl Fn(&[String]) -> bool {
     move |tables: &[String]| {
         use std::io::{BufRead, IsTerminal, Write};
-        eprintln!("--fresh will TRUNCATE these target tables and delete their ledger rows:");
+        // Never eprintln!: a closed stderr (`my2pg ... 2>&1 | head`) must not panic a load.
+        let mut err = std::io::stderr().lock();
+        let _ = writeln!(
+            err,
+            "--fresh will TRUNCATE these target tables and delete their ledger rows:"
+        );
         for t in tables {
-            eprintln!("  {t}");
+            let _ = writeln!(err, "  {t}");
         }
         if yes {
             return true;
         }
         if !std::io::stdin().is_terminal() {
-            eprintln!("refusing without --yes: stdin is not a terminal");
+            let _ = writeln!(err, "refusing without --yes: stdin is not a terminal");
             return false;
         }
-        eprint!("Type 'yes' to continue: ");
-        let _ = std::io::stderr().flush();
+        let _ = write!(err, "Type 'yes' to continue: ");
+        let _ = err.flush();
+        drop(err);
         let mut line = String::new();
         let _ = std::io::stdin().lock().read_line(&mut line);
         line.trim() == "yes"
@@ -234,6 +240,9 @@ pub fn init_tracing(verbose: u8) {
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
+        // Its own report of a failed write is an eprintln!, which panics on a closed
+        // stderr (`my2pg run 2>&1 | head`): a lost log line must not stop a load.
+        .log_internal_errors(false)
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .event_format(WithRunId(
             tracing_subscriber::fmt::format().with_target(false),
@@ -368,8 +377,14 @@ async fn shutdown_signal() -> &'static str {
         Ok(s) => s,
         Err(_) => return std::future::pending().await,
     };
+    // A dropped ssh session sends SIGHUP: the same cleanup as an interrupt.
+    let mut hup = match signal(SignalKind::hangup()) {
+        Ok(s) => s,
+        Err(_) => return std::future::pending().await,
+    };
     tokio::select! {
         _ = tokio::signal::ctrl_c() => "SIGINT",
         _ = term.recv() => "SIGTERM",
+        _ = hup.recv() => "SIGHUP",
     }
 }

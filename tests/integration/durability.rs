@@ -2510,3 +2510,28 @@ fn a_run_with_another_chunk_size_stops_before_touching_the_target() {
     );
     assert_eq!(counted_rows(&env), counted_source(&env));
 }
+
+/// `my2pg run 2>&1 | head` closes stderr early: a log line that cannot be written must
+/// not stop the load (it used to panic with exit 101 after the indexes were dropped).
+#[test]
+fn a_closed_stderr_does_not_stop_a_run() {
+    let (env, cfg) = counted_env("closed_stderr");
+    let wd = env.workdir.clone();
+    let wd_s = wd.display().to_string();
+    let mut cmd = crate::common::my2pg_command(&["run", "-vv", "--workdir", wd_s.as_str()], &cfg);
+    cmd.stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped());
+    let mut child = cmd.spawn().expect("start my2pg");
+    {
+        use std::io::BufRead;
+        let mut err = std::io::BufReader::new(child.stderr.take().expect("stderr"));
+        let mut first = String::new();
+        err.read_line(&mut first).expect("first log line");
+        assert!(!first.is_empty(), "my2pg wrote no log line");
+    } // the read end closes here
+    let status = child.wait().expect("wait for my2pg");
+    assert_eq!(status.code(), Some(0), "exit status {status:?}");
+    assert_eq!(counted_rows(&env), counted_source(&env));
+    assert!(run_steps(&last_run(&cfg, &wd)).0, "the run finished");
+}
