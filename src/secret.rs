@@ -162,9 +162,37 @@ fn percent_encode(s: &str) -> String {
     out
 }
 
+/// `scheme://user:password@...` anywhere in `text` loses its password, even one that was
+/// never parsed (a TOML syntax error quotes the config line; an unencoded `/` or `?` in
+/// a password breaks the URL apart). The password runs to the last `@` of the token.
+fn scrub_url_passwords(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(i) = rest.find("://") {
+        let (head, tail) = rest.split_at(i + 3);
+        out.push_str(head);
+        let token_end = tail
+            .find(|c: char| c.is_whitespace() || c == '"' || c == '\'' || c == '`')
+            .unwrap_or(tail.len());
+        let token = &tail[..token_end];
+        let user_end = token.find([':', '/', '@']).unwrap_or(token.len());
+        match (token[user_end..].starts_with(':'), token.rfind('@')) {
+            (true, Some(at)) if at > user_end => {
+                out.push_str(&token[..user_end]);
+                out.push_str(":***");
+                out.push_str(&token[at..]);
+            }
+            _ => out.push_str(token),
+        }
+        rest = &tail[token_end..];
+    }
+    out.push_str(rest);
+    out
+}
+
 /// Last line of defence at the CLI edge: scrub every known secret from text.
 pub fn redact(text: &str, secrets: &[&Secret]) -> String {
-    let mut out = text.to_string();
+    let mut out = scrub_url_passwords(text);
     for s in secrets {
         if !s.is_empty() {
             out = out.replace(s.expose(), "***");
@@ -219,6 +247,34 @@ mod tests {
         let d = Dsn::parse("postgres://o@h:5/db", Some(Secret::new("a b/c"))).unwrap();
         assert_eq!(d.to_string(), "postgres://o@h:5/db");
         assert_eq!(d.full_url(), "postgres://o:a%20b%2Fc@h:5/db");
+    }
+
+    #[test]
+    fn url_passwords_are_scrubbed_even_unparsed() {
+        let r = |t: &str| redact(t, &[]);
+        assert_eq!(
+            r("line 2: url = \"mysql://app:Zq9SECRET\\q7x@db:3306/app\" invalid escape"),
+            "line 2: url = \"mysql://app:***@db:3306/app\" invalid escape"
+        );
+        assert_eq!(
+            r("source.url mysql://h5_pw:Zq9SECRET/e3@127.0.0.1:3306/h5_src: Parse"),
+            "source.url mysql://h5_pw:***@127.0.0.1:3306/h5_src: Parse"
+        );
+        assert_eq!(
+            r("postgres://postgres:PG?SEC@RET@h:5/db&sslmode=prefer"),
+            "postgres://postgres:***@h:5/db&sslmode=prefer"
+        );
+        // No password, a port, a path with @: left alone.
+        assert_eq!(r("mysql://app@db:3306/a"), "mysql://app@db:3306/a");
+        assert_eq!(r("postgres://db:5432/x"), "postgres://db:5432/x");
+        assert_eq!(
+            r("see https://example.org/a@b"),
+            "see https://example.org/a@b"
+        );
+        assert_eq!(
+            r("two mysql://a:x@h and pg://b:y@k"),
+            "two mysql://a:***@h and pg://b:***@k"
+        );
     }
 
     #[test]

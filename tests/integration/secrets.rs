@@ -201,3 +201,44 @@ fn password_never_appears_in_any_output() {
     assert_eq!(env.pg_count("t"), 0);
     env.pg_admin_exec(&format!("ALTER ROLE {OWNER_ROLE} PASSWORD NULL"));
 }
+
+/// A password my2pg never got to parse still never shows: a TOML syntax error quotes the
+/// config line holding it, and unencoded `/` or `?` break the URL apart.
+#[test]
+fn unparsed_passwords_in_urls_never_appear() {
+    let env = TestEnv::new("secrets_raw");
+    let wd = env.workdir.display().to_string();
+    for (what, url) in [
+        (
+            "toml escape error",
+            "mysql://root:S3cr3t\\q-pw-XYZ@127.0.0.1:1/x".to_string(),
+        ),
+        (
+            "slash in password",
+            format!("mysql://root:S3cr3t/{PW}@127.0.0.1:1/x"),
+        ),
+        (
+            "question mark in password",
+            format!("mysql://root:S3?{PW}@127.0.0.1:1/x"),
+        ),
+    ] {
+        let cfg = env.write_raw_config(
+            "raw.toml",
+            &format!(
+                "[source]\nurl = \"{url}\"\n[target]\nurl = \"postgres://u:{PW}?x@127.0.0.1:1/db\"\n[run]\nworkdir = \"{wd}\"\n"
+            ),
+        );
+        for cmd in ["plan", "run"] {
+            let out = env.cmd(&cfg, &[cmd, "--json"]).run();
+            out.check(
+                out.code != Some(0),
+                &format!("{what}: {cmd} cannot succeed"),
+            );
+            assert_no_password(&env, &out, &format!("{what}, {cmd}"));
+            out.check(
+                !out.stderr.contains("S3cr3t") && !out.stdout.contains("S3cr3t"),
+                &format!("{what}, {cmd}: the start of the password shows"),
+            );
+        }
+    }
+}
