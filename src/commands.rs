@@ -967,6 +967,8 @@ pub async fn run(settings: &Settings, cancel: Cancel, opts: LoadOptions<'_>) -> 
     if !opts.fresh {
         files_match_the_plan(&p.plan, &wd, settings.chunk_rows)?;
     }
+    // Refused for lack of disk before the target is touched, not after its indexes went.
+    check_disk_space(&wd, &p.plan, settings)?;
     let target_lock = lock_target(settings, &cancel).await?;
     let plan = Arc::new(p.plan.clone());
     let hb = Heartbeat::start(&settings.target);
@@ -1018,7 +1020,9 @@ pub async fn run(settings: &Settings, cancel: Cancel, opts: LoadOptions<'_>) -> 
     hb.loading();
     let progress = Arc::new(Progress::default());
     let (events_tx, events_rx) = mpsc::channel(settings.queues.chunks);
-    let (ctx, conns) = start_export(
+    // The readers' global read lock can be refused (no RELOAD privilege) and the disk
+    // can fill: the target is already prepared, so put it back like any failure.
+    let (ctx, conns) = match start_export(
         settings,
         &p,
         &wd,
@@ -1027,7 +1031,11 @@ pub async fn run(settings: &Settings, cancel: Cancel, opts: LoadOptions<'_>) -> 
         progress.clone(),
         Some(events_tx),
     )
-    .await?;
+    .await
+    {
+        Ok(started) => started,
+        Err(e) => return Err(target_lock.restore_after_failure(settings, e, &hb).await),
+    };
     let ticker = progress_ticker(progress.clone(), started);
     // Export and load overlap: a chunk loads as soon as it is on disk and its wave is due.
     let (exported, loaded) = tokio::join!(

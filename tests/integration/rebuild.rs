@@ -568,3 +568,42 @@ fn a_killed_run_whose_resume_defers_a_key_an_fk_references_ends_identical() {
         Some("0".into())
     );
 }
+
+/// The export can fail to start after the target was prepared: a source user without
+/// RELOAD cannot take the global read lock that lines up several readers' snapshots.
+/// The indexes and constraints dropped for the load come back, as after any failure.
+#[test]
+fn rebuild_restores_the_target_when_the_export_cannot_start() {
+    let env = TestEnv::new("rb_noreload");
+    seed(&env, 200);
+    let before = catalog(&env);
+    let url = crate::common::UrlParts::parse(&env.mysql_url());
+    let user = format!("m2p_noreload_{}", std::process::id());
+    env.mysql_exec(&format!(
+        "DROP USER IF EXISTS '{user}'@'%'; CREATE USER '{user}'@'%' IDENTIFIED BY 'pw'; \
+         GRANT SELECT ON `{}`.* TO '{user}'@'%'",
+        url.path
+    ));
+    let restricted = crate::common::UrlParts {
+        user: Some(user.clone()),
+        password: Some("pw".into()),
+        ..url.clone()
+    };
+    let cfg = env.write_raw_config(
+        "noreload.toml",
+        &format!(
+            "[source]\nurl = \"{}\"\n[target]\nurl = \"{}\"\n[run]\nworkdir = \"{}\"\n[workers]\nreaders = 2\n",
+            restricted.render(),
+            env.pg_owner_url(),
+            env.workdir.display()
+        ),
+    );
+    let out = env.cmd(&cfg, &["run"]).run();
+    env.mysql_exec(&format!("DROP USER IF EXISTS '{user}'@'%'"));
+    out.assert_exit(2)
+        .assert_stderr_contains("which the source did not grant")
+        .assert_stderr_contains("indexes and foreign keys rebuilt indexes=4 fks=3");
+    // Everything is back as it was (the tables are empty, so every FK validated).
+    assert_eq!(catalog(&env), before);
+    assert_eq!(env.pg_count("member"), 0);
+}
