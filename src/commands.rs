@@ -26,6 +26,8 @@ use crate::workdir::{write_atomic, WorkDir};
 
 pub struct Prepared {
     pub plan: Plan,
+    /// The source database's name (the files in a work directory belong to one).
+    pub source_database: String,
     /// Target foreign keys touching the schema (for `check`'s orphan scan).
     pub fks: Vec<catalog::ForeignKey>,
     pub source_version: String,
@@ -103,6 +105,7 @@ pub async fn prepare(settings: &Settings) -> Result<Prepared> {
     check_existing_rows(&client, &mut plan).await?;
     Ok(Prepared {
         plan,
+        source_database: db,
         fks,
         source_version,
         target_version,
@@ -473,6 +476,7 @@ fn write_run_file(
         "source_version": p.source_version,
         "target_version": p.target_version,
         "source_position": source_position,
+        "source_database": p.source_database,
     });
     let mut bytes = serde_json::to_vec_pretty(&meta).map_err(|e| Error::internal(e.to_string()))?;
     bytes.push(b'\n');
@@ -810,6 +814,7 @@ pub async fn export(settings: &Settings, cancel: Cancel) -> Result<RunReport> {
     let run_id = crate::run_id().to_string();
     let wd = WorkDir::create(&settings.workdir)?;
     let _lock = wd.lock(&run_id)?;
+    files_are_from_this_database(&wd, &p, "export")?;
     let plan = Arc::new(p.plan.clone());
     let progress = Arc::new(Progress::default());
     let (ctx, conns) =
@@ -834,6 +839,7 @@ pub async fn import(
     let run_id = crate::run_id().to_string();
     let wd = WorkDir::open_existing(&settings.workdir)?;
     let _lock = wd.lock(&run_id)?;
+    files_are_from_this_database(&wd, &p, "import")?;
     let target_lock = lock_target(settings, &cancel).await?;
     // Every table must be completely exported under this plan before anything loads.
     let mut manifests = Vec::new();
@@ -965,6 +971,7 @@ pub async fn run(settings: &Settings, cancel: Cancel, opts: LoadOptions<'_>) -> 
     let wd = WorkDir::create(&settings.workdir)?;
     let _lock = wd.lock(&run_id)?;
     if !opts.fresh {
+        files_are_from_this_database(&wd, &p, "run")?;
         files_match_the_plan(&p.plan, &wd, settings.chunk_rows)?;
     }
     // Refused for lack of disk before the target is touched, not after its indexes went.
@@ -1331,6 +1338,34 @@ async fn rows_beyond_the_ledger(
         .await
         .map_err(|e| Error::pg(format!("count the rows of {table}"), &e))?
         .get(0))
+}
+
+/// A work directory holds one source database's files: those of another (a leftover
+/// rehearsal of another tenant, a mistyped `--workdir`) are never resumed or imported.
+/// Work directories from before `run.json` named the database are not checked.
+fn files_are_from_this_database(wd: &WorkDir, p: &Prepared, command: &str) -> Result<()> {
+    let path = wd.run_file();
+    let recorded = match std::fs::read(&path) {
+        Ok(bytes) => serde_json::from_slice::<serde_json::Value>(&bytes)
+            .ok()
+            .and_then(|v| v["source_database"].as_str().map(str::to_string)),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+        Err(e) => return Err(Error::io(&path, e)),
+    };
+    match recorded {
+        Some(db) if db != p.source_database => Err(Error::workdir(format!(
+            "work directory {} holds files exported from source database `{db}`, but source.url \
+             names `{}`: use another work directory{}; nothing was changed in the target",
+            wd.root().display(),
+            p.source_database,
+            match command {
+                "run" => ", or `run --fresh` to replace them",
+                "import" => ", or export this database into it first",
+                _ => " (or remove this one)",
+            }
+        ))),
+        _ => Ok(()),
+    }
 }
 
 /// Files exported under another plan or chunk size cannot be resumed: say so before the

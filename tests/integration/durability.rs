@@ -2535,3 +2535,45 @@ fn a_closed_stderr_does_not_stop_a_run() {
     assert_eq!(counted_rows(&env), counted_source(&env));
     assert!(run_steps(&last_run(&cfg, &wd)).0, "the run finished");
 }
+
+/// A work directory holds one source database's files. Pointed at another database
+/// (a leftover rehearsal directory, a mistyped --workdir), run, import and export refuse
+/// before touching anything instead of loading the other database's rows.
+#[test]
+fn a_work_directory_of_another_source_database_is_refused() {
+    let (env, cfg) = counted_env("other_db");
+    let wd = env.workdir.clone();
+    my2pg_in(&cfg, &wd, &["run"]).assert_ok();
+    let url = crate::common::UrlParts::parse(&env.mysql_url());
+    let other = format!("{}_b", url.path);
+    env.mysql_exec(&format!(
+        "DROP DATABASE IF EXISTS `{other}`; CREATE DATABASE `{other}`; \
+         CREATE TABLE `{other}`.counted (id int NOT NULL AUTO_INCREMENT PRIMARY KEY, name varchar(20) NOT NULL); \
+         INSERT INTO `{other}`.counted VALUES (1, 'other one'), (2, 'other two')"
+    ));
+    let text = std::fs::read_to_string(&cfg).expect("config");
+    let other_cfg = env.write_raw_config(
+        "other.toml",
+        &text.replace(&url.render(), &url.with_db(&other).render()),
+    );
+    let before = counted_rows(&env);
+    for cmd in ["run", "import", "export"] {
+        let out = my2pg_in(&other_cfg, &wd, &[cmd]);
+        out.assert_exit(1).assert_stderr_contains(&format!(
+            "work directory {} holds files exported from source database `{}`, but source.url \
+             names `{other}`",
+            wd.display(),
+            url.path
+        ));
+        assert_eq!(counted_rows(&env), before, "{cmd} changed the target");
+    }
+    my2pg_in(&other_cfg, &wd, &["run", "--fresh", "--yes"]).assert_ok();
+    assert_eq!(
+        counted_rows(&env),
+        vec![
+            vec![Some("1".to_string()), Some("other one".to_string())],
+            vec![Some("2".to_string()), Some("other two".to_string())]
+        ]
+    );
+    env.mysql_exec(&format!("DROP DATABASE `{other}`"));
+}
