@@ -40,6 +40,7 @@ pub async fn prepare(settings: &Settings) -> Result<Prepared> {
     let mut conn = session::mysql_connect(&settings.source).await?;
     let source_version = catalog::mysql::server_version(&mut conn).await?;
     let source_zone_name = catalog::mysql::server_time_zone(&mut conn).await?;
+    let whole_database = catalog::mysql::selects_whole_database(&mut conn, &db).await?;
     let source = catalog::mysql::read_catalog(&mut conn, &db).await?;
     let _ = conn.disconnect().await;
     let mut client = session::pg_connect(&settings.target).await?;
@@ -87,6 +88,19 @@ pub async fn prepare(settings: &Settings) -> Result<Prepared> {
     let mut plan = build_plan(&source, &target, &fks, settings, source_zone.as_ref());
     let zone_warnings = crate::plan::timestamp_zone_warnings(&plan, &source_zone_name);
     plan.warnings.extend(zone_warnings);
+    if !whole_database {
+        plan.warnings.push(crate::plan::Problem {
+            kind: crate::plan::ProblemKind::SourcePrivileges,
+            table: String::new(),
+            column: None,
+            message: format!(
+                "the source user has no SELECT on the whole database `{db}` (only on some \
+                 tables or columns, or through a role): a table or column it cannot see looks \
+                 absent, so it shows as target-only here and is not copied; grant SELECT ON \
+                 `{db}`.* unless that is intended"
+            ),
+        });
+    }
     // my2pg never disables triggers (that needs superuser or table ownership tricks and
     // would hide the application's own logic), so the operator must know which fire.
     for (table, trigger) in catalog::postgres::user_triggers(&client, &settings.schema).await? {

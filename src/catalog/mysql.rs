@@ -114,6 +114,26 @@ pub async fn read_catalog(conn: &mut Conn, db: &str) -> Result<Vec<SourceTable>>
     Ok(out.into_values().collect())
 }
 
+/// Whether the connected user has SELECT on the whole database (granted globally or on
+/// the database). With only table or column grants, what it cannot see is simply absent
+/// from information_schema. Privileges that come through a role are not seen here.
+pub async fn selects_whole_database(conn: &mut Conn, db: &str) -> Result<bool> {
+    let me = "CONCAT('''', SUBSTRING_INDEX(CURRENT_USER(), '@', 1), '''@''', \
+              SUBSTRING_INDEX(CURRENT_USER(), '@', -1), '''')";
+    let sql = format!(
+        "SELECT EXISTS (SELECT 1 FROM information_schema.USER_PRIVILEGES \
+           WHERE GRANTEE = {me} AND PRIVILEGE_TYPE = 'SELECT') \
+         OR EXISTS (SELECT 1 FROM information_schema.SCHEMA_PRIVILEGES \
+           WHERE GRANTEE = {me} AND PRIVILEGE_TYPE = 'SELECT' \
+             AND ? LIKE TABLE_SCHEMA ESCAPE '\\\\')"
+    );
+    let v: Option<i64> = conn
+        .exec_first(sql, (db,))
+        .await
+        .map_err(|e| Error::mysql("read the source user's privileges", e))?;
+    Ok(v == Some(1))
+}
+
 /// The zone sessions start in: `@@global.time_zone`, or the host's under `SYSTEM`.
 pub async fn server_time_zone(conn: &mut Conn) -> Result<String> {
     let v: Option<String> = conn

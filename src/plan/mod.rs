@@ -50,6 +50,11 @@ pub enum ProblemKind {
     /// Warning: a source enum label with `?` is missing in the target: MariaDB's catalog
     /// prints a 4-byte character (emoji) as `?`, so the label may well exist there.
     EnumLabelUnreadable,
+    /// Warning: a target column no source column fills (it gets its default or NULL).
+    TargetOnlyColumn,
+    /// Warning: the source user lacks SELECT on the whole database: tables and columns
+    /// it cannot see look absent and are not copied.
+    SourcePrivileges,
     /// Warning: MySQL `timestamp` into `timestamp without time zone` on a server whose
     /// default time zone is not UTC: applications saw other wall-clock times than the
     /// UTC ones the target gets.
@@ -926,6 +931,24 @@ fn plan_table(
                         tt.name, tc.name
                     )
                 },
+            });
+        } else if !tc.generated && !skipped_targets.contains(&tc.name) {
+            // Not an error (a new schema adds columns), but never silent: a source
+            // column the source user may not see lands here too.
+            plan.warnings.push(Problem {
+                kind: ProblemKind::TargetOnlyColumn,
+                table: st.name.clone(),
+                column: Some(tc.name.clone()),
+                message: format!(
+                    "{}.{}: target column has no source column: every row gets {}",
+                    tt.name,
+                    tc.name,
+                    if tc.identity || tc.has_default {
+                        "its default"
+                    } else {
+                        "NULL"
+                    }
+                ),
             });
         }
     }

@@ -402,3 +402,84 @@ fn plan_lists_source_only_and_excluded_tables_as_skipped() {
     assert_eq!(env.pg_count("migrations_typeorm"), 0);
     assert_eq!(env.pg_count("target_only"), 0);
 }
+
+/// A source user with SELECT on some tables or columns only sees the rest as absent:
+/// plan says so (source_privileges), and every target table and column nothing fills is
+/// named (target_only_table, target_only_column) instead of silently left empty.
+#[test]
+fn plan_names_what_a_restricted_source_user_cannot_see() {
+    let env = TestEnv::new("privs");
+    env.mysql_exec(
+        "CREATE TABLE users (id int NOT NULL PRIMARY KEY, name varchar(20) NOT NULL, phone varchar(20) NULL); \
+         INSERT INTO users VALUES (1, 'a', '555'); \
+         CREATE TABLE post (id int NOT NULL PRIMARY KEY); INSERT INTO post VALUES (1)",
+    );
+    env.pg_exec(
+        "CREATE TABLE users (id integer PRIMARY KEY, name text NOT NULL, phone text, \
+         created timestamptz DEFAULT now()); CREATE TABLE post (id integer PRIMARY KEY)",
+    );
+    let url = crate::common::UrlParts::parse(&env.mysql_url());
+    let user = format!("m2p_colgrant_{}", std::process::id());
+    env.mysql_exec(&format!(
+        "DROP USER IF EXISTS '{user}'@'%'; CREATE USER '{user}'@'%' IDENTIFIED BY 'pw'; \
+         GRANT SELECT (id, name) ON `{db}`.users TO '{user}'@'%'",
+        db = url.path
+    ));
+    let restricted = crate::common::UrlParts {
+        user: Some(user.clone()),
+        password: Some("pw".into()),
+        ..url.clone()
+    };
+    let cfg = env.write_raw_config(
+        "restricted.toml",
+        &format!(
+            "[source]\nurl = \"{}\"\n[target]\nurl = \"{}\"\n[run]\nworkdir = \"{}\"\n",
+            restricted.render(),
+            env.pg_owner_url(),
+            env.workdir.display()
+        ),
+    );
+    let out = env.cmd(&cfg, &["plan", "--json"]).run();
+    env.mysql_exec(&format!("DROP USER IF EXISTS '{user}'@'%'"));
+    out.assert_ok();
+    let warnings: Vec<(String, String)> = out.json()["warnings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|w| {
+            (
+                w["kind"].as_str().unwrap().to_string(),
+                w["message"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    let db = &url.path;
+    assert_eq!(
+        warnings,
+        [
+            (
+                "target_only_column".to_string(),
+                "users.phone: target column has no source column: every row gets NULL"
+                    .to_string()
+            ),
+            (
+                "target_only_column".to_string(),
+                "users.created: target column has no source column: every row gets its default"
+                    .to_string()
+            ),
+            (
+                "target_only_table".to_string(),
+                "target table \"post\" has no source table; my2pg leaves it as it is".to_string()
+            ),
+            (
+                "source_privileges".to_string(),
+                format!(
+                    "the source user has no SELECT on the whole database `{db}` (only on some \
+                     tables or columns, or through a role): a table or column it cannot see looks \
+                     absent, so it shows as target-only here and is not copied; grant SELECT ON \
+                     `{db}`.* unless that is intended"
+                )
+            ),
+        ]
+    );
+}
