@@ -331,10 +331,13 @@ Command::Run(r) => {
         cancel.trip();
         let loads = matches!(cli.command, Command::Import(_) | Command::Run(_));
         if !loads {
-            return Err(ErrorKind::Interrupted(format!(
-                "{sig} received; stopped (finished chunk files are kept). Run the same command again to resume"
-            ))
-            .into());
+            let what = if matches!(cli.command, Command::Export(_)) {
+                "stopped (finished chunk files are kept). Run the same command again to resume"
+            } else {
+                // plan, check, verify, status only read.
+                "stopped; nothing was written. Run the same command again"
+            };
+            return Err(ErrorKind::Interrupted(format!("{sig} received; {what}")).into());
         }
         // Like any other failure: put back what the load dropped, so an abandoned
         // cut-over does not leave the target without its indexes and FKs.

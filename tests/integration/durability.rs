@@ -2577,3 +2577,24 @@ fn a_work_directory_of_another_source_database_is_refused() {
     );
     env.mysql_exec(&format!("DROP DATABASE `{other}`"));
 }
+
+/// check and verify only read: an interrupt says so, not that chunk files were kept.
+#[test]
+fn an_interrupted_check_says_nothing_was_written() {
+    let (env, cfg) = counted_env("check_sigint");
+    let wd = env.workdir.clone();
+    // The scan waits on this table lock until the signal comes.
+    let lock = env.mysql_uncommitted("LOCK TABLES counted WRITE");
+    let mut p = spawn_in(&cfg, &wd, "check");
+    std::thread::sleep(std::time::Duration::from_millis(1500));
+    p.signal(libc::SIGINT);
+    let out = p.finish(TIMEOUT);
+    env.mysql_rollback(lock);
+    out.assert_exit(1).assert_stderr_contains(
+        "SIGINT received; stopped; nothing was written. Run the same command again",
+    );
+    out.check(
+        !out.stderr.contains("chunk files are kept"),
+        "check wrote no chunk files",
+    );
+}

@@ -459,8 +459,7 @@ fn plan_names_what_a_restricted_source_user_cannot_see() {
         [
             (
                 "target_only_column".to_string(),
-                "users.phone: target column has no source column: every row gets NULL"
-                    .to_string()
+                "users.phone: target column has no source column: every row gets NULL".to_string()
             ),
             (
                 "target_only_column".to_string(),
