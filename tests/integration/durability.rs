@@ -2585,7 +2585,7 @@ fn an_interrupted_check_says_nothing_was_written() {
     let wd = env.workdir.clone();
     // The scan waits on this table lock until the signal comes.
     let lock = env.mysql_uncommitted("LOCK TABLES counted WRITE");
-    let mut p = spawn_in(&cfg, &wd, "check");
+    let p = spawn_in(&cfg, &wd, "check");
     std::thread::sleep(std::time::Duration::from_millis(1500));
     p.signal(libc::SIGINT);
     let out = p.finish(TIMEOUT);
