@@ -987,9 +987,10 @@ pub async fn run(settings: &Settings, cancel: Cancel, opts: LoadOptions<'_>) -> 
     if !opts.fresh {
         files_are_from_this_database(&wd, &p, "run")?;
         files_match_the_plan(&p.plan, &wd, settings.chunk_rows)?;
+        // Refused for lack of disk before the target is touched, not after its indexes
+        // went (--fresh deletes the old files first; the export checks again then).
+        check_disk_space(&wd, &p.plan, settings)?;
     }
-    // Refused for lack of disk before the target is touched, not after its indexes went.
-    check_disk_space(&wd, &p.plan, settings)?;
     let target_lock = lock_target(settings, &cancel).await?;
     let plan = Arc::new(p.plan.clone());
     let hb = Heartbeat::start(&settings.target);

@@ -96,7 +96,11 @@ impl Manifest {
     pub fn read(path: &Path) -> Result<Option<Manifest>> {
         match std::fs::read(path) {
             Ok(bytes) => serde_json::from_slice(&bytes).map(Some).map_err(|e| {
-                Error::workdir(format!("{} is not a valid manifest: {e}", path.display()))
+                Error::workdir(format!(
+                    "{} is not a valid manifest: {e}; remove its table's directory to export \
+                     that table again (or `run --fresh` to start over)",
+                    path.display()
+                ))
             }),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
             Err(e) => Err(Error::io(path, e)),

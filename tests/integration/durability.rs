@@ -2598,3 +2598,25 @@ fn an_interrupted_check_says_nothing_was_written() {
         "check wrote no chunk files",
     );
 }
+
+/// A damaged manifest stops every command with the way out; `run --fresh` is one.
+#[test]
+fn a_damaged_manifest_names_the_way_out_and_fresh_recovers() {
+    let (env, cfg) = counted_env("bad_manifest");
+    let wd = env.workdir.clone();
+    my2pg_in(&cfg, &wd, &["run"]).assert_ok();
+    let manifest = wd.join("counted").join("manifest.json");
+    std::fs::write(&manifest, b"{ not json").expect("damage the manifest");
+    let hint = format!(
+        "{} is not a valid manifest: key must be a string at line 1 column 3; remove its \
+         table's directory to export that table again (or `run --fresh` to start over)",
+        manifest.display()
+    );
+    for cmd in ["run", "status"] {
+        my2pg_in(&cfg, &wd, &[cmd])
+            .assert_exit(1)
+            .assert_stderr_contains(&hint);
+    }
+    my2pg_in(&cfg, &wd, &["run", "--fresh", "--yes"]).assert_ok();
+    assert_eq!(counted_rows(&env), counted_source(&env));
+}
