@@ -651,6 +651,20 @@ impl Drop for TargetLock {
     }
 }
 
+/// The backend pid holding the my2pg lock on the target database, if any.
+async fn target_lock_holder(client: &tokio_postgres::Client) -> Result<Option<i32>> {
+    Ok(client
+        .query_opt(
+            "SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND granted \
+             AND database = (SELECT oid FROM pg_database WHERE datname = current_database()) \
+             AND classid::int = $1 AND objid::int = $2 AND objsubid = 2 LIMIT 1",
+            &[&TARGET_LOCK.0, &TARGET_LOCK.1],
+        )
+        .await
+        .map_err(|e| Error::pg("look for the my2pg lock on the target database", &e))?
+        .map(|r| r.get(0)))
+}
+
 async fn try_lock_target(settings: &Settings) -> Result<tokio_postgres::Client> {
     let what = "take the my2pg lock on the target database";
     let client = session::pg_connect(&settings.target).await?;
@@ -663,16 +677,7 @@ async fn try_lock_target(settings: &Settings) -> Result<tokio_postgres::Client> 
         .map_err(|e| Error::pg(what, &e))?
         .get(0);
     if !locked {
-        let holder: Option<i32> = client
-            .query_opt(
-                "SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND granted \
-                 AND database = (SELECT oid FROM pg_database WHERE datname = current_database()) \
-                 AND classid::int = $1 AND objid::int = $2 AND objsubid = 2 LIMIT 1",
-                &[&TARGET_LOCK.0, &TARGET_LOCK.1],
-            )
-            .await
-            .map_err(|e| Error::pg(what, &e))?
-            .map(|r| r.get(0));
+        let holder = target_lock_holder(&client).await?;
         let holder = holder.map_or("a session that just ended".to_string(), |pid| {
             format!("PostgreSQL backend pid {pid}")
         });
@@ -1172,9 +1177,16 @@ pub async fn status(settings: &Settings) -> Result<StatusReport> {
             }
         }
     }
-    let last_run = ledger::last_run(&client, &settings.schema)
+    let mut last_run = ledger::last_run(&client, &settings.schema)
         .await?
         .map(|r| last_run_status(r, settings.analyze));
+    if let Some(r) = last_run.as_mut().filter(|r| !r.finished) {
+        // An unfinished run may simply be running now: the lock's holder says so.
+        r.running_pid = target_lock_holder(&client).await?;
+        if r.running_pid.is_some() {
+            r.hint = None;
+        }
+    }
     Ok(StatusReport {
         command: "status",
         ok: true,
@@ -1215,6 +1227,7 @@ fn last_run_status(r: ledger::LastRun, analyze: bool) -> crate::report::LastRunS
         done: r.done.iter().map(|s| s.name()).collect(),
         outstanding: outstanding.iter().map(|s| s.name()).collect(),
         hint,
+        running_pid: None,
     }
 }
 

@@ -312,6 +312,9 @@ pub struct LastRunStatus {
     pub outstanding: Vec<&'static str>,
     /// What to do about an unfinished run.
     pub hint: Option<String>,
+    /// PostgreSQL backend pid of the session holding the my2pg target lock: a load is
+    /// running right now (then `outstanding` is its progress, not a failure).
+    pub running_pid: Option<i32>,
 }
 
 impl StatusReport {
@@ -351,6 +354,18 @@ impl StatusReport {
                     r.run_id,
                     r.finished_at.as_deref().unwrap_or("?"),
                     r.done.join(", ")
+                );
+            }
+            Some(r) if r.running_pid.is_some() => {
+                let _ = writeln!(
+                    s,
+                    "{} (run {}, started {}) IS RUNNING (PostgreSQL backend pid {} holds the my2pg lock): done [{}], still to do [{}].",
+                    r.command,
+                    r.run_id,
+                    r.started_at,
+                    r.running_pid.unwrap_or_default(),
+                    r.done.join(", "),
+                    r.outstanding.join(", ")
                 );
             }
             Some(r) => {

@@ -1590,6 +1590,29 @@ fn a_run_whose_target_lock_session_ends_stops_and_restores() {
         );
         std::thread::sleep(Duration::from_millis(50));
     };
+    // status tells this running load from one that stopped.
+    let start = Instant::now();
+    let running = loop {
+        let st = my2pg_in(&cfg, &wd, &["status", "--json"]);
+        st.assert_ok();
+        let lr = st.json()["last_run"].clone();
+        if !lr.is_null() {
+            break lr;
+        }
+        assert!(start.elapsed() < TIMEOUT, "the run never recorded itself");
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert_eq!(
+        running["running_pid"].as_i64().map(|p| p.to_string()),
+        Some(pid.clone()),
+        "status: {running}"
+    );
+    assert_eq!(running["hint"], serde_json::Value::Null);
+    my2pg_in(&cfg, &wd, &["status"])
+        .assert_ok()
+        .assert_stderr_contains(&format!(
+            "IS RUNNING (PostgreSQL backend pid {pid} holds the my2pg lock)"
+        ));
     env.pg_exec(&format!("SELECT pg_terminate_backend({pid})"));
     // The watchdog looks every 2 s.
     std::thread::sleep(Duration::from_secs(3));
