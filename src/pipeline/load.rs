@@ -127,8 +127,10 @@ pub async fn load_chunk(
                 t,
                 c,
                 format!(
-                "the chunk file {} differs from the one loaded earlier (sha256 {} then, {} now); \
-                 the target already holds the earlier data: refusing to load it again",
+                "the chunk file {} differs from the one loaded earlier (sha256 {} then, {} now; \
+                 the source changed, or the files come from another export): the target already \
+                 holds the earlier data, so it is not loaded again; `run --fresh` exports and \
+                 loads everything from the source as it is now",
                 c.path.display(), prev.sha256, c.sha256
             ),
             ));

@@ -1299,7 +1299,11 @@ fn import_is_exactly_once_and_refuses_changed_chunks() {
     let out = my2pg_in(&cfg, &wd, &["import"]);
     out.assert_exit(1)
         .assert_stderr_contains("differs from the one loaded earlier")
-        .assert_stderr_contains("000002.csv");
+        .assert_stderr_contains("000002.csv")
+        .assert_stderr_contains(
+            "the target already holds the earlier data, so it is not loaded again; `run \
+             --fresh` exports and loads everything from the source as it is now",
+        );
     assert_eq!(
         items_target(&env),
         items_source(&env),
