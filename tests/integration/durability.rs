@@ -2647,3 +2647,42 @@ fn a_damaged_manifest_names_the_way_out_and_fresh_recovers() {
     my2pg_in(&cfg, &wd, &["run", "--fresh", "--yes"]).assert_ok();
     assert_eq!(counted_rows(&env), counted_source(&env));
 }
+
+/// my2pg killed while one of its statements waits (here for a lock): the server ends that
+/// statement within seconds (client_connection_check_interval) instead of running it for
+/// no one when the lock comes free, holding locks the next run would wait for.
+#[test]
+fn a_killed_run_leaves_no_statement_running_on_the_target() {
+    let env = TestEnv::new("kill_stmt");
+    env.mysql_exec(KILL_SOURCE_DDL);
+    fill_kill_source(&env, 100, 200, 100);
+    env.pg_exec(KILL_TARGET_DDL);
+    let cfg = kill_config(&env);
+    let wd = env.workdir.clone();
+    let blocker = env.pg_session("BEGIN; LOCK TABLE child IN SHARE MODE");
+    let mut p = spawn_in(&cfg, &wd, "run");
+    let waiting = || {
+        env.pg_value(
+            "SELECT count(*)::text FROM pg_stat_activity WHERE application_name LIKE 'my2pg run=%' \
+             AND state = 'active' AND datname = current_database()",
+        )
+        .unwrap_or_default()
+    };
+    let start = Instant::now();
+    while waiting() == "0" {
+        assert!(start.elapsed() < TIMEOUT, "my2pg never ran a statement");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    p.signal(libc::SIGKILL);
+    let _ = p.finish(TIMEOUT);
+    let start = Instant::now();
+    while waiting() != "0" {
+        assert!(
+            start.elapsed() < Duration::from_secs(15),
+            "a statement of the killed run is still running on the target"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    env.pg_session_exec(&blocker, "COMMIT");
+    my2pg_in(&cfg, &wd, &["run"]).assert_ok();
+}
