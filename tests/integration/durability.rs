@@ -2660,7 +2660,7 @@ fn a_killed_run_leaves_no_statement_running_on_the_target() {
     let cfg = kill_config(&env);
     let wd = env.workdir.clone();
     let blocker = env.pg_session("BEGIN; LOCK TABLE child IN SHARE MODE");
-    let mut p = spawn_in(&cfg, &wd, "run");
+    let p = spawn_in(&cfg, &wd, "run");
     let waiting = || {
         env.pg_value(
             "SELECT count(*)::text FROM pg_stat_activity WHERE application_name LIKE 'my2pg run=%' \
