@@ -205,6 +205,9 @@ pub struct SourceColumn {
     pub nullable: bool,
     /// VIRTUAL or STORED generated: holds derived data.
     pub generated: bool,
+    /// MySQL 8's generated invisible primary key (`my_row_id`, added by
+    /// `sql_generate_invisible_primary_key`): a row id the application never saw.
+    pub invisible_row_id: bool,
 }
 
 #[derive(Clone, Debug)]

@@ -69,8 +69,12 @@ pub async fn read_catalog(conn: &mut Conn, db: &str) -> Result<Vec<SourceTable>>
             continue; // a view's columns
         };
         let extra = text(r, 6).to_ascii_uppercase();
+        let name = text(r, 1);
         t.columns.push(SourceColumn {
-            name: text(r, 1),
+            invisible_row_id: name == "my_row_id"
+                && extra.contains("INVISIBLE")
+                && extra.contains("AUTO_INCREMENT"),
+            name,
             ty: MyType::parse(&text(r, 2), &text(r, 3), opt_text(r, 5).as_deref()),
             nullable: text(r, 4) == "YES",
             // MySQL 8 marks expression defaults DEFAULT_GENERATED: those are plain columns.

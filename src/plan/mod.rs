@@ -741,6 +741,17 @@ fn plan_table(
                     st.name, sc.name
                 ),
                 );
+            } else if sc.invisible_row_id {
+                problem(
+                    plan,
+                    ProblemKind::SkippedColumn,
+                    &sc.name,
+                    format!(
+                        "{}.{}: MySQL's generated invisible primary key with no target column: \
+                         not copied (it still orders the reads)",
+                        st.name, sc.name
+                    ),
+                );
             } else {
                 problem(
                     plan,

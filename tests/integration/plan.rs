@@ -482,3 +482,35 @@ fn plan_names_what_a_restricted_source_user_cannot_see() {
         ]
     );
 }
+
+/// MySQL 8 adds an invisible `my_row_id` primary key to tables created without one
+/// (`sql_generate_invisible_primary_key`). The target schema has no such column: it is
+/// not copied (a note, not a blocking unmapped column) and still orders the reads.
+#[test]
+fn plan_skips_mysqls_generated_invisible_primary_key() {
+    let env = TestEnv::new("gipk");
+    env.mysql_exec(
+        "CREATE TABLE g (my_row_id bigint unsigned NOT NULL AUTO_INCREMENT INVISIBLE, \
+         code int NOT NULL, name varchar(10) NULL, PRIMARY KEY (my_row_id)); \
+         INSERT INTO g (code, name) VALUES (3, 'c'), (1, 'a'), (2, NULL), (1, 'a')",
+    );
+    env.pg_exec("CREATE TABLE g (code integer NOT NULL, name text)");
+    env.write_config("[run]\nchunk_rows = 1\n");
+    let out = env.my2pg(&["plan", "--json"]);
+    out.assert_ok();
+    assert_eq!(
+        out.json()["warnings"],
+        serde_json::json!([{"kind": "skipped_column", "table": "g", "column": "my_row_id",
+            "message": "g.my_row_id: MySQL's generated invisible primary key with no target column: not copied (it still orders the reads)"}])
+    );
+    env.my2pg(&["run", "--verify", "--json"]).assert_ok();
+    assert_eq!(
+        env.pg_rows("SELECT code::text, name FROM g ORDER BY code, name"),
+        vec![
+            row(&[Some("1"), Some("a")]),
+            row(&[Some("1"), Some("a")]),
+            row(&[Some("2"), None]),
+            row(&[Some("3"), Some("c")]),
+        ]
+    );
+}
