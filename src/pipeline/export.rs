@@ -518,33 +518,16 @@ pub fn hashes_of(r: &mut impl Read) -> std::io::Result<(String, u64)> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ident::PgName;
     use crate::workdir::manifest::{ChunkEntry, KeyValue};
 
     fn table(est_rows: u64, est_bytes: u64, ordered_by_all: bool) -> TablePlan {
         TablePlan {
-            source: "t".into(),
-            target: PgName {
-                schema: "public".into(),
-                name: "t".into(),
-            },
-            dir: "t".into(),
-            columns: vec![],
-            extra_key_columns: vec![],
             key: vec!["id".into()],
             key_positions: vec![0],
-            key_bounds: vec![],
             ordered_by_all,
-            wave: 0,
-            sequences: vec![],
             est_rows,
             est_bytes,
-            target_key: vec![],
-            existing_rows: Default::default(),
-            merge_existing: false,
-            fills: vec![],
-            source_unique_keys: vec![],
-            charset_checks: vec![],
+            ..TablePlan::test_table("t", vec![])
         }
     }
 

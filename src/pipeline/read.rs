@@ -337,34 +337,16 @@ fn key_of(t: &TablePlan, row: Option<&Row>) -> Option<Vec<Value>> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ident::PgName;
     use crate::plan::KeyBound;
 
     #[test]
     fn select_sql_quotes_and_expands_composite_keys() {
         let t = TablePlan {
             source: "we`ird".into(),
-            target: PgName {
-                schema: "public".into(),
-                name: "x".into(),
-            },
-            dir: "x".into(),
-            columns: vec![],
             extra_key_columns: vec!["a".into(), "b`".into()],
             key: vec!["a".into(), "b`".into()],
             key_positions: vec![0, 1],
-            key_bounds: vec![],
-            ordered_by_all: false,
-            wave: 0,
-            sequences: vec![],
-            est_rows: 0,
-            est_bytes: 0,
-            target_key: vec![],
-            existing_rows: Default::default(),
-            merge_existing: false,
-            fills: vec![],
-            source_unique_keys: vec![],
-            charset_checks: vec![],
+            ..TablePlan::test_table("x", vec![])
         };
         assert_eq!(
             select_sql(&t, true, Some(200)),

@@ -213,6 +213,38 @@ pub struct Fill {
     pub table: String,
 }
 
+#[cfg(test)]
+impl TablePlan {
+    /// A plan for `name` (same name on both sides, schema public) with these columns and
+    /// nothing else set: tests override what they exercise.
+    pub fn test_table(name: &str, columns: Vec<ColumnPlan>) -> TablePlan {
+        TablePlan {
+            source: name.into(),
+            target: PgName {
+                schema: "public".into(),
+                name: name.into(),
+            },
+            dir: name.into(),
+            columns,
+            extra_key_columns: vec![],
+            key: vec![],
+            key_positions: vec![],
+            key_bounds: vec![],
+            ordered_by_all: false,
+            wave: 0,
+            sequences: vec![],
+            est_rows: 0,
+            est_bytes: 0,
+            target_key: vec![],
+            existing_rows: Default::default(),
+            merge_existing: false,
+            fills: vec![],
+            source_unique_keys: vec![],
+            charset_checks: vec![],
+        }
+    }
+}
+
 impl TablePlan {
     /// The copied target columns, quoted, in CSV field order (the COPY/INSERT column list).
     pub fn quoted_target_columns(&self) -> Vec<String> {
@@ -1118,33 +1150,16 @@ mod tests {
             read_stored_bytes: false,
         };
         let table = TablePlan {
-            source: "s".into(),
-            target: PgName {
-                schema: "public".into(),
-                name: "s".into(),
-            },
-            dir: "s".into(),
-            columns: vec![
-                col("a", "timestamp(6)", "timestamp"),
-                col("b", "timestamp", "timestamptz"),
-                col("c", "datetime(6)", "timestamp"),
-                col("d", "timestamp", "date"),
-            ],
-            extra_key_columns: vec![],
-            key: vec![],
-            key_positions: vec![],
-            key_bounds: vec![],
             ordered_by_all: true,
-            wave: 0,
-            sequences: vec![],
-            est_rows: 0,
-            est_bytes: 0,
-            target_key: vec![],
-            existing_rows: Default::default(),
-            merge_existing: false,
-            fills: vec![],
-            source_unique_keys: vec![],
-            charset_checks: vec![],
+            ..TablePlan::test_table(
+                "s",
+                vec![
+                    col("a", "timestamp(6)", "timestamp"),
+                    col("b", "timestamp", "timestamptz"),
+                    col("c", "datetime(6)", "timestamp"),
+                    col("d", "timestamp", "date"),
+                ],
+            )
         };
         let plan = Plan {
             tables: vec![table],

@@ -211,7 +211,6 @@ fn tarjan(edges: &[BTreeSet<usize>]) -> Vec<Vec<usize>> {
 mod tests {
     use super::*;
     use crate::convert::Converter;
-    use crate::ident::PgName;
     use crate::plan::ColumnPlan;
 
     fn table(name: &str, nullable_fk: bool) -> TablePlan {
@@ -227,28 +226,10 @@ mod tests {
             read_stored_bytes: false,
         };
         TablePlan {
-            source: name.into(),
-            target: PgName {
-                schema: "public".into(),
-                name: name.into(),
-            },
-            dir: name.into(),
-            columns: vec![col("id", false), col("x", nullable_fk)],
-            extra_key_columns: vec![],
             key: vec!["id".into()],
             key_positions: vec![0],
-            key_bounds: vec![],
-            ordered_by_all: false,
-            wave: 0,
-            sequences: vec![],
-            est_rows: 0,
-            est_bytes: 0,
             target_key: vec!["id".into()],
-            existing_rows: Default::default(),
-            merge_existing: false,
-            fills: vec![],
-            source_unique_keys: vec![],
-            charset_checks: vec![],
+            ..TablePlan::test_table(name, vec![col("id", false), col("x", nullable_fk)])
         }
     }
 

@@ -1,6 +1,6 @@
 //! Blocking plan problems (exit 2, nothing loaded) and skipped tables.
 
-use crate::common::{problems, row, skipped_tables, TestEnv};
+use crate::common::{problems, row, skipped_tables, warning_pairs, TestEnv};
 
 type Problem = (String, String, Option<String>);
 
@@ -76,17 +76,7 @@ fn plan_skip_rule_leaves_a_source_column_behind() {
     env.pg_exec("ALTER TABLE users ALTER old_note DROP NOT NULL");
     let out = env.my2pg(&["plan", "--json"]);
     out.assert_ok();
-    let warnings: Vec<(String, String)> = out.json()["warnings"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|w| {
-            (
-                w["kind"].as_str().unwrap().to_string(),
-                w["message"].as_str().unwrap().to_string(),
-            )
-        })
-        .collect();
+    let warnings = warning_pairs(&out.json());
     assert_eq!(
         warnings,
         [
@@ -442,17 +432,7 @@ fn plan_names_what_a_restricted_source_user_cannot_see() {
     let out = env.cmd(&cfg, &["plan", "--json"]).run();
     env.mysql_exec(&format!("DROP USER IF EXISTS '{user}'@'%'"));
     out.assert_ok();
-    let warnings: Vec<(String, String)> = out.json()["warnings"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|w| {
-            (
-                w["kind"].as_str().unwrap().to_string(),
-                w["message"].as_str().unwrap().to_string(),
-            )
-        })
-        .collect();
+    let warnings = warning_pairs(&out.json());
     let db = &url.path;
     assert_eq!(
         warnings,

@@ -966,6 +966,21 @@ pub fn warning_messages(report: &serde_json::Value, kind: &str) -> Vec<String> {
         .collect()
 }
 
+/// Every plan warning as (kind, message), in report order.
+pub fn warning_pairs(report: &serde_json::Value) -> Vec<(String, String)> {
+    report["warnings"]
+        .as_array()
+        .unwrap_or_else(|| panic!("`warnings` is not an array: {report:#}"))
+        .iter()
+        .map(|w| {
+            (
+                w["kind"].as_str().unwrap_or_default().to_string(),
+                w["message"].as_str().unwrap_or_default().to_string(),
+            )
+        })
+        .collect()
+}
+
 /// Shorthand for building expected rows.
 pub fn row(vals: &[Option<&str>]) -> Vec<Option<String>> {
     vals.iter().map(|v| v.map(str::to_string)).collect()
