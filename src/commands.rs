@@ -307,11 +307,12 @@ struct RunMark<'a> {
     schema: &'a str,
     run_id: &'a str,
     command: &'a str,
+    chunk_rows: u64,
 }
 
 impl RunMark<'_> {
     async fn started<C: tokio_postgres::GenericClient>(&self, c: &C) -> Result<()> {
-        ledger::run_started(c, self.schema, self.run_id, self.command).await
+        ledger::run_started(c, self.schema, self.run_id, self.command, self.chunk_rows).await
     }
 
     async fn step(&self, c: &tokio_postgres::Client, step: RunStep) -> Result<()> {
@@ -890,10 +891,12 @@ pub async fn import(
         schema: &settings.schema,
         run_id: &run_id,
         command: "import",
+        chunk_rows: settings.chunk_rows,
     };
     let mut clients = target_clients(settings).await?;
     ledger::ensure(&clients[0]).await?;
     if !opts.fresh {
+        ledger_matches_chunk_rows(&clients[0], settings).await?;
         if let Some(m) = nothing_to_load(&clients[0], settings, &plan, &wd).await? {
             return Ok(already_loaded_report(
                 "import", &run_id, settings, &plan, &m, started,
@@ -1004,10 +1007,12 @@ pub async fn run(settings: &Settings, cancel: Cancel, opts: LoadOptions<'_>) -> 
         schema: &settings.schema,
         run_id: &run_id,
         command: "run",
+        chunk_rows: settings.chunk_rows,
     };
     let mut clients = target_clients(settings).await?;
     ledger::ensure(&clients[0]).await?;
     if !opts.fresh {
+        ledger_matches_chunk_rows(&clients[0], settings).await?;
         if let Some(m) = nothing_to_load(&clients[0], settings, &plan, &wd).await? {
             return Ok(already_loaded_report(
                 "run", &run_id, settings, &plan, &m, started,
@@ -1350,6 +1355,37 @@ async fn nothing_to_load(
         manifests.push(m);
     }
     Ok(Some(manifests))
+}
+
+/// Chunks in the ledger were cut at the chunk size the last run recorded: a run cutting
+/// at another size cannot resume them (every chunk would differ from the loaded one), so
+/// it stops before it touches the target instead of at its first chunk.
+async fn ledger_matches_chunk_rows(
+    client: &tokio_postgres::Client,
+    settings: &Settings,
+) -> Result<()> {
+    let Some(prev) = ledger::last_run(client, &settings.schema)
+        .await?
+        .and_then(|r| r.chunk_rows)
+    else {
+        return Ok(());
+    };
+    if prev == settings.chunk_rows as i64 {
+        return Ok(());
+    }
+    let loaded = ledger::summary(client)
+        .await?
+        .iter()
+        .any(|(schema, _, chunks, _)| *schema == settings.schema && *chunks > 0);
+    if !loaded {
+        return Ok(());
+    }
+    Err(Error::config(format!(
+        "the target holds chunks an earlier run loaded cut at chunk_rows = {prev}; this run \
+         cuts at {}, so it cannot resume them: run with --chunk-rows {prev} (run.chunk_rows), \
+         or `run --fresh` to load everything again; nothing was changed in the target",
+        settings.chunk_rows
+    )))
 }
 
 /// Rows of `table` beyond those the ledger says my2pg loaded into it.

@@ -31,7 +31,8 @@ CREATE TABLE IF NOT EXISTS my2pg.last_run (
     analyzed_at             timestamptz,
     sequences_set_at        timestamptz,
     finished_at             timestamptz
-);";
+);
+ALTER TABLE my2pg.last_run ADD COLUMN IF NOT EXISTS chunk_rows bigint;";
 
 pub async fn ensure(client: &Client) -> Result<()> {
     client.batch_execute(CREATE).await.map_err(|e| {
@@ -98,14 +99,16 @@ pub async fn run_started<C: GenericClient>(
     schema: &str,
     run_id: &str,
     command: &str,
+    chunk_rows: u64,
 ) -> Result<()> {
     c.execute(
-        "INSERT INTO my2pg.last_run (schema_name, run_id, command) VALUES ($1, $2, $3) \
+        "INSERT INTO my2pg.last_run (schema_name, run_id, command, chunk_rows) \
+         VALUES ($1, $2, $3, $4) \
          ON CONFLICT (schema_name) DO UPDATE SET run_id = excluded.run_id, \
-           command = excluded.command, started_at = now(), loaded_at = NULL, \
-           constraints_restored_at = NULL, analyzed_at = NULL, sequences_set_at = NULL, \
-           finished_at = NULL",
-        &[&schema, &run_id, &command],
+           command = excluded.command, chunk_rows = excluded.chunk_rows, started_at = now(), \
+           loaded_at = NULL, constraints_restored_at = NULL, analyzed_at = NULL, \
+           sequences_set_at = NULL, finished_at = NULL",
+        &[&schema, &run_id, &command, &(chunk_rows as i64)],
     )
     .await
     .map_err(|e| Error::pg("record the run in my2pg.last_run", &e))?;
@@ -142,6 +145,8 @@ pub struct LastRun {
     /// The steps done, in order.
     pub done: Vec<RunStep>,
     pub finished_at: Option<String>,
+    /// The chunk size the loaded chunks were cut at (None before my2pg recorded it).
+    pub chunk_rows: Option<i64>,
 }
 
 pub async fn last_run(client: &Client, schema: &str) -> Result<Option<LastRun>> {
@@ -158,7 +163,7 @@ pub async fn last_run(client: &Client, schema: &str) -> Result<Option<LastRun>> 
     let sql = format!(
         "SELECT run_id, command, {}, {}, loaded_at IS NOT NULL, \
                 constraints_restored_at IS NOT NULL, analyzed_at IS NOT NULL, \
-                sequences_set_at IS NOT NULL \
+                sequences_set_at IS NOT NULL, chunk_rows \
          FROM my2pg.last_run WHERE schema_name = $1",
         iso("started_at"),
         iso("finished_at")
@@ -172,6 +177,7 @@ pub async fn last_run(client: &Client, schema: &str) -> Result<Option<LastRun>> 
         command: r.get(1),
         started_at: r.get(2),
         finished_at: r.get(3),
+        chunk_rows: r.get(8),
         done: RunStep::ALL
             .iter()
             .enumerate()

@@ -2525,6 +2525,21 @@ fn a_run_with_another_chunk_size_stops_before_touching_the_target() {
         env.pg_value("SELECT count(*)::text FROM my2pg.loaded_chunks"),
         Some("4".into())
     );
+    // A new work directory does not get around it: the ledger's chunks were cut at 10.
+    let other_wd = env.dir.join("other-work");
+    my2pg_in(&cfg, &other_wd, &["run", "--chunk-rows", "7"])
+        .assert_exit(2)
+        .assert_stderr_contains(
+            "the target holds chunks an earlier run loaded cut at chunk_rows = 10; this run \
+             cuts at 7, so it cannot resume them: run with --chunk-rows 10 (run.chunk_rows), or \
+             `run --fresh` to load everything again; nothing was changed in the target",
+        );
+    assert_eq!(index_oid(), before, "the index was not dropped");
+    assert_eq!(
+        last_run(&cfg, &wd),
+        finished,
+        "last_run is still the finished run's"
+    );
     let fresh = my2pg_in(
         &cfg,
         &wd,
