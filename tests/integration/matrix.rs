@@ -2,7 +2,7 @@
 //! go MariaDB -> my2pg -> PostgreSQL 17 and are compared as exact text read back from
 //! Postgres; values a target cannot hold fail the run (exit 1) naming the row and reason.
 
-use crate::common::{hex, my_bin, my_str, row, TestEnv, TestOutput};
+use crate::common::{check_findings, hex, my_bin, my_str, row, TestEnv, TestOutput};
 
 /// One reader: no `FLUSH TABLES WITH READ LOCK`, so a long write by another client of the
 /// shared MariaDB server cannot stall these conversion tests (snapshots are covered elsewhere).
@@ -378,23 +378,22 @@ fn matrix_integers_of_any_width_into_boolean_and_numbers_into_text() {
     env.mysql_exec("INSERT INTO f VALUES (4, 2, 1, 1, 4, 1, 2000, 1.00, 1), (5, 0, 1, 1, 5, 1, 2000, -99999999.99, 1)");
     let out = env.my2pg(&["check", "--json"]);
     out.assert_exit(1);
-    let found: Vec<(String, String, u64)> = out.json()["findings"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|f| {
-            (
-                f["column"].as_str().unwrap().to_string(),
-                f["class"].as_str().unwrap().to_string(),
-                f["count"].as_u64().unwrap(),
-            )
-        })
-        .collect();
+    let f = |col: &str, class: &str, sample: &str| {
+        let sample = vec![sample.to_string()];
+        (
+            "f".to_string(),
+            col.to_string(),
+            class.to_string(),
+            1,
+            sample,
+            false,
+        )
+    };
     assert_eq!(
-        found,
+        check_findings(&out.json()),
         [
-            ("del".to_string(), "not_boolean".to_string(), 1),
-            ("amount".to_string(), "too_long".to_string(), 1)
+            f("amount", "too_long", "(id)=(5) value \"-99999999.99\""),
+            f("del", "not_boolean", "(id)=(4) value 2"),
         ]
     );
     let out = env.my2pg(&["run", "--fresh", "--yes", "--json"]);
@@ -479,43 +478,25 @@ fn matrix_floats_into_numeric_decimals_into_floats_datetimes_into_dates() {
     );
     let out = env.my2pg(&["check", "--json"]);
     out.assert_exit(1);
-    let found: Vec<(String, String, String)> = out.json()["findings"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|f| {
-            (
-                f["column"].as_str().unwrap().to_string(),
-                f["class"].as_str().unwrap().to_string(),
-                f["sample_keys"][0].as_str().unwrap().to_string(),
-            )
-        })
-        .collect();
-    let pl = "precision_loss".to_string();
+    let f = |col: &str, sample: &str| {
+        let sample = vec![format!("(id)=(4) value {sample}")];
+        (
+            "x".to_string(),
+            col.to_string(),
+            "precision_loss".to_string(),
+            1,
+            sample,
+            false,
+        )
+    };
     assert_eq!(
-        found,
+        check_findings(&out.json()),
         [
-            ("f".into(), pl.clone(), "(id)=(4) value 0.25".into()),
-            (
-                "p".into(),
-                pl.clone(),
-                "(id)=(4) value \"1234567890.1234567891\"".into()
-            ),
-            (
-                "q".into(),
-                pl.clone(),
-                "(id)=(4) value \"16777217.0000\"".into()
-            ),
-            (
-                "dt".into(),
-                pl.clone(),
-                "(id)=(4) value 2024-03-01 00:00:00.000001".into()
-            ),
-            (
-                "ts".into(),
-                pl,
-                "(id)=(4) value 2024-03-01 12:00:00.000000".into()
-            ),
+            f("dt", "2024-03-01 00:00:00.000001"),
+            f("f", "0.25"),
+            f("p", "\"1234567890.1234567891\""),
+            f("q", "\"16777217.0000\""),
+            f("ts", "2024-03-01 12:00:00.000000"),
         ]
     );
     let out = env.my2pg(&["run", "--fresh", "--yes", "--json"]);
