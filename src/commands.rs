@@ -932,6 +932,7 @@ pub async fn import(
                         bytes: c.bytes,
                         sha256: c.sha256.clone(),
                         xxh3: None,
+                        earlier_export: true,
                     };
                     if events_tx.send(ExportEvent::Chunk(ready)).await.is_err() {
                         return;

@@ -60,7 +60,21 @@ impl ExistingRows {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct ColumnSection {
+    #[serde(deserialize_with = "one_rule")]
     convert: Rule,
+}
+
+/// A column takes one rule; a list would otherwise fail with serde's opaque
+/// "invalid type: unit variant" message.
+fn one_rule<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Rule, D::Error> {
+    use serde::de::Error as _;
+    let value = toml::Value::deserialize(d)?;
+    if let toml::Value::Array(_) = value {
+        return Err(D::Error::custom(
+            "convert takes one rule name, not a list: a column takes one rule",
+        ));
+    }
+    Rule::deserialize(value).map_err(D::Error::custom)
 }
 
 #[derive(Debug, Deserialize)]
@@ -722,6 +736,13 @@ mod tests {
         let bad = format!("{MIN}[columns.\"t.c\"]\nconvert = \"rot13\"\n");
         let e = parse(&bad, Path::new("."), None, &no_env).unwrap_err();
         assert!(e.to_string().contains("unknown variant `rot13`"), "{e}");
+        let bad = format!("{MIN}[columns.\"t.c\"]\nconvert = [\"strip_nul\", \"hex\"]\n");
+        let e = parse(&bad, Path::new("."), None, &no_env).unwrap_err();
+        assert!(
+            e.to_string()
+                .contains("convert takes one rule name, not a list: a column takes one rule"),
+            "{e}"
+        );
         let bad = format!("{MIN}[columns.\"t.c\"]\nconvrt = \"hex\"\n");
         let e = parse(&bad, Path::new("."), None, &no_env).unwrap_err();
         assert_eq!(

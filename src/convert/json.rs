@@ -9,10 +9,11 @@
 //!
 //! Like Postgres's json type, `\u` escapes are checked for four hex digits only; jsonb
 //! stores the characters, so it also refuses `\u0000` (reported on its own) and a
-//! surrogate escape that is not half of a pair. Two limits are left to the server, which
-//! fails the chunk naming the row: jsonb numbers beyond numeric's range (`1e1000000`)
-//! and nesting deeper than its `max_stack_depth` allows (about 10^4-10^5 levels at the
-//! default 2 MB): refusing here would risk refusing values the server accepts.
+//! surrogate escape that is not half of a pair, and a number jsonb's numeric cannot hold
+//! (`1e-1000000`; the limits are numeric's storage format, the same in PostgreSQL 15-17,
+//! see [`numeric_holds`]). One limit is left to the server, which fails the chunk naming
+//! the row: nesting deeper than its `max_stack_depth` allows (about 10^4-10^5 levels at
+//! the default 2 MB), which depends on a server setting.
 //!
 //! jsonb also refuses (through [`Keys`]) an object with a duplicate key: MySQL/MariaDB's
 //! JSON functions read the first of two equal keys, jsonb keeps the last, so loading it
@@ -32,6 +33,10 @@ pub enum JsonError {
     EscapedNul {
         at: usize,
     },
+    /// A number beyond what jsonb's numeric can store.
+    NumberOutOfRange {
+        at: usize,
+    },
     /// A key equal (after unescaping) to an earlier key of the same object; `key` is the
     /// raw text between the quotes of the second one, which starts at `at`.
     DuplicateKey {
@@ -45,6 +50,10 @@ impl std::fmt::Display for JsonError {
         match self {
             JsonError::Syntax { at, expected } => write!(f, "{expected} at byte {at}"),
             JsonError::EscapedNul { at } => write!(f, "\\u0000 at byte {at}"),
+            JsonError::NumberOutOfRange { at } => write!(
+                f,
+                "number at byte {at} is beyond what jsonb's numeric can store"
+            ),
             JsonError::DuplicateKey { at, .. } => write!(f, "duplicate key at byte {at}"),
         }
     }
@@ -196,7 +205,7 @@ pub fn check(
                 }
             }
             b'"' => i = string(b, i, jsonb, sink)?.0,
-            b'-' | b'0'..=b'9' => i = number(b, i)?,
+            b'-' | b'0'..=b'9' => i = number(b, i, jsonb)?,
             b't' => i = literal(b, i, b"true")?,
             b'f' => i = literal(b, i, b"false")?,
             b'n' => i = literal(b, i, b"null")?,
@@ -349,31 +358,39 @@ fn string(
     }
 }
 
-/// `-? (0 | [1-9][0-9]*) (. [0-9]+)? ([eE] [+-]? [0-9]+)?`
-fn number(b: &[u8], mut i: usize) -> Result<usize, JsonError> {
+/// `-? (0 | [1-9][0-9]*) (. [0-9]+)? ([eE] [+-]? [0-9]+)?`; for jsonb also within
+/// numeric's range.
+fn number(b: &[u8], mut i: usize, jsonb: bool) -> Result<usize, JsonError> {
     let digits = |mut i: usize| {
         while let Some(b'0'..=b'9') = b.get(i) {
             i += 1;
         }
         i
     };
+    let start = i;
     if b.get(i) == Some(&b'-') {
         i += 1;
     }
+    let int = i;
     match b.get(i) {
         Some(b'0') => i += 1,
         Some(b'1'..=b'9') => i = digits(i + 1),
         _ => return Err(syntax(i, "expected a digit")),
     }
+    let int = &b[int..i];
+    let mut frac: &[u8] = &[];
     if b.get(i) == Some(&b'.') {
         let end = digits(i + 1);
         if end == i + 1 {
             return Err(syntax(end, "expected a digit after '.'"));
         }
+        frac = &b[i + 1..end];
         i = end;
     }
+    let mut exponent: &[u8] = &[];
     if let Some(b'e' | b'E') = b.get(i) {
         i += 1;
+        let sign = i;
         if let Some(b'+' | b'-') = b.get(i) {
             i += 1;
         }
@@ -381,9 +398,77 @@ fn number(b: &[u8], mut i: usize) -> Result<usize, JsonError> {
         if end == i {
             return Err(syntax(end, "expected a digit in the exponent"));
         }
+        exponent = &b[sign..end];
         i = end;
     }
+    // Short numbers without an exponent are always in range: skip the arithmetic.
+    let plain = exponent.is_empty() && int.len() <= NUMERIC_MAX_INT_DIGITS as usize;
+    let short = plain && frac.len() <= NUMERIC_MAX_DSCALE as usize;
+    if jsonb && !short && !numeric_holds(int, frac, exponent) {
+        return Err(JsonError::NumberOutOfRange { at: start });
+    }
     Ok(i)
+}
+
+/// The text without its `\u0000` escapes (rule `strip_nul` into jsonb), or None when it
+/// has none. Every backslash of valid JSON starts an escape inside a string, so escapes
+/// are walked pairwise: `\\u0000` (an escaped backslash, then `u0000`) is kept.
+pub fn strip_nul_escapes(b: &[u8]) -> Option<Vec<u8>> {
+    memchr::memmem::find(b, b"\\u0000")?;
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while let Some(k) = memchr::memchr(b'\\', &b[i..]) {
+        let at = i + k;
+        out.extend_from_slice(&b[i..at]);
+        if b.get(at + 1..at + 6) == Some(b"u0000") {
+            i = at + 6;
+        } else {
+            let end = (at + 2).min(b.len());
+            out.extend_from_slice(&b[at..end]);
+            i = end;
+        }
+    }
+    out.extend_from_slice(&b[i..]);
+    (out.len() != b.len()).then_some(out)
+}
+
+/// numeric's storage limits (PostgreSQL 15-17, `value overflows numeric format`):
+/// at most 16383 digits after the point (the display scale, counted as written: `0e-16384`
+/// is refused too), a leading digit below 10^131072, and an exponent of at most
+/// `INT_MAX / 2` (PostgreSQL 15 also refuses exactly that one with a zero mantissa,
+/// 17 accepts it; the server has the last word there).
+const NUMERIC_MAX_DSCALE: i64 = 16383;
+const NUMERIC_MAX_INT_DIGITS: i64 = 131072;
+const NUMERIC_MAX_EXPONENT: i64 = i32::MAX as i64 / 2;
+
+/// Whether jsonb can store the JSON number `int.frac e exponent` (digits as written;
+/// `exponent` with its sign, or empty).
+pub fn numeric_holds(int: &[u8], frac: &[u8], exponent: &[u8]) -> bool {
+    let (negative, exp_digits) = match exponent.first() {
+        Some(b'-') => (true, &exponent[1..]),
+        Some(b'+') => (false, &exponent[1..]),
+        _ => (false, exponent),
+    };
+    // Saturating: any exponent beyond i64 is far beyond every limit below.
+    let magnitude = exp_digits.iter().fold(0i64, |n, &d| {
+        n.saturating_mul(10).saturating_add(i64::from(d - b'0'))
+    });
+    let e = if negative { -magnitude } else { magnitude };
+    if e > NUMERIC_MAX_EXPONENT {
+        return false;
+    }
+    if (frac.len() as i64).saturating_sub(e) > NUMERIC_MAX_DSCALE {
+        return false;
+    }
+    // Power of ten of the first non-zero digit; a zero has no weight to check.
+    let lead = match int.iter().position(|&d| d != b'0') {
+        Some(k) => (int.len() - k) as i64 - 1,
+        None => match frac.iter().position(|&d| d != b'0') {
+            Some(k) => -(k as i64) - 1,
+            None => return true,
+        },
+    };
+    lead.saturating_add(e) < NUMERIC_MAX_INT_DIGITS
 }
 
 fn literal(b: &[u8], i: usize, word: &'static [u8]) -> Result<usize, JsonError> {
@@ -846,6 +931,59 @@ mod tests {
         assert!(validate(br#"{"a":"x\u0000"}"#, false).is_ok());
         assert!(validate(br#"["\\u0000"]"#, true).is_ok());
         assert!(validate(br#"["\\\u0000"]"#, true).is_err());
+    }
+
+    /// Each case as PostgreSQL 15 and 17 answered `SELECT '{"n": X}'::jsonb` (error:
+    /// `value overflows numeric format`).
+    #[test]
+    fn jsonb_refuses_numbers_numeric_cannot_store_as_postgres_does() {
+        let long =
+            |lead: &str, zeros: usize, tail: &str| format!("{lead}{}{tail}", "0".repeat(zeros));
+        let accepted = [
+            "1e1000".to_string(),
+            "1e1001".into(),
+            "1e131071".into(),
+            "9e131071".into(),
+            "-9.9e131071".into(),
+            "0.1e131072".into(),
+            "1e-16383".into(),
+            "1e-1000".into(),
+            "0e99999999".into(),
+            "0e1073741822".into(),
+            "1e+0000000000000001000".into(),
+            long("1", 131071, ""),
+            long("0.", 16382, "1"),
+            long("0.", 16383, "e0"),
+        ];
+        let refused = [
+            "1e131072".to_string(),
+            "10e131071".into(),
+            "-1e131072".into(),
+            "1e-16384".into(),
+            "15e-16384".into(),
+            "0e-16384".into(),
+            "1e-1000000".into(),
+            "0.0e-99999999999".into(),
+            "1e2147483647".into(),
+            "0e1073741824".into(),
+            "0e99999999999999999999".into(),
+            long("1", 131072, ""),
+            long("0.", 16383, "1"),
+        ];
+        for n in accepted {
+            let doc = format!("{{\"n\":[{n}]}}");
+            assert!(validate(doc.as_bytes(), true).is_ok(), "{n:.40}");
+        }
+        for n in refused {
+            let doc = format!("{{\"n\":[{n}]}}");
+            assert_eq!(
+                validate(doc.as_bytes(), true),
+                Err(JsonError::NumberOutOfRange { at: 6 }),
+                "{n:.40}"
+            );
+            // json keeps the text: any number is fine there.
+            assert!(validate(doc.as_bytes(), false).is_ok(), "{n:.40}");
+        }
     }
 
     #[test]

@@ -9,7 +9,7 @@ use std::fmt;
 use mysql_async::Value;
 
 use crate::catalog::{MyBase, MyType, PgKind, PgType};
-mod json;
+pub mod json;
 mod zone;
 pub use zone::SourceZone;
 
@@ -1210,6 +1210,10 @@ fn put_json(
                     ProblemClass::NulByte,
                     "JSON holds \\u0000, which jsonb cannot store",
                 ),
+                json::JsonError::NumberOutOfRange { .. } => err(
+                    ProblemClass::OutOfRange,
+                    format!("invalid JSON for jsonb: {e}"),
+                ),
                 json::JsonError::DuplicateKey { key: (s, e), .. } => {
                     let key = String::from_utf8_lossy(&b[s..e]);
                     let short: String = key.chars().take(60).collect();
@@ -1349,6 +1353,11 @@ pub enum Rule {
     EmptyToNull,
     /// NUL bytes are removed from the text.
     StripNul,
+    /// `strip_nul` into jsonb: `\u0000` escapes are removed from the JSON strings (jsonb
+    /// cannot store that character; the text holds no raw NUL). Set by the plan, never
+    /// written in config.
+    #[serde(rename = "strip_nul", skip_deserializing)]
+    StripNulEscapes,
     /// Zero and partial dates (`0000-00-00`, `2024-00-15`) become NULL. Nullable targets only.
     ZeroDateToNull,
     /// The bytes are stored as base64 text (binary data held in a text column, into text).
@@ -1367,7 +1376,7 @@ impl Rule {
     pub fn name(self) -> &'static str {
         match self {
             Rule::EmptyToNull => "empty_to_null",
-            Rule::StripNul => "strip_nul",
+            Rule::StripNul | Rule::StripNulEscapes => "strip_nul",
             Rule::ZeroDateToNull => "zero_date_to_null",
             Rule::Base64 => "base64",
             Rule::Hex => "hex",
@@ -1396,6 +1405,10 @@ impl Rule {
                 ))),
                 true,
             ),
+            (Rule::StripNulEscapes, Value::Bytes(b)) => match json::strip_nul_escapes(b) {
+                Some(stripped) => (Some(Cow::Owned(Value::Bytes(stripped))), true),
+                None => (Some(Cow::Borrowed(v)), false),
+            },
             (Rule::ZeroDateToNull, Value::Date(y, m, d, ..)) if *m == 0 || *d == 0 || *y == 0 => {
                 (None, true)
             }

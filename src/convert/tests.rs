@@ -755,6 +755,26 @@ fn rules_change_only_what_they_name() {
         Rule::StripNul.apply(&nul),
         (Some(Cow::Owned(Value::Bytes(b"ab".to_vec()))), true)
     );
+    // Into jsonb the NUL is the \u0000 escape; an escaped backslash before "u0000" is not one.
+    let doc = Value::Bytes(br#"{"a":"x\u0000y\\u0000","\u0000":[" \"\u0000\u00000"]}"#.to_vec());
+    assert_eq!(
+        Rule::StripNulEscapes.apply(&doc),
+        (
+            Some(Cow::Owned(Value::Bytes(
+                br#"{"a":"xy\\u0000","":[" \"0"]}"#.to_vec()
+            ))),
+            true
+        )
+    );
+    let plain = Value::Bytes(br#"{"a":"\\u0000 \\\\u0000","b":"\u0001"}"#.to_vec());
+    assert_eq!(
+        Rule::StripNulEscapes.apply(&plain),
+        (Some(Cow::Borrowed(&plain)), false)
+    );
+    assert_eq!(
+        serde_json::to_string(&Rule::StripNulEscapes).unwrap(),
+        "\"strip_nul\""
+    );
     let zero = Value::Date(0, 0, 0, 0, 0, 0, 0);
     assert_eq!(Rule::ZeroDateToNull.apply(&zero), (None, true));
     let partial = Value::Date(2024, 0, 15, 0, 0, 0, 0);

@@ -78,6 +78,7 @@ pub async fn export_all(ctx: Arc<ExportCtx>, conns: Vec<Conn>) -> Result<Vec<Man
                     bytes: c.bytes,
                     sha256: c.sha256.clone(),
                     xxh3: Some(xxh3),
+                    earlier_export: true,
                 };
                 tx.send(ExportEvent::Chunk(ready))
                     .await

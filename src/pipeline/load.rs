@@ -392,7 +392,20 @@ fn encode_error(t: &TablePlan, c: &ChunkReady, e: EncodeError) -> Error {
         msg.push_str(&format!("; row with primary key {key}"));
     }
     msg.push_str(" (binary COPY; `load_format = \"csv\"` sends the file as it is)");
-    load_error(t, c, msg)
+    load_error(t, c, earlier_export_hint(c, msg))
+}
+
+/// A data error in a file an earlier export wrote: re-running loads the same file, so a
+/// fix made in the source since would fail again on the same row without this hint.
+fn earlier_export_hint(c: &ChunkReady, mut msg: String) -> String {
+    if c.earlier_export {
+        msg.push_str(&format!(
+            "; this chunk ({}) was exported by an earlier run: after fixing the source, \
+             `my2pg run --fresh` exports it again",
+            c.path.display()
+        ));
+    }
+    msg
 }
 
 /// Names the failing row: Postgres reports the line (CSV: the file's physical line;
@@ -409,6 +422,13 @@ fn copy_error(t: &TablePlan, c: &ChunkReady, e: &tokio_postgres::Error, binary: 
         if let Some(key) = key_at(t, &c.path, line, binary) {
             msg.push_str(&format!("; row with primary key {key}"));
         }
+    }
+    // Only the server's verdict on the data: a lost connection is not the file's fault.
+    if e.as_db_error().is_some_and(|db| {
+        let class = &db.code().code()[..2];
+        class == "22" || class == "23"
+    }) {
+        msg = earlier_export_hint(c, msg);
     }
     load_error(t, c, msg)
 }

@@ -61,6 +61,9 @@ pub struct ChunkReady {
     /// hash (~10x faster) instead of recomputing sha256; `import` has no such hash
     /// and checks sha256.
     pub xxh3: Option<u64>,
+    /// The file was written by an earlier export, not by this process: an error in its
+    /// data may be one the operator has since fixed in the source.
+    pub earlier_export: bool,
 }
 
 /// What the export side tells the loader.

@@ -214,6 +214,7 @@ mod tests {
             bytes: 1,
             sha256: String::new(),
             xxh3: None,
+            earlier_export: false,
         }
     }
 

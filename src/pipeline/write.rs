@@ -144,6 +144,7 @@ pub fn write_chunks(
                     bytes: entry.bytes,
                     sha256: entry.sha256.clone(),
                     xxh3: Some(xxh3),
+                    earlier_export: false,
                 };
                 {
                     let mut m = manifest

@@ -632,13 +632,22 @@ pub fn build_plan(
     }
     for name in settings.table_existing_rows.keys() {
         if !target.iter().any(|tt| &tt.name == name) {
+            // [columns] and run.exclude take source names; say so when that is the slip.
+            let hint = match tables.iter().find(|t| &t.source == name) {
+                Some(t) => format!(
+                    "; \"{name}\" is a source table: [tables.*] keys are target names, here \
+                     [tables.\"{}\"]",
+                    t.target.name
+                ),
+                None => String::new(),
+            };
             plan.problems.push(Problem {
                 kind: ProblemKind::UnknownConfigTable,
                 table: name.clone(),
                 column: None,
                 message: format!(
                     "[tables.\"{name}\"] names no table of target schema \"{}\" (names are \
-                     exact and case-sensitive)",
+                     exact and case-sensitive){hint}",
                     settings.schema
                 ),
             });
@@ -875,6 +884,10 @@ fn plan_table(
                 jsonb: true,
                 last_key_wins,
             } => {
+                // jsonb text holds no raw NUL: its NUL is the `\u0000` escape.
+                if rule == Some(Rule::StripNul) {
+                    rule = Some(Rule::StripNulEscapes);
+                }
                 if rule.is_none() && settings.json_duplicate_keys == JsonDuplicateKeys::Last {
                     rule = Some(Rule::JsonDuplicateKeysLast);
                 }

@@ -57,6 +57,7 @@ pub enum Kind {
 pub enum SrcRule {
     EmptyToNull,
     StripNul,
+    StripNulEscapes,
     ZeroDateToNull,
     Base64,
     Hex,
@@ -72,6 +73,7 @@ impl SrcRule {
         Some(match r {
             Rule::EmptyToNull => SrcRule::EmptyToNull,
             Rule::StripNul => SrcRule::StripNul,
+            Rule::StripNulEscapes => SrcRule::StripNulEscapes,
             Rule::ZeroDateToNull => SrcRule::ZeroDateToNull,
             Rule::Base64 => SrcRule::Base64,
             Rule::Hex => SrcRule::Hex,
@@ -88,6 +90,10 @@ impl SrcRule {
             (SrcRule::StripNul, Value::Bytes(b)) => Some(Cow::Owned(Value::Bytes(
                 b.iter().copied().filter(|&c| c != 0).collect(),
             ))),
+            (SrcRule::StripNulEscapes, Value::Bytes(b)) => match json_strip(b) {
+                Some(stripped) => Some(Cow::Owned(Value::Bytes(stripped))),
+                None => Some(Cow::Borrowed(v)),
+            },
             (SrcRule::ZeroDateToNull, Value::Date(y, m, d, ..))
                 if *y == 0 || *m == 0 || *d == 0 =>
             {
@@ -102,6 +108,11 @@ impl SrcRule {
             _ => Some(Cow::Borrowed(v)),
         }
     }
+}
+
+/// The copy's own `\u0000` removal: verify must see the source as the rule made it.
+fn json_strip(b: &[u8]) -> Option<Vec<u8>> {
+    crate::convert::json::strip_nul_escapes(b)
 }
 
 /// Standard base64 with padding.

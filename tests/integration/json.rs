@@ -1,6 +1,8 @@
 //! MySQL/MariaDB `json` into Postgres `json` (text kept) and `jsonb` (semantic).
 
-use crate::common::{check_findings, my_opt, my_str, pg_text_expr, problems, row, TestEnv};
+use crate::common::{
+    check_findings, my_opt, my_str, pg_text_expr, problems, row, rules_applied, TestEnv,
+};
 
 #[test]
 fn json_nested_unicode_and_escapes_into_jsonb_and_json() {
@@ -149,21 +151,14 @@ fn json_duplicate_keys_into_jsonb_are_refused_unless_last_is_chosen() {
     // The failed run's files were exported under the other plan: --fresh starts over.
     let out = env.my2pg(&["run", "--fresh", "--yes", "--json"]);
     out.assert_ok();
-    let applied: Vec<_> = out.json()["rules_applied"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|r| {
-            (
-                r["column"].as_str().unwrap().to_string(),
-                r["rule"].as_str().unwrap().to_string(),
-                r["changed_values"].as_u64().unwrap(),
-            )
-        })
-        .collect();
     assert_eq!(
-        applied,
-        vec![("jb".to_string(), "json_duplicate_keys_last".to_string(), 1)]
+        rules_applied(&out.json()),
+        vec![(
+            "docs".to_string(),
+            "jb".to_string(),
+            "json_duplicate_keys_last".to_string(),
+            1
+        )]
     );
     assert_eq!(
         env.pg_rows("SELECT id::text, jb::text, j::text FROM docs ORDER BY id"),
@@ -219,4 +214,109 @@ fn rule_json_duplicate_keys_last_is_per_column_and_needs_jsonb() {
     env.my2pg(&["run"]).assert_exit(2).assert_stderr_contains(
         "docs.a: rule json_duplicate_keys_last needs a jsonb target column",
     );
+}
+
+/// jsonb stores numbers as numeric, whose range is finite, and cannot store `\u0000`:
+/// both are found by `check` and by the run's converter (naming the row), never left to
+/// the server; `strip_nul` on a jsonb column removes the escapes (counted), and verify
+/// compares the source as the rule made it.
+#[test]
+fn jsonb_numbers_beyond_numeric_and_nul_escapes() {
+    let env = TestEnv::new("json_range");
+    env.mysql_exec(&format!(
+        "CREATE TABLE docs (id int NOT NULL PRIMARY KEY, jb longtext NULL); \
+         INSERT INTO docs VALUES (1, {}), (2, {}), (3, {}), (4, {}), (5, NULL)",
+        my_str(r#"{"n":1e-1000000}"#),
+        my_str(r#"{"a":"x\u0000y","b":["\u0000"]}"#),
+        my_str(r#"{"n":1e131071,"m":[-1e-16383]}"#),
+        my_str(r#"["\\u0000"]"#),
+    ));
+    env.pg_exec("CREATE TABLE docs (id integer PRIMARY KEY, jb jsonb)");
+    env.write_config("[run]\nchunk_rows = 2");
+
+    let out = env.my2pg(&["check", "--json"]);
+    out.assert_exit(1);
+    assert_eq!(
+        check_findings(&out.json()),
+        vec![
+            (
+                "docs".into(),
+                "jb".into(),
+                "nul_byte".into(),
+                1,
+                vec![r#"(id)=(2) value "{\"a\":\"x\\u0000y\",\"b\":[\"\\u0000\"]}""#.to_string()],
+                false
+            ),
+            (
+                "docs".into(),
+                "jb".into(),
+                "out_of_range".into(),
+                1,
+                vec![r#"(id)=(1) value "{\"n\":1e-1000000}""#.to_string()],
+                false
+            ),
+        ]
+    );
+    let out = env.my2pg(&["run"]);
+    out.assert_exit(1).assert_stderr_contains(
+        r#"table `docs`, column `jb`, primary key (id)=(1): cannot convert "{\"n\":1e-1000000}": invalid JSON for jsonb: number at byte 5 is beyond what jsonb's numeric can store"#,
+    );
+    assert_eq!(env.pg_count("docs"), 0);
+
+    env.mysql_exec(&format!(
+        "UPDATE docs SET jb = {} WHERE id = 1",
+        my_str(r#"{"n":1e-16383}"#)
+    ));
+    env.write_config("[run]\nchunk_rows = 2\n[columns.\"docs.jb\"]\nconvert = \"strip_nul\"");
+    let out = env.my2pg(&["check", "--json"]);
+    out.assert_ok();
+    assert_eq!(
+        check_findings(&out.json()),
+        vec![(
+            "docs".into(),
+            "jb".into(),
+            "nul_byte".into(),
+            1,
+            vec![r#"(id)=(2) value "{\"a\":\"x\\u0000y\",\"b\":[\"\\u0000\"]}""#.to_string()],
+            true
+        )]
+    );
+    let out = env.my2pg(&["run", "--fresh", "--yes", "--json"]);
+    out.assert_ok();
+    assert_eq!(
+        rules_applied(&out.json()),
+        vec![(
+            "docs".to_string(),
+            "jb".to_string(),
+            "strip_nul".to_string(),
+            1
+        )]
+    );
+    assert_eq!(
+        env.pg_rows(
+            "SELECT id::text, CASE WHEN id IN (1, 3) THEN md5(jb::text) ELSE jb::text END \
+             FROM docs ORDER BY id"
+        ),
+        vec![
+            row(&[Some("1"), env.pg_value("SELECT md5('{\"n\": ' || 1e-16383::numeric || '}')").as_deref()]),
+            row(&[Some("2"), Some(r#"{"a": "xy", "b": [""]}"#)]),
+            row(&[
+                Some("3"),
+                env.pg_value(
+                    "SELECT md5('{\"m\": [' || (-1e-16383)::numeric || '], \"n\": ' || 1e131071::numeric || '}')"
+                )
+                .as_deref()
+            ]),
+            row(&[Some("4"), Some(r#"["\\u0000"]"#)]),
+            row(&[Some("5"), None]),
+        ]
+    );
+    env.my2pg(&["verify", "--level", "full"])
+        .assert_ok()
+        .assert_stderr_contains("verify (full): equal");
+    // A changed value is still found with the rule in place.
+    env.pg_exec("UPDATE docs SET jb = '{\"a\": \"xy\", \"b\": [\"z\"]}' WHERE id = 2");
+    env.my2pg(&["verify", "--level", "full"])
+        .assert_exit(1)
+        .assert_stderr_contains("(id)=(2)");
 }

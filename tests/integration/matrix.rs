@@ -989,9 +989,9 @@ fn matrix_jsonb_unpaired_surrogate_fails_at_export_json_keeps_it() {
 }
 
 #[test]
-fn matrix_jsonb_number_beyond_numeric_fails_its_chunk_naming_the_row() {
-    // Valid JSON that jsonb cannot store: Postgres refuses it during COPY, and the error
-    // names the row; the chunk leaves nothing behind.
+fn matrix_jsonb_number_beyond_numeric_is_refused_naming_the_row() {
+    // Valid JSON that jsonb cannot store (Postgres: `value overflows numeric format`): the
+    // converter refuses it before any COPY, naming the row; nothing is loaded.
     let env = TestEnv::new("mx_jsonb_num");
     env.mysql_exec(
         "CREATE TABLE docs (id int NOT NULL PRIMARY KEY, b text NULL); \
@@ -1001,8 +1001,9 @@ fn matrix_jsonb_number_beyond_numeric_fails_its_chunk_naming_the_row() {
     config(&env, "");
     let out = env.my2pg(&["run"]);
     out.assert_exit(1);
-    out.assert_stderr_contains("value overflows numeric format");
-    out.assert_stderr_contains("row with primary key (id)=(2)");
+    out.assert_stderr_contains(
+        r#"table `docs`, column `b`, primary key (id)=(2): cannot convert "{\"n\": 1e1000000}": invalid JSON for jsonb: number at byte 6 is beyond what jsonb's numeric can store"#,
+    );
     assert_eq!(env.pg_count("docs"), 0);
 }
 

@@ -157,6 +157,24 @@ fn plan_config_naming_a_missing_table_blocks_with_exit_2() {
             p("unknown_config_table", "migration_typeorm", None)
         ]
     );
+
+    // [columns] and run.exclude take source names, [tables] target names: a source name
+    // there is pointed at the target name it should be.
+    env.mysql_exec("CREATE TABLE `Systems` (`Name` varchar(64) NOT NULL PRIMARY KEY)");
+    env.pg_exec("CREATE TABLE systems (name varchar(64) PRIMARY KEY)");
+    env.write_config("[tables.\"Systems\"]\nexisting_rows = \"truncate\"\n");
+    let out = env.my2pg(&["plan", "--json"]);
+    out.assert_exit(2).assert_stderr_contains(
+        "[tables.\"Systems\"] names no table of target schema \"public\" (names are exact \
+         and case-sensitive); \"Systems\" is a source table: [tables.*] keys are target \
+         names, here [tables.\"systems\"]",
+    );
+    assert_eq!(
+        problems(&out.json()),
+        vec![p("unknown_config_table", "Systems", None)]
+    );
+    env.write_config("[tables.\"systems\"]\nexisting_rows = \"truncate\"\n");
+    env.my2pg(&["plan"]).assert_ok();
 }
 
 /// A trigger on a copied table fires for every loaded row: plan says so (a warning, the

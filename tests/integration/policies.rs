@@ -2,31 +2,12 @@
 //! exactly what they change, counted in the run report's `rules_applied`, and the
 //! rule uses that cannot work refused by `plan` (invalid_rule, exit 2).
 
-use crate::common::{my_bin, my_str, problems, row, TestEnv};
+use crate::common::{my_bin, my_str, problems, row, rules_applied, TestEnv};
 
 /// One reader: no `FLUSH TABLES WITH READ LOCK`, so a long write by another client of the
 /// shared MariaDB server cannot stall these conversion tests (snapshots are covered elsewhere).
 fn config(env: &TestEnv, extra: &str) {
     env.write_config(&format!("[workers]\nreaders = 1\n{extra}"));
-}
-
-/// `rules_applied` as sorted (table, column, rule, changed_values).
-fn rules_applied(report: &serde_json::Value) -> Vec<(String, String, String, u64)> {
-    let mut v: Vec<_> = report["rules_applied"]
-        .as_array()
-        .unwrap_or_else(|| panic!("`rules_applied` is not an array: {report:#}"))
-        .iter()
-        .map(|r| {
-            (
-                r["table"].as_str().unwrap().to_string(),
-                r["column"].as_str().unwrap().to_string(),
-                r["rule"].as_str().unwrap().to_string(),
-                r["changed_values"].as_u64().unwrap(),
-            )
-        })
-        .collect();
-    v.sort();
-    v
 }
 
 fn ra(t: &str, c: &str, rule: &str, n: u64) -> (String, String, String, u64) {

@@ -473,6 +473,27 @@ fn a_unique_key_kept_during_the_load_fails_its_chunk_at_once() {
              WHERE table_name = 'acct'"
         )
     );
+    assert!(
+        !out.stderr.contains("exported by an earlier run"),
+        "this run wrote the chunk itself: {}",
+        out.stderr
+    );
+
+    // The operator fixes the source and runs again: the chunk on disk still holds the
+    // old value, and the error says so and how to export again.
+    env.mysql_exec("UPDATE acct SET ext = 'ffffffff-0000-4000-8000-000000000042' WHERE id = 42");
+    let out = env.my2pg(&["run"]);
+    out.assert_exit(1);
+    out.assert_stderr_contains("Key (ext)=(0000002a-0000-4000-8000-000000000000) already exists");
+    out.assert_stderr_contains(
+        "was exported by an earlier run: after fixing the source, `my2pg run --fresh` \
+         exports it again",
+    );
+    env.my2pg(&["run", "--fresh", "--yes"]).assert_ok();
+    assert_eq!(
+        env.pg_value("SELECT ext::text FROM acct WHERE id = 42"),
+        Some("ffffffff-0000-4000-8000-000000000042".into())
+    );
 }
 
 #[test]

@@ -1014,3 +1014,22 @@ pub fn check_findings(report: &serde_json::Value) -> Vec<CheckFinding> {
     v.sort();
     v
 }
+
+/// `rules_applied` as sorted (table, column, rule, changed_values).
+pub fn rules_applied(report: &serde_json::Value) -> Vec<(String, String, String, u64)> {
+    let mut v: Vec<_> = report["rules_applied"]
+        .as_array()
+        .unwrap_or_else(|| panic!("`rules_applied` is not an array: {report:#}"))
+        .iter()
+        .map(|r| {
+            (
+                r["table"].as_str().unwrap().to_string(),
+                r["column"].as_str().unwrap().to_string(),
+                r["rule"].as_str().unwrap().to_string(),
+                r["changed_values"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    v.sort();
+    v
+}
