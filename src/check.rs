@@ -17,7 +17,7 @@ use crate::convert::{excerpt, ProblemClass};
 use crate::error::{Error, ErrorKind, Result};
 use crate::ident::MyIdent;
 use crate::pipeline::read::{give_back, read_table, RowLane, Segment};
-use crate::pipeline::transform::{format_key, unmappable_column};
+use crate::pipeline::transform::{format_key, source_read_problem};
 use crate::pipeline::{first_error, Cancel, RowBatch};
 use crate::plan::{ColumnPlan, Plan, ProblemKind, TablePlan};
 use crate::report::{CheckFinding, CheckReport};
@@ -45,10 +45,8 @@ fn scan_rows(t: &TablePlan, rows: &[Row]) -> Tally {
     let mut tally = Tally::new();
     let mut scratch = Vec::new();
     for row in rows {
-        if let Some(i) = unmappable_column(t, row) {
-            let e = tally
-                .entry((i, ProblemClass::UnmappableChar, false))
-                .or_insert((0, Vec::new()));
+        if let Some((i, class)) = source_read_problem(t, row) {
+            let e = tally.entry((i, class, false)).or_insert((0, Vec::new()));
             e.0 += 1;
             if e.1.len() < SAMPLES {
                 let v = row.as_ref(i).map_or_else(String::new, excerpt);

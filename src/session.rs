@@ -27,6 +27,9 @@ const MYSQL_INIT: &[&str] = &[
     "SET SESSION net_read_timeout = 3600",
 ];
 
+/// The largest packet the MySQL protocol allows (1 GiB).
+const MAX_PACKET: usize = 1 << 30;
+
 pub fn mysql_opts(dsn: &Dsn) -> Result<(OptsBuilder, String)> {
     let opts = Opts::from_url(dsn.full_url())
         .map_err(|e| Error::config(format!("source.url {dsn}: {}", redact_url_error(&e))))?;
@@ -35,9 +38,14 @@ pub fn mysql_opts(dsn: &Dsn) -> Result<(OptsBuilder, String)> {
         .filter(|d| !d.is_empty())
         .ok_or_else(|| Error::config(format!("source.url {dsn}: names no database")))?
         .to_string();
+    // Without a client value mysql_async takes the server's (often 16 MiB) and refuses a
+    // larger row with "Packet is larger than max_allowed_packet", though the server sends
+    // stored values of any size: accept up to the protocol's 1 GiB unless the URL says.
+    let packet = opts.max_allowed_packet().unwrap_or(MAX_PACKET);
     let builder = OptsBuilder::from_opts(opts)
         .init(MYSQL_INIT.to_vec())
-        .stmt_cache_size(16usize);
+        .stmt_cache_size(16usize)
+        .max_allowed_packet(Some(packet));
     Ok((builder, db))
 }
 

@@ -39,6 +39,9 @@ pub enum ProblemClass {
     NullIntoNotNull,
     /// A datetime in run.source_timezone that a daylight-saving change skipped.
     NonexistentLocalTime,
+    /// A value MariaDB's string functions cannot handle (CAST, CONVERT return NULL above
+    /// the server's max_allowed_packet), so it cannot be read as stored or checked.
+    OverMaxAllowedPacket,
     OrphanFk,
     Other,
 }
@@ -63,6 +66,7 @@ impl ProblemClass {
             ProblemClass::InvalidDate => "invalid_date",
             ProblemClass::NullIntoNotNull => "null_into_not_null",
             ProblemClass::NonexistentLocalTime => "nonexistent_local_time",
+            ProblemClass::OverMaxAllowedPacket => "over_max_allowed_packet",
             ProblemClass::OrphanFk => "orphan_fk",
             ProblemClass::Other => "other",
         }

@@ -9,7 +9,7 @@ use rayon::prelude::*;
 
 use super::read::give_back;
 use super::{Cancel, EncodedBatch, RowBatch};
-use crate::convert::excerpt;
+use crate::convert::{excerpt, ProblemClass};
 use crate::error::{Error, ErrorKind, Result};
 use crate::plan::TablePlan;
 
@@ -79,14 +79,14 @@ pub fn encode_rows(t: &TablePlan, rows: &[Row]) -> Result<Encoded> {
     let mut out = Vec::with_capacity(rows.len() * 64 * t.columns.len().max(1));
     let mut changed = vec![0u64; t.columns.len()];
     for row in rows {
-        if let Some(i) = unmappable_column(t, row) {
+        if let Some((i, class)) = source_read_problem(t, row) {
             let col = &t.columns[i];
             return Err(ErrorKind::Convert {
                 table: t.source.clone(),
                 column: col.source.clone(),
                 pk: format_key(t, row),
                 excerpt: row.as_ref(i).map_or_else(String::new, excerpt),
-                reason: unmappable_reason(t, i),
+                reason: source_read_reason(t, i, class),
             }
             .into());
         }
@@ -125,22 +125,44 @@ pub fn encode_rows(t: &TablePlan, rows: &[Row]) -> Result<Encoded> {
     Ok((out, changed))
 }
 
-/// The first column whose charset check failed in this row: MariaDB sent `?` for a
-/// stored byte with no Unicode character.
-pub fn unmappable_column(t: &TablePlan, row: &Row) -> Option<usize> {
-    t.charset_checks.iter().enumerate().find_map(|(k, ch)| {
-        let flag = row.as_ref(t.charset_flag_position(k))?;
-        let converted_whole = match flag {
-            Value::Int(n) => *n != 0,
-            Value::UInt(n) => *n != 0,
-            Value::Bytes(b) => b.as_slice() != b"0",
-            _ => true,
-        };
-        (!converted_whole).then_some(ch.column)
-    })
+/// The first column this row's flags say was not read as the plan asks: a charset check
+/// that failed (MariaDB sent `?` for a stored byte with no Unicode character), or a value
+/// MariaDB's string functions returned as NULL because it is larger than the server's
+/// max_allowed_packet (the check could not run, or the stored bytes never arrived).
+pub fn source_read_problem(t: &TablePlan, row: &Row) -> Option<(usize, ProblemClass)> {
+    let present = |i: usize| row.as_ref(i).is_some_and(|v| *v != Value::NULL);
+    let is_zero = |v: &Value| match v {
+        Value::Int(n) => *n == 0,
+        Value::UInt(n) => *n == 0,
+        Value::Bytes(b) => b.as_slice() == b"0",
+        _ => false,
+    };
+    for (k, ch) in t.charset_checks.iter().enumerate() {
+        match row.as_ref(t.charset_flag_position(k)) {
+            None | Some(Value::NULL) if present(ch.column) => {
+                return Some((ch.column, ProblemClass::OverMaxAllowedPacket))
+            }
+            Some(flag) if is_zero(flag) => return Some((ch.column, ProblemClass::UnmappableChar)),
+            _ => {}
+        }
+    }
+    for (k, i) in t.stored_bytes_columns().enumerate() {
+        let flag_not_null = row.as_ref(t.null_flag_position(k)).is_some_and(is_zero);
+        if flag_not_null && !present(i) {
+            return Some((i, ProblemClass::OverMaxAllowedPacket));
+        }
+    }
+    None
 }
 
-pub fn unmappable_reason(t: &TablePlan, column: usize) -> String {
+pub fn source_read_reason(t: &TablePlan, column: usize, class: ProblemClass) -> String {
+    if class == ProblemClass::OverMaxAllowedPacket {
+        return "the value is larger than the source server's max_allowed_packet, above \
+                which MariaDB's CAST and CONVERT return NULL, so it cannot be read as stored \
+                or checked for unmappable bytes (it would load as NULL or with '?'); raise it \
+                on the source server (SET GLOBAL max_allowed_packet = 1073741824) and run again"
+            .into();
+    }
     let cs = t
         .charset_checks
         .iter()

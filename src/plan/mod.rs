@@ -55,6 +55,9 @@ pub enum ProblemKind {
     /// Warning: the source user lacks SELECT on the whole database: tables and columns
     /// it cannot see look absent and are not copied.
     SourcePrivileges,
+    /// Blocking: no table would be copied (a wrong database or schema in the config would
+    /// otherwise "succeed" moving nothing).
+    NothingToCopy,
     /// Warning: MySQL `timestamp` into `timestamp without time zone` on a server whose
     /// default time zone is not UTC: applications saw other wall-clock times than the
     /// UTC ones the target gets.
@@ -255,7 +258,9 @@ impl TablePlan {
     }
 
     /// The reader's select list: the copied columns (bytes as stored where
-    /// `read_stored_bytes`), the key columns not copied, then one flag per charset check.
+    /// `read_stored_bytes`), the key columns not copied, one flag per charset check, then
+    /// `ISNULL(c)` per stored-bytes column: `CAST(c AS BINARY)` is NULL for a value above
+    /// the server's max_allowed_packet, which must fail, never load as NULL.
     pub fn select_exprs(&self) -> Vec<String> {
         let q = |c: &str| MyIdent(c.to_string()).to_string();
         let mut out: Vec<String> = self
@@ -281,7 +286,24 @@ impl TablePlan {
                 ch.charset
             ));
         }
+        for i in self.stored_bytes_columns() {
+            out.push(format!("ISNULL({})", q(&self.columns[i].source)));
+        }
         out
+    }
+
+    /// Copied columns read as `CAST(c AS BINARY)`, in order.
+    pub fn stored_bytes_columns(&self) -> impl Iterator<Item = usize> + '_ {
+        self.columns
+            .iter()
+            .enumerate()
+            .filter(|(_, c)| c.read_stored_bytes)
+            .map(|(i, _)| i)
+    }
+
+    /// Position of the `ISNULL` flag of the `k`-th stored-bytes column.
+    pub fn null_flag_position(&self, k: usize) -> usize {
+        self.charset_flag_position(self.charset_checks.len()) + k
     }
 
     /// Position of charset check `k`'s flag in a row read with `select_exprs`.
@@ -652,6 +674,28 @@ pub fn build_plan(
                 ),
             });
         }
+    }
+    if tables.is_empty() {
+        let message = if source.is_empty() {
+            "the source database has no tables: nothing would be copied (is the database in \
+             source.url the right one?)"
+                .to_string()
+        } else if source.iter().all(|st| settings.exclude.contains(&st.name)) {
+            "run.exclude names every source table: nothing would be copied".to_string()
+        } else {
+            format!(
+                "no source table has a table to copy into in target schema \"{}\": nothing \
+                 would be copied (are target.schema and the database in target.url the right \
+                 ones?)",
+                settings.schema
+            )
+        };
+        plan.problems.push(Problem {
+            kind: ProblemKind::NothingToCopy,
+            table: String::new(),
+            column: None,
+            message,
+        });
     }
     let mut result = waves::plan_waves(&tables, fks, &settings.schema);
     if settings.constraints == crate::config::ConstraintStrategy::Rebuild {

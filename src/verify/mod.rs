@@ -528,9 +528,10 @@ async fn full_table(
             .await
             .map_err(|e| Error::mysql("start a read-only snapshot", e))?;
     }
-    // The copied columns exactly as the export reads them (bytes as stored included).
-    let mut select = t.select_exprs();
-    select.truncate(t.columns.len());
+    // The copied columns exactly as the export reads them (bytes as stored included),
+    // with the flags that tell a value MariaDB could not read that way: compared as read,
+    // such a value (NULL from CAST above max_allowed_packet) could look equal.
+    let select = t.select_exprs();
     let my = Side::My {
         conn,
         sql: format!(
@@ -539,6 +540,7 @@ async fn full_table(
             MyIdent(t.source.clone())
         ),
         what: format!("read `{}`", t.source),
+        plan: Some(Arc::new(t.clone())),
     };
     let pg = pg_side(settings, &t.target, &layout).await?;
     let c = compare(my, pg, layout, pool, opts.max_diffs).await?;

@@ -28,8 +28,9 @@ use xxhash_rust::xxh3::{xxh3_128, xxh3_64};
 use super::canon::{self, Kind, Origin, SrcRule};
 use super::csv::{CsvParser, TextBatch, BATCH_BYTES, BATCH_ROWS};
 use super::pgbin::BinaryParser;
-use crate::error::{Error, Result};
+use crate::error::{Error, ErrorKind, Result};
 use crate::pipeline::read::row_bytes;
+use crate::plan::TablePlan;
 
 /// Batches in flight per side (hashing on the pool while the reader reads on).
 const WINDOW: usize = 4;
@@ -337,7 +338,13 @@ impl Pipe {
 }
 
 /// Streams `sql` (binary protocol, row by row) from MySQL into the pipe.
-pub async fn scan_mysql(conn: &mut Conn, sql: &str, what: &str, mut pipe: Pipe) -> Result<Scanned> {
+pub async fn scan_mysql(
+    conn: &mut Conn,
+    sql: &str,
+    what: &str,
+    plan: Option<&TablePlan>,
+    mut pipe: Pipe,
+) -> Result<Scanned> {
     let mut stream = conn
         .exec_stream::<Row, _, _>(sql, ())
         .await
@@ -345,6 +352,20 @@ pub async fn scan_mysql(conn: &mut Conn, sql: &str, what: &str, mut pipe: Pipe) 
     let mut buf = Vec::with_capacity(BATCH_ROWS);
     let mut bytes = 0;
     while let Some(row) = stream.try_next().await.map_err(|e| Error::mysql(what, e))? {
+        if let Some(t) = plan {
+            if let Some((i, class)) = crate::pipeline::transform::source_read_problem(t, &row) {
+                return Err(ErrorKind::Convert {
+                    table: t.source.clone(),
+                    column: t.columns[i].source.clone(),
+                    pk: crate::pipeline::transform::format_key(t, &row),
+                    excerpt: row
+                        .as_ref(i)
+                        .map_or_else(String::new, crate::convert::excerpt),
+                    reason: crate::pipeline::transform::source_read_reason(t, i, class),
+                }
+                .into());
+            }
+        }
         bytes += row_bytes(&row);
         buf.push(row);
         if buf.len() >= BATCH_ROWS || bytes >= BATCH_BYTES {
@@ -614,6 +635,8 @@ pub enum Side {
         conn: Conn,
         sql: String,
         what: String,
+        /// The table plan whose flags each row carries (see `source_read_problem`).
+        plan: Option<Arc<TablePlan>>,
     },
     Pg {
         client: tokio_postgres::Client,
@@ -628,7 +651,12 @@ pub enum Side {
 impl Side {
     async fn scan(mut self, pipe: Pipe, ncols: usize, first_pass: bool) -> (Side, Result<Scanned>) {
         let r = match &mut self {
-            Side::My { conn, sql, what } => scan_mysql(conn, sql, what, pipe).await,
+            Side::My {
+                conn,
+                sql,
+                what,
+                plan,
+            } => scan_mysql(conn, sql, what, plan.as_deref(), pipe).await,
             Side::Pg { client, sql, what } => scan_pg(client, sql, what, ncols, pipe).await,
             Side::Chunks { files } => scan_chunks(files, ncols, first_pass, pipe).await,
         };

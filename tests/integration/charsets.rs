@@ -109,3 +109,117 @@ fn text_in_a_non_utf8_charset_into_bytea_and_hex_keeps_the_stored_bytes() {
         "the changed column is l",
     );
 }
+
+/// Values above the source server's max_allowed_packet (16 MiB here; LOAD DATA stores
+/// them, INSERT cannot): MariaDB's CAST and CONVERT return NULL for them, so a value read
+/// as stored bytes (into bytea) or checked for unmappable bytes would load as NULL or
+/// with `?`. Such a value fails check, run and verify, naming its row; a plain read of a
+/// value that large loads exactly.
+#[test]
+fn values_above_max_allowed_packet_are_read_exactly_or_refused_never_nulled() {
+    let env = TestEnv::new("charsets_packet");
+    let packet: usize = env
+        .mysql_rows("SELECT @@max_allowed_packet")
+        .remove(0)
+        .remove(0)
+        .unwrap()
+        .parse()
+        .unwrap();
+    env.mysql_exec(
+        "CREATE TABLE lb (id int NOT NULL PRIMARY KEY, c longtext CHARACTER SET latin1 NULL); \
+         CREATE TABLE cp (id int NOT NULL PRIMARY KEY, c longtext CHARACTER SET cp1250 NULL); \
+         CREATE TABLE big (id int NOT NULL PRIMARY KEY, c longblob NULL)",
+    );
+    env.pg_exec(
+        "CREATE TABLE lb (id integer PRIMARY KEY, c bytea); \
+         CREATE TABLE cp (id integer PRIMARY KEY, c text); \
+         CREATE TABLE big (id integer PRIMARY KEY, c bytea)",
+    );
+    // Every byte but tab and newline (the LOAD DATA separators), past the packet size.
+    let alphabet: Vec<u8> = (0u8..=255).filter(|b| *b != b'\t' && *b != b'\n').collect();
+    let mut large: Vec<u8> = alphabet
+        .iter()
+        .copied()
+        .cycle()
+        .take(packet + packet / 8)
+        .collect();
+    let tsv = |v: &[u8]| {
+        let mut d = b"1\tsmall\x81\n2\t".to_vec();
+        d.extend_from_slice(v);
+        d.push(b'\n');
+        d
+    };
+    let load = |table: &str, cs: &str| {
+        format!("INTO TABLE {table} CHARACTER SET {cs} FIELDS TERMINATED BY '\\t' ESCAPED BY ''")
+    };
+    env.mysql_load_local(&load("big", "binary"), tsv(&large));
+    env.mysql_load_local(&load("lb", "latin1"), tsv(&large));
+    // cp1250 has no character for 0x81: a large value holding one (and no NUL, which
+    // text cannot hold anyway).
+    large.retain(|b| *b != 0x81 && *b != 0);
+    large.push(0x81);
+    env.mysql_load_local(&load("cp", "cp1250"), tsv(&large));
+    assert_eq!(
+        env.mysql_rows("SELECT id, LENGTH(c) > @@max_allowed_packet FROM lb UNION ALL SELECT id, LENGTH(c) > @@max_allowed_packet FROM cp ORDER BY 1, 2"),
+        vec![
+            row(&[Some("1"), Some("0")]),
+            row(&[Some("1"), Some("0")]),
+            row(&[Some("2"), Some("1")]),
+            row(&[Some("2"), Some("1")])
+        ]
+    );
+    env.write_config("[workers]\nreaders = 1\n[run]\nchunk_rows = 1");
+
+    let out = env.my2pg(&["check", "--json"]);
+    out.assert_exit(1);
+    let findings = check_findings(&out.json());
+    assert_eq!(
+        findings
+            .iter()
+            .map(|f| (f.0.as_str(), f.2.as_str(), f.3, f.4.len(), f.5))
+            .collect::<Vec<_>>(),
+        vec![
+            ("cp", "over_max_allowed_packet", 1, 1, false),
+            ("cp", "unmappable_char", 1, 1, false),
+            ("lb", "over_max_allowed_packet", 1, 1, false),
+        ]
+    );
+    assert!(
+        findings[0].4[0].starts_with("(id)=(2) value "),
+        "{findings:?}"
+    );
+
+    // (cp's small value would fail first: the large ones are what this run is about.)
+    env.write_config("[workers]\nreaders = 1\n[run]\nchunk_rows = 1\nexclude = [\"cp\"]");
+    let out = env.my2pg(&["run"]);
+    out.assert_exit(1)
+        .assert_stderr_contains("table `lb`, column `c`, primary key (id)=(2): cannot convert")
+        .assert_stderr_contains(
+            "the value is larger than the source server's max_allowed_packet, above which \
+             MariaDB's CAST and CONVERT return NULL",
+        );
+    assert_eq!(
+        env.pg_value("SELECT count(*)::text FROM lb WHERE c IS NULL"),
+        Some("0".into())
+    );
+
+    // The plain read of the large blob is exact (the client accepts the large packet).
+    env.write_config("[workers]\nreaders = 1\n[run]\nchunk_rows = 1\nexclude = [\"lb\", \"cp\"]");
+    env.my2pg(&["run", "--fresh", "--yes"]).assert_ok();
+    assert_eq!(
+        env.pg_rows("SELECT id::text, md5(c), length(c)::text FROM big ORDER BY id"),
+        env.mysql_rows("SELECT id, MD5(c), LENGTH(c) FROM big ORDER BY id")
+    );
+    env.my2pg(&["verify", "--level", "full"])
+        .assert_ok()
+        .assert_stderr_contains("verify (full): equal");
+
+    // A target holding NULL where the source has the large value (as an older run would
+    // have loaded it) is not "equal": verify cannot read the value as stored and says so.
+    env.pg_exec("INSERT INTO lb VALUES (1, '\\x736d616c6c81'), (2, NULL)");
+    env.write_config("[workers]\nreaders = 1\n[run]\nchunk_rows = 1\nexclude = [\"cp\"]");
+    env.my2pg(&["verify", "--level", "full"])
+        .assert_exit(1)
+        .assert_stderr_contains("table `lb`, column `c`, primary key (id)=(2): cannot convert")
+        .assert_stderr_contains("larger than the source server's max_allowed_packet");
+}

@@ -105,10 +105,13 @@ fn plan_skip_rule_leaves_a_source_column_behind() {
 #[test]
 fn plan_table_with_no_copyable_column_blocks_with_exit_2() {
     let env = TestEnv::new("no_cols");
-    env.mysql_exec("CREATE TABLE z (x int NULL); INSERT INTO z VALUES (1), (2)");
+    env.mysql_exec(
+        "CREATE TABLE z (x int NULL); INSERT INTO z VALUES (1), (2); \
+         CREATE TABLE k (id int NOT NULL PRIMARY KEY); INSERT INTO k VALUES (7)",
+    );
     env.pg_exec(
         "CREATE TABLE z (x integer GENERATED ALWAYS AS (42) STORED, \
-         id integer GENERATED ALWAYS AS IDENTITY)",
+         id integer GENERATED ALWAYS AS IDENTITY); CREATE TABLE k (id integer PRIMARY KEY)",
     );
     let (problems, stderr) = blocked_plan(&env);
     assert_eq!(problems, vec![p("no_copyable_columns", "z", None)]);
@@ -128,6 +131,14 @@ fn plan_table_with_no_copyable_column_blocks_with_exit_2() {
             "message": "target table \"z\" is not loaded: its source table \"z\" is in run.exclude; my2pg leaves it as it is"}])
     );
     env.my2pg(&["run"]).assert_ok();
+    assert_eq!(
+        env.pg_value("SELECT count(*)::text FROM z"),
+        Some("0".into())
+    );
+    assert_eq!(
+        env.pg_value("SELECT string_agg(id::text, ',') FROM k"),
+        Some("7".into())
+    );
 }
 
 /// A typo in `run.exclude` would copy the table the operator meant to leave out; one in
@@ -510,5 +521,44 @@ fn plan_skips_mysqls_generated_invisible_primary_key() {
             row(&[Some("2"), None]),
             row(&[Some("3"), Some("c")]),
         ]
+    );
+}
+
+/// A config pointing at the wrong schema or database copies nothing: that is a blocking
+/// problem (exit 2, nothing touched), never a run that "succeeds" with 0 tables.
+#[test]
+fn a_plan_that_copies_no_table_blocks_with_exit_2() {
+    let env = TestEnv::new("nothing");
+    env.pg_exec("CREATE SCHEMA app; CREATE TABLE app.account (id integer PRIMARY KEY)");
+    // An empty source database.
+    let (problems, stderr) = blocked_plan(&env);
+    assert_eq!(problems, vec![p("nothing_to_copy", "", None)]);
+    assert!(
+        stderr.contains(
+            "the source database has no tables: nothing would be copied (is the database in \
+             source.url the right one?)"
+        ),
+        "stderr: {stderr}"
+    );
+
+    // Source tables, but the target tables are in another schema than the config says.
+    env.mysql_exec(
+        "CREATE TABLE account (id int NOT NULL PRIMARY KEY); INSERT INTO account VALUES (1)",
+    );
+    let out = env.my2pg(&["run"]);
+    out.assert_exit(2).assert_stderr_contains(
+        "no source table has a table to copy into in target schema \"public\": nothing would \
+         be copied (are target.schema and the database in target.url the right ones?)",
+    );
+    env.write_config("[run]\nexclude = [\"account\"]");
+    env.my2pg(&["plan"])
+        .assert_exit(2)
+        .assert_stderr_contains("run.exclude names every source table: nothing would be copied");
+
+    env.write_config_as("my2pg.toml", "app", &env.workdir, "");
+    env.my2pg(&["run"]).assert_ok();
+    assert_eq!(
+        env.pg_value("SELECT count(*)::text FROM app.account"),
+        Some("1".into())
     );
 }

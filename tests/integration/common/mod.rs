@@ -439,6 +439,27 @@ impl TestEnv {
         });
     }
 
+    /// Loads `data` with `LOAD DATA LOCAL INFILE` (`load` is the SQL after the file name):
+    /// the one way to store a value larger than the server's max_allowed_packet, which no
+    /// INSERT statement and no string function can build.
+    pub fn mysql_load_local(&self, load: &str, data: Vec<u8>) {
+        use futures::StreamExt;
+        let url = self.mysql_url();
+        self.rt.block_on(async {
+            let mut conn = mysql_connect(&url).await;
+            let pieces: Vec<std::io::Result<bytes::Bytes>> = data
+                .chunks(1 << 20)
+                .map(|c| Ok(bytes::Bytes::copy_from_slice(c)))
+                .collect();
+            conn.set_infile_handler(async move { Ok(futures::stream::iter(pieces).boxed()) });
+            let sql = format!("LOAD DATA LOCAL INFILE 'data' {load}");
+            if let Err(e) = conn.query_drop(&sql).await {
+                panic!("MariaDB {}: {e}\nSQL:\n{sql}", redact_url(&url));
+            }
+            let _ = conn.disconnect().await;
+        });
+    }
+
     /// Runs `sql` in a transaction left open (until `mysql_rollback`): its changes are
     /// invisible to other sessions but already move InnoDB's row estimate.
     pub fn mysql_uncommitted(&self, sql: &str) -> mysql_async::Conn {
