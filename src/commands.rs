@@ -508,7 +508,17 @@ fn check_disk_space(wd: &WorkDir, plan: &Plan, settings: &Settings) -> Result<()
             .flatten()
             .filter(|m| m.fingerprint == t.fingerprint(settings.chunk_rows))
             .map_or(0, |m| m.bytes());
-        remaining += t.est_bytes.saturating_sub(done);
+        // bytea is written as hex: two CSV bytes per stored byte.
+        let hex = t
+            .columns
+            .iter()
+            .any(|c| matches!(c.converter, crate::convert::Converter::Bytea));
+        let estimate = if hex {
+            t.est_bytes.saturating_mul(2)
+        } else {
+            t.est_bytes
+        };
+        remaining += estimate.saturating_sub(done);
     }
     let needed = (remaining as f64 * settings.disk_margin) as u64;
     let free = crate::workdir::free_bytes(wd.root())?;

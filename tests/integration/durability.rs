@@ -1826,6 +1826,29 @@ fn disk_space_is_checked_before_exporting() {
     let out = my2pg_in(&cfg, &small_wd, &["run"]);
     out.assert_exit(1).assert_stderr_contains("needs about");
     assert_eq!(env.pg_count("big"), 0);
+
+    // bytea is written as hex, twice the stored bytes: ~600 KB of blobs fit the 1 MB
+    // tmpfs by their stored size x 1.25, not by their CSV size; refused before writing.
+    env.mysql_exec(
+        "CREATE TABLE blobs (id int NOT NULL PRIMARY KEY, b blob NOT NULL) ENGINE=MyISAM",
+    );
+    let rows: Vec<String> = (1..=300)
+        .map(|i| format!("({i}, REPEAT('b', 2000))"))
+        .collect();
+    env.mysql_exec(&format!("INSERT INTO blobs VALUES {}", rows.join(",")));
+    env.pg_exec("CREATE TABLE blobs (id integer PRIMARY KEY, b bytea NOT NULL)");
+    let blobs_cfg = env.write_config_as(
+        "blobs.toml",
+        "public",
+        &env.workdir,
+        "[run]\nchunk_rows = 1000\nexclude = [\"big\"]\n",
+    );
+    let blobs_wd = tiny.join("blobs");
+    let out = my2pg_in(&blobs_cfg, &blobs_wd, &["export"]);
+    out.assert_exit(1)
+        .assert_stderr_contains("needs about")
+        .assert_stderr_contains("run.disk_margin");
+    assert!(csv_files(&blobs_wd, "blobs").is_empty());
 }
 
 // ---- status ------------------------------------------------------------------------------
