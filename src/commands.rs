@@ -521,7 +521,9 @@ fn check_disk_space(wd: &WorkDir, plan: &Plan, settings: &Settings) -> Result<()
         remaining += estimate.saturating_sub(done);
     }
     let needed = (remaining as f64 * settings.disk_margin) as u64;
-    let free = crate::workdir::free_bytes(wd.root())?;
+    // Temp files of an interrupted export (a full disk leaves some) are deleted before
+    // anything is written: their space counts as free.
+    let free = crate::workdir::free_bytes(wd.root())? + temp_file_bytes(wd, plan);
     if free < needed {
         return Err(Error::workdir(format!(
             "{} has {:.1} MB free, but the export needs about {:.1} MB ({:.1} MB estimated from the source's statistics x run.disk_margin {}); free some space or point run.workdir elsewhere",
@@ -533,6 +535,19 @@ fn check_disk_space(wd: &WorkDir, plan: &Plan, settings: &Settings) -> Result<()
         )));
     }
     Ok(())
+}
+
+/// Bytes held by `.tmp` files in the plan's table directories.
+fn temp_file_bytes(wd: &WorkDir, plan: &Plan) -> u64 {
+    plan.tables
+        .iter()
+        .filter_map(|t| std::fs::read_dir(wd.table_dir(&t.dir)).ok())
+        .flatten()
+        .filter_map(|e| e.ok())
+        .filter(|e| e.file_name().to_string_lossy().ends_with(".tmp"))
+        .filter_map(|e| e.metadata().ok())
+        .map(|m| m.len())
+        .sum()
 }
 
 fn pool(settings: &Settings) -> Result<Arc<rayon::ThreadPool>> {

@@ -128,7 +128,7 @@ impl Error {
         ErrorKind::Query {
             side: "source (MySQL)",
             what: what.into(),
-            reason: e.to_string(),
+            reason: mysql_reason(&e),
         }
         .into()
     }
@@ -144,6 +144,27 @@ impl Error {
 
     pub fn panicked(e: tokio::task::JoinError) -> Self {
         Self::internal(format!("a worker task failed: {e}"))
+    }
+}
+
+/// mysql_async prints an I/O error as "Input/output error: Input/output error: bytes
+/// remaining on stream"; say what happened to the connection instead.
+pub fn mysql_reason(e: &mysql_async::Error) -> String {
+    use std::io::ErrorKind as K;
+    let mysql_async::Error::Io(mysql_async::IoError::Io(io)) = e else {
+        return e.to_string();
+    };
+    let closed = matches!(
+        io.kind(),
+        K::UnexpectedEof | K::ConnectionReset | K::ConnectionAborted | K::BrokenPipe
+    ) || io.to_string() == "bytes remaining on stream";
+    if closed {
+        format!(
+            "the connection to the source server was closed (the server restarted or the \
+             connection was killed): {io}"
+        )
+    } else {
+        format!("I/O error on the source connection: {io}")
     }
 }
 

@@ -412,8 +412,17 @@ fn earlier_export_hint(c: &ChunkReady, mut msg: String) -> String {
 /// binary: the tuple number); the chunk file tells the key.
 fn copy_error(t: &TablePlan, c: &ChunkReady, e: &tokio_postgres::Error, binary: bool) -> Error {
     let mut msg = pg_reason(e);
+    // A shutdown, a killed session or a full disk also reports the line COPY was on:
+    // naming that row would make it look like bad data.
+    let about_the_data = e.as_db_error().is_some_and(|db| {
+        !matches!(
+            &db.code().code()[..2],
+            "08" | "40" | "53" | "57" | "58" | "XX"
+        )
+    });
     let line = e
         .as_db_error()
+        .filter(|_| about_the_data)
         .and_then(|db| db.where_())
         .and_then(|w| w.split(", line ").nth(1))
         .and_then(|rest| rest.split([',', ':']).next())

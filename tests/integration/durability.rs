@@ -1849,6 +1849,30 @@ fn disk_space_is_checked_before_exporting() {
         .assert_stderr_contains("needs about")
         .assert_stderr_contains("run.disk_margin");
     assert!(csv_files(&blobs_wd, "blobs").is_empty());
+
+    // A full disk leaves temp files behind; the export deletes them before writing, so
+    // their space counts as free: ~500 KB needed, ~300 KB free plus a 700 KB temp file.
+    env.mysql_exec(
+        "CREATE TABLE mid (id int NOT NULL PRIMARY KEY, pad varchar(1000) NOT NULL) ENGINE=MyISAM",
+    );
+    let rows: Vec<String> = (1..=400)
+        .map(|i| format!("({i}, REPEAT('m', 1000))"))
+        .collect();
+    env.mysql_exec(&format!("INSERT INTO mid VALUES {}", rows.join(",")));
+    env.pg_exec("CREATE TABLE mid (id integer PRIMARY KEY, pad text NOT NULL)");
+    let mid_cfg = env.write_config_as(
+        "mid.toml",
+        "public",
+        &env.workdir,
+        "[run]\nchunk_rows = 1000\nexclude = [\"big\", \"blobs\"]\n",
+    );
+    let mid_wd = tiny.join("mid");
+    std::fs::create_dir_all(mid_wd.join("mid")).unwrap();
+    let leftover = mid_wd.join("mid").join("000001.csv.tmp");
+    std::fs::write(&leftover, vec![b'x'; 700 * 1024]).unwrap();
+    my2pg_in(&mid_cfg, &mid_wd, &["run"]).assert_ok();
+    assert!(!leftover.exists());
+    assert_eq!(env.pg_count("mid"), 400);
 }
 
 // ---- status ------------------------------------------------------------------------------
@@ -2723,4 +2747,100 @@ fn a_killed_run_leaves_no_statement_running_on_the_target() {
     }
     env.pg_session_exec(&blocker, "COMMIT");
     my2pg_in(&cfg, &wd, &["run"]).assert_ok();
+}
+
+/// A source connection that dies mid-export (a server restart, a KILL) is reported as a
+/// closed connection, not as mysql_async's doubled "Input/output error: Input/output
+/// error: bytes remaining on stream"; nothing is loaded and a rerun completes.
+#[test]
+fn a_killed_source_connection_is_reported_as_closed() {
+    let env = TestEnv::new("lost_source");
+    env.mysql_exec(
+        "CREATE TABLE t (id int NOT NULL PRIMARY KEY) ENGINE=MyISAM; \
+         INSERT INTO t VALUES (1), (2), (3)",
+    );
+    env.pg_exec("CREATE TABLE t (id integer PRIMARY KEY)");
+    let cfg = env.write_config("[workers]\nreaders = 1\n");
+    // Another session's WRITE lock makes the export's read of `t` wait.
+    let lock = env.mysql_uncommitted("LOCK TABLES t WRITE");
+    let run = spawn(&cfg, &env.workdir, &["run"]);
+    let started = Instant::now();
+    let waiting = loop {
+        let ids = env.mysql_rows(&format!(
+            "SELECT id FROM information_schema.processlist WHERE db = '{}' \
+             AND state LIKE 'Waiting for table%'",
+            env.name
+        ));
+        if let Some(id) = ids.first().and_then(|r| r[0].clone()) {
+            break id;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "the export never waited for the lock: {}",
+            run.stderr_so_far()
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    env.mysql_exec(&format!("KILL CONNECTION {waiting}"));
+    let out = run.finish(TIMEOUT);
+    out.assert_exit(1).assert_stderr_contains(
+        "the connection to the source server was closed (the server restarted or the \
+         connection was killed)",
+    );
+    assert!(
+        !out.stderr
+            .contains("Input/output error: Input/output error"),
+        "{}",
+        out.stderr
+    );
+    assert_eq!(env.pg_count("t"), 0);
+    env.mysql_rollback(lock);
+    my2pg_in(&cfg, &env.workdir, &["run"]).assert_ok();
+    assert_eq!(env.pg_count("t"), 3);
+}
+
+/// A target session terminated during COPY (a shutdown, pg_terminate_backend) reports
+/// the line COPY was on; my2pg must not name that row as if its data were bad.
+#[test]
+fn a_terminated_copy_does_not_blame_a_row() {
+    let env = TestEnv::new("copy_killed");
+    env.mysql_exec(
+        "CREATE TABLE t (id int NOT NULL PRIMARY KEY); \
+         INSERT INTO t SELECT seq FROM seq_1_to_50",
+    );
+    env.pg_exec(
+        "CREATE TABLE t (id integer PRIMARY KEY); \
+         CREATE FUNCTION slow() RETURNS trigger LANGUAGE plpgsql AS \
+           $$ BEGIN PERFORM pg_sleep(0.2); RETURN NEW; END $$; \
+         CREATE TRIGGER slow BEFORE INSERT ON t FOR EACH ROW EXECUTE FUNCTION slow()",
+    );
+    let cfg = env.write_config("[workers]\nreaders = 1\nloaders = 1\n");
+    let run = spawn(&cfg, &env.workdir, &["run"]);
+    let started = Instant::now();
+    loop {
+        let killed = env.pg_value(&format!(
+            "SELECT count(pg_terminate_backend(pid))::text FROM pg_stat_activity \
+             WHERE datname = '{}' AND query LIKE 'COPY%' \
+             AND now() - query_start > interval '500 milliseconds'",
+            env.name
+        ));
+        if killed.as_deref() != Some("0") {
+            break;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "no COPY to terminate: {}",
+            run.stderr_so_far()
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let out = run.finish(TIMEOUT);
+    out.assert_exit(1)
+        .assert_stderr_contains("terminating connection due to administrator command");
+    assert!(
+        !out.stderr.contains("row with primary key"),
+        "{}",
+        out.stderr
+    );
+    assert_eq!(env.pg_count("t"), 0);
 }
