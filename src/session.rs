@@ -93,6 +93,14 @@ pub async fn open_readers(
         c.query_drop(format!("SET SESSION lock_wait_timeout = {FTWRL_WAIT_SECS}"))
             .await
             .map_err(|e| Error::mysql("set lock_wait_timeout", e))?;
+        // MariaDB also bounds the whole statement on the server, so a waiting FTWRL ends
+        // even when my2pg was killed and its watchdog with it (MySQL has no such bound
+        // for FTWRL; the variable is unknown there, hence the ignored error).
+        let _ = c
+            .query_drop(format!(
+                "SET SESSION max_statement_time = {FTWRL_WAIT_SECS}"
+            ))
+            .await;
         tracing::info!(
             "taking a global read lock to start {n} consistent snapshots \
              (waits for running writes, at most {FTWRL_WAIT_SECS} s)"
@@ -111,7 +119,14 @@ pub async fn open_readers(
                 }
             })
         };
+        // Interrupted (SIGINT/SIGTERM drop this future): the queued FTWRL would go on
+        // holding back every writer of the source; kill it on the way out.
+        let mut on_drop = KillQueryOnDrop {
+            dsn: Some(dsn.clone()),
+            id: lock_id,
+        };
         let locked = c.query_drop("FLUSH TABLES WITH READ LOCK").await;
+        on_drop.dsn = None;
         watchdog.abort();
         locked.map_err(|e| {
             Error::config(format!(
@@ -155,6 +170,28 @@ pub async fn open_readers(
         }
     }
     Ok((conns, position))
+}
+
+/// Kills the statement of session `id` when dropped while armed (`dsn` set).
+struct KillQueryOnDrop {
+    dsn: Option<Dsn>,
+    id: u32,
+}
+
+impl Drop for KillQueryOnDrop {
+    fn drop(&mut self) {
+        let (Some(dsn), Ok(rt)) = (self.dsn.take(), tokio::runtime::Handle::try_current()) else {
+            return;
+        };
+        let id = self.id;
+        // Runs during the interrupt's cleanup or the runtime's shutdown grace period.
+        rt.spawn(async move {
+            if let Ok(mut k) = mysql_connect(&dsn).await {
+                let _ = k.query_drop(format!("KILL QUERY {id}")).await;
+                let _ = k.disconnect().await;
+            }
+        });
+    }
 }
 
 /// `file:position` and the GTID set, when binary logging is on and we may read them.

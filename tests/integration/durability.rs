@@ -2844,3 +2844,75 @@ fn a_terminated_copy_does_not_blame_a_row() {
     );
     assert_eq!(env.pg_count("t"), 0);
 }
+
+/// An interrupt while `FLUSH TABLES WITH READ LOCK` waits behind a long write must not
+/// leave the queued FTWRL on the source, where it would hold back every writer until
+/// that write ends: the interrupt kills it (MariaDB itself drops it within about a
+/// second of the closed connection; the kill makes it immediate, and the session's
+/// max_statement_time bounds it even for a killed my2pg).
+#[test]
+fn an_interrupt_while_the_global_read_lock_waits_withdraws_it() {
+    let env = TestEnv::new("ftwrl_int");
+    env.mysql_exec(
+        "CREATE TABLE t (id int NOT NULL PRIMARY KEY); INSERT INTO t VALUES (1); \
+         CREATE TABLE u (id int NOT NULL PRIMARY KEY); INSERT INTO u VALUES (1)",
+    );
+    env.pg_exec("CREATE TABLE t (id integer PRIMARY KEY); CREATE TABLE u (id integer PRIMARY KEY)");
+    let cfg = env.write_config("[workers]\nreaders = 2\n");
+    // A long write on `t`: FTWRL waits for it (and holds back every other writer).
+    let url = env.mysql_url();
+    let long_query = std::thread::spawn(move || {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        rt.block_on(async {
+            use mysql_async::prelude::Queryable;
+            let mut c = mysql_async::Conn::from_url(url).await.unwrap();
+            c.query_drop("UPDATE t SET id = id WHERE SLEEP(8) = 0")
+                .await
+                .unwrap();
+            let _ = c.disconnect().await;
+        });
+    });
+    let processes = |info: &str| {
+        env.mysql_rows(&format!(
+            "SELECT id FROM information_schema.processlist WHERE db = '{}' AND info LIKE '{info}%'",
+            env.name
+        ))
+        .len()
+    };
+    let started = Instant::now();
+    while processes("UPDATE t SET") == 0 {
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "the long query never started"
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let run = spawn(&cfg, &env.workdir, &["run"]);
+    while processes("FLUSH TABLES WITH READ LOCK") == 0 {
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "the global read lock never queued: {}",
+            run.stderr_so_far()
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    run.signal(libc::SIGTERM);
+    let out = run.finish(TIMEOUT);
+    out.assert_exit(1)
+        .assert_stderr_contains("SIGTERM received");
+    let gone = Instant::now();
+    while processes("FLUSH TABLES WITH READ LOCK") > 0 {
+        assert!(
+            gone.elapsed() < Duration::from_secs(3),
+            "the queued FLUSH TABLES WITH READ LOCK outlived my2pg"
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    // Withdrawn, not merely done: the query it waited for still runs.
+    assert_eq!(processes("UPDATE t SET"), 1);
+    long_query.join().unwrap();
+    assert_eq!(env.pg_count("t"), 0);
+}
