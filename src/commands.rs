@@ -1513,11 +1513,12 @@ fn already_loaded_report(
 }
 
 /// After SIGINT/SIGTERM stopped an import or run: what `restore_after_failure` does.
-pub async fn restore_after_interrupt(settings: &Settings) {
+/// Returns whether everything recorded was put back.
+pub async fn restore_after_interrupt(settings: &Settings) -> bool {
     // The interrupted run's lock session is closing: take the lock again first, so the
     // restore never runs beside another run that started in between.
     let mut tries = 0;
-    let _relocked = loop {
+    let relocked = loop {
         match try_lock_target(settings).await {
             Ok(c) => break c,
             Err(e) if tries < 10 => {
@@ -1527,12 +1528,49 @@ pub async fn restore_after_interrupt(settings: &Settings) {
             }
             Err(e) => {
                 tracing::error!("not restoring dropped indexes and constraints: {e}");
-                return;
+                return false;
             }
         }
     };
+    // The interrupted run's index builds may still be running (their connections are
+    // only closing): restoring beside them would race them for the same names.
+    if let Err(e) = end_interrupted_sessions(&relocked).await {
+        tracing::warn!("could not end the interrupted run's target sessions: {e}");
+    }
     let hb = Heartbeat::start(&settings.target);
+    let before = RESTORE_FAILURES.load(Ordering::Relaxed);
     restore_after_failure(settings, Error::cancelled(), &hb).await;
+    RESTORE_FAILURES.load(Ordering::Relaxed) == before
+}
+
+/// Restore steps that failed in this process (each is logged where it fails).
+static RESTORE_FAILURES: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
+/// Terminates this process's other target sessions (all of them belong to the
+/// interrupted work: the restore opens its own afterwards) and waits until they are gone.
+async fn end_interrupted_sessions(c: &tokio_postgres::Client) -> Result<()> {
+    let app = session::pg_application_name();
+    let what = "end the interrupted run's target sessions";
+    let others = "FROM pg_stat_activity WHERE application_name = $1 \
+                  AND pid <> pg_backend_pid() AND backend_type = 'client backend'";
+    c.execute(
+        &format!("SELECT pg_terminate_backend(pid) {others}"),
+        &[&app],
+    )
+    .await
+    .map_err(|e| Error::pg(what, &e))?;
+    for _ in 0..100 {
+        let left: i64 = c
+            .query_one(&format!("SELECT count(*) {others}"), &[&app])
+            .await
+            .map_err(|e| Error::pg(what, &e))?
+            .get(0);
+        if left == 0 {
+            return Ok(());
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    Err(Error::internal("sessions still running after 10 s"))
 }
 
 /// A failed load must not leave the schema without a constraint dropped for a cycle:
@@ -1543,19 +1581,25 @@ async fn restore_after_failure(settings: &Settings, err: Error, hb: &Heartbeat) 
         Ok(c) => {
             let clients = [c];
             if let Err(e) = crate::rebuild::restore_unique_keys(&clients).await {
+                RESTORE_FAILURES.fetch_add(1, Ordering::Relaxed);
                 tracing::error!("could not restore a deferred unique key after the failure: {e}");
             }
             let [c] = clients;
             if let Err(e) = crate::cycles::restore_constraints(&c, false).await {
+                RESTORE_FAILURES.fetch_add(1, Ordering::Relaxed);
                 tracing::error!("could not restore dropped constraints after the failure: {e}");
             }
             // rebuild: every recorded index and FK comes back (FKs NOT VALID).
             let clients = [c];
             if let Err(e) = crate::rebuild::restore(&clients, false).await {
+                RESTORE_FAILURES.fetch_add(1, Ordering::Relaxed);
                 tracing::error!("could not restore dropped indexes and FKs after the failure: {e}");
             }
         }
-        Err(e) => tracing::error!("could not reconnect to restore dropped constraints: {e}"),
+        Err(e) => {
+            RESTORE_FAILURES.fetch_add(1, Ordering::Relaxed);
+            tracing::error!("could not reconnect to restore dropped constraints: {e}");
+        }
     }
     err
 }

@@ -343,9 +343,11 @@ Command::Run(r) => {
         // cut-over does not leave the target without its indexes and FKs.
         tracing::warn!("{sig} received: restoring the indexes and constraints dropped for the load (a second signal skips this)");
         let restored = tokio::select! {
-            () = commands::restore_after_interrupt(&settings) => {
+            ok = commands::restore_after_interrupt(&settings) => if ok {
                 "indexes and constraints dropped for the load were restored (FKs NOT VALID until the next run validates them)"
-            }
+            } else {
+                "restoring the indexes and constraints dropped for the load failed (the errors are above): the next run restores them (`my2pg status` lists them)"
+            },
             _ = shutdown_signal() => {
                 "a second signal skipped restoring the indexes and constraints dropped for the load: the next run restores them (`my2pg status` lists them)"
             }

@@ -352,6 +352,7 @@ pub fn prepare_table(
         target_version: versions.1.clone(),
         complete: false,
         chunks: Vec::new(),
+        checksum: None,
     };
     let mut m = match Manifest::read(&path)? {
         None => fresh,
@@ -598,6 +599,7 @@ mod tests {
             target_version: String::new(),
             complete: false,
             chunks,
+            checksum: None,
         }
     }
 

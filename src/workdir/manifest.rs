@@ -29,6 +29,11 @@ pub struct Manifest {
     /// Every row of the table is in the chunks below.
     pub complete: bool,
     pub chunks: Vec<ChunkEntry>,
+    /// sha256 of the manifest itself (written with this field absent): the chunk files
+    /// are checksummed, but an edited `last_key` or row count would silently move where
+    /// a resumed export continues. Absent in manifests of earlier versions.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub checksum: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -94,24 +99,48 @@ impl KeyValue {
 
 impl Manifest {
     pub fn read(path: &Path) -> Result<Option<Manifest>> {
+        let damaged = |why: String| {
+            Error::workdir(format!(
+                "{} {why}; remove its table's directory to export that table again (or \
+                 `run --fresh` to start over)",
+                path.display()
+            ))
+        };
         match std::fs::read(path) {
-            Ok(bytes) => serde_json::from_slice(&bytes).map(Some).map_err(|e| {
-                Error::workdir(format!(
-                    "{} is not a valid manifest: {e}; remove its table's directory to export \
-                     that table again (or `run --fresh` to start over)",
-                    path.display()
-                ))
-            }),
+            Ok(bytes) => {
+                let m: Manifest = serde_json::from_slice(&bytes)
+                    .map_err(|e| damaged(format!("is not a valid manifest: {e}")))?;
+                if let Some(recorded) = &m.checksum {
+                    if *recorded != m.own_checksum()? {
+                        return Err(damaged(
+                            "was changed after my2pg wrote it (its checksum does not match)".into(),
+                        ));
+                    }
+                }
+                Ok(Some(m))
+            }
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
             Err(e) => Err(Error::io(path, e)),
         }
     }
 
     pub fn write(&self, path: &Path) -> Result<()> {
-        let mut bytes = serde_json::to_vec_pretty(self)
+        let mut sealed = self.clone();
+        sealed.checksum = Some(self.own_checksum()?);
+        let mut bytes = serde_json::to_vec_pretty(&sealed)
             .map_err(|e| Error::internal(format!("manifest serialization: {e}")))?;
         bytes.push(b'\n');
         write_atomic(path, &bytes)
+    }
+
+    /// sha256 of the compact JSON of the manifest without its checksum.
+    fn own_checksum(&self) -> Result<String> {
+        use sha2::{Digest, Sha256};
+        let mut unsealed = self.clone();
+        unsealed.checksum = None;
+        let bytes = serde_json::to_vec(&unsealed)
+            .map_err(|e| Error::internal(format!("manifest serialization: {e}")))?;
+        Ok(hex::encode(Sha256::digest(&bytes)))
     }
 
     /// Adds a chunk keeping the list in chunk order (segments finish in any order).

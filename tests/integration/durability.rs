@@ -17,7 +17,7 @@ use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use crate::common::{sha256_hex, wait4, TestEnv, TestOutput};
+use crate::common::{sha256_hex, wait4, write_edited_manifest, TestEnv, TestOutput};
 
 // ---- running my2pg as a child we can signal ----------------------------------------
 
@@ -1113,7 +1113,7 @@ fn truncate_manifest(workdir: &Path, table: &str, keep: usize) {
         serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
     m["chunks"].as_array_mut().unwrap().truncate(keep);
     m["complete"] = serde_json::Value::Bool(false);
-    std::fs::write(&path, serde_json::to_vec_pretty(&m).unwrap()).unwrap();
+    write_edited_manifest(&path, &mut m);
 }
 
 #[test]
@@ -1295,7 +1295,7 @@ fn import_is_exactly_once_and_refuses_changed_chunks() {
     let mut m = read_manifest(&wd, "items").unwrap();
     m["chunks"][1]["sha256"] = sha256_hex(tampered.as_bytes()).into();
     m["chunks"][1]["bytes"] = (tampered.len() as u64).into();
-    std::fs::write(&mpath, serde_json::to_vec_pretty(&m).unwrap()).unwrap();
+    write_edited_manifest(&mpath, &mut m);
     let out = my2pg_in(&cfg, &wd, &["import"]);
     out.assert_exit(1)
         .assert_stderr_contains("differs from the one loaded earlier")
@@ -2695,6 +2695,24 @@ fn a_damaged_manifest_names_the_way_out_and_fresh_recovers() {
     let wd = env.workdir.clone();
     my2pg_in(&cfg, &wd, &["run"]).assert_ok();
     let manifest = wd.join("counted").join("manifest.json");
+    // Valid JSON, edited: a changed last_key would move where a resumed export continues
+    // (rows silently skipped); the manifest's own checksum refuses it.
+    let mut m: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&manifest).unwrap()).unwrap();
+    assert!(m["checksum"].is_string(), "{m}");
+    let key = &mut m["chunks"][0]["last_key"][0]["int"];
+    *key = serde_json::json!(key.as_i64().unwrap() + 5000);
+    std::fs::write(&manifest, serde_json::to_vec_pretty(&m).unwrap()).unwrap();
+    let edited = format!(
+        "{} was changed after my2pg wrote it (its checksum does not match); remove its \
+         table's directory to export that table again (or `run --fresh` to start over)",
+        manifest.display()
+    );
+    for cmd in ["export", "import", "status"] {
+        my2pg_in(&cfg, &wd, &[cmd])
+            .assert_exit(1)
+            .assert_stderr_contains(&edited);
+    }
     std::fs::write(&manifest, b"{ not json").expect("damage the manifest");
     let hint = format!(
         "{} is not a valid manifest: key must be a string at line 1 column 3; remove its \
@@ -2915,4 +2933,52 @@ fn an_interrupt_while_the_global_read_lock_waits_withdraws_it() {
     assert_eq!(processes("UPDATE t SET"), 1);
     long_query.join().unwrap();
     assert_eq!(env.pg_count("t"), 0);
+}
+
+/// SIGTERM while the rebuild builds the indexes: the restore first ends the interrupted
+/// builds (their sessions are only closing), then puts back what is missing, without
+/// racing them for the same names; the message says what happened.
+#[test]
+fn sigterm_during_the_index_rebuild_restores_without_racing_the_builds() {
+    let env = TestEnv::new("sigterm_rebuild");
+    env.mysql_exec(
+        "CREATE TABLE t (id int NOT NULL PRIMARY KEY, v int NOT NULL); \
+         INSERT INTO t SELECT seq, seq FROM seq_1_to_300",
+    );
+    // An index whose build takes about 3 s (a deliberately slow IMMUTABLE function).
+    env.pg_exec(
+        "CREATE TABLE t (id integer PRIMARY KEY, v integer NOT NULL); \
+         CREATE FUNCTION slow_id(integer) RETURNS integer IMMUTABLE LANGUAGE plpgsql AS \
+           $$ BEGIN PERFORM pg_sleep(0.01); RETURN $1; END $$; \
+         CREATE INDEX t_slow ON t (slow_id(v)); CREATE INDEX t_v ON t (v)",
+    );
+    let catalog = "SELECT string_agg(c.relname || ' ' || i.indisvalid, ', ' ORDER BY c.relname) \
+                   FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid \
+                   WHERE i.indrelid = 't'::regclass";
+    let before = env.pg_value(catalog);
+    assert_eq!(
+        before.as_deref(),
+        Some("t_pkey true, t_slow true, t_v true")
+    );
+    let cfg = env.write_config("[workers]\nreaders = 1\n");
+    let run = spawn(&cfg, &env.workdir, &["run"]);
+    let started = Instant::now();
+    while !run.stderr_so_far().contains("wave loaded") {
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "{}",
+            run.stderr_so_far()
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    std::thread::sleep(Duration::from_millis(500));
+    run.signal(libc::SIGTERM);
+    let out = run.finish(TIMEOUT);
+    out.assert_exit(1)
+        .assert_stderr_contains("indexes and constraints dropped for the load were restored");
+    assert!(!out.stderr.contains("could not restore"), "{}", out.stderr);
+    assert_eq!(env.pg_value(catalog), before);
+    my2pg_in(&cfg, &env.workdir, &["run"]).assert_ok();
+    assert_eq!(env.pg_value(catalog), before);
+    assert_eq!(env.pg_count("t"), 300);
 }
