@@ -326,6 +326,11 @@ impl TablePlan {
             if c.read_stored_bytes {
                 h.update("stored bytes\n");
             }
+            // A rule changes values (empty_to_null turns '' into NULL): chunks written
+            // before it was set must not be mixed with chunks written after.
+            if let Some(rule) = c.rule {
+                h.update(format!("rule {rule:?}\n"));
+            }
         }
         h.update(format!("key {:?} all {}", self.key, self.ordered_by_all));
         hex::encode(&h.finalize()[..16])
