@@ -45,7 +45,8 @@ fn scan_rows(t: &TablePlan, rows: &[Row]) -> Tally {
     let mut tally = Tally::new();
     let mut scratch = Vec::new();
     for row in rows {
-        if let Some((i, class)) = source_read_problem(t, row) {
+        let unread = source_read_problem(t, row);
+        if let Some((i, class)) = unread {
             let e = tally.entry((i, class, false)).or_insert((0, Vec::new()));
             e.0 += 1;
             if e.1.len() < SAMPLES {
@@ -54,6 +55,10 @@ fn scan_rows(t: &TablePlan, rows: &[Row]) -> Tally {
             }
         }
         for (i, col) in t.columns.iter().enumerate() {
+            // Already counted: what was read there is not the value (NULL from CAST).
+            if unread.is_some_and(|(u, _)| u == i) {
+                continue;
+            }
             let Some(v) = row.as_ref(i).filter(|v| **v != Value::NULL) else {
                 if !col.target_nullable {
                     let e = tally

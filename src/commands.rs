@@ -506,18 +506,9 @@ fn check_disk_space(wd: &WorkDir, plan: &Plan, settings: &Settings) -> Result<()
         let done = Manifest::read(&wd.manifest_path(&t.dir))
             .ok()
             .flatten()
-            .filter(|m| m.fingerprint == t.fingerprint(settings.chunk_rows))
+            .filter(|m| t.wrote(m, settings.chunk_rows))
             .map_or(0, |m| m.bytes());
-        // bytea is written as hex: two CSV bytes per stored byte.
-        let hex = t
-            .columns
-            .iter()
-            .any(|c| matches!(c.converter, crate::convert::Converter::Bytea));
-        let estimate = if hex {
-            t.est_bytes.saturating_mul(2)
-        } else {
-            t.est_bytes
-        };
+        let estimate = (t.est_bytes as f64 * csv_growth(t)) as u64;
         remaining += estimate.saturating_sub(done);
     }
     let needed = (remaining as f64 * settings.disk_margin) as u64;
@@ -526,7 +517,7 @@ fn check_disk_space(wd: &WorkDir, plan: &Plan, settings: &Settings) -> Result<()
     let free = crate::workdir::free_bytes(wd.root())? + temp_file_bytes(wd, plan);
     if free < needed {
         return Err(Error::workdir(format!(
-            "{} has {:.1} MB free, but the export needs about {:.1} MB ({:.1} MB estimated from the source's statistics x run.disk_margin {}); free some space or point run.workdir elsewhere",
+            "{} has {:.1} MB free, but the export needs about {:.1} MB ({:.1} MB estimated from the source's statistics, binary columns as hex or base64, x run.disk_margin {}); free some space or point run.workdir elsewhere",
             wd.root().display(),
             free as f64 / 1e6,
             needed as f64 / 1e6,
@@ -535,6 +526,22 @@ fn check_disk_space(wd: &WorkDir, plan: &Plan, settings: &Settings) -> Result<()
         )));
     }
     Ok(())
+}
+
+/// How much larger than the stored data a table's CSV can be: bytea (and the hex rule)
+/// writes two characters per byte, base64 four per three. Only variable-length
+/// columns count: a binary(16) or bit(n) column is a few bytes of a row either way.
+fn csv_growth(t: &crate::plan::TablePlan) -> f64 {
+    use crate::convert::Converter;
+    t.columns
+        .iter()
+        .filter(|c| !(c.source_type.starts_with("binary(") || c.source_type.starts_with("bit(")))
+        .map(|c| match c.converter {
+            Converter::Bytea | Converter::HexText => 2.0,
+            Converter::Base64Text => 4.0 / 3.0,
+            _ => 1.0,
+        })
+        .fold(1.0, f64::max)
 }
 
 /// Bytes held by `.tmp` files in the plan's table directories.
@@ -895,7 +902,7 @@ pub async fn import(
                 t.target.name
             ))
         })?;
-        if m.fingerprint != t.fingerprint(settings.chunk_rows) {
+        if !t.wrote(&m, settings.chunk_rows) {
             return Err(Error::workdir(format!(
                 "table {} was exported under a different plan or chunk size: export it again",
                 t.target.name
@@ -1357,7 +1364,7 @@ async fn nothing_to_load(
         let Some(m) = Manifest::read(&wd.manifest_path(&t.dir))? else {
             return Ok(None);
         };
-        if !m.complete || m.fingerprint != t.fingerprint(settings.chunk_rows) {
+        if !m.complete || !t.wrote(&m, settings.chunk_rows) {
             return Ok(None);
         }
         let loaded: std::collections::HashMap<i32, String> = client
@@ -1464,7 +1471,7 @@ fn files_are_from_this_database(wd: &WorkDir, p: &Prepared, command: &str) -> Re
 fn files_match_the_plan(plan: &Plan, wd: &WorkDir, chunk_rows: u64) -> Result<()> {
     for t in &plan.tables {
         if let Some(m) = Manifest::read(&wd.manifest_path(&t.dir))? {
-            if m.fingerprint != t.fingerprint(chunk_rows) {
+            if !t.wrote(&m, chunk_rows) {
                 return Err(Error::workdir(format!(
                     "table {} was exported into {} under a different plan or chunk size \
                      (run.chunk_rows, a rule or a column changed since): run with the earlier \
@@ -1570,7 +1577,10 @@ async fn end_interrupted_sessions(c: &tokio_postgres::Client) -> Result<()> {
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    Err(Error::internal("sessions still running after 10 s"))
+    Err(ErrorKind::TargetBusy(
+        "the interrupted run's sessions were still running after 10 s".into(),
+    )
+    .into())
 }
 
 /// A failed load must not leave the schema without a constraint dropped for a cycle:

@@ -184,13 +184,30 @@ impl Drop for KillQueryOnDrop {
             return;
         };
         let id = self.id;
-        // Runs during the interrupt's cleanup or the runtime's shutdown grace period.
-        rt.spawn(async move {
+        let kill = rt.spawn(async move {
             if let Ok(mut k) = mysql_connect(&dsn).await {
                 let _ = k.query_drop(format!("KILL QUERY {id}")).await;
                 let _ = k.disconnect().await;
             }
         });
+        // The interrupt handler awaits it: the runtime would drop it at its next await.
+        if let Ok(mut pending) = PENDING_KILLS.lock() {
+            pending.push(kill);
+        }
+    }
+}
+
+static PENDING_KILLS: std::sync::Mutex<Vec<tokio::task::JoinHandle<()>>> =
+    std::sync::Mutex::new(Vec::new());
+
+/// Waits (at most 5 s each) for the kills that interrupted work left behind.
+pub async fn finish_pending_kills() {
+    let pending = match PENDING_KILLS.lock() {
+        Ok(mut p) => std::mem::take(&mut *p),
+        Err(_) => return,
+    };
+    for kill in pending {
+        let _ = tokio::time::timeout(std::time::Duration::from_secs(5), kill).await;
     }
 }
 

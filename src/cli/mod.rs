@@ -329,6 +329,8 @@ Command::Run(r) => {
         // The work is dropped here: its connections close and the server rolls back
         // the chunks in flight.
         cancel.trip();
+        // A global read lock still queued on the source must not outlive us.
+        my2pg::session::finish_pending_kills().await;
         let loads = matches!(cli.command, Command::Import(_) | Command::Run(_));
         if !loads {
             let what = if matches!(cli.command, Command::Export(_)) {
@@ -344,7 +346,7 @@ Command::Run(r) => {
         tracing::warn!("{sig} received: restoring the indexes and constraints dropped for the load (a second signal skips this)");
         let restored = tokio::select! {
             ok = commands::restore_after_interrupt(&settings) => if ok {
-                "indexes and constraints dropped for the load were restored (FKs NOT VALID until the next run validates them)"
+                "indexes and constraints dropped for the load were restored (FKs NOT VALID, or left out where the partial load breaks them, until the next run validates them)"
             } else {
                 "restoring the indexes and constraints dropped for the load failed (the errors are above): the next run restores them (`my2pg status` lists them)"
             },

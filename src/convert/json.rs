@@ -50,10 +50,9 @@ impl std::fmt::Display for JsonError {
         match self {
             JsonError::Syntax { at, expected } => write!(f, "{expected} at byte {at}"),
             JsonError::EscapedNul { at } => write!(f, "\\u0000 at byte {at}"),
-            JsonError::NumberOutOfRange { at } => write!(
-                f,
-                "number at byte {at} is beyond what jsonb's numeric can store"
-            ),
+            JsonError::NumberOutOfRange { at } => {
+                write!(f, "the number at byte {at} is beyond numeric's range")
+            }
             JsonError::DuplicateKey { at, .. } => write!(f, "duplicate key at byte {at}"),
         }
     }
@@ -410,10 +409,19 @@ fn number(b: &[u8], mut i: usize, jsonb: bool) -> Result<usize, JsonError> {
     Ok(i)
 }
 
-/// The text without its `\u0000` escapes (rule `strip_nul` into jsonb), or None when it
-/// has none. Every backslash of valid JSON starts an escape inside a string, so escapes
+/// The text without NUL bytes and `\u0000` escapes (rule `strip_nul` into jsonb), or
+/// None when it has neither. A JSON column holds no raw NUL, but JSON kept in a text
+/// column may. Every backslash of valid JSON starts an escape inside a string, so escapes
 /// are walked pairwise: `\\u0000` (an escaped backslash, then `u0000`) is kept.
 pub fn strip_nul_escapes(b: &[u8]) -> Option<Vec<u8>> {
+    if memchr::memchr(0, b).is_some() {
+        let raw_free: Vec<u8> = b.iter().copied().filter(|&c| c != 0).collect();
+        return Some(strip_escapes(&raw_free).unwrap_or(raw_free));
+    }
+    strip_escapes(b)
+}
+
+fn strip_escapes(b: &[u8]) -> Option<Vec<u8>> {
     memchr::memmem::find(b, b"\\u0000")?;
     let mut out = Vec::with_capacity(b.len());
     let mut i = 0;

@@ -1216,7 +1216,7 @@ fn put_json(
                 ),
                 json::JsonError::NumberOutOfRange { .. } => err(
                     ProblemClass::OutOfRange,
-                    format!("invalid JSON for jsonb: {e}"),
+                    format!("jsonb cannot store it: {e}"),
                 ),
                 json::JsonError::DuplicateKey { key: (s, e), .. } => {
                     let key = String::from_utf8_lossy(&b[s..e]);
@@ -1357,9 +1357,9 @@ pub enum Rule {
     EmptyToNull,
     /// NUL bytes are removed from the text.
     StripNul,
-    /// `strip_nul` into jsonb: `\u0000` escapes are removed from the JSON strings (jsonb
-    /// cannot store that character; the text holds no raw NUL). Set by the plan, never
-    /// written in config.
+    /// `strip_nul` into jsonb: NUL bytes and the `\u0000` escapes in JSON strings are
+    /// removed (jsonb cannot store that character). Set by the plan, never written in
+    /// config.
     #[serde(rename = "strip_nul", skip_deserializing)]
     StripNulEscapes,
     /// Zero and partial dates (`0000-00-00`, `2024-00-15`) become NULL. Nullable targets only.

@@ -766,6 +766,15 @@ fn rules_change_only_what_they_name() {
             true
         )
     );
+    // JSON kept in a text column may also hold raw NUL bytes: those go too.
+    let raw = Value::Bytes(b"{\"a\":\"x\0y\"}\0".to_vec());
+    assert_eq!(
+        Rule::StripNulEscapes.apply(&raw),
+        (
+            Some(Cow::Owned(Value::Bytes(br#"{"a":"xy"}"#.to_vec()))),
+            true
+        )
+    );
     let plain = Value::Bytes(br#"{"a":"\\u0000 \\\\u0000","b":"\u0001"}"#.to_vec());
     assert_eq!(
         Rule::StripNulEscapes.apply(&plain),

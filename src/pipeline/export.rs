@@ -356,7 +356,7 @@ pub fn prepare_table(
     };
     let mut m = match Manifest::read(&path)? {
         None => fresh,
-        Some(m) if m.fingerprint != fingerprint => {
+        Some(m) if !t.wrote(&m, chunk_rows) => {
             return Err(Error::workdir(format!(
                 "{} was exported under a different plan or chunk size; use another work directory or remove {}",
                 t.target.name,
@@ -364,6 +364,8 @@ pub fn prepare_table(
             )))
         }
         Some(mut m) => {
+            // An earlier version's fingerprint is rewritten as this one's.
+            m.fingerprint.clone_from(&fingerprint);
             m.source_version.clone_from(&versions.0);
             m.target_version.clone_from(&versions.1);
             m

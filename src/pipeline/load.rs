@@ -401,7 +401,8 @@ fn earlier_export_hint(c: &ChunkReady, mut msg: String) -> String {
     if c.earlier_export {
         msg.push_str(&format!(
             "; this chunk ({}) was exported by an earlier run: after fixing the source, \
-             `my2pg run --fresh` exports it again",
+             export again (`my2pg run --fresh`, or `export` into a new work directory, then \
+             `import --fresh`)",
             c.path.display()
         ));
     }
@@ -412,14 +413,12 @@ fn earlier_export_hint(c: &ChunkReady, mut msg: String) -> String {
 /// binary: the tuple number); the chunk file tells the key.
 fn copy_error(t: &TablePlan, c: &ChunkReady, e: &tokio_postgres::Error, binary: bool) -> Error {
     let mut msg = pg_reason(e);
-    // A shutdown, a killed session or a full disk also reports the line COPY was on:
-    // naming that row would make it look like bad data.
-    let about_the_data = e.as_db_error().is_some_and(|db| {
-        !matches!(
-            &db.code().code()[..2],
-            "08" | "40" | "53" | "57" | "58" | "XX"
-        )
-    });
+    // A shutdown, a killed session, a lock timeout or a full disk also report the line
+    // COPY was on: only an error about the data (its values, a constraint, a row too
+    // large, a trigger's) names that row.
+    let about_the_data = e
+        .as_db_error()
+        .is_some_and(|db| matches!(&db.code().code()[..2], "22" | "23" | "54" | "P0"));
     let line = e
         .as_db_error()
         .filter(|_| about_the_data)

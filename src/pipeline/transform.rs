@@ -157,10 +157,11 @@ pub fn source_read_problem(t: &TablePlan, row: &Row) -> Option<(usize, ProblemCl
 
 pub fn source_read_reason(t: &TablePlan, column: usize, class: ProblemClass) -> String {
     if class == ProblemClass::OverMaxAllowedPacket {
-        return "the value is larger than the source server's max_allowed_packet, above \
-                which MariaDB's CAST and CONVERT return NULL, so it cannot be read as stored \
-                or checked for unmappable bytes (it would load as NULL or with '?'); raise it \
-                on the source server (SET GLOBAL max_allowed_packet = 1073741824) and run again"
+        return "the value (or its UTF-8 form) is larger than the source server's \
+                max_allowed_packet, above which MariaDB's CAST and CONVERT return NULL, so it \
+                cannot be read as stored or checked for unmappable bytes (it would load as NULL \
+                or with '?'); raise it on the source server (SET GLOBAL max_allowed_packet = \
+                1073741824) and run again"
             .into();
     }
     let cs = t

@@ -314,6 +314,18 @@ impl TablePlan {
     /// A fingerprint of everything that shapes the chunk bytes: a resumed export refuses
     /// files written under a different plan.
     pub fn fingerprint(&self, chunk_rows: u64) -> String {
+        self.fingerprint_of(chunk_rows, true)
+    }
+
+    /// Whether the manifest's chunks were written under this plan. A manifest without
+    /// its own checksum comes from a version whose fingerprint left rules out: that one
+    /// is accepted too, so an upgrade mid-migration does not refuse its work directory.
+    pub fn wrote(&self, m: &crate::workdir::manifest::Manifest, chunk_rows: u64) -> bool {
+        m.fingerprint == self.fingerprint(chunk_rows)
+            || (m.checksum.is_none() && m.fingerprint == self.fingerprint_of(chunk_rows, false))
+    }
+
+    fn fingerprint_of(&self, chunk_rows: u64, with_rules: bool) -> String {
         use sha2::{Digest, Sha256};
         let mut h = Sha256::new();
         h.update(format!("v1|{}|{}|{chunk_rows}|", self.source, self.target));
@@ -328,8 +340,8 @@ impl TablePlan {
             }
             // A rule changes values (empty_to_null turns '' into NULL): chunks written
             // before it was set must not be mixed with chunks written after.
-            if let Some(rule) = c.rule {
-                h.update(format!("rule {rule:?}\n"));
+            if let Some(rule) = c.rule.filter(|_| with_rules) {
+                h.update(format!("rule {}\n", rule.name()));
             }
         }
         h.update(format!("key {:?} all {}", self.key, self.ordered_by_all));
@@ -933,7 +945,7 @@ fn plan_table(
                 jsonb: true,
                 last_key_wins,
             } => {
-                // jsonb text holds no raw NUL: its NUL is the `\u0000` escape.
+                // In JSON text the NUL is mostly the `\u0000` escape: both forms go.
                 if rule == Some(Rule::StripNul) {
                     rule = Some(Rule::StripNulEscapes);
                 }

@@ -28,7 +28,7 @@ use xxhash_rust::xxh3::{xxh3_128, xxh3_64};
 use super::canon::{self, Kind, Origin, SrcRule};
 use super::csv::{CsvParser, TextBatch, BATCH_BYTES, BATCH_ROWS};
 use super::pgbin::BinaryParser;
-use crate::error::{Error, ErrorKind, Result};
+use crate::error::{Error, Result};
 use crate::pipeline::read::row_bytes;
 use crate::plan::TablePlan;
 
@@ -351,19 +351,22 @@ pub async fn scan_mysql(
         .map_err(|e| Error::mysql(what, e))?;
     let mut buf = Vec::with_capacity(BATCH_ROWS);
     let mut bytes = 0;
+    // Values MariaDB could not read as the copy reads them: compared as read (NULL), they
+    // could look equal to a wrong target, so each one makes the table differ.
+    let mut unreadable: Vec<String> = Vec::new();
+    let mut unreadable_count = 0u64;
     while let Some(row) = stream.try_next().await.map_err(|e| Error::mysql(what, e))? {
         if let Some(t) = plan {
             if let Some((i, class)) = crate::pipeline::transform::source_read_problem(t, &row) {
-                return Err(ErrorKind::Convert {
-                    table: t.source.clone(),
-                    column: t.columns[i].source.clone(),
-                    pk: crate::pipeline::transform::format_key(t, &row),
-                    excerpt: row
-                        .as_ref(i)
-                        .map_or_else(String::new, crate::convert::excerpt),
-                    reason: crate::pipeline::transform::source_read_reason(t, i, class),
+                unreadable_count += 1;
+                if unreadable.len() < 5 {
+                    unreadable.push(format!(
+                        "column `{}`, primary key {}: {}",
+                        t.columns[i].source,
+                        crate::pipeline::transform::format_key(t, &row),
+                        crate::pipeline::transform::source_read_reason(t, i, class)
+                    ));
                 }
-                .into());
             }
         }
         bytes += row_bytes(&row);
@@ -376,7 +379,15 @@ pub async fn scan_mysql(
     }
     drop(stream);
     pipe.push(Batch::My(buf)).await?;
-    pipe.finish().await
+    let mut out = pipe.finish().await?;
+    if unreadable_count > unreadable.len() as u64 {
+        unreadable.push(format!(
+            "and {} more such value(s)",
+            unreadable_count - unreadable.len() as u64
+        ));
+    }
+    out.problems = unreadable;
+    Ok(out)
 }
 
 /// Streams `COPY (...) TO STDOUT (FORMAT binary)` from Postgres into the pipe.

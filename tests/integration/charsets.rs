@@ -131,7 +131,7 @@ fn values_above_max_allowed_packet_are_read_exactly_or_refused_never_nulled() {
          CREATE TABLE big (id int NOT NULL PRIMARY KEY, c longblob NULL)",
     );
     env.pg_exec(
-        "CREATE TABLE lb (id integer PRIMARY KEY, c bytea); \
+        "CREATE TABLE lb (id integer PRIMARY KEY, c bytea NOT NULL); \
          CREATE TABLE cp (id integer PRIMARY KEY, c text); \
          CREATE TABLE big (id integer PRIMARY KEY, c bytea)",
     );
@@ -195,8 +195,8 @@ fn values_above_max_allowed_packet_are_read_exactly_or_refused_never_nulled() {
     out.assert_exit(1)
         .assert_stderr_contains("table `lb`, column `c`, primary key (id)=(2): cannot convert")
         .assert_stderr_contains(
-            "the value is larger than the source server's max_allowed_packet, above which \
-             MariaDB's CAST and CONVERT return NULL",
+            "the value (or its UTF-8 form) is larger than the source server's \
+             max_allowed_packet, above which MariaDB's CAST and CONVERT return NULL",
         );
     assert_eq!(
         env.pg_value("SELECT count(*)::text FROM lb WHERE c IS NULL"),
@@ -214,12 +214,31 @@ fn values_above_max_allowed_packet_are_read_exactly_or_refused_never_nulled() {
         .assert_ok()
         .assert_stderr_contains("verify (full): equal");
 
-    // A target holding NULL where the source has the large value (as an older run would
-    // have loaded it) is not "equal": verify cannot read the value as stored and says so.
-    env.pg_exec("INSERT INTO lb VALUES (1, '\\x736d616c6c81'), (2, NULL)");
+    // A target holding something else where the source has the large value (as an older
+    // run could have loaded it) is not "equal": verify cannot read the value as stored,
+    // and says so for that table while it compares the others.
+    env.pg_exec("INSERT INTO lb VALUES (1, '\\x736d616c6c81'), (2, '\\x00')");
     env.write_config("[workers]\nreaders = 1\n[run]\nchunk_rows = 1\nexclude = [\"cp\"]");
-    env.my2pg(&["verify", "--level", "full"])
-        .assert_exit(1)
-        .assert_stderr_contains("table `lb`, column `c`, primary key (id)=(2): cannot convert")
-        .assert_stderr_contains("larger than the source server's max_allowed_packet");
+    let out = env.my2pg(&["verify", "--level", "full", "--json"]);
+    out.assert_exit(1);
+    let tables = out.json()["tables"].clone();
+    let by_name = |n: &str| {
+        tables
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|t| t["table"] == n)
+            .unwrap_or_else(|| panic!("no table {n}: {tables}"))
+            .clone()
+    };
+    assert_eq!(by_name("big")["equal"], true);
+    let lb = by_name("lb");
+    assert_eq!(lb["equal"], false);
+    let problems = lb["problems"].as_array().unwrap();
+    assert_eq!(problems.len(), 1, "{lb}");
+    let p = problems[0].as_str().unwrap();
+    assert!(
+        p.starts_with("column `c`, primary key (id)=(2): the value (or its UTF-8 form) is larger than the source server's max_allowed_packet"),
+        "{p}"
+    );
 }

@@ -259,7 +259,7 @@ fn jsonb_numbers_beyond_numeric_and_nul_escapes() {
     );
     let out = env.my2pg(&["run"]);
     out.assert_exit(1).assert_stderr_contains(
-        r#"table `docs`, column `jb`, primary key (id)=(1): cannot convert "{\"n\":1e-1000000}": invalid JSON for jsonb: number at byte 5 is beyond what jsonb's numeric can store"#,
+        r#"table `docs`, column `jb`, primary key (id)=(1): cannot convert "{\"n\":1e-1000000}": jsonb cannot store it: the number at byte 5 is beyond numeric's range"#,
     );
     assert_eq!(env.pg_count("docs"), 0);
 

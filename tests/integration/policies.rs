@@ -2,7 +2,7 @@
 //! exactly what they change, counted in the run report's `rules_applied`, and the
 //! rule uses that cannot work refused by `plan` (invalid_rule, exit 2).
 
-use crate::common::{my_bin, my_str, problems, row, rules_applied, TestEnv};
+use crate::common::{my_bin, my_str, problems, row, rules_applied, write_edited_manifest, TestEnv};
 
 /// One reader: no `FLUSH TABLES WITH READ LOCK`, so a long write by another client of the
 /// shared MariaDB server cannot stall these conversion tests (snapshots are covered elsewhere).
@@ -233,6 +233,53 @@ fn a_rule_set_after_an_export_does_not_mix_with_its_chunks() {
             row(&[Some("1"), None]),
             row(&[Some("2"), Some("x")]),
             row(&[Some("3"), None]),
+        ]
+    );
+}
+
+/// Manifests of the version before rules entered the fingerprint (no checksum field)
+/// still resume under the same rules: an upgrade mid-migration keeps its work directory,
+/// and the manifest is rewritten with the new fingerprint and its checksum.
+#[test]
+fn an_earlier_versions_manifest_resumes_under_the_same_rule() {
+    let env = TestEnv::new("rule_legacy");
+    env.mysql_exec(
+        "CREATE TABLE t (id int NOT NULL PRIMARY KEY, note varchar(10) NULL); \
+         INSERT INTO t VALUES (1, ''), (2, 'x'), (3, ''), (4, 'y')",
+    );
+    env.pg_exec("CREATE TABLE t (id integer PRIMARY KEY, note text)");
+    let manifest = |wd: &std::path::Path| -> serde_json::Value {
+        let p = wd.join("t").join("manifest.json");
+        serde_json::from_slice(&std::fs::read(p).unwrap()).unwrap()
+    };
+    // Without a rule, the fingerprint is what the earlier version computed with one.
+    config(&env, "[run]\nchunk_rows = 2");
+    env.my2pg(&["export"]).assert_ok();
+    let earlier = manifest(&env.workdir)["fingerprint"].clone();
+    std::fs::remove_dir_all(&env.workdir).unwrap();
+
+    let ruled = "[run]\nchunk_rows = 2\n[columns.\"t.note\"]\nconvert = \"empty_to_null\"";
+    config(&env, ruled);
+    env.my2pg(&["export"]).assert_ok();
+    let mut m = manifest(&env.workdir);
+    let current = m["fingerprint"].clone();
+    assert_ne!(current, earlier);
+    // As the earlier version left it: its fingerprint, no checksum, one chunk to go.
+    m["fingerprint"] = earlier;
+    m["chunks"].as_array_mut().unwrap().truncate(1);
+    m["complete"] = serde_json::json!(false);
+    write_edited_manifest(&env.workdir.join("t").join("manifest.json"), &mut m);
+    env.my2pg(&["run"]).assert_ok();
+    let m = manifest(&env.workdir);
+    assert_eq!(m["fingerprint"], current);
+    assert!(m["checksum"].is_string(), "{m}");
+    assert_eq!(
+        env.pg_rows("SELECT id::text, note FROM t ORDER BY id"),
+        vec![
+            row(&[Some("1"), None]),
+            row(&[Some("2"), Some("x")]),
+            row(&[Some("3"), None]),
+            row(&[Some("4"), Some("y")]),
         ]
     );
 }

@@ -486,8 +486,8 @@ fn a_unique_key_kept_during_the_load_fails_its_chunk_at_once() {
     out.assert_exit(1);
     out.assert_stderr_contains("Key (ext)=(0000002a-0000-4000-8000-000000000000) already exists");
     out.assert_stderr_contains(
-        "was exported by an earlier run: after fixing the source, `my2pg run --fresh` \
-         exports it again",
+        "was exported by an earlier run: after fixing the source, export again (`my2pg run \
+         --fresh`, or `export` into a new work directory, then `import --fresh`)",
     );
     env.my2pg(&["run", "--fresh", "--yes"]).assert_ok();
     assert_eq!(
