@@ -397,6 +397,11 @@ pub fn dir_name(table: &str) -> String {
     if safe {
         return table.to_string();
     }
+    hashed_dir_name(table)
+}
+
+/// A sanitized form of the name plus a hash of the exact name.
+fn hashed_dir_name(table: &str) -> String {
     use sha2::{Digest, Sha256};
     let hash = hex::encode(&Sha256::digest(table.as_bytes())[..4]);
     let clean: String = table
@@ -745,6 +750,15 @@ pub fn build_plan(
         waves.entry(t.wave).or_default().push(i);
     }
     plan.waves = waves.into_values().collect();
+    // Target tables whose names differ only in case ("Users", "users") would share one
+    // directory on a case-insensitive filesystem (macOS, Windows shares): both get the
+    // hashed form, which tells exact names apart. Other directories stay as they were.
+    let folded: Vec<String> = tables.iter().map(|t| t.dir.to_lowercase()).collect();
+    for (i, t) in tables.iter_mut().enumerate() {
+        if folded.iter().filter(|f| **f == folded[i]).count() > 1 {
+            t.dir = hashed_dir_name(&t.target.name);
+        }
+    }
     plan.tables = tables;
     plan
 }
@@ -1279,5 +1293,10 @@ mod tests {
         assert!(!hostile.contains('/'));
         assert_ne!(dir_name("a b"), dir_name("a_b"));
         assert_ne!(dir_name("a-b"), dir_name("a?b"));
+        assert_ne!(
+            hashed_dir_name("Users").to_lowercase(),
+            hashed_dir_name("users").to_lowercase()
+        );
+        assert!(hashed_dir_name("Users").starts_with("Users-"));
     }
 }

@@ -2,7 +2,7 @@
 //! mixed case in table and column names go through every command quoted, and table
 //! directories never escape the work directory.
 
-use crate::common::TestEnv;
+use crate::common::{row, TestEnv};
 
 fn s(v: &str) -> Option<String> {
     Some(v.to_string())
@@ -287,4 +287,52 @@ fn names_longer_than_63_bytes_match_as_postgres_truncates_them() {
         ]
     );
     env.my2pg(&["verify", "--level", "full"]).assert_ok();
+}
+
+/// Tables whose names differ only in case on both sides load each into its own, and
+/// their work directories differ in more than case (a case-insensitive filesystem would
+/// otherwise merge them).
+#[test]
+fn tables_differing_only_in_case_get_distinct_work_directories() {
+    let env = TestEnv::new("names_case_dirs");
+    env.mysql_exec(
+        "CREATE TABLE `Users` (`id` int PRIMARY KEY, `name` varchar(10)); \
+         INSERT INTO `Users` VALUES (1,'upper'); \
+         CREATE TABLE `users` (`id` int PRIMARY KEY, `name` varchar(10)); \
+         INSERT INTO `users` VALUES (1,'lower'),(2,'lower2'); \
+         CREATE TABLE `plain` (`id` int PRIMARY KEY); INSERT INTO `plain` VALUES (7)",
+    );
+    env.pg_exec(
+        "CREATE TABLE \"Users\" (id int PRIMARY KEY, name varchar(10)); \
+         CREATE TABLE users (id int PRIMARY KEY, name varchar(10)); \
+         CREATE TABLE plain (id int PRIMARY KEY)",
+    );
+    env.write_config("");
+    env.my2pg(&["run"]).assert_ok();
+    let mut dirs: Vec<String> = std::fs::read_dir(&env.workdir)
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .filter(|e| e.path().is_dir())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    dirs.sort();
+    assert_eq!(dirs.len(), 3, "{dirs:?}");
+    assert!(dirs[0].starts_with("Users-"), "{dirs:?}");
+    assert_eq!(dirs[1], "plain");
+    assert!(dirs[2].starts_with("users-"), "{dirs:?}");
+    assert_ne!(dirs[0].to_lowercase(), dirs[2].to_lowercase());
+    assert_eq!(
+        env.pg_rows("SELECT id::text, name FROM \"Users\" ORDER BY id"),
+        vec![row(&[Some("1"), Some("upper")])]
+    );
+    assert_eq!(
+        env.pg_rows("SELECT id::text, name FROM users ORDER BY id"),
+        vec![
+            row(&[Some("1"), Some("lower")]),
+            row(&[Some("2"), Some("lower2")])
+        ]
+    );
+    env.my2pg(&["verify", "--level", "full"])
+        .assert_ok()
+        .assert_stderr_contains("verify (full): equal");
 }
