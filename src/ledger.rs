@@ -74,7 +74,7 @@ impl RunStep {
         match self {
             RunStep::Load => "load every chunk",
             RunStep::RestoreConstraints => {
-                "fill the columns of broken FK cycles, restore indexes and constraints"
+                "restore indexes and constraints (and fill the columns of any broken FK cycle)"
             }
             RunStep::Analyze => "ANALYZE the tables",
             RunStep::SetSequences => "set the sequences",

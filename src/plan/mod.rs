@@ -55,6 +55,8 @@ pub enum ProblemKind {
     /// Warning: the source user lacks SELECT on the whole database: tables and columns
     /// it cannot see look absent and are not copied.
     SourcePrivileges,
+    /// Warning: a jsonb column's own rule replaces `json_duplicate_keys = "last"` there.
+    RuleReplacesPolicy,
     /// Blocking: no table would be copied (a wrong database or schema in the config would
     /// otherwise "succeed" moving nothing).
     NothingToCopy,
@@ -963,8 +965,25 @@ fn plan_table(
                 if rule == Some(Rule::StripNul) {
                     rule = Some(Rule::StripNulEscapes);
                 }
-                if rule.is_none() && settings.json_duplicate_keys == JsonDuplicateKeys::Last {
-                    rule = Some(Rule::JsonDuplicateKeysLast);
+                if settings.json_duplicate_keys == JsonDuplicateKeys::Last {
+                    match rule {
+                        None => rule = Some(Rule::JsonDuplicateKeysLast),
+                        Some(Rule::JsonDuplicateKeysLast) => {}
+                        // A column takes one rule: say that the policy stops here.
+                        Some(own) => plan.warnings.push(Problem {
+                            kind: ProblemKind::RuleReplacesPolicy,
+                            table: st.name.clone(),
+                            column: Some(sc.name.clone()),
+                            message: format!(
+                                "{}.{}: its rule {} replaces run.json_duplicate_keys = \"last\" \
+                                 for this column (a column takes one rule): a duplicate key there \
+                                 still fails the run",
+                                st.name,
+                                sc.name,
+                                own.name()
+                            ),
+                        }),
+                    }
                 }
                 *last_key_wins = rule == Some(Rule::JsonDuplicateKeysLast);
             }

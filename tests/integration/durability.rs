@@ -2234,9 +2234,9 @@ fn status_tells_a_finished_run_from_one_killed_before_its_sequences() {
             vec![],
             strings(&["load", "restore_constraints", "analyze", "set_sequences"]),
             Some(
-                "The target is not ready for the cut-over (load every chunk, fill the columns of \
-                 broken FK cycles, restore indexes and constraints, ANALYZE the tables, set the \
-                 sequences still to do): run `my2pg import` again to complete it (loaded chunks \
+                "The target is not ready for the cut-over (load every chunk, restore indexes \
+                 and constraints (and fill the columns of any broken FK cycle), ANALYZE the \
+                 tables, set the sequences still to do): run `my2pg import` again to complete it (loaded chunks \
                  are skipped)."
                     .to_string()
             )

@@ -1,7 +1,8 @@
 //! MySQL/MariaDB `json` into Postgres `json` (text kept) and `jsonb` (semantic).
 
 use crate::common::{
-    check_findings, my_opt, my_str, pg_text_expr, problems, row, rules_applied, TestEnv,
+    check_findings, my_opt, my_str, pg_text_expr, problems, row, rules_applied, warning_messages,
+    TestEnv,
 };
 
 #[test]
@@ -314,6 +315,20 @@ fn jsonb_numbers_beyond_numeric_and_nul_escapes() {
     env.my2pg(&["verify", "--level", "full"])
         .assert_ok()
         .assert_stderr_contains("verify (full): equal");
+    // The run-wide duplicate-key policy stops at a column with its own rule: plan says so.
+    env.write_config(
+        "[run]\nchunk_rows = 2\njson_duplicate_keys = \"last\"\n[columns.\"docs.jb\"]\nconvert = \"strip_nul\"",
+    );
+    let out = env.my2pg(&["plan", "--json"]);
+    out.assert_ok();
+    assert_eq!(
+        warning_messages(&out.json(), "rule_replaces_policy"),
+        vec![
+            "docs.jb: its rule strip_nul replaces run.json_duplicate_keys = \"last\" for this \
+              column (a column takes one rule): a duplicate key there still fails the run"
+                .to_string()
+        ]
+    );
     // A changed value is still found with the rule in place.
     env.pg_exec("UPDATE docs SET jb = '{\"a\": \"xy\", \"b\": [\"z\"]}' WHERE id = 2");
     env.my2pg(&["verify", "--level", "full"])
