@@ -195,6 +195,38 @@ fn fk_join(child: &ColumnPlan, parent: &ColumnPlan) -> String {
     }
 }
 
+/// text and varchar compare exactly in Postgres, while MySQL's usual collations match
+/// 'ABC' to 'abc' and ignore trailing spaces: such a child row passes MySQL's FK and
+/// fails the load. Some(condition) that a candidate found by `fk_join` matches byte for
+/// byte (the two columns of an FK share their charset, so the bytes compare).
+fn fk_exact(child: &ColumnPlan, parent: &ColumnPlan) -> Option<String> {
+    // Character columns only (MariaDB's uuid/inet types are compared by `fk_join`).
+    let character = |t: &str| {
+        let t = t.to_ascii_lowercase();
+        [
+            "char",
+            "varchar",
+            "tinytext",
+            "text",
+            "mediumtext",
+            "longtext",
+        ]
+        .iter()
+        .any(|k| t == *k || t.starts_with(&format!("{k}(")))
+    };
+    let exact = matches!(child.converter, crate::convert::Converter::Text { .. })
+        && matches!(child.target_base.as_str(), "text" | "varchar")
+        && character(&child.source_type)
+        && character(&parent.source_type);
+    exact.then(|| {
+        format!(
+            "BINARY p.{} = BINARY c.{}",
+            MyIdent(parent.source.clone()),
+            MyIdent(child.source.clone())
+        )
+    })
+}
+
 async fn orphans<'a>(
     conn: &mut Conn,
     plan: &'a Plan,
@@ -235,16 +267,40 @@ async fn orphans<'a>(
             .collect();
         let key: Vec<String> = child.key.iter().map(|k| format!("c.{}", q(k))).collect();
         let fkv: Vec<String> = child_cols.iter().map(|c| format!("c.{}", q(c))).collect();
-        let sql = format!(
-            "SELECT {}, {} FROM {} c WHERE {} AND NOT EXISTS (SELECT 1 FROM {} p WHERE {}) ORDER BY {}",
-            key.join(", "),
-            fkv.join(", "),
-            q(&child.source),
-            not_null.join(" AND "),
-            q(&parent.source),
-            join.join(" AND "),
-            key.join(", ")
-        );
+        let exact: Vec<String> = child_plans
+            .iter()
+            .zip(&parent_plans)
+            .filter_map(|(c, p)| fk_exact(c, p))
+            .collect();
+        let sql = if exact.is_empty() {
+            format!(
+                "SELECT {}, {} FROM {} c WHERE {} AND NOT EXISTS (SELECT 1 FROM {} p WHERE {}) ORDER BY {}",
+                key.join(", "),
+                fkv.join(", "),
+                q(&child.source),
+                not_null.join(" AND "),
+                q(&parent.source),
+                join.join(" AND "),
+                key.join(", ")
+            )
+        } else {
+            // Not `... AND BINARY p.x = BINARY c.x` inside NOT EXISTS: MariaDB propagates
+            // the collation equality into it and compares c.x with itself. In an outer
+            // join's HAVING it cannot: the candidates come by the index, exactness after.
+            format!(
+                "SELECT {key}, {fkv} FROM {child} c LEFT JOIN {parent} p ON {join} WHERE {nn} \
+                 GROUP BY {key}, {fkv} \
+                 HAVING COALESCE(MAX(p.{first} IS NOT NULL AND {exact}), 0) = 0 ORDER BY {key}",
+                key = key.join(", "),
+                fkv = fkv.join(", "),
+                child = q(&child.source),
+                parent = q(&parent.source),
+                join = join.join(" AND "),
+                nn = not_null.join(" AND "),
+                first = q(&parent_plans[0].source),
+                exact = exact.join(" AND "),
+            )
+        };
         let what = || format!("orphan scan for constraint {}", fk.name);
         let mut stream = conn
             .exec_stream::<Row, _, _>(sql, ())

@@ -529,13 +529,20 @@ fn check_disk_space(wd: &WorkDir, plan: &Plan, settings: &Settings) -> Result<()
 }
 
 /// How much larger than the stored data a table's CSV can be: bytea (and the hex rule)
-/// writes two characters per byte, base64 four per three. Only variable-length
-/// columns count: a binary(16) or bit(n) column is a few bytes of a row either way.
+/// writes two characters per byte, base64 four per three. A small fixed-size column
+/// (a binary(16) key, a bit(n)) is a few bytes of a row either way and does not count.
 fn csv_growth(t: &crate::plan::TablePlan) -> f64 {
     use crate::convert::Converter;
+    let small_fixed = |ty: &str| {
+        ty.starts_with("bit(")
+            || ty
+                .strip_prefix("binary(")
+                .and_then(|rest| rest.trim_end_matches(')').parse::<u32>().ok())
+                .is_some_and(|n| n <= 32)
+    };
     t.columns
         .iter()
-        .filter(|c| !(c.source_type.starts_with("binary(") || c.source_type.starts_with("bit(")))
+        .filter(|c| !small_fixed(&c.source_type))
         .map(|c| match c.converter {
             Converter::Bytea | Converter::HexText => 2.0,
             Converter::Base64Text => 4.0 / 3.0,
@@ -1622,4 +1629,62 @@ pub fn combine(results: Vec<Result<()>>) -> Result<()> {
 /// Preflight scan (issue 3): implemented in `check.rs`.
 pub async fn check(settings: &Settings, cancel: Cancel) -> Result<crate::report::CheckReport> {
     crate::check::check(settings, cancel).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::csv_growth;
+    use crate::convert::Converter;
+    use crate::plan::{ColumnPlan, TablePlan};
+
+    fn table(columns: &[(&str, Converter)]) -> TablePlan {
+        let cols = columns
+            .iter()
+            .enumerate()
+            .map(|(i, (source_type, converter))| ColumnPlan {
+                source: format!("c{i}"),
+                source_type: source_type.to_string(),
+                target: format!("c{i}"),
+                target_type: String::new(),
+                target_base: String::new(),
+                converter: converter.clone(),
+                rule: None,
+                target_nullable: true,
+                read_stored_bytes: false,
+            })
+            .collect();
+        TablePlan::test_table("t", cols)
+    }
+
+    #[test]
+    fn csv_growth_counts_hex_and_base64_but_not_small_fixed_keys() {
+        let text = || Converter::Text { max_chars: None };
+        let int = Converter::Int {
+            min: 0,
+            max: 1,
+            target: "integer",
+        };
+        assert_eq!(
+            csv_growth(&table(&[("int(11)", int), ("text", text())])),
+            1.0
+        );
+        assert_eq!(
+            csv_growth(&table(&[
+                ("binary(16)", Converter::Bytea),
+                ("text", text())
+            ])),
+            1.0
+        );
+        assert_eq!(csv_growth(&table(&[("bit(8)", Converter::Bytea)])), 1.0);
+        assert_eq!(
+            csv_growth(&table(&[("binary(200)", Converter::Bytea)])),
+            2.0
+        );
+        assert_eq!(csv_growth(&table(&[("longblob", Converter::Bytea)])), 2.0);
+        assert_eq!(csv_growth(&table(&[("longtext", Converter::HexText)])), 2.0);
+        assert_eq!(
+            csv_growth(&table(&[("blob", Converter::Base64Text)])),
+            4.0 / 3.0
+        );
+    }
 }

@@ -495,3 +495,46 @@ fn check_counts_nulls_into_not_null_and_impossible_dates() {
     );
     assert_eq!(env.pg_count("ev"), 0);
 }
+
+/// MySQL's usual collations let an FK value differ from its parent key in case or
+/// trailing spaces; Postgres compares text exactly and the load would fail. Into a uuid
+/// target the spelling does not matter (both become one uuid), so that is no orphan.
+#[test]
+fn orphan_scan_compares_text_keys_as_postgres_does() {
+    let env = TestEnv::new("check_fk_exact");
+    env.mysql_exec(
+        "CREATE TABLE parent (code varchar(20) NOT NULL PRIMARY KEY, \
+           ref char(36) NOT NULL UNIQUE) COLLATE utf8mb4_general_ci; \
+         INSERT INTO parent VALUES ('abc', 'a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11'), \
+           ('def', 'b0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11'); \
+         CREATE TABLE child (id int NOT NULL PRIMARY KEY, code varchar(20) NULL, \
+           ref char(36) NULL, \
+           CONSTRAINT fk_code FOREIGN KEY (code) REFERENCES parent (code), \
+           CONSTRAINT fk_ref FOREIGN KEY (ref) REFERENCES parent (ref)) COLLATE utf8mb4_general_ci; \
+         INSERT INTO child VALUES (1, 'abc', 'A0EEBC99-9C0B-4EF8-BB6D-6BB9BD380A11'), \
+           (2, 'ABC', NULL), (3, 'def ', NULL), (4, NULL, 'b0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11')",
+    );
+    env.pg_exec(
+        "CREATE TABLE parent (code varchar(20) PRIMARY KEY, ref uuid NOT NULL UNIQUE); \
+         CREATE TABLE child (id integer PRIMARY KEY, \
+           code varchar(20) CONSTRAINT fk_code REFERENCES parent (code), \
+           ref uuid CONSTRAINT fk_ref REFERENCES parent (ref))",
+    );
+    config(&env, "");
+    let out = env.my2pg(&["check", "--json"]);
+    out.assert_exit(1);
+    assert_eq!(
+        findings(&out.json()),
+        vec![f(
+            "child",
+            "code",
+            "orphan_fk",
+            2,
+            &["(id)=(2) code=(\"ABC\")", "(id)=(3) code=(\"def \")"],
+            false
+        )]
+    );
+    // And the load agrees: Postgres refuses exactly those rows.
+    let out = env.my2pg(&["run"]);
+    out.assert_exit(1).assert_stderr_contains("fk_code");
+}
