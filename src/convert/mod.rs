@@ -100,6 +100,10 @@ pub enum Converter {
         max: i128,
         target: &'static str,
     },
+    /// Integer into real/double precision: only integers the float holds exactly
+    /// (|n| <= 2^24 in real, 2^53 in double precision, and larger ones that happen to be
+    /// representable); any other would be rounded by Postgres, so it is an error.
+    IntToFloat { single: bool },
     /// Integer into numeric(p,s) (None = unconstrained numeric).
     IntToNumeric { bounds: Option<NumericBounds> },
     /// Any integer or bit(1) into boolean: 0 or 1 only (MySQL 8 shows TypeORM's and
@@ -107,6 +111,13 @@ pub enum Converter {
     Bool,
     /// decimal into numeric: exact digits; digits the target scale would round away are an error.
     Decimal { bounds: Option<NumericBounds> },
+    /// decimal into smallint/integer/bigint: whole numbers only (`12.00` is 12; `12.50`
+    /// would be rounded by Postgres, so it is an error), range-checked.
+    DecimalToInt {
+        min: i128,
+        max: i128,
+        target: &'static str,
+    },
     /// float into real or double precision: the shortest text that reads back as the same f32.
     Float32,
     /// double into double precision: the shortest text that reads back as the same f64.
@@ -129,7 +140,8 @@ pub enum Converter {
     },
     /// char(36)-style UUID text (any case) into uuid.
     Uuid,
-    /// MariaDB inet4/inet6 address text into inet (checked to be one address).
+    /// MariaDB inet4/inet6 address text, or an address kept in a text column, into inet
+    /// (checked to be one host address).
     Inet,
     /// binary(16) into uuid, bytes in MySQL's `UUID_TO_BIN(x)` order.
     UuidBinary,
@@ -174,8 +186,10 @@ impl Converter {
         match self {
             Converter::Int { .. } => "int",
             Converter::IntToNumeric { .. } => "int_to_numeric",
+            Converter::IntToFloat { .. } => "int_to_float",
             Converter::Bool => "bool",
             Converter::Decimal { .. } => "decimal",
+            Converter::DecimalToInt { .. } => "decimal_to_int",
             Converter::Float32 => "float32",
             Converter::Float64 => "float64",
             Converter::FloatToNumeric { .. } => "float_to_numeric",
@@ -206,8 +220,15 @@ impl Converter {
         match self {
             Converter::Int { target, .. } => format!("int->{target} (range-checked)"),
             Converter::IntToNumeric { .. } => "int->numeric".into(),
+            Converter::IntToFloat { single: true } => "int->real (exact values only)".into(),
+            Converter::IntToFloat { single: false } => {
+                "int->double precision (exact values only)".into()
+            }
             Converter::Bool => "bool (0/1 only)".into(),
             Converter::Decimal { .. } => "decimal->numeric (exact)".into(),
+            Converter::DecimalToInt { target, .. } => {
+                format!("decimal->{target} (whole numbers only, range-checked)")
+            }
             Converter::Float32 => "float (shortest f32)".into(),
             Converter::Float64 => "double (shortest f64)".into(),
             Converter::FloatToNumeric { .. } => "float->numeric (shortest decimal, exact)".into(),
@@ -269,6 +290,23 @@ impl Converter {
                 }
                 put_i128(out, n);
             }
+            Converter::IntToFloat { single } => {
+                let n = int_value(v)?;
+                let exact = if *single {
+                    (n as f32) as i128 == n
+                } else {
+                    (n as f64) as i128 == n
+                };
+                if !exact {
+                    let target = if *single { "real" } else { "double precision" };
+                    return err(
+                        ProblemClass::PrecisionLoss,
+                        format!("{target} cannot hold {n} exactly"),
+                    );
+                }
+                // The integer's digits: Postgres reads them as exactly this float.
+                put_i128(out, n);
+            }
             Converter::IntToNumeric { bounds } => {
                 let n = int_value(v)?;
                 let start = out.len();
@@ -300,6 +338,36 @@ impl Converter {
             Converter::Decimal { bounds } => {
                 let b = bytes(v)?;
                 put_decimal(out, b, *bounds)?;
+            }
+            Converter::DecimalToInt { min, max, target } => {
+                let b = bytes(v)?;
+                if !is_decimal_text(b) {
+                    return unexpected(v);
+                }
+                let (whole, frac) = match memchr::memchr(b'.', b) {
+                    Some(p) => (&b[..p], &b[p + 1..]),
+                    None => (b, &b[b.len()..]),
+                };
+                if frac.iter().any(|&d| d != b'0') {
+                    return err(
+                        ProblemClass::PrecisionLoss,
+                        format!("{target} has no fraction: Postgres would round it"),
+                    );
+                }
+                // Up to 65 digits: beyond i128 is out of range for any integer type too.
+                let n = std::str::from_utf8(whole)
+                    .ok()
+                    .and_then(|s| s.parse::<i128>().ok())
+                    .filter(|n| (*min..=*max).contains(n));
+                match n {
+                    Some(n) => put_i128(out, n),
+                    None => {
+                        return err(
+                            ProblemClass::OutOfRange,
+                            format!("out of range for {target}"),
+                        )
+                    }
+                }
             }
             Converter::FloatToNumeric { bounds } => {
                 let d = match v {
@@ -640,6 +708,9 @@ pub fn choose(
             "numeric" => Some(Converter::IntToNumeric {
                 bounds: NumericBounds::of(dst),
             }),
+            "float4" | "float8" => Some(Converter::IntToFloat {
+                single: t == "float4",
+            }),
             _ if text_target => Some(Converter::NumberText {
                 max_chars: dst.char_len(),
                 display: false,
@@ -656,7 +727,12 @@ pub fn choose(
                 max_chars: dst.char_len(),
                 display: false,
             }),
-            _ => None,
+            _ => match int_target(t)? {
+                Converter::Int { min, max, target } => {
+                    Some(Converter::DecimalToInt { min, max, target })
+                }
+                _ => None,
+            },
         },
         Float | Double if t == "numeric" => Some(Converter::FloatToNumeric {
             bounds: NumericBounds::of(dst),
@@ -674,14 +750,19 @@ pub fn choose(
         Binary | VarBinary | Blob => match t {
             "bytea" => Some(Converter::Bytea),
             "uuid" if src.base == Binary && src.len == Some(16) => Some(Converter::UuidBinary),
-            _ => None,
+            _ => bytes_as_text(t, text_target, dst),
         },
-        Char | VarChar | Text if src.binary => (t == "bytea").then_some(Converter::Bytea),
+        Char | VarChar | Text if src.binary => match t {
+            "bytea" => Some(Converter::Bytea),
+            _ => bytes_as_text(t, text_target, dst),
+        },
         Char | VarChar | Text | Json | Enum | Set => match t {
             _ if text_target => Some(Converter::Text {
                 max_chars: dst.char_len(),
             }),
             "uuid" if !matches!(src.base, Json | Enum | Set) => Some(Converter::Uuid),
+            // An address kept as text (`varchar(45)`): one host address per value.
+            "inet" if !matches!(src.base, Json | Enum | Set) => Some(Converter::Inet),
             "json" => Some(Converter::Json {
                 jsonb: false,
                 last_key_wins: false,
@@ -738,6 +819,23 @@ pub fn choose(
             _ => None,
         },
         Other => None,
+    }
+}
+
+/// Binary data (blob, varbinary, binary, a binary-charset string) into a text-like, json
+/// or jsonb column: the application kept text in it, so each value must be UTF-8 text
+/// without NUL, exactly as from a text column; bytes that are not are an error naming the
+/// row (the `hex` / `base64` rules keep arbitrary bytes as text instead).
+fn bytes_as_text(t: &str, text_target: bool, dst: &PgType) -> Option<Converter> {
+    match t {
+        _ if text_target => Some(Converter::Text {
+            max_chars: dst.char_len(),
+        }),
+        "json" | "jsonb" => Some(Converter::Json {
+            jsonb: t == "jsonb",
+            last_key_wins: false,
+        }),
+        _ => None,
     }
 }
 

@@ -923,3 +923,134 @@ proptest::proptest! {
         proptest::prop_assert_eq!(back, doc);
     }
 }
+
+#[test]
+fn decimals_into_integers_take_whole_numbers_only() {
+    let c = choose_utc(&my("decimal", "decimal(20,0)"), &pg("int8", -1)).unwrap();
+    assert_eq!(c.name(), "decimal_to_int");
+    let b = |s: &str| Value::Bytes(s.as_bytes().to_vec());
+    assert_eq!(
+        field(&c, b("-9223372036854775808")).unwrap(),
+        "-9223372036854775808"
+    );
+    assert_eq!(field(&c, b("0")).unwrap(), "0");
+    assert_eq!(
+        field(&c, b("9223372036854775808")).unwrap_err().message,
+        "out of range for bigint"
+    );
+    let c = choose_utc(&my("decimal", "decimal(12,2)"), &pg("int2", -1)).unwrap();
+    assert_eq!(field(&c, b("-12.00")).unwrap(), "-12");
+    assert_eq!(field(&c, b("-0.00")).unwrap(), "0");
+    assert_eq!(field(&c, b("32767.00")).unwrap(), "32767");
+    let e = field(&c, b("12.50")).unwrap_err();
+    assert_eq!(e.class, ProblemClass::PrecisionLoss);
+    assert_eq!(
+        e.message,
+        "smallint has no fraction: Postgres would round it"
+    );
+    let e = field(&c, b("32768.00")).unwrap_err();
+    assert_eq!(e.class, ProblemClass::OutOfRange);
+    assert_eq!(e.message, "out of range for smallint");
+    // 65 digits: beyond i128, still an out-of-range error and not a parse failure.
+    let c = choose_utc(&my("decimal", "decimal(65,0)"), &pg("int4", -1)).unwrap();
+    let e = field(&c, b(&"9".repeat(65))).unwrap_err();
+    assert_eq!(e.message, "out of range for integer");
+    assert_eq!(
+        choose_utc(&my("decimal", "decimal(10,2)"), &pg("bool", -1)),
+        None
+    );
+}
+
+#[test]
+fn binary_data_into_text_and_json_must_be_utf8_text() {
+    for (dt, ct, cs) in [
+        ("blob", "blob", None),
+        ("longblob", "longblob", None),
+        ("varbinary", "varbinary(100)", None),
+        ("binary", "binary(4)", None),
+        ("varchar", "varchar(20)", Some("binary")),
+    ] {
+        let src = MyType::parse(dt, ct, cs);
+        assert_eq!(
+            choose_utc(&src, &pg("varchar", 4 + 4)),
+            Some(Converter::Text { max_chars: Some(4) }),
+            "{ct}"
+        );
+        assert_eq!(
+            choose_utc(&src, &pg("jsonb", -1)),
+            Some(Converter::Json {
+                jsonb: true,
+                last_key_wins: false
+            }),
+            "{ct}"
+        );
+        assert_eq!(choose_utc(&src, &pg("bytea", -1)), Some(Converter::Bytea));
+        assert_eq!(choose_utc(&src, &pg("int4", -1)), None, "{ct}");
+    }
+    let c = choose_utc(&my("blob", "blob"), &pg("text", -1)).unwrap();
+    let b = |s: &[u8]| Value::Bytes(s.to_vec());
+    assert_eq!(
+        field(&c, b("héllo, \"x\"".as_bytes())).unwrap(),
+        "\"héllo, \"\"x\"\"\""
+    );
+    assert_eq!(
+        field(&c, b(b"\xe9t\xe9")).unwrap_err().class,
+        ProblemClass::InvalidUtf8
+    );
+    assert_eq!(
+        field(&c, b(b"ab\0\0")).unwrap_err().class,
+        ProblemClass::NulByte
+    );
+    // bit(n) is a number, not text.
+    assert_eq!(choose_utc(&my("bit", "bit(8)"), &pg("text", -1)), None);
+}
+
+#[test]
+fn addresses_kept_as_text_go_into_inet_one_host_each() {
+    let c = choose_utc(&my("varchar", "varchar(45)"), &pg("inet", -1)).unwrap();
+    assert_eq!(c, Converter::Inet);
+    let b = |s: &str| Value::Bytes(s.as_bytes().to_vec());
+    assert_eq!(field(&c, b("10.0.0.1")).unwrap(), "10.0.0.1");
+    assert_eq!(field(&c, b("FE80::1")).unwrap(), "FE80::1");
+    for bad in ["10.0.0.0/8", "", " 10.0.0.1", "010.0.0.1", "fe80::1%eth0"] {
+        let e = field(&c, b(bad)).unwrap_err();
+        assert_eq!(e.class, ProblemClass::InvalidInet, "{bad}");
+    }
+    assert_eq!(choose_utc(&my("json", "json"), &pg("inet", -1)), None);
+    assert_eq!(
+        choose_utc(&my("varchar", "varchar(45)"), &pg("cidr", -1)),
+        None
+    );
+}
+
+#[test]
+fn integers_into_floats_only_when_held_exactly() {
+    let c = choose_utc(&my("int", "int(11)"), &pg("float4", -1)).unwrap();
+    assert_eq!(c, Converter::IntToFloat { single: true });
+    assert_eq!(field(&c, Value::Int(16_777_216)).unwrap(), "16777216");
+    assert_eq!(field(&c, Value::Int(-16_777_216)).unwrap(), "-16777216");
+    // 2^25 is a float too; 2^24 + 1 is not.
+    assert_eq!(field(&c, Value::Int(33_554_432)).unwrap(), "33554432");
+    let e = field(&c, Value::Int(16_777_217)).unwrap_err();
+    assert_eq!(e.class, ProblemClass::PrecisionLoss);
+    assert_eq!(e.message, "real cannot hold 16777217 exactly");
+    let c = choose_utc(&my("bigint", "bigint(20) unsigned"), &pg("float8", -1)).unwrap();
+    assert_eq!(
+        field(&c, Value::UInt(9_007_199_254_740_992)).unwrap(),
+        "9007199254740992"
+    );
+    assert_eq!(
+        field(&c, Value::UInt(1 << 63)).unwrap(),
+        "9223372036854775808"
+    );
+    assert_eq!(
+        field(&c, Value::UInt(9_007_199_254_740_993))
+            .unwrap_err()
+            .message,
+        "double precision cannot hold 9007199254740993 exactly"
+    );
+    assert_eq!(
+        field(&c, Value::UInt(u64::MAX)).unwrap_err().message,
+        "double precision cannot hold 18446744073709551615 exactly"
+    );
+}

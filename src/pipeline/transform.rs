@@ -116,13 +116,26 @@ pub fn encode_rows(t: &TablePlan, rows: &[Row]) -> Result<Encoded> {
                         column: col.source.clone(),
                         pk: format_key(t, row),
                         excerpt: excerpt(v),
-                        reason: e.to_string(),
+                        reason: with_binary_hint(col, &e),
                     })?;
             }
         }
         out.push(b'\n');
     }
     Ok((out, changed))
+}
+
+/// Binary data into a text column that is not text: say which rules keep it.
+fn with_binary_hint(col: &crate::plan::ColumnPlan, e: &crate::convert::ConvertError) -> String {
+    let ty = col.source_type.to_ascii_lowercase();
+    let binary = ty.starts_with("binary") || ty.starts_with("varbinary") || ty.ends_with("blob");
+    match e.class {
+        ProblemClass::InvalidUtf8 | ProblemClass::NulByte if binary => format!(
+            "{e}; the source column is binary: rule `hex` or `base64` keeps any bytes as text, \
+             `strip_nul` drops NUL bytes"
+        ),
+        _ => e.to_string(),
+    }
 }
 
 /// The first column this row's flags say was not read as the plan asks: a charset check

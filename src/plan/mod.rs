@@ -926,8 +926,14 @@ fn plan_table(
             Some(Rule::ZeroDateToNull) if !is_date => {
                 Some("needs a date, datetime or timestamp source column")
             }
-            Some(Rule::StripNul) if !(sc.ty.is_text() || matches!(sc.ty.base, MyBase::Json)) => {
-                Some("needs a text source column")
+            Some(Rule::StripNul)
+                if !(sc.ty.is_text()
+                    || matches!(sc.ty.base, MyBase::Json)
+                    || (sc.ty.is_bytes()
+                        && sc.ty.base != MyBase::Bit
+                        && (text_target || matches!(tc.ty.name.as_str(), "json" | "jsonb")))) =>
+            {
+                Some("needs a text source column (or binary data into a text or json column)")
             }
             _ => None,
         };

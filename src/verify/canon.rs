@@ -310,6 +310,21 @@ pub fn mysql_value(kind: Kind, v: &Value, out: &mut Vec<u8>) {
                 put_list(parts.iter().map(|p| Some(*p)), out);
             }
             Kind::Text | Kind::Other => out.extend_from_slice(b),
+            // A decimal into an integer column: only a whole number (`12.00`) can be in the
+            // target; its exact decimal form is then the integer's digits.
+            Kind::Int => {
+                let start = out.len();
+                let whole = |d: &[u8]| {
+                    d.strip_prefix(b"-")
+                        .unwrap_or(d)
+                        .iter()
+                        .all(u8::is_ascii_digit)
+                };
+                if !decimal(b, out) || !whole(&out[start..]) {
+                    out.truncate(start);
+                    invalid(b, out);
+                }
+            }
             // A decimal into real/double precision: only a value the float holds (it reads
             // back as the same number, or is exactly it) can be in the target; any other
             // differs from whatever the target holds.
@@ -1631,6 +1646,20 @@ mod tests {
             bin(Kind::F64, &0.1f64.to_be_bytes())
         );
         assert!(dec(Kind::F32, &format!("1{}", "0".repeat(64))).starts_with('\0'));
+    }
+
+    #[test]
+    fn decimals_into_integers_equal_only_whole_numbers() {
+        let dec = |s: &str| m(Kind::Int, Value::Bytes(s.as_bytes().to_vec()));
+        assert_eq!(dec("-12.00"), bin(Kind::Int, &(-12i64).to_be_bytes()));
+        assert_eq!(dec("-0.00"), bin(Kind::Int, &0i64.to_be_bytes()));
+        assert_eq!(
+            dec("9223372036854775807"),
+            bin(Kind::Int, &i64::MAX.to_be_bytes())
+        );
+        // A fraction the load refuses differs from whatever integer the target holds.
+        assert_eq!(dec("12.50"), "\0invalid:12.50");
+        assert!(dec("Infinity").starts_with('\0'));
     }
 
     fn bin(kind: Kind, b: &[u8]) -> String {

@@ -1695,3 +1695,200 @@ fn matrix_failing_chunk_is_not_committed() {
         "only whole chunks before the failing one may be loaded, got {loaded} rows"
     );
 }
+
+/// Pairs a new schema makes out of an old one's habits: text kept in blob/varbinary/
+/// binary columns into text and jsonb, whole-number decimals (also as keys) into
+/// integers, addresses kept in varchar into inet. Values that are not what the target
+/// needs (a fraction, bytes that are not UTF-8, a network instead of an address) are
+/// findings in check and errors naming the row, never rounded or mangled.
+#[test]
+fn matrix_binary_text_into_text_decimals_into_integers_addresses_into_inet() {
+    let env = TestEnv::new("mx_habits");
+    env.mysql_exec(
+        "CREATE TABLE p (id decimal(10,0) NOT NULL PRIMARY KEY); \
+         INSERT INTO p VALUES (1), (2), (9999999999); \
+         CREATE TABLE d (id int NOT NULL PRIMARY KEY, b blob NULL, vb varbinary(10) NULL, \
+         bn binary(4) NULL, jb longblob NULL, dec0 decimal(20,0) NULL, dec2 decimal(8,2) NULL, \
+         ip varchar(45) NULL, pid decimal(10,0) NULL, f int NULL, \
+         CONSTRAINT d_p FOREIGN KEY (pid) REFERENCES p (id)); \
+         INSERT INTO d VALUES \
+         (1, 'héllo, \"x\"\\nline 2', 'abc', 'abcd', '{\"b\": null, \"a\": [1, 2.50]}', \
+          -9223372036854775808, -12.00, '10.0.0.1', 1, 16777216), \
+         (2, '', x'e282ac', 'ab', '[]', 9223372036854775807, 0.00, '2001:DB8::1', 9999999999, -7), \
+         (3, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL)",
+    );
+    env.pg_exec(
+        "CREATE TABLE p (id bigint PRIMARY KEY); \
+         CREATE TABLE d (id integer PRIMARY KEY, b text, vb varchar(3), bn text, jb jsonb, \
+         dec0 bigint, dec2 smallint, ip inet, pid bigint REFERENCES p (id), f real)",
+    );
+    // binary(4) pads 'ab' with two NUL bytes: strip_nul takes them off.
+    config(&env, "[columns.\"d.bn\"]\nconvert = \"strip_nul\"\n");
+    let plan = env.my2pg(&["plan", "--json"]);
+    plan.assert_ok();
+    let d = plan.json()["tables"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["source"] == "d")
+        .cloned()
+        .unwrap();
+    let convs: Vec<&str> = d["columns"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["converter"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        convs,
+        [
+            "int",
+            "text",
+            "text",
+            "text",
+            "jsonb",
+            "decimal_to_int",
+            "decimal_to_int",
+            "inet",
+            "decimal_to_int",
+            "int_to_float"
+        ]
+    );
+    let out = env.my2pg(&["run", "--json"]);
+    out.assert_ok();
+    assert_eq!(
+        out.json()["rules_applied"],
+        serde_json::json!([{"table": "d", "column": "bn", "rule": "strip_nul", "changed_values": 1}])
+    );
+    assert_eq!(
+        env.pg_rows(
+            "SELECT id::text, b, vb, bn, jb::text, dec0::text, dec2::text, host(ip), pid::text, \
+             f::text FROM d ORDER BY id"
+        ),
+        vec![
+            row(&[
+                Some("1"),
+                Some("héllo, \"x\"\nline 2"),
+                Some("abc"),
+                Some("abcd"),
+                Some("{\"a\": [1, 2.50], \"b\": null}"),
+                Some("-9223372036854775808"),
+                Some("-12"),
+                Some("10.0.0.1"),
+                Some("1"),
+                Some("1.6777216e+07")
+            ]),
+            row(&[
+                Some("2"),
+                Some(""),
+                Some("€"),
+                Some("ab"),
+                Some("[]"),
+                Some("9223372036854775807"),
+                Some("0"),
+                Some("2001:db8::1"),
+                Some("9999999999"),
+                Some("-7")
+            ]),
+            row(&[
+                Some("3"),
+                None,
+                None,
+                None,
+                None,
+                None,
+                None,
+                None,
+                None,
+                None
+            ]),
+        ]
+    );
+    assert_eq!(
+        env.pg_rows("SELECT id::text FROM p ORDER BY id"),
+        vec![
+            row(&[Some("1")]),
+            row(&[Some("2")]),
+            row(&[Some("9999999999")])
+        ]
+    );
+    let out = env.my2pg(&["verify", "--level", "full", "--json"]);
+    out.assert_ok();
+    env.pg_exec(
+        "UPDATE d SET dec2 = -13 WHERE id = 1; UPDATE d SET ip = '2001:db8::2' WHERE id = 2",
+    );
+    let out = env.my2pg(&["verify", "--level", "full", "--json"]);
+    out.assert_exit(1);
+    let d = out.json()["tables"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["table"] == "d")
+        .cloned()
+        .unwrap();
+    assert_eq!(
+        d["diffs"],
+        serde_json::json!([
+            {"key": "(id)=(1)", "kind": "changed", "columns": ["dec2"]},
+            {"key": "(id)=(2)", "kind": "changed", "columns": ["ip"]}
+        ])
+    );
+
+    // A fraction, bytes that are not UTF-8, a network: check finds each, run names the row.
+    env.mysql_exec(
+        "INSERT INTO d (id, dec2) VALUES (4, 1.50); \
+         INSERT INTO d (id, b) VALUES (5, x'e9ff00'); \
+         INSERT INTO d (id, ip) VALUES (6, '10.0.0.0/8'); \
+         INSERT INTO d (id, f) VALUES (7, 16777217)",
+    );
+    let out = env.my2pg(&["check", "--json"]);
+    out.assert_exit(1);
+    let f = |col: &str, class: &str, sample: &str| {
+        (
+            "d".to_string(),
+            col.to_string(),
+            class.to_string(),
+            1,
+            vec![sample.to_string()],
+            false,
+        )
+    };
+    assert_eq!(
+        check_findings(&out.json()),
+        [
+            f("b", "invalid_utf8", "(id)=(5) value bytes \\xe9ff00"),
+            (
+                "d".to_string(),
+                "bn".to_string(),
+                "nul_byte".to_string(),
+                1,
+                vec!["(id)=(2) value \"ab\\0\\0\"".to_string()],
+                true
+            ),
+            f("dec2", "precision_loss", "(id)=(4) value \"1.50\""),
+            f("f", "precision_loss", "(id)=(7) value 16777217"),
+            f("ip", "invalid_inet", "(id)=(6) value \"10.0.0.0/8\""),
+        ]
+    );
+    let out = env.my2pg(&["run", "--fresh", "--yes", "--json"]);
+    assert_convert_error(
+        &out,
+        "d",
+        "dec2",
+        "4",
+        "\"1.50\"",
+        "smallint has no fraction: Postgres would round it",
+    );
+    // Bytes that are not text say which rules would keep them.
+    env.mysql_exec("DELETE FROM d WHERE id = 4");
+    let out = env.my2pg(&["run", "--fresh", "--yes", "--json"]);
+    assert_convert_error(
+        &out,
+        "d",
+        "b",
+        "5",
+        "bytes \\xe9ff00",
+        "invalid UTF-8 at byte 0 (PostgreSQL text cannot hold it); the source column is binary: \
+         rule `hex` or `base64` keeps any bytes as text, `strip_nul` drops NUL bytes",
+    );
+}
