@@ -116,7 +116,7 @@ pub fn encode_rows(t: &TablePlan, rows: &[Row]) -> Result<Encoded> {
                         column: col.source.clone(),
                         pk: format_key(t, row),
                         excerpt: excerpt(v),
-                        reason: with_binary_hint(col, &e),
+                        reason: with_binary_hint(col, &e, &value),
                     })?;
             }
         }
@@ -125,14 +125,35 @@ pub fn encode_rows(t: &TablePlan, rows: &[Row]) -> Result<Encoded> {
     Ok((out, changed))
 }
 
-/// Binary data into a text column that is not text: say which rules keep it.
-fn with_binary_hint(col: &crate::plan::ColumnPlan, e: &crate::convert::ConvertError) -> String {
+/// Binary data into a text or json column that is not text: say which rules help.
+fn with_binary_hint(
+    col: &crate::plan::ColumnPlan,
+    e: &crate::convert::ConvertError,
+    v: &Value,
+) -> String {
+    use crate::convert::Converter;
     let ty = col.source_type.to_ascii_lowercase();
     let binary = ty.starts_with("binary") || ty.starts_with("varbinary") || ty.ends_with("blob");
-    match e.class {
-        ProblemClass::InvalidUtf8 | ProblemClass::NulByte if binary => format!(
+    let nul = matches!(v, Value::Bytes(b) if b.contains(&0));
+    let not_text = matches!(
+        e.class,
+        ProblemClass::InvalidUtf8 | ProblemClass::NulByte | ProblemClass::InvalidJson
+    );
+    if !binary || !not_text {
+        return e.to_string();
+    }
+    match &col.converter {
+        Converter::Text { .. } if e.class != ProblemClass::InvalidJson => format!(
             "{e}; the source column is binary: rule `hex` or `base64` keeps any bytes as text, \
              `strip_nul` drops NUL bytes"
+        ),
+        Converter::Json { .. } if nul => format!(
+            "{e}; the source column is binary and the value holds NUL bytes (binary(n) pads \
+             with them): rule `strip_nul` drops them"
+        ),
+        Converter::Json { .. } if e.class == ProblemClass::InvalidUtf8 => format!(
+            "{e}; the source column is binary: json and jsonb take only UTF-8 JSON text \
+             (a bytea target keeps any bytes)"
         ),
         _ => e.to_string(),
     }

@@ -10,10 +10,10 @@
 //! | Int         | decimal integer                                                    |
 //! | Numeric     | exact decimal, no leading/trailing zeros (`1.50` = `1.5`), `-0` = `0` |
 //! | F32 / F64   | the f32 / f64 value's shortest round-trip text (equal iff same bits) |
-//! | Text        | the bytes; `char(n)` (Bpchar) without trailing spaces             |
+//! | Text        | the bytes (json too: it keeps its text); `char(n)` (Bpchar) without trailing spaces |
 //! | Uuid        | lower-case 8-4-4-4-12 (a 16-byte source value is hex-encoded)      |
 //! | Inet        | the address as Rust prints it (read with `abbrev`: no `/32`)       |
-//! | Json        | parsed; objects with sorted keys (last duplicate wins), numbers as exact decimals, one string escaping |
+//! | Json (jsonb) | parsed; objects with sorted keys (last duplicate wins), numbers as exact decimals, one string escaping |
 //! | Bytes       | lower-case hex                                                     |
 //! | Date        | `YYYY-MM-DD`                                                       |
 //! | Timestamp(Tz) | `YYYY-MM-DD HH:MM:SS.ffffff` (UTC for timestamptz)               |
@@ -164,7 +164,10 @@ impl Kind {
             "bpchar" => Kind::Bpchar,
             "uuid" => Kind::Uuid,
             "inet" => Kind::Inet,
-            "json" | "jsonb" => Kind::Json,
+            // json keeps its text byte for byte (duplicate keys, order, spacing): any
+            // difference is one the application could read. jsonb is compared parsed.
+            "json" => Kind::Text,
+            "jsonb" => Kind::Json,
             "bytea" => Kind::Bytes,
             "date" => Kind::Date,
             "timestamp" => Kind::Timestamp,
@@ -405,8 +408,11 @@ fn int_value(kind: Kind, n: i128, out: &mut Vec<u8>) {
             1 => out.push(b't'),
             _ => invalid(itoa::Buffer::new().format(n).as_bytes(), out),
         },
-        Kind::F32 => f32_into(n as f32, out),
-        Kind::F64 => f64_into(n as f64, out),
+        // Only an integer the float holds can be in the target (the load refuses any
+        // other): a rounded one must not equal its neighbour there.
+        Kind::F32 if (n as f32) as i128 == n => f32_into(n as f32, out),
+        Kind::F64 if (n as f64) as i128 == n => f64_into(n as f64, out),
+        Kind::F32 | Kind::F64 => invalid(itoa::Buffer::new().format(n).as_bytes(), out),
         _ => int_into(n, out),
     }
 }
@@ -1659,6 +1665,18 @@ mod tests {
         );
         // A fraction the load refuses differs from whatever integer the target holds.
         assert_eq!(dec("12.50"), "\0invalid:12.50");
+        // An integer into a float: only one the float holds equals it.
+        assert_eq!(
+            m(Kind::F32, Value::Int(16_777_216)),
+            bin(Kind::F32, &16_777_216f32.to_be_bytes())
+        );
+        assert_eq!(m(Kind::F32, Value::Int(16_777_217)), "\0invalid:16777217");
+        assert_eq!(
+            m(Kind::F64, Value::UInt(9_007_199_254_740_993)),
+            "\0invalid:9007199254740993"
+        );
+        assert_eq!(Kind::from_pg("json", false), Kind::Text);
+        assert_eq!(Kind::from_pg("jsonb", false), Kind::Json);
         assert!(dec("Infinity").starts_with('\0'));
     }
 

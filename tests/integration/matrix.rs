@@ -1709,18 +1709,19 @@ fn matrix_binary_text_into_text_decimals_into_integers_addresses_into_inet() {
          INSERT INTO p VALUES (1), (2), (9999999999); \
          CREATE TABLE d (id int NOT NULL PRIMARY KEY, b blob NULL, vb varbinary(10) NULL, \
          bn binary(4) NULL, jb longblob NULL, dec0 decimal(20,0) NULL, dec2 decimal(8,2) NULL, \
-         ip varchar(45) NULL, pid decimal(10,0) NULL, f int NULL, \
+         ip varchar(45) NULL, pid decimal(10,0) NULL, f int NULL, jn blob NULL, \
          CONSTRAINT d_p FOREIGN KEY (pid) REFERENCES p (id)); \
          INSERT INTO d VALUES \
          (1, 'héllo, \"x\"\\nline 2', 'abc', 'abcd', '{\"b\": null, \"a\": [1, 2.50]}', \
-          -9223372036854775808, -12.00, '10.0.0.1', 1, 16777216), \
-         (2, '', x'e282ac', 'ab', '[]', 9223372036854775807, 0.00, '2001:DB8::1', 9999999999, -7), \
-         (3, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL)",
+          -9223372036854775808, -12.00, '10.0.0.1', 1, 16777216, '{\"a\": 1, \"a\": 2}'), \
+         (2, '', x'e282ac', 'ab', '[]', 9223372036854775807, 0.00, '2001:DB8::1', 9999999999, -7, \
+          '[1.0]'), \
+         (3, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL)",
     );
     env.pg_exec(
         "CREATE TABLE p (id bigint PRIMARY KEY); \
          CREATE TABLE d (id integer PRIMARY KEY, b text, vb varchar(3), bn text, jb jsonb, \
-         dec0 bigint, dec2 smallint, ip inet, pid bigint REFERENCES p (id), f real)",
+         dec0 bigint, dec2 smallint, ip inet, pid bigint REFERENCES p (id), f real, jn json)",
     );
     // binary(4) pads 'ab' with two NUL bytes: strip_nul takes them off.
     config(&env, "[columns.\"d.bn\"]\nconvert = \"strip_nul\"\n");
@@ -1751,7 +1752,8 @@ fn matrix_binary_text_into_text_decimals_into_integers_addresses_into_inet() {
             "decimal_to_int",
             "inet",
             "decimal_to_int",
-            "int_to_float"
+            "int_to_float",
+            "json"
         ]
     );
     let out = env.my2pg(&["run", "--json"]);
@@ -1763,7 +1765,7 @@ fn matrix_binary_text_into_text_decimals_into_integers_addresses_into_inet() {
     assert_eq!(
         env.pg_rows(
             "SELECT id::text, b, vb, bn, jb::text, dec0::text, dec2::text, host(ip), pid::text, \
-             f::text FROM d ORDER BY id"
+             f::text, jn::text FROM d ORDER BY id"
         ),
         vec![
             row(&[
@@ -1776,7 +1778,8 @@ fn matrix_binary_text_into_text_decimals_into_integers_addresses_into_inet() {
                 Some("-12"),
                 Some("10.0.0.1"),
                 Some("1"),
-                Some("1.6777216e+07")
+                Some("1.6777216e+07"),
+                Some("{\"a\": 1, \"a\": 2}")
             ]),
             row(&[
                 Some("2"),
@@ -1788,10 +1791,12 @@ fn matrix_binary_text_into_text_decimals_into_integers_addresses_into_inet() {
                 Some("0"),
                 Some("2001:db8::1"),
                 Some("9999999999"),
-                Some("-7")
+                Some("-7"),
+                Some("[1.0]")
             ]),
             row(&[
                 Some("3"),
+                None,
                 None,
                 None,
                 None,
@@ -1814,8 +1819,10 @@ fn matrix_binary_text_into_text_decimals_into_integers_addresses_into_inet() {
     );
     let out = env.my2pg(&["verify", "--level", "full", "--json"]);
     out.assert_ok();
+    // json keeps its text: dropping the duplicate key MySQL reads first is a difference.
     env.pg_exec(
-        "UPDATE d SET dec2 = -13 WHERE id = 1; UPDATE d SET ip = '2001:db8::2' WHERE id = 2",
+        "UPDATE d SET dec2 = -13, jn = '{\"a\": 2}' WHERE id = 1; \
+         UPDATE d SET ip = '2001:db8::2' WHERE id = 2",
     );
     let out = env.my2pg(&["verify", "--level", "full", "--json"]);
     out.assert_exit(1);
@@ -1829,7 +1836,7 @@ fn matrix_binary_text_into_text_decimals_into_integers_addresses_into_inet() {
     assert_eq!(
         d["diffs"],
         serde_json::json!([
-            {"key": "(id)=(1)", "kind": "changed", "columns": ["dec2"]},
+            {"key": "(id)=(1)", "kind": "changed", "columns": ["dec2", "jn"]},
             {"key": "(id)=(2)", "kind": "changed", "columns": ["ip"]}
         ])
     );
@@ -1890,5 +1897,19 @@ fn matrix_binary_text_into_text_decimals_into_integers_addresses_into_inet() {
         "bytes \\xe9ff00",
         "invalid UTF-8 at byte 0 (PostgreSQL text cannot hold it); the source column is binary: \
          rule `hex` or `base64` keeps any bytes as text, `strip_nul` drops NUL bytes",
+    );
+    // binary(n) pads JSON with NUL bytes: the error says which rule drops them.
+    env.mysql_exec(
+        "DELETE FROM d WHERE id IN (5, 6, 7); INSERT INTO d (id, jb) VALUES (8, x'7b7d0000')",
+    );
+    let out = env.my2pg(&["run", "--fresh", "--yes", "--json"]);
+    assert_convert_error(
+        &out,
+        "d",
+        "jb",
+        "8",
+        "\"{}\\0\\0\"",
+        "invalid JSON: expected the end of the text at byte 2; the source column is binary and \
+         the value holds NUL bytes (binary(n) pads with them): rule `strip_nul` drops them",
     );
 }

@@ -397,7 +397,7 @@ fn rule_invalid_uses_are_blocking_plan_problems() {
         "t.u: rule empty_to_null needs a nullable target column",
         "t.b: rule base64 needs a text target column",
         "t.n: rule zero_date_to_null needs a date, datetime or timestamp source column",
-        "t.bl: rule strip_nul needs a text source column",
+        "t.bl: rule strip_nul needs a text source column (or binary data into a text or json column)",
         "t.d: rule zero_date_to_null needs a nullable target column",
         "[columns.\"t.nope\"] names no source column",
         "[columns.\"missing.c\"] names no source column",
