@@ -911,8 +911,9 @@ pub async fn import(
         })?;
         if !t.wrote(&m, settings.chunk_rows) {
             return Err(Error::workdir(format!(
-                "table {} was exported under a different plan or chunk size: export it again",
-                t.target.name
+                "table {} {}: otherwise export it again",
+                t.target.name,
+                t.mismatch(&m, settings.chunk_rows)
             )));
         }
         if !m.complete {
@@ -1256,12 +1257,21 @@ fn last_run_status(r: ledger::LastRun, analyze: bool) -> crate::report::LastRunS
     };
     let hint = (!finished).then(|| {
         let left: Vec<&str> = outstanding.iter().map(|s| s.describe()).collect();
-        format!(
+        let mut hint = format!(
             "The target is not ready for the cut-over ({} still to do): run `my2pg {}` \
-             again to complete it (loaded chunks are skipped).",
+             again, with the same config and options, to complete it (loaded chunks are \
+             skipped).",
             left.join(", "),
             r.command
-        )
+        );
+        if r.done.contains(&RunStep::Load) && !r.done.contains(&RunStep::RestoreConstraints) {
+            hint.push_str(
+                " If it stopped because the rows violate a constraint (its error listed them), \
+                 fix those rows in the source and run `my2pg run --fresh --yes` instead: the \
+                 chunks already exported hold the old rows.",
+            );
+        }
+        hint
     });
     crate::report::LastRunStatus {
         run_id: r.run_id,
@@ -1290,7 +1300,9 @@ async fn constraints_before_load(
             crate::rebuild::drop_for_load(&mut clients[0], plan, &settings.schema, defer_unique)
                 .await?;
         }
-        ConstraintStrategy::Keep => crate::rebuild::restore(&clients[..1], true).await?,
+        ConstraintStrategy::Keep => {
+            crate::rebuild::restore(&clients[..1], crate::rebuild::RestoreMode::BeforeLoad).await?
+        }
     }
     Ok(())
 }
@@ -1320,15 +1332,19 @@ async fn finish_load(
     if rebuild {
         hb.phase("rebuilding deferred unique keys");
         // A cycle's FK restored by `after_load` may reference a deferred unique key.
-        crate::rebuild::restore_unique_keys(clients).await?;
+        crate::rebuild::restore_unique_keys(clients)
+            .await
+            .map_err(Error::after_load_one)?;
     }
     still_locked()?;
     hb.phase("filling FK cycle columns and restoring cycle constraints");
-    crate::cycles::after_load(&mut clients[0], plan).await?;
+    crate::cycles::after_load(&mut clients[0], plan)
+        .await
+        .map_err(Error::after_load_one)?;
     still_locked()?;
     if rebuild {
         hb.phase("rebuilding indexes and foreign keys");
-        crate::rebuild::restore_objects(clients, true).await?;
+        crate::rebuild::restore_objects(clients, crate::rebuild::RestoreMode::AfterLoad).await?;
     }
     mark.step(&clients[0], RunStep::RestoreConstraints).await?;
     still_locked()?;
@@ -1480,12 +1496,12 @@ fn files_match_the_plan(plan: &Plan, wd: &WorkDir, chunk_rows: u64) -> Result<()
         if let Some(m) = Manifest::read(&wd.manifest_path(&t.dir))? {
             if !t.wrote(&m, chunk_rows) {
                 return Err(Error::workdir(format!(
-                    "table {} was exported into {} under a different plan or chunk size \
-                     (run.chunk_rows, a rule or a column changed since): run with the earlier \
-                     settings to resume, or `run --fresh` to export and load everything again; \
-                     nothing was changed in the target",
+                    "table {} in {} {}: run with the earlier settings to resume, or \
+                     `run --fresh` to export and load everything again; nothing was changed in \
+                     the target",
                     t.target.name,
-                    wd.table_dir(&t.dir).display()
+                    wd.table_dir(&t.dir).display(),
+                    t.mismatch(&m, chunk_rows)
                 )));
             }
         }
@@ -1608,7 +1624,12 @@ async fn restore_after_failure(settings: &Settings, err: Error, hb: &Heartbeat) 
             }
             // rebuild: every recorded index and FK comes back (FKs NOT VALID).
             let clients = [c];
-            if let Err(e) = crate::rebuild::restore(&clients, false).await {
+            let mode = if err.is_violated_after_load() {
+                crate::rebuild::RestoreMode::AfterViolations
+            } else {
+                crate::rebuild::RestoreMode::AfterFailure
+            };
+            if let Err(e) = crate::rebuild::restore(&clients, mode).await {
                 RESTORE_FAILURES.fetch_add(1, Ordering::Relaxed);
                 tracing::error!("could not restore dropped indexes and FKs after the failure: {e}");
             }

@@ -225,7 +225,7 @@ pub async fn restore_constraints(client: &Client, validate: bool) -> Result<()> 
             let added = client
                 .batch_execute(&format!("ALTER TABLE {t} ADD CONSTRAINT {q} {def}"))
                 .await
-                .map_err(|e| Error::pg(format!("re-add constraint {name}"), &e));
+                .map_err(|e| Error::pg_data(format!("re-add constraint {name}"), &e));
             match added {
                 Ok(()) => {}
                 Err(e) if validate => return Err(e),
@@ -247,7 +247,7 @@ pub async fn restore_constraints(client: &Client, validate: bool) -> Result<()> 
             client
                 .batch_execute(&format!("ALTER TABLE {t} VALIDATE CONSTRAINT {q}"))
                 .await
-                .map_err(|e| Error::pg(format!("validate constraint {name} on {t}"), &e))?;
+                .map_err(|e| Error::pg_data(format!("validate constraint {name} on {t}"), &e))?;
             client
                 .execute(
                     "DELETE FROM my2pg.dropped_constraints WHERE schema_name = $1 AND table_name = $2 AND constraint_name = $3",

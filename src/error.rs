@@ -45,6 +45,26 @@ pub enum ErrorKind {
         reason: String,
     },
 
+    /// A statement that failed on the data (SQLSTATE class 23: an FK or unique key the
+    /// rows violate); worded like `Query`.
+    #[error("{side} query failed ({what}): {reason}")]
+    Violated {
+        side: &'static str,
+        what: String,
+        reason: String,
+    },
+
+    /// The load finished but its rows violate constraints that were rebuilt after it.
+    #[error(
+        "the load finished, but the rows violate {} constraint(s), left NOT VALID or not \
+         rebuilt (`my2pg status` lists them):\n{}\nFix those rows in the source (`my2pg check` \
+         finds orphan FK values), then run `my2pg run --fresh --yes`: a plain `run` loads \
+         nothing new, since the chunks already exported hold the same rows",
+        .0.len(),
+        .0.iter().map(|e| format!("  - {e}")).collect::<Vec<_>>().join("\n")
+    )]
+    ViolatedAfterLoad(Vec<Error>),
+
     #[error("loading table {table} chunk {chunk:06} failed: {message}")]
     Load {
         table: String,
@@ -140,6 +160,46 @@ impl Error {
             reason: pg_reason(e),
         }
         .into()
+    }
+
+    /// Like `pg`, but a data violation (class 23) is `Violated`.
+    pub fn pg_data(what: impl Into<String>, e: &tokio_postgres::Error) -> Self {
+        let violated = e.code().is_some_and(|c| c.code().starts_with("23"));
+        if !violated {
+            return Self::pg(what, e);
+        }
+        ErrorKind::Violated {
+            side: "target (PostgreSQL)",
+            what: what.into(),
+            reason: pg_reason(e),
+        }
+        .into()
+    }
+
+    pub fn is_violation(&self) -> bool {
+        matches!(*self.0, ErrorKind::Violated { .. })
+    }
+
+    pub fn is_violated_after_load(&self) -> bool {
+        matches!(*self.0, ErrorKind::ViolatedAfterLoad(_))
+    }
+
+    /// After a complete load: failures that are all data violations become one error
+    /// naming every one of them and the way out; otherwise the first other failure.
+    pub fn after_load(failures: Vec<Error>) -> Option<Self> {
+        if !failures.is_empty() && failures.iter().all(Error::is_violation) {
+            return Some(ErrorKind::ViolatedAfterLoad(failures).into());
+        }
+        failures.into_iter().find(|e| !e.is_violation())
+    }
+
+    /// `after_load` of one failure.
+    pub fn after_load_one(self) -> Self {
+        if self.is_violation() {
+            ErrorKind::ViolatedAfterLoad(vec![self]).into()
+        } else {
+            self
+        }
     }
 
     pub fn panicked(e: tokio::task::JoinError) -> Self {

@@ -299,10 +299,10 @@ pub async fn drop_for_load(
 /// Then the sessions share one queue, biggest table first: every index build, then per
 /// child table its FK validations (VALIDATE locks only the child against another
 /// VALIDATE, so children proceed in parallel). Each finished object is forgotten.
-/// `strict` (after a good load) makes a failed VALIDATE fail the run; otherwise (the
-/// failure path) the FK stays NOT VALID and recorded for the next run.
-pub async fn restore(clients: &[Client], strict: bool) -> Result<()> {
-    let objects = restore_objects(clients, strict).await;
+/// `AfterLoad` makes a failed VALIDATE fail the run; otherwise (the failure path) the
+/// FK stays NOT VALID and recorded for the next run.
+pub async fn restore(clients: &[Client], mode: RestoreMode) -> Result<()> {
+    let objects = restore_objects(clients, mode).await;
     // Autovacuum comes back even when an index or FK could not.
     let options = match clients.first() {
         Some(first) => restore_reloptions(first).await,
@@ -322,10 +322,17 @@ pub async fn restore_unique_keys(clients: &[Client]) -> Result<()> {
     }
     let objs = read_records(first).await?;
     let mut first_error = None;
+    let mut rebuilt = 0;
     for o in objs.iter().filter(|o| o.is_unique_key()) {
-        if let Err(e) = rebuild_index(first, o).await {
-            first_error.get_or_insert(e);
+        match rebuild_index(first, o).await {
+            Ok(()) => rebuilt += 1,
+            Err(e) => {
+                first_error.get_or_insert(e);
+            }
         }
+    }
+    if rebuilt > 0 {
+        tracing::info!(unique_keys = rebuilt, "deferred unique keys rebuilt");
     }
     first_error.map_or(Ok(()), Err)
 }
@@ -354,8 +361,23 @@ async fn read_records(client: &Client) -> Result<Vec<Recorded>> {
         .collect())
 }
 
+/// Why indexes and FKs are being put back.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RestoreMode {
+    /// `keep` puts back what a crashed `rebuild` run left out: any failure fails the run.
+    BeforeLoad,
+    /// Every row is loaded: a constraint the rows violate fails the run.
+    AfterLoad,
+    /// The run failed or was interrupted: FKs the rows loaded so far do not satisfy stay
+    /// NOT VALID (or out) and recorded, and the next run validates them.
+    AfterFailure,
+    /// The same, after `AfterLoad` failed on violating rows: its error said so already.
+    AfterViolations,
+}
+
 /// Indexes and FKs only (see `restore`); autovacuum stays off until `restore_reloptions`.
-pub async fn restore_objects(clients: &[Client], strict: bool) -> Result<()> {
+pub async fn restore_objects(clients: &[Client], mode: RestoreMode) -> Result<()> {
+    let strict = matches!(mode, RestoreMode::AfterLoad | RestoreMode::BeforeLoad);
     let Some(first) = clients.first() else {
         return Ok(());
     };
@@ -363,6 +385,9 @@ pub async fn restore_objects(clients: &[Client], strict: bool) -> Result<()> {
         return Ok(());
     }
     let objs = read_records(first).await?;
+    if objs.is_empty() {
+        return Ok(());
+    }
     let started = std::time::Instant::now();
     // One object that cannot come back (a duplicate in a deferred unique key) must not
     // keep the others away: every step runs, the first failure is reported after.
@@ -377,6 +402,7 @@ pub async fn restore_objects(clients: &[Client], strict: bool) -> Result<()> {
     // Unique keys first, in parallel: an FK re-added below may reference one (its FK was
     // dropped by this tool when the key was chosen, so the choice could not see it).
     let uniques: Vec<&Recorded> = objs.iter().filter(|o| o.is_unique_key()).collect();
+    let uniques_len = uniques.len();
     on_each_free_client(clients, uniques, |client, o| async move {
         if let Err(e) = rebuild_index(client, o).await {
             fail(e);
@@ -427,43 +453,47 @@ pub async fn restore_objects(clients: &[Client], strict: bool) -> Result<()> {
     let waiting = std::sync::atomic::AtomicUsize::new(not_added.len());
     let waiting_ref = &waiting;
     on_each_free_client(clients, queue, |client, job| async move {
-        let done = match job {
-            Job::Index(o) => rebuild_index(client, o).await,
+        match job {
+            Job::Index(o) => {
+                if let Err(e) = rebuild_index(client, o).await {
+                    fail(e);
+                }
+            }
+            // Every FK of the child is validated, and each one that fails is reported.
             Job::Validate(group) => {
-                let mut done = Ok(());
                 for fk in group {
                     if let Err(e) = validate_fk(client, fk, strict, waiting_ref).await {
-                        done = done.and(Err(e));
+                        fail(e);
                     }
                 }
-                done
             }
-        };
-        if let Err(e) = done {
-            fail(e);
         }
         Ok(())
     })
     .await?;
     let waiting = waiting.into_inner();
-    if !strict && waiting > 0 {
+    if mode == RestoreMode::AfterFailure && waiting > 0 {
         tracing::warn!(
             "{waiting} foreign key(s) stay NOT VALID or out: the partially loaded rows do not \
              satisfy them yet; the next import/run adds and validates them (`my2pg status` \
              lists them, -v shows each)"
         );
     }
-    if let Some(first) = failures
+    let failures = failures
         .into_inner()
-        .unwrap_or_else(std::sync::PoisonError::into_inner)
-        .into_iter()
-        .next()
-    {
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    if mode == RestoreMode::AfterLoad {
+        if let Some(e) = Error::after_load(failures) {
+            return Err(e);
+        }
+    } else if let Some(first) = failures.into_iter().next() {
         return Err(first);
     }
     tracing::info!(
         indexes = indexes.len(),
-        fks = fks.len(),
+        // Validated: an FK whose VALIDATE failed on the failure path stays NOT VALID.
+        fks = fks.len() - (waiting - not_added.len()),
+        unique_keys = uniques_len,
         seconds = format!("{:.2}", started.elapsed().as_secs_f64()),
         "indexes and foreign keys rebuilt"
     );
@@ -548,7 +578,10 @@ async fn rebuild_index(client: &Client, o: &Recorded) -> Result<()> {
             // Built meanwhile by a session that was still running it (a cleanup after a
             // failure): the index is there, which is all that was asked.
             if e.code() != Some(&tokio_postgres::error::SqlState::DUPLICATE_TABLE) {
-                return Err(Error::pg(format!("rebuild index {name} on {s}.{t}"), &e));
+                return Err(Error::pg_data(
+                    format!("rebuild index {name} on {s}.{t}"),
+                    &e,
+                ));
             }
         }
     }
@@ -585,7 +618,7 @@ async fn readd_fk(client: &Client, fk: &Recorded) -> Result<Readd> {
     let q = PgIdent(fk.name.clone());
     let add = format!("ALTER TABLE {table} ADD CONSTRAINT {q} {}", fk.def);
     let failed =
-        |e: &tokio_postgres::Error| Error::pg(format!("re-add foreign key {}", fk.name), e);
+        |e: &tokio_postgres::Error| Error::pg_data(format!("re-add foreign key {}", fk.name), e);
     let (references_partitioned, valid) = match fk_state(client, &table, &fk.name).await? {
         Some(s) => s,
         None if is_partitioned(client, &table).await? => {
@@ -673,7 +706,7 @@ pub(crate) async fn is_partitioned(client: &Client, table: &PgName) -> Result<bo
 async fn rebuild_unique(client: &Client, o: &Recorded) -> Result<()> {
     let (table, name) = (o.pg_table(), &o.name);
     let failed = |e: &tokio_postgres::Error| {
-        Error::pg(
+        Error::pg_data(
             format!(
                 "rebuild unique constraint {} on {table} after the load",
                 PgIdent(name.clone())
@@ -736,7 +769,7 @@ async fn validate_fk(
             PgIdent(name.clone())
         ))
         .await
-        .map_err(|e| Error::pg(format!("validate constraint {name} on {table}"), &e));
+        .map_err(|e| Error::pg_data(format!("validate constraint {name} on {table}"), &e));
     match validated {
         Ok(()) => forget(client, &fk.schema, &fk.table, "fk", name).await,
         Err(e) if strict => Err(e),

@@ -254,16 +254,21 @@ impl RunReport {
                 r.rule, r.changed_values, r.table, r.column
             );
         }
+        // A rate over rows an earlier run loaded would only flatter this one.
+        let rate = if self.command == "export" || self.totals.loaded_rows == self.totals.rows {
+            format!(" ({:.0} rows/s)", self.totals.rows_per_sec)
+        } else {
+            String::new()
+        };
         let _ = writeln!(
             s,
-            "{} done (run {}): {} tables, {} rows, {} bytes in {:.2} s ({:.0} rows/s); {} rows loaded now",
+            "{} done (run {}): {} tables, {} rows, {} bytes in {:.2} s{rate}; {} rows loaded now",
             self.command,
             self.run_id,
             self.totals.tables,
             self.totals.rows,
             self.totals.bytes,
             self.totals.seconds,
-            self.totals.rows_per_sec,
             self.totals.loaded_rows
         );
         if let Some(v) = &self.verify {

@@ -358,8 +358,9 @@ pub fn prepare_table(
         None => fresh,
         Some(m) if !t.wrote(&m, chunk_rows) => {
             return Err(Error::workdir(format!(
-                "{} was exported under a different plan or chunk size; use another work directory or remove {}",
+                "{} {}; otherwise use another work directory or remove {}",
                 t.target.name,
+                t.mismatch(&m, chunk_rows),
                 dir.display()
             )))
         }

@@ -327,6 +327,30 @@ impl TablePlan {
             || (m.checksum.is_none() && m.fingerprint == self.fingerprint_of(chunk_rows, false))
     }
 
+    /// The chunk size `m` was exported with, when that alone differs from this run's (its
+    /// largest chunk is a full one): the message can name the setting to resume with.
+    pub fn earlier_chunk_rows(
+        &self,
+        m: &crate::workdir::manifest::Manifest,
+        chunk_rows: u64,
+    ) -> Option<u64> {
+        let rows = m.chunks.iter().map(|c| c.rows).max()?;
+        (rows > 0 && rows != chunk_rows && self.wrote(m, rows)).then_some(rows)
+    }
+
+    /// Why files of `m` cannot be resumed under this plan, for messages.
+    pub fn mismatch(&self, m: &crate::workdir::manifest::Manifest, chunk_rows: u64) -> String {
+        match self.earlier_chunk_rows(m, chunk_rows) {
+            Some(n) => format!(
+                "was exported with chunk_rows = {n} and this run uses {chunk_rows} \
+                 (`--chunk-rows {n}` or run.chunk_rows = {n} resumes it)"
+            ),
+            None => "was exported under a different plan or chunk size (run.chunk_rows, a rule \
+                     or a column changed since)"
+                .to_string(),
+        }
+    }
+
     fn fingerprint_of(&self, chunk_rows: u64, with_rules: bool) -> String {
         use sha2::{Digest, Sha256};
         let mut h = Sha256::new();

@@ -2168,7 +2168,8 @@ fn status_tells_a_finished_run_from_one_killed_before_its_sequences() {
             strings(&["set_sequences"]),
             Some(
                 "The target is not ready for the cut-over (set the sequences still to do): \
-                 run `my2pg run` again to complete it (loaded chunks are skipped)."
+                 run `my2pg run` again, with the same config and options, to complete it \
+                 (loaded chunks are skipped)."
                     .to_string()
             )
         )
@@ -2236,8 +2237,8 @@ fn status_tells_a_finished_run_from_one_killed_before_its_sequences() {
             Some(
                 "The target is not ready for the cut-over (load every chunk, restore indexes \
                  and constraints (and fill the columns of any broken FK cycle), ANALYZE the \
-                 tables, set the sequences still to do): run `my2pg import` again to complete it (loaded chunks \
-                 are skipped)."
+                 tables, set the sequences still to do): run `my2pg import` again, with the same \
+                 config and options, to complete it (loaded chunks are skipped)."
                     .to_string()
             )
         )
@@ -2556,8 +2557,8 @@ fn a_run_with_another_chunk_size_stops_before_touching_the_target() {
     let before = index_oid();
     let other = my2pg_in(&cfg, &wd, &["run", "--chunk-rows", "7", "--json"]);
     other.assert_exit(1).assert_stderr_contains(&format!(
-        "table counted was exported into {} under a different plan or chunk size \
-         (run.chunk_rows, a rule or a column changed since): run with the earlier settings \
+        "table counted in {} was exported with chunk_rows = 10 and this run uses 7 \
+         (`--chunk-rows 10` or run.chunk_rows = 10 resumes it): run with the earlier settings \
          to resume, or `run --fresh` to export and load everything again; nothing was \
          changed in the target",
         wd.join("counted").display()

@@ -239,6 +239,59 @@ fn rebuild_orphan_fails_at_validate_naming_constraint_and_key() {
     assert_eq!(others(&after), others(&before));
 }
 
+/// Rows that violate several FKs after a complete load: one error names every violated
+/// constraint and the way out (fix the source, `run --fresh`), no message calls the load
+/// partial, and `status` says the same.
+#[test]
+fn rows_violating_several_fks_after_the_load_are_all_named_with_the_way_out() {
+    let env = TestEnv::new("rb_orphans");
+    seed(&env, 40);
+    env.mysql_exec(
+        "UPDATE member SET org_id = 9, team_no = NULL WHERE id = 13; \
+         UPDATE member SET org_id = 1, team_no = 5 WHERE id = 14",
+    );
+    let before = catalog(&env);
+    let out = env.my2pg(&["run"]);
+    out.assert_exit(1)
+        .assert_stderr_contains(
+            "the load finished, but the rows violate 2 constraint(s), left NOT VALID or not \
+             rebuilt (`my2pg status` lists them):\n  - target (PostgreSQL) query failed \
+             (validate constraint member_org_fk on \"public\".\"member\"): ",
+        )
+        .assert_stderr_contains("Key (org_id)=(9) is not present in table \"org\"")
+        .assert_stderr_contains(
+            "\n  - target (PostgreSQL) query failed (validate constraint member_team_fk on \
+             \"public\".\"member\"): ",
+        )
+        .assert_stderr_contains("Key (org_id, team_no)=(1, 5) is not present in table \"team\"")
+        .assert_stderr_contains(
+            "Fix those rows in the source (`my2pg check` finds orphan FK values), then run \
+             `my2pg run --fresh --yes`: a plain `run` loads nothing new, since the chunks \
+             already exported hold the same rows",
+        );
+    out.check(
+        !out.stderr.contains("partially loaded"),
+        "a complete load is not called partial",
+    );
+    let st = env.my2pg(&["status", "--json"]);
+    st.assert_ok();
+    let hint = st.json()["last_run"]["hint"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    st.check(
+        hint.ends_with(
+            "If it stopped because the rows violate a constraint (its error listed them), fix \
+             those rows in the source and run `my2pg run --fresh --yes` instead: the chunks \
+             already exported hold the old rows.",
+        ),
+        &format!("status hint names the way out: {hint}"),
+    );
+    env.mysql_exec("UPDATE member SET org_id = 1, team_no = NULL WHERE id IN (13, 14)");
+    env.my2pg(&["run", "--fresh", "--yes"]).assert_ok();
+    assert_eq!(catalog(&env), before);
+}
+
 /// Starts `my2pg run` and SIGKILLs it once objects are dropped (recorded) and the first
 /// chunks are loaded; fails the test if the run ends first.
 fn kill_mid_load(env: &TestEnv, cfg: &std::path::Path) {
