@@ -274,7 +274,7 @@ async fn orphans<'a>(
             .collect();
         let sql = if exact.is_empty() {
             format!(
-                "SELECT {}, {} FROM {} c WHERE {} AND NOT EXISTS (SELECT 1 FROM {} p WHERE {}) ORDER BY {}",
+                "SELECT {}, {}, 0 FROM {} c WHERE {} AND NOT EXISTS (SELECT 1 FROM {} p WHERE {}) ORDER BY {}",
                 key.join(", "),
                 fkv.join(", "),
                 q(&child.source),
@@ -288,8 +288,8 @@ async fn orphans<'a>(
             // the collation equality into it and compares c.x with itself. In an outer
             // join's HAVING it cannot: the candidates come by the index, exactness after.
             format!(
-                "SELECT {key}, {fkv} FROM {child} c LEFT JOIN {parent} p ON {join} WHERE {nn} \
-                 GROUP BY {key}, {fkv} \
+                "SELECT {key}, {fkv}, MAX(p.{first} IS NOT NULL) FROM {child} c \
+                 LEFT JOIN {parent} p ON {join} WHERE {nn} GROUP BY {key}, {fkv} \
                  HAVING COALESCE(MAX(p.{first} IS NOT NULL AND {exact}), 0) = 0 ORDER BY {key}",
                 key = key.join(", "),
                 fkv = fkv.join(", "),
@@ -307,12 +307,20 @@ async fn orphans<'a>(
             .await
             .map_err(|e| Error::mysql(what(), e))?;
         let (mut count, mut samples) = (0u64, Vec::new());
+        // Rows whose value has a parent under MySQL's collation, not byte for byte.
+        let mut collation_only = 0u64;
         while let Some(row) = stream
             .try_next()
             .await
             .map_err(|e| Error::mysql(what(), e))?
         {
             count += 1;
+            let flag = child.key.len() + child_cols.len();
+            if matches!(row.as_ref(flag), Some(Value::Int(1) | Value::UInt(1)))
+                || matches!(row.as_ref(flag), Some(Value::Bytes(b)) if b.as_slice() == b"1")
+            {
+                collation_only += 1;
+            }
             if samples.len() < SAMPLES {
                 let n = child.key.len();
                 let fmt = |range: std::ops::Range<usize>| -> Vec<String> {
@@ -338,8 +346,19 @@ async fn orphans<'a>(
                 sample_keys: samples,
                 handled_by_policy: false,
                 message: format!(
-                    "{count} row(s) of {} reference no row of {} (constraint {}): the load would fail",
-                    child.source, parent.source, fk.name
+                    "{count} row(s) of {} reference no row of {} (constraint {}): the load would fail{}",
+                    child.source,
+                    parent.source,
+                    fk.name,
+                    if collation_only > 0 {
+                        format!(
+                            "; {collation_only} of them match a parent row only under MySQL's \
+                             collation (letter case or trailing spaces differ), and PostgreSQL \
+                             compares the bytes"
+                        )
+                    } else {
+                        String::new()
+                    }
                 ),
             });
         }

@@ -534,6 +534,12 @@ fn orphan_scan_compares_text_keys_as_postgres_does() {
             false
         )]
     );
+    assert_eq!(
+        out.json()["findings"][0]["message"],
+        "2 row(s) of child reference no row of parent (constraint fk_code): the load would \
+         fail; 2 of them match a parent row only under MySQL's collation (letter case or \
+         trailing spaces differ), and PostgreSQL compares the bytes"
+    );
     // And the load agrees: Postgres refuses exactly those rows.
     let out = env.my2pg(&["run"]);
     out.assert_exit(1).assert_stderr_contains("fk_code");
