@@ -425,6 +425,31 @@ async fn prepare_target(
         .iter()
         .map(|&i| plan.tables[i].target.to_string())
         .collect();
+    // --fresh starts over from what my2pg loaded: rows it did not load (written since the
+    // cut-over, seeded, kept by keep-identical) are deleted only where the config says
+    // truncate. Counted against the ledger, like a resume.
+    if fresh {
+        let mut foreign = Vec::new();
+        for &i in &set {
+            let t = &plan.tables[i];
+            if t.existing_rows == ExistingRows::Truncate {
+                continue;
+            }
+            let n = rows_beyond_the_ledger(client, &t.target).await?;
+            if n > 0 {
+                foreign.push(format!("{} ({n} row(s))", t.target));
+            }
+        }
+        if !foreign.is_empty() {
+            return Err(Error::config(format!(
+                "--fresh would delete rows my2pg did not load (written since the load, seeded, or \
+                 kept by existing_rows = \"keep-identical\") in {}: set existing_rows = \
+                 \"truncate\" for those tables to consent, or remove the rows yourself; nothing \
+                 was changed in the target",
+                foreign.join(", ")
+            )));
+        }
+    }
     // The truncate policy is consent given in the config; --fresh asks.
     if fresh && !confirm(&names) {
         return Err(Error::config(
@@ -937,6 +962,7 @@ pub async fn import(
     ledger::ensure(&clients[0]).await?;
     if !opts.fresh {
         ledger_matches_chunk_rows(&clients[0], settings).await?;
+        crate::cycles::pending_fills_match(&clients[0], &plan, &p.fks).await?;
         if let Some(m) = nothing_to_load(&clients[0], settings, &plan, &wd).await? {
             return Ok(already_loaded_report(
                 "import", &run_id, settings, &plan, &m, started,
@@ -1054,6 +1080,7 @@ pub async fn run(settings: &Settings, cancel: Cancel, opts: LoadOptions<'_>) -> 
     ledger::ensure(&clients[0]).await?;
     if !opts.fresh {
         ledger_matches_chunk_rows(&clients[0], settings).await?;
+        crate::cycles::pending_fills_match(&clients[0], &plan, &p.fks).await?;
         if let Some(m) = nothing_to_load(&clients[0], settings, &plan, &wd).await? {
             return Ok(already_loaded_report(
                 "run", &run_id, settings, &plan, &m, started,
@@ -1329,22 +1356,41 @@ async fn finish_load(
     still_locked()?;
     mark.step(&clients[0], RunStep::Load).await?;
     let rebuild = settings.constraints == ConstraintStrategy::Rebuild;
+    // Rows that violate a constraint do not stop the steps after it: everything that can
+    // come back does, and one error names every violation. Any other failure stops here.
+    let mut failures: Vec<Error> = Vec::new();
+    let violation = |e: &Error| e.is_violation() || e.is_violated_after_load();
     if rebuild {
         hb.phase("rebuilding deferred unique keys");
         // A cycle's FK restored by `after_load` may reference a deferred unique key.
-        crate::rebuild::restore_unique_keys(clients)
-            .await
-            .map_err(Error::after_load_one)?;
+        let errors = crate::rebuild::restore_unique_keys(clients).await;
+        if let Some(stop) = errors.iter().position(|e| !violation(e)) {
+            let mut errors = errors;
+            let e = errors.remove(stop);
+            failures.extend(errors);
+            return Err(Error::after_load_all(e, failures));
+        }
+        failures.extend(errors);
     }
     still_locked()?;
     hb.phase("filling FK cycle columns and restoring cycle constraints");
-    crate::cycles::after_load(&mut clients[0], plan)
-        .await
-        .map_err(Error::after_load_one)?;
+    if let Err(e) = crate::cycles::after_load(&mut clients[0], plan).await {
+        if !violation(&e) {
+            return Err(Error::after_load_all(e, failures));
+        }
+        failures.push(e);
+    }
     still_locked()?;
     if rebuild {
         hb.phase("rebuilding indexes and foreign keys");
-        crate::rebuild::restore_objects(clients, crate::rebuild::RestoreMode::AfterLoad).await?;
+        if let Err(e) =
+            crate::rebuild::restore_objects(clients, crate::rebuild::RestoreMode::AfterLoad).await
+        {
+            failures.push(e);
+        }
+    }
+    if let Some(e) = Error::after_load(failures) {
+        return Err(e);
     }
     mark.step(&clients[0], RunStep::RestoreConstraints).await?;
     still_locked()?;
@@ -1610,28 +1656,36 @@ async fn end_interrupted_sessions(c: &tokio_postgres::Client) -> Result<()> {
 /// put each one back NOT VALID (enforced for new rows); the next run validates it.
 async fn restore_after_failure(settings: &Settings, err: Error, hb: &Heartbeat) -> Error {
     hb.phase("restoring indexes and constraints after the failure");
+    // After violations, the objects they keep out are expected to stay out: the error
+    // names them already, so they are neither repeated nor counted as restore failures.
+    let after_violations = err.is_violated_after_load();
+    let report = |what: &str, e: Error| {
+        if after_violations && (e.is_violation() || e.is_violated_after_load()) {
+            tracing::debug!("{what} stays out after the violation: {e}");
+        } else {
+            RESTORE_FAILURES.fetch_add(1, Ordering::Relaxed);
+            tracing::error!("could not restore {what} after the failure: {e}");
+        }
+    };
     match session::pg_connect(&settings.target).await {
         Ok(c) => {
             let clients = [c];
-            if let Err(e) = crate::rebuild::restore_unique_keys(&clients).await {
-                RESTORE_FAILURES.fetch_add(1, Ordering::Relaxed);
-                tracing::error!("could not restore a deferred unique key after the failure: {e}");
+            for e in crate::rebuild::restore_unique_keys(&clients).await {
+                report("a deferred unique key", e);
             }
             let [c] = clients;
             if let Err(e) = crate::cycles::restore_constraints(&c, false).await {
-                RESTORE_FAILURES.fetch_add(1, Ordering::Relaxed);
-                tracing::error!("could not restore dropped constraints after the failure: {e}");
+                report("dropped constraints", e);
             }
             // rebuild: every recorded index and FK comes back (FKs NOT VALID).
             let clients = [c];
-            let mode = if err.is_violated_after_load() {
+            let mode = if after_violations {
                 crate::rebuild::RestoreMode::AfterViolations
             } else {
                 crate::rebuild::RestoreMode::AfterFailure
             };
             if let Err(e) = crate::rebuild::restore(&clients, mode).await {
-                RESTORE_FAILURES.fetch_add(1, Ordering::Relaxed);
-                tracing::error!("could not restore dropped indexes and FKs after the failure: {e}");
+                report("dropped indexes and FKs", e);
             }
         }
         Err(e) => {

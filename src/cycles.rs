@@ -31,6 +31,69 @@ fn quoted(cols: &[String]) -> Vec<String> {
         .collect()
 }
 
+/// Fill tables an earlier run left with rows this plan would not put in place (a run
+/// under `constraints = "keep"` broke an FK cycle and stopped before its fill; this one
+/// runs under `rebuild`, or the cycle changed): its loaded rows hold NULL there, and
+/// resuming without the fill would finish with those values lost. Refused before the
+/// target is touched.
+pub async fn pending_fills_match(
+    client: &Client,
+    plan: &Plan,
+    fks: &[crate::catalog::ForeignKey],
+) -> Result<()> {
+    let rows = client
+        .query(
+            "SELECT c.relname::text FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace \
+             WHERE n.nspname = 'my2pg' AND c.relkind = 'r' AND c.relname LIKE 'fill\\_%' \
+             ORDER BY 1",
+            &[],
+        )
+        .await
+        .map_err(|e| Error::pg("look for fill tables", &e))?;
+    for r in rows {
+        let name: String = r.get(0);
+        let planned = plan
+            .tables
+            .iter()
+            .any(|t| t.fills.iter().any(|f| f.table == name));
+        if planned {
+            continue;
+        }
+        let held: bool = client
+            .query_one(
+                &format!("SELECT EXISTS (SELECT 1 FROM {})", fill_name(&name)),
+                &[],
+            )
+            .await
+            .map_err(|e| Error::pg("read a fill table", &e))?
+            .get(0);
+        if !held {
+            continue;
+        }
+        let fk = fks
+            .iter()
+            .find(|k| crate::plan::fill_table_name(&k.child_schema, &k.child, &k.name) == name);
+        let what = match fk {
+            Some(k) => format!(
+                "table {} was loaded with the column(s) of FK {} held back in my2pg.{name}",
+                PgName {
+                    schema: k.child_schema.clone(),
+                    name: k.child.clone()
+                },
+                k.name
+            ),
+            None => format!("a table was loaded with FK column(s) held back in my2pg.{name}"),
+        };
+        return Err(Error::resume(format!(
+            "{what} by an earlier run under constraints = \"keep\", which stopped before putting \
+             them in place; this run would finish without them. Resume with constraints = \
+             \"keep\" (the same settings), or start over with `run --fresh --yes`; nothing was \
+             changed in the target"
+        )));
+    }
+    Ok(())
+}
+
 /// Before any chunk loads: fill tables exist (recreated with `fresh`), and constraints of
 /// NOT NULL cycles are recorded and dropped.
 pub async fn before_load(client: &Client, plan: &Plan, fresh: bool) -> Result<()> {
@@ -38,6 +101,24 @@ pub async fn before_load(client: &Client, plan: &Plan, fresh: bool) -> Result<()
         .batch_execute(RECORDS)
         .await
         .map_err(|e| Error::pg("create my2pg.dropped_constraints", &e))?;
+    if fresh {
+        // The tables were emptied: values an earlier run held back have no rows to go to.
+        let stale = client
+            .query(
+                "SELECT c.relname::text FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace \
+                 WHERE n.nspname = 'my2pg' AND c.relkind = 'r' AND c.relname LIKE 'fill\\_%'",
+                &[],
+            )
+            .await
+            .map_err(|e| Error::pg("look for fill tables", &e))?;
+        for r in stale {
+            let name: String = r.get(0);
+            client
+                .batch_execute(&format!("DROP TABLE IF EXISTS {}", fill_name(&name)))
+                .await
+                .map_err(|e| Error::pg("drop a stale fill table", &e))?;
+        }
+    }
     for t in &plan.tables {
         for f in &t.fills {
             let name = fill_name(&f.table);
@@ -140,7 +221,10 @@ pub fn staged_insert_sql(t: &TablePlan) -> Vec<String> {
 }
 
 /// After the last wave: fill every broken nullable FK, then restore dropped constraints.
+/// A fill or constraint the rows violate does not stop the others: every violation is
+/// named in one error (`Error::after_load`).
 pub async fn after_load(client: &mut Client, plan: &Plan) -> Result<()> {
+    let mut violations = Vec::new();
     for t in &plan.tables {
         for f in &t.fills {
             let set: Vec<String> = quoted(&f.columns)
@@ -162,15 +246,24 @@ pub async fn after_load(client: &mut Client, plan: &Plan) -> Result<()> {
                 .transaction()
                 .await
                 .map_err(|e| Error::pg("begin fill", &e))?;
-            let n = tx.execute(sql.as_str(), &[]).await.map_err(|e| {
-                Error::pg(
+            let filled = tx.execute(sql.as_str(), &[]).await.map_err(|e| {
+                Error::pg_data(
                     format!(
                         "fill {} after the load (constraint {})",
                         t.target, f.constraint
                     ),
                     &e,
                 )
-            })?;
+            });
+            // The transaction rolls back on drop: the fill table stays for the next run.
+            let n = match filled {
+                Ok(n) => n,
+                Err(e) if e.is_violation() => {
+                    violations.push(e);
+                    continue;
+                }
+                Err(e) => return Err(Error::after_load_all(e, violations)),
+            };
             tx.batch_execute(&format!("DROP TABLE {name}"))
                 .await
                 .map_err(|e| Error::pg("drop fill table", &e))?;
@@ -180,7 +273,10 @@ pub async fn after_load(client: &mut Client, plan: &Plan) -> Result<()> {
             tracing::info!(table = %t.target, constraint = %f.constraint, rows = n, "filled FK columns after the load");
         }
     }
-    restore_constraints(client, true).await
+    if let Err(e) = restore_constraints(client, true).await {
+        violations.push(e);
+    }
+    Error::after_load(violations).map_or(Ok(()), Err)
 }
 
 /// Re-adds every recorded constraint: NOT VALID (enforced for new rows at once), then
@@ -204,6 +300,9 @@ pub async fn restore_constraints(client: &Client, validate: bool) -> Result<()> 
         )
         .await
         .map_err(|e| Error::pg("read dropped constraints", &e))?;
+    // With `validate`, every constraint is tried; the ones the rows violate are named
+    // together at the end.
+    let mut violations = Vec::new();
     for r in rows {
         let (schema, table, name, def): (String, String, String, String) =
             (r.get(0), r.get(1), r.get(2), r.get(3));
@@ -228,6 +327,10 @@ pub async fn restore_constraints(client: &Client, validate: bool) -> Result<()> 
                 .map_err(|e| Error::pg_data(format!("re-add constraint {name}"), &e));
             match added {
                 Ok(()) => {}
+                Err(e) if validate && e.is_violation() => {
+                    violations.push(e);
+                    continue;
+                }
                 Err(e) if validate => return Err(e),
                 // Failure path: the partial load may not satisfy it; it stays recorded.
                 Err(e) => {
@@ -244,10 +347,18 @@ pub async fn restore_constraints(client: &Client, validate: bool) -> Result<()> 
                 .map_err(|e| Error::pg(format!("re-add constraint {name}"), &e))?;
         }
         if validate {
-            client
+            let validated = client
                 .batch_execute(&format!("ALTER TABLE {t} VALIDATE CONSTRAINT {q}"))
                 .await
-                .map_err(|e| Error::pg_data(format!("validate constraint {name} on {t}"), &e))?;
+                .map_err(|e| Error::pg_data(format!("validate constraint {name} on {t}"), &e));
+            match validated {
+                Ok(()) => {}
+                Err(e) if e.is_violation() => {
+                    violations.push(e);
+                    continue;
+                }
+                Err(e) => return Err(e),
+            }
             client
                 .execute(
                     "DELETE FROM my2pg.dropped_constraints WHERE schema_name = $1 AND table_name = $2 AND constraint_name = $3",
@@ -258,5 +369,5 @@ pub async fn restore_constraints(client: &Client, validate: bool) -> Result<()> 
             tracing::info!(constraint = %name, table = %t, "constraint restored and validated");
         }
     }
-    Ok(())
+    Error::after_load(violations).map_or(Ok(()), Err)
 }

@@ -54,16 +54,29 @@ pub enum ErrorKind {
         reason: String,
     },
 
-    /// The load finished but its rows violate constraints that were rebuilt after it.
+    /// The load finished but its rows violate constraints put back after it (and, in
+    /// `others`, objects that failed for another reason at the same time).
     #[error(
         "the load finished, but the rows violate {} constraint(s), left NOT VALID or not \
-         rebuilt (`my2pg status` lists them):\n{}\nFix those rows in the source (`my2pg check` \
-         finds orphan FK values), then run `my2pg run --fresh --yes`: a plain `run` loads \
-         nothing new, since the chunks already exported hold the same rows",
-        .0.len(),
-        .0.iter().map(|e| format!("  - {e}")).collect::<Vec<_>>().join("\n")
+         rebuilt (`my2pg status` lists them):\n{}\n{}Fix those rows in the source (`my2pg check` \
+         finds orphan FK values), then load a new export: `my2pg run --fresh --yes` (with \
+         export and import: export into an empty work directory, then `import --fresh --yes`). \
+         Running the same command again loads nothing new: the chunks already exported hold \
+         the same rows",
+        .violations.len(),
+        bullets(.violations),
+        if .others.is_empty() { String::new() } else {
+            format!("Also failed:\n{}\n", bullets(.others))
+        }
     )]
-    ViolatedAfterLoad(Vec<Error>),
+    ViolatedAfterLoad {
+        violations: Vec<Error>,
+        others: Vec<Error>,
+    },
+
+    /// A run that cannot continue what an earlier run with other settings left.
+    #[error("cannot resume: {0}")]
+    Resume(String),
 
     #[error("loading table {table} chunk {chunk:06} failed: {message}")]
     Load {
@@ -93,6 +106,14 @@ pub enum ErrorKind {
 
     #[error("internal error: {0}")]
     Internal(String),
+}
+
+fn bullets(errors: &[Error]) -> String {
+    errors
+        .iter()
+        .map(|e| format!("  - {e}"))
+        .collect::<Vec<_>>()
+        .join("\n")
 }
 
 fn fmt_problems(problems: &[Problem]) -> String {
@@ -181,25 +202,52 @@ impl Error {
     }
 
     pub fn is_violated_after_load(&self) -> bool {
-        matches!(*self.0, ErrorKind::ViolatedAfterLoad(_))
+        matches!(*self.0, ErrorKind::ViolatedAfterLoad { .. })
     }
 
-    /// After a complete load: failures that are all data violations become one error
-    /// naming every one of them and the way out; otherwise the first other failure.
+    pub fn resume(msg: impl Into<String>) -> Self {
+        ErrorKind::Resume(msg.into()).into()
+    }
+
+    /// After a complete load: when any failure is a data violation, one error names every
+    /// one of them (and the other failures) and the way out; otherwise the first failure.
+    /// Failures that are already such an error are merged into it.
     pub fn after_load(failures: Vec<Error>) -> Option<Self> {
-        if !failures.is_empty() && failures.iter().all(Error::is_violation) {
-            return Some(ErrorKind::ViolatedAfterLoad(failures).into());
-        }
-        failures.into_iter().find(|e| !e.is_violation())
+        let mut failures = failures.into_iter();
+        let first = failures.next()?;
+        Some(Self::after_load_all(first, failures.collect()))
     }
 
-    /// `after_load` of one failure.
-    pub fn after_load_one(self) -> Self {
-        if self.is_violation() {
-            ErrorKind::ViolatedAfterLoad(vec![self]).into()
-        } else {
-            self
+    /// `after_load` of `first` and `rest`.
+    pub fn after_load_all(first: Error, rest: Vec<Error>) -> Self {
+        let (mut violations, mut others) = (Vec::new(), Vec::new());
+        for e in std::iter::once(first).chain(rest) {
+            match *e.0 {
+                ErrorKind::ViolatedAfterLoad {
+                    violations: v,
+                    others: o,
+                } => {
+                    violations.extend(v);
+                    others.extend(o);
+                }
+                ErrorKind::Violated { .. } => violations.push(e),
+                _ => others.push(e),
+            }
         }
+        // An object tried twice (a deferred unique key, before and with the other
+        // indexes) fails twice the same way: named once.
+        let once = |errors: Vec<Error>| {
+            let mut seen = std::collections::HashSet::new();
+            errors
+                .into_iter()
+                .filter(|e| seen.insert(e.to_string()))
+                .collect::<Vec<_>>()
+        };
+        let (violations, mut others) = (once(violations), once(others));
+        if violations.is_empty() && !others.is_empty() {
+            return others.swap_remove(0);
+        }
+        ErrorKind::ViolatedAfterLoad { violations, others }.into()
     }
 
     pub fn panicked(e: tokio::task::JoinError) -> Self {

@@ -312,29 +312,31 @@ pub async fn restore(clients: &[Client], mode: RestoreMode) -> Result<()> {
 }
 
 /// Only the deferred unique keys: before constraints dropped for FK cycles come back,
-/// since such an FK may reference one.
-pub async fn restore_unique_keys(clients: &[Client]) -> Result<()> {
+/// since such an FK may reference one. Every key is tried; the failures are returned.
+pub async fn restore_unique_keys(clients: &[Client]) -> Vec<Error> {
     let Some(first) = clients.first() else {
-        return Ok(());
+        return Vec::new();
     };
-    if !records_exist(first).await? {
-        return Ok(());
-    }
-    let objs = read_records(first).await?;
-    let mut first_error = None;
+    let objs = match records_exist(first).await {
+        Ok(false) => return Vec::new(),
+        Ok(true) => match read_records(first).await {
+            Ok(objs) => objs,
+            Err(e) => return vec![e],
+        },
+        Err(e) => return vec![e],
+    };
+    let mut errors = Vec::new();
     let mut rebuilt = 0;
     for o in objs.iter().filter(|o| o.is_unique_key()) {
         match rebuild_index(first, o).await {
             Ok(()) => rebuilt += 1,
-            Err(e) => {
-                first_error.get_or_insert(e);
-            }
+            Err(e) => errors.push(e),
         }
     }
     if rebuilt > 0 {
         tracing::info!(unique_keys = rebuilt, "deferred unique keys rebuilt");
     }
-    first_error.map_or(Ok(()), Err)
+    errors
 }
 
 /// Every record, biggest table first within a kind.
@@ -385,7 +387,10 @@ pub async fn restore_objects(clients: &[Client], mode: RestoreMode) -> Result<()
         return Ok(());
     }
     let objs = read_records(first).await?;
-    if objs.is_empty() {
+    if !objs
+        .iter()
+        .any(|o| matches!(o.kind.as_str(), "index" | "unique" | "fk"))
+    {
         return Ok(());
     }
     let started = std::time::Instant::now();
@@ -401,11 +406,21 @@ pub async fn restore_objects(clients: &[Client], mode: RestoreMode) -> Result<()
     };
     // Unique keys first, in parallel: an FK re-added below may reference one (its FK was
     // dropped by this tool when the key was chosen, so the choice could not see it).
+    use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
+    #[derive(Default)]
+    struct Done {
+        uniques: AtomicUsize,
+        indexes: AtomicUsize,
+        fks: AtomicUsize,
+    }
+    let done = Done::default();
+    let done_ref = &done;
     let uniques: Vec<&Recorded> = objs.iter().filter(|o| o.is_unique_key()).collect();
-    let uniques_len = uniques.len();
+    let uniques_total = uniques.len();
     on_each_free_client(clients, uniques, |client, o| async move {
-        if let Err(e) = rebuild_index(client, o).await {
-            fail(e);
+        match rebuild_index(client, o).await {
+            Ok(()) => _ = done_ref.uniques.fetch_add(1, Relaxed),
+            Err(e) => fail(e),
         }
         Ok(())
     })
@@ -417,6 +432,7 @@ pub async fn restore_objects(clients: &[Client], mode: RestoreMode) -> Result<()
     // Biggest table first, whatever the kind of index.
     indexes.sort_by_key(|o| std::cmp::Reverse(o.bytes));
     let mut fks: Vec<&Recorded> = objs.iter().filter(|o| o.kind == "fk").collect();
+    let fk_total = fks.len();
     // An FK that could not be added has nothing to validate; it stays recorded.
     let mut not_added = Vec::new();
     for fk in &fks {
@@ -454,16 +470,17 @@ pub async fn restore_objects(clients: &[Client], mode: RestoreMode) -> Result<()
     let waiting_ref = &waiting;
     on_each_free_client(clients, queue, |client, job| async move {
         match job {
-            Job::Index(o) => {
-                if let Err(e) = rebuild_index(client, o).await {
-                    fail(e);
-                }
-            }
+            Job::Index(o) => match rebuild_index(client, o).await {
+                Ok(()) => _ = done_ref.indexes.fetch_add(1, Relaxed),
+                Err(e) => fail(e),
+            },
             // Every FK of the child is validated, and each one that fails is reported.
             Job::Validate(group) => {
                 for fk in group {
-                    if let Err(e) = validate_fk(client, fk, strict, waiting_ref).await {
-                        fail(e);
+                    match validate_fk(client, fk, strict, waiting_ref).await {
+                        Ok(true) => _ = done_ref.fks.fetch_add(1, Relaxed),
+                        Ok(false) => {}
+                        Err(e) => fail(e),
                     }
                 }
             }
@@ -474,14 +491,26 @@ pub async fn restore_objects(clients: &[Client], mode: RestoreMode) -> Result<()
     let waiting = waiting.into_inner();
     if mode == RestoreMode::AfterFailure && waiting > 0 {
         tracing::warn!(
-            "{waiting} foreign key(s) stay NOT VALID or out: the partially loaded rows do not \
-             satisfy them yet; the next import/run adds and validates them (`my2pg status` \
-             lists them, -v shows each)"
+            "{waiting} foreign key(s) stay NOT VALID or out: the rows loaded do not satisfy \
+             them (yet, if the load did not finish); the next import/run adds and validates \
+             them (`my2pg status` lists them, -v shows each)"
         );
     }
     let failures = failures
         .into_inner()
         .unwrap_or_else(std::sync::PoisonError::into_inner);
+    // What came back: a failed object, or an FK left NOT VALID, is not counted.
+    tracing::info!(
+        indexes = done.indexes.load(Relaxed),
+        fks = done.fks.load(Relaxed),
+        unique_keys = done.uniques.load(Relaxed),
+        not_back = (uniques_total + indexes.len() + fk_total)
+            - done.uniques.load(Relaxed)
+            - done.indexes.load(Relaxed)
+            - done.fks.load(Relaxed),
+        seconds = format!("{:.2}", started.elapsed().as_secs_f64()),
+        "indexes and foreign keys rebuilt"
+    );
     if mode == RestoreMode::AfterLoad {
         if let Some(e) = Error::after_load(failures) {
             return Err(e);
@@ -489,14 +518,6 @@ pub async fn restore_objects(clients: &[Client], mode: RestoreMode) -> Result<()
     } else if let Some(first) = failures.into_iter().next() {
         return Err(first);
     }
-    tracing::info!(
-        indexes = indexes.len(),
-        // Validated: an FK whose VALIDATE failed on the failure path stays NOT VALID.
-        fks = fks.len() - (waiting - not_added.len()),
-        unique_keys = uniques_len,
-        seconds = format!("{:.2}", started.elapsed().as_secs_f64()),
-        "indexes and foreign keys rebuilt"
-    );
     Ok(())
 }
 
@@ -761,7 +782,7 @@ async fn validate_fk(
     fk: &Recorded,
     strict: bool,
     waiting: &std::sync::atomic::AtomicUsize,
-) -> Result<()> {
+) -> Result<bool> {
     let (table, name) = (fk.pg_table(), &fk.name);
     let validated = client
         .batch_execute(&format!(
@@ -771,14 +792,16 @@ async fn validate_fk(
         .await
         .map_err(|e| Error::pg_data(format!("validate constraint {name} on {table}"), &e));
     match validated {
-        Ok(()) => forget(client, &fk.schema, &fk.table, "fk", name).await,
+        Ok(()) => forget(client, &fk.schema, &fk.table, "fk", name)
+            .await
+            .map(|()| true),
         Err(e) if strict => Err(e),
         // Failure path: a partial load may not satisfy it yet. It stays NOT VALID
         // (enforced for new rows) and recorded, and the next run validates it.
         Err(e) => {
             tracing::debug!("{name} left NOT VALID after the failure: {e}");
             waiting.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-            Ok(())
+            Ok(false)
         }
     }
 }

@@ -208,6 +208,14 @@ impl KeyBound {
     }
 }
 
+/// The `my2pg` table holding the real values of FK `constraint` of `schema.child` while
+/// its rows load with those columns NULL (an FK cycle broken under `constraints = "keep"`).
+pub fn fill_table_name(schema: &str, child: &str, constraint: &str) -> String {
+    use sha2::{Digest, Sha256};
+    let id = Sha256::digest(format!("{schema}\0{child}\0{constraint}"));
+    format!("fill_{}", hex::encode(&id[..8]))
+}
+
 /// One broken nullable FK of a table: its columns load as NULL; the real values are
 /// kept in `my2pg.<table>` (same transaction as the chunk) and filled by one UPDATE.
 #[derive(Debug, Clone)]
@@ -757,12 +765,10 @@ pub fn build_plan(
             continue;
         }
         if let Some(t) = tables.iter_mut().find(|t| t.target.name == b.child) {
-            use sha2::{Digest, Sha256};
-            let id = Sha256::digest(format!("{}\0{}\0{}", b.schema, b.child, b.constraint));
             t.fills.push(Fill {
                 constraint: b.constraint.clone(),
                 columns: b.columns.clone(),
-                table: format!("fill_{}", hex::encode(&id[..8])),
+                table: fill_table_name(&b.schema, &b.child, &b.constraint),
             });
         }
     }

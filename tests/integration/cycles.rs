@@ -1,7 +1,7 @@
 //! Foreign-key cycles (issue 4): how `plan` breaks them, exact data after `run`, every
 //! constraint back and validated, and orphan values failing with the constraint named.
 
-use crate::common::{warning_messages, waves, TestEnv};
+use crate::common::{row, warning_messages, waves, TestEnv};
 
 /// (constraint, child, strategy) of `plan --json`'s cycle_breaks.
 fn breaks(report: &serde_json::Value) -> Vec<(String, String, String)> {
@@ -303,8 +303,56 @@ fn cycles_orphan_in_self_reference_fails_naming_constraint_and_key() {
     );
     let out = env.my2pg(&["run"]);
     out.assert_exit(1);
+    out.assert_stderr_contains(
+        "the load finished, but the rows violate 1 constraint(s), left NOT VALID or not \
+         rebuilt (`my2pg status` lists them):\n  - target (PostgreSQL) query failed (fill \
+         \"public\".\"node\" after the load (constraint node_parent_fk)): ",
+    );
     out.assert_stderr_contains("violates foreign key constraint \"node_parent_fk\"");
     out.assert_stderr_contains("Key (parent_id)=(77) is not present in table \"node\"");
+    // The loaded rows hold NULL in parent_id until the fill: a run under other settings
+    // (rebuild has no fill) must not finish without the held-back values.
+    let held = || env.pg_rows("SELECT id::text, parent_id::text FROM node ORDER BY id");
+    let before = held();
+    assert_eq!(
+        before,
+        vec![
+            row(&[Some("1"), None]),
+            row(&[Some("2"), None]),
+            row(&[Some("3"), None])
+        ]
+    );
+    env.write_config("");
+    let out = env.my2pg(&["run"]);
+    out.assert_exit(1);
+    out.assert_stderr_contains(
+        "cannot resume: table \"public\".\"node\" was loaded with the column(s) of FK \
+         node_parent_fk held back in my2pg.fill_",
+    );
+    out.assert_stderr_contains(
+        "by an earlier run under constraints = \"keep\", which stopped before putting them in \
+         place; this run would finish without them. Resume with constraints = \"keep\" (the \
+         same settings), or start over with `run --fresh --yes`; nothing was changed in the \
+         target",
+    );
+    assert_eq!(held(), before, "nothing was changed in the target");
+    // Fixed source, start over under rebuild: exact, and no fill table is left behind.
+    env.mysql_exec("UPDATE node SET parent_id = 2 WHERE id = 3");
+    env.my2pg(&["run", "--fresh", "--yes"]).assert_ok();
+    assert_eq!(
+        held(),
+        vec![
+            row(&[Some("1"), None]),
+            row(&[Some("2"), Some("1")]),
+            row(&[Some("3"), Some("2")])
+        ]
+    );
+    assert_eq!(
+        env.pg_value(
+            "SELECT count(*)::text FROM pg_tables WHERE schemaname = 'my2pg' AND tablename LIKE 'fill%'"
+        ),
+        Some("0".into())
+    );
 }
 
 #[test]

@@ -1490,8 +1490,8 @@ fn sigterm_and_sigint_stop_cleanly_and_the_same_command_resumes() {
     out.check(!not_valid.is_empty(), "the restore left FKs NOT VALID");
     // One line says so, not one per FK.
     out.assert_stderr_contains(&format!(
-        "{} foreign key(s) stay NOT VALID or out: the partially loaded rows do not satisfy \
-         them yet; the next import/run adds and validates them",
+        "{} foreign key(s) stay NOT VALID or out: the rows loaded do not satisfy them (yet, \
+         if the load did not finish); the next import/run adds and validates them",
         not_valid.len()
     ));
     out.check(

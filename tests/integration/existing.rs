@@ -659,3 +659,35 @@ fn keep_identical_never_keys_by_a_column_the_load_does_not_fill() {
         ]
     );
 }
+
+/// `--fresh` deletes only what my2pg loaded unless the config consents: a row written
+/// after the load stops it with nothing changed; `existing_rows = "truncate"` for that
+/// table is the consent.
+#[test]
+fn fresh_refuses_to_delete_rows_my2pg_did_not_load() {
+    let env = setup("ex_fresh_foreign");
+    let cfg = config(&env, "", "");
+    run(&env, &cfg, &["run"]).assert_ok();
+    env.pg_exec("INSERT INTO tags VALUES (99, 'written later')");
+    let out = run(&env, &cfg, &["run", "--fresh", "--yes"]);
+    out.assert_exit(2).assert_stderr_contains(
+        "--fresh would delete rows my2pg did not load (written since the load, seeded, or kept \
+         by existing_rows = \"keep-identical\") in \"public\".\"tags\" (1 row(s)): set \
+         existing_rows = \"truncate\" for those tables to consent, or remove the rows yourself; \
+         nothing was changed in the target",
+    );
+    assert_eq!(
+        env.pg_value("SELECT label FROM tags WHERE id = 99")
+            .as_deref(),
+        Some("written later")
+    );
+    assert_eq!(env.pg_count("accounts"), 9);
+    let cfg = config(
+        &env,
+        "",
+        "[tables.\"tags\"]\nexisting_rows = \"truncate\"\n",
+    );
+    let out = run(&env, &cfg, &["run", "--fresh", "--yes"]);
+    out.assert_ok();
+    assert_exact(&env, &out);
+}

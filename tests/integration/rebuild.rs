@@ -265,9 +265,10 @@ fn rows_violating_several_fks_after_the_load_are_all_named_with_the_way_out() {
         )
         .assert_stderr_contains("Key (org_id, team_no)=(1, 5) is not present in table \"team\"")
         .assert_stderr_contains(
-            "Fix those rows in the source (`my2pg check` finds orphan FK values), then run \
-             `my2pg run --fresh --yes`: a plain `run` loads nothing new, since the chunks \
-             already exported hold the same rows",
+            "Fix those rows in the source (`my2pg check` finds orphan FK values), then load a \
+             new export: `my2pg run --fresh --yes` (with export and import: export into an \
+             empty work directory, then `import --fresh --yes`). Running the same command again \
+             loads nothing new: the chunks already exported hold the same rows",
         );
     out.check(
         !out.stderr.contains("partially loaded"),
@@ -290,6 +291,68 @@ fn rows_violating_several_fks_after_the_load_are_all_named_with_the_way_out() {
     env.mysql_exec("UPDATE member SET org_id = 1, team_no = NULL WHERE id IN (13, 14)");
     env.my2pg(&["run", "--fresh", "--yes"]).assert_ok();
     assert_eq!(catalog(&env), before);
+}
+
+/// A deferred unique key the rows violate (a target trigger changed them) fails first, an FK after it, and an index
+/// fails for another reason: the steps after the first violation still run, and one
+/// error names both violations and the other failure; nothing calls the load partial.
+#[test]
+fn a_violated_unique_key_an_fk_and_a_failing_index_are_named_together() {
+    let env = TestEnv::new("rb_mixed");
+    env.mysql_exec(
+        "CREATE TABLE u (id int NOT NULL PRIMARY KEY, n int NOT NULL, UNIQUE KEY u_n (n)); \
+         INSERT INTO u VALUES (1, 1), (2, 11), (3, 3); \
+         CREATE TABLE p (id int NOT NULL PRIMARY KEY); INSERT INTO p VALUES (1), (2); \
+         CREATE TABLE c (id int NOT NULL PRIMARY KEY, p_id int NOT NULL, x int NOT NULL); \
+         INSERT INTO c VALUES (1, 1, 5), (2, 9, 0)",
+    );
+    env.pg_exec(
+        "CREATE TABLE u (id integer PRIMARY KEY, n integer NOT NULL CONSTRAINT u_n_key UNIQUE); \
+         CREATE FUNCTION last_digit() RETURNS trigger LANGUAGE plpgsql \
+           AS $$BEGIN NEW.n := NEW.n % 10; RETURN NEW; END$$; \
+         CREATE TRIGGER u_last_digit BEFORE INSERT ON u FOR EACH ROW EXECUTE FUNCTION last_digit(); \
+         CREATE TABLE p (id integer PRIMARY KEY); \
+         CREATE TABLE c (id integer PRIMARY KEY, p_id integer NOT NULL CONSTRAINT c_p_fk REFERENCES p (id), \
+           x integer NOT NULL); \
+         CREATE INDEX c_inverse ON c ((100 / x))",
+    );
+    let out = env.my2pg(&["run"]);
+    out.assert_exit(1)
+        .assert_stderr_contains(
+            "the load finished, but the rows violate 2 constraint(s), left NOT VALID or not \
+             rebuilt (`my2pg status` lists them):\n  - target (PostgreSQL) query failed (rebuild \
+             unique constraint \"u_n_key\" on \"public\".\"u\" after the load): ",
+        )
+        .assert_stderr_contains("Key (n)=(1) is duplicated.")
+        .assert_stderr_contains(
+            "\n  - target (PostgreSQL) query failed (validate constraint c_p_fk on \
+             \"public\".\"c\"): ",
+        )
+        .assert_stderr_contains(
+            "\nAlso failed:\n  - target (PostgreSQL) query failed (rebuild index c_inverse on \
+             public.c): ERROR: division by zero",
+        )
+        .assert_stderr_contains("then load a new export: `my2pg run --fresh --yes`");
+    out.check(
+        !out.stderr.contains("partially loaded") && !out.stderr.contains("not satisfy them"),
+        "a complete load is not called partial",
+    );
+    // Everything else came back: the violated FK NOT VALID, the two indexes recorded.
+    assert_eq!(
+        env.pg_rows(
+            "SELECT conname::text, convalidated::text FROM pg_constraint \
+             WHERE contype = 'f' AND connamespace = 'public'::regnamespace"
+        ),
+        vec![vec![Some("c_p_fk".to_string()), Some("false".to_string())]]
+    );
+    assert_eq!(
+        env.pg_rows("SELECT object_name::text FROM my2pg.rebuild_objects WHERE kind <> 'reloption' ORDER BY 1"),
+        vec![
+            vec![Some("c_inverse".to_string())],
+            vec![Some("c_p_fk".to_string())],
+            vec![Some("u_n_key".to_string())]
+        ]
+    );
 }
 
 /// Starts `my2pg run` and SIGKILLs it once objects are dropped (recorded) and the first
