@@ -346,7 +346,8 @@ async fn orphans<'a>(
                 sample_keys: samples,
                 handled_by_policy: false,
                 message: format!(
-                    "{count} row(s) of {} reference no row of {} (constraint {}): the load would fail{}",
+                    "{count} row(s) of {} reference no row of {} (constraint {}): the load would \
+                     fail{}; {}",
                     child.source,
                     parent.source,
                     fk.name,
@@ -358,7 +359,8 @@ async fn orphans<'a>(
                         )
                     } else {
                         String::new()
-                    }
+                    },
+                    ProblemClass::OrphanFk.remedy()
                 ),
             });
         }
@@ -497,7 +499,7 @@ pub async fn check(settings: &Settings, cancel: Cancel) -> Result<CheckReport> {
                     class.name(),
                     match (handled, c.rule) {
                         (true, Some(r)) => format!(", handled by rule {}", r.name()),
-                        _ => ", the cut-over would fail".into(),
+                        _ => format!(", the cut-over would fail: {}", class.remedy()),
                     }
                 ),
             });

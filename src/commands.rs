@@ -899,6 +899,12 @@ pub async fn export(settings: &Settings, cancel: Cancel) -> Result<RunReport> {
     let wd = WorkDir::create(&settings.workdir)?;
     let _lock = wd.lock(&run_id)?;
     files_are_from_this_database(&wd, &p, "export")?;
+    if let Some(why) = files_mismatch(&p.plan, &wd, settings.chunk_rows)? {
+        return Err(Error::workdir(format!(
+            "{why}: export with the earlier settings to resume, or use another work directory \
+             (or remove those table directories)"
+        )));
+    }
     let plan = Arc::new(p.plan.clone());
     let progress = Arc::new(Progress::default());
     let (ctx, conns) =
@@ -924,6 +930,12 @@ pub async fn import(
     let wd = WorkDir::open_existing(&settings.workdir)?;
     let _lock = wd.lock(&run_id)?;
     files_are_from_this_database(&wd, &p, "import")?;
+    if let Some(why) = files_mismatch(&p.plan, &wd, settings.chunk_rows)? {
+        return Err(Error::workdir(format!(
+            "{why}: import with the settings they were exported with, or export them again; \
+             nothing was changed in the target"
+        )));
+    }
     let target_lock = lock_target(settings, &cancel).await?;
     // Every table must be completely exported under this plan before anything loads.
     let mut manifests = Vec::new();
@@ -1538,21 +1550,56 @@ fn files_are_from_this_database(wd: &WorkDir, p: &Prepared, command: &str) -> Re
 /// target is touched (indexes dropped, `last_run` restarted), not when the table's export
 /// starts.
 fn files_match_the_plan(plan: &Plan, wd: &WorkDir, chunk_rows: u64) -> Result<()> {
+    match files_mismatch(plan, wd, chunk_rows)? {
+        Some(why) => Err(Error::workdir(format!(
+            "{why}: run with the earlier settings to resume, or `run --fresh` to export and \
+             load everything again; nothing was changed in the target"
+        ))),
+        None => Ok(()),
+    }
+}
+
+/// Every table whose files in `wd` were written under another plan or chunk size, in one
+/// description; when the chunk size alone explains all of them, it names the earlier one.
+fn files_mismatch(plan: &Plan, wd: &WorkDir, chunk_rows: u64) -> Result<Option<String>> {
+    let mut bad = Vec::new();
     for t in &plan.tables {
         if let Some(m) = Manifest::read(&wd.manifest_path(&t.dir))? {
             if !t.wrote(&m, chunk_rows) {
-                return Err(Error::workdir(format!(
-                    "table {} in {} {}: run with the earlier settings to resume, or \
-                     `run --fresh` to export and load everything again; nothing was changed in \
-                     the target",
-                    t.target.name,
-                    wd.table_dir(&t.dir).display(),
-                    t.mismatch(&m, chunk_rows)
-                )));
+                bad.push((t, m));
             }
         }
     }
-    Ok(())
+    let Some((first, _)) = bad.first() else {
+        return Ok(None);
+    };
+    let earlier = bad
+        .iter()
+        .find_map(|(t, m)| t.earlier_chunk_rows(m, chunk_rows))
+        .filter(|&n| bad.iter().all(|(t, m)| t.wrote(m, n)));
+    let one = bad.len() == 1;
+    let tables = if one {
+        format!(
+            "table {} in {}",
+            first.target.name,
+            wd.table_dir(&first.dir).display()
+        )
+    } else {
+        let names: Vec<&str> = bad.iter().map(|(t, _)| t.target.name.as_str()).collect();
+        format!("tables {} in {}", names.join(", "), wd.root().display())
+    };
+    let was = if one { "was" } else { "were" };
+    Ok(Some(match earlier {
+        Some(n) => format!(
+            "{tables} {was} exported with chunk_rows = {n} and this run uses {chunk_rows} \
+             (`--chunk-rows {n}` or run.chunk_rows = {n} resumes {})",
+            if one { "it" } else { "them" }
+        ),
+        None => format!(
+            "{tables} {was} exported under a different plan or chunk size (run.chunk_rows, a \
+             rule or a column changed since)"
+        ),
+    }))
 }
 
 /// The report of a run that found nothing to load.

@@ -250,7 +250,7 @@ impl RunReport {
         for r in &self.rules_applied {
             let _ = writeln!(
                 s,
-                "  rule {} changed {} value(s) in {}.{}",
+                "  rule {} changed {} value(s) in {}.{} (over all exported chunks)",
                 r.rule, r.changed_values, r.table, r.column
             );
         }
@@ -442,6 +442,8 @@ impl CheckReport {
                 },
                 f.sample_keys.join(", ")
             );
+            // The type pair, and what to do about it.
+            let _ = writeln!(s, "      {}", f.message);
         }
         let _ = writeln!(
             s,

@@ -71,6 +71,56 @@ impl ProblemClass {
             ProblemClass::Other => "other",
         }
     }
+
+    /// What an operator can do about such values, for `check`'s findings.
+    pub fn remedy(self) -> &'static str {
+        match self {
+            ProblemClass::ZeroDate | ProblemClass::PartialDate => {
+                "fix them in the source, or turn them into NULL: [run] zero_dates = \"null\" \
+                 (or convert = \"zero_date_to_null\" for the column; nullable targets only)"
+            }
+            ProblemClass::NulByte => {
+                "fix them in the source, or drop the NUL bytes: convert = \"strip_nul\""
+            }
+            ProblemClass::InvalidUtf8 => {
+                "fix them in the source; bytes that are not text go into bytea, or into text \
+                 with convert = \"hex\" or \"base64\""
+            }
+            ProblemClass::UnmappableChar => {
+                "fix them in the source: the column's charset has no character for a stored byte"
+            }
+            ProblemClass::OutOfRange | ProblemClass::TooLong | ProblemClass::PrecisionLoss => {
+                "widen the target column (e.g. bigint, numeric, text), or fix them in the source"
+            }
+            ProblemClass::NotBoolean => {
+                "fix them in the source, or make the target column a number (smallint)"
+            }
+            ProblemClass::InvalidUuid => {
+                "fix them in the source ('' can become NULL: convert = \"empty_to_null\"), or \
+                 make the target column text"
+            }
+            ProblemClass::InvalidInet => "fix them in the source, or make the target column text",
+            ProblemClass::InvalidJson => "fix them in the source, or make the target column text",
+            ProblemClass::DuplicateJsonKey => {
+                "let jsonb keep the last key: [run] json_duplicate_keys = \"last\" (MySQL reads \
+                 the first), make the target column json, or fix them in the source"
+            }
+            ProblemClass::EnumLabelMissing => "add the label to the target enum type",
+            ProblemClass::InvalidDate => "fix them in the source",
+            ProblemClass::NullIntoNotNull => {
+                "fix them in the source, or make the target column nullable (or give it a default)"
+            }
+            ProblemClass::NonexistentLocalTime => {
+                "check run.source_timezone (the zone the source's datetimes were written in), or \
+                 fix them in the source"
+            }
+            ProblemClass::OverMaxAllowedPacket => "raise max_allowed_packet on the source server",
+            ProblemClass::OrphanFk => {
+                "fix or delete those rows in the source (or add the missing parents)"
+            }
+            ProblemClass::Other => "fix them in the source",
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -258,9 +258,27 @@ async fn merge_staged(
         .iter()
         .map(|k| format!("coalesce(t.{}::text, 'NULL')", PgIdent(k.clone())))
         .collect();
+    // Which columns differ, named in the error (string literals: names may hold quotes).
+    let which: Vec<String> = t
+        .columns
+        .iter()
+        .zip(&differs)
+        .map(|(col, d)| {
+            format!(
+                "CASE WHEN {d} THEN '{}' END",
+                col.target.replace('\'', "''")
+            )
+        })
+        .collect();
     let sql = format!(
-        "SELECT concat_ws(', ', {}) FROM my2pg_stage s JOIN {} t ON {} WHERE {} LIMIT 1",
+        "SELECT concat_ws(', ', {}), concat_ws(', ', {}) FROM my2pg_stage s JOIN {} t ON {} \
+         WHERE {} LIMIT 1",
         key_text.join(", "),
+        if which.is_empty() {
+            "NULL".to_string()
+        } else {
+            which.join(", ")
+        },
         t.target,
         key_eq.join(" AND "),
         if differs.is_empty() {
@@ -275,8 +293,9 @@ async fn merge_staged(
         .map_err(|e| load_error(t, c, pg_reason(&e)))?
     {
         let key: String = row.get(0);
+        let columns: String = row.get(1);
         return Err(load_error(t, c, format!(
-            "existing_rows = \"keep-identical\": the target row with key ({})=({key}) differs from the source row",
+            "existing_rows = \"keep-identical\": the target row with key ({})=({key}) differs from the source row in column(s) {columns}",
             t.target_key.join(", ")
         )));
     }

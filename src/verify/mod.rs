@@ -96,6 +96,14 @@ pub struct TableVerify {
     pub extra: u64,
     /// Rows with the same key and different values.
     pub changed: u64,
+    /// Of `extra`, rows only the target has that its `existing_rows = "keep-identical"`
+    /// keeps on purpose (seeded rows the source lacks): they do not make it different.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub kept: u64,
+    /// Columns compared after the config rule that changed them on purpose (the source
+    /// value is transformed the same way first): `column (rule)`.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub rules: Vec<String>,
     /// False when the counts above are a lower bound (only part of the differing rows
     /// was examined, or the level only counts rows).
     pub counts_complete: bool,
@@ -146,7 +154,22 @@ impl VerifyReport {
                 _ => ("source", 0),
             };
             if t.equal {
-                let _ = writeln!(s, "  {}: equal ({} rows)", t.table, t.target_rows);
+                let kept = if t.kept > 0 {
+                    format!(
+                        ", {} of them only in the target, kept by existing_rows = \"keep-identical\"",
+                        t.kept
+                    )
+                } else {
+                    String::new()
+                };
+                let _ = writeln!(s, "  {}: equal ({} rows{kept})", t.table, t.target_rows);
+                if !t.rules.is_empty() {
+                    let _ = writeln!(
+                        s,
+                        "    compared after the rules that changed them: {}",
+                        t.rules.join(", ")
+                    );
+                }
                 if !t.unchecked_columns.is_empty() {
                     let _ = writeln!(
                         s,
@@ -276,6 +299,22 @@ async fn planned_tables(settings: &Settings, opts: &VerifyOptions) -> Result<Vec
         .collect())
 }
 
+fn is_zero(n: &u64) -> bool {
+    *n == 0
+}
+
+/// Extra target rows in a keep-identical table are kept, not a difference (when every
+/// differing row was counted; `count` compares counts only, and then says so).
+fn keep_identical_extra(r: &mut TableVerify, settings: &Settings, level: Level) {
+    let keeps = settings.existing_rows_for(&r.table) == crate::config::ExistingRows::KeepIdentical;
+    let counted = r.counts_complete || level == Level::Count;
+    if keeps && counted && r.extra > 0 && r.missing == 0 && r.changed == 0 && r.problems.is_empty()
+    {
+        r.kept = r.extra;
+        r.equal = true;
+    }
+}
+
 fn table_verify(table: &str, opts: &VerifyOptions) -> TableVerify {
     TableVerify {
         table: table.to_string(),
@@ -286,6 +325,8 @@ fn table_verify(table: &str, opts: &VerifyOptions) -> TableVerify {
         missing: 0,
         extra: 0,
         changed: 0,
+        kept: 0,
+        rules: Vec::new(),
         counts_complete: opts.level != Level::Count,
         diffs: Vec::new(),
         problems: Vec::new(),
@@ -320,6 +361,7 @@ async fn count_level(settings: &Settings, opts: &VerifyOptions) -> Result<Vec<Ta
         r.missing = s.saturating_sub(g);
         r.extra = g.saturating_sub(s);
         r.equal = s == g;
+        keep_identical_extra(&mut r, settings, opts.level);
         r.seconds = started.elapsed().as_secs_f64();
         out.push(r);
     }
@@ -546,7 +588,17 @@ async fn full_table(
     let c = compare(my, pg, layout, pool, opts.max_diffs).await?;
     let mut r = table_verify(&t.target.name, opts);
     r.source_rows = Some(c.a_rows);
-    Ok(finish_table(r, c, started))
+    r.rules = t
+        .columns
+        .iter()
+        .filter_map(|col| {
+            col.rule
+                .map(|rule| format!("{} ({})", col.source, rule.name()))
+        })
+        .collect();
+    let mut r = finish_table(r, c, started);
+    keep_identical_extra(&mut r, settings, opts.level);
+    Ok(r)
 }
 
 // ---- load ----------------------------------------------------------------------------
@@ -676,5 +728,7 @@ async fn load_table(
         .collect();
     let pg = pg_side(settings, &target, &layout).await?;
     let c = compare(Side::Chunks { files }, pg, layout, pool, opts.max_diffs).await?;
-    Ok(finish_table(r, c, started))
+    let mut r = finish_table(r, c, started);
+    keep_identical_extra(&mut r, settings, opts.level);
+    Ok(r)
 }

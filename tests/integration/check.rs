@@ -239,11 +239,20 @@ fn check_counts_every_problem_class_with_sample_keys() {
     assert_eq!(findings(&report), expected);
     assert_eq!(
         message(&report, "dates", "d", "zero_date"),
-        "2 value(s) of dates.d (date -> date): zero_date, the cut-over would fail"
+        "2 value(s) of dates.d (date -> date): zero_date, the cut-over would fail: fix them in \
+         the source, or turn them into NULL: [run] zero_dates = \"null\" (or convert = \
+         \"zero_date_to_null\" for the column; nullable targets only)"
     );
     assert_eq!(
         message(&report, "child", "parentId", "orphan_fk"),
-        "2 row(s) of child reference no row of parent (constraint fk_child_parent): the load would fail"
+        "2 row(s) of child reference no row of parent (constraint fk_child_parent): the load \
+         would fail; fix or delete those rows in the source (or add the missing parents)"
+    );
+    // The text report says the same under each finding.
+    let human = env.my2pg(&["check"]);
+    human.assert_exit(1).assert_stderr_contains(
+        "\n      2 value(s) of dates.d (date -> date): zero_date, the cut-over would fail: fix \
+         them in the source, or turn them into NULL",
     );
     assert_wrote_nothing(&env);
 }
@@ -538,7 +547,8 @@ fn orphan_scan_compares_text_keys_as_postgres_does() {
         out.json()["findings"][0]["message"],
         "2 row(s) of child reference no row of parent (constraint fk_code): the load would \
          fail; 2 of them match a parent row only under MySQL's collation (letter case or \
-         trailing spaces differ), and PostgreSQL compares the bytes"
+         trailing spaces differ), and PostgreSQL compares the bytes; fix or delete those rows \
+         in the source (or add the missing parents)"
     );
     // And the load agrees: Postgres refuses exactly those rows.
     let out = env.my2pg(&["run"]);

@@ -615,7 +615,8 @@ fn keep_identical_uses_a_unique_not_null_key_when_there_is_no_primary_key() {
     // The seeded 2024 row differs from the source's (version_self 0 against 1).
     let out = run(&env, &cfg, &["run"]);
     out.assert_exit(1).assert_stderr_contains(
-        "existing_rows = \"keep-identical\": the target row with key (version)=(20240101000000000000) differs from the source row",
+        "existing_rows = \"keep-identical\": the target row with key \
+         (version)=(20240101000000000000) differs from the source row in column(s) version_self",
     );
     env.pg_exec(
         "UPDATE schema_migration SET version_self = 1 WHERE version = '20240101000000000000'",
@@ -690,4 +691,95 @@ fn fresh_refuses_to_delete_rows_my2pg_did_not_load() {
     let out = run(&env, &cfg, &["run", "--fresh", "--yes"]);
     out.assert_ok();
     assert_exact(&env, &out);
+}
+
+/// Files exported under another chunk size: one message names every table and the
+/// earlier chunk_rows, also when a table is smaller than one chunk; when something else
+/// changed too, it does not claim the chunk size would resume them.
+#[test]
+fn a_chunk_size_mismatch_names_every_table_and_the_earlier_size() {
+    let env = setup("ex_chunk_msg");
+    env.mysql_exec("DELETE FROM tags WHERE id > 2");
+    let cfg = config(&env, "", "");
+    run(&env, &cfg, &["export"]).assert_ok();
+    let out = run(&env, &cfg, &["run", "--chunk-rows", "5"]);
+    out.assert_exit(1).assert_stderr_contains(&format!(
+        "tables accounts, items, tags in {} were exported with chunk_rows = 3 and this run \
+         uses 5 (`--chunk-rows 3` or run.chunk_rows = 3 resumes them): run with the earlier \
+         settings to resume, or `run --fresh` to export and load everything again; nothing was \
+         changed in the target",
+        env.workdir.display()
+    ));
+    let cfg = config(
+        &env,
+        "",
+        "[columns.\"tags.label\"]\nconvert = \"strip_nul\"\n",
+    );
+    let out = run(&env, &cfg, &["import", "--chunk-rows", "5"]);
+    out.assert_exit(1).assert_stderr_contains(&format!(
+        "tables accounts, items, tags in {} were exported under a different plan or chunk \
+         size (run.chunk_rows, a rule or a column changed since): import with the settings \
+         they were exported with, or export them again; nothing was changed in the target",
+        env.workdir.display()
+    ));
+    assert_eq!(ledger_rows(&env), 0);
+}
+
+/// keep-identical keeps seeded rows the source lacks on purpose: verify counts them as
+/// kept, not as a difference; a changed row is still one.
+#[test]
+fn verify_counts_rows_keep_identical_kept_and_still_finds_changes() {
+    let env = setup("ex_keep_verify");
+    env.pg_exec(
+        "INSERT INTO accounts VALUES (2, 'account 2', 'note 2'), (100, 'seeded only', NULL)",
+    );
+    let cfg = config(
+        &env,
+        "",
+        "[tables.\"accounts\"]\nexisting_rows = \"keep-identical\"\n",
+    );
+    run(&env, &cfg, &["run"]).assert_ok();
+    assert_eq!(env.pg_count("accounts"), 10);
+    let accounts = |out: &TestOutput| -> serde_json::Value {
+        out.json()["tables"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|t| t["table"] == "accounts")
+            .cloned()
+            .unwrap()
+    };
+    for level in ["full", "count"] {
+        let out = run(&env, &cfg, &["verify", "--level", level, "--json"]);
+        out.assert_ok();
+        let a = accounts(&out);
+        assert_eq!(
+            (&a["equal"], &a["extra"], &a["kept"], &a["missing"]),
+            (
+                &serde_json::json!(true),
+                &serde_json::json!(1),
+                &serde_json::json!(1),
+                &serde_json::json!(0)
+            ),
+            "{level}: {a}"
+        );
+    }
+    let human = run(&env, &cfg, &["verify", "--level", "full"]);
+    human.assert_ok().assert_stderr_contains(
+        "  accounts: equal (10 rows, 1 of them only in the target, kept by existing_rows = \
+         \"keep-identical\")",
+    );
+    env.pg_exec("UPDATE accounts SET name = 'changed' WHERE id = 4");
+    let out = run(&env, &cfg, &["verify", "--level", "full", "--json"]);
+    out.assert_exit(1);
+    let a = accounts(&out);
+    assert_eq!(
+        (&a["equal"], &a["changed"], &a["extra"], a.get("kept")),
+        (
+            &serde_json::json!(false),
+            &serde_json::json!(1),
+            &serde_json::json!(1),
+            None
+        )
+    );
 }

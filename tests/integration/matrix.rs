@@ -1819,6 +1819,17 @@ fn matrix_binary_text_into_text_decimals_into_integers_addresses_into_inet() {
     );
     let out = env.my2pg(&["verify", "--level", "full", "--json"]);
     out.assert_ok();
+    let d = out.json()["tables"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["table"] == "d")
+        .cloned()
+        .unwrap();
+    assert_eq!(d["rules"], serde_json::json!(["bn (strip_nul)"]));
+    env.my2pg(&["verify", "--level", "full"])
+        .assert_ok()
+        .assert_stderr_contains("    compared after the rules that changed them: bn (strip_nul)");
     // json keeps its text: dropping the duplicate key MySQL reads first is a difference.
     env.pg_exec(
         "UPDATE d SET dec2 = -13, jn = '{\"a\": 2}' WHERE id = 1; \
