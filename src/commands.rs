@@ -1304,11 +1304,16 @@ fn last_run_status(r: ledger::LastRun, analyze: bool) -> crate::report::LastRunS
             r.command
         );
         if r.done.contains(&RunStep::Load) && !r.done.contains(&RunStep::RestoreConstraints) {
-            hint.push_str(
+            let again = if r.command == "import" {
+                "export into an empty work directory and run `my2pg import --fresh --yes`"
+            } else {
+                "run `my2pg run --fresh --yes`"
+            };
+            hint.push_str(&format!(
                 " If it stopped because the rows violate a constraint (its error listed them), \
-                 fix those rows in the source and run `my2pg run --fresh --yes` instead: the \
-                 chunks already exported hold the old rows.",
-            );
+                 fix those rows in the source and {again} instead: the chunks already exported \
+                 hold the old rows."
+            ));
         }
         hint
     });

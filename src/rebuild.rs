@@ -599,14 +599,37 @@ async fn rebuild_index(client: &Client, o: &Recorded) -> Result<()> {
             // Built meanwhile by a session that was still running it (a cleanup after a
             // failure): the index is there, which is all that was asked.
             if e.code() != Some(&tokio_postgres::error::SqlState::DUPLICATE_TABLE) {
-                return Err(Error::pg_data(
+                return Err(index_failed(
                     format!("rebuild index {name} on {s}.{t}"),
+                    name,
                     &e,
                 ));
             }
         }
     }
     forget(client, s, t, "index", name).await
+}
+
+/// An index the loaded rows violate (a duplicate) is a violation; one that cannot be
+/// built for another reason (a row too large for a btree entry, an expression failing on
+/// a value) stays recorded and is retried by every run: say how to give it up.
+fn index_failed(what: String, name: &str, e: &tokio_postgres::Error) -> Error {
+    let failed = Error::pg_data(what.clone(), e);
+    if failed.is_violation() {
+        return failed;
+    }
+    crate::error::ErrorKind::Query {
+        side: "target (PostgreSQL)",
+        what,
+        reason: format!(
+            "{}; its definition stays in my2pg.rebuild_objects and every import/run tries it \
+             again: fix the rows (then `run --fresh --yes`), or give the index up with DELETE \
+             FROM my2pg.rebuild_objects WHERE kind = 'index' AND object_name = '{}'",
+            crate::error::pg_reason(e),
+            name.replace('\'', "''")
+        ),
+    }
+    .into()
 }
 
 /// Whether an FK (present) references a partitioned table, and whether it and every

@@ -125,7 +125,8 @@ pub fn encode_rows(t: &TablePlan, rows: &[Row]) -> Result<Encoded> {
     Ok((out, changed))
 }
 
-/// Binary data into a text or json column that is not text: say which rules help.
+/// What the operator can do about the value: which rules help binary data that is not
+/// text, else the class's remedy.
 fn with_binary_hint(
     col: &crate::plan::ColumnPlan,
     e: &crate::convert::ConvertError,
@@ -139,8 +140,14 @@ fn with_binary_hint(
         e.class,
         ProblemClass::InvalidUtf8 | ProblemClass::NulByte | ProblemClass::InvalidJson
     );
+    let with_remedy = || {
+        format!(
+            "{e} (to move it: {}; `my2pg check` counts every such value)",
+            e.class.remedy()
+        )
+    };
     if !binary || !not_text {
-        return e.to_string();
+        return with_remedy();
     }
     match &col.converter {
         Converter::Text { .. } if e.class != ProblemClass::InvalidJson => format!(
@@ -155,7 +162,7 @@ fn with_binary_hint(
             "{e}; the source column is binary: json and jsonb take only UTF-8 JSON text \
              (a bytea target keeps any bytes)"
         ),
-        _ => e.to_string(),
+        _ => with_remedy(),
     }
 }
 
@@ -217,7 +224,12 @@ fn null_into_not_null(t: &TablePlan, col: &crate::plan::ColumnPlan, row: &Row) -
         column: col.source.clone(),
         pk: format_key(t, row),
         excerpt: "NULL".into(),
-        reason: format!("the target column \"{}\" is NOT NULL", col.target),
+        reason: format!(
+            "the target column \"{}\" is NOT NULL (to move it: {}; `my2pg check` counts every \
+             such value)",
+            col.target,
+            ProblemClass::NullIntoNotNull.remedy()
+        ),
     }
     .into()
 }

@@ -64,6 +64,9 @@ pub enum ProblemKind {
     /// default time zone is not UTC: applications saw other wall-clock times than the
     /// UTC ones the target gets.
     TimestampZone,
+    /// Warning: the source integer type holds values the target integer type cannot
+    /// (`int unsigned` into integer): a larger value fails the run, naming its row.
+    NarrowerTarget,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -1071,6 +1074,22 @@ fn plan_table(
                         ),
                     );
                 }
+            }
+        }
+        if let Converter::Int { min, max, target } = &converter {
+            let (smin, smax) = sc.ty.int_range();
+            if sc.ty.is_integer() && (smin < *min || smax > *max) {
+                plan.warnings.push(Problem {
+                    kind: ProblemKind::NarrowerTarget,
+                    table: st.name.clone(),
+                    column: Some(sc.name.clone()),
+                    message: format!(
+                        "{}.{}: MySQL {} holds {smin}..{smax}, PostgreSQL {target} only \
+                         {min}..{max}: a value beyond fails the run, naming its row (`my2pg \
+                         check` counts them; a wider target column takes them all)",
+                        st.name, sc.name, sc.ty.column_type
+                    ),
+                });
             }
         }
         if sc.nullable && tc.not_null {

@@ -1895,7 +1895,9 @@ fn matrix_binary_text_into_text_decimals_into_integers_addresses_into_inet() {
         "dec2",
         "4",
         "\"1.50\"",
-        "smallint has no fraction: Postgres would round it",
+        "smallint has no fraction: Postgres would round it (to move it: widen the target \
+         column (e.g. bigint, numeric, text), or fix them in the source; `my2pg check` counts \
+         every such value)",
     );
     // Bytes that are not text say which rules would keep them.
     env.mysql_exec("DELETE FROM d WHERE id = 4");
@@ -1922,5 +1924,51 @@ fn matrix_binary_text_into_text_decimals_into_integers_addresses_into_inet() {
         "\"{}\\0\\0\"",
         "invalid JSON: expected the end of the text at byte 2; the source column is binary and \
          the value holds NUL bytes (binary(n) pads with them): rule `strip_nul` drops them",
+    );
+}
+
+/// `int unsigned` into integer (and other narrower integer targets) is allowed, each value
+/// range-checked; plan says so up front, check counts the values beyond, run names one.
+#[test]
+fn narrower_integer_targets_are_warned_about_and_range_checked() {
+    let env = TestEnv::new("mx_narrow");
+    env.mysql_exec(
+        "CREATE TABLE n (id int unsigned NOT NULL PRIMARY KEY, a bigint NULL, \
+         b smallint unsigned NULL, c tinyint NULL); \
+         INSERT INTO n VALUES (1, 2147483647, 32767, -128), (4294967295, NULL, NULL, NULL)",
+    );
+    env.pg_exec("CREATE TABLE n (id integer PRIMARY KEY, a integer, b smallint, c smallint)");
+    config(&env, "");
+    let plan = env.my2pg(&["plan", "--json"]);
+    plan.assert_ok();
+    let narrow: Vec<String> = plan.json()["warnings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|w| w["kind"] == "narrower_target")
+        .map(|w| w["message"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(
+        narrow,
+        [
+            "n.id: MySQL int(10) unsigned holds 0..4294967295, PostgreSQL integer only \
+             -2147483648..2147483647: a value beyond fails the run, naming its row (`my2pg \
+             check` counts them; a wider target column takes them all)",
+            "n.a: MySQL bigint(20) holds -9223372036854775808..9223372036854775807, PostgreSQL \
+             integer only -2147483648..2147483647: a value beyond fails the run, naming its row \
+             (`my2pg check` counts them; a wider target column takes them all)",
+            "n.b: MySQL smallint(5) unsigned holds 0..65535, PostgreSQL smallint only \
+             -32768..32767: a value beyond fails the run, naming its row (`my2pg check` counts \
+             them; a wider target column takes them all)",
+        ]
+    );
+    let out = env.my2pg(&["run", "--json"]);
+    assert_convert_error(
+        &out,
+        "n",
+        "id",
+        "4294967295",
+        "4294967295",
+        "4294967295 is out of range for integer",
     );
 }
