@@ -384,7 +384,7 @@ async fn prepare_target(
                             if n.chunks_in_ledger > 0
                                 && child.existing_rows != ExistingRows::KeepIdentical =>
                         {
-                            rows_beyond_the_ledger(client, &child.target).await? == 0
+                            ledger::rows_not_loaded(client, &child.target).await? == 0
                         }
                         _ => false,
                     };
@@ -435,7 +435,7 @@ async fn prepare_target(
             if t.existing_rows == ExistingRows::Truncate {
                 continue;
             }
-            let n = rows_beyond_the_ledger(client, &t.target).await?;
+            let n = ledger::rows_not_loaded(client, &t.target).await?;
             if n > 0 {
                 foreign.push(format!("{} ({n} row(s))", t.target));
             }
@@ -476,6 +476,12 @@ async fn prepare_target(
         let t = &plan.tables[i];
         tx.execute(
             "DELETE FROM my2pg.loaded_chunks WHERE schema_name = $1 AND table_name = $2",
+            &[&t.target.schema, &t.target.name],
+        )
+        .await
+        .map_err(|e| Error::pg("clear the ledger", &e))?;
+        tx.execute(
+            "DELETE FROM my2pg.own_writes WHERE schema_name = $1 AND table_name = $2",
             &[&t.target.schema, &t.target.name],
         )
         .await
@@ -974,7 +980,7 @@ pub async fn import(
     ledger::ensure(&clients[0]).await?;
     if !opts.fresh {
         ledger_matches_chunk_rows(&clients[0], settings).await?;
-        crate::cycles::pending_fills_match(&clients[0], &plan, &p.fks).await?;
+        crate::cycles::pending_fills_match(&clients[0], &plan, &settings.schema, &p.fks).await?;
         if let Some(m) = nothing_to_load(&clients[0], settings, &plan, &wd).await? {
             return Ok(already_loaded_report(
                 "import", &run_id, settings, &plan, &m, started,
@@ -993,7 +999,7 @@ pub async fn import(
     )
     .await?;
     mark.started(&clients[0]).await?;
-    crate::cycles::before_load(&clients[0], &plan, opts.fresh).await?;
+    crate::cycles::before_load(&clients[0], &plan, &settings.schema, &p.fks, opts.fresh).await?;
     constraints_before_load(&mut clients, &plan, settings).await?;
     hb.loading();
     let (events_tx, events_rx) = mpsc::channel(settings.queues.chunks);
@@ -1092,7 +1098,7 @@ pub async fn run(settings: &Settings, cancel: Cancel, opts: LoadOptions<'_>) -> 
     ledger::ensure(&clients[0]).await?;
     if !opts.fresh {
         ledger_matches_chunk_rows(&clients[0], settings).await?;
-        crate::cycles::pending_fills_match(&clients[0], &plan, &p.fks).await?;
+        crate::cycles::pending_fills_match(&clients[0], &plan, &settings.schema, &p.fks).await?;
         if let Some(m) = nothing_to_load(&clients[0], settings, &plan, &wd).await? {
             return Ok(already_loaded_report(
                 "run", &run_id, settings, &plan, &m, started,
@@ -1127,7 +1133,7 @@ pub async fn run(settings: &Settings, cancel: Cancel, opts: LoadOptions<'_>) -> 
     )
     .await?;
     mark.started(&clients[0]).await?;
-    crate::cycles::before_load(&clients[0], &plan, opts.fresh).await?;
+    crate::cycles::before_load(&clients[0], &plan, &settings.schema, &p.fks, opts.fresh).await?;
     constraints_before_load(&mut clients, &plan, settings).await?;
     hb.loading();
     let progress = Arc::new(Progress::default());
@@ -1505,22 +1511,6 @@ async fn ledger_matches_chunk_rows(
          or `run --fresh` to load everything again; nothing was changed in the target",
         settings.chunk_rows
     )))
-}
-
-/// Rows of `table` beyond those the ledger says my2pg loaded into it.
-async fn rows_beyond_the_ledger(
-    client: &tokio_postgres::Client,
-    table: &crate::ident::PgName,
-) -> Result<i64> {
-    let sql = format!(
-        "SELECT (SELECT count(*) FROM {table}) - (SELECT coalesce(sum(rows), 0)::bigint \
-         FROM my2pg.loaded_chunks WHERE schema_name = $1 AND table_name = $2)"
-    );
-    Ok(client
-        .query_one(sql.as_str(), &[&table.schema, &table.name])
-        .await
-        .map_err(|e| Error::pg(format!("count the rows of {table}"), &e))?
-        .get(0))
 }
 
 /// A work directory holds one source database's files: those of another (a leftover

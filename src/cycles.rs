@@ -39,19 +39,10 @@ fn quoted(cols: &[String]) -> Vec<String> {
 pub async fn pending_fills_match(
     client: &Client,
     plan: &Plan,
+    schema: &str,
     fks: &[crate::catalog::ForeignKey],
 ) -> Result<()> {
-    let rows = client
-        .query(
-            "SELECT c.relname::text FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace \
-             WHERE n.nspname = 'my2pg' AND c.relkind = 'r' AND c.relname LIKE 'fill\\_%' \
-             ORDER BY 1",
-            &[],
-        )
-        .await
-        .map_err(|e| Error::pg("look for fill tables", &e))?;
-    for r in rows {
-        let name: String = r.get(0);
+    for name in fill_tables_of(client, schema, fks).await? {
         let planned = plan
             .tables
             .iter()
@@ -94,25 +85,68 @@ pub async fn pending_fills_match(
     Ok(())
 }
 
+/// The `my2pg.fill_*` tables holding values for tables of target schema `schema`: each
+/// is labelled with its schema, table and constraint (a comment); one from an earlier
+/// version without the label counts when its name is that of an FK of this schema.
+/// Fill tables of other schemas (other tenants loaded into one database) are not ours.
+async fn fill_tables_of(
+    client: &Client,
+    schema: &str,
+    fks: &[crate::catalog::ForeignKey],
+) -> Result<Vec<String>> {
+    let rows = client
+        .query(
+            "SELECT c.relname::text, obj_description(c.oid, 'pg_class') FROM pg_class c \
+             JOIN pg_namespace n ON n.oid = c.relnamespace \
+             WHERE n.nspname = 'my2pg' AND c.relkind = 'r' AND c.relname LIKE 'fill\\_%' \
+             ORDER BY 1",
+            &[],
+        )
+        .await
+        .map_err(|e| Error::pg("look for fill tables", &e))?;
+    let mut out = Vec::new();
+    for r in rows {
+        let (name, label): (String, Option<String>) = (r.get(0), r.get(1));
+        let labelled = label
+            .as_deref()
+            .and_then(|l| serde_json::from_str::<Vec<String>>(l).ok())
+            .and_then(|l| l.first().cloned());
+        let ours = match labelled {
+            Some(s) => s == schema,
+            None => fks.iter().any(|k| {
+                k.child_schema == schema
+                    && crate::plan::fill_table_name(&k.child_schema, &k.child, &k.name) == name
+            }),
+        };
+        if ours {
+            out.push(name);
+        }
+    }
+    Ok(out)
+}
+
+/// The label `fill_tables_of` reads: `["schema", "table", "constraint"]`.
+fn fill_label(schema: &str, table: &str, constraint: &str) -> String {
+    serde_json::json!([schema, table, constraint]).to_string()
+}
+
 /// Before any chunk loads: fill tables exist (recreated with `fresh`), and constraints of
 /// NOT NULL cycles are recorded and dropped.
-pub async fn before_load(client: &Client, plan: &Plan, fresh: bool) -> Result<()> {
+pub async fn before_load(
+    client: &Client,
+    plan: &Plan,
+    schema: &str,
+    fks: &[crate::catalog::ForeignKey],
+    fresh: bool,
+) -> Result<()> {
     client
         .batch_execute(RECORDS)
         .await
         .map_err(|e| Error::pg("create my2pg.dropped_constraints", &e))?;
     if fresh {
-        // The tables were emptied: values an earlier run held back have no rows to go to.
-        let stale = client
-            .query(
-                "SELECT c.relname::text FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace \
-                 WHERE n.nspname = 'my2pg' AND c.relkind = 'r' AND c.relname LIKE 'fill\\_%'",
-                &[],
-            )
-            .await
-            .map_err(|e| Error::pg("look for fill tables", &e))?;
-        for r in stale {
-            let name: String = r.get(0);
+        // This schema's tables were emptied: values an earlier run held back for them have
+        // no rows to go to.
+        for name in fill_tables_of(client, schema, fks).await? {
             client
                 .batch_execute(&format!("DROP TABLE IF EXISTS {}", fill_name(&name)))
                 .await
@@ -124,15 +158,18 @@ pub async fn before_load(client: &Client, plan: &Plan, fresh: bool) -> Result<()
             let name = fill_name(&f.table);
             let mut cols = quoted(&t.target_key);
             cols.extend(quoted(&f.columns));
+            let label = fill_label(&t.target.schema, &t.target.name, &f.constraint);
             let sql = format!(
-                "{}CREATE TABLE IF NOT EXISTS {name} AS SELECT {} FROM {} WITH NO DATA",
+                "{}CREATE TABLE IF NOT EXISTS {name} AS SELECT {} FROM {} WITH NO DATA; \
+                 COMMENT ON TABLE {name} IS '{}'",
                 if fresh {
                     format!("DROP TABLE IF EXISTS {name}; ")
                 } else {
                     String::new()
                 },
                 cols.join(", "),
-                t.target
+                t.target,
+                label.replace('\'', "''")
             );
             client
                 .batch_execute(&sql)
@@ -264,6 +301,8 @@ pub async fn after_load(client: &mut Client, plan: &Plan) -> Result<()> {
                 }
                 Err(e) => return Err(Error::after_load_all(e, violations)),
             };
+            // The fill rewrites loaded rows: their new xmin is still my2pg's.
+            crate::ledger::record_own_write(&tx, &t.target.schema, &t.target.name).await?;
             tx.batch_execute(&format!("DROP TABLE {name}"))
                 .await
                 .map_err(|e| Error::pg("drop fill table", &e))?;

@@ -32,7 +32,17 @@ CREATE TABLE IF NOT EXISTS my2pg.last_run (
     sequences_set_at        timestamptz,
     finished_at             timestamptz
 );
-ALTER TABLE my2pg.last_run ADD COLUMN IF NOT EXISTS chunk_rows bigint;";
+ALTER TABLE my2pg.last_run ADD COLUMN IF NOT EXISTS chunk_rows bigint;
+-- The transaction that loaded the chunk: its rows carry it as xmin, so rows anyone else
+-- wrote (or changed) since can be told apart (NULL in ledgers of earlier versions).
+ALTER TABLE my2pg.loaded_chunks ADD COLUMN IF NOT EXISTS xid xid8;
+-- Other transactions of my2pg that write loaded rows (the fill of a broken FK cycle).
+CREATE TABLE IF NOT EXISTS my2pg.own_writes (
+    schema_name text NOT NULL,
+    table_name  text NOT NULL,
+    xid         xid8 NOT NULL,
+    PRIMARY KEY (schema_name, table_name, xid)
+);";
 
 pub async fn ensure(client: &Client) -> Result<()> {
     client.batch_execute(CREATE).await.map_err(|e| {
@@ -222,8 +232,8 @@ pub async fn record<C: GenericClient>(
     run_id: &str,
 ) -> Result<()> {
     c.execute(
-        "INSERT INTO my2pg.loaded_chunks (schema_name, table_name, chunk, sha256, rows, run_id) \
-         VALUES ($1, $2, $3, $4, $5, $6)",
+        "INSERT INTO my2pg.loaded_chunks (schema_name, table_name, chunk, sha256, rows, run_id, xid) \
+         VALUES ($1, $2, $3, $4, $5, $6, pg_current_xact_id())",
         &[
             &schema,
             &table,
@@ -260,4 +270,52 @@ pub async fn summary(client: &Client) -> Result<Vec<(String, String, i64, i64)>>
         .iter()
         .map(|r| (r.get(0), r.get(1), r.get(2), r.get(3)))
         .collect())
+}
+
+/// Records that the current transaction writes loaded rows of `schema.table` (outside a
+/// chunk's own transaction, which the ledger row records).
+pub async fn record_own_write<C: GenericClient>(c: &C, schema: &str, table: &str) -> Result<()> {
+    c.execute(
+        "INSERT INTO my2pg.own_writes VALUES ($1, $2, pg_current_xact_id()) ON CONFLICT DO NOTHING",
+        &[&schema, &table],
+    )
+    .await
+    .map_err(|e| Error::pg("record a write of loaded rows", &e))?;
+    Ok(())
+}
+
+/// Rows of `table` that my2pg did not write: rows whose inserting (or last updating)
+/// transaction is none of its chunk loads or fills. A ledger from an earlier version
+/// (no transaction ids) is counted by totals: rows beyond the ledger's row count.
+pub async fn rows_not_loaded(client: &Client, table: &crate::ident::PgName) -> Result<i64> {
+    let legacy: bool = client
+        .query_one(
+            "SELECT EXISTS (SELECT 1 FROM my2pg.loaded_chunks \
+             WHERE schema_name = $1 AND table_name = $2 AND xid IS NULL)",
+            &[&table.schema, &table.name],
+        )
+        .await
+        .map_err(|e| Error::pg("read the ledger", &e))?
+        .get(0);
+    let sql = if legacy {
+        format!(
+            "SELECT (SELECT count(*) FROM {table}) - (SELECT coalesce(sum(rows), 0)::bigint \
+             FROM my2pg.loaded_chunks WHERE schema_name = $1 AND table_name = $2)"
+        )
+    } else {
+        // xmin is the 32-bit part of the 64-bit transaction id (kept when a row is frozen).
+        format!(
+            "SELECT count(*) FROM {table} t WHERE t.xmin::text::bigint NOT IN ( \
+               SELECT (xid::text::numeric % 4294967296)::bigint FROM my2pg.loaded_chunks \
+               WHERE schema_name = $1 AND table_name = $2 \
+               UNION ALL \
+               SELECT (xid::text::numeric % 4294967296)::bigint FROM my2pg.own_writes \
+               WHERE schema_name = $1 AND table_name = $2)"
+        )
+    };
+    Ok(client
+        .query_one(sql.as_str(), &[&table.schema, &table.name])
+        .await
+        .map_err(|e| Error::pg(format!("count the rows of {table} my2pg did not load"), &e))?
+        .get(0))
 }

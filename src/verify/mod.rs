@@ -303,13 +303,13 @@ fn is_zero(n: &u64) -> bool {
     *n == 0
 }
 
-/// Extra target rows in a keep-identical table are kept, not a difference (when every
-/// differing row was counted; `count` compares counts only, and then says so).
+/// Extra target rows in a keep-identical table are kept, not a difference, when every
+/// differing row was examined by key (`count` cannot tell a kept row from a missing one
+/// replaced by another, so there they stay a difference).
 fn keep_identical_extra(r: &mut TableVerify, settings: &Settings, level: Level) {
     let keeps = settings.existing_rows_for(&r.table) == crate::config::ExistingRows::KeepIdentical;
-    let counted = r.counts_complete || level == Level::Count;
-    if keeps && counted && r.extra > 0 && r.missing == 0 && r.changed == 0 && r.problems.is_empty()
-    {
+    let by_key = r.counts_complete && level != Level::Count;
+    if keeps && by_key && r.extra > 0 && r.missing == 0 && r.changed == 0 && r.problems.is_empty() {
         r.kept = r.extra;
         r.equal = true;
     }

@@ -461,3 +461,70 @@ fn cycles_fill_keys_by_copied_columns_only() {
     );
     assert_eq!(fk_state(&env), vec![vec![s("node_parent_fk"), s("true")]]);
 }
+
+/// Two target schemas in one database (two tenants): the values one schema's keep run
+/// holds back are that schema's alone: another schema's run is neither refused because
+/// of them nor drops them with `--fresh`.
+#[test]
+fn held_back_fk_values_belong_to_their_schema() {
+    let env = TestEnv::new("cyc_two_schemas");
+    env.mysql_exec(
+        "CREATE TABLE node (id int NOT NULL PRIMARY KEY, parent_id int NULL); \
+         SET foreign_key_checks = 0; INSERT INTO node VALUES (1, NULL), (2, 1), (3, 77)",
+    );
+    env.pg_exec(
+        "CREATE SCHEMA s1; CREATE SCHEMA s2; \
+         CREATE TABLE s1.node (id integer PRIMARY KEY, parent_id integer CONSTRAINT node_parent_fk REFERENCES s1.node (id)); \
+         CREATE TABLE s2.node (id integer PRIMARY KEY, parent_id integer CONSTRAINT node_parent_fk REFERENCES s2.node (id))",
+    );
+    let config = |schema: &str| {
+        env.write_raw_config(
+            &format!("{schema}.toml"),
+            &format!(
+                "[source]\nurl = \"{}\"\n[target]\nurl = \"{}\"\nschema = \"{schema}\"\n\
+                 [run]\nworkdir = \"{}\"\nconstraints = \"keep\"\n",
+                env.mysql_url(),
+                env.pg_owner_url(),
+                env.dir.join(format!("work-{schema}")).display()
+            ),
+        )
+    };
+    let (s1, s2) = (config("s1"), config("s2"));
+    // s1 stops at its fill (the orphan): its values stay held back.
+    env.cmd(&s1, &["run"]).run().assert_exit(1);
+    let held = |schema: &str| {
+        env.pg_value(&format!(
+            "SELECT count(*)::text FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace \
+             WHERE n.nspname = 'my2pg' AND c.relname LIKE 'fill%' \
+             AND obj_description(c.oid, 'pg_class') LIKE '[\"{schema}\",%'"
+        ))
+    };
+    assert_eq!(held("s1"), Some("1".into()));
+    // s2 is not refused for s1's values, and its --fresh leaves them alone.
+    let out = env.cmd(&s2, &["run"]).run();
+    out.assert_exit(1)
+        .assert_stderr_contains("Key (parent_id)=(77) is not present in table \"node\"");
+    out.check(
+        !out.stderr.contains("cannot resume"),
+        "another schema's held-back values do not block this one",
+    );
+    env.cmd(&s2, &["run", "--fresh", "--yes"])
+        .run()
+        .assert_exit(1);
+    assert_eq!(
+        held("s1"),
+        Some("1".into()),
+        "s2's --fresh kept s1's values"
+    );
+    // And s1, resumed under rebuild, is still refused: its values are still held back.
+    let rebuild = env.write_raw_config(
+        "s1-rebuild.toml",
+        &std::fs::read_to_string(&s1)
+            .unwrap()
+            .replace("constraints = \"keep\"\n", ""),
+    );
+    env.cmd(&rebuild, &["run"])
+        .run()
+        .assert_exit(1)
+        .assert_stderr_contains("cannot resume: table \"s1\".\"node\"");
+}

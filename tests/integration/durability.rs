@@ -1251,7 +1251,7 @@ fn import_is_exactly_once_and_refuses_changed_chunks() {
     );
     assert_eq!(
         ledger_cols[0][0].as_deref(),
-        Some("schema_name,table_name,chunk,sha256,rows,run_id,loaded_at")
+        Some("schema_name,table_name,chunk,sha256,rows,run_id,loaded_at,xid")
     );
     // The ledger holds each chunk once, with the file's sha256 and row count.
     let m = read_manifest(&wd, "items").unwrap();

@@ -396,6 +396,8 @@ fn matrix_integers_of_any_width_into_boolean_and_numbers_into_text() {
             f("del", "not_boolean", "(id)=(4) value 2"),
         ]
     );
+    // The target was edited above (to show verify the difference): consent to replacing it.
+    config(&env, "[run]\nexisting_rows = \"truncate\"\n");
     let out = env.my2pg(&["run", "--fresh", "--yes", "--json"]);
     assert_convert_error(
         &out,
@@ -1887,6 +1889,11 @@ fn matrix_binary_text_into_text_decimals_into_integers_addresses_into_inet() {
             f("f", "precision_loss", "(id)=(7) value 16777217"),
             f("ip", "invalid_inet", "(id)=(6) value \"10.0.0.0/8\""),
         ]
+    );
+    // The target was edited above (to show verify the difference): consent to replacing it.
+    config(
+        &env,
+        "[columns.\"d.bn\"]\nconvert = \"strip_nul\"\n[run]\nexisting_rows = \"truncate\"\n",
     );
     let out = env.my2pg(&["run", "--fresh", "--yes", "--json"]);
     assert_convert_error(
