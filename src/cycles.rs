@@ -161,7 +161,7 @@ pub async fn before_load(
             let label = fill_label(&t.target.schema, &t.target.name, &f.constraint);
             let sql = format!(
                 "{}CREATE TABLE IF NOT EXISTS {name} AS SELECT {} FROM {} WITH NO DATA; \
-                 COMMENT ON TABLE {name} IS '{}'",
+                 COMMENT ON TABLE {name} IS {}",
                 if fresh {
                     format!("DROP TABLE IF EXISTS {name}; ")
                 } else {
@@ -169,7 +169,7 @@ pub async fn before_load(
                 },
                 cols.join(", "),
                 t.target,
-                label.replace('\'', "''")
+                crate::ident::pg_literal(&label)
             );
             client
                 .batch_execute(&sql)
@@ -302,13 +302,17 @@ pub async fn after_load(client: &mut Client, plan: &Plan) -> Result<()> {
                 Err(e) => return Err(Error::after_load_all(e, violations)),
             };
             // The fill rewrites loaded rows: their new xmin is still my2pg's.
-            crate::ledger::record_own_write(&tx, &t.target.schema, &t.target.name).await?;
-            tx.batch_execute(&format!("DROP TABLE {name}"))
-                .await
-                .map_err(|e| Error::pg("drop fill table", &e))?;
-            tx.commit()
-                .await
-                .map_err(|e| Error::pg("commit fill", &e))?;
+            let finished = async {
+                crate::ledger::record_own_write(&tx, &t.target.schema, &t.target.name).await?;
+                tx.batch_execute(&format!("DROP TABLE {name}"))
+                    .await
+                    .map_err(|e| Error::pg("drop fill table", &e))?;
+                tx.commit().await.map_err(|e| Error::pg("commit fill", &e))
+            };
+            // Violations found so far are not dropped by a failure here.
+            if let Err(e) = finished.await {
+                return Err(Error::after_load_all(e, violations));
+            }
             tracing::info!(table = %t.target, constraint = %f.constraint, rows = n, "filled FK columns after the load");
         }
     }

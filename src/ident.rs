@@ -44,9 +44,10 @@ impl fmt::Display for MyIdent {
     }
 }
 
-/// A Postgres string literal (standard_conforming_strings is on since 9.1).
+/// A Postgres string literal. The escape form reads the same whatever the session's
+/// standard_conforming_strings says: backslashes are doubled, quotes too.
 pub fn pg_literal(s: &str) -> String {
-    format!("'{}'", s.replace('\'', "''"))
+    format!("E'{}'", s.replace('\\', "\\\\").replace('\'', "''"))
 }
 
 #[cfg(test)]
@@ -62,6 +63,7 @@ mod tests {
             name: "Tbl".into(),
         };
         assert_eq!(n.to_string(), "\"s\"\"\".\"Tbl\"");
-        assert_eq!(pg_literal("it's"), "'it''s'");
+        assert_eq!(pg_literal("it's"), "E'it''s'");
+        assert_eq!(pg_literal(r#"a\"b"#), r#"E'a\\"b'"#);
     }
 }

@@ -17,7 +17,7 @@
 use tokio_postgres::Client;
 
 use crate::error::{Error, Result};
-use crate::ident::{PgIdent, PgName};
+use crate::ident::{pg_literal, PgIdent, PgName};
 use crate::pipeline::schedule::on_each_free_client;
 use crate::plan::{Plan, TablePlan};
 
@@ -601,7 +601,7 @@ async fn rebuild_index(client: &Client, o: &Recorded) -> Result<()> {
             if e.code() != Some(&tokio_postgres::error::SqlState::DUPLICATE_TABLE) {
                 return Err(index_failed(
                     format!("rebuild index {name} on {s}.{t}"),
-                    name,
+                    o,
                     &e,
                 ));
             }
@@ -613,7 +613,7 @@ async fn rebuild_index(client: &Client, o: &Recorded) -> Result<()> {
 /// An index the loaded rows violate (a duplicate) is a violation; one that cannot be
 /// built for another reason (a row too large for a btree entry, an expression failing on
 /// a value) stays recorded and is retried by every run: say how to give it up.
-fn index_failed(what: String, name: &str, e: &tokio_postgres::Error) -> Error {
+fn index_failed(what: String, o: &Recorded, e: &tokio_postgres::Error) -> Error {
     let failed = Error::pg_data(what.clone(), e);
     if failed.is_violation() {
         return failed;
@@ -624,9 +624,12 @@ fn index_failed(what: String, name: &str, e: &tokio_postgres::Error) -> Error {
         reason: format!(
             "{}; its definition stays in my2pg.rebuild_objects and every import/run tries it \
              again: fix the rows (then `run --fresh --yes`), or give the index up with DELETE \
-             FROM my2pg.rebuild_objects WHERE kind = 'index' AND object_name = '{}'",
+             FROM my2pg.rebuild_objects WHERE schema_name = {} AND table_name = {} AND kind = \
+             'index' AND object_name = {}",
             crate::error::pg_reason(e),
-            name.replace('\'', "''")
+            pg_literal(&o.schema),
+            pg_literal(&o.table),
+            pg_literal(&o.name)
         ),
     }
     .into()

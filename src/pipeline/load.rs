@@ -12,7 +12,7 @@ use super::binary::{layout, EncodeError, Transcoder};
 use super::ChunkReady;
 use crate::config::LoadFormat;
 use crate::error::{pg_reason, Error, ErrorKind, Result};
-use crate::ident::PgIdent;
+use crate::ident::{pg_literal, PgIdent};
 use crate::ledger;
 use crate::plan::TablePlan;
 
@@ -245,9 +245,10 @@ async fn merge_staged(
         .iter()
         .map(|col| {
             let q = PgIdent(col.target.clone());
-            // json has no equality operator: compare it as jsonb.
+            // json has no equality operator, and keeps its text byte for byte (duplicate
+            // keys included): compare the text, as verify does.
             if col.target_type == "json" {
-                format!("s.{q}::jsonb IS DISTINCT FROM t.{q}::jsonb")
+                format!("s.{q}::text IS DISTINCT FROM t.{q}::text")
             } else {
                 format!("s.{q} IS DISTINCT FROM t.{q}")
             }
@@ -263,16 +264,13 @@ async fn merge_staged(
         .columns
         .iter()
         .zip(&differs)
-        .map(|(col, d)| {
-            format!(
-                "CASE WHEN {d} THEN '{}' END",
-                col.target.replace('\'', "''")
-            )
-        })
+        .map(|(col, d)| format!("CASE WHEN {d} THEN {} END", pg_literal(&col.target)))
         .collect();
+    // Arrays, not concat_ws: a function takes at most 100 arguments, a table more columns.
     let sql = format!(
-        "SELECT concat_ws(', ', {}), concat_ws(', ', {}) FROM my2pg_stage s JOIN {} t ON {} \
-         WHERE {} LIMIT 1",
+        "SELECT array_to_string(ARRAY[{}]::text[], ', '), \
+                array_to_string(ARRAY[{}]::text[], ', ') \
+         FROM my2pg_stage s JOIN {} t ON {} WHERE {} LIMIT 1",
         key_text.join(", "),
         if which.is_empty() {
             "NULL".to_string()

@@ -1675,6 +1675,15 @@ mod tests {
             m(Kind::F64, Value::UInt(9_007_199_254_740_993)),
             "\0invalid:9007199254740993"
         );
+        // Addresses compare as addresses: Postgres prints IPv4-compatible and mapped IPv6
+        // addresses in mixed notation, Rust may not; both sides are read the same way.
+        for a in ["::1.2.3.4", "::ffff:1.2.3.4", "2001:DB8::1", "10.0.0.1"] {
+            assert_eq!(
+                m(Kind::Inet, Value::Bytes(a.as_bytes().to_vec())),
+                pg(Kind::Inet, &a.to_ascii_lowercase()),
+                "{a}"
+            );
+        }
         assert_eq!(Kind::from_pg("json", false), Kind::Text);
         assert_eq!(Kind::from_pg("jsonb", false), Kind::Json);
         assert!(dec("Infinity").starts_with('\0'));

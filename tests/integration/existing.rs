@@ -794,3 +794,55 @@ fn verify_counts_rows_keep_identical_kept_and_still_finds_changes() {
         )
     );
 }
+
+/// keep-identical on a table wider than a Postgres function's 100 arguments: the check
+/// for differing rows still runs, and names the differing column.
+#[test]
+fn keep_identical_compares_tables_of_more_than_100_columns() {
+    let env = TestEnv::new("ex_keep_wide");
+    let cols: Vec<String> = (1..=120).map(|i| format!("c{i}")).collect();
+    let values = |id: i32, c77: i32| -> String {
+        let v: Vec<String> = (1..=120)
+            .map(|i| {
+                if i == 77 {
+                    c77.to_string()
+                } else {
+                    i.to_string()
+                }
+            })
+            .collect();
+        format!("({id}, {})", v.join(", "))
+    };
+    env.mysql_exec(&format!(
+        "CREATE TABLE w (id int NOT NULL PRIMARY KEY, {}); INSERT INTO w VALUES {}, {}, {}",
+        cols.iter()
+            .map(|c| format!("{c} int NOT NULL"))
+            .collect::<Vec<_>>()
+            .join(", "),
+        values(1, 77),
+        values(2, 77),
+        values(3, 77)
+    ));
+    env.pg_exec(&format!(
+        "CREATE TABLE w (id integer PRIMARY KEY, {}); INSERT INTO w VALUES {}, {}",
+        cols.iter()
+            .map(|c| format!("{c} integer NOT NULL"))
+            .collect::<Vec<_>>()
+            .join(", "),
+        values(1, 77),
+        values(2, 999)
+    ));
+    let cfg = env.write_config("[run]\nexisting_rows = \"keep-identical\"\n");
+    run(&env, &cfg, &["run"])
+        .assert_exit(1)
+        .assert_stderr_contains(
+        "existing_rows = \"keep-identical\": the target row with key (id)=(2) differs from the \
+         source row in column(s) c77",
+    );
+    env.pg_exec("UPDATE w SET c77 = 77 WHERE id = 2");
+    run(&env, &cfg, &["run"]).assert_ok();
+    assert_eq!(
+        env.pg_value("SELECT count(*)::text || ' ' || sum(c77)::text FROM w"),
+        Some("3 231".into())
+    );
+}

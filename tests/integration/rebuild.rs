@@ -334,8 +334,8 @@ fn a_violated_unique_key_an_fk_and_a_failing_index_are_named_together() {
         )
         .assert_stderr_contains(
             "every import/run tries it again: fix the rows (then `run --fresh --yes`), or give \
-             the index up with DELETE FROM my2pg.rebuild_objects WHERE kind = 'index' AND \
-             object_name = 'c_inverse'",
+             the index up with DELETE FROM my2pg.rebuild_objects WHERE schema_name = E'public' \
+             AND table_name = E'c' AND kind = 'index' AND object_name = E'c_inverse'",
         )
         .assert_stderr_contains("then load a new export: `my2pg run --fresh --yes`");
     out.check(
