@@ -36,6 +36,15 @@ fn assert_convert_error(
     );
 }
 
+/// The entry of `report["tables"]` whose `key` (`source` in plan, `table` in verify) is `name`.
+fn table_entry(report: &serde_json::Value, key: &str, name: &str) -> serde_json::Value {
+    report["tables"]
+        .as_array()
+        .and_then(|ts| ts.iter().find(|t| t[key] == name))
+        .cloned()
+        .unwrap_or_else(|| panic!("no table {key} = {name} in {report:#}"))
+}
+
 /// `(kind, table, column)` of the plan warnings, sorted.
 fn warnings(report: &serde_json::Value) -> Vec<(String, String, Option<String>)> {
     let mut v: Vec<_> = report["warnings"]
@@ -1729,13 +1738,7 @@ fn matrix_binary_text_into_text_decimals_into_integers_addresses_into_inet() {
     config(&env, "[columns.\"d.bn\"]\nconvert = \"strip_nul\"\n");
     let plan = env.my2pg(&["plan", "--json"]);
     plan.assert_ok();
-    let d = plan.json()["tables"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|t| t["source"] == "d")
-        .cloned()
-        .unwrap();
+    let d = table_entry(&plan.json(), "source", "d");
     let convs: Vec<&str> = d["columns"]
         .as_array()
         .unwrap()
@@ -1821,13 +1824,7 @@ fn matrix_binary_text_into_text_decimals_into_integers_addresses_into_inet() {
     );
     let out = env.my2pg(&["verify", "--level", "full", "--json"]);
     out.assert_ok();
-    let d = out.json()["tables"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|t| t["table"] == "d")
-        .cloned()
-        .unwrap();
+    let d = table_entry(&out.json(), "table", "d");
     assert_eq!(d["rules"], serde_json::json!(["bn (strip_nul)"]));
     env.my2pg(&["verify", "--level", "full"])
         .assert_ok()
@@ -1839,13 +1836,7 @@ fn matrix_binary_text_into_text_decimals_into_integers_addresses_into_inet() {
     );
     let out = env.my2pg(&["verify", "--level", "full", "--json"]);
     out.assert_exit(1);
-    let d = out.json()["tables"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|t| t["table"] == "d")
-        .cloned()
-        .unwrap();
+    let d = table_entry(&out.json(), "table", "d");
     assert_eq!(
         d["diffs"],
         serde_json::json!([
