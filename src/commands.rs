@@ -906,7 +906,7 @@ pub async fn export(settings: &Settings, cancel: Cancel) -> Result<RunReport> {
     let _lock = wd.lock(&run_id)?;
     files_are_from_this_database(&wd, &p, "export")?;
     if let Some(why) = files_mismatch(&p.plan, &wd, settings.chunk_rows)? {
-        return Err(Error::workdir(format!(
+        return Err(Error::config(format!(
             "{why}: export with the earlier settings to resume, or use another work directory \
              (or remove those table directories)"
         )));
@@ -937,7 +937,7 @@ pub async fn import(
     let _lock = wd.lock(&run_id)?;
     files_are_from_this_database(&wd, &p, "import")?;
     if let Some(why) = files_mismatch(&p.plan, &wd, settings.chunk_rows)? {
-        return Err(Error::workdir(format!(
+        return Err(Error::config(format!(
             "{why}: import with the settings they were exported with, or export them again; \
              nothing was changed in the target"
         )));
@@ -953,7 +953,7 @@ pub async fn import(
             ))
         })?;
         if !t.wrote(&m, settings.chunk_rows) {
-            return Err(Error::workdir(format!(
+            return Err(Error::config(format!(
                 "table {} {}: otherwise export it again",
                 t.target.name,
                 t.mismatch(&m, settings.chunk_rows)
@@ -1526,7 +1526,7 @@ fn files_are_from_this_database(wd: &WorkDir, p: &Prepared, command: &str) -> Re
         Err(e) => return Err(Error::io(&path, e)),
     };
     match recorded {
-        Some(db) if db != p.source_database => Err(Error::workdir(format!(
+        Some(db) if db != p.source_database => Err(Error::config(format!(
             "work directory {} holds files exported from source database `{db}`, but source.url \
              names `{}`: use another work directory{}; nothing was changed in the target",
             wd.root().display(),
@@ -1543,10 +1543,10 @@ fn files_are_from_this_database(wd: &WorkDir, p: &Prepared, command: &str) -> Re
 
 /// Files exported under another plan or chunk size cannot be resumed: say so before the
 /// target is touched (indexes dropped, `last_run` restarted), not when the table's export
-/// starts.
+/// starts. A settings problem (exit 2), as when the ledger is what disagrees.
 fn files_match_the_plan(plan: &Plan, wd: &WorkDir, chunk_rows: u64) -> Result<()> {
     match files_mismatch(plan, wd, chunk_rows)? {
-        Some(why) => Err(Error::workdir(format!(
+        Some(why) => Err(Error::config(format!(
             "{why}: run with the earlier settings to resume, or `run --fresh` to export and \
              load everything again; nothing was changed in the target"
         ))),
@@ -1712,8 +1712,13 @@ async fn restore_after_failure(settings: &Settings, err: Error, hb: &Heartbeat) 
     match session::pg_connect(&settings.target).await {
         Ok(c) => {
             let clients = [c];
-            for e in crate::rebuild::restore_unique_keys(&clients).await {
-                report("a deferred unique key", e);
+            // After violations the load's own pass tried every deferred unique key just
+            // now: those still recorded failed on the rows, and building them again (a
+            // full index build each) could only fail again. They stay recorded.
+            if !after_violations {
+                for e in crate::rebuild::restore_unique_keys(&clients).await {
+                    report("a deferred unique key", e);
+                }
             }
             let [c] = clients;
             if let Err(e) = crate::cycles::restore_constraints(&c, false).await {

@@ -415,8 +415,14 @@ pub async fn restore_objects(clients: &[Client], mode: RestoreMode) -> Result<()
     }
     let done = Done::default();
     let done_ref = &done;
-    let uniques: Vec<&Recorded> = objs.iter().filter(|o| o.is_unique_key()).collect();
+    let mut uniques: Vec<&Recorded> = objs.iter().filter(|o| o.is_unique_key()).collect();
     let uniques_total = uniques.len();
+    // After the load (and after its violations), `restore_unique_keys` has just tried
+    // every deferred unique key: those still recorded failed on the rows, and another
+    // full index build each could only fail again. They stay recorded for the next run.
+    if matches!(mode, RestoreMode::AfterLoad | RestoreMode::AfterViolations) {
+        uniques.clear();
+    }
     on_each_free_client(clients, uniques, |client, o| async move {
         match rebuild_index(client, o).await {
             Ok(()) => _ = done_ref.uniques.fetch_add(1, Relaxed),
@@ -515,8 +521,20 @@ pub async fn restore_objects(clients: &[Client], mode: RestoreMode) -> Result<()
         if let Some(e) = Error::after_load(failures) {
             return Err(e);
         }
-    } else if let Some(first) = failures.into_iter().next() {
-        return Err(first);
+    } else {
+        // The caller reports the first failure; the others would be lost with it.
+        let mut failures = failures.into_iter();
+        if let Some(first) = failures.next() {
+            for e in failures {
+                // After violations, the run's error named every failure already.
+                if mode == RestoreMode::AfterViolations {
+                    tracing::debug!("stays out after the violations: {e}");
+                } else {
+                    tracing::error!("could not restore this either: {e}");
+                }
+            }
+            return Err(first);
+        }
     }
     Ok(())
 }

@@ -2556,7 +2556,7 @@ fn a_run_with_another_chunk_size_stops_before_touching_the_target() {
     let index_oid = || env.pg_value("SELECT 'counted_name'::regclass::oid::text");
     let before = index_oid();
     let other = my2pg_in(&cfg, &wd, &["run", "--chunk-rows", "7", "--json"]);
-    other.assert_exit(1).assert_stderr_contains(&format!(
+    other.assert_exit(2).assert_stderr_contains(&format!(
         "table counted in {} was exported with chunk_rows = 10 and this run uses 7 \
          (`--chunk-rows 10` or run.chunk_rows = 10 resumes it): run with the earlier settings \
          to resume, or `run --fresh` to export and load everything again; nothing was \
@@ -2649,7 +2649,7 @@ fn a_work_directory_of_another_source_database_is_refused() {
     let before = counted_rows(&env);
     for cmd in ["run", "import", "export"] {
         let out = my2pg_in(&other_cfg, &wd, &[cmd]);
-        out.assert_exit(1).assert_stderr_contains(&format!(
+        out.assert_exit(2).assert_stderr_contains(&format!(
             "work directory {} holds files exported from source database `{}`, but source.url \
              names `{other}`",
             wd.display(),

@@ -705,7 +705,7 @@ fn a_chunk_size_mismatch_names_every_table_and_the_earlier_size() {
     let cfg = config(&env, "", "");
     run(&env, &cfg, &["export"]).assert_ok();
     let out = run(&env, &cfg, &["run", "--chunk-rows", "5"]);
-    out.assert_exit(1).assert_stderr_contains(&format!(
+    out.assert_exit(2).assert_stderr_contains(&format!(
         "tables accounts, items, tags in {} were exported with chunk_rows = 3 and this run \
          uses 5 (`--chunk-rows 3` or run.chunk_rows = 3 resumes them): run with the earlier \
          settings to resume, or `run --fresh` to export and load everything again; nothing was \
@@ -718,7 +718,7 @@ fn a_chunk_size_mismatch_names_every_table_and_the_earlier_size() {
         "[columns.\"tags.label\"]\nconvert = \"strip_nul\"\n",
     );
     let out = run(&env, &cfg, &["import", "--chunk-rows", "5"]);
-    out.assert_exit(1).assert_stderr_contains(&format!(
+    out.assert_exit(2).assert_stderr_contains(&format!(
         "tables accounts, items, tags in {} were exported under a different plan or chunk \
          size (run.chunk_rows, a rule or a column changed since): import with the settings \
          they were exported with, or export them again; nothing was changed in the target",

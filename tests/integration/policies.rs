@@ -224,7 +224,7 @@ fn a_rule_set_after_an_export_does_not_mix_with_its_chunks() {
         "[run]\nchunk_rows = 2\n[columns.\"t.note\"]\nconvert = \"empty_to_null\"",
     );
     env.my2pg(&["export"])
-        .assert_exit(1)
+        .assert_exit(2)
         .assert_stderr_contains("was exported under a different plan or chunk size");
     env.my2pg(&["run", "--fresh", "--yes"]).assert_ok();
     assert_eq!(

@@ -358,6 +358,18 @@ fn a_violated_unique_key_an_fk_and_a_failing_index_are_named_together() {
             vec![Some("u_n_key".to_string())]
         ]
     );
+    // The next run tries them again, and builds the violated unique key once: the
+    // clean-up pass after the violations does not build it a second time.
+    let again = env.my2pg(&["-v", "run"]);
+    again
+        .assert_exit(1)
+        .assert_stderr_contains("Key (n)=(1) is duplicated.");
+    assert_eq!(
+        again.stderr.matches("Key (n)=(1) is duplicated.").count(),
+        1,
+        "{}",
+        again.stderr
+    );
 }
 
 /// Starts `my2pg run` and SIGKILLs it once objects are dropped (recorded) and the first
@@ -748,4 +760,44 @@ fn rebuild_restores_the_target_when_the_export_cannot_start() {
     // Everything is back as it was (the tables are empty, so every FK validated).
     assert_eq!(catalog(&env), before);
     assert_eq!(env.pg_count("member"), 0);
+}
+
+/// A run that fails mid-load puts every dropped object back; each one that cannot come
+/// back is named (not only the first), and each stays recorded for the next run.
+#[test]
+fn every_object_that_cannot_come_back_after_a_failure_is_named() {
+    let env = TestEnv::new("rb_fail_two");
+    env.mysql_exec(
+        "CREATE TABLE p (id int NOT NULL PRIMARY KEY, x int NOT NULL); \
+         INSERT INTO p VALUES (1, 0), (2, 5), (3, 7)",
+    );
+    env.pg_exec(
+        "CREATE TABLE p (id integer PRIMARY KEY, x integer NOT NULL); \
+         CREATE INDEX p_hundred ON p ((100 / x)); CREATE INDEX p_thousand ON p ((1000 / x))",
+    );
+    // One loader, one row per chunk: chunk 1 (x = 0) commits before chunk 3 fails.
+    env.write_config("[run]\nchunk_rows = 1\n[workers]\nloaders = 1\n");
+    env.my2pg(&["export"]).assert_ok();
+    let file = env.workdir.join("p").join("000003.csv");
+    let mut bytes = std::fs::read(&file).expect("chunk file");
+    bytes[0] = b'9';
+    std::fs::write(&file, bytes).expect("rewrite chunk");
+    let out = env.my2pg(&["import"]);
+    out.assert_exit(1)
+        .assert_stderr_contains("chunk 000003 failed: chunk file ");
+    for index in ["p_hundred", "p_thousand"] {
+        out.assert_stderr_contains(&format!(
+            "(rebuild index {index} on public.p): ERROR: division by zero"
+        ));
+    }
+    assert_eq!(env.pg_count("p"), 2);
+    assert_eq!(
+        env.pg_rows(
+            "SELECT object_name::text FROM my2pg.rebuild_objects WHERE kind = 'index' ORDER BY 1"
+        ),
+        vec![
+            vec![Some("p_hundred".to_string())],
+            vec![Some("p_thousand".to_string())]
+        ]
+    );
 }
