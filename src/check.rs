@@ -368,6 +368,157 @@ async fn orphans<'a>(
     Ok(out)
 }
 
+/// Primary and unique keys of the copied target tables: (table, key name, primary,
+/// NULLS NOT DISTINCT, columns). Expression and partial indexes are left out.
+const TARGET_KEYS_SQL: &str = "
+SELECT c.relname::text, COALESCE(k.conname, i.relname)::text, x.indisprimary,
+  COALESCE((to_jsonb(x) ->> 'indnullsnotdistinct')::boolean, false),
+  ARRAY(SELECT a.attname::text
+        FROM unnest(x.indkey::int2[]) WITH ORDINALITY u(attnum, ord)
+        JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum = u.attnum
+        WHERE u.ord <= x.indnkeyatts ORDER BY u.ord)
+FROM pg_index x
+JOIN pg_class i ON i.oid = x.indexrelid
+JOIN pg_class c ON c.oid = x.indrelid
+JOIN pg_namespace n ON n.oid = c.relnamespace
+LEFT JOIN pg_constraint k ON k.conindid = x.indexrelid AND k.conrelid = x.indrelid
+  AND k.contype IN ('p', 'u')
+WHERE n.nspname = $1 AND c.relname = ANY($2) AND c.relkind IN ('r', 'p')
+  AND x.indisunique AND x.indexprs IS NULL AND x.indpred IS NULL
+ORDER BY 1, 3 DESC, 2";
+
+/// Source rows that share a value of a target primary or unique key the source does not
+/// keep unique itself (a table without a key, a key the new schema added, NUL bytes a
+/// rule strips): the load would fail on the second one. Values are grouped by their
+/// stored bytes, so every group found is a real duplicate; values equal only after a
+/// conversion (letter case into citext, say) are not found.
+async fn duplicate_keys(
+    conn: &mut Conn,
+    client: &tokio_postgres::Client,
+    plan: &Plan,
+    schema: &str,
+) -> Result<Vec<CheckFinding>> {
+    use crate::convert::Rule;
+    let names: Vec<String> = plan.tables.iter().map(|t| t.target.name.clone()).collect();
+    let keys = client
+        .query(TARGET_KEYS_SQL, &[&schema, &names])
+        .await
+        .map_err(|e| Error::pg("read the target's primary and unique keys", &e))?;
+    let q = |c: &str| MyIdent(c.to_string()).to_string();
+    let mut out = Vec::new();
+    for k in &keys {
+        let (table, name, primary, nulls_equal, columns): (
+            String,
+            String,
+            bool,
+            bool,
+            Vec<String>,
+        ) = (k.get(0), k.get(1), k.get(2), k.get(3), k.get(4));
+        let Some(t) = plan.tables.iter().find(|t| t.target.name == table) else {
+            continue;
+        };
+        let cols: Option<Vec<&ColumnPlan>> = columns
+            .iter()
+            .map(|c| t.columns.iter().find(|p| &p.target == c))
+            .collect();
+        let Some(cols) = cols else {
+            continue; // a key column the copy does not fill (identity, default)
+        };
+        let merges = cols.iter().any(|c| c.rule == Some(Rule::StripNul));
+        let sources: Vec<&str> = cols.iter().map(|c| c.source.as_str()).collect();
+        let enforced = t
+            .source_unique_keys
+            .iter()
+            .any(|u| !u.is_empty() && u.iter().all(|s| sources.contains(&s.as_str())));
+        if enforced && !merges {
+            continue;
+        }
+        // Each key column as the bytes the copy starts from, after its rule.
+        let exprs: Option<Vec<String>> = cols
+            .iter()
+            .map(|c| {
+                let bytes = format!("CAST({} AS BINARY)", q(&c.source));
+                match c.rule {
+                    None | Some(Rule::Hex | Rule::Base64) => Some(bytes),
+                    Some(Rule::StripNul) => Some(format!("REPLACE({bytes}, X'00', X'')")),
+                    Some(Rule::EmptyToNull) => Some(format!("NULLIF({bytes}, X'')")),
+                    Some(_) => None,
+                }
+            })
+            .collect();
+        let Some(exprs) = exprs else { continue };
+        let positions: Vec<String> = (1..=exprs.len()).map(|i| i.to_string()).collect();
+        let filter = if nulls_equal {
+            String::new()
+        } else {
+            // NULLs are distinct in a PostgreSQL unique key: such rows never collide.
+            let nn: Vec<String> = exprs.iter().map(|e| format!("{e} IS NOT NULL")).collect();
+            format!(" WHERE {}", nn.join(" AND "))
+        };
+        let sql = format!(
+            "SELECT {}, COUNT(*) FROM {}{filter} GROUP BY {} HAVING COUNT(*) > 1 ORDER BY {}",
+            exprs.join(", "),
+            q(&t.source),
+            positions.join(", "),
+            positions.join(", ")
+        );
+        let what = || format!("duplicate scan for key {name} of {}", t.target);
+        let mut stream = conn
+            .exec_stream::<Row, _, _>(sql, ())
+            .await
+            .map_err(|e| Error::mysql(what(), e))?;
+        let (mut count, mut samples) = (0u64, Vec::new());
+        let n = exprs.len();
+        while let Some(row) = stream
+            .try_next()
+            .await
+            .map_err(|e| Error::mysql(what(), e))?
+        {
+            let rows = match row.as_ref(n) {
+                Some(Value::Int(r)) => *r as u64,
+                Some(Value::UInt(r)) => *r,
+                _ => 2,
+            };
+            count += rows - 1;
+            if samples.len() < SAMPLES {
+                let values: Vec<String> = (0..n)
+                    .map(|i| row.as_ref(i).map_or("?".into(), excerpt))
+                    .collect();
+                samples.push(format!(
+                    "({})=({}) in {rows} rows",
+                    sources.join(", "),
+                    values.join(", ")
+                ));
+            }
+        }
+        if count > 0 {
+            out.push(CheckFinding {
+                table: t.source.clone(),
+                column: Some(sources.join(", ")),
+                class: ProblemClass::DuplicateKey.name().into(),
+                count,
+                sample_keys: samples,
+                handled_by_policy: false,
+                message: format!(
+                    "{count} row(s) of {} repeat a value of the target's {} {name} on {} ({}), \
+                     which the source does not keep unique{}: the load would fail; {}",
+                    t.source,
+                    if primary { "primary key" } else { "unique key" },
+                    t.target,
+                    columns.join(", "),
+                    if merges && enforced {
+                        " once strip_nul has removed NUL bytes"
+                    } else {
+                        ""
+                    },
+                    ProblemClass::DuplicateKey.remedy()
+                ),
+            });
+        }
+    }
+    Ok(out)
+}
+
 /// Copied target tables holding rows my2pg did not load under `existing_rows = "error"`:
 /// import and run would refuse to start.
 async fn seeded_findings(settings: &Settings, plan: &Plan) -> Result<Vec<CheckFinding>> {
@@ -499,7 +650,10 @@ pub async fn check(settings: &Settings, cancel: Cancel) -> Result<CheckReport> {
                     class.name(),
                     match (handled, c.rule) {
                         (true, Some(r)) => format!(", handled by rule {}", r.name()),
-                        _ => format!(", the cut-over would fail: {}", class.remedy()),
+                        _ => format!(
+                            ", the cut-over would fail: {}",
+                            class.remedy_for(&c.converter)
+                        ),
                     }
                 ),
             });
@@ -510,6 +664,8 @@ pub async fn check(settings: &Settings, cancel: Cancel) -> Result<CheckReport> {
         None => session::mysql_connect(&settings.source).await?,
     };
     findings.extend(orphans(&mut conn, &plan, &p.fks, &settings.schema).await?);
+    let client = session::pg_connect(&settings.target).await?;
+    findings.extend(duplicate_keys(&mut conn, &client, &plan, &settings.schema).await?);
     findings.extend(seeded);
     let _ = conn.disconnect().await;
     Ok(CheckReport {

@@ -15,6 +15,9 @@ pub struct ColumnReport {
     pub target_type: String,
     pub converter: &'static str,
     pub converter_detail: String,
+    /// The config rule applied to the values first (`convert = ...`), if any.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rule: Option<&'static str>,
 }
 
 #[derive(Debug, Serialize)]
@@ -78,6 +81,7 @@ impl PlanReport {
                             target_type: c.target_type.clone(),
                             converter: c.converter.name(),
                             converter_detail: c.converter.describe(),
+                            rule: c.rule.map(|r| r.name()),
                         })
                         .collect(),
                 })
@@ -108,13 +112,14 @@ impl PlanReport {
             for c in &t.columns {
                 let _ = writeln!(
                     s,
-                    "      {} {} -> {} {}: {} ({})",
+                    "      {} {} -> {} {}: {} ({}){}",
                     c.source,
                     c.source_type,
                     c.target,
                     c.target_type,
                     c.converter,
-                    c.converter_detail
+                    c.converter_detail,
+                    c.rule.map_or(String::new(), |r| format!(", rule {r}"))
                 );
             }
         }

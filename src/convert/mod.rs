@@ -43,6 +43,9 @@ pub enum ProblemClass {
     /// the server's max_allowed_packet), so it cannot be read as stored or checked.
     OverMaxAllowedPacket,
     OrphanFk,
+    /// Source rows that share a value of a target primary or unique key the source does
+    /// not enforce.
+    DuplicateKey,
     Other,
 }
 
@@ -68,6 +71,7 @@ impl ProblemClass {
             ProblemClass::NonexistentLocalTime => "nonexistent_local_time",
             ProblemClass::OverMaxAllowedPacket => "over_max_allowed_packet",
             ProblemClass::OrphanFk => "orphan_fk",
+            ProblemClass::DuplicateKey => "duplicate_key",
             ProblemClass::Other => "other",
         }
     }
@@ -119,6 +123,22 @@ impl ProblemClass {
                 "fix or delete those rows in the source (or add the missing parents)"
             }
             ProblemClass::Other => "fix them in the source",
+            ProblemClass::DuplicateKey => {
+                "remove or merge the duplicate rows in the source (or drop that key from the \
+                 target)"
+            }
+        }
+    }
+
+    /// `remedy`, for values going through `converter`: a number inside a JSON document
+    /// is not helped by a wider column type.
+    pub fn remedy_for(self, converter: &Converter) -> &'static str {
+        match (self, converter) {
+            (ProblemClass::OutOfRange | ProblemClass::PrecisionLoss, Converter::Json { .. }) => {
+                "make the target column json or text (jsonb holds only numbers PostgreSQL's \
+                 numeric can), or fix them in the source"
+            }
+            _ => self.remedy(),
         }
     }
 }

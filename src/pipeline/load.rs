@@ -448,6 +448,12 @@ fn copy_error(t: &TablePlan, c: &ChunkReady, e: &tokio_postgres::Error, binary: 
             msg.push_str(&format!("; row with primary key {key}"));
         }
     }
+    if e.code() == Some(&tokio_postgres::error::SqlState::UNIQUE_VIOLATION) {
+        msg.push_str(
+            "; `my2pg check` lists the source rows that repeat a key the source does not keep \
+             unique",
+        );
+    }
     // Only the server's verdict on the data: a lost connection is not the file's fault.
     if e.as_db_error().is_some_and(|db| {
         let class = &db.code().code()[..2];

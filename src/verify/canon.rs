@@ -879,7 +879,12 @@ pub fn decimal(b: &[u8], out: &mut Vec<u8>) -> bool {
             Some(b'+') => (false, &e[1..]),
             _ => (false, e),
         };
-        if e.is_empty() || e.len() > 9 || !e.iter().all(u8::is_ascii_digit) {
+        if e.is_empty() || !e.iter().all(u8::is_ascii_digit) {
+            return false;
+        }
+        // Leading zeros do not make an exponent big (`1e0000000001` is 10).
+        let e = &e[e.iter().position(|&c| c != b'0').unwrap_or(e.len())..];
+        if e.len() > 9 {
             return false;
         }
         let v: i64 = std::str::from_utf8(e).unwrap_or("0").parse().unwrap_or(0);
@@ -1806,10 +1811,19 @@ mod tests {
             ("0.1", "0.1"),
             ("NaN", "NaN"),
             ("12345678901234567890123.000", "12345678901234567890123"),
+            // Leading zeros in the exponent do not make it long.
+            ("1e0000000001", "10"),
+            ("2.5e-0000000007", "0.00000025"),
+            ("3E+00000000000", "3"),
         ] {
             assert_eq!(pg(Kind::Numeric, a), b, "{a}");
         }
         assert!(pg(Kind::Numeric, "1.2.3").starts_with("\0invalid:"));
+        assert!(pg(Kind::Numeric, "1e1234567890").starts_with("\0invalid:"));
+        assert_eq!(
+            pg(Kind::Json, "[1e0000000001, {\"n\": 2.5e-0000000007}]"),
+            pg(Kind::Json, "[10, {\"n\": 0.00000025}]")
+        );
         assert_eq!(m(Kind::Numeric, Value::Bytes(b"99.90".to_vec())), "99.9");
         assert_eq!(m(Kind::Numeric, Value::Int(-5)), "-5");
     }

@@ -236,7 +236,8 @@ fn process(batch: &Batch, layout: &Layout, mode: &Mode) -> Part {
     part
 }
 
-/// `(id)=(5)`, `(a, b)=(1, x)`: canonical values, unquoted, like Postgres' key messages.
+/// `(id)=(5)`, `(a, b)=(1, x)`: canonical values, unquoted like Postgres' key messages
+/// unless a value could be misread.
 fn key_text(layout: &Layout, buf: &[u8], enc: &[(usize, usize)]) -> String {
     let names: Vec<&str> = layout
         .key
@@ -254,10 +255,20 @@ fn key_text(layout: &Layout, buf: &[u8], enc: &[(usize, usize)]) -> String {
             let v = String::from_utf8_lossy(&buf[s + 5..e]);
             let v = v.strip_prefix("\0invalid:").unwrap_or(&v);
             let short: String = v.chars().take(60).collect();
-            if short.len() < v.len() {
-                format!("{short}…")
-            } else {
-                short
+            let cut = short.len() < v.len();
+            // Quoted (with escapes) when it could be misread: empty, the word NULL, edge
+            // spaces, separators, quotes, control characters (a newline would break the line).
+            let ambiguous = v.is_empty()
+                || v == "NULL"
+                || v.starts_with(' ')
+                || v.ends_with(' ')
+                || v.chars()
+                    .any(|c| matches!(c, ',' | '(' | ')' | '"' | '=') || c.is_control());
+            match (ambiguous, cut) {
+                (true, true) => format!("{short:?}…"),
+                (true, false) => format!("{short:?}"),
+                (false, true) => format!("{short}…"),
+                (false, false) => short,
             }
         })
         .collect();
@@ -843,6 +854,35 @@ mod tests {
                     kind: "extra",
                     columns: vec![]
                 },
+            ]
+        );
+    }
+
+    #[test]
+    fn keys_that_could_be_misread_are_quoted() {
+        let l = Layout {
+            cols: vec![Col::new("a", Kind::Text), Col::new("b", Kind::Text)],
+            key: vec![0, 1],
+            keyless: false,
+            nbuckets: 4096,
+        };
+        let all = Mode::Collect(vec![true; l.nbuckets]);
+        let p = process(
+            &batch(
+                "\",1050,\",\" %13%\"\nplain,\"two\nlines\"\n\"\",NULL\n,x\n",
+                Origin::CsvIn,
+            ),
+            &l,
+            &all,
+        );
+        let keys: Vec<&str> = p.digests.iter().map(|d| d.key_text.as_str()).collect();
+        assert_eq!(
+            keys,
+            [
+                r#"(a, b)=(",1050,", " %13%")"#,
+                r#"(a, b)=(plain, "two\nlines")"#,
+                r#"(a, b)=("", "NULL")"#,
+                "(a, b)=(NULL, x)",
             ]
         );
     }

@@ -554,3 +554,94 @@ fn orphan_scan_compares_text_keys_as_postgres_does() {
     let out = env.my2pg(&["run"]);
     out.assert_exit(1).assert_stderr_contains("fk_code");
 }
+
+/// Rows that repeat a value of a target primary or unique key the source does not keep
+/// unique (a table without a key, a key the new schema added, NULs a rule strips) are
+/// found before they fail the load; NULLs, which never collide in PostgreSQL, are not.
+#[test]
+fn check_finds_rows_that_repeat_a_target_key_the_source_does_not_enforce() {
+    let env = TestEnv::new("check_dup_keys");
+    env.mysql_exec(&format!(
+        "CREATE TABLE history (itemid bigint unsigned NOT NULL, clock int NOT NULL, \
+           ns int NOT NULL, value text NOT NULL, KEY history_1 (itemid, clock)); \
+         INSERT INTO history VALUES (9, 10, 1, 'a'), (9, 10, 1, 'b'), (9, 10, 2, 'c'), \
+           (5, 100, 7, 'x'), (5, 100, 7, 'y'), (5, 100, 7, 'z'); \
+         CREATE TABLE users (id int NOT NULL PRIMARY KEY, email varchar(50) NULL, \
+           nick varchar(20) NOT NULL, UNIQUE KEY users_nick (nick)); \
+         INSERT INTO users VALUES (1, 'a@x', {ab}), (2, 'A@x', 'ab'), (3, 'a@x', 'c'), \
+           (4, NULL, 'd'), (5, NULL, 'e')",
+        ab = my_str("a\0b"),
+    ));
+    env.pg_exec(
+        "CREATE TABLE history (itemid numeric(20) NOT NULL, clock integer NOT NULL, \
+           ns integer NOT NULL, value text NOT NULL, PRIMARY KEY (itemid, clock, ns)); \
+         CREATE TABLE users (id integer PRIMARY KEY, email varchar(50) UNIQUE, \
+           nick varchar(20) NOT NULL CONSTRAINT users_nick UNIQUE)",
+    );
+    config(&env, "[columns.\"users.nick\"]\nconvert = \"strip_nul\"\n");
+    let out = env.my2pg(&["check", "--json"]);
+    out.assert_exit(1);
+    let report = out.json();
+    assert_eq!(
+        findings(&report),
+        vec![
+            f(
+                "history",
+                "itemid, clock, ns",
+                "duplicate_key",
+                3,
+                &[
+                    "(itemid, clock, ns)=(\"5\", \"100\", \"7\") in 3 rows",
+                    "(itemid, clock, ns)=(\"9\", \"10\", \"1\") in 2 rows"
+                ],
+                false
+            ),
+            f(
+                "users",
+                "email",
+                "duplicate_key",
+                1,
+                &["(email)=(\"a@x\") in 2 rows"],
+                false
+            ),
+            f(
+                "users",
+                "nick",
+                "duplicate_key",
+                1,
+                &["(nick)=(\"ab\") in 2 rows"],
+                false
+            ),
+            f(
+                "users",
+                "nick",
+                "nul_byte",
+                1,
+                &["(id)=(1) value \"a\\0b\""],
+                true
+            ),
+        ]
+    );
+    assert_eq!(
+        message(&report, "history", "itemid, clock, ns", "duplicate_key"),
+        "3 row(s) of history repeat a value of the target's primary key history_pkey on \
+         \"public\".\"history\" (itemid, clock, ns), which the source does not keep unique: \
+         the load would fail; remove or merge the duplicate rows in the source (or drop that \
+         key from the target)"
+    );
+    assert_eq!(
+        message(&report, "users", "nick", "duplicate_key"),
+        "1 row(s) of users repeat a value of the target's unique key users_nick on \
+         \"public\".\"users\" (nick), which the source does not keep unique once strip_nul \
+         has removed NUL bytes: the load would fail; remove or merge the duplicate rows in \
+         the source (or drop that key from the target)"
+    );
+    // The load agrees: PostgreSQL refuses the first repeated key.
+    env.my2pg(&["run"])
+        .assert_exit(1)
+        .assert_stderr_contains("already exists.; constraint: ")
+        .assert_stderr_contains(
+            "(SQLSTATE 23505); `my2pg check` lists the source rows that repeat a key the source \
+         does not keep unique",
+        );
+}

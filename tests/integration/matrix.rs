@@ -1013,7 +1013,7 @@ fn matrix_jsonb_number_beyond_numeric_is_refused_naming_the_row() {
     let out = env.my2pg(&["run"]);
     out.assert_exit(1);
     out.assert_stderr_contains(
-        r#"table `docs`, column `b`, primary key (id)=(2): cannot convert "{\"n\": 1e1000000}": jsonb cannot store it: the number at byte 6 is beyond numeric's range"#,
+        r#"table `docs`, column `b`, primary key (id)=(2): cannot convert "{\"n\": 1e1000000}": jsonb cannot store it: the number at byte 6 is beyond numeric's range (to move it: make the target column json or text (jsonb holds only numbers PostgreSQL's numeric can), or fix them in the source; `my2pg check` counts every such value)"#,
     );
     assert_eq!(env.pg_count("docs"), 0);
 }

@@ -324,6 +324,30 @@ fn rule_strip_nul_removes_nul_bytes_only() {
     config(&env,
         "[columns.\"notes.t\"]\nconvert = \"strip_nul\"\n[columns.\"notes.v\"]\nconvert = \"strip_nul\"\n",
     );
+    // The plan shows each column's rule.
+    let plan = env.my2pg(&["plan", "--json"]);
+    plan.assert_ok();
+    let rules: Vec<(String, serde_json::Value)> = plan.json()["tables"][0]["columns"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| (c["source"].as_str().unwrap().to_string(), c["rule"].clone()))
+        .collect();
+    assert_eq!(
+        rules,
+        vec![
+            ("id".to_string(), serde_json::Value::Null),
+            ("t".to_string(), serde_json::json!("strip_nul")),
+            ("v".to_string(), serde_json::json!("strip_nul")),
+        ]
+    );
+    let text = env.my2pg(&["plan"]);
+    text.assert_ok();
+    text.check(
+        text.stderr
+            .contains("\n      t text -> t text: text (text (utf-8, no NUL)), rule strip_nul\n"),
+        "the text plan shows the rule",
+    );
     let out = env.my2pg(&["run", "--json"]);
     out.assert_ok();
     assert_eq!(
