@@ -370,22 +370,18 @@ async fn orphans<'a>(
 
 /// Primary and unique keys of the copied target tables: (table, key name, primary,
 /// NULLS NOT DISTINCT, columns). Expression and partial indexes are left out.
-const TARGET_KEYS_SQL: &str = "
+const TARGET_KEYS_SQL: &str = concat!(
+    "
 SELECT c.relname::text, COALESCE(k.conname, i.relname)::text, x.indisprimary,
   COALESCE((to_jsonb(x) ->> 'indnullsnotdistinct')::boolean, false),
-  ARRAY(SELECT a.attname::text
-        FROM unnest(x.indkey::int2[]) WITH ORDINALITY u(attnum, ord)
-        JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum = u.attnum
-        WHERE u.ord <= x.indnkeyatts ORDER BY u.ord)
-FROM pg_index x
-JOIN pg_class i ON i.oid = x.indexrelid
-JOIN pg_class c ON c.oid = x.indrelid
-JOIN pg_namespace n ON n.oid = c.relnamespace
-LEFT JOIN pg_constraint k ON k.conindid = x.indexrelid AND k.conrelid = x.indrelid
+  ",
+    crate::rebuild::index_key_columns_and_joins!(),
+    "LEFT JOIN pg_constraint k ON k.conindid = x.indexrelid AND k.conrelid = x.indrelid
   AND k.contype IN ('p', 'u')
 WHERE n.nspname = $1 AND c.relname = ANY($2) AND c.relkind IN ('r', 'p')
   AND x.indisunique AND x.indexprs IS NULL AND x.indpred IS NULL
-ORDER BY 1, 3 DESC, 2";
+ORDER BY 1, 3 DESC, 2"
+);
 
 /// Source rows that share a value of a target primary or unique key the source does not
 /// keep unique itself (a table without a key, a key the new schema added, NUL bytes a

@@ -68,20 +68,12 @@ JOIN pg_namespace n ON n.oid = c.relnamespace
 WHERE k.contype = 'f' AND k.conparentid = 0 AND n.nspname = $1 AND c.relname = ANY($2)
 ORDER BY 3, 1, 2, 4";
 
-/// Candidates for `deferrable_uniques`: unique constraints ('unique') and unique indexes
-/// ('index') on plain columns of ordinary tables that no FK references and no other
-/// constraint uses, whose collations compare bytes and whose NULLs are distinct. The
-/// last column holds the key columns' names. A constraint's definition is its index's
-/// (which keeps storage parameters and tablespace; the constraint's own text does not),
-/// a newline, and its deferrability: `rebuild_unique` builds the index, then attaches.
-const UNIQUES_SQL: &str = "
-SELECT n.nspname::text, c.relname::text,
-  CASE WHEN k.oid IS NULL THEN 'index' ELSE 'unique' END,
-  COALESCE(k.conname, i.relname)::text,
-  pg_get_indexdef(x.indexrelid) || CASE WHEN k.oid IS NULL THEN '' ELSE
-    E'\n' || CASE WHEN k.condeferrable THEN 'DEFERRABLE' ELSE 'NOT DEFERRABLE' END
-    || CASE WHEN k.condeferred THEN ' INITIALLY DEFERRED' ELSE ' INITIALLY IMMEDIATE' END END,
-  ARRAY(SELECT a.attname::text
+/// SQL pieces shared by the catalog queries over indexes `x` (index relation `i`) of
+/// tables `c` in schemas `n`: the key columns in order (a SELECT-list item), and the
+/// joins that bind those names.
+macro_rules! index_key_columns_and_joins {
+    () => {
+        "ARRAY(SELECT a.attname::text
         FROM unnest(x.indkey::int2[]) WITH ORDINALITY u(attnum, ord)
         JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum = u.attnum
         WHERE u.ord <= x.indnkeyatts ORDER BY u.ord)
@@ -89,7 +81,28 @@ FROM pg_index x
 JOIN pg_class i ON i.oid = x.indexrelid
 JOIN pg_class c ON c.oid = x.indrelid
 JOIN pg_namespace n ON n.oid = c.relnamespace
-LEFT JOIN pg_constraint k ON k.conindid = x.indexrelid AND k.conrelid = x.indrelid AND k.contype = 'u'
+"
+    };
+}
+pub(crate) use index_key_columns_and_joins;
+
+/// Candidates for `deferrable_uniques`: unique constraints ('unique') and unique indexes
+/// ('index') on plain columns of ordinary tables that no FK references and no other
+/// constraint uses, whose collations compare bytes and whose NULLs are distinct. The
+/// last column holds the key columns' names. A constraint's definition is its index's
+/// (which keeps storage parameters and tablespace; the constraint's own text does not),
+/// a newline, and its deferrability: `rebuild_unique` builds the index, then attaches.
+const UNIQUES_SQL: &str = concat!(
+    "
+SELECT n.nspname::text, c.relname::text,
+  CASE WHEN k.oid IS NULL THEN 'index' ELSE 'unique' END,
+  COALESCE(k.conname, i.relname)::text,
+  pg_get_indexdef(x.indexrelid) || CASE WHEN k.oid IS NULL THEN '' ELSE
+    E'\n' || CASE WHEN k.condeferrable THEN 'DEFERRABLE' ELSE 'NOT DEFERRABLE' END
+    || CASE WHEN k.condeferred THEN ' INITIALLY DEFERRED' ELSE ' INITIALLY IMMEDIATE' END END,
+  ",
+    index_key_columns_and_joins!(),
+    "LEFT JOIN pg_constraint k ON k.conindid = x.indexrelid AND k.conrelid = x.indrelid AND k.contype = 'u'
 WHERE n.nspname = $1 AND c.relname = ANY($2) AND c.relkind = 'r'
   AND x.indisunique AND NOT x.indisprimary AND x.indisvalid AND x.indexprs IS NULL
   AND NOT x.indisreplident AND NOT x.indisclustered
@@ -98,7 +111,8 @@ WHERE n.nspname = $1 AND c.relname = ANY($2) AND c.relkind = 'r'
                   WHERE o.conindid = x.indexrelid AND o.oid IS DISTINCT FROM k.oid)
   AND NOT EXISTS (SELECT 1 FROM unnest(x.indcollation::oid[]) co
                   JOIN pg_collation pc ON pc.oid = co WHERE NOT pc.collisdeterministic)
-ORDER BY 1, 2, 3, 4";
+ORDER BY 1, 2, 3, 4"
+);
 
 /// The source fractional-second digits of a `datetime(6)`-style column type (0 if none).
 fn source_fsp(column_type: &str) -> u32 {
