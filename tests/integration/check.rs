@@ -641,7 +641,11 @@ fn check_finds_rows_that_repeat_a_target_key_the_source_does_not_enforce() {
         .assert_exit(1)
         .assert_stderr_contains("already exists.; constraint: ")
         .assert_stderr_contains(
-            "(SQLSTATE 23505); `my2pg check` lists the source rows that repeat a key the source \
-         does not keep unique",
+            // After the row's key where the table has one.
+            "(SQLSTATE 23505); ",
+        )
+        .assert_stderr_contains(
+            "; `my2pg check` lists the source rows that repeat a key the source does not keep \
+         unique\n",
         );
 }
