@@ -532,18 +532,36 @@ pub fn load(
     parse(&text, &base, workdir_override, env)
 }
 
+/// A TOML error as its position and message only: TOML's own rendering quotes the config
+/// line, and a line that does not parse may hold a password no scrubber can delimit (one
+/// with a quote or a space in it).
+fn toml_error(text: &str, e: &toml::de::Error) -> Error {
+    let flat = |s: &str| s.replace('\n', " ").trim().to_string();
+    match e.span().and_then(|s| text.get(..s.start)) {
+        Some(before) => {
+            let line = before.matches('\n').count() + 1;
+            let column = before.len() - before.rfind('\n').map_or(0, |i| i + 1) + 1;
+            Error::config(format!(
+                "TOML syntax error at line {line}, column {column}: {}",
+                flat(e.message())
+            ))
+        }
+        // No position, no quoted line: the message names the key (`in run.chunk_rows`).
+        None => Error::config(flat(&e.to_string())),
+    }
+}
+
 pub fn parse(
     text: &str,
     base_dir: &Path,
     workdir_override: Option<&Path>,
     env: &dyn Fn(&str) -> Option<String>,
 ) -> Result<Settings> {
-    let doc: toml::Table = toml::from_str(text)
-        .map_err(|e| Error::config(e.to_string().replace('\n', " ").trim().to_string()))?;
+    let doc: toml::Table = toml::from_str(text).map_err(|e| toml_error(text, &e))?;
     check_keys(&doc)?;
-    let file: ConfigFile = doc.try_into().map_err(|e: toml::de::Error| {
-        Error::config(e.to_string().replace('\n', " ").trim().to_string())
-    })?;
+    let file: ConfigFile = doc
+        .try_into()
+        .map_err(|e: toml::de::Error| toml_error(text, &e))?;
     let password = |var: &str, file: &Option<PathBuf>, key: &str| -> Result<Option<Secret>> {
         if let Some(v) = env(var).filter(|v| !v.is_empty()) {
             return Ok(Some(Secret::new(v)));
@@ -697,6 +715,22 @@ mod tests {
 
     fn no_env(_: &str) -> Option<String> {
         None
+    }
+
+    #[test]
+    fn a_toml_syntax_error_gives_its_position_not_the_line() {
+        let text = "[source]\nurl = \"mysql://root:Zq9\"Pw7x@h/x\"\n";
+        let e = parse(text, Path::new("."), None, &no_env).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "config: TOML syntax error at line 2, column 25: expected newline, `#`"
+        );
+        let text = format!("{MIN}[run]\nchunk_rows = \"abc\"\n");
+        let e = parse(&text, Path::new("."), None, &no_env).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "config: invalid type: string \"abc\", expected u64 in `run.chunk_rows`"
+        );
     }
 
     #[test]

@@ -650,6 +650,24 @@ fn index_failed(what: String, o: &Recorded, e: &tokio_postgres::Error) -> Error 
     if failed.is_violation() {
         return failed;
     }
+    // Only the rows can make a build fail for good (a value an expression rejects: class
+    // 22; an entry too large: 54). A lost connection, a shutdown or a missing privilege
+    // is fixed by running again once its cause is gone; giving the index up would lose it.
+    let about_the_rows = e
+        .as_db_error()
+        .is_some_and(|db| matches!(&db.code().code()[..2], "22" | "54"));
+    if !about_the_rows {
+        return crate::error::ErrorKind::Query {
+            side: "target (PostgreSQL)",
+            what,
+            reason: format!(
+                "{}; its definition stays in my2pg.rebuild_objects: run again once the cause is \
+                 fixed, and the run builds it",
+                crate::error::pg_reason(e)
+            ),
+        }
+        .into();
+    }
     crate::error::ErrorKind::Query {
         side: "target (PostgreSQL)",
         what,

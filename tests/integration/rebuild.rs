@@ -801,3 +801,37 @@ fn every_object_that_cannot_come_back_after_a_failure_is_named() {
         ]
     );
 }
+
+/// An index that fails to build for a reason other than the rows (here a definition that
+/// names a column the table lacks; in practice a lost connection, a shutdown, a missing
+/// privilege) is not offered up for deletion: running again once the cause is fixed
+/// builds it.
+#[test]
+fn an_index_failing_for_another_reason_than_the_rows_is_not_offered_up() {
+    let env = TestEnv::new("rb_not_rows");
+    env.mysql_exec(
+        "CREATE TABLE t (id int NOT NULL PRIMARY KEY, v int NOT NULL); \
+         INSERT INTO t VALUES (1, 1), (2, 70000)",
+    );
+    env.pg_exec("CREATE TABLE t (id integer PRIMARY KEY, v smallint NOT NULL)");
+    env.write_config("[run]\nchunk_rows = 1\n");
+    env.my2pg(&["run"])
+        .assert_exit(1)
+        .assert_stderr_contains("cannot convert 70000");
+    env.mysql_exec("UPDATE t SET v = 2 WHERE id = 2");
+    // As a crashed run could have left it: recorded, not in the catalog.
+    env.pg_exec(
+        "INSERT INTO my2pg.rebuild_objects VALUES ('public', 't', 'index', 't_gone', \
+         'CREATE INDEX t_gone ON public.t USING btree (gone)')",
+    );
+    let out = env.my2pg(&["run"]);
+    out.assert_exit(1).assert_stderr_contains(
+        "(rebuild index t_gone on public.t): ERROR: column \"gone\" does not exist (SQLSTATE \
+         42703); its definition stays in my2pg.rebuild_objects: run again once the cause is \
+         fixed, and the run builds it",
+    );
+    out.check(
+        !out.stderr.contains("DELETE FROM my2pg.rebuild_objects"),
+        "giving the index up is not suggested",
+    );
+}

@@ -221,6 +221,19 @@ fn unparsed_passwords_in_urls_never_appear() {
             "question mark in password",
             format!("mysql://root:S3?{PW}@127.0.0.1:1/x"),
         ),
+        // Quotes and spaces end a TOML string or a URL token early.
+        (
+            "double quote in password",
+            "mysql://root:S3cr3t\"Pw7x@127.0.0.1:1/x".to_string(),
+        ),
+        (
+            "space and backslash in password",
+            "mysql://root:S3cr3t S3cret\\plugh@127.0.0.1:1/x".to_string(),
+        ),
+        (
+            "backslash and single quote in password",
+            "mysql://root:S3cr3t\\S3cret'plugh@127.0.0.1:1/x".to_string(),
+        ),
     ] {
         let cfg = env.write_raw_config(
             "raw.toml",
@@ -239,6 +252,12 @@ fn unparsed_passwords_in_urls_never_appear() {
                 !out.stderr.contains("S3cr3t") && !out.stdout.contains("S3cr3t"),
                 &format!("{what}, {cmd}: the start of the password shows"),
             );
+            for part in ["Pw7x", "S3cret", "plugh"] {
+                out.check(
+                    !out.stderr.contains(part) && !out.stdout.contains(part),
+                    &format!("{what}, {cmd}: part of the password shows"),
+                );
+            }
         }
     }
 }
