@@ -117,6 +117,7 @@ pub async fn prepare(settings: &Settings) -> Result<Prepared> {
         }
     }
     check_existing_rows(&client, &mut plan).await?;
+    check_target_privileges(&client, settings, &mut plan).await?;
     Ok(Prepared {
         plan,
         source_database: db,
@@ -214,6 +215,104 @@ async fn read_zone_gaps(
     let zone = crate::convert::SourceZone::new(tz, gaps);
     tracing::debug!(zone = tz, gaps = zone.gaps(), "source time zone read");
     Ok(zone)
+}
+
+/// What the target user must be allowed for import and run, checked before anything is
+/// touched: found later, a missing privilege stops a run after it dropped indexes it then
+/// cannot build again. COPY needs INSERT; `rebuild` drops and rebuilds indexes and FKs
+/// and sets reloptions, which only the table's owner can, and creates indexes, which
+/// needs CREATE on the schema; the ledger needs its schema `my2pg` (or CREATE on the
+/// database to make it).
+async fn check_target_privileges(
+    client: &tokio_postgres::Client,
+    settings: &Settings,
+    plan: &mut Plan,
+) -> Result<()> {
+    let what = "read the target user's privileges";
+    let names: Vec<String> = plan.tables.iter().map(|t| t.target.name.clone()).collect();
+    let schema = &settings.schema;
+    let rows = client
+        .query(
+            "SELECT c.relname::text, pg_has_role(c.relowner, 'USAGE'), \
+               has_table_privilege(c.oid, 'INSERT'), pg_get_userbyid(c.relowner)::text \
+             FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace \
+             WHERE n.nspname = $1 AND c.relname = ANY($2)",
+            &[schema, &names],
+        )
+        .await
+        .map_err(|e| Error::pg(what, &e))?;
+    let general = client
+        .query_one(
+            "SELECT current_user::text, has_schema_privilege(n.oid, 'CREATE'), \
+               CASE WHEN l.oid IS NULL THEN has_database_privilege(current_database(), 'CREATE') \
+                 ELSE has_schema_privilege(l.oid, 'USAGE, CREATE') END \
+             FROM pg_namespace n LEFT JOIN pg_namespace l ON l.nspname = 'my2pg' \
+             WHERE n.nspname = $1",
+            &[schema],
+        )
+        .await
+        .map_err(|e| Error::pg(what, &e))?;
+    let (user, create_in_schema, ledger_ok): (String, bool, bool) =
+        (general.get(0), general.get(1), general.get(2));
+    let rebuild = settings.constraints == ConstraintStrategy::Rebuild;
+    let mut problem = |table: &str, message: String| {
+        plan.problems.push(crate::plan::Problem {
+            kind: crate::plan::ProblemKind::TargetPrivileges,
+            table: table.to_string(),
+            column: None,
+            message,
+        })
+    };
+    for r in &rows {
+        let (table, owner, insert, owner_name): (String, bool, bool, String) =
+            (r.get(0), r.get(1), r.get(2), r.get(3));
+        let t = crate::ident::PgName {
+            schema: schema.clone(),
+            name: table.clone(),
+        };
+        if !insert {
+            problem(
+                &table,
+                format!(
+                    "target user \"{user}\" cannot insert into {t} (COPY needs INSERT): grant \
+                     it, or connect as the table's owner \"{owner_name}\""
+                ),
+            );
+        } else if rebuild && !owner {
+            problem(
+                &table,
+                format!(
+                    "constraints = \"rebuild\" drops and rebuilds the indexes and FKs of {t}, \
+                     which only its owner \"{owner_name}\" (or a member of that role) can; \
+                     target user \"{user}\" is not: connect as the owner, or use constraints = \
+                     \"keep\""
+                ),
+            );
+        }
+    }
+    if rebuild && !create_in_schema && !plan.tables.is_empty() {
+        problem(
+            "",
+            format!(
+                "constraints = \"rebuild\" creates the dropped indexes again in schema \
+                 {schema_q}, which needs CREATE on it; target user \"{user}\" lacks it: GRANT \
+                 CREATE ON SCHEMA {schema_q} TO {user_q}, or use constraints = \"keep\"",
+                schema_q = crate::ident::PgIdent(schema.clone()),
+                user_q = crate::ident::PgIdent(user.clone()),
+            ),
+        );
+    }
+    if !ledger_ok {
+        problem(
+            "",
+            format!(
+                "the ledger lives in schema my2pg, which target user \"{user}\" can neither \
+                 create (CREATE on the database) nor use (USAGE and CREATE on it): grant one \
+                 of them"
+            ),
+        );
+    }
+    Ok(())
 }
 
 /// Finds copied target tables that already hold rows. Rows an earlier my2pg run loaded

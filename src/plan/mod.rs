@@ -31,6 +31,8 @@ pub enum ProblemKind {
     AmbiguousName,
     /// Blocks import/run only: the target table holds rows my2pg did not load.
     TargetNotEmpty,
+    /// Blocks import/run only: the target user lacks a privilege the load needs.
+    TargetPrivileges,
     // Warnings.
     TargetOnlyTable,
     SkippedColumn,
@@ -417,9 +419,12 @@ impl Plan {
 
     /// Export never touches the target, so a non-empty target does not block it.
     pub fn is_exportable(&self) -> bool {
-        self.problems
-            .iter()
-            .all(|p| p.kind == ProblemKind::TargetNotEmpty)
+        self.problems.iter().all(|p| {
+            matches!(
+                p.kind,
+                ProblemKind::TargetNotEmpty | ProblemKind::TargetPrivileges
+            )
+        })
     }
 }
 

@@ -277,11 +277,18 @@ fn select<'a>(available: &[&'a str], wanted: &[String]) -> Result<BTreeSet<&'a s
 async fn planned_tables(settings: &Settings, opts: &VerifyOptions) -> Result<Vec<TablePlan>> {
     let prepared = crate::commands::prepare(settings).await?;
     let plan = prepared.plan;
-    // A target that already holds rows blocks a load, not a comparison.
+    // A target that already holds rows, or a user that may not load it, blocks a load,
+    // not a comparison.
     let blocking: Vec<_> = plan
         .problems
         .iter()
-        .filter(|p| p.kind != crate::plan::ProblemKind::TargetNotEmpty)
+        .filter(|p| {
+            !matches!(
+                p.kind,
+                crate::plan::ProblemKind::TargetNotEmpty
+                    | crate::plan::ProblemKind::TargetPrivileges
+            )
+        })
         .cloned()
         .collect();
     if !blocking.is_empty() {

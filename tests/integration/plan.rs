@@ -562,3 +562,110 @@ fn a_plan_that_copies_no_table_blocks_with_exit_2() {
         Some("1".into())
     );
 }
+
+/// A target user that may insert but neither owns the tables nor may create in their
+/// schema cannot rebuild what `rebuild` drops: plan says so (blocking import and run,
+/// not export or check) before anything is dropped; `keep` needs INSERT and the ledger.
+#[test]
+fn a_target_user_that_cannot_rebuild_indexes_is_refused_before_anything_is_dropped() {
+    let env = TestEnv::new("plan_privs");
+    let role = format!("{}_loader", env.name);
+    env.mysql_exec(
+        "CREATE TABLE t (id int NOT NULL PRIMARY KEY, email varchar(50) NOT NULL, \
+         UNIQUE KEY t_email (email)); INSERT INTO t VALUES (1, 'a'), (2, 'b')",
+    );
+    env.pg_exec(
+        "CREATE TABLE t (id integer PRIMARY KEY, email varchar(50) NOT NULL CONSTRAINT t_email UNIQUE); \
+         CREATE INDEX t_email_lower ON t (lower(email))",
+    );
+    env.pg_admin_exec(&format!(
+        "DROP ROLE IF EXISTS \"{role}\"; CREATE ROLE \"{role}\" LOGIN; \
+         GRANT USAGE ON SCHEMA public TO \"{role}\"; GRANT INSERT, SELECT ON t TO \"{role}\""
+    ));
+    let owner_cfg = env.write_config("");
+    let text = std::fs::read_to_string(&owner_cfg).expect("config");
+    let owner_at = format!("{}@", crate::common::OWNER_ROLE);
+    assert!(text.contains(&owner_at), "{text}");
+    let cfg = env.write_raw_config("loader.toml", &text.replace(&owner_at, &format!("{role}@")));
+    let indexes =
+        || env.pg_rows("SELECT indexname::text FROM pg_indexes WHERE tablename = 't' ORDER BY 1");
+    let before = indexes();
+    let plan = env.cmd(&cfg, &["plan", "--json"]).run();
+    plan.assert_exit(2);
+    let messages: Vec<(String, String)> = plan.json()["problems"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| {
+            (
+                p["kind"].as_str().unwrap().to_string(),
+                p["message"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        messages,
+        vec![
+            (
+                "target_privileges".to_string(),
+                format!(
+                    "constraints = \"rebuild\" drops and rebuilds the indexes and FKs of \
+                     \"public\".\"t\", which only its owner \"my2pg_owner\" (or a member of that \
+                     role) can; target user \"{role}\" is not: connect as the owner, or use \
+                     constraints = \"keep\""
+                )
+            ),
+            (
+                "target_privileges".to_string(),
+                format!(
+                    "constraints = \"rebuild\" creates the dropped indexes again in schema \
+                     \"public\", which needs CREATE on it; target user \"{role}\" lacks it: \
+                     GRANT CREATE ON SCHEMA \"public\" TO \"{role}\", or use constraints = \
+                     \"keep\""
+                )
+            ),
+            (
+                "target_privileges".to_string(),
+                format!(
+                    "the ledger lives in schema my2pg, which target user \"{role}\" can neither \
+                     create (CREATE on the database) nor use (USAGE and CREATE on it): grant \
+                     one of them"
+                )
+            ),
+        ]
+    );
+    env.cmd(&cfg, &["run"])
+        .run()
+        .assert_exit(2)
+        .assert_stderr_contains("which only its owner \"my2pg_owner\"");
+    assert_eq!(indexes(), before, "nothing was dropped");
+    assert_eq!(env.pg_count("t"), 0);
+    // check and export do not need the target's privileges.
+    env.cmd(&cfg, &["check"]).run().assert_ok();
+    // keep needs INSERT and the ledger only.
+    env.pg_admin_exec(&format!(
+        "GRANT CREATE ON DATABASE \"{}\" TO \"{role}\"",
+        env.name
+    ));
+    let keep_owner = env.write_config_as(
+        "keep-owner.toml",
+        "public",
+        &env.workdir,
+        "[run]\nconstraints = \"keep\"\n",
+    );
+    let keep_text = std::fs::read_to_string(&keep_owner).expect("config");
+    let keep = env.write_raw_config(
+        "keep.toml",
+        &keep_text.replace(&owner_at, &format!("{role}@")),
+    );
+    env.cmd(&keep, &["run"]).run().assert_ok();
+    assert_eq!(
+        env.pg_rows("SELECT id::text, email FROM t ORDER BY id"),
+        vec![row(&[Some("1"), Some("a")]), row(&[Some("2"), Some("b")])]
+    );
+    assert_eq!(indexes(), before);
+    env.pg_admin_exec(&format!(
+        "DROP OWNED BY \"{role}\"; REVOKE ALL ON DATABASE \"{}\" FROM \"{role}\"; DROP ROLE \"{role}\"",
+        env.name
+    ));
+}
