@@ -1203,6 +1203,7 @@ pub async fn run(settings: &Settings, cancel: Cancel, opts: LoadOptions<'_>) -> 
                 "run", &run_id, settings, &plan, &m, started,
             ));
         }
+        finished_load_needs_its_files(&clients[0], settings, &plan, &wd).await?;
     }
     // A fresh run re-exports too: chunk files from an earlier export may predate changes
     // in the source. They go before the TRUNCATE: were they removed after it, a run
@@ -1579,6 +1580,50 @@ async fn nothing_to_load(
         manifests.push(m);
     }
     Ok(Some(manifests))
+}
+
+/// A finished load is only recognised through the files it loaded: from a new work
+/// directory, a run would export everything again and drop the target's
+/// indexes and FKs while it finds every chunk already loaded. On a target already in
+/// use that lifts its unique keys for minutes, so it stops before touching anything.
+async fn finished_load_needs_its_files(
+    client: &tokio_postgres::Client,
+    settings: &Settings,
+    plan: &Plan,
+    wd: &WorkDir,
+) -> Result<()> {
+    let Some(last) = ledger::last_run(client, &settings.schema).await? else {
+        return Ok(());
+    };
+    let Some(finished_at) = last.finished_at else {
+        return Ok(());
+    };
+    // A work directory used before (one whose files a failed `--fresh` removed, say) is
+    // the operator's own continuation; only a new one is taken for a mix-up.
+    if wd.run_file().exists() {
+        return Ok(());
+    }
+    for t in &plan.tables {
+        if Manifest::read(&wd.manifest_path(&t.dir))?.is_some() {
+            return Ok(());
+        }
+    }
+    let loaded = ledger::summary(client)
+        .await?
+        .iter()
+        .any(|(schema, _, chunks, _)| *schema == settings.schema && *chunks > 0);
+    if !loaded {
+        return Ok(());
+    }
+    Err(Error::config(format!(
+        "the target's last run ({}, finished {finished_at}) loaded every table, and work \
+         directory {} is new (none of its files): this run would export everything again and \
+         drop the target's indexes and foreign keys while it found every row already loaded; \
+         use that run's work directory (--workdir), or `run --fresh --yes` to load everything \
+         again; nothing was changed in the target",
+        last.run_id,
+        wd.root().display()
+    )))
 }
 
 /// Chunks in the ledger were cut at the chunk size the last run recorded: a run cutting

@@ -2984,3 +2984,39 @@ fn sigterm_during_the_index_rebuild_restores_without_racing_the_builds() {
     assert_eq!(env.pg_value(catalog), before);
     assert_eq!(env.pg_count("t"), 300);
 }
+
+/// A finished load seen from a work directory without its files: the run would export
+/// everything again and drop the target's indexes and FKs while it found every row
+/// loaded; it stops before touching the target, and `--fresh` is the way to reload.
+#[test]
+fn a_finished_load_is_not_reworked_from_an_empty_work_directory() {
+    let (env, cfg) = counted_env("finished_elsewhere");
+    env.pg_exec("CREATE INDEX counted_name ON counted (name)");
+    let wd = env.workdir.clone();
+    my2pg_in(&cfg, &wd, &["run"]).assert_ok();
+    let run_id = last_run(&cfg, &wd)["run_id"]
+        .as_str()
+        .expect("run id")
+        .to_string();
+    let index_oid = || env.pg_value("SELECT 'counted_name'::regclass::oid::text");
+    let before = index_oid();
+    let other = env.dir.join("empty-work");
+    let out = my2pg_in(&cfg, &other, &["run"]);
+    out.assert_exit(2)
+        .assert_stderr_contains(&format!("the target's last run ({run_id}, finished "));
+    out.assert_stderr_contains(&format!(
+        ") loaded every table, and work directory {} is new (none of its files): this run would \
+         export everything again and drop the target's indexes and foreign keys while it \
+         found every row already loaded; use that run's work directory (--workdir), or `run \
+         --fresh --yes` to load everything again; nothing was changed in the target",
+        other.display()
+    ));
+    assert_eq!(index_oid(), before, "the index was not dropped");
+    // The run's own work directory still finds nothing to do; --fresh reloads.
+    my2pg_in(&cfg, &wd, &["run"])
+        .assert_ok()
+        .assert_stderr_contains("nothing to load");
+    my2pg_in(&cfg, &other, &["run", "--fresh", "--yes"]).assert_ok();
+    assert_eq!(counted_rows(&env).len(), 40);
+    assert_eq!(counted_rows(&env), counted_source(&env));
+}
