@@ -16,7 +16,8 @@ const RECORDS: &str = "CREATE TABLE IF NOT EXISTS my2pg.dropped_constraints (
     table_name text NOT NULL,
     constraint_name text NOT NULL,
     definition text NOT NULL,
-    PRIMARY KEY (schema_name, table_name, constraint_name))";
+    PRIMARY KEY (schema_name, table_name, constraint_name));
+ALTER TABLE my2pg.dropped_constraints ADD COLUMN IF NOT EXISTS comment text";
 
 fn fill_name(table: &str) -> PgName {
     PgName {
@@ -186,24 +187,27 @@ pub async fn before_load(
             schema: b.schema.clone(),
             name: b.child.clone(),
         };
-        let def: Option<String> = client
+        let def: Option<(String, Option<String>)> = client
             .query_opt(
-                "SELECT pg_get_constraintdef(c.oid) FROM pg_constraint c \
-                 WHERE c.conrelid = $1::text::regclass AND c.conname = $2",
+                "SELECT pg_get_constraintdef(c.oid), obj_description(c.oid, 'pg_constraint') \
+                 FROM pg_constraint c WHERE c.conrelid = $1::text::regclass AND c.conname = $2",
                 &[&table.to_string(), &b.constraint],
             )
             .await
             .map_err(|e| Error::pg("read constraint definition", &e))?
-            .map(|r| r.get(0));
-        let Some(def) = def else { continue }; // already dropped and recorded by an earlier run
+            .map(|r| (r.get(0), r.get(1)));
+        // None: already dropped and recorded by an earlier run.
+        let Some((def, comment)) = def else { continue };
         let tx_sql = format!(
             "ALTER TABLE {table} DROP CONSTRAINT {}",
             PgIdent(b.constraint.clone())
         );
         client
             .execute(
-                "INSERT INTO my2pg.dropped_constraints VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING",
-                &[&b.schema, &b.child, &b.constraint, &def],
+                "INSERT INTO my2pg.dropped_constraints (schema_name, table_name, \
+                   constraint_name, definition, comment) VALUES ($1, $2, $3, $4, $5) \
+                 ON CONFLICT DO NOTHING",
+                &[&b.schema, &b.child, &b.constraint, &def, &comment],
             )
             .await
             .map_err(|e| Error::pg("record a dropped constraint", &e))?;
@@ -338,7 +342,8 @@ pub async fn restore_constraints(client: &Client, validate: bool) -> Result<()> 
     }
     let rows = client
         .query(
-            "SELECT schema_name, table_name, constraint_name, definition FROM my2pg.dropped_constraints ORDER BY 1, 2, 3",
+            "SELECT schema_name, table_name, constraint_name, definition, comment \
+             FROM my2pg.dropped_constraints ORDER BY 1, 2, 3",
             &[],
         )
         .await
@@ -347,8 +352,8 @@ pub async fn restore_constraints(client: &Client, validate: bool) -> Result<()> 
     // together at the end.
     let mut violations = Vec::new();
     for r in rows {
-        let (schema, table, name, def): (String, String, String, String) =
-            (r.get(0), r.get(1), r.get(2), r.get(3));
+        let (schema, table, name, def, comment): (String, String, String, String, Option<String>) =
+            (r.get(0), r.get(1), r.get(2), r.get(3), r.get(4));
         let t = PgName {
             schema: schema.clone(),
             name: table.clone(),
@@ -388,6 +393,15 @@ pub async fn restore_constraints(client: &Client, validate: bool) -> Result<()> 
                 ))
                 .await
                 .map_err(|e| Error::pg(format!("re-add constraint {name}"), &e))?;
+        }
+        if let (false, Some(comment)) = (present, &comment) {
+            client
+                .batch_execute(&format!(
+                    "COMMENT ON CONSTRAINT {q} ON {t} IS {}",
+                    crate::ident::pg_literal(comment)
+                ))
+                .await
+                .map_err(|e| Error::pg(format!("restore the comment of constraint {name}"), &e))?;
         }
         if validate {
             let validated = client

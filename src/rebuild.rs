@@ -30,7 +30,9 @@ const RECORDS: &str = "CREATE TABLE IF NOT EXISTS my2pg.rebuild_objects (
     PRIMARY KEY (schema_name, table_name, kind, object_name));
 ALTER TABLE my2pg.rebuild_objects DROP CONSTRAINT IF EXISTS rebuild_objects_kind_check;
 ALTER TABLE my2pg.rebuild_objects ADD CONSTRAINT rebuild_objects_kind_check
-    CHECK (kind IN ('index', 'unique', 'fk', 'reloption'))";
+    CHECK (kind IN ('index', 'unique', 'fk', 'reloption'));
+ALTER TABLE my2pg.rebuild_objects ADD COLUMN IF NOT EXISTS tablespace text,
+    ADD COLUMN IF NOT EXISTS comment text";
 
 /// Per copied table: its own and its TOAST table's `autovacuum_enabled` ('' = not set).
 const RELOPTIONS_SQL: &str = "
@@ -46,12 +48,16 @@ WHERE n.nspname = $1 AND c.relname = ANY($2) AND c.relkind = 'r'
   AND (o.name = 'autovacuum_enabled' OR c.reltoastrelid <> 0)
 ORDER BY 1, 2, 3";
 
-/// Indexes that back no constraint and enforce nothing, and FKs whose child is copied.
+/// Indexes that back no constraint and enforce nothing, and FKs whose child is copied,
+/// with an index's tablespace (NULL: the database's default; pg_get_indexdef leaves it
+/// out) and the object's comment.
 /// A partition's index attached to a partitioned index (`pg_inherits`) and an FK cloned
 /// onto a partition or for a referenced partition (`conparentid <> 0`) are left out: they
 /// follow their parent object, which alone is dropped and re-created.
 const OBJECTS_SQL: &str = "
-SELECT n.nspname::text, c.relname::text, 'index', i.relname::text, pg_get_indexdef(x.indexrelid)
+SELECT n.nspname::text, c.relname::text, 'index', i.relname::text, pg_get_indexdef(x.indexrelid),
+  (SELECT spcname::text FROM pg_tablespace WHERE oid = i.reltablespace),
+  obj_description(x.indexrelid, 'pg_class')
 FROM pg_index x
 JOIN pg_class i ON i.oid = x.indexrelid
 JOIN pg_class c ON c.oid = x.indrelid
@@ -61,7 +67,8 @@ WHERE n.nspname = $1 AND c.relname = ANY($2) AND NOT x.indisunique AND NOT x.ind
   AND NOT EXISTS (SELECT 1 FROM pg_constraint k WHERE k.conindid = x.indexrelid)
   AND NOT EXISTS (SELECT 1 FROM pg_inherits h WHERE h.inhrelid = x.indexrelid)
 UNION ALL
-SELECT n.nspname::text, c.relname::text, 'fk', k.conname::text, pg_get_constraintdef(k.oid)
+SELECT n.nspname::text, c.relname::text, 'fk', k.conname::text, pg_get_constraintdef(k.oid),
+  NULL::text, obj_description(k.oid, 'pg_constraint')
 FROM pg_constraint k
 JOIN pg_class c ON c.oid = k.conrelid
 JOIN pg_namespace n ON n.oid = c.relnamespace
@@ -89,9 +96,10 @@ pub(crate) use index_key_columns_and_joins;
 /// Candidates for `deferrable_uniques`: unique constraints ('unique') and unique indexes
 /// ('index') on plain columns of ordinary tables that no FK references and no other
 /// constraint uses, whose collations compare bytes and whose NULLs are distinct. The
-/// last column holds the key columns' names. A constraint's definition is its index's
-/// (which keeps storage parameters and tablespace; the constraint's own text does not),
-/// a newline, and its deferrability: `rebuild_unique` builds the index, then attaches.
+/// last column holds the key columns' names, after the tablespace and the comment. A
+/// constraint's definition is its index's (which keeps storage parameters, not the
+/// tablespace: that is recorded apart), a newline, and its deferrability:
+/// `rebuild_unique` builds the index, then attaches.
 const UNIQUES_SQL: &str = concat!(
     "
 SELECT n.nspname::text, c.relname::text,
@@ -100,6 +108,9 @@ SELECT n.nspname::text, c.relname::text,
   pg_get_indexdef(x.indexrelid) || CASE WHEN k.oid IS NULL THEN '' ELSE
     E'\n' || CASE WHEN k.condeferrable THEN 'DEFERRABLE' ELSE 'NOT DEFERRABLE' END
     || CASE WHEN k.condeferred THEN ' INITIALLY DEFERRED' ELSE ' INITIALLY IMMEDIATE' END END,
+  (SELECT spcname::text FROM pg_tablespace WHERE oid = i.reltablespace),
+  CASE WHEN k.oid IS NULL THEN obj_description(x.indexrelid, 'pg_class')
+    ELSE obj_description(k.oid, 'pg_constraint') END,
   ",
     index_key_columns_and_joins!(),
     "LEFT JOIN pg_constraint k ON k.conindid = x.indexrelid AND k.conrelid = x.indrelid AND k.contype = 'u'
@@ -184,7 +195,7 @@ async fn deferrable_uniques(
     plan: &Plan,
     schema: &str,
     names: &[String],
-) -> Result<Vec<(String, String, String, String, String)>> {
+) -> Result<Vec<ObjectRow>> {
     let rows = client
         .query(UNIQUES_SQL, &[&schema, &names])
         .await
@@ -192,16 +203,35 @@ async fn deferrable_uniques(
     let mut out = Vec::new();
     for r in &rows {
         let table: String = r.get(1);
-        let columns: Vec<String> = r.get(5);
+        let columns: Vec<String> = r.get(7);
         let Some(t) = plan.tables.iter().find(|t| t.target.name == table) else {
             continue;
         };
         if source_enforces(t, &columns) {
-            out.push((r.get(0), table, r.get(2), r.get(3), r.get(4)));
+            out.push((
+                r.get(0),
+                table,
+                r.get(2),
+                r.get(3),
+                r.get(4),
+                r.get(5),
+                r.get(6),
+            ));
         }
     }
     Ok(out)
 }
+
+/// (schema, table, kind, name, definition, tablespace, comment) of an object to record.
+type ObjectRow = (
+    String,
+    String,
+    String,
+    String,
+    String,
+    Option<String>,
+    Option<String>,
+);
 
 pub async fn ensure_records(client: &Client) -> Result<()> {
     client
@@ -224,9 +254,19 @@ pub async fn drop_for_load(
         .query(OBJECTS_SQL, &[&schema, &names])
         .await
         .map_err(|e| Error::pg("read index and FK definitions", &e))?;
-    let mut objects: Vec<(String, String, String, String, String)> = rows
+    let mut objects: Vec<ObjectRow> = rows
         .iter()
-        .map(|r| (r.get(0), r.get(1), r.get(2), r.get(3), r.get(4)))
+        .map(|r| {
+            (
+                r.get(0),
+                r.get(1),
+                r.get(2),
+                r.get(3),
+                r.get(4),
+                r.get(5),
+                r.get(6),
+            )
+        })
         .collect();
     let uniques = if defer_unique {
         deferrable_uniques(client, plan, schema, &names).await?
@@ -242,10 +282,12 @@ pub async fn drop_for_load(
         .transaction()
         .await
         .map_err(|e| Error::pg("begin drop", &e))?;
-    for (s, t, kind, name, def) in &objects {
+    for (s, t, kind, name, def, tablespace, comment) in &objects {
         tx.execute(
-            "INSERT INTO my2pg.rebuild_objects VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING",
-            &[s, t, kind, name, def],
+            "INSERT INTO my2pg.rebuild_objects (schema_name, table_name, kind, object_name, \
+               definition, tablespace, comment) VALUES ($1, $2, $3, $4, $5, $6, $7) \
+             ON CONFLICT DO NOTHING",
+            &[s, t, kind, name, def, tablespace, comment],
         )
         .await
         .map_err(|e| Error::pg("record an index or FK definition", &e))?;
@@ -284,7 +326,8 @@ pub async fn drop_for_load(
             (r.get(0), r.get(1), r.get(2), r.get(3));
         // DO NOTHING: after a crash the record still holds the operator's value.
         tx.execute(
-            "INSERT INTO my2pg.rebuild_objects VALUES ($1, $2, 'reloption', $3, $4) ON CONFLICT DO NOTHING",
+            "INSERT INTO my2pg.rebuild_objects (schema_name, table_name, kind, object_name, \
+               definition) VALUES ($1, $2, 'reloption', $3, $4) ON CONFLICT DO NOTHING",
             &[&s, &t, &name, &value],
         )
         .await
@@ -358,7 +401,8 @@ async fn read_records(client: &Client) -> Result<Vec<Recorded>> {
     let rows = client
         .query(
             "SELECT schema_name, table_name, kind, object_name, definition, \
-               COALESCE(pg_total_relation_size(to_regclass(format('%I.%I', schema_name, table_name))), 0) \
+               COALESCE(pg_total_relation_size(to_regclass(format('%I.%I', schema_name, table_name))), 0), \
+               tablespace, comment \
              FROM my2pg.rebuild_objects ORDER BY kind DESC, 6 DESC, schema_name, table_name, object_name",
             &[],
         )
@@ -373,6 +417,8 @@ async fn read_records(client: &Client) -> Result<Vec<Recorded>> {
             name: r.get(3),
             def: r.get(4),
             bytes: r.get(5),
+            tablespace: r.get(6),
+            comment: r.get(7),
         })
         .collect())
 }
@@ -626,7 +672,7 @@ async fn rebuild_index(client: &Client, o: &Recorded) -> Result<()> {
         .map_err(|e| Error::pg("look up index", &e))?
         .get(0);
     if !present {
-        let def = cascading_index_def(client, o).await?;
+        let def = o.in_tablespace(&cascading_index_def(client, o).await?);
         if let Err(e) = client.batch_execute(&def).await {
             // Built meanwhile by a session that was still running it (a cleanup after a
             // failure): the index is there, which is all that was asked.
@@ -638,6 +684,11 @@ async fn rebuild_index(client: &Client, o: &Recorded) -> Result<()> {
                 ));
             }
         }
+        o.restore_comment(
+            client,
+            &format!("INDEX {}.{}", PgIdent(s.clone()), PgIdent(name.clone())),
+        )
+        .await?;
     }
     forget(client, s, t, "index", name).await
 }
@@ -832,7 +883,7 @@ async fn rebuild_unique(client: &Client, o: &Recorded) -> Result<()> {
             .map_err(|e| Error::pg("look up index", &e))?
             .get(0);
         if !built {
-            if let Err(e) = client.batch_execute(index_def).await {
+            if let Err(e) = client.batch_execute(&o.in_tablespace(index_def)).await {
                 // Built meanwhile by a session that was still running it (a cleanup).
                 if e.code() != Some(&tokio_postgres::error::SqlState::DUPLICATE_TABLE) {
                     return Err(failed(&e));
@@ -849,6 +900,11 @@ async fn rebuild_unique(client: &Client, o: &Recorded) -> Result<()> {
                 return Err(failed(&e));
             }
         }
+        o.restore_comment(
+            client,
+            &format!("CONSTRAINT {} ON {table}", PgIdent(name.clone())),
+        )
+        .await?;
     }
     forget(client, &o.schema, &o.table, "unique", name).await
 }
@@ -868,9 +924,16 @@ async fn validate_fk(
         .await
         .map_err(|e| Error::pg_data(format!("validate constraint {name} on {table}"), &e));
     match validated {
-        Ok(()) => forget(client, &fk.schema, &fk.table, "fk", name)
-            .await
-            .map(|()| true),
+        Ok(()) => {
+            fk.restore_comment(
+                client,
+                &format!("CONSTRAINT {} ON {table}", PgIdent(name.clone())),
+            )
+            .await?;
+            forget(client, &fk.schema, &fk.table, "fk", name)
+                .await
+                .map(|()| true)
+        }
         Err(e) if strict => Err(e),
         // Failure path: a partial load may not satisfy it yet. It stays NOT VALID
         // (enforced for new rows) and recorded, and the next run validates it.
@@ -902,6 +965,9 @@ struct Recorded {
     def: String,
     /// Size of the table (orders the rebuild queue).
     bytes: i64,
+    /// An index's tablespace; None: the database's default.
+    tablespace: Option<String>,
+    comment: Option<String>,
 }
 
 impl Recorded {
@@ -909,6 +975,28 @@ impl Recorded {
     fn is_unique_key(&self) -> bool {
         self.kind == "unique"
             || (self.kind == "index" && self.def.starts_with("CREATE UNIQUE INDEX"))
+    }
+
+    /// `sql` (an index build) run in the index's own tablespace: pg_get_indexdef has no
+    /// TABLESPACE clause, so the build would otherwise land in `default_tablespace`. In
+    /// one implicit transaction, so the setting ends with the statement, failed or not.
+    fn in_tablespace(&self, sql: &str) -> String {
+        let ts = self
+            .tablespace
+            .as_ref()
+            .map_or("''".to_string(), |t| PgIdent(t.clone()).to_string());
+        format!("SET LOCAL default_tablespace = {ts}; {sql}")
+    }
+
+    /// Puts the object's comment back (`on`: `INDEX s.name` or `CONSTRAINT name ON t`).
+    async fn restore_comment(&self, client: &Client, on: &str) -> Result<()> {
+        let Some(comment) = &self.comment else {
+            return Ok(());
+        };
+        client
+            .batch_execute(&format!("COMMENT ON {on} IS {}", pg_literal(comment)))
+            .await
+            .map_err(|e| Error::pg(format!("restore the comment of {on}"), &e))
     }
 
     fn pg_table(&self) -> PgName {

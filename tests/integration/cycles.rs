@@ -217,10 +217,12 @@ fn cycles_not_null_only_cycle_drops_and_validates_the_constraint() {
     env.pg_exec(
         "CREATE TABLE c (id integer PRIMARY KEY, \"dId\" integer NOT NULL); \
          CREATE TABLE d (id integer PRIMARY KEY, \"cId\" integer NOT NULL CONSTRAINT d_c_fk REFERENCES c (id)); \
-         ALTER TABLE c ADD CONSTRAINT c_d_fk FOREIGN KEY (\"dId\") REFERENCES d (id) ON DELETE CASCADE",
+         ALTER TABLE c ADD CONSTRAINT c_d_fk FOREIGN KEY (\"dId\") REFERENCES d (id) ON DELETE CASCADE; \
+         COMMENT ON CONSTRAINT c_d_fk ON c IS 'each c has its d'",
     );
     let before = env.pg_rows(
-        "SELECT conname::text, pg_get_constraintdef(oid) FROM pg_constraint WHERE contype = 'f' ORDER BY 1",
+        "SELECT conname::text, pg_get_constraintdef(oid), obj_description(oid, 'pg_constraint') \
+         FROM pg_constraint WHERE contype = 'f' ORDER BY 1",
     );
     env.write_config("[run]\nchunk_rows = 1\nconstraints = \"keep\"\n");
     let plan = env.my2pg(&["plan", "--json"]);
@@ -237,11 +239,13 @@ fn cycles_not_null_only_cycle_drops_and_validates_the_constraint() {
         env.pg_rows("SELECT id::text, \"dId\"::text FROM c ORDER BY id"),
         vec![vec![s("1"), s("100")], vec![s("2"), s("101")]]
     );
-    // The same definition (ON DELETE CASCADE included) is back, validated.
+    // The same definition (ON DELETE CASCADE included) and comment are back, validated.
     let after = env.pg_rows(
-        "SELECT conname::text, pg_get_constraintdef(oid) FROM pg_constraint WHERE contype = 'f' ORDER BY 1",
+        "SELECT conname::text, pg_get_constraintdef(oid), obj_description(oid, 'pg_constraint') \
+         FROM pg_constraint WHERE contype = 'f' ORDER BY 1",
     );
     assert_eq!(after, before);
+    assert_eq!(after[0][2], s("each c has its d"));
     assert_eq!(
         fk_state(&env),
         vec![vec![s("c_d_fk"), s("true")], vec![s("d_c_fk"), s("true")]]

@@ -835,3 +835,63 @@ fn an_index_failing_for_another_reason_than_the_rows_is_not_offered_up() {
         "giving the index up is not suggested",
     );
 }
+
+/// Indexes and constraints dropped for the load come back in their own tablespace
+/// (pg_get_indexdef leaves it out) and with their comments.
+#[test]
+fn rebuilt_objects_keep_their_tablespace_and_comments() {
+    let env = TestEnv::new("rb_tablespace");
+    let ts = format!("{}_ts", env.name);
+    // An in-place tablespace (PostgreSQL 15+): no directory for the test to own.
+    env.pg_admin_exec(&format!(
+        "ALTER DATABASE \"{}\" SET allow_in_place_tablespaces = on",
+        env.name
+    ));
+    env.pg_admin_exec(&format!("DROP TABLESPACE IF EXISTS \"{ts}\""));
+    env.pg_admin_exec(&format!("CREATE TABLESPACE \"{ts}\" LOCATION ''"));
+    env.pg_admin_exec(&format!(
+        "GRANT CREATE ON TABLESPACE \"{ts}\" TO {}",
+        crate::common::OWNER_ROLE
+    ));
+    env.mysql_exec(
+        "CREATE TABLE p (id int NOT NULL PRIMARY KEY); INSERT INTO p VALUES (1), (2); \
+         CREATE TABLE c (id int NOT NULL PRIMARY KEY, p_id int NOT NULL, \
+           email varchar(50) NOT NULL, name varchar(50) NOT NULL, UNIQUE KEY c_email (email), \
+           CONSTRAINT c_p FOREIGN KEY (p_id) REFERENCES p (id)); \
+         INSERT INTO c VALUES (1, 1, 'a@x', 'Ann'), (2, 2, 'b@x', 'Bob')",
+    );
+    env.pg_exec(&format!(
+        "CREATE TABLE p (id integer PRIMARY KEY); \
+         CREATE TABLE c (id integer PRIMARY KEY, \
+           p_id integer NOT NULL CONSTRAINT c_p REFERENCES p (id), \
+           email varchar(50) NOT NULL CONSTRAINT c_email UNIQUE USING INDEX TABLESPACE \"{ts}\", \
+           name varchar(50) NOT NULL); \
+         CREATE INDEX c_name ON c (name) TABLESPACE \"{ts}\"; \
+         CREATE INDEX c_p_id ON c (p_id); \
+         COMMENT ON INDEX c_name IS 'by name, the user''s'; \
+         COMMENT ON CONSTRAINT c_email ON c IS 'one account per address'; \
+         COMMENT ON CONSTRAINT c_p ON c IS 'the parent'"
+    ));
+    let catalog = || {
+        env.pg_rows(
+            "SELECT i.relname::text, COALESCE(t.spcname::text, '(default)'), \
+               obj_description(i.oid, 'pg_class') \
+             FROM pg_index x JOIN pg_class i ON i.oid = x.indexrelid \
+             LEFT JOIN pg_tablespace t ON t.oid = i.reltablespace \
+             WHERE x.indrelid = 'c'::regclass \
+             UNION ALL \
+             SELECT conname::text, contype::text, obj_description(oid, 'pg_constraint') \
+             FROM pg_constraint WHERE conrelid = 'c'::regclass ORDER BY 1",
+        )
+    };
+    let before = catalog();
+    assert_eq!(before.len(), 7, "{before:?}");
+    let out = env.my2pg(&["run"]);
+    out.assert_ok()
+        .assert_stderr_contains("indexes=2 fks=1")
+        .assert_stderr_contains("deferred_unique=1");
+    assert_eq!(catalog(), before);
+    assert_eq!(env.pg_count("c"), 2);
+    env.pg_exec("DROP TABLE c, p");
+    env.pg_admin_exec(&format!("DROP TABLESPACE \"{ts}\""));
+}
