@@ -91,7 +91,7 @@ pub enum ErrorKind {
     #[error("target database: {0}")]
     TargetBusy(String),
 
-    #[error("{}: {source}", .path.display())]
+    #[error("{}: {source}{}", .path.display(), io_hint(source))]
     Io {
         path: PathBuf,
         #[source]
@@ -312,5 +312,36 @@ pub fn pg_reason(e: &tokio_postgres::Error) -> String {
 impl From<ErrorKind> for Error {
     fn from(k: ErrorKind) -> Self {
         Error(Box::new(k))
+    }
+}
+
+/// What to do about an I/O error an operator can fix and resume from.
+fn io_hint(e: &std::io::Error) -> &'static str {
+    match e.kind() {
+        std::io::ErrorKind::StorageFull | std::io::ErrorKind::QuotaExceeded => {
+            "; free space there (or point run.workdir at a larger disk), then run the same \
+             command again: it resumes where it stopped"
+        }
+        _ => "",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_full_disk_says_how_to_go_on() {
+        let e = Error::io(
+            "/w/t/000001.csv.tmp",
+            std::io::Error::from(std::io::ErrorKind::StorageFull),
+        );
+        assert_eq!(
+            e.to_string(),
+            "/w/t/000001.csv.tmp: no storage space; free space there (or point run.workdir at \
+             a larger disk), then run the same command again: it resumes where it stopped"
+        );
+        let e = Error::io("/w", std::io::Error::from(std::io::ErrorKind::NotFound));
+        assert_eq!(e.to_string(), "/w: entity not found");
     }
 }

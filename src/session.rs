@@ -55,16 +55,45 @@ fn redact_url_error(e: &mysql_async::UrlError) -> String {
     s.split('(').next().unwrap_or("invalid URL").to_string()
 }
 
+/// How long a connection may take, handshake and login included (30 s, or
+/// `MY2PG_CONNECT_TIMEOUT` seconds). Neither client bounds the handshake itself: a server
+/// (or a proxy) that accepts the TCP connection and then says nothing would hang a run at
+/// its start with no message.
+pub fn connect_timeout() -> std::time::Duration {
+    let secs = std::env::var("MY2PG_CONNECT_TIMEOUT")
+        .ok()
+        .and_then(|v| v.trim().parse::<u64>().ok())
+        .filter(|&n| n > 0)
+        .unwrap_or(30);
+    std::time::Duration::from_secs(secs)
+}
+
+fn connect_timed_out(side: &'static str, dsn: &Dsn) -> Error {
+    ErrorKind::Connect {
+        side,
+        dsn: dsn.to_string(),
+        reason: format!(
+            "no answer within {} s (the host is unreachable, or something accepted the \
+             connection and never completed the handshake: check the host and port)",
+            connect_timeout().as_secs()
+        ),
+    }
+    .into()
+}
+
 pub async fn mysql_connect(dsn: &Dsn) -> Result<Conn> {
     let (opts, _) = mysql_opts(dsn)?;
-    Conn::new(opts).await.map_err(|e| {
-        ErrorKind::Connect {
-            side: "source",
-            dsn: dsn.to_string(),
-            reason: e.to_string(),
-        }
-        .into()
-    })
+    tokio::time::timeout(connect_timeout(), Conn::new(opts))
+        .await
+        .map_err(|_| connect_timed_out("source", dsn))?
+        .map_err(|e| {
+            ErrorKind::Connect {
+                side: "source",
+                dsn: dsn.to_string(),
+                reason: e.to_string(),
+            }
+            .into()
+        })
 }
 
 /// Opens the reader connections. With `snapshot`, every connection sees one consistent
@@ -322,14 +351,17 @@ pub async fn pg_connect(dsn: &Dsn) -> Result<tokio_postgres::Client> {
         pg_tls(dsn.full_url()).map_err(|e| Error::config(format!("target.url {dsn}: {e}")))?;
     let config = tokio_postgres::Config::from_str(&url)
         .map_err(|e| Error::config(format!("target.url {dsn}: {}", crate::error::pg_reason(&e))))?;
-    let (client, connection) = config
-        .connect(postgres_native_tls::MakeTlsConnector::new(tls))
-        .await
-        .map_err(|e| ErrorKind::Connect {
-            side: "target",
-            dsn: dsn.to_string(),
-            reason: crate::error::pg_reason(&e),
-        })?;
+    let (client, connection) = tokio::time::timeout(
+        connect_timeout(),
+        config.connect(postgres_native_tls::MakeTlsConnector::new(tls)),
+    )
+    .await
+    .map_err(|_| connect_timed_out("target", dsn))?
+    .map_err(|e| ErrorKind::Connect {
+        side: "target",
+        dsn: dsn.to_string(),
+        reason: crate::error::pg_reason(&e),
+    })?;
     tokio::spawn(async move {
         if let Err(e) = connection.await {
             tracing::debug!("target connection closed: {}", crate::error::pg_reason(&e));

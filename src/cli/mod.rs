@@ -17,7 +17,8 @@ Exit codes:
 
 Environment:
   MY2PG_SOURCE_URL, MY2PG_TARGET_URL            override source.url / target.url
-  MY2PG_SOURCE_PASSWORD, MY2PG_TARGET_PASSWORD  passwords (never printed)";
+  MY2PG_SOURCE_PASSWORD, MY2PG_TARGET_PASSWORD  passwords (never printed)
+  MY2PG_CONNECT_TIMEOUT                         seconds a connection may take, login included (30)";
 
 #[derive(Parser, Debug)]
 #[command(name = "my2pg", version, about = "Move a MySQL/MariaDB database into a pre-created PostgreSQL schema through chunked CSV files", after_help = EXIT_CODES)]

@@ -139,3 +139,33 @@ fn cli_overrides_workers_and_chunk_rows() {
     assert_eq!(report["tables"][0]["chunks"], 3, "5 rows in chunks of 2");
     assert_eq!(env.pg_count("t"), 5);
 }
+
+/// A host that accepts the connection and never answers (a stuck proxy) fails the
+/// command within the connect timeout, naming the side, instead of hanging it.
+#[test]
+fn a_server_that_never_answers_fails_the_command_within_the_connect_timeout() {
+    let env = TestEnv::new("cfg_silent");
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = listener.local_addr().expect("addr").port();
+    // Accepts and holds every connection, says nothing.
+    std::thread::spawn(move || {
+        let mut held = Vec::new();
+        for s in listener.incoming().flatten() {
+            held.push(s);
+        }
+    });
+    let text = base_config(&env);
+    let url = crate::common::UrlParts::parse(&env.mysql_url());
+    let silent = format!("mysql://root@127.0.0.1:{port}/{}", url.path);
+    let cfg = env.write_raw_config("silent.toml", &text.replace(&url.render(), &silent));
+    let out = env
+        .cmd(&cfg, &["plan"])
+        .env("MY2PG_CONNECT_TIMEOUT", "2")
+        .run();
+    out.assert_exit(1).assert_stderr_contains(&format!(
+        "mysql://root@127.0.0.1:{port}/{}: no answer within 2 s (the host is unreachable, \
+         or something accepted the connection and never completed the handshake: check the \
+         host and port)",
+        url.path
+    ));
+}

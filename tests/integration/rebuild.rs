@@ -881,7 +881,7 @@ fn rebuilt_objects_keep_their_tablespace_and_comments() {
              WHERE x.indrelid = 'c'::regclass \
              UNION ALL \
              SELECT conname::text, contype::text, obj_description(oid, 'pg_constraint') \
-             FROM pg_constraint WHERE conrelid = 'c'::regclass ORDER BY 1",
+             FROM pg_constraint WHERE conrelid = 'c'::regclass ORDER BY 1, 2",
         )
     };
     let before = catalog();
