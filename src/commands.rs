@@ -1085,6 +1085,13 @@ pub async fn import(
                 "import", &run_id, settings, &plan, &m, started,
             ));
         }
+        if let Some((m, steps)) = only_final_steps_left(&clients[0], settings, &plan, &wd).await? {
+            let moved =
+                finish_final_steps(&mut clients, &plan, &hb, &mark, &target_lock, steps).await?;
+            return Ok(skipped_load_report(
+                "import", &run_id, settings, &plan, &m, moved, started,
+            ));
+        }
     }
     // import --fresh reloads the same files: nothing to discard.
     prepare_target(
@@ -1201,6 +1208,13 @@ pub async fn run(settings: &Settings, cancel: Cancel, opts: LoadOptions<'_>) -> 
         if let Some(m) = nothing_to_load(&clients[0], settings, &plan, &wd).await? {
             return Ok(already_loaded_report(
                 "run", &run_id, settings, &plan, &m, started,
+            ));
+        }
+        if let Some((m, steps)) = only_final_steps_left(&clients[0], settings, &plan, &wd).await? {
+            let moved =
+                finish_final_steps(&mut clients, &plan, &hb, &mark, &target_lock, steps).await?;
+            return Ok(skipped_load_report(
+                "run", &run_id, settings, &plan, &m, moved, started,
             ));
         }
         finished_load_needs_its_files(&clients[0], settings, &plan, &wd).await?;
@@ -1517,22 +1531,86 @@ async fn finish_load(
     }
     mark.step(&clients[0], RunStep::RestoreConstraints).await?;
     still_locked()?;
-    if settings.analyze {
+    final_steps(clients, plan, hb, mark, lock, settings.analyze).await
+}
+
+/// The steps after the constraints are back: ANALYZE (`analyze`), autovacuum settings,
+/// sequences; then the run is marked finished.
+async fn final_steps(
+    clients: &mut [tokio_postgres::Client],
+    plan: &Plan,
+    hb: &Heartbeat,
+    mark: &RunMark<'_>,
+    lock: &TargetLock,
+    analyze: bool,
+) -> Result<u64> {
+    if analyze {
         hb.phase("analyzing");
         // Before autovacuum is back: it would hold the lock ANALYZE needs.
         crate::pipeline::schedule::analyze_tables(clients, plan).await?;
         mark.step(&clients[0], RunStep::Analyze).await?;
     }
-    if rebuild {
-        hb.phase("restoring autovacuum settings");
-        crate::rebuild::restore_reloptions(&clients[0]).await?;
+    // Recorded only under rebuild; a no-op otherwise.
+    hb.phase("restoring autovacuum settings");
+    crate::rebuild::restore_reloptions(&clients[0]).await?;
+    if lock.is_lost() {
+        return Err(Error::cancelled());
     }
-    still_locked()?;
     hb.phase("setting sequences");
     let moved = fix_sequences(&clients[0], plan).await?;
     mark.step(&clients[0], RunStep::SetSequences).await?;
     mark.finished(&clients[0]).await?;
     Ok(moved)
+}
+
+/// A run stopped after its constraints came back (in ANALYZE or the sequences step),
+/// with every chunk of this work directory loaded: only the final steps are left, and
+/// dropping and rebuilding every index and FK again to reach them would cost the
+/// cut-over minutes for nothing. Returns the manifests and where ANALYZE stands.
+async fn only_final_steps_left(
+    client: &tokio_postgres::Client,
+    settings: &Settings,
+    plan: &Plan,
+    wd: &WorkDir,
+) -> Result<Option<(Vec<Manifest>, FinalSteps)>> {
+    let Some(last) = ledger::last_run(client, &settings.schema).await? else {
+        return Ok(None);
+    };
+    let restored =
+        last.done.contains(&RunStep::Load) && last.done.contains(&RunStep::RestoreConstraints);
+    if last.finished_at.is_some() || !restored {
+        return Ok(None);
+    }
+    // Anything still recorded to put back takes the whole way.
+    let pending: bool = client
+        .query_one(
+            "SELECT (to_regclass('my2pg.rebuild_objects') IS NOT NULL AND EXISTS ( \
+               SELECT 1 FROM my2pg.rebuild_objects WHERE kind <> 'reloption')) \
+             OR (to_regclass('my2pg.dropped_constraints') IS NOT NULL AND EXISTS ( \
+               SELECT 1 FROM my2pg.dropped_constraints))",
+            &[],
+        )
+        .await
+        .map_err(|e| Error::pg("look for objects still to restore", &e))?
+        .get(0);
+    if pending {
+        return Ok(None);
+    }
+    let analyzed = last.done.contains(&RunStep::Analyze);
+    let steps = FinalSteps {
+        analyzed,
+        analyze: settings.analyze && !analyzed,
+    };
+    Ok(all_chunks_loaded(client, settings, plan, wd)
+        .await?
+        .map(|m| (m, steps)))
+}
+
+/// What `only_final_steps_left` found of ANALYZE: done by the stopped run, or still due.
+#[derive(Clone, Copy)]
+struct FinalSteps {
+    analyzed: bool,
+    analyze: bool,
 }
 
 /// After a finished run whose every chunk (of complete manifests under this plan) is in
@@ -1551,6 +1629,17 @@ async fn nothing_to_load(
     if !finished {
         return Ok(None);
     }
+    all_chunks_loaded(client, settings, plan, wd).await
+}
+
+/// The manifests of this work directory when every table's is complete, written under
+/// this plan, and every chunk of it is in the ledger with its checksum.
+async fn all_chunks_loaded(
+    client: &tokio_postgres::Client,
+    settings: &Settings,
+    plan: &Plan,
+    wd: &WorkDir,
+) -> Result<Option<Vec<Manifest>>> {
     let mut manifests = Vec::with_capacity(plan.tables.len());
     for t in &plan.tables {
         let Some(m) = Manifest::read(&wd.manifest_path(&t.dir))? else {
@@ -1742,18 +1831,38 @@ fn files_mismatch(plan: &Plan, wd: &WorkDir, chunk_rows: u64) -> Result<Option<S
 }
 
 /// The report of a run that found nothing to load.
-fn already_loaded_report(
+/// `only_final_steps_left`: this run takes over the stopped run's record, with its load
+/// and restored constraints, and does the rest.
+async fn finish_final_steps(
+    clients: &mut [tokio_postgres::Client],
+    plan: &Plan,
+    hb: &Heartbeat,
+    mark: &RunMark<'_>,
+    lock: &TargetLock,
+    steps: FinalSteps,
+) -> Result<u64> {
+    tracing::info!(
+        "every chunk is loaded and the indexes and constraints are back: only the final \
+         steps are left (ANALYZE, autovacuum settings, sequences); nothing is dropped"
+    );
+    mark.started(&clients[0]).await?;
+    mark.step(&clients[0], RunStep::Load).await?;
+    mark.step(&clients[0], RunStep::RestoreConstraints).await?;
+    if steps.analyzed {
+        mark.step(&clients[0], RunStep::Analyze).await?;
+    }
+    final_steps(clients, plan, hb, mark, lock, steps.analyze).await
+}
+
+fn skipped_load_report(
     command: &'static str,
     run_id: &str,
     settings: &Settings,
     plan: &Plan,
     manifests: &[Manifest],
+    moved: u64,
     started: Instant,
 ) -> RunReport {
-    tracing::info!(
-        "nothing to load: every chunk is in the ledger and the last run finished; \
-         indexes, constraints and sequences are left as they are"
-    );
     let loads: Vec<TableLoad> = manifests
         .iter()
         .map(|m| TableLoad {
@@ -1769,9 +1878,24 @@ fn already_loaded_report(
         plan,
         manifests,
         Some(&loads),
-        0,
+        moved,
         started,
     )
+}
+
+fn already_loaded_report(
+    command: &'static str,
+    run_id: &str,
+    settings: &Settings,
+    plan: &Plan,
+    manifests: &[Manifest],
+    started: Instant,
+) -> RunReport {
+    tracing::info!(
+        "nothing to load: every chunk is in the ledger and the last run finished; \
+         indexes, constraints and sequences are left as they are"
+    );
+    skipped_load_report(command, run_id, settings, plan, manifests, 0, started)
 }
 
 /// After SIGINT/SIGTERM stopped an import or run: what `restore_after_failure` does.

@@ -3020,3 +3020,35 @@ fn a_finished_load_is_not_reworked_from_an_empty_work_directory() {
     assert_eq!(counted_rows(&env).len(), 40);
     assert_eq!(counted_rows(&env), counted_source(&env));
 }
+
+/// A run stopped after its indexes and constraints came back (in ANALYZE or the
+/// sequences step): the next run does only what is left, without dropping and
+/// rebuilding every index and FK again.
+#[test]
+fn a_run_stopped_in_its_final_steps_resumes_without_rebuilding() {
+    let (env, cfg) = counted_env("final_steps");
+    env.pg_exec("CREATE INDEX counted_name ON counted (name)");
+    let wd = env.workdir.clone();
+    my2pg_in(&cfg, &wd, &["run"]).assert_ok();
+    let index_oid = || env.pg_value("SELECT 'counted_name'::regclass::oid::text");
+    let before = index_oid();
+    // As a run killed while it set the sequences leaves it.
+    env.pg_exec(
+        "UPDATE my2pg.last_run SET sequences_set_at = NULL, finished_at = NULL; \
+         SELECT setval('counted_id_seq', 1, false)",
+    );
+    let out = my2pg_in(&cfg, &wd, &["run", "--json"]);
+    out.assert_ok().assert_stderr_contains(
+        "every chunk is loaded and the indexes and constraints are back: only the final steps \
+         are left (ANALYZE, autovacuum settings, sequences); nothing is dropped",
+    );
+    assert_eq!(out.json()["totals"]["loaded_rows"], serde_json::json!(0));
+    assert_eq!(index_oid(), before, "the index was not rebuilt");
+    assert_eq!(
+        env.pg_value("SELECT nextval('counted_id_seq')::text"),
+        Some("41".into())
+    );
+    let status = last_run(&cfg, &wd);
+    assert!(status["finished_at"].is_string(), "{status}");
+    assert_eq!(counted_rows(&env), counted_source(&env));
+}
