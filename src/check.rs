@@ -433,6 +433,15 @@ async fn duplicate_keys(
         let exprs: Option<Vec<String>> = cols
             .iter()
             .map(|c| {
+                // A float's text is MySQL's 6-digit display, which merges distinct values;
+                // as a double it is exact.
+                let ty = c.source_type.to_ascii_lowercase();
+                if ty.starts_with("float") || ty.starts_with("double") || ty.starts_with("real") {
+                    return c
+                        .rule
+                        .is_none()
+                        .then(|| format!("CAST({} AS DOUBLE)", q(&c.source)));
+                }
                 let bytes = format!("CAST({} AS BINARY)", q(&c.source));
                 match c.rule {
                     None | Some(Rule::Hex | Rule::Base64) => Some(bytes),

@@ -767,11 +767,17 @@ async fn readd_fk(client: &Client, fk: &Recorded) -> Result<Readd> {
     let add = format!("ALTER TABLE {table} ADD CONSTRAINT {q} {}", fk.def);
     let failed =
         |e: &tokio_postgres::Error| Error::pg_data(format!("re-add foreign key {}", fk.name), e);
+    // With the constraint, whether or not its rows validate later (a failed run leaves
+    // it NOT VALID, and it keeps its comment then too).
+    let comment_on = format!("CONSTRAINT {q} ON {table}");
     let (references_partitioned, valid) = match fk_state(client, &table, &fk.name).await? {
         Some(s) => s,
         None if is_partitioned(client, &table).await? => {
             return Ok(match client.batch_execute(&add).await {
-                Ok(()) => Readd::Ready,
+                Ok(()) => {
+                    fk.restore_comment(client, &comment_on).await?;
+                    Readd::Ready
+                }
                 Err(e) => Readd::Unsatisfied(failed(&e)),
             });
         }
@@ -780,6 +786,7 @@ async fn readd_fk(client: &Client, fk: &Recorded) -> Result<Readd> {
                 .batch_execute(&format!("{add} NOT VALID"))
                 .await
                 .map_err(|e| failed(&e))?;
+            fk.restore_comment(client, &comment_on).await?;
             match fk_state(client, &table, &fk.name).await? {
                 Some(s) => s,
                 None => {
@@ -800,6 +807,7 @@ async fn readd_fk(client: &Client, fk: &Recorded) -> Result<Readd> {
         {
             return Ok(Readd::Unsatisfied(failed(&e)));
         }
+        fk.restore_comment(client, &comment_on).await?;
     }
     Ok(Readd::Ready)
 }

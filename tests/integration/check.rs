@@ -569,14 +569,17 @@ fn check_finds_rows_that_repeat_a_target_key_the_source_does_not_enforce() {
          CREATE TABLE users (id int NOT NULL PRIMARY KEY, email varchar(50) NULL, \
            nick varchar(20) NOT NULL, UNIQUE KEY users_nick (nick)); \
          INSERT INTO users VALUES (1, 'a@x', {ab}), (2, 'A@x', 'ab'), (3, 'a@x', 'c'), \
-           (4, NULL, 'd'), (5, NULL, 'e')",
+           (4, NULL, 'd'), (5, NULL, 'e'); \
+         CREATE TABLE readings (v float NOT NULL); \
+         INSERT INTO readings VALUES (1.0000001), (1.0000002), (16777216), (16777215), (2.5), (2.5)",
         ab = my_str("a\0b"),
     ));
     env.pg_exec(
         "CREATE TABLE history (itemid numeric(20) NOT NULL, clock integer NOT NULL, \
            ns integer NOT NULL, value text NOT NULL, PRIMARY KEY (itemid, clock, ns)); \
          CREATE TABLE users (id integer PRIMARY KEY, email varchar(50) UNIQUE, \
-           nick varchar(20) NOT NULL CONSTRAINT users_nick UNIQUE)",
+           nick varchar(20) NOT NULL CONSTRAINT users_nick UNIQUE); \
+         CREATE TABLE readings (v real NOT NULL UNIQUE)",
     );
     config(&env, "[columns.\"users.nick\"]\nconvert = \"strip_nul\"\n");
     let out = env.my2pg(&["check", "--json"]);
@@ -594,6 +597,15 @@ fn check_finds_rows_that_repeat_a_target_key_the_source_does_not_enforce() {
                     "(itemid, clock, ns)=(\"5\", \"100\", \"7\") in 3 rows",
                     "(itemid, clock, ns)=(\"9\", \"10\", \"1\") in 2 rows"
                 ],
+                false
+            ),
+            // Only the real repeat: floats are compared as values, not as display text.
+            f(
+                "readings",
+                "v",
+                "duplicate_key",
+                1,
+                &["(v)=(2.5) in 2 rows"],
                 false
             ),
             f(

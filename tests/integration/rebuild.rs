@@ -218,10 +218,19 @@ fn rebuild_orphan_fails_at_validate_naming_constraint_and_key() {
     let env = TestEnv::new("rb_orphan");
     seed(&env, 40);
     env.mysql_exec("UPDATE member SET org_id = 9, team_no = NULL WHERE id = 13");
+    env.pg_exec("COMMENT ON CONSTRAINT member_org_fk ON member IS 'each member''s org'");
     let before = catalog(&env);
     let out = env.my2pg(&["run"]);
     out.assert_exit(1);
     out.assert_stderr_contains("validate constraint member_org_fk on \"public\".\"member\"");
+    // Back NOT VALID, with its comment.
+    assert_eq!(
+        env.pg_value(
+            "SELECT obj_description(oid, 'pg_constraint') FROM pg_constraint \
+             WHERE conname = 'member_org_fk'"
+        ),
+        Some("each member's org".to_string())
+    );
     out.assert_stderr_contains("Key (org_id)=(9) is not present in table \"org\"");
     let after = catalog(&env);
     let orphan_fk: Vec<&Vec<Option<String>>> = after
