@@ -116,8 +116,8 @@ pub async fn prepare(settings: &Settings) -> Result<Prepared> {
             });
         }
     }
-    check_existing_rows(&client, &mut plan).await?;
-    check_target_privileges(&client, settings, &mut plan).await?;
+    let unreadable = check_target_privileges(&client, settings, &mut plan).await?;
+    check_existing_rows(&client, &mut plan, &unreadable).await?;
     Ok(Prepared {
         plan,
         source_database: db,
@@ -219,22 +219,31 @@ async fn read_zone_gaps(
 
 /// What the target user must be allowed for import and run, checked before anything is
 /// touched: found later, a missing privilege stops a run after it dropped indexes it then
-/// cannot build again. COPY needs INSERT; `rebuild` drops and rebuilds indexes and FKs
-/// and sets reloptions, which only the table's owner can, and creates indexes, which
-/// needs CREATE on the schema; the ledger needs its schema `my2pg` (or CREATE on the
-/// database to make it).
+/// cannot build again. COPY needs INSERT, and reading what a table holds SELECT; `rebuild`
+/// drops and rebuilds indexes and FKs and sets reloptions, which only the table's owner
+/// can, creates indexes, which needs CREATE on the schema and on an index's tablespace;
+/// a NOT NULL FK cycle's constraint is dropped by its table's owner, a nullable one is
+/// filled by UPDATE; sequences are read and set; the ledger schema `my2pg` is created
+/// (CREATE on the database) or used and altered (its tables' owner). Returns the copied
+/// tables the user cannot read (their emptiness cannot be checked).
 async fn check_target_privileges(
     client: &tokio_postgres::Client,
     settings: &Settings,
     plan: &mut Plan,
-) -> Result<()> {
+) -> Result<Vec<String>> {
     let what = "read the target user's privileges";
     let names: Vec<String> = plan.tables.iter().map(|t| t.target.name.clone()).collect();
     let schema = &settings.schema;
     let rows = client
         .query(
             "SELECT c.relname::text, pg_has_role(c.relowner, 'USAGE'), \
-               has_table_privilege(c.oid, 'INSERT'), pg_get_userbyid(c.relowner)::text \
+               has_table_privilege(c.oid, 'INSERT'), has_table_privilege(c.oid, 'SELECT'), \
+               has_table_privilege(c.oid, 'UPDATE'), pg_get_userbyid(c.relowner)::text, \
+               ARRAY(SELECT DISTINCT t.spcname::text FROM pg_index x \
+                     JOIN pg_class i ON i.oid = x.indexrelid \
+                     JOIN pg_tablespace t ON t.oid = i.reltablespace \
+                     WHERE x.indrelid = c.oid AND NOT x.indisprimary AND NOT x.indisunique \
+                       AND NOT has_tablespace_privilege(t.oid, 'CREATE') ORDER BY 1) \
              FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace \
              WHERE n.nspname = $1 AND c.relname = ANY($2)",
             &[schema, &names],
@@ -245,49 +254,134 @@ async fn check_target_privileges(
         .query_one(
             "SELECT current_user::text, has_schema_privilege(n.oid, 'CREATE'), \
                CASE WHEN l.oid IS NULL THEN has_database_privilege(current_database(), 'CREATE') \
-                 ELSE has_schema_privilege(l.oid, 'USAGE, CREATE') END \
+                 ELSE has_schema_privilege(l.oid, 'USAGE') AND has_schema_privilege(l.oid, 'CREATE') END, \
+               ARRAY(SELECT c.relname::text || ' (owner ' || pg_get_userbyid(c.relowner) || ')' \
+                     FROM pg_class c WHERE c.relnamespace = l.oid AND c.relkind IN ('r', 'p') \
+                       AND NOT pg_has_role(c.relowner, 'USAGE') ORDER BY 1) \
              FROM pg_namespace n LEFT JOIN pg_namespace l ON l.nspname = 'my2pg' \
              WHERE n.nspname = $1",
             &[schema],
         )
         .await
         .map_err(|e| Error::pg(what, &e))?;
-    let (user, create_in_schema, ledger_ok): (String, bool, bool) =
-        (general.get(0), general.get(1), general.get(2));
+    let (user, create_in_schema, ledger_ok, foreign_ledger): (String, bool, bool, Vec<String>) = (
+        general.get(0),
+        general.get(1),
+        general.get(2),
+        general.get(3),
+    );
     let rebuild = settings.constraints == ConstraintStrategy::Rebuild;
+    let mut problems = Vec::new();
     let mut problem = |table: &str, message: String| {
-        plan.problems.push(crate::plan::Problem {
+        problems.push(crate::plan::Problem {
             kind: crate::plan::ProblemKind::TargetPrivileges,
             table: table.to_string(),
             column: None,
             message,
         })
     };
+    let mut unreadable = Vec::new();
     for r in &rows {
-        let (table, owner, insert, owner_name): (String, bool, bool, String) =
-            (r.get(0), r.get(1), r.get(2), r.get(3));
+        let (table, owner, insert, select, update, owner_name, tablespaces): (
+            String,
+            bool,
+            bool,
+            bool,
+            bool,
+            String,
+            Vec<String>,
+        ) = (
+            r.get(0),
+            r.get(1),
+            r.get(2),
+            r.get(3),
+            r.get(4),
+            r.get(5),
+            r.get(6),
+        );
         let t = crate::ident::PgName {
             schema: schema.clone(),
             name: table.clone(),
         };
+        let Some(tp) = plan.tables.iter().find(|p| p.target.name == table) else {
+            continue;
+        };
+        let mut missing: Vec<&str> = Vec::new();
         if !insert {
+            missing.push("INSERT (COPY)");
+        }
+        if !select {
+            missing.push("SELECT (to see what it holds)");
+            unreadable.push(table.clone());
+        }
+        if !tp.fills.is_empty() && !update {
+            missing.push("UPDATE (its FK cycle's columns are filled after the load)");
+        }
+        if !missing.is_empty() {
             problem(
                 &table,
                 format!(
-                    "target user \"{user}\" cannot insert into {t} (COPY needs INSERT): grant \
-                     it, or connect as the table's owner \"{owner_name}\""
+                    "target user \"{user}\" lacks {} on {t}: grant it, or connect as the \
+                     table's owner \"{owner_name}\"",
+                    missing.join(" and ")
                 ),
             );
-        } else if rebuild && !owner {
+        }
+        let drops_a_cycle_constraint = plan.breaks.iter().any(|b| {
+            b.child == table
+                && b.schema == *schema
+                && b.strategy == crate::plan::waves::BreakStrategy::DropAndValidate
+        });
+        if !owner && (rebuild || drops_a_cycle_constraint) {
+            let why = if rebuild {
+                "constraints = \"rebuild\" drops and rebuilds the indexes and FKs of"
+            } else {
+                "its NOT NULL FK cycle drops a constraint for the load on"
+            };
             problem(
                 &table,
                 format!(
-                    "constraints = \"rebuild\" drops and rebuilds the indexes and FKs of {t}, \
-                     which only its owner \"{owner_name}\" (or a member of that role) can; \
-                     target user \"{user}\" is not: connect as the owner, or use constraints = \
-                     \"keep\""
+                    "{why} {t}, which only its owner \"{owner_name}\" (or a member of that \
+                     role) can; target user \"{user}\" is not: connect as the owner{}",
+                    if rebuild {
+                        ", or use constraints = \"keep\""
+                    } else {
+                        ""
+                    }
                 ),
             );
+        }
+        if rebuild && !tablespaces.is_empty() {
+            problem(
+                &table,
+                format!(
+                    "constraints = \"rebuild\" creates indexes of {t} again in tablespace(s) \
+                     {}, which needs CREATE on them; target user \"{user}\" lacks it: grant \
+                     it, or use constraints = \"keep\"",
+                    tablespaces.join(", ")
+                ),
+            );
+        }
+        for (_, seq) in &tp.sequences {
+            let ok: bool = client
+                .query_one(
+                    "SELECT has_sequence_privilege($1, 'SELECT') \
+                       AND has_sequence_privilege($1, 'UPDATE')",
+                    &[seq],
+                )
+                .await
+                .map_err(|e| Error::pg(what, &e))?
+                .get(0);
+            if !ok {
+                problem(
+                    &table,
+                    format!(
+                        "target user \"{user}\" cannot read and set sequence {seq} of {t} \
+                         (SELECT and UPDATE on it), which the run moves past the loaded \
+                         values: grant them, or connect as the owner \"{owner_name}\""
+                    ),
+                );
+            }
         }
     }
     if rebuild && !create_in_schema && !plan.tables.is_empty() {
@@ -312,16 +406,46 @@ async fn check_target_privileges(
             ),
         );
     }
-    Ok(())
+    if !foreign_ledger.is_empty() {
+        problem(
+            "",
+            format!(
+                "the ledger's tables {} belong to another role, and my2pg alters and writes \
+                 them: connect as that role, or grant it to target user \"{user}\"",
+                foreign_ledger
+                    .iter()
+                    .map(|t| format!("my2pg.{t}"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        );
+    }
+    plan.problems.extend(problems);
+    Ok(unreadable)
 }
 
 /// Finds copied target tables that already hold rows. Rows an earlier my2pg run loaded
 /// (chunks in the ledger) are a resume, not a conflict; anything else follows the
 /// table's `existing_rows` policy, and `error` blocks import and run.
-async fn check_existing_rows(client: &tokio_postgres::Client, plan: &mut Plan) -> Result<()> {
-    let names: Vec<crate::ident::PgName> = plan.tables.iter().map(|t| t.target.clone()).collect();
+async fn check_existing_rows(
+    client: &tokio_postgres::Client,
+    plan: &mut Plan,
+    unreadable: &[String],
+) -> Result<()> {
+    // A table the user cannot read is already a blocking problem for import and run.
+    let names: Vec<crate::ident::PgName> = plan
+        .tables
+        .iter()
+        .filter(|t| !unreadable.contains(&t.target.name))
+        .map(|t| t.target.clone())
+        .collect();
     let non_empty = catalog::postgres::non_empty(client, &names).await?;
-    let ledger = ledger::summary(client).await?;
+    // A ledger the user may not read is reported by `check_target_privileges`: export,
+    // check and verify go on as if it were empty.
+    let ledger = match ledger::summary(client).await {
+        Err(e) if e.is_permission_denied() => Vec::new(),
+        other => other?,
+    };
     for t in plan.tables.iter_mut() {
         if !non_empty.contains(&t.target.name) {
             continue;
@@ -1581,20 +1705,29 @@ async fn only_final_steps_left(
     if last.finished_at.is_some() || !restored {
         return Ok(None);
     }
-    // Anything still recorded to put back takes the whole way.
-    let pending: bool = client
-        .query_one(
-            "SELECT (to_regclass('my2pg.rebuild_objects') IS NOT NULL AND EXISTS ( \
-               SELECT 1 FROM my2pg.rebuild_objects WHERE kind <> 'reloption')) \
-             OR (to_regclass('my2pg.dropped_constraints') IS NOT NULL AND EXISTS ( \
-               SELECT 1 FROM my2pg.dropped_constraints))",
-            &[],
-        )
-        .await
-        .map_err(|e| Error::pg("look for objects still to restore", &e))?
-        .get(0);
-    if pending {
-        return Ok(None);
+    // Anything still recorded to put back takes the whole way. (A query naming a table
+    // that does not exist fails as a whole: each one is looked up first.)
+    for (table, rows) in [
+        (
+            "rebuild_objects",
+            "SELECT EXISTS (SELECT FROM my2pg.rebuild_objects WHERE kind <> 'reloption')",
+        ),
+        (
+            "dropped_constraints",
+            "SELECT EXISTS (SELECT FROM my2pg.dropped_constraints)",
+        ),
+    ] {
+        if !ledger::table_exists(client, table).await? {
+            continue;
+        }
+        let pending: bool = client
+            .query_one(rows, &[])
+            .await
+            .map_err(|e| Error::pg("look for objects still to restore", &e))?
+            .get(0);
+        if pending {
+            return Ok(None);
+        }
     }
     let analyzed = last.done.contains(&RunStep::Analyze);
     let steps = FinalSteps {

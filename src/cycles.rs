@@ -329,15 +329,7 @@ pub async fn after_load(client: &mut Client, plan: &Plan) -> Result<()> {
 /// Re-adds every recorded constraint: NOT VALID (enforced for new rows at once), then
 /// VALIDATE when asked, which checks the loaded rows and fails loudly on a violation.
 pub async fn restore_constraints(client: &Client, validate: bool) -> Result<()> {
-    let exists: bool = client
-        .query_one(
-            "SELECT to_regclass('my2pg.dropped_constraints') IS NOT NULL",
-            &[],
-        )
-        .await
-        .map_err(|e| Error::pg("look for dropped constraints", &e))?
-        .get(0);
-    if !exists {
+    if !crate::ledger::table_exists(client, "dropped_constraints").await? {
         return Ok(());
     }
     let rows = client

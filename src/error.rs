@@ -197,6 +197,11 @@ impl Error {
         .into()
     }
 
+    /// A target query refused for lack of a privilege (SQLSTATE 42501).
+    pub fn is_permission_denied(&self) -> bool {
+        matches!(&*self.0, ErrorKind::Query { reason, .. } if reason.ends_with("(SQLSTATE 42501)"))
+    }
+
     pub fn is_violation(&self) -> bool {
         matches!(*self.0, ErrorKind::Violated { .. })
     }

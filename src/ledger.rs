@@ -160,12 +160,7 @@ pub struct LastRun {
 }
 
 pub async fn last_run(client: &Client, schema: &str) -> Result<Option<LastRun>> {
-    let exists: bool = client
-        .query_one("SELECT to_regclass('my2pg.last_run') IS NOT NULL", &[])
-        .await
-        .map_err(|e| Error::pg("look for my2pg.last_run", &e))?
-        .get(0);
-    if !exists {
+    if !table_exists(client, "last_run").await? {
         return Ok(None);
     }
     let iso =
@@ -249,13 +244,22 @@ pub async fn record<C: GenericClient>(
 }
 
 /// Loaded chunks per (schema, table): (chunks, rows).
-pub async fn summary(client: &Client) -> Result<Vec<(String, String, i64, i64)>> {
-    let exists: bool = client
-        .query_one("SELECT to_regclass('my2pg.loaded_chunks') IS NOT NULL", &[])
+/// Whether `my2pg.<table>` exists, from the catalog: unlike `to_regclass`, this needs no
+/// USAGE on the schema (a ledger another role made must not break every command).
+pub async fn table_exists<C: GenericClient>(client: &C, table: &str) -> Result<bool> {
+    Ok(client
+        .query_one(
+            "SELECT EXISTS (SELECT FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace \
+             WHERE n.nspname = 'my2pg' AND c.relname = $1)",
+            &[&table],
+        )
         .await
-        .map_err(|e| Error::pg("look for the ledger", &e))?
-        .get(0);
-    if !exists {
+        .map_err(|e| Error::pg(format!("look for my2pg.{table}"), &e))?
+        .get(0))
+}
+
+pub async fn summary(client: &Client) -> Result<Vec<(String, String, i64, i64)>> {
+    if !table_exists(client, "loaded_chunks").await? {
         return Ok(Vec::new());
     }
     let rows = client

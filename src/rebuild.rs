@@ -954,14 +954,7 @@ async fn validate_fk(
 }
 
 async fn records_exist(client: &Client) -> Result<bool> {
-    Ok(client
-        .query_one(
-            "SELECT to_regclass('my2pg.rebuild_objects') IS NOT NULL",
-            &[],
-        )
-        .await
-        .map_err(|e| Error::pg("look for rebuild records", &e))?
-        .get(0))
+    crate::ledger::table_exists(client, "rebuild_objects").await
 }
 
 /// One index or FK definition kept in `my2pg.rebuild_objects`.

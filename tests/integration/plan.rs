@@ -575,7 +575,7 @@ fn a_target_user_that_cannot_rebuild_indexes_is_refused_before_anything_is_dropp
          UNIQUE KEY t_email (email)); INSERT INTO t VALUES (1, 'a'), (2, 'b')",
     );
     env.pg_exec(
-        "CREATE TABLE t (id integer PRIMARY KEY, email varchar(50) NOT NULL CONSTRAINT t_email UNIQUE); \
+        "CREATE TABLE t (id serial PRIMARY KEY, email varchar(50) NOT NULL CONSTRAINT t_email UNIQUE); \
          CREATE INDEX t_email_lower ON t (lower(email))",
     );
     env.pg_admin_exec(&format!(
@@ -618,6 +618,14 @@ fn a_target_user_that_cannot_rebuild_indexes_is_refused_before_anything_is_dropp
             (
                 "target_privileges".to_string(),
                 format!(
+                    "target user \"{role}\" cannot read and set sequence public.t_id_seq of \
+                     \"public\".\"t\" (SELECT and UPDATE on it), which the run moves past the \
+                     loaded values: grant them, or connect as the owner \"my2pg_owner\""
+                )
+            ),
+            (
+                "target_privileges".to_string(),
+                format!(
                     "constraints = \"rebuild\" creates the dropped indexes again in schema \
                      \"public\", which needs CREATE on it; target user \"{role}\" lacks it: \
                      GRANT CREATE ON SCHEMA \"public\" TO \"{role}\", or use constraints = \
@@ -642,9 +650,10 @@ fn a_target_user_that_cannot_rebuild_indexes_is_refused_before_anything_is_dropp
     assert_eq!(env.pg_count("t"), 0);
     // check and export do not need the target's privileges.
     env.cmd(&cfg, &["check"]).run().assert_ok();
-    // keep needs INSERT and the ledger only.
+    // keep needs INSERT, SELECT, the sequences and the ledger only.
     env.pg_admin_exec(&format!(
-        "GRANT CREATE ON DATABASE \"{}\" TO \"{role}\"",
+        "GRANT CREATE ON DATABASE \"{}\" TO \"{role}\"; \
+         GRANT SELECT, UPDATE ON SEQUENCE t_id_seq TO \"{role}\"",
         env.name
     ));
     let keep_owner = env.write_config_as(
@@ -668,4 +677,28 @@ fn a_target_user_that_cannot_rebuild_indexes_is_refused_before_anything_is_dropp
         "DROP OWNED BY \"{role}\"; REVOKE ALL ON DATABASE \"{}\" FROM \"{role}\"; DROP ROLE \"{role}\"",
         env.name
     ));
+}
+
+/// A ledger schema another role made, which the target user may not use, blocks import
+/// and run with the reason, and no longer stops check (or export and verify).
+#[test]
+fn a_ledger_schema_the_user_cannot_use_blocks_only_the_load() {
+    let env = TestEnv::new("plan_foreign_ledger");
+    env.mysql_exec("CREATE TABLE t (id int NOT NULL PRIMARY KEY); INSERT INTO t VALUES (1)");
+    env.pg_exec("CREATE TABLE t (id integer PRIMARY KEY)");
+    env.pg_admin_exec("CREATE SCHEMA my2pg; CREATE TABLE my2pg.loaded_chunks (x int)");
+    env.write_config("");
+    env.my2pg(&["check"]).assert_ok();
+    let plan = env.my2pg(&["plan", "--json"]);
+    plan.assert_exit(2);
+    assert_eq!(
+        plan.json()["problems"][0]["message"],
+        format!(
+            "the ledger lives in schema my2pg, which target user \"{}\" can neither create \
+             (CREATE on the database) nor use (USAGE and CREATE on it): grant one of them",
+            crate::common::OWNER_ROLE
+        )
+    );
+    env.my2pg(&["run"]).assert_exit(2);
+    assert_eq!(env.pg_count("t"), 0);
 }
