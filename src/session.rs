@@ -60,11 +60,20 @@ fn redact_url_error(e: &mysql_async::UrlError) -> String {
 /// (or a proxy) that accepts the TCP connection and then says nothing would hang a run at
 /// its start with no message.
 pub fn connect_timeout() -> std::time::Duration {
-    let secs = std::env::var("MY2PG_CONNECT_TIMEOUT")
-        .ok()
-        .and_then(|v| v.trim().parse::<u64>().ok())
-        .filter(|&n| n > 0)
-        .unwrap_or(30);
+    static SECS: std::sync::OnceLock<u64> = std::sync::OnceLock::new();
+    let secs = *SECS.get_or_init(|| match std::env::var("MY2PG_CONNECT_TIMEOUT") {
+        Err(_) => 30,
+        Ok(v) => match v.trim().parse::<u64>() {
+            Ok(n) if n > 0 => n,
+            _ => {
+                tracing::warn!(
+                    "MY2PG_CONNECT_TIMEOUT={v:?} is not a whole number of seconds above 0: \
+                     connections time out after 30 s"
+                );
+                30
+            }
+        },
+    });
     std::time::Duration::from_secs(secs)
 }
 

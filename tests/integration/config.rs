@@ -168,4 +168,16 @@ fn a_server_that_never_answers_fails_the_command_within_the_connect_timeout() {
          host and port)",
         url.path
     ));
+    // A value that is not a number of seconds is said, not silently replaced.
+    let ok = env.write_raw_config("ok.toml", &text);
+    env.mysql_exec("CREATE TABLE t (id int NOT NULL PRIMARY KEY)");
+    env.pg_exec("CREATE TABLE t (id integer PRIMARY KEY)");
+    env.cmd(&ok, &["plan"])
+        .env("MY2PG_CONNECT_TIMEOUT", "1.5")
+        .run()
+        .assert_ok()
+        .assert_stderr_contains(
+            "MY2PG_CONNECT_TIMEOUT=\"1.5\" is not a whole number of seconds above 0: \
+             connections time out after 30 s",
+        );
 }
