@@ -1830,11 +1830,7 @@ async fn finished_load_needs_its_files(
             return Ok(());
         }
     }
-    let loaded = ledger::summary(client)
-        .await?
-        .iter()
-        .any(|(schema, _, chunks, _)| *schema == settings.schema && *chunks > 0);
-    if !loaded {
+    if !ledger::holds_chunks_of(client, &settings.schema).await? {
         return Ok(());
     }
     Err(Error::config(format!(
@@ -1864,11 +1860,7 @@ async fn ledger_matches_chunk_rows(
     if prev == settings.chunk_rows as i64 {
         return Ok(());
     }
-    let loaded = ledger::summary(client)
-        .await?
-        .iter()
-        .any(|(schema, _, chunks, _)| *schema == settings.schema && *chunks > 0);
-    if !loaded {
+    if !ledger::holds_chunks_of(client, &settings.schema).await? {
         return Ok(());
     }
     Err(Error::config(format!(

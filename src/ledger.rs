@@ -258,6 +258,14 @@ pub async fn table_exists<C: GenericClient>(client: &C, table: &str) -> Result<b
         .get(0))
 }
 
+/// Whether the ledger holds loaded chunks of target schema `schema`.
+pub async fn holds_chunks_of(client: &Client, schema: &str) -> Result<bool> {
+    Ok(summary(client)
+        .await?
+        .iter()
+        .any(|(s, _, chunks, _)| s == schema && *chunks > 0))
+}
+
 pub async fn summary(client: &Client) -> Result<Vec<(String, String, i64, i64)>> {
     if !table_exists(client, "loaded_chunks").await? {
         return Ok(Vec::new());
