@@ -661,9 +661,10 @@ pub fn parse(
         )));
     }
     let source_timezone = (!tz.eq_ignore_ascii_case("UTC")).then_some(tz);
-    if !(run.disk_margin >= 1.0 && run.disk_margin <= 100.0) {
+    // 0 turns the check off: statistics can over-count a table several times.
+    if !(run.disk_margin == 0.0 || (1.0..=100.0).contains(&run.disk_margin)) {
         return Err(Error::config(format!(
-            "run.disk_margin must be between 1.0 and 100, not {}",
+            "run.disk_margin must be 0 (no check) or between 1.0 and 100, not {}",
             run.disk_margin
         )));
     }

@@ -1833,6 +1833,43 @@ fn disk_space_is_checked_before_exporting() {
     let out = my2pg_in(&cfg, &small_wd, &["run"]);
     out.assert_exit(1).assert_stderr_contains("needs about");
     assert_eq!(env.pg_count("big"), 0);
+    // disk_margin = 0 skips the check: the disk fills, and the error says how to go on.
+    let unchecked = env.write_config_as(
+        "unchecked.toml",
+        "public",
+        &env.workdir,
+        "[run]\nchunk_rows = 1000\ndisk_margin = 0\n",
+    );
+    let out = my2pg_in(&unchecked, &small_wd, &["export"]);
+    out.assert_exit(1)
+        .assert_stderr_contains("disk space not checked (run.disk_margin = 0)")
+        .assert_stderr_contains(
+            "No space left on device (os error 28); free space there (or point run.workdir at \
+             a larger disk), then run the same command again: it resumes where it stopped",
+        );
+    // Room made (the tmpfs grown), the same command resumes: the files are the same bytes
+    // as an export that never ran out of space.
+    let remount = |size: &str| {
+        let ok = Command::new("mount")
+            .args(["-o", &format!("remount,size={size}")])
+            .arg(&tiny)
+            .status()
+            .is_ok_and(|s| s.success());
+        assert!(ok, "remount the tmpfs with size={size}");
+    };
+    remount("16m");
+    my2pg_in(&unchecked, &small_wd, &["export"]).assert_ok();
+    let files = csv_files(&small_wd, "big");
+    assert_eq!(files, csv_files(&env.workdir, "big"));
+    for f in &files {
+        assert_eq!(
+            std::fs::read(small_wd.join("big").join(f)).expect("resumed chunk"),
+            std::fs::read(env.workdir.join("big").join(f)).expect("reference chunk"),
+            "{f}"
+        );
+    }
+    std::fs::remove_dir_all(&small_wd).expect("clear the tiny work directory");
+    remount("1m");
 
     // bytea is written as hex, twice the stored bytes: ~600 KB of blobs fit the 1 MB
     // tmpfs by their stored size x 1.25, not by their CSV size; refused before writing.
