@@ -1959,7 +1959,6 @@ fn files_mismatch(plan: &Plan, wd: &WorkDir, chunk_rows: u64) -> Result<Option<S
     }))
 }
 
-/// The report of a run that found nothing to load.
 /// `only_final_steps_left`: this run takes over the stopped run's record, with its load
 /// and restored constraints, and does the rest.
 async fn finish_final_steps(
@@ -1983,6 +1982,7 @@ async fn finish_final_steps(
     final_steps(clients, plan, hb, mark, lock, steps.analyze).await
 }
 
+/// The report of a run that loaded nothing: every chunk was already in the ledger.
 fn skipped_load_report(
     command: &'static str,
     run_id: &str,
@@ -2012,6 +2012,7 @@ fn skipped_load_report(
     )
 }
 
+/// The report of a finished run's repeat, which found nothing to load.
 fn already_loaded_report(
     command: &'static str,
     run_id: &str,
