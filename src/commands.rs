@@ -2170,7 +2170,7 @@ mod tests {
                 converter: converter.clone(),
                 rule: None,
                 target_nullable: true,
-                read_stored_bytes: false,
+                read: crate::plan::ReadAs::Column,
             })
             .collect();
         TablePlan::test_table("t", cols)

@@ -154,8 +154,9 @@ fn value_exact(c: &crate::plan::ColumnPlan) -> bool {
         | C::Bytea
         | C::Date
         | C::PgEnum { .. } => true,
-        // One spelling per value: integers, and decimals at their column's fixed scale.
-        C::Text { .. } | C::NumberText { .. } => {
+        // One spelling per value: integers, decimals at their column's fixed scale, and
+        // dates and times at their column's fixed fraction digits.
+        C::Text { .. } | C::NumberText { .. } | C::TemporalText { .. } => {
             let t = c.target_type.to_ascii_lowercase();
             t == "text" || t.starts_with("character varying")
         }
@@ -1034,7 +1035,7 @@ mod tests {
             converter,
             rule: None,
             target_nullable: true,
-            read_stored_bytes: false,
+            read: crate::plan::ReadAs::Column,
         }
     }
 

@@ -93,8 +93,12 @@ impl ProblemClass {
             ProblemClass::UnmappableChar => {
                 "fix them in the source: the column's charset has no character for a stored byte"
             }
-            ProblemClass::OutOfRange | ProblemClass::TooLong | ProblemClass::PrecisionLoss => {
+            ProblemClass::OutOfRange | ProblemClass::PrecisionLoss => {
                 "widen the target column (e.g. bigint, numeric, text), or fix them in the source"
+            }
+            ProblemClass::TooLong => {
+                "widen the target column (a longer varchar(n) or char(n), or text), or fix them \
+                 in the source"
             }
             ProblemClass::NotBoolean => {
                 "fix them in the source, or make the target column a number (smallint)"
@@ -201,13 +205,14 @@ pub enum Converter {
     /// Character data into text/varchar(n)/char(n)/citext: valid UTF-8, no NUL, length-checked.
     Text { max_chars: Option<u32> },
     /// Integer, year or decimal into a text-like column: the decimal digits MySQL prints
-    /// (a decimal keeps its scale: `1.50`), length-checked. `display`: the column is read
-    /// as `CAST(c AS CHAR)`, the text MySQL shows (zerofill padding `000042`, years as
-    /// four digits `0000`), set by the plan for non-key zerofill and year columns.
-    NumberText {
-        max_chars: Option<u32>,
-        display: bool,
-    },
+    /// (a decimal keeps its scale: `1.50`), length-checked. Non-key zerofill and year
+    /// columns are read as `CAST(c AS CHAR)` (the plan's `ReadAs::ServerText`), the text
+    /// MySQL shows: zerofill padding `000042`, years as four digits `0000`.
+    NumberText { max_chars: Option<u32> },
+    /// date, datetime, timestamp or time into a text-like column: the text MySQL shows
+    /// (`2024-01-02 03:04:05.120` for datetime(3), `-838:59:59`, `0000-00-00` as it
+    /// is), read as `CAST(c AS CHAR)`; length-checked.
+    TemporalText { max_chars: Option<u32> },
     /// char(36)-style UUID text (any case) into uuid.
     Uuid,
     /// MariaDB inet4/inet6 address text, or an address kept in a text column, into inet
@@ -266,6 +271,7 @@ impl Converter {
             Converter::DecimalToFloat { .. } => "decimal_to_float",
             Converter::Text { .. } => "text",
             Converter::NumberText { .. } => "number_text",
+            Converter::TemporalText { .. } => "temporal_text",
             Converter::Uuid => "uuid",
             Converter::Inet => "inet",
             Converter::UuidBinary => "uuid_binary",
@@ -310,13 +316,13 @@ impl Converter {
             }
             Converter::Text { max_chars: None } => "text (utf-8, no NUL)".into(),
             Converter::Text { max_chars: Some(n) } => format!("text (utf-8, no NUL, <= {n} chars)"),
-            Converter::NumberText {
-                max_chars: None, ..
-            } => "number as text".into(),
-            Converter::NumberText {
-                max_chars: Some(n), ..
-            } => {
+            Converter::NumberText { max_chars: None } => "number as text".into(),
+            Converter::NumberText { max_chars: Some(n) } => {
                 format!("number as text (<= {n} chars)")
+            }
+            Converter::TemporalText { max_chars: None } => "date/time as MySQL shows it".into(),
+            Converter::TemporalText { max_chars: Some(n) } => {
+                format!("date/time as MySQL shows it (<= {n} chars)")
             }
             Converter::Uuid => "uuid (text)".into(),
             Converter::Inet => "inet (one address)".into(),
@@ -511,12 +517,12 @@ impl Converter {
                 Value::Float(f) => put_float(out, *f as f64, Some(*f)),
                 _ => return unexpected(v),
             },
-            Converter::Text { max_chars } => {
+            Converter::Text { max_chars } | Converter::TemporalText { max_chars } => {
                 let b = bytes(v)?;
                 check_text(b, *max_chars)?;
                 put_text(out, b);
             }
-            Converter::NumberText { max_chars, .. } => {
+            Converter::NumberText { max_chars } => {
                 let start = out.len();
                 match v {
                     // decimal arrives as its digits; check them rather than trust them.
@@ -783,7 +789,6 @@ pub fn choose(
             }),
             _ if text_target => Some(Converter::NumberText {
                 max_chars: dst.char_len(),
-                display: false,
             }),
             _ => int_target(t),
         },
@@ -795,7 +800,6 @@ pub fn choose(
             "float8" => Some(Converter::DecimalToFloat { single: false }),
             _ if text_target => Some(Converter::NumberText {
                 max_chars: dst.char_len(),
-                display: false,
             }),
             _ => match int_target(t)? {
                 Converter::Int { min, max, target } => {
@@ -809,8 +813,16 @@ pub fn choose(
         }),
         Float => matches!(t, "float4" | "float8").then_some(Converter::Float32),
         Double => (t == "float8").then_some(Converter::Float64),
+        // bit(n) read as `CAST(c AS UNSIGNED)` (the plan does): its value as a number.
         Bit => match t {
             "bytea" => Some(Converter::Bytea),
+            "numeric" => Some(Converter::IntToNumeric {
+                bounds: NumericBounds::of(dst),
+            }),
+            "float4" | "float8" => Some(Converter::IntToFloat {
+                single: t == "float4",
+            }),
+            "int2" | "int4" | "int8" => int_target(t),
             "bit" if dst.char_len() == src.len => src.len.map(|bits| Converter::BitString { bits }),
             "varbit" if dst.char_len().is_none() || dst.char_len() >= src.len => {
                 src.len.map(|bits| Converter::BitString { bits })
@@ -859,6 +871,9 @@ pub fn choose(
             }),
             _ => None,
         },
+        Date | DateTime | Timestamp | Time if text_target => Some(Converter::TemporalText {
+            max_chars: dst.char_len(),
+        }),
         Date => match t {
             "date" => Some(Converter::Date),
             "timestamp" => Some(Converter::Timestamp { frac_digits: 6 }),
@@ -1544,6 +1559,23 @@ pub enum Rule {
     Skip,
 }
 
+/// `0000-00-00 ...`, `2024-00-15`, `0000-05-01`: MySQL's text of a zero or partial date
+/// (the same dates `zero_date_to_null` turns into NULL when read as dates).
+pub fn zero_or_partial_date_text(b: &[u8]) -> bool {
+    let field = |r: std::ops::Range<usize>| {
+        b.get(r)
+            .filter(|d| d.iter().all(u8::is_ascii_digit))
+            .map(|d| d.iter().all(|&c| c == b'0'))
+    };
+    if b.get(4) != Some(&b'-') || b.get(7) != Some(&b'-') {
+        return false;
+    }
+    match (field(0..4), field(5..7), field(8..10)) {
+        (Some(y), Some(m), Some(d)) => y || m || d,
+        _ => false,
+    }
+}
+
 impl Rule {
     pub fn name(self) -> &'static str {
         match self {
@@ -1584,6 +1616,8 @@ impl Rule {
             (Rule::ZeroDateToNull, Value::Date(y, m, d, ..)) if *m == 0 || *d == 0 || *y == 0 => {
                 (None, true)
             }
+            // A date going into a text column arrives as the text MySQL shows.
+            (Rule::ZeroDateToNull, Value::Bytes(b)) if zero_or_partial_date_text(b) => (None, true),
             // base64/hex re-encode every value (the converter does it); '' stays ''.
             (Rule::Base64 | Rule::Hex, Value::Bytes(b)) => (Some(Cow::Borrowed(v)), !b.is_empty()),
             // The converter keeps the text; jsonb drops the earlier duplicates. Counting

@@ -66,13 +66,7 @@ fn choose_tinyint1_bool_only_into_boolean() {
 #[test]
 fn numbers_into_text_keep_the_digits_mysql_prints() {
     let c = choose_utc(&my("bigint", "bigint(20) unsigned"), &pg("text", -1)).unwrap();
-    assert_eq!(
-        c,
-        Converter::NumberText {
-            max_chars: None,
-            display: false
-        }
-    );
+    assert_eq!(c, Converter::NumberText { max_chars: None });
     assert_eq!(
         field(&c, Value::UInt(u64::MAX)).unwrap(),
         "18446744073709551615"
@@ -84,13 +78,7 @@ fn numbers_into_text_keep_the_digits_mysql_prints() {
     let c = choose_utc(&my("year", "year(4)"), &pg("varchar", 4 + 4)).unwrap();
     assert_eq!(field(&c, Value::Int(1901)).unwrap(), "1901");
     let c = choose_utc(&my("decimal", "decimal(10,2)"), &pg("varchar", 5 + 4)).unwrap();
-    assert_eq!(
-        c,
-        Converter::NumberText {
-            max_chars: Some(5),
-            display: false
-        }
-    );
+    assert_eq!(c, Converter::NumberText { max_chars: Some(5) });
     assert_eq!(field(&c, Value::Bytes(b"-1.50".to_vec())).unwrap(), "-1.50");
     let e = field(&c, Value::Bytes(b"100.00".to_vec())).unwrap_err();
     assert_eq!(
@@ -1053,4 +1041,90 @@ fn integers_into_floats_only_when_held_exactly() {
         field(&c, Value::UInt(u64::MAX)).unwrap_err().message,
         "double precision cannot hold 18446744073709551615 exactly"
     );
+}
+
+#[test]
+fn bits_into_numbers_and_dates_into_text_have_converters() {
+    // bit(n) is read as CAST(c AS UNSIGNED): the converters are the integer ones.
+    assert_eq!(
+        choose_utc(&my("bit", "bit(10)"), &pg("int2", -1)),
+        Some(Converter::Int {
+            min: i16::MIN as i128,
+            max: i16::MAX as i128,
+            target: "smallint"
+        })
+    );
+    assert!(matches!(
+        choose_utc(&my("bit", "bit(64)"), &pg("numeric", -1)),
+        Some(Converter::IntToNumeric { bounds: None })
+    ));
+    assert_eq!(
+        choose_utc(&my("bit", "bit(64)"), &pg("float8", -1)),
+        Some(Converter::IntToFloat { single: false })
+    );
+    // bit has no single text form (MySQL shows its bytes): no conversion into text.
+    assert_eq!(choose_utc(&my("bit", "bit(8)"), &pg("text", -1)), None);
+    for (dt, ct) in [
+        ("date", "date"),
+        ("datetime", "datetime(6)"),
+        ("timestamp", "timestamp"),
+        ("time", "time(2)"),
+    ] {
+        assert_eq!(
+            choose_utc(&my(dt, ct), &pg("varchar", 14)),
+            Some(Converter::TemporalText {
+                max_chars: Some(10)
+            }),
+            "{ct}"
+        );
+    }
+    let c = Converter::TemporalText {
+        max_chars: Some(10),
+    };
+    assert_eq!(
+        field(&c, Value::Bytes(b"2024-01-02".to_vec())).unwrap(),
+        "\"2024-01-02\""
+    );
+    let e = field(&c, Value::Bytes(b"2024-01-02 00:00:00".to_vec())).unwrap_err();
+    assert_eq!(
+        (e.class, e.message.as_ref()),
+        (
+            ProblemClass::TooLong,
+            "19 characters do not fit the target's 10"
+        )
+    );
+}
+
+#[test]
+fn zero_date_text_is_recognized_only_in_the_date_fields() {
+    for zero in [
+        "0000-00-00",
+        "0000-00-00 00:00:00",
+        "0000-00-00 00:00:00.000000",
+        "2024-00-15",
+        "2024-02-00 10:00:00",
+        "0000-05-01",
+    ] {
+        assert!(zero_or_partial_date_text(zero.as_bytes()), "{zero}");
+        let value = Value::Bytes(zero.as_bytes().to_vec());
+        let (v, changed) = Rule::ZeroDateToNull.apply(&value);
+        assert!(v.is_none() && changed, "{zero}");
+    }
+    for date in [
+        "2024-01-01",
+        "2024-01-01 00:00:00",
+        "0001-01-01",
+        "1000-01-01 00:00:00.000",
+        "00:00:00",
+        "-838:59:59",
+        "2024-1-01",
+        "",
+        "0000",
+        "abcd-00-00",
+    ] {
+        assert!(!zero_or_partial_date_text(date.as_bytes()), "{date}");
+        let value = Value::Bytes(date.as_bytes().to_vec());
+        let (v, changed) = Rule::ZeroDateToNull.apply(&value);
+        assert!(v.is_some() && !changed, "{date}");
+    }
 }

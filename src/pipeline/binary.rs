@@ -56,6 +56,7 @@ pub fn layout(t: &TablePlan) -> Option<Vec<Field>> {
                 (
                     Converter::Text { .. }
                     | Converter::NumberText { .. }
+                    | Converter::TemporalText { .. }
                     | Converter::Base64Text
                     | Converter::HexText,
                     "text" | "varchar" | "bpchar" | "citext",

@@ -104,10 +104,24 @@ pub struct ColumnPlan {
     pub rule: Option<Rule>,
     /// The target column accepts NULL.
     pub target_nullable: bool,
-    /// Read as the stored bytes (`CAST(c AS BINARY)`): a text column in a non-UTF-8
-    /// charset whose target keeps bytes (bytea, rules hex/base64). Not for key columns:
-    /// their values are also the keyset bounds, compared in the column's collation.
-    pub read_stored_bytes: bool,
+    /// How the reader's select list asks for the value.
+    pub read: ReadAs,
+}
+
+/// The select-list expression of a copied column.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReadAs {
+    /// The column itself.
+    Column,
+    /// `CAST(c AS BINARY)`, the stored bytes: a text column in a non-UTF-8 charset whose
+    /// target keeps bytes (bytea, rules hex/base64). Not for key columns: their values
+    /// are also the keyset bounds, compared in the column's collation.
+    StoredBytes,
+    /// `CAST(c AS CHAR)`, the text MySQL shows: dates and times into text, zerofill and
+    /// year columns into text (not as keys: their bounds must stay numbers).
+    ServerText,
+    /// `CAST(c AS UNSIGNED)`: bit(n) into a number column (the bit value, not its bytes).
+    Unsigned,
 }
 
 #[derive(Debug, Clone)]
@@ -282,12 +296,12 @@ impl TablePlan {
             .columns
             .iter()
             .map(|c| {
-                if c.read_stored_bytes {
-                    format!("CAST({} AS BINARY)", q(&c.source))
-                } else if matches!(c.converter, Converter::NumberText { display: true, .. }) {
-                    format!("CAST({} AS CHAR)", q(&c.source))
-                } else {
-                    q(&c.source)
+                let c_ = q(&c.source);
+                match c.read {
+                    ReadAs::Column => c_,
+                    ReadAs::StoredBytes => format!("CAST({c_} AS BINARY)"),
+                    ReadAs::ServerText => format!("CAST({c_} AS CHAR)"),
+                    ReadAs::Unsigned => format!("CAST({c_} AS UNSIGNED)"),
                 }
             })
             .collect();
@@ -312,7 +326,7 @@ impl TablePlan {
         self.columns
             .iter()
             .enumerate()
-            .filter(|(_, c)| c.read_stored_bytes)
+            .filter(|(_, c)| c.read == ReadAs::StoredBytes)
             .map(|(i, _)| i)
     }
 
@@ -374,8 +388,10 @@ impl TablePlan {
                 c.source, c.source_type, c.target, c.converter
             ));
             // Only when set, so fingerprints of unaffected tables stay as they were.
-            if c.read_stored_bytes {
-                h.update("stored bytes\n");
+            match c.read {
+                ReadAs::Column => {}
+                ReadAs::StoredBytes => h.update("stored bytes\n"),
+                other => h.update(format!("read {other:?}\n")),
             }
             // A rule changes values (empty_to_null turns '' into NULL): chunks written
             // before it was set must not be mixed with chunks written after.
@@ -1118,7 +1134,7 @@ fn plan_table(
             converter,
             rule,
             target_nullable: !tc.not_null,
-            read_stored_bytes: false,
+            read: ReadAs::Column,
         });
     }
     for tc in &tt.columns {
@@ -1197,21 +1213,39 @@ fn plan_table(
     // target are asked for as stored; where the charset has bytes with no character
     // (MariaDB would send `?`), a flag column says whether the value converted whole.
     let mut charset_checks = Vec::new();
-    // Numbers into text get what MySQL shows: zerofill padding and four-digit years come
-    // only with the server's own text (not for key columns: their values are the keyset
-    // bounds, compared as numbers).
     for c in columns.iter_mut() {
-        if let Converter::NumberText { display, .. } = &mut c.converter {
-            let shown = st
-                .columns
-                .iter()
-                .find(|s| s.name == c.source)
-                .is_some_and(|s| {
-                    s.ty.base == MyBase::Year
-                        || s.ty.column_type.to_ascii_lowercase().contains("zerofill")
-                });
-            *display = shown && !key.contains(&c.source);
-        }
+        let Some(ty) = st
+            .columns
+            .iter()
+            .find(|s| s.name == c.source)
+            .map(|s| &s.ty)
+        else {
+            continue;
+        };
+        c.read = match &c.converter {
+            // Numbers into text get what MySQL shows: zerofill padding and four-digit
+            // years come only with the server's own text (not for key columns: their
+            // values are the keyset bounds, compared as numbers).
+            Converter::NumberText { .. }
+                if (ty.base == MyBase::Year
+                    || ty.column_type.to_ascii_lowercase().contains("zerofill"))
+                    && !key.contains(&c.source) =>
+            {
+                ReadAs::ServerText
+            }
+            // Keys too: MariaDB compares a text bound with a date or time column as a
+            // date or time, the way ORDER BY sorts it.
+            Converter::TemporalText { .. } => ReadAs::ServerText,
+            // bit(n) into a number: its value, which is also how a bit key is bounded.
+            Converter::Int { .. }
+            | Converter::IntToNumeric { .. }
+            | Converter::IntToFloat { .. }
+                if ty.base == MyBase::Bit =>
+            {
+                ReadAs::Unsigned
+            }
+            _ => ReadAs::Column,
+        };
     }
     for (i, c) in columns.iter_mut().enumerate() {
         let Some(cs) = st
@@ -1227,7 +1261,7 @@ fn plan_table(
             Converter::Bytea | Converter::Base64Text | Converter::HexText
         );
         if wants_bytes && !key.contains(&c.source) {
-            c.read_stored_bytes = true;
+            c.read = ReadAs::StoredBytes;
         } else if !crate::catalog::MyType::charset_maps_every_byte(cs) {
             charset_checks.push(CharsetCheck {
                 column: i,
@@ -1314,7 +1348,7 @@ mod tests {
             converter: Converter::Timestamp { frac_digits: 6 },
             rule: None,
             target_nullable: true,
-            read_stored_bytes: false,
+            read: ReadAs::Column,
         };
         let table = TablePlan {
             ordered_by_all: true,

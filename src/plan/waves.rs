@@ -223,7 +223,7 @@ mod tests {
             converter: Converter::Bool,
             rule: None,
             target_nullable: nullable,
-            read_stored_bytes: false,
+            read: crate::plan::ReadAs::Column,
         };
         TablePlan {
             key: vec!["id".into()],

@@ -99,6 +99,11 @@ impl SrcRule {
             {
                 None
             }
+            (SrcRule::ZeroDateToNull, Value::Bytes(b))
+                if crate::convert::zero_or_partial_date_text(b) =>
+            {
+                None
+            }
             (SrcRule::Base64, Value::Bytes(b)) => Some(Cow::Owned(Value::Bytes(base64(b)))),
             (SrcRule::Hex, Value::Bytes(b)) => {
                 let mut h = Vec::with_capacity(b.len() * 2);

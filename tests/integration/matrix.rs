@@ -1970,3 +1970,170 @@ fn narrower_integer_targets_are_warned_about_and_range_checked() {
         "4294967295 is out of range for integer",
     );
 }
+
+/// bit(n) into a number column takes the bit value (`b'1111111111'` is 1023), read by
+/// MariaDB as a number; a bit key splits and bounds its reads by that value too.
+#[test]
+fn matrix_bit_values_into_number_columns() {
+    let env = TestEnv::new("mx_bitnum");
+    env.mysql_exec(
+        "CREATE TABLE bn (id bit(10) NOT NULL PRIMARY KEY, b1 bit(1) NULL, b8 bit(8) NULL, \
+         b64 bit(64) NULL, b3 bit(3) NULL, b20 bit(20) NULL); \
+         INSERT INTO bn VALUES \
+         (b'0000000000', b'0', b'00000000', b'0', b'000', b'0'), \
+         (b'0000000001', b'1', b'11111111', \
+            b'1111111111111111111111111111111111111111111111111111111111111111', b'111', \
+            b'11111111111111111111'), \
+         (b'1000000000', b'1', b'10000000', \
+            b'1000000000000000000000000000000000000000000000000000000000000000', b'101', \
+            b'1'), \
+         (b'1111111111', NULL, NULL, NULL, NULL, NULL), \
+         (b'0100000000', b'0', b'00000001', b'10', b'010', b'10000000000000000000')",
+    );
+    env.pg_exec(
+        "CREATE TABLE bn (id integer PRIMARY KEY, b1 smallint, b8 integer, b64 numeric(20,0), \
+         b3 bigint, b20 double precision)",
+    );
+    config(&env, "[run]\nchunk_rows = 2");
+    env.my2pg(&["run", "--json"]).assert_ok();
+    assert_eq!(
+        env.pg_rows(
+            "SELECT id::text AS k, b1::text, b8::text, b64::text, b3::text, b20::text FROM bn ORDER BY id"
+        ),
+        vec![
+            row(&[Some("0"), Some("0"), Some("0"), Some("0"), Some("0"), Some("0")]),
+            row(&[
+                Some("1"),
+                Some("1"),
+                Some("255"),
+                Some("18446744073709551615"),
+                Some("7"),
+                Some("1048575")
+            ]),
+            row(&[Some("256"), Some("0"), Some("1"), Some("2"), Some("2"), Some("524288")]),
+            row(&[
+                Some("512"),
+                Some("1"),
+                Some("128"),
+                Some("9223372036854775808"),
+                Some("5"),
+                Some("1")
+            ]),
+            row(&[Some("1023"), None, None, None, None, None]),
+        ]
+    );
+    // Five rows in chunks of two: three chunks, bounded by the key's value.
+    let report = env.my2pg(&["verify", "--level", "full", "--json"]);
+    report.assert_ok();
+    assert_eq!(table_entry(&report.json(), "table", "bn")["equal"], true);
+
+    // A bit value the target type cannot hold fails, naming the row and the value.
+    env.pg_exec(
+        "DROP TABLE bn; CREATE TABLE bn (id integer PRIMARY KEY, b1 smallint, \
+                 b8 integer, b64 bigint, b3 bigint, b20 double precision)",
+    );
+    let out = env.my2pg(&["run", "--fresh", "--yes", "--json"]);
+    assert_convert_error(
+        &out,
+        "bn",
+        "b64",
+        "1",
+        "18446744073709551615",
+        "18446744073709551615 is out of range for bigint",
+    );
+    assert_eq!(env.pg_count("bn"), 0);
+}
+
+/// Dates and times into text columns: the text MySQL shows, fraction digits as the
+/// column declares them, zero dates as they are (or NULL under `zero_dates = "null"`);
+/// a datetime key bounds its reads as a datetime.
+#[test]
+fn matrix_dates_and_times_into_text_columns() {
+    let env = TestEnv::new("mx_datetext");
+    env.mysql_exec(
+        "SET SESSION sql_mode = '', time_zone = '+00:00'; \
+         CREATE TABLE dt (k datetime(3) NOT NULL PRIMARY KEY, d date NULL, ts timestamp(6) NULL, \
+         t time(2) NULL, d0 datetime NULL); \
+         INSERT INTO dt VALUES \
+         ('2024-02-29 23:59:59.12', '2024-02-29', '2038-01-19 03:14:07.5', '-838:59:59', '2024-01-01 00:00:00'), \
+         ('1000-01-01 00:00:00', '0000-00-00', '1970-01-01 00:00:01', '838:59:59.99', '0000-00-00 00:00:00'), \
+         ('2024-02-29 23:59:59.121', '2024-00-15', NULL, '00:00:00.01', '2024-02-00 10:00:00'), \
+         ('9999-12-31 23:59:59.999', NULL, NULL, NULL, NULL), \
+         ('2000-01-01 12:00:00.5', '0000-05-01', '2000-01-01 12:00:00', '-00:00:01', '2000-01-01 00:00:00')",
+    );
+    env.pg_admin_exec("CREATE EXTENSION citext");
+    env.pg_exec(
+        "CREATE TABLE dt (k varchar(23) PRIMARY KEY, d text, ts citext, t char(14), d0 varchar(19))",
+    );
+    config(&env, "[run]\nchunk_rows = 2");
+    env.my2pg(&["run", "--json"]).assert_ok();
+    let expected = |zero: Option<&'static str>, partial: [Option<&'static str>; 3]| {
+        vec![
+            row(&[
+                Some("1000-01-01 00:00:00.000"),
+                zero,
+                Some("1970-01-01 00:00:01.000000"),
+                Some("838:59:59.99  "),
+                zero.map(|_| "0000-00-00 00:00:00"),
+            ]),
+            row(&[
+                Some("2000-01-01 12:00:00.500"),
+                partial[0],
+                Some("2000-01-01 12:00:00.000000"),
+                Some("-00:00:01.00  "),
+                Some("2000-01-01 00:00:00"),
+            ]),
+            row(&[
+                Some("2024-02-29 23:59:59.120"),
+                Some("2024-02-29"),
+                Some("2038-01-19 03:14:07.500000"),
+                Some("-838:59:59.00 "),
+                Some("2024-01-01 00:00:00"),
+            ]),
+            row(&[
+                Some("2024-02-29 23:59:59.121"),
+                partial[1],
+                None,
+                Some("00:00:00.01   "),
+                partial[2],
+            ]),
+            row(&[Some("9999-12-31 23:59:59.999"), None, None, None, None]),
+        ]
+    };
+    let read_back = "SELECT k, d, ts::text, t, d0 FROM dt ORDER BY k";
+    assert_eq!(
+        env.pg_rows(read_back),
+        expected(
+            Some("0000-00-00"),
+            [
+                Some("0000-05-01"),
+                Some("2024-00-15"),
+                Some("2024-02-00 10:00:00")
+            ]
+        )
+    );
+    let report = env.my2pg(&["verify", "--level", "full", "--json"]);
+    report.assert_ok();
+    assert_eq!(table_entry(&report.json(), "table", "dt")["equal"], true);
+
+    // zero_dates = "null" reaches dates kept as text too, and verify reads them so.
+    config(&env, "[run]\nchunk_rows = 2\nzero_dates = \"null\"");
+    env.my2pg(&["run", "--fresh", "--yes", "--json"])
+        .assert_ok();
+    assert_eq!(env.pg_rows(read_back), expected(None, [None, None, None]));
+    let report = env.my2pg(&["verify", "--level", "full", "--json"]);
+    report.assert_ok();
+    assert_eq!(table_entry(&report.json(), "table", "dt")["equal"], true);
+
+    // Text longer than the target holds fails, never truncated.
+    env.pg_exec("TRUNCATE dt; ALTER TABLE dt ALTER COLUMN t TYPE varchar(12)");
+    config(&env, "[run]\nchunk_rows = 2");
+    let out = env.my2pg(&["run", "--fresh", "--yes", "--json"]);
+    out.assert_exit(1);
+    out.assert_stderr_contains(
+        "table `dt`, column `t`, primary key (k)=(\"2024-02-29 23:59:59.120\"): cannot convert \
+         \"-838:59:59.00\": 13 characters do not fit the target's 12 (to move it: widen the \
+         target column (a longer varchar(n) or char(n), or text), or fix them in the source; \
+         `my2pg check` counts every such value)",
+    );
+}
