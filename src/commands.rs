@@ -271,6 +271,24 @@ async fn check_target_privileges(
         general.get(3),
     );
     let rebuild = settings.constraints == ConstraintStrategy::Rebuild;
+    // Unique keys the source already enforces are dropped and built again too: the
+    // tablespaces of those the user may not create in, per table.
+    let mut unique_spaces: std::collections::BTreeMap<String, Vec<String>> = Default::default();
+    if rebuild {
+        for (_, table, _, _, _, space, _) in
+            crate::rebuild::deferrable_uniques(client, plan, schema, &names).await?
+        {
+            let Some(space) = space else { continue };
+            let ok: bool = client
+                .query_one("SELECT has_tablespace_privilege($1, 'CREATE')", &[&space])
+                .await
+                .map_err(|e| Error::pg(what, &e))?
+                .get(0);
+            if !ok {
+                unique_spaces.entry(table).or_default().push(space);
+            }
+        }
+    }
     let mut problems = Vec::new();
     let mut problem = |table: &str, message: String| {
         problems.push(crate::plan::Problem {
@@ -282,7 +300,7 @@ async fn check_target_privileges(
     };
     let mut unreadable = Vec::new();
     for r in &rows {
-        let (table, owner, insert, select, update, owner_name, tablespaces): (
+        let (table, owner, insert, select, update, owner_name, mut tablespaces): (
             String,
             bool,
             bool,
@@ -351,6 +369,9 @@ async fn check_target_privileges(
                 ),
             );
         }
+        tablespaces.extend(unique_spaces.remove(&table).unwrap_or_default());
+        tablespaces.sort();
+        tablespaces.dedup();
         if rebuild && !tablespaces.is_empty() {
             problem(
                 &table,

@@ -191,7 +191,7 @@ pub fn source_enforces(t: &TablePlan, columns: &[String]) -> bool {
 }
 
 /// (schema, table, kind, name, definition) of the unique keys deferred for the load.
-async fn deferrable_uniques(
+pub async fn deferrable_uniques(
     client: &Client,
     plan: &Plan,
     schema: &str,

@@ -895,6 +895,38 @@ fn rebuilt_objects_keep_their_tablespace_and_comments() {
     };
     let before = catalog();
     assert_eq!(before.len(), 7, "{before:?}");
+    // Without CREATE on the tablespace neither index could come back: refused up front,
+    // for the deferred unique key alone too.
+    let refused = format!(
+        "constraints = \"rebuild\" creates indexes of \"public\".\"c\" again in tablespace(s) \
+         {ts}, which needs CREATE on them; target user \"{}\" lacks it: grant it, or use \
+         constraints = \"keep\"",
+        crate::common::OWNER_ROLE
+    );
+    let revoke = format!(
+        "REVOKE CREATE ON TABLESPACE \"{ts}\" FROM {}",
+        crate::common::OWNER_ROLE
+    );
+    env.pg_admin_exec(&revoke);
+    for only_unique in [false, true] {
+        if only_unique {
+            env.pg_admin_exec("ALTER INDEX c_name SET TABLESPACE pg_default");
+        }
+        let plan = env.my2pg(&["plan", "--json"]);
+        plan.assert_exit(2);
+        let messages: Vec<String> = plan.json()["problems"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| p["message"].as_str().unwrap().to_string())
+            .collect();
+        assert_eq!(messages, vec![refused.clone()]);
+    }
+    assert_eq!(catalog().len(), 7, "nothing was dropped");
+    env.pg_admin_exec(&format!(
+        "ALTER INDEX c_name SET TABLESPACE \"{ts}\"; GRANT CREATE ON TABLESPACE \"{ts}\" TO {}",
+        crate::common::OWNER_ROLE
+    ));
     let out = env.my2pg(&["run"]);
     out.assert_ok()
         .assert_stderr_contains("indexes=2 fks=1")
