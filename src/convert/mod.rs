@@ -142,6 +142,46 @@ impl ProblemClass {
                 "make the target column json or text (jsonb holds only numbers PostgreSQL's \
                  numeric can), or fix them in the source"
             }
+            (ProblemClass::OutOfRange, Converter::Time { .. }) => {
+                "make the target column interval (it holds any MySQL time), or fix them in the \
+                 source"
+            }
+            (
+                ProblemClass::PrecisionLoss,
+                Converter::Time { .. }
+                | Converter::Timestamp { .. }
+                | Converter::TimestampTz { .. },
+            ) => {
+                "give the target column more fractional digits (time(6), timestamp(6)), or fix \
+                 them in the source"
+            }
+            (ProblemClass::PrecisionLoss, Converter::Interval { .. }) => {
+                "make the target column a plain interval (no field list, no precision), or fix \
+                 them in the source"
+            }
+            (ProblemClass::PrecisionLoss, Converter::Date) => {
+                "make the target column timestamp (a date has no time of day), or fix them in \
+                 the source"
+            }
+            (ProblemClass::OutOfRange, Converter::Int { .. } | Converter::DecimalToInt { .. }) => {
+                "widen the target column (a wider integer type, or numeric), or fix them in the \
+                 source"
+            }
+            (
+                ProblemClass::PrecisionLoss,
+                Converter::DecimalToInt { .. }
+                | Converter::IntToFloat { .. }
+                | Converter::DecimalToFloat { .. },
+            ) => "make the target column numeric (exact), or fix them in the source",
+            (
+                ProblemClass::OutOfRange | ProblemClass::PrecisionLoss,
+                Converter::Decimal { .. }
+                | Converter::IntToNumeric { .. }
+                | Converter::FloatToNumeric { .. },
+            ) => {
+                "widen the target's numeric(p,s) (or make it plain numeric), or fix them in the \
+                 source"
+            }
             _ => self.remedy(),
         }
     }
@@ -676,14 +716,16 @@ impl Converter {
             }
             Converter::Time { frac_digits } => {
                 let (neg, days, h, mi, s, us) = time_value(v)?;
-                if neg || days > 0 {
+                let hours = days * 24 + h as u32;
+                // Postgres's time holds 24:00:00 itself, nothing past it.
+                if neg || hours > 24 || (hours == 24 && (mi, s, us) != (0, 0, 0)) {
                     return err(
                         ProblemClass::OutOfRange,
                         "a time outside 00:00:00..24:00:00 needs an interval column",
                     );
                 }
                 check_frac(us, *frac_digits)?;
-                put_clock(out, h as u32, mi, s, us);
+                put_clock(out, hours, mi, s, us);
             }
             Converter::Interval {
                 keep_us,
@@ -1631,6 +1673,14 @@ impl Rule {
 }
 
 /// A short, printable rendering of a value for error messages.
+fn short_float(plain: String, scientific: impl FnOnce() -> String) -> String {
+    if plain.len() > 24 {
+        scientific()
+    } else {
+        plain
+    }
+}
+
 pub fn excerpt(v: &Value) -> String {
     match v {
         Value::NULL => "NULL".into(),
@@ -1649,8 +1699,9 @@ pub fn excerpt(v: &Value) -> String {
         },
         Value::Int(i) => i.to_string(),
         Value::UInt(u) => u.to_string(),
-        Value::Float(f) => f.to_string(),
-        Value::Double(d) => d.to_string(),
+        // 1e300 is 301 digits in plain notation: long ones are shown as 1e300.
+        Value::Float(f) => short_float(f.to_string(), || format!("{f:e}")),
+        Value::Double(d) => short_float(d.to_string(), || format!("{d:e}")),
         Value::Date(y, m, d, h, mi, s, us) => {
             format!("{y:04}-{m:02}-{d:02} {h:02}:{mi:02}:{s:02}.{us:06}")
         }

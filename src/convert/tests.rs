@@ -600,11 +600,25 @@ fn dates_and_times_exact_to_the_microsecond() {
         .unwrap(),
         "-838:59:59"
     );
-    assert!(field(
-        &Converter::Time { frac_digits: 6 },
-        Value::Time(false, 1, 0, 0, 0, 0)
-    )
-    .is_err());
+    // Postgres's time holds 24:00:00, nothing past it.
+    let time = Converter::Time { frac_digits: 6 };
+    assert_eq!(
+        field(&time, Value::Time(false, 1, 0, 0, 0, 0)).unwrap(),
+        "24:00:00"
+    );
+    for past in [
+        Value::Time(false, 1, 0, 0, 0, 1),
+        Value::Time(false, 1, 0, 0, 1, 0),
+        Value::Time(false, 1, 1, 0, 0, 0),
+        Value::Time(false, 2, 0, 0, 0, 0),
+        Value::Time(true, 0, 0, 0, 0, 1),
+    ] {
+        assert_eq!(
+            field(&time, past.clone()).unwrap_err().class,
+            ProblemClass::OutOfRange,
+            "{past:?}"
+        );
+    }
 }
 
 #[test]
@@ -1127,4 +1141,14 @@ fn zero_date_text_is_recognized_only_in_the_date_fields() {
         let (v, changed) = Rule::ZeroDateToNull.apply(&value);
         assert!(v.is_some() && !changed, "{date}");
     }
+}
+
+#[test]
+fn long_floats_are_excerpted_in_scientific_notation() {
+    assert_eq!(excerpt(&Value::Double(1e300)), "1e300");
+    assert_eq!(excerpt(&Value::Double(-1.5e-300)), "-1.5e-300");
+    assert_eq!(excerpt(&Value::Float(3.4028235e38)), "3.4028235e38");
+    assert_eq!(excerpt(&Value::Double(0.1)), "0.1");
+    assert_eq!(excerpt(&Value::Double(123456.789)), "123456.789");
+    assert_eq!(excerpt(&Value::Float(-0.5)), "-0.5");
 }

@@ -23,14 +23,49 @@ impl SourceZone {
 
     /// The skipped range holding `local_us`, if any.
     pub fn gap_at(&self, local_us: i64) -> Option<(i64, i64)> {
-        let i = self.gaps.partition_point(|&(start, _)| start <= local_us);
+        // The gaps are known up to 2200; after that Postgres repeats the zone's last
+        // yearly rule, so a later year has the gaps of a scanned year with the same
+        // calendar (the same weekday on January 1, leap or not).
+        let shift = match year_of(local_us.div_euclid(MICROS_PER_DAY)) {
+            y if y >= SCANNED_UNTIL_YEAR => {
+                let first = days_from_civil(y, 1, 1);
+                let same = (SCANNED_UNTIL_YEAR - 28..SCANNED_UNTIL_YEAR).find(|&s| {
+                    is_leap(s) == is_leap(y)
+                        && (days_from_civil(s, 1, 1) - first).rem_euclid(7) == 0
+                })?;
+                (first - days_from_civil(same, 1, 1)) * MICROS_PER_DAY
+            }
+            _ => 0,
+        };
+        let at = local_us - shift;
+        let i = self.gaps.partition_point(|&(start, _)| start <= at);
         let &(start, end) = self.gaps.get(i.checked_sub(1)?)?;
-        (local_us < end).then_some((start, end))
+        (at < end).then_some((start + shift, end + shift))
     }
 
     pub fn gaps(&self) -> usize {
         self.gaps.len()
     }
+}
+
+/// The gaps are scanned up to 2200-01-01 (`commands::zone_gaps`).
+const SCANNED_UNTIL_YEAR: i64 = 2200;
+const MICROS_PER_DAY: i64 = 86_400_000_000;
+
+fn is_leap(y: i64) -> bool {
+    y % 4 == 0 && (y % 100 != 0 || y % 400 == 0)
+}
+
+/// The year of a day counted from 1970-01-01 (Howard Hinnant's civil_from_days).
+fn year_of(days: i64) -> i64 {
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    yoe + era * 400 + i64::from(m <= 2)
 }
 
 /// Microseconds since 1970-01-01 00:00 of a calendar date and time (no zone).
@@ -70,6 +105,43 @@ mod tests {
         assert_eq!(z.gap_at(end), None);
         assert_eq!(z.gap_at(end + 15), Some((end + 10, end + 20)));
         assert_eq!(local_micros(1970, 1, 1, 0, 0, 0, 1), 1);
+        for (y, m, d) in [
+            (1970, 1, 1),
+            (1969, 12, 31),
+            (2000, 2, 29),
+            (2200, 1, 1),
+            (9999, 12, 31),
+        ] {
+            assert_eq!(year_of(days_from_civil(y, m, d)), y);
+        }
         assert_eq!(local_micros(1969, 12, 31, 23, 59, 59, 0), -1_000_000);
+    }
+
+    /// After 2200 a year has the gaps of the scanned year with its calendar.
+    #[test]
+    fn years_after_the_scan_take_the_gaps_of_a_year_with_their_calendar() {
+        // Sunday is 3 days after a Thursday (1970-01-01).
+        let second_sunday = |y: i64| {
+            let first = days_from_civil(y, 3, 1);
+            8 + (3 - first).rem_euclid(7) as u8
+        };
+        let gap = |y: i64| {
+            let d = second_sunday(y);
+            (
+                local_micros(y as u16, 3, d, 2, 0, 0, 0),
+                local_micros(y as u16, 3, d, 3, 0, 0, 0),
+            )
+        };
+        // America/New_York's rule, as the scan finds it in the years before 2200.
+        let z = SourceZone::new("America/New_York", (2100..2200).map(gap).collect());
+        for (y, sunday) in [(2201, 8), (2400, 12), (2401, 11), (9999, 14), (2199, 10)] {
+            assert_eq!(second_sunday(y), sunday, "{y}");
+            let at = |d: u8, h: u8| z.gap_at(local_micros(y as u16, 3, d, h, 30, 0, 0));
+            assert_eq!(at(sunday, 2), Some(gap(y)), "{y}");
+            assert_eq!(at(sunday, 1), None, "{y}");
+            assert_eq!(at(sunday, 3), None, "{y}");
+            assert_eq!(at(sunday - 7, 2), None, "{y}");
+            assert_eq!(at(sunday + 7, 2), None, "{y}");
+        }
     }
 }

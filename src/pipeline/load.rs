@@ -245,12 +245,18 @@ async fn merge_staged(
         .iter()
         .map(|col| {
             let q = PgIdent(col.target.clone());
-            // json has no equality operator, and keeps its text byte for byte (duplicate
-            // keys included): compare the text, as verify does.
-            if col.target_type == "json" {
-                format!("s.{q}::text IS DISTINCT FROM t.{q}::text")
-            } else {
-                format!("s.{q} IS DISTINCT FROM t.{q}")
+            match col.target_base.as_str() {
+                // Types whose `=` holds different values equal: json has no equality and
+                // keeps its text byte for byte, citext and a nondeterministic collation
+                // ignore case, -0 = 0 in floats, '1 mon' = '30 days' in interval. Their
+                // text tells them apart, as verify does.
+                "json" | "float4" | "float8" | "interval" => {
+                    format!("s.{q}::text IS DISTINCT FROM t.{q}::text")
+                }
+                "text" | "varchar" | "bpchar" | "citext" => {
+                    format!("s.{q}::text COLLATE \"C\" IS DISTINCT FROM t.{q}::text COLLATE \"C\"")
+                }
+                _ => format!("s.{q} IS DISTINCT FROM t.{q}"),
             }
         })
         .collect();
@@ -451,7 +457,9 @@ fn copy_error(t: &TablePlan, c: &ChunkReady, e: &tokio_postgres::Error, binary: 
     if e.code() == Some(&tokio_postgres::error::SqlState::UNIQUE_VIOLATION) {
         msg.push_str(
             "; `my2pg check` lists the source rows that repeat a key the source does not keep \
-             unique",
+             unique (not values that become equal only in the conversion: letter case or \
+             hyphens into uuid, letter case into citext; look for source rows whose key \
+             converts to the value above)",
         );
     }
     // Only the server's verdict on the data: a lost connection is not the file's fault.

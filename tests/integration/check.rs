@@ -658,6 +658,8 @@ fn check_finds_rows_that_repeat_a_target_key_the_source_does_not_enforce() {
         )
         .assert_stderr_contains(
             "; `my2pg check` lists the source rows that repeat a key the source does not keep \
-         unique\n",
+             unique (not values that become equal only in the conversion: letter case or \
+             hyphens into uuid, letter case into citext; look for source rows whose key \
+             converts to the value above)\n",
         );
 }

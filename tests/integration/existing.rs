@@ -846,3 +846,51 @@ fn keep_identical_compares_tables_of_more_than_100_columns() {
         Some("3 231".into())
     );
 }
+
+/// keep-identical compares a seeded row the way verify does: values Postgres's `=` holds
+/// equal but that are not the same (letter case in citext, -0 and 0, '1 day' and
+/// '24:00:00' in interval) are a difference, also in the key.
+#[test]
+fn keep_identical_tells_apart_values_that_postgres_equality_merges() {
+    let env = TestEnv::new("ex_keep_exact");
+    env.mysql_exec(
+        "CREATE TABLE t (k varchar(10) COLLATE utf8mb4_bin NOT NULL PRIMARY KEY, \
+           c varchar(10) NOT NULL, d double NOT NULL, iv time NOT NULL); \
+         INSERT INTO t VALUES ('a', 'abc', 0, '24:00:00'), ('b', 'x', 1, '720:00:00')",
+    );
+    env.pg_admin_exec("CREATE EXTENSION citext");
+    env.pg_exec(
+        "CREATE TABLE t (k citext PRIMARY KEY, c citext NOT NULL, d double precision NOT NULL, \
+           iv interval NOT NULL); \
+         INSERT INTO t VALUES ('a', 'ABC', 0, '24:00:00')",
+    );
+    let cfg = env.write_config(
+        "[run]\nexisting_rows = \"keep-identical\"\n\n[workers]\nreaders = 1\nloaders = 1\n",
+    );
+    for (fix, key, column) in [
+        ("", "a", "c"),
+        ("UPDATE t SET c = 'abc', d = '-0'", "a", "d"),
+        ("UPDATE t SET d = 0, iv = '1 day'", "a", "iv"),
+        ("UPDATE t SET iv = '24:00:00', k = 'A'", "A", "k"),
+    ] {
+        if !fix.is_empty() {
+            env.pg_exec(fix);
+        }
+        run(&env, &cfg, &["run"])
+            .assert_exit(1)
+            .assert_stderr_contains(&format!(
+                "existing_rows = \"keep-identical\": the target row with key (k)=({key}) \
+                 differs from the source row in column(s) {column}"
+            ));
+        assert_eq!(env.pg_count("t"), 1, "nothing loaded after {fix:?}");
+    }
+    env.pg_exec("UPDATE t SET k = 'a'");
+    run(&env, &cfg, &["run"]).assert_ok();
+    assert_eq!(
+        env.pg_rows("SELECT k::text, c::text, d::text, iv::text FROM t ORDER BY k"),
+        vec![
+            crate::common::row(&[Some("a"), Some("abc"), Some("0"), Some("24:00:00")]),
+            crate::common::row(&[Some("b"), Some("x"), Some("1"), Some("720:00:00")]),
+        ]
+    );
+}

@@ -1256,7 +1256,8 @@ fn matrix_source_timezone_refuses_local_times_skipped_by_dst() {
     env.mysql_exec(
         "CREATE TABLE ev (id int NOT NULL PRIMARY KEY, dt datetime(6) NULL); \
          INSERT INTO ev VALUES (1, '2024-03-10 01:59:59.999999'), (2, '2024-03-10 02:30:00'), \
-         (3, '2024-03-10 03:30:00'), (4, '2024-11-03 01:30:00'), (5, '1950-04-30 02:00:00')",
+         (3, '2024-03-10 03:30:00'), (4, '2024-11-03 01:30:00'), (5, '1950-04-30 02:00:00'), \
+         (6, '2201-03-08 02:30:00'), (7, '9999-03-14 02:59:59.999999'), (8, '2201-03-08 03:30:00')",
     );
     env.pg_exec("CREATE TABLE ev (id integer PRIMARY KEY, dt timestamptz(6))");
     config(&env, "[run]\nsource_timezone = \"America/New_York\"");
@@ -1283,10 +1284,13 @@ fn matrix_source_timezone_refuses_local_times_skipped_by_dst() {
         findings,
         vec![(
             "nonexistent_local_time".to_string(),
-            2,
+            4,
             vec![
                 "(id)=(2) value 2024-03-10 02:30:00.000000".to_string(),
-                "(id)=(5) value 1950-04-30 02:00:00.000000".to_string()
+                "(id)=(5) value 1950-04-30 02:00:00.000000".to_string(),
+                // After 2200 Postgres goes on applying the zone's last rule.
+                "(id)=(6) value 2201-03-08 02:30:00.000000".to_string(),
+                "(id)=(7) value 9999-03-14 02:59:59.999999".to_string()
             ]
         )]
     );
@@ -1302,7 +1306,7 @@ fn matrix_source_timezone_refuses_local_times_skipped_by_dst() {
     );
     assert_eq!(env.pg_count("ev"), 0);
 
-    env.mysql_exec("DELETE FROM ev WHERE id IN (2, 5)");
+    env.mysql_exec("DELETE FROM ev WHERE id IN (2, 5, 6, 7)");
     env.my2pg(&["run", "--json"]).assert_ok();
     assert_eq!(
         env.pg_rows("SET TimeZone = 'UTC'; SELECT dt::text FROM ev ORDER BY id"),
@@ -1310,6 +1314,7 @@ fn matrix_source_timezone_refuses_local_times_skipped_by_dst() {
             row(&[Some("2024-03-10 06:59:59.999999+00")]),
             row(&[Some("2024-03-10 07:30:00+00")]),
             row(&[Some("2024-11-03 06:30:00+00")]),
+            row(&[Some("2201-03-08 07:30:00+00")]),
         ]
     );
     env.my2pg(&["verify", "--level", "full"]).assert_ok();
@@ -1321,7 +1326,8 @@ fn matrix_time_interval_and_year() {
     env.mysql_exec(
         "CREATE TABLE tm (id int NOT NULL PRIMARY KEY, t time(6) NULL, iv time NULL, y year NULL); \
          INSERT INTO tm VALUES (1, '00:00:00', '838:59:59', 1901), (2, '23:59:59.999999', '-838:59:59', 2155), \
-         (3, '12:34:56.5', '-01:00:00', 0), (4, '00:00:00.000001', '24:00:00', 2024), (5, NULL, NULL, NULL)",
+         (3, '12:34:56.5', '-01:00:00', 0), (4, '00:00:00.000001', '24:00:00', 2024), (5, NULL, NULL, NULL), \
+         (6, '24:00:00', '00:00:00', 2000)",
     );
     env.pg_exec("CREATE TABLE tm (id integer PRIMARY KEY, t time(6), iv interval, y smallint)");
     config(&env, "");
@@ -1336,8 +1342,13 @@ fn matrix_time_interval_and_year() {
             row(&[Some("12:34:56.5"), Some("-01:00:00"), Some("0")]),
             row(&[Some("00:00:00.000001"), Some("24:00:00"), Some("2024")]),
             row(&[None, None, None]),
+            // Postgres's time holds 24:00:00 itself.
+            row(&[Some("24:00:00"), Some("00:00:00"), Some("2000")]),
         ]
     );
+    env.my2pg(&["verify", "--level", "full"])
+        .assert_ok()
+        .assert_stderr_contains("verify (full): equal");
 }
 
 #[test]
@@ -1345,7 +1356,7 @@ fn matrix_time_beyond_a_day_into_time_fails() {
     let env = TestEnv::new("mx_time_bad");
     env.mysql_exec(
         "CREATE TABLE tm (id int NOT NULL PRIMARY KEY, t time NULL); \
-         INSERT INTO tm VALUES (1, '23:59:59'), (2, '838:59:59')",
+         INSERT INTO tm VALUES (1, '23:59:59'), (2, '24:00:01')",
     );
     env.pg_exec("CREATE TABLE tm (id integer PRIMARY KEY, t time)");
     config(&env, "");
@@ -1355,8 +1366,10 @@ fn matrix_time_beyond_a_day_into_time_fails() {
         "tm",
         "t",
         "2",
-        "838:59:59.000000",
-        "a time outside 00:00:00..24:00:00 needs an interval column",
+        "24:00:01.000000",
+        "a time outside 00:00:00..24:00:00 needs an interval column (to move it: make the \
+         target column interval (it holds any MySQL time), or fix them in the source; \
+         `my2pg check` counts every such value)",
     );
     assert_eq!(env.pg_count("tm"), 0);
 
@@ -1893,9 +1906,9 @@ fn matrix_binary_text_into_text_decimals_into_integers_addresses_into_inet() {
         "dec2",
         "4",
         "\"1.50\"",
-        "smallint has no fraction: Postgres would round it (to move it: widen the target \
-         column (e.g. bigint, numeric, text), or fix them in the source; `my2pg check` counts \
-         every such value)",
+        "smallint has no fraction: Postgres would round it (to move it: make the target \
+         column numeric (exact), or fix them in the source; `my2pg check` counts every such \
+         value)",
     );
     // Bytes that are not text say which rules would keep them.
     env.mysql_exec("DELETE FROM d WHERE id = 4");
