@@ -556,7 +556,8 @@ async fn seeded_findings(settings: &Settings, plan: &Plan) -> Result<Vec<CheckFi
             message: format!(
                 "target table {} already holds {rows} row(s) my2pg did not load: import and run \
                  refuse to start; set existing_rows = \"truncate\" or \"keep-identical\" for it, \
-                 or empty it",
+                 empty it, or leave it out with run.exclude (a table the target's own \
+                 migrations filled, such as their bookkeeping table, keeps its rows)",
                 t.target
             ),
         });

@@ -491,7 +491,7 @@ async fn check_existing_rows(
                 table: t.target.name.clone(),
                 column: None,
                 message: format!(
-                    "target table {} already holds rows that my2pg did not load; set existing_rows = \"truncate\" or \"keep-identical\" for it, or empty it",
+                    "target table {} already holds rows that my2pg did not load; set existing_rows = \"truncate\" or \"keep-identical\" for it, empty it, or leave it out with run.exclude (a table the target's own migrations filled, such as their bookkeeping table, keeps its rows)",
                     t.target
                 ),
             }),

@@ -242,17 +242,27 @@ pub struct RunReport {
 impl RunReport {
     pub fn human(&self) -> String {
         let mut s = String::new();
+        let export = self.command == "export";
         for t in &self.tables {
-            let _ = writeln!(
+            let _ = write!(
                 s,
-                "  {:<32} {:>10} rows {:>8} chunks {:>12} bytes  loaded {} rows ({} chunks already loaded)",
-                t.table, t.rows, t.chunks, t.bytes, t.loaded_rows, t.skipped_chunks
+                "  {:<32} {:>10} rows {:>8} chunks {:>12} bytes",
+                t.table, t.rows, t.chunks, t.bytes
             );
+            if !export {
+                let _ = write!(
+                    s,
+                    "  loaded {} rows ({} chunks already loaded)",
+                    t.loaded_rows, t.skipped_chunks
+                );
+            }
+            s.push('\n');
         }
         for k in &self.skipped_tables {
             let _ = writeln!(s, "  not copied: {} ({})", k.table, k.reason);
         }
-        for r in &self.rules_applied {
+        // A rule that changed nothing is in the JSON report only.
+        for r in self.rules_applied.iter().filter(|r| r.changed_values > 0) {
             let _ = writeln!(
                 s,
                 "  rule {} changed {} value(s) in {}.{} (over all exported chunks)",
@@ -260,22 +270,34 @@ impl RunReport {
             );
         }
         // A rate over rows an earlier run loaded would only flatter this one.
-        let rate = if self.command == "export" || self.totals.loaded_rows == self.totals.rows {
+        let rate = if export || self.totals.loaded_rows == self.totals.rows {
             format!(" ({:.0} rows/s)", self.totals.rows_per_sec)
         } else {
             String::new()
         };
+        let loaded = if export {
+            String::new()
+        } else {
+            format!("; {} rows loaded now", self.totals.loaded_rows)
+        };
         let _ = writeln!(
             s,
-            "{} done (run {}): {} tables, {} rows, {} bytes in {:.2} s{rate}; {} rows loaded now",
+            "{} done (run {}): {} tables, {} rows, {} bytes in {:.2} s{rate}{loaded}",
             self.command,
             self.run_id,
             self.totals.tables,
             self.totals.rows,
             self.totals.bytes,
             self.totals.seconds,
-            self.totals.loaded_rows
         );
+        if !export && self.totals.loaded_rows == 0 && self.totals.rows > 0 {
+            let _ = writeln!(
+                s,
+                "nothing new was loaded: an earlier run loaded every chunk. Rows written to the \
+                 source after those chunks were exported are not in them: `my2pg verify --level \
+                 count` compares the tables, `run --fresh` copies the source as it is now"
+            );
+        }
         if let Some(v) = &self.verify {
             s.push_str(&v.human());
         }

@@ -4,7 +4,9 @@
 //! for a descending one. A sequence shared by several columns takes the extreme over
 //! all of them. A sequence never moves backwards (a value it already handed out, or
 //! that another table not copied here holds, must not come again), nor outside its
-//! own bounds (`setval` would refuse and fail the run).
+//! own bounds (`setval` would refuse and fail the run). An ascending sequence of the
+//! column the source's AUTO_INCREMENT fed also moves to that counter: MySQL would not
+//! hand out ids below it again (rows deleted at the end of the table included).
 
 use std::collections::BTreeMap;
 
@@ -69,23 +71,42 @@ pub fn sequence_move(s: &SeqState, loaded: Option<(i64, i64)>) -> SeqMove {
     }
 }
 
+/// A copied column drawing from a sequence: its table, its name, and the source's
+/// AUTO_INCREMENT counter where that column was the source's auto-increment column.
+type SequenceUser<'a> = (&'a PgName, &'a str, Option<u64>);
+
 /// Sets every sequence of the copied columns; returns how many were moved.
 pub async fn fix_sequences(client: &Client, plan: &Plan) -> Result<u64> {
     // Quoted sequence name -> the columns that draw from it.
-    let mut users: BTreeMap<&str, Vec<(&PgName, &str)>> = BTreeMap::new();
+    let mut users: BTreeMap<&str, Vec<SequenceUser>> = BTreeMap::new();
     for t in &plan.tables {
         for (col, seq) in &t.sequences {
+            let next_id = t
+                .source_next_id
+                .as_ref()
+                .filter(|(c, _)| c == col)
+                .map(|&(_, n)| n);
             users
                 .entry(seq.as_str())
                 .or_default()
-                .push((&t.target, col.as_str()));
+                .push((&t.target, col.as_str(), next_id));
         }
     }
     let mut moved = 0;
     for (seq, columns) in users {
         let state = sequence_state(client, seq).await?;
         let mut loaded: Option<(i64, i64)> = None;
-        for (table, col) in columns {
+        for (table, col, next_id) in columns {
+            // The last id MySQL handed out, as if loaded (ascending sequences only).
+            if let Some(last) = next_id
+                .filter(|&n| n > 1 && state.increment > 0)
+                .map(|n| i64::try_from(n - 1).unwrap_or(i64::MAX))
+            {
+                loaded = Some(match loaded {
+                    Some((l, h)) => (l, h.max(last)),
+                    None => (last, last),
+                });
+            }
             // Clamped into bigint: a sequence's bounds are bigint, so nothing is lost.
             // (LEAST and GREATEST skip NULLs: an empty table gives no row instead.)
             let c = PgIdent(col.to_string());

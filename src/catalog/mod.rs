@@ -208,6 +208,8 @@ pub struct SourceColumn {
     /// MySQL 8's generated invisible primary key (`my_row_id`, added by
     /// `sql_generate_invisible_primary_key`): a row id the application never saw.
     pub invisible_row_id: bool,
+    /// The table's AUTO_INCREMENT column.
+    pub auto_increment: bool,
 }
 
 #[derive(Clone, Debug)]
@@ -223,6 +225,9 @@ pub struct SourceTable {
     /// Row estimate and data bytes from the server's statistics (not exact).
     pub est_rows: u64,
     pub est_bytes: u64,
+    /// The next AUTO_INCREMENT value MySQL would hand out (ids below it may have been
+    /// handed out and deleted since).
+    pub auto_increment: Option<u64>,
 }
 
 /// The kind of a Postgres column type after resolving domains.

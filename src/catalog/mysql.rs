@@ -30,9 +30,18 @@ fn num(row: &Row, i: usize) -> u64 {
 }
 
 pub async fn read_catalog(conn: &mut Conn, db: &str) -> Result<Vec<SourceTable>> {
+    // MySQL 8 caches information_schema.TABLES (AUTO_INCREMENT included) for a day by
+    // default: read the current values. MariaDB has no such cache, nor the variable.
+    match conn
+        .query_drop("SET SESSION information_schema_stats_expiry = 0")
+        .await
+    {
+        Err(mysql_async::Error::Server(e)) if e.code == 1193 => {}
+        other => other.map_err(|e| Error::mysql("read current table statistics", e))?,
+    }
     let tables: Vec<Row> = conn
         .exec(
-            "SELECT TABLE_NAME, COALESCE(TABLE_ROWS, 0), COALESCE(DATA_LENGTH, 0) \
+            "SELECT TABLE_NAME, COALESCE(TABLE_ROWS, 0), COALESCE(DATA_LENGTH, 0), AUTO_INCREMENT \
              FROM information_schema.TABLES WHERE TABLE_SCHEMA = ? AND TABLE_TYPE = 'BASE TABLE'",
             (db,),
         )
@@ -51,6 +60,7 @@ pub async fn read_catalog(conn: &mut Conn, db: &str) -> Result<Vec<SourceTable>>
                 unique_keys: Vec::new(),
                 est_rows: num(r, 1),
                 est_bytes: num(r, 2),
+                auto_increment: opt_text(r, 3).and_then(|v| v.parse().ok()),
             },
         );
     }
@@ -71,6 +81,7 @@ pub async fn read_catalog(conn: &mut Conn, db: &str) -> Result<Vec<SourceTable>>
         let extra = text(r, 6).to_ascii_uppercase();
         let name = text(r, 1);
         t.columns.push(SourceColumn {
+            auto_increment: extra.contains("AUTO_INCREMENT"),
             invisible_row_id: name == "my_row_id"
                 && extra.contains("INVISIBLE")
                 && extra.contains("AUTO_INCREMENT"),

@@ -116,7 +116,9 @@ impl ProblemClass {
             ProblemClass::EnumLabelMissing => "add the label to the target enum type",
             ProblemClass::InvalidDate => "fix them in the source",
             ProblemClass::NullIntoNotNull => {
-                "fix them in the source, or make the target column nullable (or give it a default)"
+                "fix them in the source, or make the target column nullable (its default does \
+                 not replace a NULL the load sends; convert = \"skip\" leaves the column to its \
+                 default in every row)"
             }
             ProblemClass::NonexistentLocalTime => {
                 "check run.source_timezone (the zone the source's datetimes were written in), or \

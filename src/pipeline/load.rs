@@ -312,9 +312,17 @@ async fn merge_staged(
         t.target,
         key_eq.join(" AND ")
     );
-    tx.execute(insert.as_str(), &[])
-        .await
-        .map_err(|e| load_error(t, c, pg_reason(&e)))
+    tx.execute(insert.as_str(), &[]).await.map_err(|e| {
+        let mut msg = pg_reason(&e);
+        if e.code() == Some(&tokio_postgres::error::SqlState::UNIQUE_VIOLATION) {
+            msg.push_str(&format!(
+                "; existing_rows = \"keep-identical\" matches rows by ({}) only: a row already \
+                 in the target under another key holds this value",
+                t.target_key.join(", ")
+            ));
+        }
+        load_error(t, c, msg)
+    })
 }
 
 /// Why `read_pieces` stopped early.

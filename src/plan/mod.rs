@@ -146,6 +146,9 @@ pub struct TablePlan {
     pub wave: usize,
     /// (column, quoted sequence name) to move past the loaded maximum.
     pub sequences: Vec<(String, String)>,
+    /// (target column, next value) of the source's AUTO_INCREMENT column: its sequence
+    /// also moves to that value, so ids MySQL handed out and deleted do not come again.
+    pub source_next_id: Option<(String, u64)>,
     pub est_rows: u64,
     pub est_bytes: u64,
     /// The target's primary key columns (keep-identical compares rows by it).
@@ -265,6 +268,7 @@ impl TablePlan {
             ordered_by_all: false,
             wave: 0,
             sequences: vec![],
+            source_next_id: None,
             est_rows: 0,
             est_bytes: 0,
             target_key: vec![],
@@ -1299,6 +1303,11 @@ fn plan_table(
             Some((c.target.clone(), tc.sequence.clone()?))
         })
         .collect();
+    let source_next_id = st.auto_increment.and_then(|next| {
+        let ai = st.columns.iter().find(|c| c.auto_increment)?;
+        let c = columns.iter().find(|c| c.source == ai.name)?;
+        Some((c.target.clone(), next))
+    });
     // A key must be made of copied columns: one the load leaves to a default (a serial)
     // cannot match staged or filled rows with the target's.
     let target_key = tt
@@ -1322,6 +1331,7 @@ fn plan_table(
         ordered_by_all,
         wave: 0,
         sequences,
+        source_next_id,
         est_rows: st.est_rows,
         est_bytes: st.est_bytes,
         target_key,

@@ -129,7 +129,9 @@ fn seeded_table_blocks_import_and_run_by_default() {
     // stop the cut-over.
     let msg = "target table \"public\".\"tags\" already holds 2 row(s) my2pg did not load: \
                import and run refuse to start; set existing_rows = \"truncate\" or \
-               \"keep-identical\" for it, or empty it";
+               \"keep-identical\" for it, empty it, or leave it out with run.exclude (a table \
+               the target's own migrations filled, such as their bookkeeping table, keeps its \
+               rows)";
     let check = run(&env, &cfg, &["check", "--json"]);
     check.assert_exit(1);
     let report = check.json();
@@ -893,4 +895,22 @@ fn keep_identical_tells_apart_values_that_postgres_equality_merges() {
             crate::common::row(&[Some("b"), Some("x"), Some("1"), Some("720:00:00")]),
         ]
     );
+
+    // Rows are matched by the key only: a seeded row under another key that holds a
+    // source row's unique value is named as such.
+    env.mysql_exec(
+        "CREATE TABLE u (id int NOT NULL PRIMARY KEY, code varchar(10) NOT NULL UNIQUE); \
+         INSERT INTO u VALUES (1, 'code')",
+    );
+    env.pg_exec(
+        "CREATE TABLE u (id integer PRIMARY KEY, code varchar(10) NOT NULL UNIQUE); \
+         INSERT INTO u VALUES (99, 'code')",
+    );
+    run(&env, &cfg, &["run"])
+        .assert_exit(1)
+        .assert_stderr_contains("Key (code)=(code) already exists")
+        .assert_stderr_contains(
+            "; existing_rows = \"keep-identical\" matches rows by (id) only: a row already in \
+             the target under another key holds this value",
+        );
 }

@@ -71,6 +71,18 @@ fn import_after_run_loads_nothing_twice() {
             &format!("import #{round} after run must report 0 loaded rows and 3 skipped chunks"),
         );
     }
+    // Said in words too: the chunks are from an earlier run's export.
+    env.my2pg(&["import"]).assert_ok().assert_stderr_contains(
+        "nothing new was loaded: an earlier run loaded every chunk. Rows written to the source \
+         after those chunks were exported are not in them: `my2pg verify --level count` \
+         compares the tables, `run --fresh` copies the source as it is now\n",
+    );
+    let export = env.my2pg(&["export"]);
+    export.assert_ok();
+    export.check(
+        !export.stderr.contains("loaded") && export.stderr.contains("export done"),
+        "an export reports no loading",
+    );
 }
 
 const SOURCE: &str = "
