@@ -254,7 +254,8 @@ fn key_text(layout: &Layout, buf: &[u8], enc: &[(usize, usize)]) -> String {
             }
             let v = String::from_utf8_lossy(&buf[s + 5..e]);
             let v = v.strip_prefix("\0invalid:").unwrap_or(&v);
-            let short: String = v.chars().take(60).collect();
+            // Long enough to copy a hash or token key (an 86-character JWT signature).
+            let short: String = v.chars().take(200).collect();
             let cut = short.len() < v.len();
             // Quoted (with escapes) when it could be misread: empty, the word NULL, edge
             // spaces, separators, quotes, control characters (a newline would break the line).
@@ -883,6 +884,23 @@ mod tests {
                 r#"(a, b)=(plain, "two\nlines")"#,
                 r#"(a, b)=("", "NULL")"#,
                 "(a, b)=(NULL, x)",
+            ]
+        );
+        // A token or signature key is shown whole (up to 200 characters), so it can be
+        // copied; a longer one is cut.
+        let token = "eyJhbGciOiJSUzI1NiJ9".repeat(5);
+        let long = "x".repeat(201);
+        let p = process(
+            &batch(&format!("{token},1\n{long},2\n"), Origin::CsvIn),
+            &l,
+            &all,
+        );
+        let keys: Vec<&str> = p.digests.iter().map(|d| d.key_text.as_str()).collect();
+        assert_eq!(
+            keys,
+            [
+                format!("(a, b)=({token}, 1)"),
+                format!("(a, b)=({}…, 2)", &long[..200]),
             ]
         );
     }
