@@ -300,12 +300,12 @@ impl TablePlan {
             .columns
             .iter()
             .map(|c| {
-                let c_ = q(&c.source);
+                let col = q(&c.source);
                 match c.read {
-                    ReadAs::Column => c_,
-                    ReadAs::StoredBytes => format!("CAST({c_} AS BINARY)"),
-                    ReadAs::ServerText => format!("CAST({c_} AS CHAR)"),
-                    ReadAs::Unsigned => format!("CAST({c_} AS UNSIGNED)"),
+                    ReadAs::Column => col,
+                    ReadAs::StoredBytes => format!("CAST({col} AS BINARY)"),
+                    ReadAs::ServerText => format!("CAST({col} AS CHAR)"),
+                    ReadAs::Unsigned => format!("CAST({col} AS UNSIGNED)"),
                 }
             })
             .collect();
