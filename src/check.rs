@@ -184,10 +184,38 @@ fn fk_join(child: &ColumnPlan, parent: &ColumnPlan) -> String {
         mariadb_type(&parent.source_type),
     );
     let same_type = child.source_type.eq_ignore_ascii_case(&parent.source_type);
-    let as_text = (ct.is_some() || pt.is_some())
-        && !same_type
-        && (child.target_base != "uuid" && child.target_base != "inet"
-            || (ct.is_some() && pt.is_some()));
+    // MySQL compares a number with a string as numbers ('05' = 5); the copy writes both
+    // as text, which Postgres compares as text.
+    let number = |t: &str| {
+        let t = t.to_ascii_lowercase();
+        [
+            "tinyint",
+            "smallint",
+            "mediumint",
+            "int",
+            "integer",
+            "bigint",
+            "decimal",
+            "numeric",
+            "float",
+            "double",
+            "real",
+            "year",
+            "bit",
+        ]
+        .iter()
+        .any(|k| t == *k || t.starts_with(&format!("{k}(")) || t.starts_with(&format!("{k} ")))
+    };
+    let number_and_text = number(&child.source_type) != number(&parent.source_type)
+        && matches!(
+            child.target_base.as_str(),
+            "text" | "varchar" | "bpchar" | "citext"
+        );
+    let as_text = number_and_text
+        || (ct.is_some() || pt.is_some())
+            && !same_type
+            && (child.target_base != "uuid" && child.target_base != "inet"
+                || (ct.is_some() && pt.is_some()));
     if as_text {
         format!("CAST(p.{p} AS CHAR) COLLATE utf8mb4_bin = CAST(c.{c} AS CHAR) COLLATE utf8mb4_bin")
     } else {
@@ -251,9 +279,8 @@ async fn orphans<'a>(
         let (Some(child_plans), Some(parent_plans)) = (child_plans, parent_plans) else {
             continue; // a side of the FK is not copied: nothing to compare
         };
-        if child.ordered_by_all {
-            continue;
-        }
+        // A child without a key is scanned too; its orphans are counted per FK value.
+        let keyless = child.ordered_by_all;
         let child_cols: Vec<String> = child_plans.iter().map(|c| c.source.clone()).collect();
         let q = |c: &str| MyIdent(c.to_string()).to_string();
         let not_null: Vec<String> = child_cols
@@ -265,8 +292,27 @@ async fn orphans<'a>(
             .zip(&parent_plans)
             .map(|(c, p)| fk_join(c, p))
             .collect();
-        let key: Vec<String> = child.key.iter().map(|k| format!("c.{}", q(k))).collect();
+        let key: Vec<String> = if keyless {
+            Vec::new()
+        } else {
+            child.key.iter().map(|k| format!("c.{}", q(k))).collect()
+        };
         let fkv: Vec<String> = child_cols.iter().map(|c| format!("c.{}", q(c))).collect();
+        // The select list starts with the key (none when keyless) and the FK values;
+        // keyless, each FK value's rows are grouped (by their bytes) and counted.
+        let shown = key
+            .iter()
+            .chain(&fkv)
+            .cloned()
+            .collect::<Vec<_>>()
+            .join(", ");
+        let (weight, grouping) = if keyless {
+            let bytes: Vec<String> = fkv.iter().map(|v| format!("CAST({v} AS BINARY)")).collect();
+            (", COUNT(*)", bytes.join(", "))
+        } else {
+            ("", shown.clone())
+        };
+        let order = if keyless { &fkv } else { &key }.join(", ");
         let exact: Vec<String> = child_plans
             .iter()
             .zip(&parent_plans)
@@ -274,25 +320,26 @@ async fn orphans<'a>(
             .collect();
         let sql = if exact.is_empty() {
             format!(
-                "SELECT {}, {}, 0 FROM {} c WHERE {} AND NOT EXISTS (SELECT 1 FROM {} p WHERE {}) ORDER BY {}",
-                key.join(", "),
-                fkv.join(", "),
+                "SELECT {shown}{weight}, 0 FROM {} c WHERE {} AND NOT EXISTS (SELECT 1 FROM {} p \
+                 WHERE {}){} ORDER BY {order}",
                 q(&child.source),
                 not_null.join(" AND "),
                 q(&parent.source),
                 join.join(" AND "),
-                key.join(", ")
+                if keyless {
+                    format!(" GROUP BY {grouping}")
+                } else {
+                    String::new()
+                },
             )
         } else {
             // Not `... AND BINARY p.x = BINARY c.x` inside NOT EXISTS: MariaDB propagates
             // the collation equality into it and compares c.x with itself. In an outer
             // join's HAVING it cannot: the candidates come by the index, exactness after.
             format!(
-                "SELECT {key}, {fkv}, MAX(p.{first} IS NOT NULL) FROM {child} c \
-                 LEFT JOIN {parent} p ON {join} WHERE {nn} GROUP BY {key}, {fkv} \
-                 HAVING COALESCE(MAX(p.{first} IS NOT NULL AND {exact}), 0) = 0 ORDER BY {key}",
-                key = key.join(", "),
-                fkv = fkv.join(", "),
+                "SELECT {shown}{weight}, MAX(p.{first} IS NOT NULL) FROM {child} c \
+                 LEFT JOIN {parent} p ON {join} WHERE {nn} GROUP BY {grouping} \
+                 HAVING COALESCE(MAX(p.{first} IS NOT NULL AND {exact}), 0) = 0 ORDER BY {order}",
                 child = q(&child.source),
                 parent = q(&parent.source),
                 join = join.join(" AND "),
@@ -314,27 +361,43 @@ async fn orphans<'a>(
             .await
             .map_err(|e| Error::mysql(what(), e))?
         {
-            count += 1;
-            let flag = child.key.len() + child_cols.len();
+            let n = key.len();
+            let rows = if keyless {
+                match row.as_ref(n + child_cols.len()) {
+                    Some(Value::Int(r)) => *r as u64,
+                    Some(Value::UInt(r)) => *r,
+                    _ => 1,
+                }
+            } else {
+                1
+            };
+            count += rows;
+            let flag = n + child_cols.len() + usize::from(keyless);
             if matches!(row.as_ref(flag), Some(Value::Int(1) | Value::UInt(1)))
                 || matches!(row.as_ref(flag), Some(Value::Bytes(b)) if b.as_slice() == b"1")
             {
-                collation_only += 1;
+                collation_only += rows;
             }
             if samples.len() < SAMPLES {
-                let n = child.key.len();
                 let fmt = |range: std::ops::Range<usize>| -> Vec<String> {
                     range
                         .map(|i| row.as_ref(i).map_or("?".into(), excerpt))
                         .collect()
                 };
-                samples.push(format!(
-                    "({})=({}) {}=({})",
-                    child.key.join(", "),
-                    fmt(0..n).join(", "),
+                let values = format!(
+                    "{}=({})",
                     child_cols.join(", "),
                     fmt(n..n + child_cols.len()).join(", ")
-                ));
+                );
+                samples.push(if keyless {
+                    format!("{values} in {rows} row(s)")
+                } else {
+                    format!(
+                        "({})=({}) {values}",
+                        child.key.join(", "),
+                        fmt(0..n).join(", ")
+                    )
+                });
             }
         }
         if count > 0 {
@@ -426,7 +489,8 @@ async fn duplicate_keys(
             .source_unique_keys
             .iter()
             .any(|u| !u.is_empty() && u.iter().all(|s| sources.contains(&s.as_str())));
-        if enforced && !merges {
+        // MySQL's unique keys let NULLs repeat; a NULLS NOT DISTINCT key does not.
+        if enforced && !merges && !nulls_equal {
             continue;
         }
         // Each key column as the bytes the copy starts from, after its rule.
@@ -515,6 +579,8 @@ async fn duplicate_keys(
                     columns.join(", "),
                     if merges && enforced {
                         " once strip_nul has removed NUL bytes"
+                    } else if enforced {
+                        " (MySQL's unique keys let NULLs repeat; this one is NULLS NOT DISTINCT)"
                     } else {
                         ""
                     },

@@ -212,8 +212,14 @@ impl Kind {
     /// The select-list expression reading this column on the target (already quoted).
     pub fn pg_expr(self, quoted: &str) -> String {
         match self {
-            // Postgres compares intervals on their normalized length: so do we.
-            Kind::Interval => format!("trunc(extract(epoch from {quoted}) * 1000000)"),
+            // The copy writes a MySQL time as hours, minutes and seconds only: an interval
+            // with days, months or years ('1 day', '1 mon') is another value even where
+            // Postgres's `=` holds it equal ('24:00:00', '720:00:00'); it reads as NaN.
+            Kind::Interval => format!(
+                "(CASE WHEN {quoted} IS NULL OR date_part('year', {quoted}) = 0 \
+                 AND date_part('month', {quoted}) = 0 AND date_part('day', {quoted}) = 0 \
+                 THEN trunc(extract(epoch from {quoted}) * 1000000) ELSE 'NaN'::numeric END)"
+            ),
             // inet's output form: `::text` would add `/32` or `/128` to every address.
             Kind::Inet => format!("abbrev({quoted})"),
             _ => quoted.to_string(),
@@ -582,14 +588,13 @@ pub fn text_value(kind: Kind, origin: Origin, b: &[u8], out: &mut Vec<u8>) {
         },
         Kind::Json => json(b, out),
         Kind::Bytes => bytea_text(b, out),
+        // Every digit counts: varbit '0001' is not '1' (the copy writes bit(n)'s n digits).
         Kind::Bit => {
             let t = trim_ascii(b);
-            if !t.iter().all(|c| *c == b'0' || *c == b'1') {
+            if t.is_empty() || !t.iter().all(|c| *c == b'0' || *c == b'1') {
                 return invalid(b, out);
             }
-            let start = out.len();
             out.extend_from_slice(t);
-            strip_leading_zero_bits(out, start);
             true
         }
         Kind::TextArray => text_array(b, out),
@@ -607,9 +612,19 @@ pub fn text_value(kind: Kind, origin: Origin, b: &[u8], out: &mut Vec<u8>) {
     }
 }
 
-/// A MySQL bit value (big-endian bytes) as `0`/`1` digits, leading zeros dropped (the
-/// target's width is not known here; a wider target keeps them, so they are dropped there
-/// too).
+/// A MySQL bit(n) value (big-endian bytes, padded to whole bytes) as its n `0`/`1`
+/// digits, as the copy writes them.
+pub fn bits_exact(b: &[u8], n: u32, out: &mut Vec<u8>) {
+    let total = b.len() as u32 * 8;
+    for _ in total..n {
+        out.push(b'0');
+    }
+    for i in total.saturating_sub(n)..total {
+        out.push(b'0' + ((b[(i / 8) as usize] >> (7 - i % 8)) & 1));
+    }
+}
+
+/// A MySQL bit value whose width is not known, as `0`/`1` digits without leading zeros.
 fn bits_into(b: &[u8], out: &mut Vec<u8>) {
     let start = out.len();
     for &x in b {
@@ -1980,6 +1995,17 @@ mod tests {
         );
         assert_eq!(m(Kind::Int, Value::UInt(u64::MAX)), "18446744073709551615");
         assert_eq!(m(Kind::Bit, Value::Bytes(vec![0, 5])), pg(Kind::Bit, "101"));
+        // With the source width known every digit counts: varbit '0001' is not '1'.
+        let exact = |b: &[u8], n| {
+            let mut out = Vec::new();
+            bits_exact(b, n, &mut out);
+            String::from_utf8(out).unwrap()
+        };
+        assert_eq!(exact(&[0x01], 4), pg(Kind::Bit, "0001"));
+        assert_ne!(pg(Kind::Bit, "0001"), pg(Kind::Bit, "1"));
+        assert_eq!(exact(&[0x03, 0xff], 10), "1111111111");
+        assert_eq!(exact(&[0x80], 12), "000010000000");
+        assert_eq!(exact(&[0x80, 0, 0, 0, 0, 0, 0, 1], 64).len(), 64);
         assert_eq!(
             m(Kind::TextArray, Value::Bytes(b"a,b c,".to_vec())),
             pg(Kind::TextArray, r#"{a,"b c",""}"#)

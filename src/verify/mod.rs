@@ -535,17 +535,27 @@ async fn full_table(
             })?;
         let mut col = Col::new(&c.target, kind);
         col.rule = c.rule.and_then(SrcRule::from_rule);
+        if kind == Kind::Bit {
+            col.bits = c
+                .source_type
+                .strip_prefix("bit(")
+                .and_then(|r| r.strip_suffix(')'))
+                .and_then(|n| n.parse().ok());
+        }
         // datetime/date into timestamptz with run.source_timezone: the copy read the
         // value as local time there; compare it as local time there.
         let naive_source = c.source_type.to_ascii_lowercase().starts_with("date");
         if let (Kind::TimestampTz, Some(zone), true) =
             (kind, &settings.source_timezone, naive_source)
         {
+            // An instant the local time does not lead back to (the daylight-time one of
+            // an autumn hour that happens twice: the copy takes standard time, as
+            // Postgres does) reads as infinity, which no source value equals.
+            let (q, z) = (PgIdent(c.target.clone()), crate::ident::pg_literal(zone));
             col.kind = Kind::Timestamp;
             col.expr = format!(
-                "({} AT TIME ZONE {})",
-                PgIdent(c.target.clone()),
-                crate::ident::pg_literal(zone)
+                "(CASE WHEN {q} IS NULL OR ({q} AT TIME ZONE {z}) AT TIME ZONE {z} = {q} \
+                 THEN {q} AT TIME ZONE {z} ELSE 'infinity'::timestamp END)"
             );
         }
         cols.push(col);

@@ -48,6 +48,8 @@ pub struct Col {
     pub rule: Option<SrcRule>,
     /// Not compared (read as NULL on the target, ignored on both sides).
     pub skip: bool,
+    /// The source's bit(n) width, for a bit or varbit target: all n digits compare.
+    pub bits: Option<u32>,
 }
 
 impl Col {
@@ -58,6 +60,7 @@ impl Col {
             expr: kind.pg_expr(&crate::ident::PgIdent(name.to_string()).to_string()),
             rule: None,
             skip: false,
+            bits: None,
         }
     }
 }
@@ -171,7 +174,12 @@ fn process(batch: &Batch, layout: &Layout, mode: &Mode) -> Part {
                         Some(v) => {
                             buf.push(1);
                             buf.extend_from_slice(&[0; 4]);
-                            canon::mysql_value(col.kind, &v, &mut buf);
+                            match (col.kind, col.bits, v.as_ref()) {
+                                (Kind::Bit, Some(n), Value::Bytes(b)) => {
+                                    canon::bits_exact(b, n, &mut buf)
+                                }
+                                _ => canon::mysql_value(col.kind, &v, &mut buf),
+                            }
                             true
                         }
                     }

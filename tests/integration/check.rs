@@ -555,6 +555,54 @@ fn orphan_scan_compares_text_keys_as_postgres_does() {
     out.assert_exit(1).assert_stderr_contains("fk_code");
 }
 
+/// A child table without a key is scanned too (orphans counted per FK value), and a
+/// number referencing a string key compares as the text the copy writes: MySQL's
+/// `'05' = 5` holds, Postgres's `'05' = '5'` does not.
+#[test]
+fn orphan_scan_covers_keyless_children_and_numbers_against_text() {
+    let env = TestEnv::new("check_fk_keyless");
+    env.mysql_exec(
+        "CREATE TABLE p (id int NOT NULL PRIMARY KEY, code varchar(10) NOT NULL UNIQUE); \
+         INSERT INTO p VALUES (1, '05'), (2, '7'); \
+         CREATE TABLE log (pid int NULL, note varchar(10) NULL); \
+         INSERT INTO log VALUES (1, 'ok'), (99, 'a'), (99, 'b'), (NULL, 'c'), (98, 'd'); \
+         CREATE TABLE c (id int NOT NULL PRIMARY KEY, code int NULL); \
+         INSERT INTO c VALUES (1, 5), (2, 7), (3, NULL)",
+    );
+    env.pg_exec(
+        "CREATE TABLE p (id integer PRIMARY KEY, code text NOT NULL UNIQUE); \
+         CREATE TABLE log (pid integer REFERENCES p (id), note text); \
+         CREATE TABLE c (id integer PRIMARY KEY, code text REFERENCES p (code))",
+    );
+    config(&env, "");
+    let out = env.my2pg(&["check", "--json"]);
+    out.assert_exit(1);
+    assert_eq!(
+        findings(&out.json()),
+        vec![
+            f("c", "code", "orphan_fk", 1, &["(id)=(1) code=(5)"], false),
+            f(
+                "log",
+                "pid",
+                "orphan_fk",
+                3,
+                &["pid=(98) in 1 row(s)", "pid=(99) in 2 row(s)"],
+                false
+            ),
+        ]
+    );
+    // The load agrees on both.
+    env.my2pg(&["run"])
+        .assert_exit(1)
+        .assert_stderr_contains("is not present in table \"p\"");
+    env.mysql_exec(
+        "DELETE FROM log WHERE pid > 2; UPDATE c SET code = 50 WHERE id = 1; \
+                    UPDATE p SET code = '50' WHERE id = 1",
+    );
+    env.my2pg(&["check"]).assert_ok();
+    env.my2pg(&["run", "--fresh", "--yes"]).assert_ok();
+}
+
 /// Rows that repeat a value of a target primary or unique key the source does not keep
 /// unique (a table without a key, a key the new schema added, NULs a rule strips) are
 /// found before they fail the load; NULLs, which never collide in PostgreSQL, are not.
@@ -662,4 +710,37 @@ fn check_finds_rows_that_repeat_a_target_key_the_source_does_not_enforce() {
              hyphens into uuid, letter case into citext; look for source rows whose key \
              converts to the value above)\n",
         );
+
+    // A NULLS NOT DISTINCT target key over a source unique key that lets NULLs repeat.
+    env.mysql_exec(
+        "DROP TABLE history, users, readings; \
+         CREATE TABLE u (id int NOT NULL PRIMARY KEY, a int NULL, UNIQUE KEY u_a (a)); \
+         INSERT INTO u VALUES (1, NULL), (2, NULL), (3, 5), (4, NULL)",
+    );
+    env.pg_exec(
+        "DROP TABLE history, users, readings; \
+         CREATE TABLE u (id integer PRIMARY KEY, a integer CONSTRAINT u_a UNIQUE NULLS NOT DISTINCT)",
+    );
+    config(&env, "");
+    let out = env.my2pg(&["check", "--json"]);
+    out.assert_exit(1);
+    let report = out.json();
+    assert_eq!(
+        findings(&report),
+        vec![f(
+            "u",
+            "a",
+            "duplicate_key",
+            2,
+            &["(a)=(NULL) in 3 rows"],
+            false
+        )]
+    );
+    assert_eq!(
+        message(&report, "u", "a", "duplicate_key"),
+        "2 row(s) of u repeat a value of the target's unique key u_a on \"public\".\"u\" (a), \
+         which the source does not keep unique (MySQL's unique keys let NULLs repeat; this one \
+         is NULLS NOT DISTINCT): the load would fail; remove or merge the duplicate rows in \
+         the source (or drop that key from the target)"
+    );
 }

@@ -322,3 +322,64 @@ fn count_verify_catches_a_missing_row_and_rejects_unknown_tables() {
     out.assert_exit(2);
     out.assert_stderr_contains("nope");
 }
+
+/// Values Postgres's `=` holds equal but that the copy would not have written are
+/// differences: an interval with days or months ('1 day' for a MySQL time 24:00:00),
+/// varbit digits ('1' for bit(4) 0001), and the daylight-time instant of an autumn hour
+/// that happens twice (the copy takes standard time, as Postgres does).
+#[test]
+fn verify_sees_values_that_postgres_equality_merges() {
+    let env = TestEnv::new("verify_merged");
+    env.mysql_exec(
+        "CREATE TABLE t (id int NOT NULL PRIMARY KEY, iv time NULL, b4 bit(4) NULL, \
+           dt datetime NULL); \
+         INSERT INTO t VALUES (1, '24:00:00', b'0001', '2024-11-03 01:30:00'), \
+           (2, '720:00:00', b'1000', '2024-11-03 00:30:00'), (3, NULL, NULL, NULL)",
+    );
+    env.pg_exec(
+        "CREATE TABLE t (id integer PRIMARY KEY, iv interval, b4 varbit(8), dt timestamptz)",
+    );
+    env.write_config("[run]\nsource_timezone = \"America/New_York\"\n");
+    env.my2pg(&["run"]).assert_ok();
+    assert_eq!(
+        env.pg_rows("SET TimeZone = 'UTC'; SELECT iv::text, b4::text, dt::text FROM t ORDER BY id"),
+        vec![
+            crate::common::row(&[
+                Some("24:00:00"),
+                Some("0001"),
+                Some("2024-11-03 06:30:00+00")
+            ]),
+            crate::common::row(&[
+                Some("720:00:00"),
+                Some("1000"),
+                Some("2024-11-03 04:30:00+00")
+            ]),
+            crate::common::row(&[None, None, None]),
+        ]
+    );
+    for level in ["full", "load"] {
+        env.my2pg(&["verify", "--level", level])
+            .assert_ok()
+            .assert_stderr_contains(&format!("verify ({level}): equal"));
+    }
+    env.pg_exec(
+        "UPDATE t SET iv = '1 day', b4 = '1', dt = '2024-11-03 05:30:00+00' WHERE id = 1; \
+         UPDATE t SET iv = '1 mon' WHERE id = 2",
+    );
+    assert_eq!(
+        env.pg_value("SELECT count(*)::text FROM t WHERE iv IN ('24:00:00', '720:00:00')")
+            .as_deref(),
+        Some("2"),
+        "Postgres's = holds them equal"
+    );
+    let out = env.my2pg(&["verify", "--level", "full", "--json"]);
+    out.assert_exit(1);
+    assert_diff(&out, "t", "(id)=(1)", "changed", &["iv", "b4", "dt"]);
+    assert_diff(&out, "t", "(id)=(2)", "changed", &["iv"]);
+    // The load level compares the chunk files (its timestamptz values are local times
+    // it cannot read without a time zone database, and are left out).
+    let out = env.my2pg(&["verify", "--level", "load", "--json"]);
+    out.assert_exit(1);
+    assert_diff(&out, "t", "(id)=(1)", "changed", &["iv", "b4"]);
+    assert_diff(&out, "t", "(id)=(2)", "changed", &["iv"]);
+}
