@@ -726,7 +726,7 @@ pub async fn check(settings: &Settings, cancel: Cancel) -> Result<CheckReport> {
                         (true, Some(r)) => format!(", handled by rule {}", r.name()),
                         _ => format!(
                             ", the cut-over would fail: {}",
-                            class.remedy_for(&c.converter)
+                            class.remedy_for(&c.converter, c.target_nullable)
                         ),
                     }
                 ),

@@ -290,6 +290,15 @@ impl RunReport {
             self.totals.bytes,
             self.totals.seconds,
         );
+        let kept: u64 = self.tables.iter().map(|t| t.skipped_chunks).sum();
+        if !export && self.totals.loaded_rows > 0 && kept > 0 {
+            let _ = writeln!(
+                s,
+                "resumed: {kept} chunk(s) an earlier run loaded were kept. Rows written to the \
+                 source after those chunks were exported are not in them: `my2pg verify --level \
+                 full` compares every row"
+            );
+        }
         if !export && self.totals.loaded_rows == 0 && self.totals.rows > 0 {
             let _ = writeln!(
                 s,

@@ -113,7 +113,10 @@ impl ProblemClass {
                 "let jsonb keep the last key: [run] json_duplicate_keys = \"last\" (MySQL reads \
                  the first), make the target column json, or fix them in the source"
             }
-            ProblemClass::EnumLabelMissing => "add the label to the target enum type",
+            ProblemClass::EnumLabelMissing => {
+                "add the label to the target enum type, or fix them in the source (an empty \
+                 value is MariaDB's mark for an invalid value a non-strict insert stored)"
+            }
             ProblemClass::InvalidDate => "fix them in the source",
             ProblemClass::NullIntoNotNull => {
                 "fix them in the source, or make the target column nullable (its default does \
@@ -138,8 +141,16 @@ impl ProblemClass {
 
     /// `remedy`, for values going through `converter`: a number inside a JSON document
     /// is not helped by a wider column type.
-    pub fn remedy_for(self, converter: &Converter) -> &'static str {
+    pub fn remedy_for(self, converter: &Converter, nullable: bool) -> &'static str {
         match (self, converter) {
+            // Rules that make NULLs need a nullable target: do not offer them otherwise.
+            (ProblemClass::ZeroDate | ProblemClass::PartialDate, _) if !nullable => {
+                "fix them in the source (the target column is NOT NULL, so they cannot become \
+                 NULL)"
+            }
+            (ProblemClass::InvalidUuid, _) if !nullable => {
+                "fix them in the source, or make the target column text"
+            }
             (ProblemClass::OutOfRange | ProblemClass::PrecisionLoss, Converter::Json { .. }) => {
                 "make the target column json or text (jsonb holds only numbers PostgreSQL's \
                  numeric can), or fix them in the source"

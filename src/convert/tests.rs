@@ -1152,3 +1152,26 @@ fn long_floats_are_excerpted_in_scientific_notation() {
     assert_eq!(excerpt(&Value::Double(123456.789)), "123456.789");
     assert_eq!(excerpt(&Value::Float(-0.5)), "-0.5");
 }
+
+#[test]
+fn remedies_offer_null_rules_only_for_nullable_targets() {
+    let date = Converter::Date;
+    assert!(ProblemClass::ZeroDate
+        .remedy_for(&date, true)
+        .contains("zero_dates = \"null\""));
+    assert_eq!(
+        ProblemClass::ZeroDate.remedy_for(&date, false),
+        "fix them in the source (the target column is NOT NULL, so they cannot become NULL)"
+    );
+    assert_eq!(
+        ProblemClass::PartialDate.remedy_for(&date, false),
+        ProblemClass::ZeroDate.remedy_for(&date, false)
+    );
+    assert!(ProblemClass::InvalidUuid
+        .remedy_for(&Converter::Uuid, true)
+        .contains("empty_to_null"));
+    assert_eq!(
+        ProblemClass::InvalidUuid.remedy_for(&Converter::Uuid, false),
+        "fix them in the source, or make the target column text"
+    );
+}

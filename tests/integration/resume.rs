@@ -253,3 +253,31 @@ fn export_then_import_matches_run() {
         Some("👩\u{200D}💻 \"q\", 'q'\ttab")
     );
 }
+
+/// A resumed run says that chunks an earlier run loaded were kept, and how to check that
+/// the source did not change meanwhile.
+#[test]
+fn a_resumed_run_says_which_chunks_it_kept() {
+    let env = TestEnv::new("resume_kept");
+    env.mysql_exec(
+        "CREATE TABLE items (id int NOT NULL PRIMARY KEY, name varchar(10) NOT NULL); \
+         INSERT INTO items VALUES (1, 'a'), (2, 'b'), (3, 'c'), (4, 'd'), (5, 'e'), (6, 'f')",
+    );
+    // Rows load in key order, one chunk at a time: the CHECK stops the third chunk.
+    env.pg_exec(
+        "CREATE TABLE items (id integer PRIMARY KEY, name text NOT NULL \
+           CONSTRAINT not_e CHECK (name <> 'e'))",
+    );
+    env.write_config("[run]\nchunk_rows = 2\n\n[workers]\nreaders = 1\nloaders = 1\n");
+    env.my2pg(&["run"])
+        .assert_exit(1)
+        .assert_stderr_contains("not_e");
+    assert_eq!(env.pg_count("items"), 4);
+    env.pg_exec("ALTER TABLE items DROP CONSTRAINT not_e");
+    env.my2pg(&["run"]).assert_ok().assert_stderr_contains(
+        "resumed: 2 chunk(s) an earlier run loaded were kept. Rows written to the source \
+         after those chunks were exported are not in them: `my2pg verify --level full` \
+         compares every row\n",
+    );
+    assert_eq!(env.pg_count("items"), 6);
+}
