@@ -1281,7 +1281,15 @@ struct Json<'a> {
     scratch: &'a mut Vec<u8>,
 }
 
-const MAX_DEPTH: usize = 1000;
+/// Nesting the canonical JSON form follows. PostgreSQL's own limit is its stack
+/// (`max_stack_depth`, 2 MB by default, holds about 10,000 levels of jsonb); a deeper
+/// document is read as invalid, so it differs from everything.
+const MAX_DEPTH: usize = 50_000;
+
+/// The stack of a thread that canonicalizes (verify's pool): room for MAX_DEPTH levels
+/// of recursion, several times over. Reserved, not used: pages are touched only as deep
+/// as a document goes.
+pub const STACK_BYTES: usize = 256 << 20;
 
 /// Bytes a JSON string cannot hold raw (`"`, `\`, controls): the canonical escaping is
 /// needed for exactly these, so a string without them is copied as it is.
@@ -1868,8 +1876,22 @@ mod tests {
         );
         assert!(pg(Kind::Json, "{\"a\":1").starts_with("\0invalid:"));
         assert!(pg(Kind::Json, "[1] x").starts_with("\0invalid:"));
-        let deep = "[".repeat(5000) + &"]".repeat(5000);
-        assert!(pg(Kind::Json, &deep).starts_with("\0invalid:"));
+        // As deep as Postgres goes (and far beyond) on a verify thread's stack; deeper
+        // than MAX_DEPTH is invalid.
+        std::thread::Builder::new()
+            .stack_size(STACK_BYTES)
+            .spawn(|| {
+                let nest = |n: usize, inner: &str| "[".repeat(n) + inner + &"]".repeat(n);
+                let spaced = pg(Kind::Json, &nest(MAX_DEPTH - 1, "[1, 2]"));
+                assert!(!spaced.starts_with("\0invalid:"));
+                assert_eq!(spaced, pg(Kind::Json, &nest(MAX_DEPTH - 1, "[1,2]")));
+                let objects = "{\"a\":".repeat(MAX_DEPTH) + "1" + &"}".repeat(MAX_DEPTH);
+                assert!(!pg(Kind::Json, &objects).starts_with("\0invalid:"));
+                assert!(pg(Kind::Json, &nest(MAX_DEPTH + 1, "1")).starts_with("\0invalid:"));
+            })
+            .unwrap()
+            .join()
+            .unwrap();
     }
 
     #[test]

@@ -246,6 +246,7 @@ fn pool(settings: &Settings) -> Result<Arc<rayon::ThreadPool>> {
     rayon::ThreadPoolBuilder::new()
         .num_threads(settings.workers.converters.max(1))
         .thread_name(|i| format!("my2pg-verify-{i}"))
+        .stack_size(canon::STACK_BYTES)
         .build()
         .map(Arc::new)
         .map_err(|e| Error::internal(format!("verify pool: {e}")))

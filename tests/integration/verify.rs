@@ -383,3 +383,33 @@ fn verify_sees_values_that_postgres_equality_merges() {
     assert_diff(&out, "t", "(id)=(1)", "changed", &["iv", "b4"]);
     assert_diff(&out, "t", "(id)=(2)", "changed", &["iv"]);
 }
+
+/// jsonb as deep as Postgres takes it (thousands of levels) loads and verifies equal.
+#[test]
+fn deeply_nested_json_verifies_equal() {
+    let env = TestEnv::new("verify_deep_json");
+    let arrays = "[".repeat(5000) + "1,2" + &"]".repeat(5000);
+    let objects = "{\"a\":".repeat(3000) + "[1,{\"b\":2}]" + &"}".repeat(3000);
+    env.mysql_exec(&format!(
+        "CREATE TABLE j (id int NOT NULL PRIMARY KEY, doc longtext NULL); \
+         INSERT INTO j VALUES (1, {}), (2, {})",
+        my_str(&arrays),
+        my_str(&objects)
+    ));
+    env.pg_exec("CREATE TABLE j (id integer PRIMARY KEY, doc jsonb)");
+    env.write_config("");
+    env.my2pg(&["run"]).assert_ok();
+    for level in ["full", "load"] {
+        env.my2pg(&["verify", "--level", level])
+            .assert_ok()
+            .assert_stderr_contains(&format!("verify ({level}): equal"));
+    }
+    // One value deep inside differs, and is found.
+    env.pg_exec(&format!(
+        "UPDATE j SET doc = {} WHERE id = 1",
+        crate::common::pg_lit(&("[".repeat(5000) + "1,3" + &"]".repeat(5000)))
+    ));
+    let out = env.my2pg(&["verify", "--level", "full", "--json"]);
+    out.assert_exit(1);
+    assert_diff(&out, "j", "(id)=(1)", "changed", &["doc"]);
+}
