@@ -255,6 +255,109 @@ fn fk_exact(child: &ColumnPlan, parent: &ColumnPlan) -> Option<String> {
     })
 }
 
+/// A row of an FK scan's select list (the child's key, none when keyless, then the FK
+/// values, then, keyless, how many rows hold them): how many rows it stands for.
+fn fk_row_weight(row: &Row, keyless: bool, fk_columns: usize) -> u64 {
+    match (keyless, row.as_ref(fk_columns)) {
+        (true, Some(Value::Int(r))) => *r as u64,
+        (true, Some(Value::UInt(r))) => *r,
+        _ => 1,
+    }
+}
+
+/// `(id)=(2) a, b=(7, NULL)`, or keyless `a, b=(7, NULL) in 3 row(s)`.
+fn fk_sample(row: &Row, child: &TablePlan, fk_columns: &[String], rows: u64) -> String {
+    let n = if child.ordered_by_all {
+        0
+    } else {
+        child.key.len()
+    };
+    let fmt = |range: std::ops::Range<usize>| -> Vec<String> {
+        range
+            .map(|i| row.as_ref(i).map_or("?".into(), excerpt))
+            .collect()
+    };
+    let values = format!(
+        "{}=({})",
+        fk_columns.join(", "),
+        fmt(n..n + fk_columns.len()).join(", ")
+    );
+    if child.ordered_by_all {
+        format!("{values} in {rows} row(s)")
+    } else {
+        format!(
+            "({})=({}) {values}",
+            child.key.join(", "),
+            fmt(0..n).join(", ")
+        )
+    }
+}
+
+/// Rows of a MATCH FULL foreign key's child that mix NULL and non-NULL values in its
+/// columns: Postgres refuses them, MySQL (which knows only MATCH SIMPLE) keeps them.
+#[allow(clippy::too_many_arguments)]
+async fn mixed_nulls(
+    conn: &mut Conn,
+    child: &TablePlan,
+    fk: &crate::catalog::ForeignKey,
+    shown: &str,
+    weight: &str,
+    grouping: &str,
+    order: &str,
+    fkv: &[String],
+) -> Result<Option<CheckFinding>> {
+    let keyless = child.ordered_by_all;
+    let nulls: Vec<String> = fkv.iter().map(|v| format!("{v} IS NULL")).collect();
+    let sql = format!(
+        "SELECT {shown}{weight} FROM {} c WHERE ({}) AND NOT ({}){} ORDER BY {order}",
+        MyIdent(child.source.clone()),
+        nulls.join(" OR "),
+        nulls.join(" AND "),
+        if keyless {
+            format!(" GROUP BY {grouping}")
+        } else {
+            String::new()
+        },
+    );
+    let what = || format!("MATCH FULL scan for constraint {}", fk.name);
+    let mut stream = conn
+        .exec_stream::<Row, _, _>(sql, ())
+        .await
+        .map_err(|e| Error::mysql(what(), e))?;
+    let (mut count, mut samples) = (0u64, Vec::new());
+    let columns: Vec<String> = fk
+        .child_columns
+        .iter()
+        .filter_map(|c| child.columns.iter().find(|p| &p.target == c))
+        .map(|c| c.source.clone())
+        .collect();
+    while let Some(row) = stream
+        .try_next()
+        .await
+        .map_err(|e| Error::mysql(what(), e))?
+    {
+        let rows = fk_row_weight(&row, keyless, columns.len());
+        count += rows;
+        if samples.len() < SAMPLES {
+            samples.push(fk_sample(&row, child, &columns, rows));
+        }
+    }
+    Ok((count > 0).then(|| CheckFinding {
+        table: child.source.clone(),
+        column: Some(columns.join(", ")),
+        class: ProblemClass::OrphanFk.name().into(),
+        count,
+        sample_keys: samples,
+        handled_by_policy: false,
+        message: format!(
+            "{count} row(s) of {} mix NULL and non-NULL values in the columns of MATCH FULL \
+             foreign key {}: the load would fail; set all of them or none in the source, or \
+             make the constraint MATCH SIMPLE",
+            child.source, fk.name
+        ),
+    }))
+}
+
 async fn orphans<'a>(
     conn: &mut Conn,
     plan: &'a Plan,
@@ -313,6 +416,11 @@ async fn orphans<'a>(
             ("", shown.clone())
         };
         let order = if keyless { &fkv } else { &key }.join(", ");
+        if fk.match_full && fkv.len() > 1 {
+            out.extend(
+                mixed_nulls(conn, child, fk, &shown, weight, &grouping, &order, &fkv).await?,
+            );
+        }
         let exact: Vec<String> = child_plans
             .iter()
             .zip(&parent_plans)
@@ -362,15 +470,7 @@ async fn orphans<'a>(
             .map_err(|e| Error::mysql(what(), e))?
         {
             let n = key.len();
-            let rows = if keyless {
-                match row.as_ref(n + child_cols.len()) {
-                    Some(Value::Int(r)) => *r as u64,
-                    Some(Value::UInt(r)) => *r,
-                    _ => 1,
-                }
-            } else {
-                1
-            };
+            let rows = fk_row_weight(&row, keyless, child_cols.len());
             count += rows;
             let flag = n + child_cols.len() + usize::from(keyless);
             if matches!(row.as_ref(flag), Some(Value::Int(1) | Value::UInt(1)))
@@ -379,25 +479,7 @@ async fn orphans<'a>(
                 collation_only += rows;
             }
             if samples.len() < SAMPLES {
-                let fmt = |range: std::ops::Range<usize>| -> Vec<String> {
-                    range
-                        .map(|i| row.as_ref(i).map_or("?".into(), excerpt))
-                        .collect()
-                };
-                let values = format!(
-                    "{}=({})",
-                    child_cols.join(", "),
-                    fmt(n..n + child_cols.len()).join(", ")
-                );
-                samples.push(if keyless {
-                    format!("{values} in {rows} row(s)")
-                } else {
-                    format!(
-                        "({})=({}) {values}",
-                        child.key.join(", "),
-                        fmt(0..n).join(", ")
-                    )
-                });
+                samples.push(fk_sample(&row, child, &child_cols, rows));
             }
         }
         if count > 0 {

@@ -303,6 +303,8 @@ pub struct ForeignKey {
     pub parent: String,
     pub parent_columns: Vec<String>,
     pub deferrable: bool,
+    /// MATCH FULL: a row may not mix NULL and non-NULL values in the FK columns.
+    pub match_full: bool,
 }
 
 #[cfg(test)]

@@ -74,7 +74,8 @@ SELECT con.conname::text, cn.nspname::text, cc.relname::text, pn.nspname::text, 
           JOIN pg_attribute a ON a.attrelid = con.conrelid AND a.attnum = k.attnum),
        (SELECT array_agg(a.attname::text ORDER BY k.ord)
           FROM unnest(con.confkey) WITH ORDINALITY AS k(attnum, ord)
-          JOIN pg_attribute a ON a.attrelid = con.confrelid AND a.attnum = k.attnum)
+          JOIN pg_attribute a ON a.attrelid = con.confrelid AND a.attnum = k.attnum),
+       con.confmatchtype = 'f'
 FROM pg_constraint con
 JOIN pg_class cc ON cc.oid = con.conrelid JOIN pg_namespace cn ON cn.oid = cc.relnamespace
 JOIN pg_class pc ON pc.oid = con.confrelid JOIN pg_namespace pn ON pn.oid = pc.relnamespace
@@ -151,6 +152,7 @@ pub async fn read_catalog(
             deferrable: r.get(5),
             child_columns: r.get(6),
             parent_columns: r.get(7),
+            match_full: r.get(8),
         })
         .collect();
     Ok((tables.into_values().collect(), fks))

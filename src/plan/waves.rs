@@ -243,6 +243,7 @@ mod tests {
             parent: parent.into(),
             parent_columns: vec!["id".into()],
             deferrable: false,
+            match_full: false,
         }
     }
 

@@ -567,12 +567,19 @@ fn orphan_scan_covers_keyless_children_and_numbers_against_text() {
          CREATE TABLE log (pid int NULL, note varchar(10) NULL); \
          INSERT INTO log VALUES (1, 'ok'), (99, 'a'), (99, 'b'), (NULL, 'c'), (98, 'd'); \
          CREATE TABLE c (id int NOT NULL PRIMARY KEY, code int NULL); \
-         INSERT INTO c VALUES (1, 5), (2, 7), (3, NULL)",
+         INSERT INTO c VALUES (1, 5), (2, 7), (3, NULL); \
+         CREATE TABLE p2 (a int NOT NULL, b int NOT NULL, PRIMARY KEY (a, b)); \
+         INSERT INTO p2 VALUES (1, 1); \
+         CREATE TABLE c2 (id int NOT NULL PRIMARY KEY, a int NULL, b int NULL); \
+         INSERT INTO c2 VALUES (1, 1, 1), (2, 7, NULL), (3, NULL, NULL), (4, NULL, 1)",
     );
     env.pg_exec(
         "CREATE TABLE p (id integer PRIMARY KEY, code text NOT NULL UNIQUE); \
          CREATE TABLE log (pid integer REFERENCES p (id), note text); \
-         CREATE TABLE c (id integer PRIMARY KEY, code text REFERENCES p (code))",
+         CREATE TABLE c (id integer PRIMARY KEY, code text REFERENCES p (code)); \
+         CREATE TABLE p2 (a integer, b integer, PRIMARY KEY (a, b)); \
+         CREATE TABLE c2 (id integer PRIMARY KEY, a integer, b integer, \
+           CONSTRAINT c2_full FOREIGN KEY (a, b) REFERENCES p2 MATCH FULL)",
     );
     config(&env, "");
     let out = env.my2pg(&["check", "--json"]);
@@ -581,6 +588,15 @@ fn orphan_scan_covers_keyless_children_and_numbers_against_text() {
         findings(&out.json()),
         vec![
             f("c", "code", "orphan_fk", 1, &["(id)=(1) code=(5)"], false),
+            // MATCH FULL: all of the columns or none (MySQL knows only MATCH SIMPLE).
+            f(
+                "c2",
+                "a, b",
+                "orphan_fk",
+                2,
+                &["(id)=(2) a, b=(7, NULL)", "(id)=(4) a, b=(NULL, 1)"],
+                false
+            ),
             f(
                 "log",
                 "pid",
@@ -591,13 +607,19 @@ fn orphan_scan_covers_keyless_children_and_numbers_against_text() {
             ),
         ]
     );
+    assert_eq!(
+        message(&out.json(), "c2", "a, b", "orphan_fk"),
+        "2 row(s) of c2 mix NULL and non-NULL values in the columns of MATCH FULL foreign key \
+         c2_full: the load would fail; set all of them or none in the source, or make the \
+         constraint MATCH SIMPLE"
+    );
     // The load agrees on both.
     env.my2pg(&["run"])
         .assert_exit(1)
         .assert_stderr_contains("is not present in table \"p\"");
     env.mysql_exec(
         "DELETE FROM log WHERE pid > 2; UPDATE c SET code = 50 WHERE id = 1; \
-                    UPDATE p SET code = '50' WHERE id = 1",
+         UPDATE p SET code = '50' WHERE id = 1; DELETE FROM c2 WHERE id IN (2, 4)",
     );
     env.my2pg(&["check"]).assert_ok();
     env.my2pg(&["run", "--fresh", "--yes"]).assert_ok();
