@@ -362,14 +362,17 @@ impl StatusReport {
     pub fn human(&self) -> String {
         let mut s = format!("Work directory {}\n", self.workdir);
         for t in &self.tables {
-            let _ =
-                writeln!(
+            let _ = writeln!(
                 s,
                 "  {:<32} exported {:>6} chunks / {:>10} rows{}  loaded {:>6} chunks / {:>10} rows",
                 t.table,
                 t.exported_chunks,
                 t.exported_rows,
-                if t.export_complete { " (complete)" } else { " (partial) " },
+                match (t.export_complete, t.exported_chunks) {
+                    (true, _) => " (complete)",
+                    (false, 0) => " (none yet)",
+                    (false, _) => " (partial) ",
+                },
                 t.loaded_chunks,
                 t.loaded_rows
             );
@@ -491,5 +494,50 @@ impl CheckReport {
             }
         );
         s
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A table whose export has not written a chunk yet is not called partial.
+    #[test]
+    fn status_tells_an_export_not_begun_from_a_partial_one() {
+        let table = |name: &str, chunks: u64, complete: bool| TableStatus {
+            table: name.into(),
+            exported_chunks: chunks,
+            exported_rows: chunks * 10,
+            export_complete: complete,
+            loaded_chunks: 0,
+            loaded_rows: 0,
+        };
+        let report = StatusReport {
+            command: "status",
+            ok: true,
+            workdir: "/w".into(),
+            tables: vec![
+                table("a", 0, false),
+                table("b", 2, false),
+                table("c", 3, true),
+            ],
+            pending_restore: vec![],
+            last_run: None,
+        };
+        let lines: Vec<String> = report
+            .human()
+            .lines()
+            .skip(1)
+            .take(3)
+            .map(|l| l.split_whitespace().collect::<Vec<_>>().join(" "))
+            .collect();
+        assert_eq!(
+            lines,
+            [
+                "a exported 0 chunks / 0 rows (none yet) loaded 0 chunks / 0 rows",
+                "b exported 2 chunks / 20 rows (partial) loaded 0 chunks / 0 rows",
+                "c exported 3 chunks / 30 rows (complete) loaded 0 chunks / 0 rows",
+            ]
+        );
     }
 }

@@ -272,6 +272,10 @@ fn a_resumed_run_says_which_chunks_it_kept() {
     env.my2pg(&["run"])
         .assert_exit(1)
         .assert_stderr_contains("not_e");
+    env.my2pg(&["status"]).assert_ok().assert_stderr_contains(
+        "  items                            exported      3 chunks /          6 rows (complete)  \
+         loaded      2 chunks /          4 rows\n",
+    );
     assert_eq!(env.pg_count("items"), 4);
     env.pg_exec("ALTER TABLE items DROP CONSTRAINT not_e");
     env.my2pg(&["run"]).assert_ok().assert_stderr_contains(
