@@ -808,7 +808,7 @@ pub async fn check(settings: &Settings, cancel: Cancel) -> Result<CheckReport> {
                         (true, Some(r)) => format!(", handled by rule {}", r.name()),
                         _ => format!(
                             ", the cut-over would fail: {}",
-                            class.remedy_for(&c.converter, c.target_nullable)
+                            class.remedy_for(&c.converter, c.target_nullable, c.rule)
                         ),
                     }
                 ),

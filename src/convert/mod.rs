@@ -141,8 +141,20 @@ impl ProblemClass {
 
     /// `remedy`, for values going through `converter`: a number inside a JSON document
     /// is not helped by a wider column type.
-    pub fn remedy_for(self, converter: &Converter, nullable: bool) -> &'static str {
+    pub fn remedy_for(
+        self,
+        converter: &Converter,
+        nullable: bool,
+        rule: Option<Rule>,
+    ) -> &'static str {
         match (self, converter) {
+            // The column's own rule (strip_nul) replaces the policy there.
+            (ProblemClass::DuplicateJsonKey, _)
+                if rule.is_some_and(|r| r != Rule::JsonDuplicateKeysLast) =>
+            {
+                "make the target column json, or fix them in the source (a column takes one \
+                 rule, and this column's own rule replaces json_duplicate_keys = \"last\")"
+            }
             // Rules that make NULLs need a nullable target: do not offer them otherwise.
             (ProblemClass::ZeroDate | ProblemClass::PartialDate, _) if !nullable => {
                 "fix them in the source (the target column is NOT NULL, so they cannot become \

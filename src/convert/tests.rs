@@ -1157,21 +1157,34 @@ fn long_floats_are_excerpted_in_scientific_notation() {
 fn remedies_offer_null_rules_only_for_nullable_targets() {
     let date = Converter::Date;
     assert!(ProblemClass::ZeroDate
-        .remedy_for(&date, true)
+        .remedy_for(&date, true, None)
         .contains("zero_dates = \"null\""));
     assert_eq!(
-        ProblemClass::ZeroDate.remedy_for(&date, false),
+        ProblemClass::ZeroDate.remedy_for(&date, false, None),
         "fix them in the source (the target column is NOT NULL, so they cannot become NULL)"
     );
     assert_eq!(
-        ProblemClass::PartialDate.remedy_for(&date, false),
-        ProblemClass::ZeroDate.remedy_for(&date, false)
+        ProblemClass::PartialDate.remedy_for(&date, false, None),
+        ProblemClass::ZeroDate.remedy_for(&date, false, None)
     );
     assert!(ProblemClass::InvalidUuid
-        .remedy_for(&Converter::Uuid, true)
+        .remedy_for(&Converter::Uuid, true, None)
         .contains("empty_to_null"));
     assert_eq!(
-        ProblemClass::InvalidUuid.remedy_for(&Converter::Uuid, false),
+        ProblemClass::InvalidUuid.remedy_for(&Converter::Uuid, false, None),
         "fix them in the source, or make the target column text"
+    );
+    // A duplicate JSON key where the column's own rule replaces the policy.
+    let jsonb = Converter::Json {
+        jsonb: true,
+        last_key_wins: false,
+    };
+    assert!(ProblemClass::DuplicateJsonKey
+        .remedy_for(&jsonb, true, None)
+        .contains("json_duplicate_keys = \"last\" (MySQL reads"));
+    assert_eq!(
+        ProblemClass::DuplicateJsonKey.remedy_for(&jsonb, true, Some(Rule::StripNulEscapes)),
+        "make the target column json, or fix them in the source (a column takes one rule, and \
+         this column's own rule replaces json_duplicate_keys = \"last\")"
     );
 }

@@ -143,7 +143,8 @@ fn with_binary_hint(
     let with_remedy = || {
         format!(
             "{e} (to move it: {}; `my2pg check` counts every such value)",
-            e.class.remedy_for(&col.converter, col.target_nullable)
+            e.class
+                .remedy_for(&col.converter, col.target_nullable, col.rule)
         )
     };
     if !binary || !not_text {
