@@ -184,43 +184,75 @@ fn fk_join(child: &ColumnPlan, parent: &ColumnPlan) -> String {
         mariadb_type(&parent.source_type),
     );
     let same_type = child.source_type.eq_ignore_ascii_case(&parent.source_type);
-    // MySQL compares a number with a string as numbers ('05' = 5); the copy writes both
-    // as text, which Postgres compares as text.
-    let number = |t: &str| {
-        let t = t.to_ascii_lowercase();
-        [
-            "tinyint",
-            "smallint",
-            "mediumint",
-            "int",
-            "integer",
-            "bigint",
-            "decimal",
-            "numeric",
-            "float",
-            "double",
-            "real",
-            "year",
-            "bit",
-        ]
-        .iter()
-        .any(|k| t == *k || t.starts_with(&format!("{k}(")) || t.starts_with(&format!("{k} ")))
-    };
-    let number_and_text = number(&child.source_type) != number(&parent.source_type)
-        && matches!(
-            child.target_base.as_str(),
-            "text" | "varchar" | "bpchar" | "citext"
-        );
-    let as_text = number_and_text
-        || (ct.is_some() || pt.is_some())
-            && !same_type
-            && (child.target_base != "uuid" && child.target_base != "inet"
-                || (ct.is_some() && pt.is_some()));
+    // A number or a date into text, against a string key: the string column is looked up
+    // by the text the copy writes (through its index); `written_text_exact` checks the
+    // spelling of every other such pair.
+    if written_as_text(child) && !written_as_text(parent) && is_string(&parent.source_type) {
+        return format!("p.{p} = {}", written_text(child, "c"));
+    }
+    let as_text = (ct.is_some() || pt.is_some())
+        && !same_type
+        && (child.target_base != "uuid" && child.target_base != "inet"
+            || (ct.is_some() && pt.is_some()));
     if as_text {
         format!("CAST(p.{p} AS CHAR) COLLATE utf8mb4_bin = CAST(c.{c} AS CHAR) COLLATE utf8mb4_bin")
     } else {
         format!("p.{p} = c.{c}")
     }
+}
+
+/// A character column (`varchar(20)`, `text`, ...), by its MySQL column type.
+fn is_string(source_type: &str) -> bool {
+    let t = source_type.to_ascii_lowercase();
+    [
+        "char",
+        "varchar",
+        "tinytext",
+        "text",
+        "mediumtext",
+        "longtext",
+    ]
+    .iter()
+    .any(|k| t == *k || t.starts_with(&format!("{k}(")) || t.starts_with(&format!("{k} ")))
+}
+
+/// A number or a date/time the copy writes into a text-like column as text: MySQL
+/// compares such values as numbers or dates (`'05' = 5`, `DATETIME(3)` = `DATETIME`),
+/// Postgres compares the text.
+fn written_as_text(c: &ColumnPlan) -> bool {
+    matches!(
+        c.converter,
+        crate::convert::Converter::NumberText { .. }
+            | crate::convert::Converter::TemporalText { .. }
+    )
+}
+
+/// The text the copy writes for `alias.column`, as a MySQL expression: what MySQL shows
+/// where the plan reads it so (dates, times, zerofill, years), otherwise a number's plain
+/// digits (`c + 0` drops zerofill padding; a decimal keeps its scale).
+fn written_text(c: &ColumnPlan, alias: &str) -> String {
+    let col = format!("{alias}.{}", MyIdent(c.source.clone()));
+    match c.converter {
+        crate::convert::Converter::NumberText { .. }
+            if c.read != crate::plan::ReadAs::ServerText =>
+        {
+            format!("CAST({col} + 0 AS CHAR)")
+        }
+        // CAST AS CHAR: utf8mb4 whatever the column's charset, so utf8mb4_bin applies.
+        _ => format!("CAST({col} AS CHAR)"),
+    }
+}
+
+/// For an FK pair into text columns where either side is a number or a date the copy
+/// writes as text: the condition that a candidate `fk_join` found has the same text.
+fn written_text_exact(child: &ColumnPlan, parent: &ColumnPlan) -> Option<String> {
+    (written_as_text(child) || written_as_text(parent)).then(|| {
+        format!(
+            "{} COLLATE utf8mb4_bin = {} COLLATE utf8mb4_bin",
+            written_text(parent, "p"),
+            written_text(child, "c")
+        )
+    })
 }
 
 /// text and varchar compare exactly in Postgres, while MySQL's usual collations match
@@ -229,23 +261,10 @@ fn fk_join(child: &ColumnPlan, parent: &ColumnPlan) -> String {
 /// byte (the two columns of an FK share their charset, so the bytes compare).
 fn fk_exact(child: &ColumnPlan, parent: &ColumnPlan) -> Option<String> {
     // Character columns only (MariaDB's uuid/inet types are compared by `fk_join`).
-    let character = |t: &str| {
-        let t = t.to_ascii_lowercase();
-        [
-            "char",
-            "varchar",
-            "tinytext",
-            "text",
-            "mediumtext",
-            "longtext",
-        ]
-        .iter()
-        .any(|k| t == *k || t.starts_with(&format!("{k}(")))
-    };
     let exact = matches!(child.converter, crate::convert::Converter::Text { .. })
         && matches!(child.target_base.as_str(), "text" | "varchar")
-        && character(&child.source_type)
-        && character(&parent.source_type);
+        && is_string(&child.source_type)
+        && is_string(&parent.source_type);
     exact.then(|| {
         format!(
             "BINARY p.{} = BINARY c.{}",
@@ -424,7 +443,7 @@ async fn orphans<'a>(
         let exact: Vec<String> = child_plans
             .iter()
             .zip(&parent_plans)
-            .filter_map(|(c, p)| fk_exact(c, p))
+            .filter_map(|(c, p)| fk_exact(c, p).or_else(|| written_text_exact(c, p)))
             .collect();
         let sql = if exact.is_empty() {
             format!(
@@ -499,8 +518,8 @@ async fn orphans<'a>(
                     if collation_only > 0 {
                         format!(
                             "; {collation_only} of them match a parent row only under MySQL's \
-                             collation (letter case or trailing spaces differ), and PostgreSQL \
-                             compares the bytes"
+                             comparison (letter case or trailing spaces differ, or the text a \
+                             number or a date is written as), and PostgreSQL compares the bytes"
                         )
                     } else {
                         String::new()

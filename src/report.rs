@@ -304,7 +304,7 @@ impl RunReport {
                 s,
                 "nothing new was loaded: an earlier run loaded every chunk. Rows written to the \
                  source after those chunks were exported are not in them: `my2pg verify --level \
-                 count` compares the tables, `run --fresh` copies the source as it is now"
+                 full` compares every row, `run --fresh` copies the source as it is now"
             );
         }
         if let Some(v) = &self.verify {

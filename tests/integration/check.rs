@@ -546,9 +546,10 @@ fn orphan_scan_compares_text_keys_as_postgres_does() {
     assert_eq!(
         out.json()["findings"][0]["message"],
         "2 row(s) of child reference no row of parent (constraint fk_code): the load would \
-         fail; 2 of them match a parent row only under MySQL's collation (letter case or \
-         trailing spaces differ), and PostgreSQL compares the bytes; fix or delete those rows \
-         in the source (or add the missing parents)"
+         fail; 2 of them match a parent row only under MySQL's comparison (letter case or \
+         trailing spaces differ, or the text a number or a date is written as), and \
+         PostgreSQL compares the bytes; fix or delete those rows in the source (or add the \
+         missing parents)"
     );
     // And the load agrees: Postgres refuses exactly those rows.
     let out = env.my2pg(&["run"]);
@@ -563,7 +564,12 @@ fn orphan_scan_covers_keyless_children_and_numbers_against_text() {
     let env = TestEnv::new("check_fk_keyless");
     env.mysql_exec(
         "CREATE TABLE p (id int NOT NULL PRIMARY KEY, code varchar(10) NOT NULL UNIQUE); \
-         INSERT INTO p VALUES (1, '05'), (2, '7'); \
+         INSERT INTO p VALUES (1, '05'), (2, '7'), (3, '42'); \
+         CREATE TABLE zc (code int(5) zerofill NOT NULL PRIMARY KEY); INSERT INTO zc VALUES (42); \
+         CREATE TABLE pdt (d datetime NOT NULL PRIMARY KEY); \
+         INSERT INTO pdt VALUES ('2024-01-01 00:00:00'), ('2024-01-02 00:00:00'); \
+         CREATE TABLE cdt (id int NOT NULL PRIMARY KEY, d datetime(3) NULL); \
+         INSERT INTO cdt VALUES (1, '2024-01-01 00:00:00'), (2, NULL); \
          CREATE TABLE log (pid int NULL, note varchar(10) NULL); \
          INSERT INTO log VALUES (1, 'ok'), (99, 'a'), (99, 'b'), (NULL, 'c'), (98, 'd'); \
          CREATE TABLE c (id int NOT NULL PRIMARY KEY, code int NULL); \
@@ -577,6 +583,9 @@ fn orphan_scan_covers_keyless_children_and_numbers_against_text() {
         "CREATE TABLE p (id integer PRIMARY KEY, code text NOT NULL UNIQUE); \
          CREATE TABLE log (pid integer REFERENCES p (id), note text); \
          CREATE TABLE c (id integer PRIMARY KEY, code text REFERENCES p (code)); \
+         CREATE TABLE zc (code text PRIMARY KEY REFERENCES p (code)); \
+         CREATE TABLE pdt (d text PRIMARY KEY); \
+         CREATE TABLE cdt (id integer PRIMARY KEY, d varchar(30) REFERENCES pdt (d)); \
          CREATE TABLE p2 (a integer, b integer, PRIMARY KEY (a, b)); \
          CREATE TABLE c2 (id integer PRIMARY KEY, a integer, b integer, \
            CONSTRAINT c2_full FOREIGN KEY (a, b) REFERENCES p2 MATCH FULL)",
@@ -595,6 +604,17 @@ fn orphan_scan_covers_keyless_children_and_numbers_against_text() {
                 "orphan_fk",
                 2,
                 &["(id)=(2) a, b=(7, NULL)", "(id)=(4) a, b=(NULL, 1)"],
+                false
+            ),
+            // The copy writes datetime(3)'s text with 3 digits: 2024-01-01 00:00:00.000 is
+            // not the parent's 2024-01-01 00:00:00. (zerofill key 42 is written as 42 and
+            // finds its parent.)
+            f(
+                "cdt",
+                "d",
+                "orphan_fk",
+                1,
+                &["(id)=(1) d=(2024-01-01 00:00:00.000000)"],
                 false
             ),
             f(
@@ -619,7 +639,8 @@ fn orphan_scan_covers_keyless_children_and_numbers_against_text() {
         .assert_stderr_contains("is not present in table \"p\"");
     env.mysql_exec(
         "DELETE FROM log WHERE pid > 2; UPDATE c SET code = 50 WHERE id = 1; \
-         UPDATE p SET code = '50' WHERE id = 1; DELETE FROM c2 WHERE id IN (2, 4)",
+         UPDATE p SET code = '50' WHERE id = 1; DELETE FROM c2 WHERE id IN (2, 4); \
+         DELETE FROM cdt WHERE id = 1",
     );
     env.my2pg(&["check"]).assert_ok();
     env.my2pg(&["run", "--fresh", "--yes"]).assert_ok();

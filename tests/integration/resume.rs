@@ -74,8 +74,8 @@ fn import_after_run_loads_nothing_twice() {
     // Said in words too: the chunks are from an earlier run's export.
     env.my2pg(&["import"]).assert_ok().assert_stderr_contains(
         "nothing new was loaded: an earlier run loaded every chunk. Rows written to the source \
-         after those chunks were exported are not in them: `my2pg verify --level count` \
-         compares the tables, `run --fresh` copies the source as it is now\n",
+         after those chunks were exported are not in them: `my2pg verify --level full` \
+         compares every row, `run --fresh` copies the source as it is now\n",
     );
     let export = env.my2pg(&["export"]);
     export.assert_ok();
