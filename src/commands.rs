@@ -1059,6 +1059,7 @@ fn report(
                 loaded_rows: l.loaded_rows,
                 loaded_chunks: l.loaded_chunks,
                 skipped_chunks: l.skipped_chunks,
+                earlier_export_chunks: l.earlier_export_chunks,
             }
         })
         .collect();
@@ -2016,9 +2017,8 @@ fn skipped_load_report(
     let loads: Vec<TableLoad> = manifests
         .iter()
         .map(|m| TableLoad {
-            loaded_rows: 0,
-            loaded_chunks: 0,
             skipped_chunks: m.chunks.len() as u64,
+            ..TableLoad::default()
         })
         .collect();
     report(

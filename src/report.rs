@@ -201,6 +201,8 @@ pub struct TableRunReport {
     pub loaded_rows: u64,
     pub loaded_chunks: u64,
     pub skipped_chunks: u64,
+    /// Chunks loaded now that an earlier command exported.
+    pub earlier_export_chunks: u64,
 }
 
 #[derive(Debug, Serialize, Default)]
@@ -290,13 +292,27 @@ impl RunReport {
             self.totals.bytes,
             self.totals.seconds,
         );
+        // An import loads what an earlier export wrote by design; a run says so.
         let kept: u64 = self.tables.iter().map(|t| t.skipped_chunks).sum();
-        if !export && self.totals.loaded_rows > 0 && kept > 0 {
+        let earlier: u64 = match self.command {
+            "run" => self.tables.iter().map(|t| t.earlier_export_chunks).sum(),
+            _ => 0,
+        };
+        if !export && self.totals.loaded_rows > 0 && kept + earlier > 0 {
+            let mut what = Vec::new();
+            if kept > 0 {
+                what.push(format!("{kept} chunk(s) an earlier run loaded were kept"));
+            }
+            if earlier > 0 {
+                what.push(format!(
+                    "{earlier} chunk(s) an earlier export wrote were loaded"
+                ));
+            }
             let _ = writeln!(
                 s,
-                "resumed: {kept} chunk(s) an earlier run loaded were kept. Rows written to the \
-                 source after those chunks were exported are not in them: `my2pg verify --level \
-                 full` compares every row"
+                "resumed: {}. Rows written to the source after those chunks were exported are \
+                 not in them: `my2pg verify --level full` compares every row",
+                what.join(" and ")
             );
         }
         if !export && self.totals.loaded_rows == 0 && self.totals.rows > 0 {

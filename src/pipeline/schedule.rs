@@ -17,11 +17,16 @@ use crate::config::LoadFormat;
 use crate::error::{Error, Result};
 use crate::plan::Plan;
 
+/// What loading one chunk did, and whether an earlier command exported that chunk.
+type ChunkLoaded = (Loaded, bool);
+
 #[derive(Debug, Default, Clone)]
 pub struct TableLoad {
     pub loaded_rows: u64,
     pub loaded_chunks: u64,
     pub skipped_chunks: u64,
+    /// Chunks loaded now that an earlier command exported (a resumed or split job).
+    pub earlier_export_chunks: u64,
 }
 
 struct TableState {
@@ -61,7 +66,7 @@ pub async fn load_waves(
     let mut loads = vec![TableLoad::default(); n];
     let mut wave = 0;
     let mut events_open = true;
-    let mut tasks: JoinSet<(usize, Client, Result<Loaded>)> = JoinSet::new();
+    let mut tasks: JoinSet<(usize, Client, Result<ChunkLoaded>)> = JoinSet::new();
     let mut next_table = 0usize; // round-robin start inside the wave
     loop {
         // Advance past every wave whose tables are fully exported and loaded.
@@ -93,7 +98,7 @@ pub async fn load_waves(
             let (plan, run_id) = (plan.clone(), run_id.clone());
             tasks.spawn(async move {
                 let r = load_chunk(&mut client, &plan.tables[t], &chunk, &run_id, format).await;
-                (t, client, r)
+                (t, client, r.map(|loaded| (loaded, chunk.earlier_export)))
             });
         }
         tokio::select! {
@@ -116,13 +121,14 @@ pub async fn load_waves(
                 state[t].in_flight -= 1;
                 clients.push(client);
                 match r {
-                    Ok(Loaded::Rows(rows)) => {
+                    Ok((Loaded::Rows(rows), earlier)) => {
                         loads[t].loaded_rows += rows;
                         loads[t].loaded_chunks += 1;
+                        loads[t].earlier_export_chunks += u64::from(earlier);
                         progress.rows_loaded.fetch_add(rows, Ordering::Relaxed);
                         progress.chunks_loaded.fetch_add(1, Ordering::Relaxed);
                     }
-                    Ok(Loaded::Skipped) => loads[t].skipped_chunks += 1,
+                    Ok((Loaded::Skipped, _)) => loads[t].skipped_chunks += 1,
                     Err(e) => {
                         cancel.trip();
                         tasks.abort_all(); // dropped connections roll their transactions back

@@ -279,9 +279,33 @@ fn a_resumed_run_says_which_chunks_it_kept() {
     assert_eq!(env.pg_count("items"), 4);
     env.pg_exec("ALTER TABLE items DROP CONSTRAINT not_e");
     env.my2pg(&["run"]).assert_ok().assert_stderr_contains(
-        "resumed: 2 chunk(s) an earlier run loaded were kept. Rows written to the source \
-         after those chunks were exported are not in them: `my2pg verify --level full` \
-         compares every row\n",
+        "resumed: 2 chunk(s) an earlier run loaded were kept and 1 chunk(s) an earlier export \
+         wrote were loaded. Rows written to the source after those chunks were exported are \
+         not in them: `my2pg verify --level full` compares every row\n",
     );
     assert_eq!(env.pg_count("items"), 6);
+
+    // A run after an export says the same of the chunks it found; an import, whose files
+    // always come from an earlier export, does not.
+    for (command, says) in [("run", true), ("import", false)] {
+        let env = TestEnv::new("resume_after_export");
+        env.mysql_exec(
+            "CREATE TABLE items (id int NOT NULL PRIMARY KEY, name varchar(10) NOT NULL); \
+             INSERT INTO items VALUES (1, 'a'), (2, 'b'), (3, 'c')",
+        );
+        env.pg_exec("CREATE TABLE items (id integer PRIMARY KEY, name text NOT NULL)");
+        env.write_config("[run]\nchunk_rows = 2\n");
+        env.my2pg(&["export"]).assert_ok();
+        let out = env.my2pg(&[command]);
+        out.assert_ok();
+        out.check(
+            out.stderr.contains(
+                "resumed: 2 chunk(s) an earlier export wrote were loaded. Rows written to the \
+                 source after those chunks were exported are not in them: `my2pg verify \
+                 --level full` compares every row\n",
+            ) == says,
+            &format!("{command} after export: the resumed notice is {says}"),
+        );
+        assert_eq!(env.pg_count("items"), 3);
+    }
 }
