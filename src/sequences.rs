@@ -96,12 +96,14 @@ pub async fn fix_sequences(client: &Client, plan: &Plan) -> Result<u64> {
     for (seq, columns) in users {
         let state = sequence_state(client, seq).await?;
         let mut loaded: Option<(i64, i64)> = None;
+        let mut counter = false;
         for (table, col, next_id) in columns {
             // The last id MySQL handed out, as if loaded (ascending sequences only).
             if let Some(last) = next_id
                 .filter(|&n| n > 1 && state.increment > 0)
                 .map(|n| i64::try_from(n - 1).unwrap_or(i64::MAX))
             {
+                counter = true;
                 loaded = Some(match loaded {
                     Some((l, h)) => (l, h.max(last)),
                     None => (last, last),
@@ -132,8 +134,13 @@ pub async fn fix_sequences(client: &Client, plan: &Plan) -> Result<u64> {
             SeqMove::Leave => continue,
             SeqMove::Set(v) => v,
             SeqMove::Exhausted(v) => {
+                let what = if counter {
+                    "loaded values or the source's AUTO_INCREMENT counter"
+                } else {
+                    "loaded values"
+                };
                 tracing::warn!(
-                    "sequence {seq}: loaded values reach its bound {v}; set there, its next nextval fails"
+                    "sequence {seq}: {what} reach its bound {v}; set there, its next nextval fails"
                 );
                 v
             }
