@@ -547,11 +547,81 @@ WHERE n.nspname = $1 AND c.relname = ANY($2) AND c.relkind IN ('r', 'p')
 ORDER BY 1, 3 DESC, 2"
 );
 
+/// How Postgres's equality on a key column's target merges values the source keeps apart.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Merge {
+    /// citext compares `lower()`; the source collation tells letter case apart.
+    LetterCase,
+    /// uuid reads either letter case, with or without hyphens (what the converter takes).
+    UuidSpelling,
+    /// char(n) ignores trailing spaces; the source's NO PAD collation does not.
+    TrailingSpaces,
+}
+
+impl Merge {
+    /// What the source compares apart and the target does not, for the finding's message.
+    fn says(self) -> &'static str {
+        match self {
+            Merge::LetterCase => "letter case, which citext ignores",
+            Merge::UuidSpelling => {
+                "spellings of a uuid in another letter case or without hyphens, which uuid \
+                 reads as one value"
+            }
+            Merge::TrailingSpaces => "trailing spaces, which char(n) ignores",
+        }
+    }
+}
+
+/// Whether a key column's values can become equal only in the target: a string source
+/// whose collation (None: a binary string) tells apart what the target type merges.
+fn merge_of(c: &ColumnPlan, collation: Option<&str>) -> Option<Merge> {
+    use crate::convert::Converter;
+    let coll = collation.map(str::to_ascii_lowercase);
+    // `_ci` collations fold case; `_bin`, `_cs` and binary strings do not.
+    let case_sensitive = coll.as_deref().is_none_or(|n| !n.contains("_ci"));
+    // MariaDB's `_nopad_` and MySQL 8's `_0900_` collations compare trailing spaces.
+    let no_pad = coll
+        .as_deref()
+        .is_none_or(|n| n.contains("_nopad_") || n.contains("_0900_"));
+    if !is_string(&c.source_type) {
+        return None; // MariaDB's uuid type, binary strings: compared as stored
+    }
+    match (&c.converter, c.target_base.as_str()) {
+        (Converter::Uuid, "uuid") => Some(Merge::UuidSpelling),
+        (Converter::Text { .. }, "citext") if case_sensitive => Some(Merge::LetterCase),
+        (Converter::Text { .. }, "bpchar") if no_pad => Some(Merge::TrailingSpaces),
+        _ => None,
+    }
+}
+
+/// The MySQL expression that groups a column's values as its target compares them.
+fn merged_expr(merge: Merge, col: &str) -> String {
+    match merge {
+        Merge::LetterCase => format!("CAST(LOWER(CONVERT({col} USING utf8mb4)) AS BINARY)"),
+        Merge::UuidSpelling => format!("CAST(LOWER(REPLACE({col}, '-', '')) AS BINARY)"),
+        Merge::TrailingSpaces => format!("CAST(TRIM(TRAILING ' ' FROM {col}) AS BINARY)"),
+    }
+}
+
+/// Collations of the source's character columns: (table, column) -> name. Binary string
+/// columns have none.
+async fn source_collations(conn: &mut Conn) -> Result<BTreeMap<(String, String), String>> {
+    let rows: Vec<(String, String, String)> = conn
+        .query(
+            "SELECT TABLE_NAME, COLUMN_NAME, COLLATION_NAME FROM information_schema.COLUMNS \
+             WHERE TABLE_SCHEMA = DATABASE() AND COLLATION_NAME IS NOT NULL",
+        )
+        .await
+        .map_err(|e| Error::mysql("read column collations from information_schema", e))?;
+    Ok(rows.into_iter().map(|(t, c, n)| ((t, c), n)).collect())
+}
+
 /// Source rows that share a value of a target primary or unique key the source does not
 /// keep unique itself (a table without a key, a key the new schema added, NUL bytes a
-/// rule strips): the load would fail on the second one. Values are grouped by their
-/// stored bytes, so every group found is a real duplicate; values equal only after a
-/// conversion (letter case into citext, say) are not found.
+/// rule strips, values the target type compares equal: letter case into citext or uuid,
+/// hyphens into uuid, trailing spaces into char(n)): the load would fail on the second
+/// one. Values are grouped by their stored bytes, or as the target compares them, so
+/// every group found is a real duplicate.
 async fn duplicate_keys(
     conn: &mut Conn,
     client: &tokio_postgres::Client,
@@ -565,6 +635,7 @@ async fn duplicate_keys(
         .await
         .map_err(|e| Error::pg("read the target's primary and unique keys", &e))?;
     let q = |c: &str| MyIdent(c.to_string()).to_string();
+    let collations = source_collations(conn).await?;
     let mut out = Vec::new();
     for k in &keys {
         let (table, name, primary, nulls_equal, columns): (
@@ -590,14 +661,37 @@ async fn duplicate_keys(
             .source_unique_keys
             .iter()
             .any(|u| !u.is_empty() && u.iter().all(|s| sources.contains(&s.as_str())));
+        let merged: Vec<Option<Merge>> = cols
+            .iter()
+            .map(|c| {
+                let coll = collations.get(&(t.source.clone(), c.source.clone()));
+                merge_of(c, coll.map(String::as_str))
+            })
+            .collect();
+        // A uuid key the source keeps unique under a `_ci` collation can still repeat
+        // once hyphens are dropped: only then is the GROUP BY worth its sort.
+        let mut converted = false;
+        for (c, m) in cols.iter().zip(&merged) {
+            converted |= match m {
+                None => false,
+                Some(Merge::UuidSpelling) if enforced => {
+                    let ci = collations
+                        .get(&(t.source.clone(), c.source.clone()))
+                        .is_some_and(|n| n.to_ascii_lowercase().contains("_ci"));
+                    !ci || unhyphenated_uuids(conn, t, c).await?
+                }
+                Some(_) => true,
+            };
+        }
         // MySQL's unique keys let NULLs repeat; a NULLS NOT DISTINCT key does not.
-        if enforced && !merges && !nulls_equal {
+        if enforced && !merges && !nulls_equal && !converted {
             continue;
         }
         // Each key column as the bytes the copy starts from, after its rule.
         let exprs: Option<Vec<String>> = cols
             .iter()
-            .map(|c| {
+            .zip(&merged)
+            .map(|(c, m)| {
                 // A float's text is MySQL's 6-digit display, which merges distinct values;
                 // as a double it is exact.
                 let ty = c.source_type.to_ascii_lowercase();
@@ -607,7 +701,24 @@ async fn duplicate_keys(
                         .is_none()
                         .then(|| format!("CAST({} AS DOUBLE)", q(&c.source)));
                 }
-                let bytes = format!("CAST({} AS BINARY)", q(&c.source));
+                // Numbers compare as numbers on both sides (and show as numbers).
+                let number = [
+                    "tinyint",
+                    "smallint",
+                    "mediumint",
+                    "int",
+                    "bigint",
+                    "decimal",
+                ]
+                .iter()
+                .any(|k| ty.starts_with(k));
+                if number && c.rule.is_none() {
+                    return Some(q(&c.source));
+                }
+                let bytes = match m {
+                    Some(m) => merged_expr(*m, &q(&c.source)),
+                    None => format!("CAST({} AS BINARY)", q(&c.source)),
+                };
                 match c.rule {
                     None | Some(Rule::Hex | Rule::Base64) => Some(bytes),
                     Some(Rule::StripNul) => Some(format!("REPLACE({bytes}, X'00', X'')")),
@@ -617,6 +728,16 @@ async fn duplicate_keys(
             })
             .collect();
         let Some(exprs) = exprs else { continue };
+        // Two spellings of each group, to show what the conversion makes equal.
+        let spelled: Vec<String> = cols
+            .iter()
+            .zip(&merged)
+            .filter(|(_, m)| m.is_some())
+            .map(|(c, _)| {
+                let b = format!("CAST({} AS BINARY)", q(&c.source));
+                format!("MIN({b}), MAX({b})")
+            })
+            .collect();
         let positions: Vec<String> = (1..=exprs.len()).map(|i| i.to_string()).collect();
         let filter = if nulls_equal {
             String::new()
@@ -626,8 +747,9 @@ async fn duplicate_keys(
             format!(" WHERE {}", nn.join(" AND "))
         };
         let sql = format!(
-            "SELECT {}, COUNT(*) FROM {}{filter} GROUP BY {} HAVING COUNT(*) > 1 ORDER BY {}",
+            "SELECT {}, COUNT(*){} FROM {}{filter} GROUP BY {} HAVING COUNT(*) > 1 ORDER BY {}",
             exprs.join(", "),
+            spelled.iter().map(|s| format!(", {s}")).collect::<String>(),
             q(&t.source),
             positions.join(", "),
             positions.join(", ")
@@ -654,12 +776,30 @@ async fn duplicate_keys(
             count += rows - 1;
             if samples.len() < SAMPLES {
                 let values: Vec<String> = (0..n)
-                    .map(|i| row.as_ref(i).map_or("?".into(), excerpt))
+                    .map(|i| match (merged[i], row.as_ref(i)) {
+                        (Some(Merge::UuidSpelling), Some(Value::Bytes(b))) => {
+                            excerpt(&Value::Bytes(hyphenated(b)))
+                        }
+                        (_, v) => v.map_or("?".into(), excerpt),
+                    })
+                    .collect();
+                // Spellings: MIN and MAX of each merged column, after the count.
+                let spellings: Vec<String> = (0..spelled.len())
+                    .map(|j| {
+                        let at = n + 1 + 2 * j;
+                        let one = |i: usize| row.as_ref(i).map_or("?".into(), excerpt);
+                        format!("{} to {}", one(at), one(at + 1))
+                    })
                     .collect();
                 samples.push(format!(
-                    "({})=({}) in {rows} rows",
+                    "({})=({}) in {rows} rows{}",
                     sources.join(", "),
-                    values.join(", ")
+                    values.join(", "),
+                    if spellings.is_empty() {
+                        String::new()
+                    } else {
+                        format!(", spelled {}", spellings.join("; "))
+                    }
                 ));
             }
         }
@@ -679,11 +819,15 @@ async fn duplicate_keys(
                     t.target,
                     columns.join(", "),
                     if merges && enforced {
-                        " once strip_nul has removed NUL bytes"
+                        " once strip_nul has removed NUL bytes".to_string()
+                    } else if converted && enforced {
+                        let what: Vec<&str> = merged.iter().flatten().map(|m| m.says()).collect();
+                        format!(" (its unique key tells apart {})", what.join("; "))
                     } else if enforced {
                         " (MySQL's unique keys let NULLs repeat; this one is NULLS NOT DISTINCT)"
+                            .to_string()
                     } else {
-                        ""
+                        String::new()
                     },
                     ProblemClass::DuplicateKey.remedy()
                 ),
@@ -691,6 +835,36 @@ async fn duplicate_keys(
         }
     }
     Ok(out)
+}
+
+/// Whether a uuid key column holds a value written without hyphens (which a `_ci`
+/// unique key does not compare with its hyphenated spelling). One scan, no sort.
+async fn unhyphenated_uuids(conn: &mut Conn, t: &TablePlan, c: &ColumnPlan) -> Result<bool> {
+    let sql = format!(
+        "SELECT EXISTS (SELECT 1 FROM {} WHERE CHAR_LENGTH({}) = 32)",
+        MyIdent(t.source.clone()),
+        MyIdent(c.source.clone())
+    );
+    let found: Option<bool> = conn
+        .query_first(sql)
+        .await
+        .map_err(|e| Error::mysql(format!("look for uuids without hyphens in {}", t.source), e))?;
+    Ok(found.unwrap_or(false))
+}
+
+/// 32 hex digits as the uuid the copy writes (8-4-4-4-12); anything else as it is.
+fn hyphenated(b: &[u8]) -> Vec<u8> {
+    if b.len() != 32 {
+        return b.to_vec();
+    }
+    let mut out = Vec::with_capacity(36);
+    for (i, &c) in b.iter().enumerate() {
+        if matches!(i, 8 | 12 | 16 | 20) {
+            out.push(b'-');
+        }
+        out.push(c);
+    }
+    out
 }
 
 /// Copied target tables holding rows my2pg did not load under `existing_rows = "error"`:
@@ -740,6 +914,13 @@ pub async fn check(settings: &Settings, cancel: Cancel) -> Result<CheckReport> {
         return Err(ErrorKind::Plan(p.plan.problems.clone()).into());
     }
     let seeded = seeded_findings(settings, &p.plan).await?;
+    let not_tested: Vec<String> = p
+        .plan
+        .warnings
+        .iter()
+        .filter(|w| w.kind == crate::plan::ProblemKind::UncheckedUniqueIndex)
+        .map(|w| w.message.clone())
+        .collect();
     let plan = Arc::new(p.plan);
     let pool = Arc::new(
         rayon::ThreadPoolBuilder::new()
@@ -849,5 +1030,6 @@ pub async fn check(settings: &Settings, cancel: Cancel) -> Result<CheckReport> {
         tables_scanned: plan.tables.len(),
         rows_scanned,
         findings,
+        not_tested,
     })
 }

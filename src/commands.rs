@@ -116,6 +116,25 @@ pub async fn prepare(settings: &Settings) -> Result<Prepared> {
             });
         }
     }
+    // `check` groups source rows by a key's columns; a predicate or an expression is
+    // Postgres SQL it cannot evaluate in MySQL.
+    for (table, index, def) in
+        catalog::postgres::unique_indexes_beyond_columns(&client, &settings.schema).await?
+    {
+        if plan.tables.iter().any(|t| t.target.name == table) {
+            plan.warnings.push(crate::plan::Problem {
+                kind: crate::plan::ProblemKind::UncheckedUniqueIndex,
+                table: table.clone(),
+                column: None,
+                message: format!(
+                    "target table \"{table}\" has unique index \"{index}\" over a predicate or \
+                     expressions ({def}): MySQL does not enforce it and `check` cannot test it, \
+                     so source rows that repeat its key fail the load (naming the key); look \
+                     for them in the source before the cut-over"
+                ),
+            });
+        }
+    }
     let unreadable = check_target_privileges(&client, settings, &mut plan).await?;
     check_existing_rows(&client, &mut plan, &unreadable).await?;
     Ok(Prepared {
@@ -669,6 +688,13 @@ async fn prepare_target(
         .iter()
         .map(|&i| plan.tables[i].target.to_string())
         .collect();
+    let others = referencing_tables_not_loaded(plan, fks, &set);
+    // Checked before anything is changed (--fresh deletes its files next).
+    for (name, fk, parent) in &others {
+        if holds_rows(client, name).await? {
+            return Err(not_loaded_holds_rows(name, fk, parent));
+        }
+    }
     // --fresh starts over from what my2pg loaded: rows it did not load (written since the
     // cut-over, seeded, kept by keep-identical) are deleted only where the config says
     // truncate. Counted against the ledger, like a resume.
@@ -695,7 +721,16 @@ async fn prepare_target(
         }
     }
     // The truncate policy is consent given in the config; --fresh asks.
-    if fresh && !confirm(&names) {
+    let listed: Vec<String> = names
+        .iter()
+        .cloned()
+        .chain(
+            others
+                .iter()
+                .map(|(n, _, _)| format!("{n} (not loaded; empty, it references one of them)")),
+        )
+        .collect();
+    if fresh && !confirm(&listed) {
         return Err(Error::config(
             "--fresh was not confirmed, nothing was truncated (pass --yes when stdin is not a terminal)",
         ));
@@ -705,17 +740,24 @@ async fn prepare_target(
         .transaction()
         .await
         .map_err(|e| Error::pg("begin truncate", &e))?;
-    tx.batch_execute(&format!("TRUNCATE {}", names.join(", ")))
+    // Locked, then checked again: no row may arrive in them between the check and the
+    // TRUNCATE, which empties them along with the tables they reference.
+    for (name, fk, parent) in &others {
+        tx.batch_execute(&format!("LOCK TABLE {name} IN ACCESS EXCLUSIVE MODE"))
+            .await
+            .map_err(|e| Error::pg(format!("lock {name}"), &e))?;
+        if holds_rows(&tx, name).await? {
+            return Err(not_loaded_holds_rows(name, fk, parent));
+        }
+    }
+    let all: Vec<String> = names
+        .iter()
+        .cloned()
+        .chain(others.iter().map(|(n, _, _)| n.clone()))
+        .collect();
+    tx.batch_execute(&format!("TRUNCATE {}", all.join(", ")))
         .await
-        .map_err(|e| {
-            Error::pg(
-                format!(
-                    "TRUNCATE {} (tables my2pg does not load may reference them)",
-                    names.join(", ")
-                ),
-                &e,
-            )
-        })?;
+        .map_err(|e| Error::pg(format!("TRUNCATE {}", all.join(", ")), &e))?;
     for &i in &set {
         let t = &plan.tables[i];
         tx.execute(
@@ -737,6 +779,68 @@ async fn prepare_target(
         .map_err(|e| Error::pg("commit truncate", &e))?;
     tracing::info!("truncated {}", names.join(", "));
     Ok(())
+}
+
+/// Tables my2pg does not load whose FKs reference a table it truncates (directly or
+/// through another such table): Postgres truncates a referenced table only together with
+/// the tables referencing it. (quoted name, FK name, quoted referenced table)
+fn referencing_tables_not_loaded(
+    plan: &Plan,
+    fks: &[catalog::ForeignKey],
+    set: &[usize],
+) -> Vec<(String, String, String)> {
+    let copied = |schema: &str, name: &str| {
+        plan.tables
+            .iter()
+            .any(|t| t.target.schema == schema && t.target.name == name)
+    };
+    let mut emptied: Vec<(String, String)> = set
+        .iter()
+        .map(|&i| {
+            let t = &plan.tables[i].target;
+            (t.schema.clone(), t.name.clone())
+        })
+        .collect();
+    let mut out = Vec::new();
+    loop {
+        let mut added = false;
+        for fk in fks {
+            let parent = (fk.parent_schema.clone(), fk.parent.clone());
+            let child = (fk.child_schema.clone(), fk.child.clone());
+            if emptied.contains(&parent) && !emptied.contains(&child) && !copied(&child.0, &child.1)
+            {
+                let q = |(s, n): &(String, String)| {
+                    crate::ident::PgName {
+                        schema: s.clone(),
+                        name: n.clone(),
+                    }
+                    .to_string()
+                };
+                out.push((q(&child), fk.name.clone(), q(&parent)));
+                emptied.push(child);
+                added = true;
+            }
+        }
+        if !added {
+            return out;
+        }
+    }
+}
+
+async fn holds_rows(c: &impl tokio_postgres::GenericClient, name: &str) -> Result<bool> {
+    c.query_one(&format!("SELECT EXISTS (SELECT 1 FROM {name})"), &[])
+        .await
+        .map(|r| r.get(0))
+        .map_err(|e| Error::pg(format!("look for rows in {name}"), &e))
+}
+
+fn not_loaded_holds_rows(name: &str, fk: &str, parent: &str) -> Error {
+    Error::config(format!(
+        "cannot truncate {parent}: table {name}, which my2pg does not load, references it \
+         (foreign key {fk}) and holds rows, which Postgres will not leave without their \
+         parents; empty {name} yourself if its rows can go, or drop that foreign key for \
+         the cut-over; nothing was changed in the target"
+    ))
 }
 
 pub fn new_run_id() -> String {
@@ -1098,6 +1202,7 @@ fn report(
         tables,
         waves: waves_of(plan),
         skipped_tables: plan.skipped.clone(),
+        skipped_columns: plan.skipped_columns(),
         sequences_set,
         rules_applied,
         verify: None,

@@ -233,6 +233,10 @@ pub struct RunReport {
     pub tables: Vec<TableRunReport>,
     pub waves: Vec<Vec<String>>,
     pub skipped_tables: Vec<Skipped>,
+    /// Source columns whose values are not copied (`convert = "skip"`, generated
+    /// columns): `table` is `table.column`.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub skipped_columns: Vec<Skipped>,
     pub sequences_set: u64,
     pub rules_applied: Vec<RuleApplied>,
     pub totals: Totals,
@@ -262,6 +266,9 @@ impl RunReport {
         }
         for k in &self.skipped_tables {
             let _ = writeln!(s, "  not copied: {} ({})", k.table, k.reason);
+        }
+        for c in &self.skipped_columns {
+            let _ = writeln!(s, "  not copied: column {} ({})", c.table, c.reason);
         }
         // A rule that changed nothing is in the JSON report only.
         for r in self.rules_applied.iter().filter(|r| r.changed_values > 0) {
@@ -467,6 +474,10 @@ pub struct CheckReport {
     pub tables_scanned: usize,
     pub rows_scanned: u64,
     pub findings: Vec<CheckFinding>,
+    /// What could fail the cut-over that `check` cannot test (partial or expression
+    /// unique indexes of the target).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub not_tested: Vec<String>,
 }
 
 impl CheckReport {
@@ -500,13 +511,16 @@ impl CheckReport {
             // The type pair, and what to do about it.
             let _ = writeln!(s, "      {}", f.message);
         }
+        for n in &self.not_tested {
+            let _ = writeln!(s, "  not tested: {n}");
+        }
         let _ = writeln!(
             s,
             "{}",
-            if self.ok {
-                "check: clean, nothing would fail the cut-over"
-            } else {
-                "check: problems found that would fail the cut-over"
+            match (self.ok, self.not_tested.is_empty()) {
+                (true, true) => "check: clean, nothing would fail the cut-over",
+                (true, false) => "check: clean, nothing it tested would fail the cut-over",
+                (false, _) => "check: problems found that would fail the cut-over",
             }
         );
         s

@@ -175,6 +175,29 @@ pub async fn user_triggers(client: &Client, schema: &str) -> Result<Vec<(String,
     Ok(rows.iter().map(|r| (r.get(0), r.get(1))).collect())
 }
 
+/// Unique indexes with a predicate or expressions: (table, index, definition).
+pub async fn unique_indexes_beyond_columns(
+    client: &Client,
+    schema: &str,
+) -> Result<Vec<(String, String, String)>> {
+    let rows = client
+        .query(
+            "SELECT c.relname, i.relname, pg_get_indexdef(x.indexrelid) FROM pg_index x \
+             JOIN pg_class c ON c.oid = x.indrelid JOIN pg_class i ON i.oid = x.indexrelid \
+             JOIN pg_namespace n ON n.oid = c.relnamespace \
+             WHERE n.nspname = $1 AND x.indisunique \
+               AND (x.indpred IS NOT NULL OR x.indexprs IS NOT NULL) \
+             ORDER BY c.relname, i.relname",
+            &[&schema],
+        )
+        .await
+        .map_err(|e| Error::pg("read the target's unique indexes", &e))?;
+    Ok(rows
+        .iter()
+        .map(|r| (r.get(0), r.get(1), r.get(2)))
+        .collect())
+}
+
 pub async fn non_empty(client: &Client, tables: &[crate::ident::PgName]) -> Result<Vec<String>> {
     let mut out = Vec::new();
     for t in tables {

@@ -107,7 +107,10 @@ impl ProblemClass {
                 "fix them in the source ('' can become NULL: convert = \"empty_to_null\"), or \
                  make the target column text"
             }
-            ProblemClass::InvalidInet => "fix them in the source, or make the target column text",
+            ProblemClass::InvalidInet => {
+                "fix them in the source ('' can become NULL: convert = \"empty_to_null\"), or \
+                 make the target column text"
+            }
             ProblemClass::InvalidJson => "fix them in the source, or make the target column text",
             ProblemClass::DuplicateJsonKey => {
                 "let jsonb keep the last key: [run] json_duplicate_keys = \"last\" (MySQL reads \
@@ -160,8 +163,16 @@ impl ProblemClass {
                 "fix them in the source (the target column is NOT NULL, so they cannot become \
                  NULL)"
             }
-            (ProblemClass::InvalidUuid, _) if !nullable => {
+            (ProblemClass::InvalidUuid | ProblemClass::InvalidInet, _) if !nullable => {
                 "fix them in the source, or make the target column text"
+            }
+            (ProblemClass::OutOfRange, Converter::IntervalCount { .. }) => {
+                "fix them in the source, or check the rule's unit (an interval holds up to \
+                 2562047788 hours either way)"
+            }
+            (ProblemClass::PrecisionLoss, Converter::IntervalCount { .. }) => {
+                "make the target column a plain interval (no field list, no precision), or fix \
+                 them in the source"
             }
             (ProblemClass::OutOfRange | ProblemClass::PrecisionLoss, Converter::Json { .. }) => {
                 "make the target column json or text (jsonb holds only numbers PostgreSQL's \
@@ -316,6 +327,13 @@ pub enum Converter {
     /// unit the column's fields keep (1 = every microsecond, 0 = no time at all);
     /// values the field list or precision would truncate are refused.
     Interval { keep_us: u64, frac_digits: u32 },
+    /// An integer count of `unit_us` microseconds (rules `microseconds_to_interval`,
+    /// `seconds_to_interval`: Django keeps a DurationField so in MySQL) into interval.
+    IntervalCount {
+        unit_us: u64,
+        keep_us: u64,
+        frac_digits: u32,
+    },
     /// enum label (or text) into a Postgres enum: the label must exist there.
     PgEnum { labels: Vec<String> },
 }
@@ -352,6 +370,7 @@ impl Converter {
             Converter::HexText => "hex",
             Converter::Time { .. } => "time",
             Converter::Interval { .. } => "interval",
+            Converter::IntervalCount { .. } => "interval_count",
             Converter::PgEnum { .. } => "pg_enum",
         }
     }
@@ -414,6 +433,10 @@ impl Converter {
             Converter::HexText => "bytes -> hex text (rule hex)".into(),
             Converter::Time { .. } => "time".into(),
             Converter::Interval { .. } => "time->interval".into(),
+            Converter::IntervalCount { unit_us: 1, .. } => {
+                "microseconds->interval (range-checked)".into()
+            }
+            Converter::IntervalCount { .. } => "seconds->interval (range-checked)".into(),
             Converter::PgEnum { .. } => "enum label".into(),
         }
     }
@@ -790,6 +813,44 @@ impl Converter {
                     put_padded(out, us, 6);
                 }
             }
+            Converter::IntervalCount {
+                unit_us,
+                keep_us,
+                frac_digits,
+            } => {
+                let n = int_value(v)?;
+                // Postgres keeps an interval's time in 64-bit microseconds (and reads no
+                // text for i64::MIN).
+                let total = n
+                    .checked_mul(i128::from(*unit_us))
+                    .filter(|t| t.unsigned_abs() <= i64::MAX as u128)
+                    .ok_or_else(|| ConvertError {
+                        class: ProblemClass::OutOfRange,
+                        message: format!("{n} is beyond the range of interval").into(),
+                    })?;
+                let (neg, total) = (total < 0, total.unsigned_abs() as u64);
+                if *keep_us != 1 && total != 0 && (*keep_us == 0 || total % keep_us != 0) {
+                    return err(
+                        ProblemClass::PrecisionLoss,
+                        "the target interval column keeps less than this value: it would be truncated",
+                    );
+                }
+                let us = (total % 1_000_000) as u32;
+                check_frac(us, *frac_digits)?;
+                let secs = total / 1_000_000;
+                if neg {
+                    out.push(b'-');
+                }
+                out.extend_from_slice(itoa::Buffer::new().format(secs / 3600).as_bytes());
+                out.push(b':');
+                put_padded(out, (secs / 60 % 60) as u32, 2);
+                out.push(b':');
+                put_padded(out, (secs % 60) as u32, 2);
+                if us != 0 {
+                    out.push(b'.');
+                    put_padded(out, us, 6);
+                }
+            }
             Converter::PgEnum { labels } => {
                 let b = bytes(v)?;
                 if !labels.iter().any(|l| l.as_bytes() == b) {
@@ -994,6 +1055,21 @@ fn bytes_as_text(t: &str, text_target: bool, dst: &PgType) -> Option<Converter> 
 /// time into interval(typmod): what the field list (`interval hour to minute`, ...) and
 /// the seconds precision keep. Postgres truncates the rest silently when it stores the
 /// value (AdjustIntervalForTypmod), so the converter must know it to refuse instead.
+/// The converter of rules `microseconds_to_interval` / `seconds_to_interval`.
+pub fn interval_count_converter(unit_us: u64, typmod: i32) -> Converter {
+    match interval_converter(typmod) {
+        Converter::Interval {
+            keep_us,
+            frac_digits,
+        } => Converter::IntervalCount {
+            unit_us,
+            keep_us,
+            frac_digits,
+        },
+        other => other,
+    }
+}
+
 fn interval_converter(typmod: i32) -> Converter {
     const MONTH: i32 = 1 << 1;
     const YEAR: i32 = 1 << 2;
@@ -1624,6 +1700,10 @@ pub enum Rule {
     /// The source column is not copied at all (a leftover the new schema dropped); the
     /// plan leaves it out, so no value ever reaches a converter.
     Skip,
+    /// An integer counts microseconds of an interval target (Django's DurationField).
+    MicrosecondsToInterval,
+    /// An integer counts seconds of an interval target.
+    SecondsToInterval,
 }
 
 /// `0000-00-00 ...`, `2024-00-15`, `0000-05-01`: MySQL's text of a zero or partial date
@@ -1653,6 +1733,8 @@ impl Rule {
             Rule::Hex => "hex",
             Rule::JsonDuplicateKeysLast => "json_duplicate_keys_last",
             Rule::Skip => "skip",
+            Rule::MicrosecondsToInterval => "microseconds_to_interval",
+            Rule::SecondsToInterval => "seconds_to_interval",
         }
     }
 

@@ -1188,3 +1188,56 @@ fn remedies_offer_null_rules_only_for_nullable_targets() {
          this column's own rule replaces json_duplicate_keys = \"last\")"
     );
 }
+
+#[test]
+fn integer_counts_into_interval() {
+    // No conversion of its own: the unit is a rule.
+    assert_eq!(
+        choose_utc(&my("bigint", "bigint(20)"), &pg("interval", -1)),
+        None
+    );
+    let us = interval_count_converter(1, -1);
+    let s = interval_count_converter(1_000_000, -1);
+    assert_eq!(field(&us, Value::Int(0)).unwrap(), "0:00:00");
+    assert_eq!(field(&us, Value::Int(-1)).unwrap(), "-0:00:00.000001");
+    assert_eq!(
+        field(&us, Value::Int(90_061_000_001)).unwrap(),
+        "25:01:01.000001"
+    );
+    assert_eq!(
+        field(&us, Value::Int(i64::MAX)).unwrap(),
+        "2562047788:00:54.775807"
+    );
+    assert_eq!(
+        field(&us, Value::Int(-i64::MAX)).unwrap(),
+        "-2562047788:00:54.775807"
+    );
+    // Postgres reads no text for i64::MIN microseconds.
+    assert_eq!(
+        field(&us, Value::Int(i64::MIN)).unwrap_err().class,
+        ProblemClass::OutOfRange
+    );
+    assert_eq!(field(&s, Value::Int(-90_061)).unwrap(), "-25:01:01");
+    assert_eq!(
+        field(&s, Value::UInt(9_223_372_036_854)).unwrap(),
+        "2562047788:00:54"
+    );
+    assert_eq!(
+        field(&s, Value::Int(9_223_372_036_855))
+            .unwrap_err()
+            .message,
+        "9223372036855 is beyond the range of interval"
+    );
+    // interval hour keeps whole hours; interval(0) no fraction.
+    let hours = interval_count_converter(1_000_000, ((1 << 10) << 16) | 0xffff);
+    assert_eq!(field(&hours, Value::Int(7200)).unwrap(), "2:00:00");
+    assert_eq!(
+        field(&hours, Value::Int(7201)).unwrap_err().class,
+        ProblemClass::PrecisionLoss
+    );
+    let p0 = interval_count_converter(1, 0x7fff << 16); // full range, precision 0
+    assert_eq!(
+        field(&p0, Value::Int(1_500_000)).unwrap_err().class,
+        ProblemClass::PrecisionLoss
+    );
+}

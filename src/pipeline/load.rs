@@ -465,9 +465,9 @@ fn copy_error(t: &TablePlan, c: &ChunkReady, e: &tokio_postgres::Error, binary: 
     if e.code() == Some(&tokio_postgres::error::SqlState::UNIQUE_VIOLATION) {
         msg.push_str(
             "; `my2pg check` lists the source rows that repeat a key the source does not keep \
-             unique (not values that become equal only in the conversion: letter case or \
-             hyphens into uuid, letter case into citext; look for source rows whose key \
-             converts to the value above)",
+             unique, values that become equal in the conversion included (letter case or \
+             hyphens into uuid, letter case into citext, trailing spaces into char(n)); not for \
+             a partial or expression unique index, which `plan` lists",
         );
     }
     // Only the server's verdict on the data: a lost connection is not the file's fault.

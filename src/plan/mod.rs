@@ -46,6 +46,9 @@ pub enum ProblemKind {
     NoCopyableColumns,
     /// A copied target table has a user trigger: it fires for every loaded row.
     UserTrigger,
+    /// Warning: a unique index of a copied target table is partial or over expressions:
+    /// the source does not enforce it and `check` cannot test it.
+    UncheckedUniqueIndex,
     /// Blocking: `run.exclude` or a `[tables."t"]` section names a table that does not
     /// exist (a typo would otherwise copy, or truncate, what the operator meant to spare).
     UnknownConfigTable,
@@ -77,6 +80,28 @@ pub struct Problem {
     pub table: String,
     pub column: Option<String>,
     pub message: String,
+}
+
+impl Plan {
+    /// Source columns whose values are not copied (`convert = "skip"`, generated
+    /// columns): `table.column` and why.
+    pub fn skipped_columns(&self) -> Vec<Skipped> {
+        self.warnings
+            .iter()
+            .filter(|w| w.kind == ProblemKind::SkippedColumn)
+            .map(|w| {
+                let name = format!("{}.{}", w.table, w.column.as_deref().unwrap_or("?"));
+                let reason = w
+                    .message
+                    .strip_prefix(&format!("{name}: "))
+                    .unwrap_or(&w.message);
+                Skipped {
+                    table: name.clone(),
+                    reason: reason.to_string(),
+                }
+            })
+            .collect()
+    }
 }
 
 impl fmt::Display for Problem {
@@ -757,6 +782,17 @@ pub fn build_plan(
                     settings.schema
                 ),
             });
+        } else if !tables.iter().any(|t| &t.target.name == name) {
+            // my2pg never touches a table it does not load: its policy does nothing.
+            plan.warnings.push(Problem {
+                kind: ProblemKind::TargetOnlyTable,
+                table: name.clone(),
+                column: None,
+                message: format!(
+                    "[tables.\"{name}\"] has no effect: my2pg does not load \"{name}\" \
+                     (excluded, or no source table), so it never empties nor compares its rows"
+                ),
+            });
         }
     }
     if tables.is_empty() {
@@ -969,15 +1005,28 @@ fn plan_table(
             tc.ty.name.as_str(),
             "text" | "varchar" | "bpchar" | "citext"
         );
+        let interval_target = tc.ty.name == "interval";
         let forced = match rule {
             Some(Rule::Base64) if text_target => Some(Converter::Base64Text),
             Some(Rule::Hex) if text_target => Some(Converter::HexText),
+            Some(Rule::MicrosecondsToInterval) if interval_target && sc.ty.is_integer() => {
+                Some(crate::convert::interval_count_converter(1, tc.ty.typmod))
+            }
+            Some(Rule::SecondsToInterval) if interval_target && sc.ty.is_integer() => Some(
+                crate::convert::interval_count_converter(1_000_000, tc.ty.typmod),
+            ),
             _ => None,
         };
         let rule_problem = match rule {
             Some(Rule::Base64 | Rule::Hex) if !text_target => Some("needs a text target column"),
             Some(Rule::Base64 | Rule::Hex) if !(sc.ty.is_bytes() || sc.ty.is_text()) => {
                 Some("needs a string or binary source column")
+            }
+            Some(Rule::MicrosecondsToInterval | Rule::SecondsToInterval) if !interval_target => {
+                Some("needs an interval target column")
+            }
+            Some(Rule::MicrosecondsToInterval | Rule::SecondsToInterval) if !sc.ty.is_integer() => {
+                Some("needs an integer source column")
             }
             Some(Rule::EmptyToNull) if tc.not_null => Some("needs a nullable target column"),
             Some(Rule::ZeroDateToNull) if tc.not_null => Some("needs a nullable target column"),
@@ -1010,8 +1059,21 @@ fn plan_table(
                 ProblemKind::NoConversion,
                 &sc.name,
                 format!(
-                    "{}.{}: no conversion from MySQL {} to PostgreSQL {}",
-                    st.name, sc.name, sc.ty.column_type, tc.ty.display
+                    "{}.{}: no conversion from MySQL {} to PostgreSQL {}{}",
+                    st.name,
+                    sc.name,
+                    sc.ty.column_type,
+                    tc.ty.display,
+                    if sc.ty.is_integer() && tc.ty.name == "interval" {
+                        "; if the integer counts time, say in which unit: \
+                         [columns.\"t.c\"] convert = \"microseconds_to_interval\" \
+                         (Django's DurationField) or \"seconds_to_interval\""
+                    } else if tc.ty.name == "tsvector" {
+                        "; a search index is rebuilt by its application after the cut-over: \
+                         leave the table out (run.exclude) or the column (convert = \"skip\")"
+                    } else {
+                        ""
+                    }
                 ),
             );
             continue;

@@ -64,6 +64,8 @@ pub enum SrcRule {
     /// jsonb kept the last of duplicate keys: the canonical JSON form already reads the
     /// source that way (last wins), so the value is compared as it is.
     JsonDuplicateKeysLast,
+    /// An integer count of this many microseconds, compared as the interval it makes.
+    IntervalCount(u64),
 }
 
 impl SrcRule {
@@ -78,6 +80,8 @@ impl SrcRule {
             Rule::Base64 => SrcRule::Base64,
             Rule::Hex => SrcRule::Hex,
             Rule::JsonDuplicateKeysLast => SrcRule::JsonDuplicateKeysLast,
+            Rule::MicrosecondsToInterval => SrcRule::IntervalCount(1),
+            Rule::SecondsToInterval => SrcRule::IntervalCount(1_000_000),
             Rule::Skip => return None,
         })
     }
@@ -103,6 +107,25 @@ impl SrcRule {
                 if crate::convert::zero_or_partial_date_text(b) =>
             {
                 None
+            }
+            (SrcRule::IntervalCount(unit), Value::Int(_) | Value::UInt(_)) => {
+                let n = match v {
+                    Value::Int(n) => i128::from(*n),
+                    Value::UInt(n) => i128::from(*n),
+                    _ => 0,
+                };
+                // Days as MySQL's time value holds them (u32): any i64 of microseconds fits.
+                let total = n.saturating_mul(i128::from(unit));
+                let (neg, t) = (total < 0, total.unsigned_abs());
+                let secs = t / 1_000_000;
+                Some(Cow::Owned(Value::Time(
+                    neg,
+                    u32::try_from(secs / 86_400).unwrap_or(u32::MAX),
+                    (secs / 3600 % 24) as u8,
+                    (secs / 60 % 60) as u8,
+                    (secs % 60) as u8,
+                    (t % 1_000_000) as u32,
+                )))
             }
             (SrcRule::Base64, Value::Bytes(b)) => Some(Cow::Owned(Value::Bytes(base64(b)))),
             (SrcRule::Hex, Value::Bytes(b)) => {

@@ -115,6 +115,10 @@ pub struct TableVerify {
     /// values written as local times; `--level full` checks them).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub unchecked_columns: Vec<String>,
+    /// Source columns the copy leaves out (`convert = "skip"`, generated columns), so
+    /// not compared (full): `column (why)`.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub not_copied: Vec<String>,
     pub seconds: f64,
 }
 
@@ -177,6 +181,9 @@ impl VerifyReport {
                         t.unchecked_columns.join(", ")
                     );
                 }
+                for c in &t.not_copied {
+                    let _ = writeln!(s, "    not copied, so not compared: {c}");
+                }
                 continue;
             }
             let bound = if t.counts_complete { "" } else { "at least " };
@@ -194,6 +201,9 @@ impl VerifyReport {
                     "    not compared at this level: {}",
                     t.unchecked_columns.join(", ")
                 );
+            }
+            for c in &t.not_copied {
+                let _ = writeln!(s, "    not copied, so not compared: {c}");
             }
             for d in &t.diffs {
                 if d.columns.is_empty() {
@@ -275,9 +285,15 @@ fn select<'a>(available: &[&'a str], wanted: &[String]) -> Result<BTreeSet<&'a s
 }
 
 /// The copied tables of the plan, filtered by `--table`.
-async fn planned_tables(settings: &Settings, opts: &VerifyOptions) -> Result<Vec<TablePlan>> {
+/// The chosen tables' plans, and the source columns the plan does not copy (`table` is
+/// `table.column`).
+async fn planned_tables(
+    settings: &Settings,
+    opts: &VerifyOptions,
+) -> Result<(Vec<TablePlan>, Vec<crate::plan::Skipped>)> {
     let prepared = crate::commands::prepare(settings).await?;
     let plan = prepared.plan;
+    let not_copied = plan.skipped_columns();
     // A target that already holds rows, or a user that may not load it, blocks a load,
     // not a comparison.
     let blocking: Vec<_> = plan
@@ -300,11 +316,12 @@ async fn planned_tables(settings: &Settings, opts: &VerifyOptions) -> Result<Vec
         .into_iter()
         .map(str::to_string)
         .collect();
-    Ok(plan
+    let tables = plan
         .tables
         .into_iter()
         .filter(|t| chosen.contains(&t.target.name))
-        .collect())
+        .collect();
+    Ok((tables, not_copied))
 }
 
 fn is_zero(n: &u64) -> bool {
@@ -339,6 +356,7 @@ fn table_verify(table: &str, opts: &VerifyOptions) -> TableVerify {
         diffs: Vec::new(),
         problems: Vec::new(),
         unchecked_columns: Vec::new(),
+        not_copied: Vec::new(),
         seconds: 0.0,
     }
 }
@@ -346,7 +364,7 @@ fn table_verify(table: &str, opts: &VerifyOptions) -> TableVerify {
 // ---- count ---------------------------------------------------------------------------
 
 async fn count_level(settings: &Settings, opts: &VerifyOptions) -> Result<Vec<TableVerify>> {
-    let tables = planned_tables(settings, opts).await?;
+    let (tables, _) = planned_tables(settings, opts).await?;
     let mut my = session::mysql_connect(&settings.source).await?;
     let pg = session::pg_connect(&settings.target).await?;
     let mut out = Vec::new();
@@ -472,7 +490,7 @@ fn finish_table(mut r: TableVerify, c: Compared, started: Instant) -> TableVerif
 // ---- full ----------------------------------------------------------------------------
 
 async fn full_level(settings: &Settings, opts: &VerifyOptions) -> Result<Vec<TableVerify>> {
-    let tables = planned_tables(settings, opts).await?;
+    let (tables, not_copied) = planned_tables(settings, opts).await?;
     let info = {
         let client = session::pg_connect(&settings.target).await?;
         target_info(&client, &settings.schema).await?
@@ -480,13 +498,25 @@ async fn full_level(settings: &Settings, opts: &VerifyOptions) -> Result<Vec<Tab
     let pool = pool(settings)?;
     let info = &info;
     let pool = &pool;
-    biggest_first(
+    let mut done = biggest_first(
         &tables,
         |t| t.est_bytes.max(t.est_rows),
         settings.workers.readers,
         |t| full_table(settings, t, info, pool, opts),
     )
-    .await
+    .await?;
+    // Equal says nothing of a column the copy left out on purpose: name it.
+    for (v, t) in done.iter_mut().zip(&tables) {
+        let prefix = format!("{}.", t.source);
+        v.not_copied = not_copied
+            .iter()
+            .filter_map(|k| {
+                let column = k.table.strip_prefix(&prefix)?;
+                Some(format!("{column} ({})", k.reason))
+            })
+            .collect();
+    }
+    Ok(done)
 }
 
 /// Runs `job` on every item, `width` at a time, biggest first (the largest table is the

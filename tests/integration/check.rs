@@ -685,8 +685,9 @@ fn check_finds_rows_that_repeat_a_target_key_the_source_does_not_enforce() {
                 "duplicate_key",
                 3,
                 &[
-                    "(itemid, clock, ns)=(\"5\", \"100\", \"7\") in 3 rows",
-                    "(itemid, clock, ns)=(\"9\", \"10\", \"1\") in 2 rows"
+                    // Numbers show as numbers.
+                    "(itemid, clock, ns)=(5, 100, 7) in 3 rows",
+                    "(itemid, clock, ns)=(9, 10, 1) in 2 rows"
                 ],
                 false
             ),
@@ -749,9 +750,9 @@ fn check_finds_rows_that_repeat_a_target_key_the_source_does_not_enforce() {
         )
         .assert_stderr_contains(
             "; `my2pg check` lists the source rows that repeat a key the source does not keep \
-             unique (not values that become equal only in the conversion: letter case or \
-             hyphens into uuid, letter case into citext; look for source rows whose key \
-             converts to the value above)\n",
+             unique, values that become equal in the conversion included (letter case or \
+             hyphens into uuid, letter case into citext, trailing spaces into char(n)); not for \
+             a partial or expression unique index, which `plan` lists\n",
         );
 
     // A NULLS NOT DISTINCT target key over a source unique key that lets NULLs repeat.
@@ -786,4 +787,182 @@ fn check_finds_rows_that_repeat_a_target_key_the_source_does_not_enforce() {
          is NULLS NOT DISTINCT): the load would fail; remove or merge the duplicate rows in \
          the source (or drop that key from the target)"
     );
+}
+
+/// Keys the source keeps unique whose values become equal in the target type: letter case
+/// into citext under a `_bin` collation, letter case and hyphens into uuid (hyphens even
+/// under a `_ci` collation), trailing spaces into char(n) under a NO PAD collation. Keys
+/// whose collation already compares as the target does cost no scan and find nothing.
+#[test]
+fn check_finds_keys_that_become_equal_only_in_the_target_type() {
+    let env = TestEnv::new("check_dup_converted");
+    env.pg_admin_exec("CREATE EXTENSION citext");
+    env.mysql_exec(
+        "CREATE TABLE emails (id int NOT NULL PRIMARY KEY, \
+           email varchar(50) COLLATE utf8mb4_bin NULL, UNIQUE KEY emails_email (email)); \
+         INSERT INTO emails VALUES (1, 'Ann@x.org'), (2, 'ann@x.org'), (3, 'bob@x.org'), \
+           (4, NULL), (5, 'ANN@X.ORG'); \
+         CREATE TABLE names (id int NOT NULL PRIMARY KEY, \
+           name varchar(50) COLLATE utf8mb4_general_ci NOT NULL, UNIQUE KEY names_name (name)); \
+         INSERT INTO names VALUES (1, 'Ann'), (2, 'bob'); \
+         CREATE TABLE tokens (id char(36) COLLATE utf8mb4_general_ci NOT NULL PRIMARY KEY, n int NOT NULL); \
+         INSERT INTO tokens VALUES ('a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11', 1), \
+           ('A0EEBC999C0B4EF8BB6D6BB9BD380A11', 2), ('b0eebc99-9c0b-4ef8-bb6d-6bb9bd380a12', 3); \
+         CREATE TABLE tokens_ci (id char(36) COLLATE utf8mb4_general_ci NOT NULL PRIMARY KEY); \
+         INSERT INTO tokens_ci VALUES ('a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11'), \
+           ('B0EEBC99-9C0B-4EF8-BB6D-6BB9BD380A12'); \
+         CREATE TABLE tokens_bin (id char(36) COLLATE utf8mb4_bin NOT NULL PRIMARY KEY); \
+         INSERT INTO tokens_bin VALUES ('a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11'), \
+           ('A0EEBC99-9C0B-4EF8-BB6D-6BB9BD380A11'), ('c0eebc99-9c0b-4ef8-bb6d-6bb9bd380a13'); \
+         CREATE TABLE codes (code varchar(10) COLLATE utf8mb4_nopad_bin NOT NULL PRIMARY KEY); \
+         INSERT INTO codes VALUES ('ab'), ('ab '), ('ab  '), ('cd'); \
+         CREATE TABLE codes_pad (code varchar(10) COLLATE utf8mb4_bin NOT NULL PRIMARY KEY); \
+         INSERT INTO codes_pad VALUES ('ab'), ('cd ')",
+    );
+    env.pg_exec(
+        "CREATE TABLE emails (id integer PRIMARY KEY, email citext CONSTRAINT emails_email UNIQUE); \
+         CREATE TABLE names (id integer PRIMARY KEY, name citext NOT NULL CONSTRAINT names_name UNIQUE); \
+         CREATE TABLE tokens (id uuid PRIMARY KEY, n integer NOT NULL); \
+         CREATE TABLE tokens_ci (id uuid PRIMARY KEY); \
+         CREATE TABLE tokens_bin (id uuid PRIMARY KEY); \
+         CREATE TABLE codes (code char(10) PRIMARY KEY); \
+         CREATE TABLE codes_pad (code char(10) PRIMARY KEY)",
+    );
+    config(&env, "");
+    let out = env.my2pg(&["check", "--json"]);
+    out.assert_exit(1);
+    let report = out.json();
+    assert_eq!(
+        findings(&report),
+        vec![
+            f(
+                "codes",
+                "code",
+                "duplicate_key",
+                2,
+                &["(code)=(\"ab\") in 3 rows, spelled \"ab\" to \"ab  \""],
+                false
+            ),
+            f(
+                "emails",
+                "email",
+                "duplicate_key",
+                2,
+                &["(email)=(\"ann@x.org\") in 3 rows, spelled \"ANN@X.ORG\" to \"ann@x.org\""],
+                false
+            ),
+            f(
+                "tokens",
+                "id",
+                "duplicate_key",
+                1,
+                &["(id)=(\"a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11\") in 2 rows, spelled \
+                   \"A0EEBC999C0B4EF8BB6D6BB9BD380A11\" to \"a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11\""],
+                false
+            ),
+            f(
+                "tokens_bin",
+                "id",
+                "duplicate_key",
+                1,
+                &["(id)=(\"a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11\") in 2 rows, spelled \
+                   \"A0EEBC99-9C0B-4EF8-BB6D-6BB9BD380A11\" to \"a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11\""],
+                false
+            ),
+        ]
+    );
+    assert_eq!(
+        message(&report, "emails", "email", "duplicate_key"),
+        "2 row(s) of emails repeat a value of the target's unique key emails_email on \
+         \"public\".\"emails\" (email), which the source does not keep unique (its unique key \
+         tells apart letter case, which citext ignores): the load would fail; remove or merge \
+         the duplicate rows in the source (or drop that key from the target)"
+    );
+    assert_eq!(
+        message(&report, "tokens", "id", "duplicate_key"),
+        "1 row(s) of tokens repeat a value of the target's primary key tokens_pkey on \
+         \"public\".\"tokens\" (id), which the source does not keep unique (its unique key \
+         tells apart spellings of a uuid in another letter case or without hyphens, which uuid \
+         reads as one value): the load would fail; remove \
+         or merge the duplicate rows in the source (or drop that key from the target)"
+    );
+    assert_eq!(
+        message(&report, "codes", "code", "duplicate_key"),
+        "2 row(s) of codes repeat a value of the target's primary key codes_pkey on \
+         \"public\".\"codes\" (code), which the source does not keep unique (its unique key \
+         tells apart trailing spaces, which char(n) ignores): the load would fail; remove or \
+         merge the duplicate rows in the source (or drop that key from the target)"
+    );
+    // The load agrees on the first of them it meets.
+    env.my2pg(&["run"])
+        .assert_exit(1)
+        .assert_stderr_contains("(SQLSTATE 23505); ");
+    // Without the repeats, check is clean and the run loads every spelling.
+    env.mysql_exec(
+        "DELETE FROM emails WHERE id IN (2, 5); DELETE FROM tokens WHERE n = 2; \
+         DELETE FROM tokens_bin WHERE id = 'A0EEBC99-9C0B-4EF8-BB6D-6BB9BD380A11'; \
+         DELETE FROM codes WHERE code <> 'ab' AND code <> 'cd'",
+    );
+    env.my2pg(&["check"])
+        .assert_ok()
+        .assert_stderr_contains("check: clean, nothing would fail the cut-over\n");
+    env.my2pg(&["run", "--fresh", "--yes"]).assert_ok();
+    assert_eq!(
+        env.pg_rows("SELECT id::text FROM tokens_ci ORDER BY 1"),
+        vec![
+            vec![Some("a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11".to_string())],
+            vec![Some("b0eebc99-9c0b-4ef8-bb6d-6bb9bd380a12".to_string())],
+        ]
+    );
+}
+
+/// A partial or expression unique index is Postgres SQL that `check` cannot evaluate in
+/// MySQL: plan warns, check says what it did not test, and the load names the key.
+#[test]
+fn partial_and_expression_unique_indexes_are_named_as_untested() {
+    let env = TestEnv::new("check_partial_unique");
+    env.mysql_exec(
+        "CREATE TABLE flows (id int NOT NULL PRIMARY KEY, obj int NOT NULL, \
+           status varchar(10) NOT NULL, code varchar(10) NOT NULL); \
+         INSERT INTO flows VALUES (1, 5, 'open', 'a'), (2, 5, 'closed', 'b')",
+    );
+    env.pg_exec(
+        "CREATE TABLE flows (id integer PRIMARY KEY, obj integer NOT NULL, \
+           status varchar(10) NOT NULL, code varchar(10) NOT NULL); \
+         CREATE UNIQUE INDEX one_open_flow ON flows (obj) WHERE status = 'open'; \
+         CREATE UNIQUE INDEX code_lower ON flows (lower(code))",
+    );
+    config(&env, "");
+    let partial = "target table \"flows\" has unique index \"one_open_flow\" over a predicate \
+         or expressions (CREATE UNIQUE INDEX one_open_flow ON public.flows USING btree (obj) \
+         WHERE ((status)::text = 'open'::text)): MySQL does not enforce it and `check` cannot \
+         test it, so source rows that repeat its key fail the load (naming the key); look for \
+         them in the source before the cut-over";
+    let out = env.my2pg(&["plan", "--json"]);
+    out.assert_ok();
+    let report = out.json();
+    let warned: Vec<&str> = report["warnings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|w| w["kind"] == "unchecked_unique_index")
+        .map(|w| w["message"].as_str().unwrap())
+        .collect();
+    assert_eq!(warned.len(), 2, "{warned:?}");
+    assert!(warned[0].starts_with(
+        "target table \"flows\" has unique index \"code_lower\" over a predicate or expressions \
+         (CREATE UNIQUE INDEX code_lower ON public.flows USING btree (lower((code)::text)))"
+    ));
+    assert_eq!(warned[1], partial);
+    let out = env.my2pg(&["check"]);
+    out.assert_ok()
+        .assert_stderr_contains(&format!("  not tested: {partial}\n"))
+        .assert_stderr_contains("check: clean, nothing it tested would fail the cut-over\n");
+    env.mysql_exec("UPDATE flows SET status = 'open' WHERE id = 2");
+    env.my2pg(&["run"])
+        .assert_exit(1)
+        .assert_stderr_contains("Key (obj)=(5) already exists")
+        .assert_stderr_contains(
+            "; not for a partial or expression unique index, which `plan` lists",
+        );
 }

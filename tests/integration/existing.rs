@@ -290,12 +290,12 @@ fn truncate_never_cascades_to_a_table_my2pg_does_not_load() {
         "[tables.\"accounts\"]\nexisting_rows = \"truncate\"\n",
     );
     let out = run(&env, &cfg, &["run"]);
-    out.assert_exit(1)
-        .assert_stderr_contains("TRUNCATE")
-        .assert_stderr_contains("tables my2pg does not load may reference them");
-    out.check(
-        out.stderr.contains("audit"),
-        "the error should name the referencing table (Postgres' detail)",
+    out.assert_exit(2).assert_stderr_contains(
+        "cannot truncate \"public\".\"accounts\": table \"public\".\"audit\", which my2pg \
+         does not load, references it (foreign key audit_account_id_fkey) and holds rows, which \
+         Postgres will not leave without their parents; empty \"public\".\"audit\" yourself if \
+         its rows can go, or drop that foreign key for the cut-over; nothing was changed in \
+         the target\n",
     );
     assert_eq!(
         env.pg_rows("SELECT id::text AS i, account_id::text AS a FROM audit"),
@@ -305,6 +305,31 @@ fn truncate_never_cascades_to_a_table_my2pg_does_not_load() {
     assert_eq!(env.pg_count("accounts"), 1, "accounts keeps its seeded row");
     assert_eq!(env.pg_count("items") + env.pg_count("tags"), 0);
     assert_eq!(ledger_rows(&env), 0);
+
+    // Empty, audit (and audit_note, which references it) go into the same TRUNCATE,
+    // which loses nothing: Postgres refuses a TRUNCATE of accounts without them.
+    env.pg_exec(
+        "DELETE FROM audit; \
+         CREATE TABLE audit_note (id integer PRIMARY KEY, audit_id integer REFERENCES audit (id))",
+    );
+    run(&env, &cfg, &["run"]).assert_ok();
+    assert_eq!(
+        env.pg_count("accounts"),
+        9,
+        "the seeded row gave way to the source's"
+    );
+    assert_eq!(env.pg_count("audit") + env.pg_count("audit_note"), 0);
+    assert_eq!(
+        env.pg_rows(
+            "SELECT conname::text FROM pg_constraint WHERE contype = 'f' \
+             AND conrelid IN ('audit'::regclass, 'audit_note'::regclass) ORDER BY 1"
+        ),
+        vec![
+            vec![Some("audit_account_id_fkey".to_string())],
+            vec![Some("audit_note_audit_id_fkey".to_string())]
+        ],
+        "their foreign keys stay"
+    );
 }
 
 #[test]
@@ -319,11 +344,9 @@ fn fresh_never_cascades_to_a_table_my2pg_does_not_load() {
     env.pg_exec("INSERT INTO audit VALUES (1, 4)");
     let chunks = ledger_rows(&env);
     let out = run(&env, &cfg, &["import", "--fresh", "--yes"]);
-    out.assert_exit(1)
-        .assert_stderr_contains("tables my2pg does not load may reference them");
-    out.check(
-        out.stderr.contains("audit"),
-        "the error should name the referencing table (Postgres' detail)",
+    out.assert_exit(2).assert_stderr_contains(
+        "cannot truncate \"public\".\"accounts\": table \"public\".\"audit\", which my2pg \
+         does not load, references it (foreign key audit_account_id_fkey) and holds rows",
     );
     assert_eq!(env.pg_count("audit"), 1, "audit keeps its row");
     assert_exact(&env, &out);
@@ -332,24 +355,27 @@ fn fresh_never_cascades_to_a_table_my2pg_does_not_load() {
 
 /// `run --fresh` discards the old chunk files before it truncates: a run killed between
 /// the two must never leave empty tables, an empty ledger and stale files that a plain
-/// `run` would load. Shown here with a TRUNCATE that fails: the files are already gone,
-/// the target and ledger are untouched, and a plain `run` re-exports and loads nothing.
+/// `run` would load. Shown here with a TRUNCATE that fails (a trigger refuses it): the
+/// files are already gone, the target and ledger are untouched, and a plain `run`
+/// re-exports and loads nothing.
 #[test]
 fn run_fresh_discards_old_files_before_it_truncates() {
     let env = setup("ex_fresh_order");
-    env.pg_exec(
-        "CREATE TABLE audit (id integer PRIMARY KEY, account_id integer REFERENCES accounts (id))",
-    );
     let cfg = config(&env, "", "");
     run(&env, &cfg, &["run"]).assert_ok();
-    env.pg_exec("INSERT INTO audit VALUES (1, 4)");
+    env.pg_exec(
+        "CREATE FUNCTION no_truncate() RETURNS trigger LANGUAGE plpgsql AS \
+           $$BEGIN RAISE EXCEPTION 'accounts may not be truncated'; END$$; \
+         CREATE TRIGGER no_truncate BEFORE TRUNCATE ON accounts \
+           FOR EACH STATEMENT EXECUTE FUNCTION no_truncate()",
+    );
     let chunks = ledger_rows(&env);
     let accounts_dir = env.workdir.join("accounts");
     assert!(accounts_dir.join("000001.csv").is_file());
 
     let out = run(&env, &cfg, &["run", "--fresh", "--yes"]);
     out.assert_exit(1)
-        .assert_stderr_contains("tables my2pg does not load may reference them");
+        .assert_stderr_contains("accounts may not be truncated");
     assert!(
         !accounts_dir.exists(),
         "the old chunk files must be gone before the TRUNCATE is tried"

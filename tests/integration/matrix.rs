@@ -2150,3 +2150,110 @@ fn matrix_dates_and_times_into_text_columns() {
          `my2pg check` counts every such value)",
     );
 }
+
+/// An integer that counts time (Django keeps a DurationField as a bigint of microseconds
+/// in MySQL, an interval in Postgres) has no conversion of its own: the unit is a rule.
+/// Values load exactly to the edges of Postgres's interval, beyond them and past an
+/// interval(0)'s precision they are refused, and verify compares them as intervals.
+#[test]
+fn matrix_integer_counts_into_interval_by_rule() {
+    let env = TestEnv::new("mx_interval_count");
+    env.mysql_exec(
+        "CREATE TABLE d (id int NOT NULL PRIMARY KEY, us bigint NULL, s int NULL, \
+           u bigint unsigned NULL, p0 bigint NULL); \
+         INSERT INTO d VALUES (1, 0, 0, 0, 0), (2, 1, 1, 1, 1000000), \
+           (3, -1, -1, 86400000000, -3000000), (4, 90061000001, 90061, NULL, NULL), \
+           (5, -90000000000, -2147483648, NULL, NULL), \
+           (6, 9223372036854775807, 2147483647, NULL, NULL), \
+           (7, -9223372036854775807, NULL, NULL, NULL), (8, NULL, NULL, NULL, NULL); \
+         CREATE TABLE srch (id int NOT NULL PRIMARY KEY, body text NULL)",
+    );
+    env.pg_exec(
+        "CREATE TABLE d (id integer PRIMARY KEY, us interval, s interval, u interval, p0 interval(0)); \
+         CREATE TABLE srch (id integer PRIMARY KEY, body tsvector)",
+    );
+    config(&env, "");
+    let out = env.my2pg(&["plan", "--json"]);
+    out.assert_exit(2);
+    out.assert_stderr_contains(
+        "d.us: no conversion from MySQL bigint(20) to PostgreSQL interval; if the integer \
+         counts time, say in which unit: [columns.\"t.c\"] convert = \"microseconds_to_interval\" \
+         (Django's DurationField) or \"seconds_to_interval\"",
+    );
+    out.assert_stderr_contains(
+        "srch.body: no conversion from MySQL text to PostgreSQL tsvector; a search index is \
+         rebuilt by its application after the cut-over: leave the table out (run.exclude) or \
+         the column (convert = \"skip\")",
+    );
+    let rules = "[run]\nexclude = [\"srch\"]\n\
+                 [columns.\"d.us\"]\nconvert = \"microseconds_to_interval\"\n\
+                 [columns.\"d.s\"]\nconvert = \"seconds_to_interval\"\n\
+                 [columns.\"d.u\"]\nconvert = \"microseconds_to_interval\"\n\
+                 [columns.\"d.p0\"]\nconvert = \"microseconds_to_interval\"\n";
+    config(&env, rules);
+    env.my2pg(&["check"]).assert_ok();
+    env.my2pg(&["run"]).assert_ok();
+    assert_eq!(
+        env.pg_rows(
+            "SET IntervalStyle = 'postgres'; SELECT us::text, s::text, u::text, p0::text FROM d ORDER BY id"
+        ),
+        vec![
+            row(&[Some("00:00:00"), Some("00:00:00"), Some("00:00:00"), Some("00:00:00")]),
+            row(&[Some("00:00:00.000001"), Some("00:00:01"), Some("00:00:00.000001"), Some("00:00:01")]),
+            row(&[Some("-00:00:00.000001"), Some("-00:00:01"), Some("24:00:00"), Some("-00:00:03")]),
+            row(&[Some("25:01:01.000001"), Some("25:01:01"), None, None]),
+            row(&[Some("-25:00:00"), Some("-596523:14:08"), None, None]),
+            row(&[Some("2562047788:00:54.775807"), Some("596523:14:07"), None, None]),
+            row(&[Some("-2562047788:00:54.775807"), None, None, None]),
+            row(&[None, None, None, None]),
+        ]
+    );
+    env.my2pg(&["verify", "--level", "full"])
+        .assert_ok()
+        .assert_stderr_contains("verify (full): equal");
+    // verify compares the interval the count makes: one microsecond off is a difference.
+    env.pg_exec("UPDATE d SET us = us + interval '1 microsecond' WHERE id = 4");
+    let out = env.my2pg(&["verify", "--level", "full", "--json"]);
+    out.assert_exit(1);
+    assert_eq!(
+        out.json()["tables"][0]["diffs"],
+        serde_json::json!([{"kind": "changed", "key": "(id)=(4)", "columns": ["us"]}])
+    );
+
+    // Beyond Postgres's interval, and a fraction interval(0) would round away.
+    env.pg_exec("TRUNCATE d");
+    env.mysql_exec("INSERT INTO d VALUES (9, NULL, NULL, 18446744073709551615, NULL)");
+    let out = env.my2pg(&["run", "--fresh", "--yes", "--json"]);
+    assert_convert_error(
+        &out,
+        "d",
+        "u",
+        "9",
+        "18446744073709551615",
+        "18446744073709551615 is beyond the range of interval (to move it: fix them in the \
+         source, or check the rule's unit (an interval holds up to 2562047788 hours either way)",
+    );
+    env.mysql_exec(
+        "DELETE FROM d WHERE id = 9; INSERT INTO d VALUES (9, NULL, NULL, NULL, 1500000)",
+    );
+    let out = env.my2pg(&["run", "--fresh", "--yes", "--json"]);
+    assert_convert_error(
+        &out,
+        "d",
+        "p0",
+        "9",
+        "1500000",
+        "fractional seconds .500000 would be rounded by the target's precision (0) (to move it: \
+         make the target column a plain interval (no field list, no precision), or fix them in \
+         the source",
+    );
+
+    // The rules fit only integer counts into interval.
+    config(
+        &env,
+        "[run]\nexclude = [\"srch\"]\n[columns.\"d.id\"]\nconvert = \"seconds_to_interval\"\n",
+    );
+    let out = env.my2pg(&["plan"]);
+    out.assert_exit(2);
+    out.assert_stderr_contains("d.id: rule seconds_to_interval needs an interval target column");
+}

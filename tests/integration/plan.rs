@@ -90,7 +90,31 @@ fn plan_skip_rule_leaves_a_source_column_behind() {
             ),
         ]
     );
-    env.my2pg(&["run", "--verify", "--json"]).assert_ok();
+    // The run and verify name what they left out: "equal" is about the copied columns.
+    let out = env.my2pg(&["run", "--verify", "--json"]);
+    out.assert_ok()
+        .assert_stderr_contains(
+            "  not copied: column users.legacy_flag (skipped by [columns.\"users.legacy_flag\"] \
+             convert = \"skip\": its values are not copied)\n  not copied: column \
+             users.old_note (skipped by [columns.\"users.old_note\"] convert = \"skip\": its \
+             values are not copied)\n",
+        )
+        .assert_stderr_contains(
+            "  users: equal (2 rows)\n    not copied, so not compared: legacy_flag (skipped by \
+             [columns.\"users.legacy_flag\"] convert = \"skip\": its values are not copied)\n",
+        );
+    let report = out.json();
+    assert_eq!(
+        report["skipped_columns"][1],
+        serde_json::json!({"table": "users.old_note",
+            "reason": "skipped by [columns.\"users.old_note\"] convert = \"skip\": its values are not copied"})
+    );
+    assert_eq!(
+        report["verify"]["tables"][0]["not_copied"]
+            .as_array()
+            .map(Vec::len),
+        Some(2)
+    );
     assert_eq!(
         env.pg_rows("SELECT id::text, name, old_note FROM users ORDER BY id"),
         vec![
@@ -420,6 +444,18 @@ fn plan_lists_source_only_and_excluded_tables_as_skipped() {
     );
     assert_eq!(env.pg_count("migrations_typeorm"), 0);
     assert_eq!(env.pg_count("target_only"), 0);
+
+    // A policy for a table my2pg does not load does nothing: plan says so.
+    env.write_config(
+        "[run]\nexclude = [\"migrations_typeorm\"]\n\
+         [tables.\"migrations_typeorm\"]\nexisting_rows = \"truncate\"\n",
+    );
+    let plan = env.my2pg(&["plan", "--json"]);
+    plan.assert_ok().assert_stderr_contains(
+        "[tables.\"migrations_typeorm\"] has no effect: my2pg does not load \
+         \"migrations_typeorm\" (excluded, or no source table), so it never empties nor \
+         compares its rows",
+    );
 }
 
 /// A source user with SELECT on some tables or columns only sees the rest as absent:
