@@ -906,6 +906,76 @@ async fn seeded_findings(settings: &Settings, plan: &Plan) -> Result<Vec<CheckFi
     Ok(out)
 }
 
+/// Tables my2pg does not load that hold rows and reference a table `existing_rows =
+/// "truncate"` will empty: Postgres refuses that TRUNCATE, so the run would stop.
+async fn truncate_blocked(
+    settings: &Settings,
+    plan: &Plan,
+    fks: &[crate::catalog::ForeignKey],
+) -> Result<Vec<CheckFinding>> {
+    use crate::config::ExistingRows;
+    let mut set: Vec<usize> = plan
+        .tables
+        .iter()
+        .enumerate()
+        .filter(|(_, t)| {
+            t.existing_rows == ExistingRows::Truncate
+                && plan
+                    .non_empty
+                    .iter()
+                    .any(|n| n.table == t.target.name && n.chunks_in_ledger == 0)
+        })
+        .map(|(i, _)| i)
+        .collect();
+    if set.is_empty() {
+        return Ok(Vec::new());
+    }
+    // Copied tables referencing a truncated one go with it (as the run does).
+    loop {
+        let before = set.len();
+        for fk in fks {
+            let parent = set.iter().any(|&i| {
+                let t = &plan.tables[i].target;
+                t.name == fk.parent && t.schema == fk.parent_schema
+            });
+            let child = plan
+                .tables
+                .iter()
+                .position(|t| t.target.name == fk.child && t.target.schema == fk.child_schema);
+            if let (true, Some(c)) = (parent, child) {
+                if !set.contains(&c) {
+                    set.push(c);
+                }
+            }
+        }
+        if set.len() == before {
+            break;
+        }
+    }
+    let client = session::pg_connect(&settings.target).await?;
+    let mut out = Vec::new();
+    for (name, fk, parent) in crate::commands::referencing_tables_not_loaded(plan, fks, &set) {
+        if crate::commands::holds_rows(&client, &name).await? {
+            out.push(CheckFinding {
+                table: name.clone(),
+                column: None,
+                class: "truncate_blocked".into(),
+                count: 1,
+                sample_keys: Vec::new(),
+                handled_by_policy: false,
+                message: format!(
+                    "existing_rows = \"truncate\" empties {parent}, but table {name}, which \
+                     my2pg does not load, references it (foreign key {fk}) and holds rows: \
+                     Postgres refuses that TRUNCATE, so import and run would stop before \
+                     loading; empty {name} yourself if its rows can go, or drop that foreign \
+                     key for the cut-over"
+                ),
+            });
+        }
+    }
+    Ok(out)
+}
+
 pub async fn check(settings: &Settings, cancel: Cancel) -> Result<CheckReport> {
     let p = prepare(settings).await?;
     // check writes nothing, so rows already in the target do not stop the scan: they
@@ -913,7 +983,8 @@ pub async fn check(settings: &Settings, cancel: Cancel) -> Result<CheckReport> {
     if !p.plan.is_exportable() {
         return Err(ErrorKind::Plan(p.plan.problems.clone()).into());
     }
-    let seeded = seeded_findings(settings, &p.plan).await?;
+    let mut seeded = seeded_findings(settings, &p.plan).await?;
+    seeded.extend(truncate_blocked(settings, &p.plan, &p.fks).await?);
     let not_tested: Vec<String> = p
         .plan
         .warnings

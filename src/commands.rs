@@ -784,7 +784,7 @@ async fn prepare_target(
 /// Tables my2pg does not load whose FKs reference a table it truncates (directly or
 /// through another such table): Postgres truncates a referenced table only together with
 /// the tables referencing it. (quoted name, FK name, quoted referenced table)
-fn referencing_tables_not_loaded(
+pub(crate) fn referencing_tables_not_loaded(
     plan: &Plan,
     fks: &[catalog::ForeignKey],
     set: &[usize],
@@ -827,7 +827,7 @@ fn referencing_tables_not_loaded(
     }
 }
 
-async fn holds_rows(c: &impl tokio_postgres::GenericClient, name: &str) -> Result<bool> {
+pub(crate) async fn holds_rows(c: &impl tokio_postgres::GenericClient, name: &str) -> Result<bool> {
     c.query_one(&format!("SELECT EXISTS (SELECT 1 FROM {name})"), &[])
         .await
         .map(|r| r.get(0))

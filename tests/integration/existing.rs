@@ -289,6 +289,26 @@ fn truncate_never_cascades_to_a_table_my2pg_does_not_load() {
         "",
         "[tables.\"accounts\"]\nexisting_rows = \"truncate\"\n",
     );
+    // check sees it first.
+    let out = run(&env, &cfg, &["check", "--json"]);
+    out.assert_exit(1);
+    let report = out.json();
+    let blocked: Vec<&serde_json::Value> = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["class"] == "truncate_blocked")
+        .collect();
+    assert_eq!(blocked.len(), 1, "{blocked:?}");
+    assert_eq!(blocked[0]["table"], "\"public\".\"audit\"");
+    assert_eq!(
+        blocked[0]["message"],
+        "existing_rows = \"truncate\" empties \"public\".\"accounts\", but table \
+         \"public\".\"audit\", which my2pg does not load, references it (foreign key \
+         audit_account_id_fkey) and holds rows: Postgres refuses that TRUNCATE, so import and \
+         run would stop before loading; empty \"public\".\"audit\" yourself if its rows can \
+         go, or drop that foreign key for the cut-over"
+    );
     let out = run(&env, &cfg, &["run"]);
     out.assert_exit(2).assert_stderr_contains(
         "cannot truncate \"public\".\"accounts\": table \"public\".\"audit\", which my2pg \
@@ -312,6 +332,7 @@ fn truncate_never_cascades_to_a_table_my2pg_does_not_load() {
         "DELETE FROM audit; \
          CREATE TABLE audit_note (id integer PRIMARY KEY, audit_id integer REFERENCES audit (id))",
     );
+    run(&env, &cfg, &["check"]).assert_ok();
     run(&env, &cfg, &["run"]).assert_ok();
     assert_eq!(
         env.pg_count("accounts"),
