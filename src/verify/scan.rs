@@ -34,6 +34,11 @@ use crate::plan::TablePlan;
 
 /// Batches in flight per side (hashing on the pool while the reader reads on).
 const WINDOW: usize = 4;
+/// ... and bytes: beyond this, one batch at a time. A batch holds at least one row, so
+/// rows of tens of MB would otherwise keep WINDOW of them (and their canonical forms)
+/// alive per side (a 60 MB bytea table peaked at 2.2 GB).
+/// (A batch ends once it passes BATCH_BYTES, so WINDOW ordinary ones fit with room.)
+const WINDOW_BYTES: usize = (WINDOW + 1) * BATCH_BYTES;
 /// Pass 2 keeps at most about this many rows per side (whole buckets).
 const PASS2_ROW_BUDGET: u64 = 100_000;
 
@@ -115,6 +120,13 @@ impl Batch {
         match self {
             Batch::My(r) => r.len(),
             Batch::Text(t, _) => t.rows(),
+        }
+    }
+
+    fn bytes(&self) -> usize {
+        match self {
+            Batch::My(r) => r.iter().map(row_bytes).sum(),
+            Batch::Text(t, _) => t.data.len(),
         }
     }
 }
@@ -290,6 +302,8 @@ pub struct Pipe {
     layout: Arc<Layout>,
     mode: Arc<Mode>,
     inflight: VecDeque<tokio::sync::oneshot::Receiver<(Part, Batch)>>,
+    /// Bytes of each batch in flight, in the same order.
+    inflight_bytes: VecDeque<usize>,
     out: Scanned,
 }
 
@@ -304,6 +318,7 @@ impl Pipe {
             layout,
             mode,
             inflight: VecDeque::new(),
+            inflight_bytes: VecDeque::new(),
             out: Scanned {
                 buckets,
                 ..Default::default()
@@ -318,6 +333,7 @@ impl Pipe {
         let (tx, rx) = tokio::sync::oneshot::channel();
         let layout = self.layout.clone();
         let mode = self.mode.clone();
+        self.inflight_bytes.push_back(batch.bytes());
         self.pool.spawn(move || {
             // The batch comes back with its result: freed by the reading task, which
             // allocated it (a cross-thread free costs the allocator several times more).
@@ -325,7 +341,9 @@ impl Pipe {
             let _ = tx.send((part, batch));
         });
         self.inflight.push_back(rx);
-        while self.inflight.len() > WINDOW {
+        while self.inflight.len() > WINDOW
+            || (self.inflight.len() > 1 && self.inflight_bytes.iter().sum::<usize>() > WINDOW_BYTES)
+        {
             self.merge_one().await?;
         }
         Ok(())
@@ -335,6 +353,7 @@ impl Pipe {
         let Some(rx) = self.inflight.pop_front() else {
             return Ok(());
         };
+        self.inflight_bytes.pop_front();
         let (part, batch) = rx
             .await
             .map_err(|_| Error::internal("a verify hashing worker stopped"))?;
