@@ -85,7 +85,12 @@ pub fn encode_rows(t: &TablePlan, rows: &[Row]) -> Result<Encoded> {
                 table: t.source.clone(),
                 column: col.source.clone(),
                 pk: format_key(t, row),
-                excerpt: row.as_ref(i).map_or_else(String::new, excerpt),
+                // MariaDB sent NULL in its place: "cannot convert NULL" would mislead.
+                excerpt: if class == ProblemClass::OverMaxAllowedPacket {
+                    "its stored value".into()
+                } else {
+                    row.as_ref(i).map_or_else(String::new, excerpt)
+                },
                 reason: source_read_reason(t, i, class),
             }
             .into());

@@ -269,24 +269,52 @@ fn select<'a>(available: &[&'a str], wanted: &[String]) -> Result<BTreeSet<&'a s
     }
     let mut out = BTreeSet::new();
     for w in wanted {
+        // Exact first; else the one table that matches ignoring letter case.
+        let folded: Vec<&&str> = available
+            .iter()
+            .filter(|a| a.to_lowercase() == w.to_lowercase())
+            .collect();
         match available.iter().find(|a| **a == w.as_str()) {
             Some(a) => {
                 out.insert(*a);
             }
+            None if folded.len() == 1 => {
+                out.insert(*folded[0]);
+            }
             None => {
+                // A long schema's every name helps nobody: the ones that look alike.
+                let lw = w.to_lowercase();
+                let near: Vec<&str> = available
+                    .iter()
+                    .filter(|a| {
+                        let la = a.to_lowercase();
+                        la.contains(&lw) || lw.contains(&la)
+                    })
+                    .copied()
+                    .take(10)
+                    .collect();
+                let listed = if !near.is_empty() {
+                    format!("similar copied tables: {}", near.join(", "))
+                } else if available.len() <= 10 {
+                    format!("copied tables: {}", available.join(", "))
+                } else {
+                    format!(
+                        "{} copied tables, the first: {}, ...; `my2pg plan` lists them",
+                        available.len(),
+                        available[..10].join(", ")
+                    )
+                };
                 return Err(Error::config(format!(
-                    "--table {w:?}: not a copied table (copied tables: {})",
-                    available.join(", ")
-                )))
+                    "--table {w:?}: not a copied table ({listed})"
+                )));
             }
         }
     }
     Ok(out)
 }
 
-/// The copied tables of the plan, filtered by `--table`.
-/// The chosen tables' plans, and the source columns the plan does not copy (`table` is
-/// `table.column`).
+/// The copied tables of the plan, filtered by `--table`, and the source columns the plan
+/// does not copy (`table` is `table.column`).
 async fn planned_tables(
     settings: &Settings,
     opts: &VerifyOptions,
@@ -779,4 +807,29 @@ async fn load_table(
     let mut r = finish_table(r, c, started);
     keep_identical_extra(&mut r, settings, opts.level);
     Ok(r)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::select;
+
+    #[test]
+    fn table_names_match_exactly_then_ignoring_case_and_errors_stay_short() {
+        let names = ["Users", "users_archive", "post"];
+        let pick =
+            |w: &str| select(&names, &[w.to_string()]).map(|s| s.into_iter().collect::<Vec<_>>());
+        assert_eq!(pick("post").unwrap(), ["post"]);
+        assert_eq!(pick("USERS").unwrap(), ["Users"]);
+        assert_eq!(
+            pick("user").unwrap_err().to_string(),
+            "config: --table \"user\": not a copied table (similar copied tables: Users, users_archive)"
+        );
+        let many: Vec<String> = (0..30).map(|i| format!("t{i:02}")).collect();
+        let many: Vec<&str> = many.iter().map(String::as_str).collect();
+        assert_eq!(
+            select(&many, &["zz".to_string()]).unwrap_err().to_string(),
+            "config: --table \"zz\": not a copied table (30 copied tables, the first: t00, t01, \
+             t02, t03, t04, t05, t06, t07, t08, t09, ...; `my2pg plan` lists them)"
+        );
+    }
 }
