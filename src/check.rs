@@ -784,11 +784,13 @@ async fn duplicate_keys(
                     })
                     .collect();
                 // Spellings: MIN and MAX of each merged column, after the count.
+                // Only where they differ: an exact repeat has one spelling.
                 let spellings: Vec<String> = (0..spelled.len())
-                    .map(|j| {
+                    .filter_map(|j| {
                         let at = n + 1 + 2 * j;
                         let one = |i: usize| row.as_ref(i).map_or("?".into(), excerpt);
-                        format!("{} to {}", one(at), one(at + 1))
+                        (row.as_ref(at) != row.as_ref(at + 1))
+                            .then(|| format!("{} to {}", one(at), one(at + 1)))
                     })
                     .collect();
                 samples.push(format!(
@@ -953,22 +955,34 @@ async fn truncate_blocked(
         }
     }
     let client = session::pg_connect(&settings.target).await?;
+    let names: Vec<String> = set
+        .iter()
+        .map(|&i| plan.tables[i].target.to_string())
+        .collect();
     let mut out = Vec::new();
-    for (name, fk, parent) in crate::commands::referencing_tables_not_loaded(plan, fks, &set) {
-        if crate::commands::holds_rows(&client, &name).await? {
+    for (name, fk, parent) in
+        crate::commands::referencing_tables_not_truncated(&client, &names).await?
+    {
+        let rows: i64 = client
+            .query_one(&format!("SELECT count(*) FROM {name}"), &[])
+            .await
+            .map_err(|e| Error::pg(format!("count the rows of {name}"), &e))?
+            .get(0);
+        if rows > 0 {
             out.push(CheckFinding {
                 table: name.clone(),
                 column: None,
                 class: "truncate_blocked".into(),
-                count: 1,
+                count: rows as u64,
                 sample_keys: Vec::new(),
                 handled_by_policy: false,
                 message: format!(
-                    "existing_rows = \"truncate\" empties {parent}, but table {name}, which \
-                     my2pg does not load, references it (foreign key {fk}) and holds rows: \
-                     Postgres refuses that TRUNCATE, so import and run would stop before \
-                     loading; empty {name} yourself if its rows can go, or drop that foreign \
-                     key for the cut-over"
+                    "existing_rows = \"truncate\" needs TRUNCATE {}, which Postgres runs only \
+                     together with every table referencing them: table {name}, which my2pg \
+                     does not load, references {parent} (foreign key {fk}) and holds {rows} \
+                     row(s), so import and run would stop before loading; empty {name} \
+                     yourself if its rows can go, or drop that foreign key for the cut-over",
+                    names.join(", ")
                 ),
             });
         }

@@ -688,7 +688,7 @@ async fn prepare_target(
         .iter()
         .map(|&i| plan.tables[i].target.to_string())
         .collect();
-    let others = referencing_tables_not_loaded(plan, fks, &set);
+    let others = referencing_tables_not_truncated(client, &names).await?;
     // Checked before anything is changed (--fresh deletes its files next).
     for (name, fk, parent) in &others {
         if holds_rows(client, name).await? {
@@ -735,13 +735,13 @@ async fn prepare_target(
             "--fresh was not confirmed, nothing was truncated (pass --yes when stdin is not a terminal)",
         ));
     }
-    before_truncate()?;
     let tx = client
         .transaction()
         .await
         .map_err(|e| Error::pg("begin truncate", &e))?;
     // Locked, then checked again: no row may arrive in them between the check and the
-    // TRUNCATE, which empties them along with the tables they reference.
+    // TRUNCATE, which empties them along with the tables they reference. Before --fresh
+    // discards its files, so a refusal here leaves those too.
     for (name, fk, parent) in &others {
         tx.batch_execute(&format!("LOCK TABLE {name} IN ACCESS EXCLUSIVE MODE"))
             .await
@@ -750,14 +750,18 @@ async fn prepare_target(
             return Err(not_loaded_holds_rows(name, fk, parent));
         }
     }
+    before_truncate()?;
     let all: Vec<String> = names
         .iter()
         .cloned()
         .chain(others.iter().map(|(n, _, _)| n.clone()))
         .collect();
-    tx.batch_execute(&format!("TRUNCATE {}", all.join(", ")))
+    // ONLY: a table that inherits from one of them is another table, which my2pg does
+    // not load (a partitioned table's partitions are its own rows, so it goes whole).
+    let targets = truncate_targets(&tx, &all).await?;
+    tx.batch_execute(&format!("TRUNCATE {}", targets.join(", ")))
         .await
-        .map_err(|e| Error::pg(format!("TRUNCATE {}", all.join(", ")), &e))?;
+        .map_err(|e| Error::pg(format!("TRUNCATE {}", targets.join(", ")), &e))?;
     for &i in &set {
         let t = &plan.tables[i];
         tx.execute(
@@ -781,50 +785,69 @@ async fn prepare_target(
     Ok(())
 }
 
-/// Tables my2pg does not load whose FKs reference a table it truncates (directly or
-/// through another such table): Postgres truncates a referenced table only together with
-/// the tables referencing it. (quoted name, FK name, quoted referenced table)
-pub(crate) fn referencing_tables_not_loaded(
-    plan: &Plan,
-    fks: &[catalog::ForeignKey],
-    set: &[usize],
-) -> Vec<(String, String, String)> {
-    let copied = |schema: &str, name: &str| {
-        plan.tables
-            .iter()
-            .any(|t| t.target.schema == schema && t.target.name == name)
-    };
-    let mut emptied: Vec<(String, String)> = set
+/// Tables outside `names` whose foreign keys reference one of them, directly, through
+/// another such table, or through a partition of one (in any schema): Postgres truncates a
+/// referenced table only together with the tables referencing it. (quoted name, FK name,
+/// quoted referenced table)
+pub(crate) async fn referencing_tables_not_truncated(
+    c: &impl tokio_postgres::GenericClient,
+    names: &[String],
+) -> Result<Vec<(String, String, String)>> {
+    // Edges: an FK's table depends on the table it references; a partition on its
+    // partitioned parent (it is emptied with it).
+    const SQL: &str = "
+WITH RECURSIVE edge(dependent, referenced, fk) AS (
+    SELECT conrelid, confrelid, conname::text FROM pg_constraint WHERE contype = 'f'
+    UNION ALL
+    SELECT i.inhrelid, i.inhparent, NULL::text COLLATE \"C\" FROM pg_inherits i
+    JOIN pg_class p ON p.oid = i.inhparent AND p.relkind = 'p'
+), reached(oid, fk, via) AS (
+    SELECT r::regclass::oid, NULL::text COLLATE \"C\", NULL::oid FROM unnest($1::text[]) AS r
+    UNION
+    SELECT e.dependent, e.fk, e.referenced FROM edge e JOIN reached ON e.referenced = reached.oid
+)
+SELECT DISTINCT ON (r.oid) format('\"%s\".\"%s\"', replace(n.nspname, '\"', '\"\"'),
+           replace(c.relname, '\"', '\"\"')), r.fk,
+       format('\"%s\".\"%s\"', replace(vn.nspname, '\"', '\"\"'), replace(v.relname, '\"', '\"\"'))
+FROM reached r
+JOIN pg_class c ON c.oid = r.oid JOIN pg_namespace n ON n.oid = c.relnamespace
+JOIN pg_class v ON v.oid = r.via JOIN pg_namespace vn ON vn.oid = v.relnamespace
+WHERE r.fk IS NOT NULL AND r.oid <> ALL (SELECT r2::regclass::oid FROM unnest($1::text[]) AS r2)
+ORDER BY r.oid, r.fk";
+    let rows = c
+        .query(SQL, &[&names])
+        .await
+        .map_err(|e| Error::pg("find the tables that reference the tables to truncate", &e))?;
+    let mut out: Vec<(String, String, String)> = rows
         .iter()
-        .map(|&i| {
-            let t = &plan.tables[i].target;
-            (t.schema.clone(), t.name.clone())
-        })
+        .map(|r| (r.get(0), r.get(1), r.get(2)))
         .collect();
+    out.sort();
+    Ok(out)
+}
+
+/// Each table as TRUNCATE names it: `ONLY t` unless it is partitioned.
+async fn truncate_targets(
+    c: &impl tokio_postgres::GenericClient,
+    names: &[String],
+) -> Result<Vec<String>> {
     let mut out = Vec::new();
-    loop {
-        let mut added = false;
-        for fk in fks {
-            let parent = (fk.parent_schema.clone(), fk.parent.clone());
-            let child = (fk.child_schema.clone(), fk.child.clone());
-            if emptied.contains(&parent) && !emptied.contains(&child) && !copied(&child.0, &child.1)
-            {
-                let q = |(s, n): &(String, String)| {
-                    crate::ident::PgName {
-                        schema: s.clone(),
-                        name: n.clone(),
-                    }
-                    .to_string()
-                };
-                out.push((q(&child), fk.name.clone(), q(&parent)));
-                emptied.push(child);
-                added = true;
-            }
-        }
-        if !added {
-            return out;
-        }
+    for name in names {
+        let partitioned: bool = c
+            .query_one(
+                "SELECT relkind = 'p' FROM pg_class WHERE oid = $1::text::regclass",
+                &[name],
+            )
+            .await
+            .map_err(|e| Error::pg(format!("look up {name}"), &e))?
+            .get(0);
+        out.push(if partitioned {
+            name.clone()
+        } else {
+            format!("ONLY {name}")
+        });
     }
+    Ok(out)
 }
 
 pub(crate) async fn holds_rows(c: &impl tokio_postgres::GenericClient, name: &str) -> Result<bool> {

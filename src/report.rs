@@ -234,9 +234,9 @@ pub struct RunReport {
     pub waves: Vec<Vec<String>>,
     pub skipped_tables: Vec<Skipped>,
     /// Source columns whose values are not copied (`convert = "skip"`, generated
-    /// columns): `table` is `table.column`.
+    /// columns).
     #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub skipped_columns: Vec<Skipped>,
+    pub skipped_columns: Vec<crate::plan::SkippedColumn>,
     pub sequences_set: u64,
     pub rules_applied: Vec<RuleApplied>,
     pub totals: Totals,
@@ -268,7 +268,11 @@ impl RunReport {
             let _ = writeln!(s, "  not copied: {} ({})", k.table, k.reason);
         }
         for c in &self.skipped_columns {
-            let _ = writeln!(s, "  not copied: column {} ({})", c.table, c.reason);
+            let _ = writeln!(
+                s,
+                "  not copied: column {}.{} ({})",
+                c.table, c.column, c.reason
+            );
         }
         // A rule that changed nothing is in the JSON report only.
         for r in self.rules_applied.iter().filter(|r| r.changed_values > 0) {

@@ -201,9 +201,14 @@ pub async fn unique_indexes_beyond_columns(
 pub async fn non_empty(client: &Client, tables: &[crate::ident::PgName]) -> Result<Vec<String>> {
     let mut out = Vec::new();
     for t in tables {
-        let sql = format!("SELECT EXISTS (SELECT 1 FROM {t})");
+        // Rows of a table that inherits from it are that table's (ONLY); a partitioned
+        // table's rows are in its partitions.
+        let sql = format!(
+            "SELECT CASE WHEN (SELECT relkind FROM pg_class WHERE oid = $1::text::regclass) = 'p' \
+             THEN EXISTS (SELECT 1 FROM {t}) ELSE EXISTS (SELECT 1 FROM ONLY {t}) END"
+        );
         let row = client
-            .query_one(sql.as_str(), &[])
+            .query_one(sql.as_str(), &[&t.to_string()])
             .await
             .map_err(|e| Error::pg(format!("check whether {t} is empty"), &e))?;
         if row.get::<_, bool>(0) {

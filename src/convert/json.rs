@@ -1321,8 +1321,15 @@ mod tests {
                 return Ok(()); // invalid (or jsonb-refused) text: covered above
             }
             let ours = check(s.as_bytes(), true, &mut NoQuotes, &mut Keys::default());
-            if matches!(ours, Err(JsonError::Syntax { .. } | JsonError::EscapedNul { .. })) {
-                return Ok(()); // jsonb refuses it for another reason (a lone surrogate, \u0000)
+            if matches!(
+                ours,
+                Err(JsonError::Syntax { .. }
+                    | JsonError::EscapedNul { .. }
+                    | JsonError::NumberOutOfRange { .. })
+            ) {
+                // jsonb refuses it for another reason (a lone surrogate, \u0000, a number
+                // numeric cannot hold, found before the repeated key: `-0.0E<22 digits>`)
+                return Ok(());
             }
             proptest::prop_assert_eq!(matches!(ours, Err(JsonError::DuplicateKey { .. })), m.1, "{:?}", s);
         }

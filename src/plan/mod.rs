@@ -84,19 +84,18 @@ pub struct Problem {
 
 impl Plan {
     /// Source columns whose values are not copied (`convert = "skip"`, generated
-    /// columns): `table.column` and why.
-    pub fn skipped_columns(&self) -> Vec<Skipped> {
+    /// columns), and why.
+    pub fn skipped_columns(&self) -> Vec<SkippedColumn> {
         self.warnings
             .iter()
             .filter(|w| w.kind == ProblemKind::SkippedColumn)
             .map(|w| {
-                let name = format!("{}.{}", w.table, w.column.as_deref().unwrap_or("?"));
-                let reason = w
-                    .message
-                    .strip_prefix(&format!("{name}: "))
-                    .unwrap_or(&w.message);
-                Skipped {
-                    table: name.clone(),
+                let column = w.column.clone().unwrap_or_default();
+                let prefix = format!("{}.{}: ", w.table, column);
+                let reason = w.message.strip_prefix(&prefix).unwrap_or(&w.message);
+                SkippedColumn {
+                    table: w.table.clone(),
+                    column,
                     reason: reason.to_string(),
                 }
             })
@@ -108,6 +107,29 @@ impl fmt::Display for Problem {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.message)
     }
+}
+
+/// `s` as a quoted TOML key (`"a \"b\""`), for hints that show config to paste.
+fn toml_key(s: &str) -> String {
+    let mut out = String::from("\"");
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            c if c.is_control() => out.push_str(&format!("\\u{:04X}", c as u32)),
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}
+
+/// A source column the copy leaves out (source table and column names).
+#[derive(Debug, Clone, Serialize)]
+pub struct SkippedColumn {
+    pub table: String,
+    pub column: String,
+    pub reason: String,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -1065,14 +1087,18 @@ fn plan_table(
                     sc.ty.column_type,
                     tc.ty.display,
                     if sc.ty.is_integer() && tc.ty.name == "interval" {
-                        "; if the integer counts time, say in which unit: \
-                         [columns.\"t.c\"] convert = \"microseconds_to_interval\" \
-                         (Django's DurationField) or \"seconds_to_interval\""
+                        format!(
+                            "; if the integer counts time, say in which unit: [columns.{}] \
+                             convert = \"microseconds_to_interval\" (Django's DurationField) \
+                             or \"seconds_to_interval\"",
+                            toml_key(&format!("{}.{}", st.name, sc.name))
+                        )
                     } else if tc.ty.name == "tsvector" {
                         "; a search index is rebuilt by its application after the cut-over: \
                          leave the table out (run.exclude) or the column (convert = \"skip\")"
+                            .to_string()
                     } else {
-                        ""
+                        String::new()
                     }
                 ),
             );
@@ -1483,5 +1509,17 @@ mod tests {
             hashed_dir_name("users").to_lowercase()
         );
         assert!(hashed_dir_name("Users").starts_with("Users-"));
+    }
+}
+
+#[cfg(test)]
+mod toml_key_tests {
+    #[test]
+    fn hint_keys_are_valid_toml() {
+        let k = super::toml_key("we\"ird t.c\\o l");
+        assert_eq!(k, "\"we\\\"ird t.c\\\\o l\"");
+        let parsed: toml::Value =
+            toml::from_str(&format!("[columns.{k}]\nconvert = \"skip\"")).unwrap();
+        assert!(parsed["columns"].get("we\"ird t.c\\o l").is_some());
     }
 }

@@ -314,11 +314,11 @@ fn select<'a>(available: &[&'a str], wanted: &[String]) -> Result<BTreeSet<&'a s
 }
 
 /// The copied tables of the plan, filtered by `--table`, and the source columns the plan
-/// does not copy (`table` is `table.column`).
+/// does not copy.
 async fn planned_tables(
     settings: &Settings,
     opts: &VerifyOptions,
-) -> Result<(Vec<TablePlan>, Vec<crate::plan::Skipped>)> {
+) -> Result<(Vec<TablePlan>, Vec<crate::plan::SkippedColumn>)> {
     let prepared = crate::commands::prepare(settings).await?;
     let plan = prepared.plan;
     let not_copied = plan.skipped_columns();
@@ -535,13 +535,10 @@ async fn full_level(settings: &Settings, opts: &VerifyOptions) -> Result<Vec<Tab
     .await?;
     // Equal says nothing of a column the copy left out on purpose: name it.
     for (v, t) in done.iter_mut().zip(&tables) {
-        let prefix = format!("{}.", t.source);
         v.not_copied = not_copied
             .iter()
-            .filter_map(|k| {
-                let column = k.table.strip_prefix(&prefix)?;
-                Some(format!("{column} ({})", k.reason))
-            })
+            .filter(|k| k.table == t.source)
+            .map(|k| format!("{} ({})", k.column, k.reason))
             .collect();
     }
     Ok(done)

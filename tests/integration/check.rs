@@ -817,7 +817,10 @@ fn check_finds_keys_that_become_equal_only_in_the_target_type() {
          CREATE TABLE codes (code varchar(10) COLLATE utf8mb4_nopad_bin NOT NULL PRIMARY KEY); \
          INSERT INTO codes VALUES ('ab'), ('ab '), ('ab  '), ('cd'); \
          CREATE TABLE codes_pad (code varchar(10) COLLATE utf8mb4_bin NOT NULL PRIMARY KEY); \
-         INSERT INTO codes_pad VALUES ('ab'), ('cd ')",
+         INSERT INTO codes_pad VALUES ('ab'), ('cd '); \
+         CREATE TABLE keyless (u char(36) NOT NULL); \
+         INSERT INTO keyless VALUES ('a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11'), \
+           ('a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11')",
     );
     env.pg_exec(
         "CREATE TABLE emails (id integer PRIMARY KEY, email citext CONSTRAINT emails_email UNIQUE); \
@@ -826,7 +829,8 @@ fn check_finds_keys_that_become_equal_only_in_the_target_type() {
          CREATE TABLE tokens_ci (id uuid PRIMARY KEY); \
          CREATE TABLE tokens_bin (id uuid PRIMARY KEY); \
          CREATE TABLE codes (code char(10) PRIMARY KEY); \
-         CREATE TABLE codes_pad (code char(10) PRIMARY KEY)",
+         CREATE TABLE codes_pad (code char(10) PRIMARY KEY); \
+         CREATE TABLE keyless (u uuid PRIMARY KEY)",
     );
     config(&env, "");
     let out = env.my2pg(&["check", "--json"]);
@@ -849,6 +853,15 @@ fn check_finds_keys_that_become_equal_only_in_the_target_type() {
                 "duplicate_key",
                 2,
                 &["(email)=(\"ann@x.org\") in 3 rows, spelled \"ANN@X.ORG\" to \"ann@x.org\""],
+                false
+            ),
+            // An exact repeat has one spelling.
+            f(
+                "keyless",
+                "u",
+                "duplicate_key",
+                1,
+                &["(u)=(\"a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11\") in 2 rows"],
                 false
             ),
             f(
@@ -901,7 +914,7 @@ fn check_finds_keys_that_become_equal_only_in_the_target_type() {
     env.mysql_exec(
         "DELETE FROM emails WHERE id IN (2, 5); DELETE FROM tokens WHERE n = 2; \
          DELETE FROM tokens_bin WHERE id = 'A0EEBC99-9C0B-4EF8-BB6D-6BB9BD380A11'; \
-         DELETE FROM codes WHERE code <> 'ab' AND code <> 'cd'",
+         DELETE FROM codes WHERE code <> 'ab' AND code <> 'cd'; DELETE FROM keyless LIMIT 1",
     );
     env.my2pg(&["check"])
         .assert_ok()

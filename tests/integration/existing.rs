@@ -303,11 +303,13 @@ fn truncate_never_cascades_to_a_table_my2pg_does_not_load() {
     assert_eq!(blocked[0]["table"], "\"public\".\"audit\"");
     assert_eq!(
         blocked[0]["message"],
-        "existing_rows = \"truncate\" empties \"public\".\"accounts\", but table \
-         \"public\".\"audit\", which my2pg does not load, references it (foreign key \
-         audit_account_id_fkey) and holds rows: Postgres refuses that TRUNCATE, so import and \
-         run would stop before loading; empty \"public\".\"audit\" yourself if its rows can \
-         go, or drop that foreign key for the cut-over"
+        "existing_rows = \"truncate\" needs TRUNCATE \"public\".\"accounts\", \
+         \"public\".\"items\", which Postgres runs only together with every table referencing \
+         them: table \"public\".\"audit\", \
+         which my2pg does not load, references \"public\".\"accounts\" (foreign key \
+         audit_account_id_fkey) and holds 1 row(s), so import and run would stop before \
+         loading; empty \"public\".\"audit\" yourself if its rows can go, or drop that \
+         foreign key for the cut-over"
     );
     let out = run(&env, &cfg, &["run"]);
     out.assert_exit(2).assert_stderr_contains(
@@ -350,6 +352,61 @@ fn truncate_never_cascades_to_a_table_my2pg_does_not_load() {
             vec![Some("audit_note_audit_id_fkey".to_string())]
         ],
         "their foreign keys stay"
+    );
+}
+
+/// TRUNCATE names each table ONLY (a table that inherits from a copied one is another
+/// table, with rows my2pg never loaded), and takes along the empty tables that reference
+/// the truncated ones from another schema or through a chain; a chain that holds rows
+/// stops `--fresh` before its files are discarded.
+#[test]
+fn truncate_spares_inheriting_tables_and_follows_chains_across_schemas() {
+    let env = setup("ex_inherit");
+    env.pg_exec(
+        "INSERT INTO accounts VALUES (42, 'seeded', NULL); \
+         CREATE TABLE accounts_old (extra integer) INHERITS (accounts); \
+         INSERT INTO accounts_old VALUES (100, 'archived', NULL, 7); \
+         CREATE SCHEMA \"s 2\"; \
+         CREATE TABLE \"s 2\".x (id integer PRIMARY KEY, account_id integer REFERENCES accounts (id)); \
+         CREATE TABLE \"s 2\".y (id integer PRIMARY KEY, x_id integer REFERENCES \"s 2\".x (id))",
+    );
+    let cfg = config(
+        &env,
+        "",
+        "[tables.\"accounts\"]\nexisting_rows = \"truncate\"\n",
+    );
+    run(&env, &cfg, &["check"]).assert_ok();
+    run(&env, &cfg, &["run"]).assert_ok();
+    assert_eq!(
+        env.pg_rows("SELECT count(*)::text FROM ONLY accounts"),
+        vec![vec![Some("9".to_string())]],
+        "the seeded row gave way to the source's"
+    );
+    assert_eq!(
+        env.pg_rows("SELECT id::text, name FROM accounts_old"),
+        vec![vec![Some("100".to_string()), Some("archived".to_string())]],
+        "the inheriting table keeps its row"
+    );
+    // Now the chain holds rows: --fresh refuses before it discards anything.
+    env.pg_exec("INSERT INTO \"s 2\".x VALUES (1, 4); INSERT INTO \"s 2\".y VALUES (1, 1)");
+    let chunk = env.workdir.join("accounts").join("000001.csv");
+    assert!(chunk.is_file());
+    let out = run(&env, &cfg, &["run", "--fresh", "--yes"]);
+    out.assert_exit(2).assert_stderr_contains(
+        "table \"s 2\".\"x\", which my2pg does not load, references it (foreign key \
+         x_account_id_fkey) and holds rows",
+    );
+    assert!(chunk.is_file(), "the chunk files are kept");
+    assert_eq!(
+        env.pg_rows("SELECT count(*)::text FROM ONLY accounts"),
+        vec![vec![Some("9".to_string())]]
+    );
+    // Emptied, both go into the TRUNCATE; the inheriting table still keeps its row.
+    env.pg_exec("DELETE FROM \"s 2\".y; DELETE FROM \"s 2\".x");
+    run(&env, &cfg, &["run", "--fresh", "--yes"]).assert_ok();
+    assert_eq!(
+        env.pg_rows("SELECT count(*)::text FROM accounts_old"),
+        vec![vec![Some("1".to_string())]]
     );
 }
 

@@ -2177,7 +2177,7 @@ fn matrix_integer_counts_into_interval_by_rule() {
     out.assert_exit(2);
     out.assert_stderr_contains(
         "d.us: no conversion from MySQL bigint(20) to PostgreSQL interval; if the integer \
-         counts time, say in which unit: [columns.\"t.c\"] convert = \"microseconds_to_interval\" \
+         counts time, say in which unit: [columns.\"d.us\"] convert = \"microseconds_to_interval\" \
          (Django's DurationField) or \"seconds_to_interval\"",
     );
     out.assert_stderr_contains(

@@ -106,7 +106,7 @@ fn plan_skip_rule_leaves_a_source_column_behind() {
     let report = out.json();
     assert_eq!(
         report["skipped_columns"][1],
-        serde_json::json!({"table": "users.old_note",
+        serde_json::json!({"table": "users", "column": "old_note",
             "reason": "skipped by [columns.\"users.old_note\"] convert = \"skip\": its values are not copied"})
     );
     assert_eq!(
