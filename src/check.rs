@@ -932,7 +932,10 @@ async fn truncate_blocked(
     if set.is_empty() {
         return Ok(Vec::new());
     }
-    // Copied tables referencing a truncated one go with it (as the run does).
+    // Copied tables referencing a truncated one go with it (as the run does), unless
+    // they keep rows my2pg did not load: then the run stops.
+    let mut out = Vec::new();
+    let mut flagged: Vec<usize> = Vec::new();
     loop {
         let before = set.len();
         for fk in fks {
@@ -945,8 +948,34 @@ async fn truncate_blocked(
                 .iter()
                 .position(|t| t.target.name == fk.child && t.target.schema == fk.child_schema);
             if let (true, Some(c)) = (parent, child) {
-                if !set.contains(&c) {
-                    set.push(c);
+                if !set.contains(&c) && !flagged.contains(&c) {
+                    let t = &plan.tables[c];
+                    let foreign = plan.non_empty.iter().find(|n| n.table == t.target.name);
+                    match foreign {
+                        Some(n)
+                            if n.chunks_in_ledger == 0
+                                || t.existing_rows == ExistingRows::KeepIdentical =>
+                        {
+                            flagged.push(c);
+                            out.push(CheckFinding {
+                                table: t.source.clone(),
+                                column: None,
+                                class: "truncate_blocked".into(),
+                                count: 1,
+                                sample_keys: Vec::new(),
+                                handled_by_policy: false,
+                                message: format!(
+                                    "cannot truncate {}: copied table {} references it and \
+                                     holds rows my2pg did not load (or keeps them: \
+                                     existing_rows = \"keep-identical\"), so import and run \
+                                     would stop before loading; set existing_rows = \
+                                     \"truncate\" for {} too",
+                                    fk.parent, fk.child, fk.child
+                                ),
+                            });
+                        }
+                        _ => set.push(c),
+                    }
                 }
             }
         }
@@ -959,10 +988,16 @@ async fn truncate_blocked(
         .iter()
         .map(|&i| plan.tables[i].target.to_string())
         .collect();
-    let mut out = Vec::new();
     for (name, fk, parent) in
         crate::commands::referencing_tables_not_truncated(&client, &names).await?
     {
+        // Already reported above, as a copied table with rows of its own.
+        if flagged
+            .iter()
+            .any(|&i| plan.tables[i].target.to_string() == name)
+        {
+            continue;
+        }
         let rows: i64 = client
             .query_one(&format!("SELECT count(*) FROM {name}"), &[])
             .await
@@ -978,11 +1013,12 @@ async fn truncate_blocked(
                 handled_by_policy: false,
                 message: format!(
                     "existing_rows = \"truncate\" needs TRUNCATE {}, which Postgres runs only \
-                     together with every table referencing them: table {name}, which my2pg \
-                     does not load, references {parent} (foreign key {fk}) and holds {rows} \
+                     together with every table referencing them: table {name}, {}, \
+                     references {parent} (foreign key {fk}) and holds {rows} \
                      row(s), so import and run would stop before loading; empty {name} \
                      yourself if its rows can go, or drop that foreign key for the cut-over",
-                    names.join(", ")
+                    names.join(", "),
+                    crate::commands::outside(plan, &name)
                 ),
             });
         }

@@ -264,6 +264,26 @@ fn truncating_a_parent_needs_its_non_empty_copied_children_too() {
         "",
         "[tables.\"accounts\"]\nexisting_rows = \"truncate\"\n\n[tables.\"items\"]\nexisting_rows = \"keep-identical\"\n",
     );
+    // check says so first.
+    let out = run(&env, &cfg, &["check", "--json"]);
+    out.assert_exit(1);
+    let report = out.json();
+    let blocked: Vec<(&str, &str)> = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["class"] == "truncate_blocked")
+        .map(|f| (f["table"].as_str().unwrap(), f["message"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        blocked,
+        vec![(
+            "items",
+            "cannot truncate accounts: copied table items references it and holds rows my2pg \
+             did not load (or keeps them: existing_rows = \"keep-identical\"), so import and \
+             run would stop before loading; set existing_rows = \"truncate\" for items too"
+        )]
+    );
     let out = run(&env, &cfg, &["run"]);
     out.assert_exit(2).assert_stderr_contains(
         "cannot truncate accounts: copied table items references it and holds rows my2pg did \
