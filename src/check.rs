@@ -916,19 +916,7 @@ async fn truncate_blocked(
     fks: &[crate::catalog::ForeignKey],
 ) -> Result<Vec<CheckFinding>> {
     use crate::config::ExistingRows;
-    let mut set: Vec<usize> = plan
-        .tables
-        .iter()
-        .enumerate()
-        .filter(|(_, t)| {
-            t.existing_rows == ExistingRows::Truncate
-                && plan
-                    .non_empty
-                    .iter()
-                    .any(|n| n.table == t.target.name && n.chunks_in_ledger == 0)
-        })
-        .map(|(i, _)| i)
-        .collect();
+    let mut set = plan.seeded_tables_to_truncate();
     if set.is_empty() {
         return Ok(Vec::new());
     }

@@ -604,18 +604,7 @@ async fn prepare_target(
     let mut set: Vec<usize> = if fresh {
         (0..plan.tables.len()).collect()
     } else {
-        plan.tables
-            .iter()
-            .enumerate()
-            .filter(|(_, t)| {
-                t.existing_rows == ExistingRows::Truncate
-                    && plan
-                        .non_empty
-                        .iter()
-                        .any(|n| n.table == t.target.name && n.chunks_in_ledger == 0)
-            })
-            .map(|(i, _)| i)
-            .collect()
+        plan.seeded_tables_to_truncate()
     };
     if set.is_empty() {
         return Ok(());

@@ -83,6 +83,23 @@ pub struct Problem {
 }
 
 impl Plan {
+    /// Tables whose `existing_rows = "truncate"` applies: they hold rows no my2pg run
+    /// loaded (indexes into `tables`).
+    pub fn seeded_tables_to_truncate(&self) -> Vec<usize> {
+        self.tables
+            .iter()
+            .enumerate()
+            .filter(|(_, t)| {
+                t.existing_rows == ExistingRows::Truncate
+                    && self
+                        .non_empty
+                        .iter()
+                        .any(|n| n.table == t.target.name && n.chunks_in_ledger == 0)
+            })
+            .map(|(i, _)| i)
+            .collect()
+    }
+
     /// Source columns whose values are not copied (`convert = "skip"`, generated
     /// columns), and why.
     pub fn skipped_columns(&self) -> Vec<SkippedColumn> {
