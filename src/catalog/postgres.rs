@@ -16,7 +16,7 @@ use crate::error::{Error, Result};
 const COLUMNS_SQL: &str = "
 SELECT c.relname, a.attname, a.attnotnull, a.atthasdef, a.attidentity <> '', a.attgenerated <> '',
        format_type(a.atttypid, a.atttypmod),
-       bt.typname, CASE WHEN t.typtype = 'd' THEN t.typtypmod ELSE a.atttypmod END,
+       bt.typname, base.typmod,
        bt.typtype::text, et.typname,
        (SELECT array_agg(e.enumlabel::text ORDER BY e.enumsortorder) FROM pg_enum e WHERE e.enumtypid = bt.oid),
        COALESCE(pg_get_serial_sequence(format('%I.%I', n.nspname, c.relname), a.attname),
@@ -34,7 +34,19 @@ FROM pg_attribute a
 JOIN pg_class c ON c.oid = a.attrelid
 JOIN pg_namespace n ON n.oid = c.relnamespace
 JOIN pg_type t ON t.oid = a.atttypid
-JOIN pg_type bt ON bt.oid = CASE WHEN t.typtype = 'd' THEN t.typbasetype ELSE t.oid END
+JOIN LATERAL (
+    -- A domain over a domain: down to the base type, with the typmod the domain that
+    -- sets one gives (a column of a domain type has none of its own).
+    WITH RECURSIVE chain(oid, typmod, depth) AS (
+        SELECT t.oid, a.atttypmod, 0
+        UNION ALL
+        SELECT d.typbasetype, CASE WHEN d.typtypmod <> -1 THEN d.typtypmod ELSE chain.typmod END,
+               chain.depth + 1
+        FROM chain JOIN pg_type d ON d.oid = chain.oid AND d.typtype = 'd'
+    )
+    SELECT oid, typmod FROM chain ORDER BY depth DESC LIMIT 1
+) base ON true
+JOIN pg_type bt ON bt.oid = base.oid
 LEFT JOIN pg_type et ON et.oid = bt.typelem AND bt.typcategory = 'A'
 WHERE n.nspname = $1 AND c.relkind IN ('r', 'p') AND a.attnum > 0 AND NOT a.attisdropped
   AND NOT c.relispartition

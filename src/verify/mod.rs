@@ -441,8 +441,17 @@ async fn target_info(client: &tokio_postgres::Client, schema: &str) -> Result<Ta
              FROM pg_attribute a
              JOIN pg_class c ON c.oid = a.attrelid
              JOIN pg_namespace n ON n.oid = c.relnamespace
-             JOIN pg_type t ON t.oid = a.atttypid
-             JOIN pg_type bt ON bt.oid = CASE WHEN t.typtype = 'd' THEN t.typbasetype ELSE t.oid END
+             JOIN LATERAL (
+                 -- Domains over domains: down to the base type.
+                 WITH RECURSIVE chain(oid, depth) AS (
+                     SELECT a.atttypid, 0
+                     UNION ALL
+                     SELECT d.typbasetype, chain.depth + 1
+                     FROM chain JOIN pg_type d ON d.oid = chain.oid AND d.typtype = 'd'
+                 )
+                 SELECT oid FROM chain ORDER BY depth DESC LIMIT 1
+             ) base ON true
+             JOIN pg_type bt ON bt.oid = base.oid
              WHERE n.nspname = $1 AND c.relkind IN ('r', 'p') AND a.attnum > 0 AND NOT a.attisdropped",
             &[&schema],
         )

@@ -2257,3 +2257,73 @@ fn matrix_integer_counts_into_interval_by_rule() {
     out.assert_exit(2);
     out.assert_stderr_contains("d.id: rule seconds_to_interval needs an interval target column");
 }
+
+/// Domains over domains resolve to their base type and its modifier: varchar(20) and
+/// interval hour bind through two levels (a wrong base refused the pair, a lost modifier
+/// would let Postgres truncate).
+#[test]
+fn matrix_domains_over_domains() {
+    let env = TestEnv::new("mx_domains");
+    env.mysql_exec(
+        "CREATE TABLE d (id int NOT NULL PRIMARY KEY, e varchar(30) NOT NULL, h int NOT NULL, \
+           n int NOT NULL); \
+         INSERT INTO d VALUES (1, 'a@x.org', 7200, 5), (2, 'b@x.org', -3600, 1)",
+    );
+    env.pg_exec(
+        "CREATE DOMAIN email AS varchar(20); CREATE DOMAIN work_email AS email; \
+         CREATE DOMAIN hours AS interval hour; CREATE DOMAIN hours2 AS hours; \
+         CREATE DOMAIN posint AS integer CHECK (VALUE > 0); CREATE DOMAIN posint2 AS posint; \
+         CREATE TABLE d (id integer PRIMARY KEY, e work_email NOT NULL, h hours2 NOT NULL, \
+           n posint2 NOT NULL)",
+    );
+    config(
+        &env,
+        "[columns.\"d.h\"]\nconvert = \"seconds_to_interval\"\n",
+    );
+    let out = env.my2pg(&["plan", "--json"]);
+    out.assert_ok();
+    let cols = &table_entry(&out.json(), "source", "d")["columns"];
+    assert_eq!(
+        cols[1]["converter_detail"],
+        "text (utf-8, no NUL, <= 20 chars)"
+    );
+    assert_eq!(
+        cols[2]["converter_detail"],
+        "seconds->interval (range-checked)"
+    );
+    env.my2pg(&["run"]).assert_ok();
+    assert_eq!(
+        env.pg_rows(
+            "SET IntervalStyle = 'postgres'; SELECT e::text, h::text, n::text FROM d ORDER BY id"
+        ),
+        vec![
+            row(&[Some("a@x.org"), Some("02:00:00"), Some("5")]),
+            row(&[Some("b@x.org"), Some("-01:00:00"), Some("1")]),
+        ]
+    );
+    env.my2pg(&["verify", "--level", "full"])
+        .assert_ok()
+        .assert_stderr_contains("verify (full): equal");
+    // The modifiers bind through both levels.
+    env.pg_exec("TRUNCATE d");
+    env.mysql_exec("INSERT INTO d VALUES (3, 'c@x.org', 7201, 2)");
+    let out = env.my2pg(&["run", "--fresh", "--yes", "--json"]);
+    assert_convert_error(
+        &out,
+        "d",
+        "h",
+        "3",
+        "7201",
+        "the target interval column keeps less than this value: it would be truncated",
+    );
+    env.mysql_exec("UPDATE d SET h = 7200, e = 'a-very-long-address@x.org' WHERE id = 3");
+    let out = env.my2pg(&["run", "--fresh", "--yes", "--json"]);
+    assert_convert_error(
+        &out,
+        "d",
+        "e",
+        "3",
+        "\"a-very-long-address@x.org\"",
+        "25 characters do not fit the target's 20",
+    );
+}
