@@ -157,13 +157,15 @@ impl Transcoder {
     /// Encodes the complete records at the start of the carry; true when it is empty
     /// afterwards, false when an incomplete record is left.
     fn drain_carry(&mut self, out: &mut BytesMut) -> Result<bool, EncodeError> {
-        let carry = std::mem::take(&mut self.carry);
+        let mut carry = std::mem::take(&mut self.carry);
         let mut used = 0;
         while used < carry.len() {
             match self.record(&carry[used..], out)? {
                 Step::Done(n) => used += n,
                 Step::NeedMore => {
-                    self.carry = carry[used..].to_vec();
+                    // Kept in place: a copy would hold a huge record twice.
+                    carry.drain(..used);
+                    self.carry = carry;
                     return Ok(false);
                 }
             }
