@@ -950,7 +950,7 @@ fn csv_growth(t: &crate::plan::TablePlan) -> f64 {
         .iter()
         .filter(|c| !small_fixed(&c.source_type))
         .map(|c| match c.converter {
-            Converter::Bytea | Converter::HexText => 2.0,
+            Converter::Bytea | Converter::HexText | Converter::GeometryEwkb => 2.0,
             Converter::Base64Text => 4.0 / 3.0,
             _ => 1.0,
         })

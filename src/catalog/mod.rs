@@ -34,6 +34,9 @@ pub enum MyBase {
     Uuid,
     /// MariaDB's `inet4` / `inet6` (10.10+ / 10.5+): sent as address text.
     Inet,
+    /// geometry, point, linestring, polygon, multi*, geometrycollection: the server's
+    /// internal form (SRID + WKB).
+    Spatial,
     Other,
 }
 
@@ -83,6 +86,8 @@ impl MyType {
             "year" => MyBase::Year,
             "uuid" => MyBase::Uuid,
             "inet4" | "inet6" => MyBase::Inet,
+            "geometry" | "point" | "linestring" | "polygon" | "multipoint" | "multilinestring"
+            | "multipolygon" | "geometrycollection" | "geomcollection" => MyBase::Spatial,
             _ => MyBase::Other,
         };
         let len = ct

@@ -9,6 +9,7 @@ use std::fmt;
 use mysql_async::Value;
 
 use crate::catalog::{MyBase, MyType, PgKind, PgType};
+pub mod geometry;
 pub mod json;
 mod zone;
 pub use zone::SourceZone;
@@ -30,6 +31,8 @@ pub enum ProblemClass {
     InvalidInet,
     InvalidJson,
     DuplicateJsonKey,
+    /// A spatial value that is not well-formed WKB, or not a Point for a point column.
+    InvalidGeometry,
     TooLong,
     EnumLabelMissing,
     PrecisionLoss,
@@ -63,6 +66,7 @@ impl ProblemClass {
             ProblemClass::InvalidInet => "invalid_inet",
             ProblemClass::InvalidJson => "invalid_json",
             ProblemClass::DuplicateJsonKey => "duplicate_json_key",
+            ProblemClass::InvalidGeometry => "invalid_geometry",
             ProblemClass::TooLong => "too_long",
             ProblemClass::EnumLabelMissing => "enum_label_missing",
             ProblemClass::PrecisionLoss => "precision_loss",
@@ -112,6 +116,10 @@ impl ProblemClass {
                  make the target column text"
             }
             ProblemClass::InvalidJson => "fix them in the source, or make the target column text",
+            ProblemClass::InvalidGeometry => {
+                "fix them in the source, or make the target column bytea (EWKB holds any \
+                 geometry)"
+            }
             ProblemClass::DuplicateJsonKey => {
                 "let jsonb keep the last key: [run] json_duplicate_keys = \"last\" (MySQL reads \
                  the first), make the target column json, or fix them in the source"
@@ -336,6 +344,10 @@ pub enum Converter {
     },
     /// enum label (or text) into a Postgres enum: the label must exist there.
     PgEnum { labels: Vec<String> },
+    /// A MySQL spatial value into bytea, as EWKB (see `geometry`).
+    GeometryEwkb,
+    /// A MySQL Point into Postgres's `point`.
+    GeometryPoint,
 }
 
 impl Converter {
@@ -372,6 +384,8 @@ impl Converter {
             Converter::Interval { .. } => "interval",
             Converter::IntervalCount { .. } => "interval_count",
             Converter::PgEnum { .. } => "pg_enum",
+            Converter::GeometryEwkb => "geometry_ewkb",
+            Converter::GeometryPoint => "geometry_point",
         }
     }
 
@@ -438,6 +452,8 @@ impl Converter {
             }
             Converter::IntervalCount { .. } => "seconds->interval (range-checked)".into(),
             Converter::PgEnum { .. } => "enum label".into(),
+            Converter::GeometryEwkb => "geometry -> EWKB (SRID kept)".into(),
+            Converter::GeometryPoint => "point coordinates (points only)".into(),
         }
     }
 
@@ -678,6 +694,16 @@ impl Converter {
             Converter::Bytea => {
                 let b = bytes(v)?;
                 put_bytea(out, b);
+            }
+            Converter::GeometryEwkb => geometry::put_ewkb(out, bytes(v)?)?,
+            Converter::GeometryPoint => {
+                let (x, y) = geometry::point(bytes(v)?)?;
+                // Quoted: the comma would otherwise end the CSV field.
+                out.extend_from_slice(b"\"(");
+                put_float(out, x, None);
+                out.push(b',');
+                put_float(out, y, None);
+                out.extend_from_slice(b")\"");
             }
             Converter::Date => {
                 let (y, m, d, h, mi, s, us) = date_value(v)?;
@@ -1029,6 +1055,19 @@ pub fn choose(
                 frac_digits: frac(6),
             }),
             "interval" => Some(interval_converter(dst.typmod)),
+            _ => None,
+        },
+        // SRID + WKB as stored (the plan reads the column as it is).
+        Spatial => match t {
+            "bytea" => Some(Converter::GeometryEwkb),
+            "point"
+                if matches!(
+                    src.column_type.to_ascii_lowercase().as_str(),
+                    "point" | "geometry"
+                ) =>
+            {
+                Some(Converter::GeometryPoint)
+            }
             _ => None,
         },
         Other => None,

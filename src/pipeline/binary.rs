@@ -65,7 +65,7 @@ pub fn layout(t: &TablePlan) -> Option<Vec<Field>> {
                 (Converter::Json { jsonb: false, .. }, "json") => Field::Text,
                 (Converter::Json { jsonb: true, .. }, "jsonb") => Field::Jsonb,
                 (Converter::Uuid | Converter::UuidBinary, "uuid") => Field::Uuid,
-                (Converter::Bytea, "bytea") => Field::Bytea,
+                (Converter::Bytea | Converter::GeometryEwkb, "bytea") => Field::Bytea,
                 (Converter::Date, "date") => Field::Date,
                 (Converter::Timestamp { .. }, "timestamp") => Field::Timestamp,
                 (Converter::TimestampTz { zone: None, .. }, "timestamptz") => Field::TimestampUtc,

@@ -1110,6 +1110,10 @@ fn plan_table(
                              or \"seconds_to_interval\"",
                             toml_key(&format!("{}.{}", st.name, sc.name))
                         )
+                    } else if sc.ty.base == MyBase::Spatial {
+                        "; a spatial value goes into bytea (as EWKB, which PostGIS's \
+                         ST_GeomFromEWKB reads with its SRID), a Point also into point"
+                            .to_string()
                     } else if tc.ty.name == "tsvector" {
                         "; a search index is rebuilt by its application after the cut-over: \
                          leave the table out (run.exclude) or the column (convert = \"skip\")"

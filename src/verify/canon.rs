@@ -19,6 +19,7 @@
 //! | Timestamp(Tz) | `YYYY-MM-DD HH:MM:SS.ffffff` (UTC for timestamptz)               |
 //! | Time        | `HH:MM:SS.ffffff`                                                  |
 //! | Interval    | signed microseconds                                                |
+//! | Point       | `x,y`, each the f64's shortest round-trip text (a source value: its WKB) |
 //!
 //! A value that cannot be read in its kind becomes `\0invalid:` + its raw bytes, which
 //! no valid canonical value equals.
@@ -48,6 +49,8 @@ pub enum Kind {
     Bit,
     /// text[] / varchar[]: the list of elements.
     TextArray,
+    /// Postgres `point`; a MySQL Point's stored SRID + WKB on the source side.
+    Point,
     Other,
 }
 
@@ -66,6 +69,9 @@ pub enum SrcRule {
     JsonDuplicateKeysLast,
     /// An integer count of this many microseconds, compared as the interval it makes.
     IntervalCount(u64),
+    /// A spatial value (SRID + WKB as MySQL stores it) copied into bytea: the EWKB the
+    /// copy writes (SRID 0: the WKB itself; else the SRID in the outer header).
+    Ewkb,
 }
 
 impl SrcRule {
@@ -127,6 +133,7 @@ impl SrcRule {
                     (t % 1_000_000) as u32,
                 )))
             }
+            (SrcRule::Ewkb, Value::Bytes(b)) => Some(Cow::Owned(Value::Bytes(ewkb(b)))),
             (SrcRule::Base64, Value::Bytes(b)) => Some(Cow::Owned(Value::Bytes(base64(b)))),
             (SrcRule::Hex, Value::Bytes(b)) => {
                 let mut h = Vec::with_capacity(b.len() * 2);
@@ -141,6 +148,32 @@ impl SrcRule {
 /// The copy's own `\u0000` removal: verify must see the source as the rule made it.
 fn json_strip(b: &[u8]) -> Option<Vec<u8>> {
     crate::convert::json::strip_nul_escapes(b)
+}
+
+/// EWKB of a stored spatial value. Something too short to be one is kept as it is (it
+/// then differs from what the target holds).
+fn ewkb(b: &[u8]) -> Vec<u8> {
+    if b.len() < 9 {
+        return b.to_vec();
+    }
+    let (srid, wkb) = b.split_at(4);
+    if srid == [0, 0, 0, 0] {
+        return wkb.to_vec();
+    }
+    let mut out = Vec::with_capacity(b.len());
+    out.push(wkb[0]);
+    if wkb[0] == 1 {
+        // Little-endian: the flag is the type's top byte, the SRID as stored (LE).
+        out.extend_from_slice(&wkb[1..4]);
+        out.push(wkb[4] | 0x20);
+        out.extend_from_slice(srid);
+    } else {
+        out.push(wkb[1] | 0x20);
+        out.extend_from_slice(&wkb[2..5]);
+        out.extend(srid.iter().rev());
+    }
+    out.extend_from_slice(&wkb[5..]);
+    out
 }
 
 /// Standard base64 with padding.
@@ -202,6 +235,7 @@ impl Kind {
             "timestamptz" => Kind::TimestampTz,
             "time" => Kind::Time,
             "interval" => Kind::Interval,
+            "point" => Kind::Point,
             _ => Kind::Other,
         }
     }
@@ -218,6 +252,7 @@ impl Kind {
                 | Kind::TextArray
                 | Kind::Time
                 | Kind::Interval
+                | Kind::Point
                 | Kind::Other
         )
     }
@@ -338,6 +373,20 @@ pub fn mysql_value(kind: Kind, v: &Value, out: &mut Vec<u8>) {
             Kind::Uuid if b.len() == 16 => uuid_from_bytes(b, out),
             Kind::Bytes => hex_into(b, out),
             Kind::Bit => bits_into(b, out),
+            // SRID (4 bytes), then a little-endian WKB Point: 1, type 1, x, y.
+            Kind::Point => match b.as_slice() {
+                [_, _, _, _, 1, 1, 0, 0, 0, rest @ ..] if rest.len() == 16 => {
+                    let f = |s: &[u8]| {
+                        let mut a = [0u8; 8];
+                        a.copy_from_slice(s);
+                        f64::from_le_bytes(a)
+                    };
+                    f64_into(f(&rest[..8]), out);
+                    out.push(b',');
+                    f64_into(f(&rest[8..]), out);
+                }
+                _ => invalid(b, out),
+            },
             Kind::TextArray => {
                 let parts: Vec<&[u8]> = if b.is_empty() {
                     Vec::new()
@@ -621,6 +670,7 @@ pub fn text_value(kind: Kind, origin: Origin, b: &[u8], out: &mut Vec<u8>) {
             true
         }
         Kind::TextArray => text_array(b, out),
+        Kind::Point => point_text(b, out),
         Kind::Date => date_text(b, out),
         Kind::Timestamp => timestamp_text(b, false, out),
         Kind::TimestampTz => timestamp_text(b, true, out),
@@ -632,6 +682,29 @@ pub fn text_value(kind: Kind, origin: Origin, b: &[u8], out: &mut Vec<u8>) {
     };
     if !ok {
         invalid(b, out);
+    }
+}
+
+/// `(x,y)`, Postgres's point form.
+fn point_text(b: &[u8], out: &mut Vec<u8>) -> bool {
+    let inner = trim_ascii(b)
+        .strip_prefix(b"(")
+        .and_then(|r| r.strip_suffix(b")"));
+    let Some(comma) = inner.and_then(|i| i.iter().position(|&c| c == b',')) else {
+        return false;
+    };
+    let inner = inner.unwrap_or_default();
+    match (
+        parse_float::<f64>(&inner[..comma]),
+        parse_float::<f64>(&inner[comma + 1..]),
+    ) {
+        (Some(x), Some(y)) => {
+            f64_into(x, out);
+            out.push(b',');
+            f64_into(y, out);
+            true
+        }
+        _ => false,
     }
 }
 

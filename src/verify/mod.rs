@@ -600,6 +600,9 @@ async fn full_table(
             })?;
         let mut col = Col::new(&c.target, kind);
         col.rule = c.rule.and_then(SrcRule::from_rule);
+        if matches!(c.converter, crate::convert::Converter::GeometryEwkb) {
+            col.rule = Some(SrcRule::Ewkb);
+        }
         if kind == Kind::Bit {
             col.bits = c
                 .source_type

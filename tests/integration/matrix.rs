@@ -2327,3 +2327,150 @@ fn matrix_domains_over_domains() {
         "25 characters do not fit the target's 20",
     );
 }
+
+/// Spatial values: any geometry into bytea as EWKB (SRID 0: the WKB `ST_AsBinary`
+/// returns; another SRID kept in the header, PostGIS's form), a Point into `point` with
+/// exact coordinates; a non-point into `point` fails naming the row, and pairs no value
+/// could cross are refused by `plan`.
+#[test]
+fn matrix_spatial_values() {
+    let env = TestEnv::new("mx_spatial");
+    env.mysql_exec(
+        "CREATE TABLE geo (id int NOT NULL PRIMARY KEY, p point NULL, g geometry NULL, \
+           pg geometry NULL, ls linestring NULL); \
+         INSERT INTO geo VALUES \
+           (1, POINT(1.5, -2), ST_GeomFromText('POLYGON((0 0,2 0,2 2,0 0),(0.5 0.5,1 0.5,1 1,0.5 0.5))'), \
+              ST_GeomFromText('POINT(3 4)'), NULL), \
+           (2, ST_GeomFromText('POINT(0.1 1e300)', 4326), \
+              ST_GeomFromText('GEOMETRYCOLLECTION(POINT(1 2),LINESTRING(0 0,1 1))', 4326), NULL, \
+              ST_GeomFromText('LINESTRING(0 0,-1.25 3)', 3857)), \
+           (3, ST_GeomFromText('POINT(-0 5e-324)'), ST_GeomFromText('GEOMETRYCOLLECTION EMPTY'), \
+              ST_GeomFromWKB(x'00000000013ff0000000000000bff0000000000000'), NULL), \
+           (4, NULL, NULL, NULL, NULL); \
+         CREATE TABLE shape (id int NOT NULL PRIMARY KEY, g geometry NOT NULL); \
+         INSERT INTO shape VALUES (1, ST_GeomFromText('MULTIPOINT(1 2,3 4)')), \
+           (2, ST_GeomFromText('MULTILINESTRING((0 0,1 1),(2 2,3 3))', 4326))",
+    );
+    env.pg_exec(
+        "CREATE TABLE geo (id integer PRIMARY KEY, p point, g bytea, pg point, ls bytea); \
+         CREATE TABLE shape (id integer PRIMARY KEY, g bytea NOT NULL)",
+    );
+    config(&env, "");
+    env.my2pg(&["check"])
+        .assert_ok()
+        .assert_stderr_contains("clean");
+    // `shape` (bytea only) goes as binary COPY, `geo` (point) as CSV.
+    env.my2pg(&["run"])
+        .assert_ok()
+        .assert_stderr_contains("table=\"public\".\"shape\" format=\"binary\"")
+        .assert_stderr_contains("table=\"public\".\"geo\" format=\"csv\"");
+    let wkb = env.mysql_rows("SELECT LOWER(HEX(ST_AsBinary(g))) FROM shape ORDER BY id");
+    let (w1, w2) = (wkb[0][0].clone().unwrap(), wkb[1][0].clone().unwrap());
+    assert_eq!(
+        env.pg_rows("SELECT encode(g, 'hex') FROM shape ORDER BY id"),
+        vec![
+            row(&[Some(&w1)]),
+            row(&[Some(&format!("0105000020e6100000{}", &w2[10..]))]),
+        ]
+    );
+    assert_eq!(
+        env.pg_rows("SELECT p::text, pg::text FROM geo ORDER BY id"),
+        vec![
+            row(&[Some("(1.5,-2)"), Some("(3,4)")]),
+            row(&[Some("(0.1,1e+300)"), None]),
+            row(&[Some("(-0,5e-324)"), Some("(1,-1)")]),
+            row(&[None, None]),
+        ]
+    );
+    // SRID 0: byte for byte the WKB MariaDB itself gives out.
+    let wkb =
+        env.mysql_rows("SELECT LOWER(HEX(ST_AsBinary(g))) FROM geo WHERE id IN (1, 3) ORDER BY id");
+    assert_eq!(
+        env.pg_rows("SELECT encode(g, 'hex') FROM geo WHERE id IN (1, 3) ORDER BY id"),
+        wkb
+    );
+    // SRID 4326 / 3857: the flag 0x20000000 on the outer type, then the SRID (LE).
+    let wkb2 = env.mysql_rows(
+        "SELECT LOWER(HEX(ST_AsBinary(g))), LOWER(HEX(ST_AsBinary(ls))) FROM geo WHERE id = 2",
+    );
+    let (g2, ls2) = (wkb2[0][0].clone().unwrap(), wkb2[0][1].clone().unwrap());
+    assert_eq!(&g2[..10], "0107000000");
+    assert_eq!(&ls2[..10], "0102000000");
+    assert_eq!(
+        env.pg_rows("SELECT encode(g, 'hex'), encode(ls, 'hex') FROM geo WHERE id = 2"),
+        vec![row(&[
+            Some(&format!("0107000020e6100000{}", &g2[10..])),
+            Some(&format!("0102000020110f0000{}", &ls2[10..])),
+        ])]
+    );
+    env.my2pg(&["verify", "--level", "full"])
+        .assert_ok()
+        .assert_stderr_contains("verify (full): equal");
+    env.my2pg(&["verify", "--level", "load"])
+        .assert_ok()
+        .assert_stderr_contains("verify (load): equal");
+    // One bit of a coordinate, or the SRID, is a difference.
+    env.pg_exec(
+        "UPDATE geo SET p = point(0.10000000000000002, 1e300) WHERE id = 2; \
+         UPDATE geo SET ls = overlay(ls placing '\\x120f'::bytea from 6) WHERE id = 2; \
+         UPDATE geo SET pg = point(3, 4) WHERE id = 3",
+    );
+    let out = env.my2pg(&["verify", "--level", "full", "--json"]);
+    out.assert_exit(1);
+    assert_eq!(
+        table_entry(&out.json(), "table", "geo")["diffs"],
+        serde_json::json!([
+            {"kind": "changed", "key": "(id)=(2)", "columns": ["p", "ls"]},
+            {"kind": "changed", "key": "(id)=(3)", "columns": ["pg"]},
+        ])
+    );
+
+    // A geometry column holding a polygon cannot go into point: check finds it, the run
+    // fails naming it.
+    env.mysql_exec(
+        "INSERT INTO geo VALUES (5, NULL, NULL, ST_GeomFromText('POLYGON((0 0,1 0,1 1,0 0))'), NULL)",
+    );
+    config(&env, "[run]\nexisting_rows = \"truncate\"\n");
+    let out = env.my2pg(&["check", "--json"]);
+    out.assert_exit(1);
+    let findings = check_findings(&out.json());
+    assert_eq!(findings.len(), 1, "{findings:?}");
+    assert_eq!(
+        (
+            findings[0].1.as_str(),
+            findings[0].2.as_str(),
+            findings[0].3
+        ),
+        ("pg", "invalid_geometry", 1)
+    );
+    assert!(
+        findings[0].4[0].starts_with("(id)=(5) value bytes \\x00000000010300"),
+        "{findings:?}"
+    );
+    let out = env.my2pg(&["run", "--fresh", "--yes", "--json"]);
+    out.assert_exit(1);
+    out.assert_stderr_contains(
+        "table `geo`, column `pg`, primary key (id)=(5): cannot convert bytes \\x00000000010300",
+    );
+    out.assert_stderr_contains(
+        "not a Point (a point column takes points only) (to move it: fix them in the source, or \
+         make the target column bytea (EWKB holds any geometry)",
+    );
+    assert_eq!(env.pg_count("geo"), 0);
+
+    // No value of these pairs could cross.
+    env.pg_exec(
+        "DROP TABLE geo, shape; CREATE TABLE geo (id integer PRIMARY KEY, p point, g text, pg bytea, \
+           ls point)",
+    );
+    let out = env.my2pg(&["plan"]);
+    out.assert_exit(2);
+    let hint = "; a spatial value goes into bytea (as EWKB, which PostGIS's ST_GeomFromEWKB \
+                reads with its SRID), a Point also into point";
+    out.assert_stderr_contains(&format!(
+        "geo.g: no conversion from MySQL geometry to PostgreSQL text{hint}"
+    ));
+    out.assert_stderr_contains(&format!(
+        "geo.ls: no conversion from MySQL linestring to PostgreSQL point{hint}"
+    ));
+}
