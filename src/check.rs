@@ -60,9 +60,11 @@ fn scan_rows(t: &TablePlan, rows: &[Row]) -> Tally {
                 continue;
             }
             let Some(v) = row.as_ref(i).filter(|v| **v != Value::NULL) else {
+                // Rule null_to_default writes the default instead: handled.
                 if !col.target_nullable {
+                    let handled = col.null_default.is_some();
                     let e = tally
-                        .entry((i, ProblemClass::NullIntoNotNull, false))
+                        .entry((i, ProblemClass::NullIntoNotNull, handled))
                         .or_insert((0, Vec::new()));
                     e.0 += 1;
                     if e.1.len() < SAMPLES {

@@ -86,6 +86,7 @@ pub async fn prepare(settings: &Settings) -> Result<Prepared> {
     };
     let (target, fks) = catalog::postgres::read_catalog(&client, &settings.schema).await?;
     let mut plan = build_plan(&source, &target, &fks, settings, source_zone.as_ref());
+    evaluate_null_defaults(&client, &mut plan).await?;
     let zone_warnings = crate::plan::timestamp_zone_warnings(&plan, &source_zone_name);
     plan.warnings.extend(zone_warnings);
     if !whole_database {
@@ -181,6 +182,53 @@ async fn check_zone_is_not_an_abbreviation(
              which Postgres reads as a fixed UTC offset without daylight saving; name the \
              tz database region the source means instead (e.g. \"Europe/Berlin\" for CET)"
         )));
+    }
+    Ok(())
+}
+
+/// Rule `null_to_default`: each such column's default (a constant, as the plan checked)
+/// evaluated once by the target, as the text its input reads back; every NULL of the
+/// column is written as that text.
+async fn evaluate_null_defaults(
+    client: &tokio_postgres::Client,
+    plan: &mut crate::plan::Plan,
+) -> Result<()> {
+    let any = plan
+        .tables
+        .iter()
+        .any(|t| t.columns.iter().any(|c| c.null_default.is_some()));
+    if any {
+        // Output forms that read back exactly, whatever the server's defaults.
+        client
+            .batch_execute("SET extra_float_digits = 3; SET bytea_output = 'hex'")
+            .await
+            .map_err(|e| Error::pg("set the session's output forms", &e))?;
+    }
+    for t in &mut plan.tables {
+        for c in &mut t.columns {
+            let Some(d) = &mut c.null_default else {
+                continue;
+            };
+            let what = || {
+                format!(
+                    "evaluate the default of {}.{} (rule null_to_default)",
+                    t.target, c.target
+                )
+            };
+            // Only a constant with casts reaches here (plan::constant_default).
+            let row = client
+                .query_one(&format!("SELECT ({})::text", d.expr), &[])
+                .await
+                .map_err(|e| Error::pg(what(), &e))?;
+            let text: Option<String> = row.get(0);
+            d.text = text.ok_or_else(|| {
+                Error::config(format!(
+                    "{}: its default {} is NULL (rule null_to_default needs a value)",
+                    what(),
+                    d.expr
+                ))
+            })?;
+        }
     }
     Ok(())
 }
@@ -2320,6 +2368,7 @@ mod tests {
                 rule: None,
                 target_nullable: true,
                 read: crate::plan::ReadAs::Column,
+                null_default: None,
             })
             .collect();
         TablePlan::test_table("t", cols)

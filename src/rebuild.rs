@@ -1036,6 +1036,7 @@ mod tests {
             rule: None,
             target_nullable: true,
             read: crate::plan::ReadAs::Column,
+            null_default: None,
         }
     }
 

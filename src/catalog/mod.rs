@@ -282,6 +282,9 @@ pub struct TargetColumn {
     pub ty: PgType,
     pub not_null: bool,
     pub has_default: bool,
+    /// The default expression as Postgres prints it (`pg_get_expr`): the column's own,
+    /// else its domain's.
+    pub default_expr: Option<String>,
     pub identity: bool,
     pub generated: bool,
     /// The identity or serial sequence, or one its default calls, already quoted.

@@ -29,7 +29,10 @@ SELECT c.relname, a.attname, a.attnotnull, a.atthasdef, a.attidentity <> '', a.a
           WHERE d.adrelid = c.oid AND d.adnum = a.attnum
             AND bt.typname IN ('int2', 'int4', 'int8', 'numeric')
             AND pg_get_expr(d.adbin, d.adrelid) LIKE 'nextval(%'
-          ORDER BY 1 LIMIT 1))
+          ORDER BY 1 LIMIT 1)),
+       COALESCE((SELECT pg_get_expr(d.adbin, d.adrelid) FROM pg_attrdef d
+                 WHERE d.adrelid = c.oid AND d.adnum = a.attnum),
+                CASE WHEN t.typtype = 'd' THEN pg_get_expr(t.typdefaultbin, 0) END)
 FROM pg_attribute a
 JOIN pg_class c ON c.oid = a.attrelid
 JOIN pg_namespace n ON n.oid = c.relnamespace
@@ -119,6 +122,7 @@ pub async fn read_catalog(
             name: r.get(1),
             not_null: r.get(2),
             has_default: r.get(3),
+            default_expr: r.get(13),
             identity: r.get(4),
             generated: r.get(5),
             ty: PgType {

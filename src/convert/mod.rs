@@ -130,9 +130,9 @@ impl ProblemClass {
             }
             ProblemClass::InvalidDate => "fix them in the source",
             ProblemClass::NullIntoNotNull => {
-                "fix them in the source, or make the target column nullable (its default does \
-                 not replace a NULL the load sends; convert = \"skip\" leaves the column to its \
-                 default in every row)"
+                "fix them in the source, make the target column nullable, or write its default \
+                 for them: convert = \"null_to_default\" (a constant default; a NULL the load \
+                 sends is not replaced by the default otherwise)"
             }
             ProblemClass::NonexistentLocalTime => {
                 "check run.source_timezone (the zone the source's datetimes were written in), or \
@@ -1743,6 +1743,10 @@ pub enum Rule {
     MicrosecondsToInterval,
     /// An integer counts seconds of an interval target.
     SecondsToInterval,
+    /// A NULL becomes the target column's default, which must be a constant (`0`,
+    /// `'active'::status`, `'{}'::jsonb`): the plan evaluates it once, so every such
+    /// row gets the same value and the files stay deterministic.
+    NullToDefault,
 }
 
 /// `0000-00-00 ...`, `2024-00-15`, `0000-05-01`: MySQL's text of a zero or partial date
@@ -1774,6 +1778,7 @@ impl Rule {
             Rule::Skip => "skip",
             Rule::MicrosecondsToInterval => "microseconds_to_interval",
             Rule::SecondsToInterval => "seconds_to_interval",
+            Rule::NullToDefault => "null_to_default",
         }
     }
 

@@ -39,6 +39,11 @@ pub enum Field {
 
 /// The binary layout of a table's COPY, or None when a column has no exact binary form.
 pub fn layout(t: &TablePlan) -> Option<Vec<Field>> {
+    // A null_to_default column holds the default as Postgres prints it, which only the
+    // server's own text input reads in every type.
+    if t.columns.iter().any(|c| c.null_default.is_some()) {
+        return None;
+    }
     t.columns
         .iter()
         .map(|c| {

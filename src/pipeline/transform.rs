@@ -100,6 +100,11 @@ pub fn encode_rows(t: &TablePlan, rows: &[Row]) -> Result<Encoded> {
                 out.push(b',');
             }
             let Some(v) = row.as_ref(i).filter(|v| **v != Value::NULL) else {
+                if let Some(d) = &col.null_default {
+                    crate::encode::put_text(&mut out, d.text.as_bytes());
+                    changed[i] += 1;
+                    continue;
+                }
                 if !col.target_nullable {
                     return Err(null_into_not_null(t, col, row));
                 }

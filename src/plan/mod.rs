@@ -126,6 +126,92 @@ impl fmt::Display for Problem {
     }
 }
 
+/// A default expression, as `pg_get_expr` prints it, that is one constant: a literal
+/// (`0`, `-1.5`, `true`, `'x'`) followed only by casts (`'{}'::jsonb`, `'a'::"Status"`,
+/// `'x'::character varying(20)`). Anything calling a function (`now()`, `nextval(...)`,
+/// `gen_random_uuid()`) or naming a keyword (`CURRENT_TIMESTAMP`) is not: its value
+/// differs per row or per run.
+pub fn constant_default(expr: &str) -> bool {
+    let b = expr.trim().as_bytes();
+    let mut i = 0;
+    // The literal.
+    if b.first() == Some(&b'\'') {
+        i = 1;
+        loop {
+            match b.get(i) {
+                None => return false,
+                Some(b'\'') if b.get(i + 1) == Some(&b'\'') => i += 2,
+                Some(b'\'') => {
+                    i += 1;
+                    break;
+                }
+                Some(_) => i += 1,
+            }
+        }
+    } else if b.starts_with(b"true") || b.starts_with(b"false") {
+        i = if b[0] == b't' { 4 } else { 5 };
+    } else {
+        if b.first() == Some(&b'-') {
+            i = 1;
+        }
+        let digits = i;
+        while b
+            .get(i)
+            .is_some_and(|c| c.is_ascii_digit() || matches!(c, b'.' | b'e' | b'E' | b'+' | b'-'))
+        {
+            i += 1;
+        }
+        if i == digits || !b[digits].is_ascii_digit() {
+            return false;
+        }
+    }
+    // Casts: `::` and a type name (words, quoted identifiers, `[]`, a typmod).
+    while i < b.len() {
+        if !b[i..].starts_with(b"::") {
+            return false;
+        }
+        i += 2;
+        let start = i;
+        while i < b.len() && !b[i..].starts_with(b"::") {
+            match b[i] {
+                b'"' => {
+                    i += 1;
+                    loop {
+                        match b.get(i) {
+                            None => return false,
+                            Some(b'"') if b.get(i + 1) == Some(&b'"') => i += 2,
+                            Some(b'"') => {
+                                i += 1;
+                                break;
+                            }
+                            Some(_) => i += 1,
+                        }
+                    }
+                }
+                c if c.is_ascii_alphanumeric() || matches!(c, b'_' | b' ' | b'.' | b'[' | b']') => {
+                    i += 1
+                }
+                // A typmod: `(20)` or `(10,2)`, digits only.
+                b'(' => {
+                    i += 1;
+                    while b.get(i).is_some_and(|c| c.is_ascii_digit() || *c == b',') {
+                        i += 1;
+                    }
+                    if b.get(i) != Some(&b')') {
+                        return false;
+                    }
+                    i += 1;
+                }
+                _ => return false,
+            }
+        }
+        if i == start {
+            return false;
+        }
+    }
+    true
+}
+
 /// `s` as a quoted TOML key (`"a \"b\""`), for hints that show config to paste.
 fn toml_key(s: &str) -> String {
     let mut out = String::from("\"");
@@ -170,6 +256,16 @@ pub struct ColumnPlan {
     pub target_nullable: bool,
     /// How the reader's select list asks for the value.
     pub read: ReadAs,
+    /// Rule `null_to_default`: the target default's expression (a constant), and once
+    /// `prepare` has evaluated it, its text, written for every NULL.
+    pub null_default: Option<NullDefault>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NullDefault {
+    pub expr: String,
+    /// `(expr)::text` as the target computes it; empty until evaluated.
+    pub text: String,
 }
 
 /// The select-list expression of a copied column.
@@ -465,6 +561,10 @@ impl TablePlan {
             // before it was set must not be mixed with chunks written after.
             if let Some(rule) = c.rule.filter(|_| with_rules) {
                 h.update(format!("rule {}\n", rule.name()));
+            }
+            // The value written for NULL: a changed default must not mix with old chunks.
+            if let Some(d) = c.null_default.as_ref().filter(|_| with_rules) {
+                h.update(format!("default {:?}\n", d.text));
             }
         }
         h.update(format!("key {:?} all {}", self.key, self.ordered_by_all));
@@ -1072,6 +1172,17 @@ fn plan_table(
             Some(Rule::ZeroDateToNull) if !is_date => {
                 Some("needs a date, datetime or timestamp source column")
             }
+            Some(Rule::NullToDefault) => match tc.default_expr.as_deref() {
+                None => Some("needs a target column with a default"),
+                Some(e) if e.starts_with("NULL") => Some("needs a default other than NULL"),
+                Some(e) if !constant_default(e) => Some(
+                    "needs a constant default (a literal such as 0, 'x'::text or \
+                     '{}'::jsonb): the target's default is computed per row, which a COPY \
+                     cannot ask for",
+                ),
+                Some(_) if interval_target => Some("does not take an interval target column"),
+                Some(_) => None,
+            },
             Some(Rule::StripNul)
                 if !(sc.ty.is_text()
                     || matches!(sc.ty.base, MyBase::Json)
@@ -1226,7 +1337,7 @@ fn plan_table(
                 });
             }
         }
-        if sc.nullable && tc.not_null {
+        if sc.nullable && tc.not_null && rule != Some(Rule::NullToDefault) {
             plan.warnings.push(Problem {
                 kind: ProblemKind::NullableIntoNotNull,
                 table: st.name.clone(),
@@ -1248,6 +1359,13 @@ fn plan_table(
             rule,
             target_nullable: !tc.not_null,
             read: ReadAs::Column,
+            null_default: (rule == Some(Rule::NullToDefault))
+                .then(|| tc.default_expr.clone())
+                .flatten()
+                .map(|expr| NullDefault {
+                    expr,
+                    text: String::new(),
+                }),
         });
     }
     for tc in &tt.columns {
@@ -1468,6 +1586,7 @@ mod tests {
             rule: None,
             target_nullable: true,
             read: ReadAs::Column,
+            null_default: None,
         };
         let table = TablePlan {
             ordered_by_all: true,
@@ -1542,5 +1661,54 @@ mod toml_key_tests {
         let parsed: toml::Value =
             toml::from_str(&format!("[columns.{k}]\nconvert = \"skip\"")).unwrap();
         assert!(parsed["columns"].get("we\"ird t.c\\o l").is_some());
+    }
+}
+
+#[cfg(test)]
+mod constant_default_tests {
+    use super::constant_default;
+
+    #[test]
+    fn literals_with_casts_are_constants_and_calls_are_not() {
+        // As pg_get_expr prints them.
+        for e in [
+            "0",
+            "-1.5",
+            "1e10",
+            "true",
+            "false",
+            "'x'::text",
+            "''::character varying",
+            "'it''s'::text",
+            "'{}'::jsonb",
+            "'{}'::text[]",
+            "'active'::\"Status\"",
+            "'a'::\"we\"\"ird::type\"",
+            "'x'::character varying(20)",
+            "'1.50'::numeric(10,2)",
+            "'2024-01-01 00:00:00'::timestamp without time zone",
+            "'-1'::integer",
+            "'a'::public.mood",
+        ] {
+            assert!(constant_default(e), "{e}");
+        }
+        for e in [
+            "now()",
+            "CURRENT_TIMESTAMP",
+            "nextval('s'::regclass)",
+            "gen_random_uuid()",
+            "('x'::text || now())",
+            "'x'::text || 'y'::text",
+            "ARRAY[]::text[]",
+            "'unterminated",
+            "-",
+            "1 + 1",
+            "'a'::text(now())",
+            "'x'::",
+            "true_x()",
+            "",
+        ] {
+            assert!(!constant_default(e), "{e}");
+        }
     }
 }

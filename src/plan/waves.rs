@@ -224,6 +224,7 @@ mod tests {
             rule: None,
             target_nullable: nullable,
             read: crate::plan::ReadAs::Column,
+            null_default: None,
         };
         TablePlan {
             key: vec!["id".into()],

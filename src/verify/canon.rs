@@ -75,7 +75,8 @@ pub enum SrcRule {
 }
 
 impl SrcRule {
-    /// None for `skip`, whose column is never copied (nor compared).
+    /// None for `skip`, whose column is never copied (nor compared), and for
+    /// `null_to_default`, which changes only NULLs (`Col::null_default`).
     pub fn from_rule(r: crate::convert::Rule) -> Option<SrcRule> {
         use crate::convert::Rule;
         Some(match r {
@@ -88,7 +89,7 @@ impl SrcRule {
             Rule::JsonDuplicateKeysLast => SrcRule::JsonDuplicateKeysLast,
             Rule::MicrosecondsToInterval => SrcRule::IntervalCount(1),
             Rule::SecondsToInterval => SrcRule::IntervalCount(1_000_000),
-            Rule::Skip => return None,
+            Rule::Skip | Rule::NullToDefault => return None,
         })
     }
 

@@ -600,6 +600,7 @@ async fn full_table(
             })?;
         let mut col = Col::new(&c.target, kind);
         col.rule = c.rule.and_then(SrcRule::from_rule);
+        col.null_default = c.null_default.as_ref().map(|d| d.text.clone().into_bytes());
         if matches!(c.converter, crate::convert::Converter::GeometryEwkb) {
             col.rule = Some(SrcRule::Ewkb);
         }

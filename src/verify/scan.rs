@@ -55,6 +55,8 @@ pub struct Col {
     pub skip: bool,
     /// The source's bit(n) width, for a bit or varbit target: all n digits compare.
     pub bits: Option<u32>,
+    /// Rule null_to_default: the text the copy wrote for a source NULL.
+    pub null_default: Option<Vec<u8>>,
 }
 
 impl Col {
@@ -66,6 +68,7 @@ impl Col {
             rule: None,
             skip: false,
             bits: None,
+            null_default: None,
         }
     }
 }
@@ -176,6 +179,19 @@ fn process(batch: &Batch, layout: &Layout, mode: &Mode) -> Part {
             }
             let present = match batch {
                 Batch::My(rows) => {
+                    // Rule null_to_default: the copy wrote the default's text (Postgres's
+                    // output form) for NULL.
+                    if let (None | Some(Value::NULL), Some(d)) =
+                        (rows[r].as_ref(c), &col.null_default)
+                    {
+                        buf.push(1);
+                        buf.extend_from_slice(&[0; 4]);
+                        canon::text_value(col.kind, Origin::PgOut, d, &mut buf);
+                        let len = (buf.len() - start - 5) as u32;
+                        buf[start + 1..start + 5].copy_from_slice(&len.to_le_bytes());
+                        enc[c] = (start, buf.len());
+                        continue;
+                    }
                     let v = match (rows[r].as_ref(c), col.rule) {
                         (None | Some(Value::NULL), _) => None,
                         (Some(v), None) => Some(std::borrow::Cow::Borrowed(v)),

@@ -498,3 +498,125 @@ fn rules_name_tables_and_columns_with_dots() {
          column \"u\" of table \"my.tab\"; rename a table or column"
     );
 }
+
+/// Rule null_to_default: a NULL becomes the target column's constant default (evaluated
+/// once by the target, every type's text form), counted, verified equal; a default
+/// computed per row, or none, is refused by `plan`.
+#[test]
+fn rule_null_to_default_writes_the_targets_constant_default() {
+    let env = TestEnv::new("rule_null_default");
+    env.mysql_exec(
+        "CREATE TABLE acct (id int NOT NULL PRIMARY KEY, status varchar(10) NULL, \
+           flags json NULL, active tinyint(1) NULL, score double NULL, note varchar(40) NULL, \
+           seen datetime NULL, plain int NULL); \
+         INSERT INTO acct VALUES \
+           (1, 'active', '{\"b\": 2}', 1, 2.5, 'hi', '2024-01-01 00:00:00', 7), \
+           (2, NULL, NULL, NULL, NULL, NULL, '2024-01-02 00:00:00', NULL), \
+           (3, 'new', NULL, 0, NULL, '', '2024-01-03 00:00:00', NULL)",
+    );
+    env.pg_exec(
+        "CREATE TYPE st AS ENUM ('new', 'active'); \
+         CREATE DOMAIN pos_score AS double precision DEFAULT 0.1 CHECK (VALUE > 0); \
+         CREATE TABLE acct (id integer PRIMARY KEY, status st NOT NULL DEFAULT 'new', \
+           flags jsonb NOT NULL DEFAULT '{\"a\": [1, \"x\\\"y\"]}', \
+           active boolean NOT NULL DEFAULT false, score pos_score NOT NULL, \
+           note varchar(40) DEFAULT 'it''s, \"quoted\"', seen timestamp NOT NULL DEFAULT now(), \
+           plain integer)",
+    );
+    let rules = |cols: &[&str]| {
+        cols.iter()
+            .map(|c| format!("[columns.\"acct.{c}\"]\nconvert = \"null_to_default\"\n"))
+            .collect::<String>()
+    };
+    config(
+        &env,
+        &rules(&["status", "flags", "active", "score", "note"]),
+    );
+    let out = env.my2pg(&["check", "--json"]);
+    out.assert_ok();
+    let handled: Vec<(String, String, u64, bool)> = out.json()["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            (
+                f["column"].as_str().unwrap().to_string(),
+                f["class"].as_str().unwrap().to_string(),
+                f["count"].as_u64().unwrap(),
+                f["handled_by_policy"].as_bool().unwrap(),
+            )
+        })
+        .collect();
+    let h = |c: &str, n| (c.to_string(), "null_into_not_null".to_string(), n, true);
+    assert_eq!(
+        handled,
+        vec![h("status", 1), h("flags", 2), h("active", 1), h("score", 2)]
+    );
+    let out = env.my2pg(&["run", "--json"]);
+    out.assert_ok();
+    assert_eq!(
+        rules_applied(&out.json()),
+        vec![
+            ra("acct", "active", "null_to_default", 1),
+            ra("acct", "flags", "null_to_default", 2),
+            ra("acct", "note", "null_to_default", 1),
+            ra("acct", "score", "null_to_default", 2),
+            ra("acct", "status", "null_to_default", 1),
+        ]
+    );
+    assert_eq!(
+        env.pg_rows(
+            "SELECT status::text, flags::text, active::text, score::text, note, plain::text \
+             FROM acct ORDER BY id"
+        ),
+        vec![
+            row(&[
+                Some("active"),
+                Some("{\"b\": 2}"),
+                Some("true"),
+                Some("2.5"),
+                Some("hi"),
+                Some("7")
+            ]),
+            row(&[
+                Some("new"),
+                Some("{\"a\": [1, \"x\\\"y\"]}"),
+                Some("false"),
+                Some("0.1"),
+                Some("it's, \"quoted\""),
+                None,
+            ]),
+            row(&[
+                Some("new"),
+                Some("{\"a\": [1, \"x\\\"y\"]}"),
+                Some("false"),
+                Some("0.1"),
+                Some(""),
+                None
+            ]),
+        ]
+    );
+    env.my2pg(&["verify", "--level", "full"])
+        .assert_ok()
+        .assert_stderr_contains("verify (full): equal");
+    // verify compares the default it wrote: another value there is a difference.
+    env.pg_exec("UPDATE acct SET note = 'other' WHERE id = 2");
+    let out = env.my2pg(&["verify", "--level", "full", "--json"]);
+    out.assert_exit(1);
+    assert_eq!(
+        out.json()["tables"][0]["diffs"],
+        serde_json::json!([{"kind": "changed", "key": "(id)=(2)", "columns": ["note"]}])
+    );
+
+    // A default computed per row, or none: refused.
+    config(&env, &rules(&["seen", "plain"]));
+    let out = env.my2pg(&["plan"]);
+    out.assert_exit(2);
+    out.assert_stderr_contains(
+        "acct.seen: rule null_to_default needs a constant default (a literal such as 0, 'x'::text \
+         or '{}'::jsonb): the target's default is computed per row, which a COPY cannot ask for",
+    );
+    out.assert_stderr_contains(
+        "acct.plain: rule null_to_default needs a target column with a default",
+    );
+}
