@@ -136,18 +136,10 @@ pub fn constant_default(expr: &str) -> bool {
     let mut i = 0;
     // The literal.
     if b.first() == Some(&b'\'') {
-        i = 1;
-        loop {
-            match b.get(i) {
-                None => return false,
-                Some(b'\'') if b.get(i + 1) == Some(&b'\'') => i += 2,
-                Some(b'\'') => {
-                    i += 1;
-                    break;
-                }
-                Some(_) => i += 1,
-            }
-        }
+        let Some(end) = after_quoted(b, 0) else {
+            return false;
+        };
+        i = end;
     } else if b.starts_with(b"true") || b.starts_with(b"false") {
         i = if b[0] == b't' { 4 } else { 5 };
     } else {
@@ -174,20 +166,10 @@ pub fn constant_default(expr: &str) -> bool {
         let start = i;
         while i < b.len() && !b[i..].starts_with(b"::") {
             match b[i] {
-                b'"' => {
-                    i += 1;
-                    loop {
-                        match b.get(i) {
-                            None => return false,
-                            Some(b'"') if b.get(i + 1) == Some(&b'"') => i += 2,
-                            Some(b'"') => {
-                                i += 1;
-                                break;
-                            }
-                            Some(_) => i += 1,
-                        }
-                    }
-                }
+                b'"' => match after_quoted(b, i) {
+                    Some(end) => i = end,
+                    None => return false,
+                },
                 c if c.is_ascii_alphanumeric() || matches!(c, b'_' | b' ' | b'.' | b'[' | b']') => {
                     i += 1
                 }
@@ -210,6 +192,20 @@ pub fn constant_default(expr: &str) -> bool {
         }
     }
     true
+}
+
+/// The position after the quoted run starting at `start` (`'it''s'`, `"a""b"`: the
+/// quote doubled inside), or None when it never closes.
+fn after_quoted(b: &[u8], start: usize) -> Option<usize> {
+    let q = b[start];
+    let mut i = start + 1;
+    loop {
+        match *b.get(i)? {
+            c if c == q && b.get(i + 1) == Some(&q) => i += 2,
+            c if c == q => return Some(i + 1),
+            _ => i += 1,
+        }
+    }
 }
 
 /// `s` as a quoted TOML key (`"a \"b\""`), for hints that show config to paste.
