@@ -1043,6 +1043,7 @@ pub async fn check(settings: &Settings, cancel: Cancel) -> Result<CheckReport> {
         &settings.source,
         settings.workers.readers,
         settings.consistency,
+        settings.snapshot_lock_wait_seconds,
     )
     .await?;
     let queue: Arc<Mutex<VecDeque<usize>>> = Arc::new(Mutex::new((0..plan.tables.len()).collect()));

@@ -950,7 +950,14 @@ fn write_run_file(
 
 /// Refuses to start an export that cannot fit: the estimate comes from the source's
 /// table statistics, less what earlier runs already wrote, times `run.disk_margin`.
-fn check_disk_space(wd: &WorkDir, plan: &Plan, settings: &Settings) -> Result<()> {
+/// `discarding`: `run --fresh` deletes the old files first, so nothing counts as written
+/// and their space as free.
+fn check_disk_space(
+    wd: &WorkDir,
+    plan: &Plan,
+    settings: &Settings,
+    discarding: bool,
+) -> Result<()> {
     if settings.disk_margin == 0.0 {
         tracing::info!("disk space not checked (run.disk_margin = 0)");
         return Ok(());
@@ -960,7 +967,7 @@ fn check_disk_space(wd: &WorkDir, plan: &Plan, settings: &Settings) -> Result<()
         let done = Manifest::read(&wd.manifest_path(&t.dir))
             .ok()
             .flatten()
-            .filter(|m| t.wrote(m, settings.chunk_rows))
+            .filter(|m| !discarding && t.wrote(m, settings.chunk_rows))
             .map_or(0, |m| m.bytes());
         let estimate = (t.est_bytes as f64 * csv_growth(t)) as u64;
         remaining += estimate.saturating_sub(done);
@@ -968,7 +975,7 @@ fn check_disk_space(wd: &WorkDir, plan: &Plan, settings: &Settings) -> Result<()
     let needed = (remaining as f64 * settings.disk_margin) as u64;
     // Temp files of an interrupted export (a full disk leaves some) are deleted before
     // anything is written: their space counts as free.
-    let free = crate::workdir::free_bytes(wd.root())? + temp_file_bytes(wd, plan);
+    let free = crate::workdir::free_bytes(wd.root())? + table_file_bytes(wd, plan, !discarding);
     if free < needed {
         return Err(Error::workdir(format!(
             "{} has {:.1} MB free, but the export needs about {:.1} MB ({:.1} MB estimated from the source's statistics, binary columns as hex or base64, x run.disk_margin {}); free some space or point run.workdir elsewhere; if the estimate is too high (table statistics can over-count), run.disk_margin = 0 skips this check: a full disk then stops the export, and the same command resumes once there is room",
@@ -1006,13 +1013,14 @@ fn csv_growth(t: &crate::plan::TablePlan) -> f64 {
 }
 
 /// Bytes held by `.tmp` files in the plan's table directories.
-fn temp_file_bytes(wd: &WorkDir, plan: &Plan) -> u64 {
+/// Bytes of the files in the plan's table directories: only the `.tmp` ones, or all.
+fn table_file_bytes(wd: &WorkDir, plan: &Plan, only_tmp: bool) -> u64 {
     plan.tables
         .iter()
         .filter_map(|t| std::fs::read_dir(wd.table_dir(&t.dir)).ok())
         .flatten()
         .filter_map(|e| e.ok())
-        .filter(|e| e.file_name().to_string_lossy().ends_with(".tmp"))
+        .filter(|e| !only_tmp || e.file_name().to_string_lossy().ends_with(".tmp"))
         .filter_map(|e| e.metadata().ok())
         .map(|m| m.len())
         .sum()
@@ -1292,11 +1300,12 @@ async fn start_export(
     progress: Arc<Progress>,
     events_tx: Option<mpsc::Sender<ExportEvent>>,
 ) -> Result<(Arc<ExportCtx>, Vec<mysql_async::Conn>)> {
-    check_disk_space(wd, &p.plan, settings)?;
+    check_disk_space(wd, &p.plan, settings, false)?;
     let (conns, position) = session::open_readers(
         &settings.source,
         settings.workers.readers,
         settings.consistency,
+        settings.snapshot_lock_wait_seconds,
     )
     .await?;
     write_run_file(wd, command, crate::run_id(), p, position.as_deref())?;
@@ -1512,10 +1521,10 @@ pub async fn run(settings: &Settings, cancel: Cancel, opts: LoadOptions<'_>) -> 
     if !opts.fresh {
         files_are_from_this_database(&wd, &p, "run")?;
         files_match_the_plan(&p.plan, &wd, settings.chunk_rows)?;
-        // Refused for lack of disk before the target is touched, not after its indexes
-        // went (--fresh deletes the old files first; the export checks again then).
-        check_disk_space(&wd, &p.plan, settings)?;
     }
+    // Refused for lack of disk before the target is touched, not after its tables were
+    // emptied or its indexes went (the export checks again once the old files are gone).
+    check_disk_space(&wd, &p.plan, settings, opts.fresh)?;
     let target_lock = lock_target(settings, &cancel).await?;
     let plan = Arc::new(p.plan.clone());
     let hb = Heartbeat::start(&settings.target);

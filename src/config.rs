@@ -106,6 +106,8 @@ struct RunSection {
     batch_rows: usize,
     #[serde(default)]
     source_consistency: Consistency,
+    #[serde(default = "default_snapshot_lock_wait")]
+    snapshot_lock_wait_seconds: u32,
     #[serde(default)]
     zero_dates: ZeroDates,
     #[serde(default = "default_timezone")]
@@ -138,6 +140,7 @@ impl Default for RunSection {
             chunk_rows: default_chunk_rows(),
             batch_rows: default_batch_rows(),
             source_consistency: Consistency::default(),
+            snapshot_lock_wait_seconds: default_snapshot_lock_wait(),
             zero_dates: ZeroDates::default(),
             source_timezone: default_timezone(),
             existing_rows: ExistingRows::default(),
@@ -311,6 +314,10 @@ fn default_chunk_queue() -> usize {
     64
 }
 
+fn default_snapshot_lock_wait() -> u32 {
+    60
+}
+
 fn default_disk_margin() -> f64 {
     1.25
 }
@@ -368,6 +375,9 @@ pub struct Settings {
     pub table_existing_rows: BTreeMap<String, ExistingRows>,
     /// Free space needed in the work directory, as a multiple of the estimated CSV size.
     pub disk_margin: f64,
+    /// How long the global read lock that lines up several readers' snapshots may wait
+    /// for running statements on the source.
+    pub snapshot_lock_wait_seconds: u32,
     pub constraints: ConstraintStrategy,
     /// Tables whose estimated size exceeds this are read in key ranges by several
     /// readers (None = never split).
@@ -436,6 +446,7 @@ const KNOWN_KEYS: &[(&str, &[&str])] = &[
             "chunk_rows",
             "batch_rows",
             "source_consistency",
+            "snapshot_lock_wait_seconds",
             "zero_dates",
             "source_timezone",
             "existing_rows",
@@ -668,8 +679,15 @@ pub fn parse(
             run.disk_margin
         )));
     }
+    if !(1..=86_400).contains(&run.snapshot_lock_wait_seconds) {
+        return Err(Error::config(format!(
+            "run.snapshot_lock_wait_seconds must be between 1 and 86400, not {}",
+            run.snapshot_lock_wait_seconds
+        )));
+    }
     Ok(Settings {
         existing_rows: run.existing_rows,
+        snapshot_lock_wait_seconds: run.snapshot_lock_wait_seconds,
         table_existing_rows: file
             .tables
             .into_iter()

@@ -10,8 +10,40 @@ use crate::config::Consistency;
 use crate::error::{Error, ErrorKind, Result};
 use crate::secret::Dsn;
 
-/// How long the global read lock may wait for running statements before giving up.
-const FTWRL_WAIT_SECS: u32 = 60;
+/// `: thread 12 (user app, 75 s, Updating), ...`: the longest statements running on
+/// the source besides ours, for an operator to look up (`SHOW PROCESSLIST`, `KILL`).
+/// Their text is not shown: it can hold literals such as passwords. Empty when the
+/// processlist cannot be read.
+async fn running_statements(dsn: &Dsn, ours: u32) -> String {
+    let Ok(mut c) = mysql_connect(dsn).await else {
+        return String::new();
+    };
+    let rows: Vec<(u64, String, u64, String)> = c
+        .exec(
+            "SELECT ID, USER, TIME, COALESCE(STATE, '') FROM information_schema.PROCESSLIST \
+             WHERE COMMAND NOT IN ('Sleep', 'Daemon', 'Binlog Dump') AND ID <> CONNECTION_ID() \
+             AND ID <> ? AND INFO IS NOT NULL ORDER BY TIME DESC, ID LIMIT 5",
+            (ours,),
+        )
+        .await
+        .unwrap_or_default();
+    let _ = c.disconnect().await;
+    if rows.is_empty() {
+        return String::new();
+    }
+    let list: Vec<String> = rows
+        .iter()
+        .map(|(id, user, time, state)| {
+            let state = if state.is_empty() {
+                String::new()
+            } else {
+                format!(", {state}")
+            };
+            format!("thread {id} (user {user}, {time} s{state})")
+        })
+        .collect();
+    format!(": {}", list.join(", "))
+}
 
 /// Session settings every source connection gets, so that values arrive the same way
 /// whatever the server's defaults are.
@@ -114,6 +146,7 @@ pub async fn open_readers(
     dsn: &Dsn,
     n: usize,
     consistency: Consistency,
+    lock_wait_secs: u32,
 ) -> Result<(Vec<Conn>, Option<String>)> {
     let mut conns = Vec::with_capacity(n);
     for _ in 0..n {
@@ -128,20 +161,18 @@ pub async fn open_readers(
         let mut c = mysql_connect(dsn).await?;
         // While FTWRL waits for running statements it also holds back every writer:
         // bound that wait instead of stalling a live source.
-        c.query_drop(format!("SET SESSION lock_wait_timeout = {FTWRL_WAIT_SECS}"))
+        c.query_drop(format!("SET SESSION lock_wait_timeout = {lock_wait_secs}"))
             .await
             .map_err(|e| Error::mysql("set lock_wait_timeout", e))?;
         // MariaDB also bounds the whole statement on the server, so a waiting FTWRL ends
         // even when my2pg was killed and its watchdog with it (MySQL has no such bound
         // for FTWRL; the variable is unknown there, hence the ignored error).
         let _ = c
-            .query_drop(format!(
-                "SET SESSION max_statement_time = {FTWRL_WAIT_SECS}"
-            ))
+            .query_drop(format!("SET SESSION max_statement_time = {lock_wait_secs}"))
             .await;
         tracing::info!(
             "taking a global read lock to start {n} consistent snapshots \
-             (waits for running writes, at most {FTWRL_WAIT_SECS} s)"
+             (waits for running writes, at most {lock_wait_secs} s)"
         );
         let t0 = std::time::Instant::now();
         // lock_wait_timeout does not bound every stage of FTWRL ("Waiting for table
@@ -150,7 +181,7 @@ pub async fn open_readers(
         let watchdog = {
             let dsn = dsn.clone();
             tokio::spawn(async move {
-                tokio::time::sleep(std::time::Duration::from_secs(FTWRL_WAIT_SECS as u64)).await;
+                tokio::time::sleep(std::time::Duration::from_secs(lock_wait_secs as u64)).await;
                 if let Ok(mut k) = mysql_connect(&dsn).await {
                     let _ = k.query_drop(format!("KILL QUERY {lock_id}")).await;
                     let _ = k.disconnect().await;
@@ -166,14 +197,31 @@ pub async fn open_readers(
         let locked = c.query_drop("FLUSH TABLES WITH READ LOCK").await;
         on_drop.dsn = None;
         watchdog.abort();
-        locked.map_err(|e| {
-            Error::config(format!(
-                "source_consistency = \"snapshot\" with {n} readers needs a brief global read \
-                 lock (RELOAD privilege, no long-running statements; waited at most \
-                 {FTWRL_WAIT_SECS} s), which the source did not grant: {e}. Use readers = 1, or \
-                 set source_consistency = \"none\" when the application is already stopped"
-            ))
-        })?;
+        if let Err(e) = locked {
+            // No RELOAD privilege is the config's to fix; a lock that timed out behind
+            // running statements is a moment of the source's: name them and go on later.
+            let denied = matches!(&e, mysql_async::Error::Server(s) if s.code == 1227);
+            if denied {
+                return Err(Error::config(format!(
+                    "source_consistency = \"snapshot\" with {n} readers needs a brief global \
+                     read lock (RELOAD privilege), which the source did not grant: {e}. Grant \
+                     RELOAD, use readers = 1, or set source_consistency = \"none\" when the \
+                     application is already stopped"
+                )));
+            }
+            let running = running_statements(dsn, lock_id).await;
+            return Err(Error::mysql(
+                format!(
+                    "take the brief global read lock that lines up {n} readers' snapshots \
+                     (source_consistency = \"snapshot\"): it waited {lock_wait_secs} s \
+                     (run.snapshot_lock_wait_seconds) for statements still running{running}. \
+                     Nothing was read; run again once they finish, or use readers = 1 (no \
+                     lock), or source_consistency = \"none\" when the application is already \
+                     stopped"
+                ),
+                e,
+            ));
+        }
         tracing::info!(
             "global read lock taken after {:.1} s",
             t0.elapsed().as_secs_f64()

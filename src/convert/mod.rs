@@ -1316,10 +1316,50 @@ impl FloatText {
 impl fmt::Display for FloatText {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
+            // Ryu's digits, as the float converter writes and Postgres prints a real:
+            // where two shortest decimals read back (299.640625 between 299.64062 and
+            // 299.64063), Rust's own formatting picks the other one.
+            FloatText::Single(x) if x.is_finite() => {
+                f.write_str(&plain_decimal(ryu::Buffer::new().format_finite(*x)))
+            }
             FloatText::Single(x) => write!(f, "{x}"),
             FloatText::Double(x) => write!(f, "{x}"),
         }
     }
+}
+
+/// Ryu's `1.5e-7` as `0.00000015`, `1e30` as `1` and 30 zeros, `16.0` as `16` (the
+/// scale numeric keeps is the one Postgres's text of the real gives): numeric(p,s)
+/// bounds are checked on plain digits.
+fn plain_decimal(s: &str) -> String {
+    let Some((mantissa, exp)) = s.split_once(['e', 'E']) else {
+        return s.strip_suffix(".0").unwrap_or(s).to_string();
+    };
+    let exp: i64 = exp.parse().unwrap_or(0);
+    let (neg, mantissa) = match mantissa.strip_prefix('-') {
+        Some(m) => (true, m),
+        None => (false, mantissa),
+    };
+    let (int, frac) = mantissa.split_once('.').unwrap_or((mantissa, ""));
+    let digits = format!("{int}{frac}");
+    let point = int.len() as i64 + exp;
+    let mut out = String::with_capacity(digits.len() + exp.unsigned_abs() as usize + 3);
+    if neg {
+        out.push('-');
+    }
+    if point <= 0 {
+        out.push_str("0.");
+        out.extend(std::iter::repeat_n('0', (-point) as usize));
+        out.push_str(&digits);
+    } else if point as usize >= digits.len() {
+        out.push_str(&digits);
+        out.extend(std::iter::repeat_n('0', point as usize - digits.len()));
+    } else {
+        out.push_str(&digits[..point as usize]);
+        out.push('.');
+        out.push_str(&digits[point as usize..]);
+    }
+    out
 }
 
 /// Two plain decimals (`-?digits(.digits)?`) with the same value: `1.50` = `1.5`,

@@ -1241,3 +1241,27 @@ fn integer_counts_into_interval() {
         ProblemClass::PrecisionLoss
     );
 }
+
+#[test]
+fn float_into_numeric_takes_postgres_digits_in_plain_form() {
+    use super::plain_decimal;
+    for (ryu, plain) in [
+        ("1.5e-7", "0.00000015"),
+        ("1e30", "1000000000000000000000000000000"),
+        ("-3.4028235e38", "-340282350000000000000000000000000000000"),
+        ("1e-45", "0.000000000000000000000000000000000000000000001"),
+        ("1.25e2", "125"),
+        ("1.2345e2", "123.45"),
+        ("16777216.0", "16777216"),
+        ("0.0", "0"),
+        ("-0.1", "-0.1"),
+    ] {
+        assert_eq!(plain_decimal(ryu), plain, "{ryu}");
+    }
+    // 299.640625 exactly, halfway between two shortest decimals: the one Postgres prints.
+    let mut out = Vec::new();
+    Converter::FloatToNumeric { bounds: None }
+        .convert(&Value::Float(f32::from_bits(0x4395_d200)), &mut out)
+        .unwrap();
+    assert_eq!(out, b"299.64062");
+}

@@ -434,13 +434,22 @@ pub fn mysql_value(kind: Kind, v: &Value, out: &mut Vec<u8>) {
         Value::UInt(u) => int_value(kind, *u as i128, out),
         Value::Float(f) => match kind {
             Kind::F32 => f32_into(*f, out),
-            // A MySQL FLOAT written into double precision keeps its decimal meaning.
-            Kind::F64 => match format!("{f}").parse::<f64>() {
-                Ok(d) => f64_into(d, out),
-                Err(_) => f64_into(*f as f64, out),
-            },
+            // A MySQL FLOAT written into double precision or numeric keeps its decimal
+            // meaning: the digits Postgres prints for that real (Ryu's shortest; where
+            // two shortest decimals read back, Rust's `{f}` picks the other one).
+            Kind::F64 if f.is_finite() => {
+                match ryu::Buffer::new().format_finite(*f).parse::<f64>() {
+                    Ok(d) => f64_into(d, out),
+                    Err(_) => f64_into(*f as f64, out),
+                }
+            }
+            Kind::F64 => f64_into(*f as f64, out),
             Kind::Numeric => {
-                let s = format!("{f}");
+                let s = if f.is_finite() {
+                    ryu::Buffer::new().format_finite(*f).to_string()
+                } else {
+                    format!("{f}")
+                };
                 if !decimal(s.as_bytes(), out) {
                     invalid(s.as_bytes(), out)
                 }

@@ -1917,6 +1917,20 @@ fn disk_space_is_checked_before_exporting() {
     my2pg_in(&mid_cfg, &mid_wd, &["run"]).assert_ok();
     assert!(!leftover.exists());
     assert_eq!(env.pg_count("mid"), 400);
+
+    // run --fresh is refused for lack of disk before it empties anything: `big`, loaded
+    // from a roomier work directory, keeps its rows (it was emptied, then refused).
+    let big_cfg = env.write_config_as(
+        "big.toml",
+        "public",
+        &env.workdir,
+        "[run]\nchunk_rows = 1000\nexclude = [\"blobs\", \"mid\"]\n",
+    );
+    my2pg_in(&big_cfg, &env.workdir, &["run"]).assert_ok();
+    assert_eq!(env.pg_count("big"), 3000);
+    let out = my2pg_in(&big_cfg, &tiny.join("fresh"), &["run", "--fresh", "--yes"]);
+    out.assert_exit(1).assert_stderr_contains("needs about");
+    assert_eq!(env.pg_count("big"), 3000);
 }
 
 // ---- status ------------------------------------------------------------------------------
@@ -2908,6 +2922,89 @@ fn a_terminated_copy_does_not_blame_a_row() {
     assert_eq!(env.pg_count("t"), 0);
 }
 
+/// Tables `t` and `u` (one row each) on both sides, two readers (so the snapshots need
+/// the global read lock).
+fn two_table_env(name: &str, extra: &str) -> (TestEnv, PathBuf) {
+    let env = TestEnv::new(name);
+    env.mysql_exec(
+        "CREATE TABLE t (id int NOT NULL PRIMARY KEY); INSERT INTO t VALUES (1); \
+         CREATE TABLE u (id int NOT NULL PRIMARY KEY); INSERT INTO u VALUES (1)",
+    );
+    env.pg_exec("CREATE TABLE t (id integer PRIMARY KEY); CREATE TABLE u (id integer PRIMARY KEY)");
+    let cfg = env.write_config(&format!("[workers]\nreaders = 2\n{extra}"));
+    (env, cfg)
+}
+
+/// Runs `sql` on its own source connection in a thread; returns the thread and the
+/// connection's id.
+fn long_update(env: &TestEnv, sql: &str) -> (std::thread::JoinHandle<()>, u32) {
+    let (url, sql) = (env.mysql_url(), sql.to_string());
+    let (tx, rx) = std::sync::mpsc::channel();
+    let handle = std::thread::spawn(move || {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        rt.block_on(async {
+            use mysql_async::prelude::Queryable;
+            let mut c = mysql_async::Conn::from_url(url).await.unwrap();
+            tx.send(c.id()).unwrap();
+            c.query_drop(sql).await.unwrap();
+            let _ = c.disconnect().await;
+        });
+    });
+    (handle, rx.recv().unwrap())
+}
+
+/// A global read lock that waits past run.snapshot_lock_wait_seconds behind a running
+/// statement: a runtime failure (exit 1, not a config error) naming the source thread it
+/// waited for, never its statement text; nothing is read or loaded.
+#[test]
+fn a_global_read_lock_that_times_out_names_the_statements_it_waited_for() {
+    let (env, cfg) = two_table_env("ftwrl_timeout", "[run]\nsnapshot_lock_wait_seconds = 2\n");
+    let (long_query, thread) = long_update(
+        &env,
+        "UPDATE t SET id = id WHERE SLEEP(8) = 0 /* secret 'pw' */",
+    );
+    let started = Instant::now();
+    while env
+        .mysql_rows(&format!(
+            "SELECT 1 FROM information_schema.processlist WHERE id = {thread} AND info IS NOT NULL"
+        ))
+        .is_empty()
+    {
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "the long query never started"
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let out = env.cmd(&cfg, &["run"]).run();
+    out.assert_exit(1)
+        .assert_stderr_contains(
+            "take the brief global read lock that lines up 2 readers' snapshots \
+             (source_consistency = \"snapshot\"): it waited 2 s (run.snapshot_lock_wait_seconds) \
+             for statements still running: thread ",
+        )
+        .assert_stderr_contains(&format!("thread {thread} (user "))
+        .assert_stderr_contains("Nothing was read; run again once they finish");
+    out.check(
+        !out.stderr.contains("secret"),
+        "the statement text was printed",
+    );
+    out.check(!out.stderr.contains("config"), "reported as a config error");
+    long_query.join().unwrap();
+    assert_eq!(env.pg_count("t"), 0);
+    // Out of range: a config error naming the key.
+    let bad = env.write_config("[run]\nsnapshot_lock_wait_seconds = 0\n");
+    env.cmd(&bad, &["plan"])
+        .run()
+        .assert_exit(2)
+        .assert_stderr_contains(
+            "run.snapshot_lock_wait_seconds must be between 1 and 86400, not 0",
+        );
+}
+
 /// An interrupt while `FLUSH TABLES WITH READ LOCK` waits behind a long write must not
 /// leave the queued FTWRL on the source, where it would hold back every writer until
 /// that write ends: the interrupt kills it before my2pg exits (MariaDB itself drops it
@@ -2916,29 +3013,9 @@ fn a_terminated_copy_does_not_blame_a_row() {
 /// nothing else keeps the process alive for the kill.
 #[test]
 fn an_interrupt_while_the_global_read_lock_waits_withdraws_it() {
-    let env = TestEnv::new("ftwrl_int");
-    env.mysql_exec(
-        "CREATE TABLE t (id int NOT NULL PRIMARY KEY); INSERT INTO t VALUES (1); \
-         CREATE TABLE u (id int NOT NULL PRIMARY KEY); INSERT INTO u VALUES (1)",
-    );
-    env.pg_exec("CREATE TABLE t (id integer PRIMARY KEY); CREATE TABLE u (id integer PRIMARY KEY)");
-    let cfg = env.write_config("[workers]\nreaders = 2\n");
+    let (env, cfg) = two_table_env("ftwrl_int", "");
     // A long write on `t`: FTWRL waits for it (and holds back every other writer).
-    let url = env.mysql_url();
-    let long_query = std::thread::spawn(move || {
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .unwrap();
-        rt.block_on(async {
-            use mysql_async::prelude::Queryable;
-            let mut c = mysql_async::Conn::from_url(url).await.unwrap();
-            c.query_drop("UPDATE t SET id = id WHERE SLEEP(8) = 0")
-                .await
-                .unwrap();
-            let _ = c.disconnect().await;
-        });
-    });
+    let (long_query, _) = long_update(&env, "UPDATE t SET id = id WHERE SLEEP(8) = 0");
     let processes = |info: &str| {
         env.mysql_rows(&format!(
             "SELECT id FROM information_schema.processlist WHERE db = '{}' AND info LIKE '{info}%'",

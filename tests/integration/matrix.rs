@@ -650,13 +650,15 @@ fn matrix_numeric_negative_scale_and_scale_above_precision() {
 fn matrix_floats_match_what_postgres_parses_from_the_mysql_literal() {
     let env = TestEnv::new("mx_floats");
     env.mysql_exec(
-        "CREATE TABLE fl (id int NOT NULL PRIMARY KEY, f float NULL, fd float NULL, d double NULL)",
+        "CREATE TABLE fl (id int NOT NULL PRIMARY KEY, f float NULL, fd float NULL, d double NULL, \
+           fn float NULL)",
     );
     env.pg_exec(
-        "CREATE TABLE fl (id integer PRIMARY KEY, f real, fd double precision, d double precision)",
+        "CREATE TABLE fl (id integer PRIMARY KEY, f real, fd double precision, d double precision, \
+           fn numeric)",
     );
     // (id, float literal, double literal)
-    let rows: [(u32, &str, &str); 8] = [
+    let rows: [(u32, &str, &str); 9] = [
         (1, "3.402823466e38", "1.7976931348623157e308"),
         (2, "-3.402823466e38", "-1.7976931348623157e308"),
         (3, "1.17549435e-38", "2.2250738585072014e-308"),
@@ -665,13 +667,16 @@ fn matrix_floats_match_what_postgres_parses_from_the_mysql_literal() {
         (6, "-0e0", "-0e0"),
         (7, "0.1", "0.1"),
         (8, "-16777217", "9007199254740993"),
+        // Exactly between the two shortest decimals 299.64062 and 299.64063: Postgres
+        // prints the real as 299.64062 (Rust's own formatting gives 299.64063).
+        (10, "299.640625", "299.640625"),
     ];
     let values: Vec<String> = rows
         .iter()
-        .map(|(id, f, d)| format!("({id}, {f}, {f}, {d})"))
+        .map(|(id, f, d)| format!("({id}, {f}, {f}, {d}, {f})"))
         .collect();
     env.mysql_exec(&format!(
-        "INSERT INTO fl VALUES {}, (9, NULL, NULL, NULL)",
+        "INSERT INTO fl VALUES {}, (9, NULL, NULL, NULL, NULL)",
         values.join(", ")
     ));
     config(&env, "");
@@ -681,7 +686,7 @@ fn matrix_floats_match_what_postgres_parses_from_the_mysql_literal() {
         // precision is the shortest decimal of that f32 (as the README documents).
         let got = env.pg_rows(&format!(
             "SELECT f::text, fd::text, d::text, '{f}'::real::text, '{f}'::real::text::float8::text, \
-             '{d}'::float8::text FROM fl WHERE id = {id}"
+             '{d}'::float8::text, fn::text, '{f}'::real::text::numeric::text FROM fl WHERE id = {id}"
         ));
         assert_eq!(got.len(), 1);
         let g = &got[0];
@@ -703,6 +708,7 @@ fn matrix_floats_match_what_postgres_parses_from_the_mysql_literal() {
         assert_eq!(g[0], g[3], "real for id {id} (source {f})");
         assert_eq!(g[1], g[4], "float into double precision for id {id}");
         assert_eq!(g[2], g[5], "double precision for id {id} (source {d})");
+        assert_eq!(g[6], g[7], "float into numeric for id {id}");
     }
     assert_eq!(
         env.pg_rows("SELECT f::text, d::text FROM fl WHERE id IN (1, 3, 4, 9) ORDER BY id"),
@@ -713,6 +719,14 @@ fn matrix_floats_match_what_postgres_parses_from_the_mysql_literal() {
             row(&[None, None]),
         ]
     );
+    assert_eq!(
+        env.pg_value("SELECT fd::text || ' ' || fn::text FROM fl WHERE id = 10"),
+        Some("299.64062 299.64062".to_string())
+    );
+    // verify reads the float's digits the same way: equal, not a false difference.
+    env.my2pg(&["verify", "--level", "full"])
+        .assert_ok()
+        .assert_stderr_contains("verify (full): equal");
 }
 
 #[test]
