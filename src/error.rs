@@ -325,7 +325,8 @@ fn io_hint(e: &std::io::Error) -> &'static str {
     match e.kind() {
         std::io::ErrorKind::StorageFull | std::io::ErrorKind::QuotaExceeded => {
             "; free space there (or point run.workdir at a larger disk), then run the same \
-             command again: it resumes where it stopped"
+             command again: it resumes where it stopped (a `.tmp` file left there is my2pg's \
+             own and is removed first)"
         }
         _ => "",
     }
@@ -344,7 +345,8 @@ mod tests {
         assert_eq!(
             e.to_string(),
             "/w/t/000001.csv.tmp: no storage space; free space there (or point run.workdir at \
-             a larger disk), then run the same command again: it resumes where it stopped"
+             a larger disk), then run the same command again: it resumes where it stopped (a \
+             `.tmp` file left there is my2pg's own and is removed first)"
         );
         let e = Error::io("/w", std::io::Error::from(std::io::ErrorKind::NotFound));
         assert_eq!(e.to_string(), "/w: entity not found");

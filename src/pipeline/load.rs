@@ -299,8 +299,9 @@ async fn merge_staged(
         let key: String = row.get(0);
         let columns: String = row.get(1);
         return Err(load_error(t, c, format!(
-            "existing_rows = \"keep-identical\": the target row with key ({})=({key}) differs from the source row in column(s) {columns}",
-            t.target_key.join(", ")
+            "existing_rows = \"keep-identical\": the target row with key ({})=({key}) differs from the source row in column(s) {columns} (to replace the target's rows with the source's: [tables.{}] existing_rows = \"truncate\")",
+            t.target_key.join(", "),
+            crate::plan::toml_key(&t.target.name)
         )));
     }
     let cols = t.quoted_target_columns();

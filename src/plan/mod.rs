@@ -209,7 +209,7 @@ fn after_quoted(b: &[u8], start: usize) -> Option<usize> {
 }
 
 /// `s` as a quoted TOML key (`"a \"b\""`), for hints that show config to paste.
-fn toml_key(s: &str) -> String {
+pub fn toml_key(s: &str) -> String {
     let mut out = String::from("\"");
     for c in s.chars() {
         match c {

@@ -262,8 +262,13 @@ fn pool(settings: &Settings) -> Result<Arc<rayon::ThreadPool>> {
         .map_err(|e| Error::internal(format!("verify pool: {e}")))
 }
 
-/// The requested tables among `available` (target names); an unknown name is a config error.
-fn select<'a>(available: &[&'a str], wanted: &[String]) -> Result<BTreeSet<&'a str>> {
+/// The requested tables among `available` (target names); an unknown name is a config
+/// error, which says so when `run.exclude` (`excluded`) leaves the table out.
+fn select<'a>(
+    available: &[&'a str],
+    wanted: &[String],
+    excluded: &BTreeSet<String>,
+) -> Result<BTreeSet<&'a str>> {
     if wanted.is_empty() {
         return Ok(available.iter().copied().collect());
     }
@@ -280,6 +285,11 @@ fn select<'a>(available: &[&'a str], wanted: &[String]) -> Result<BTreeSet<&'a s
             }
             None if folded.len() == 1 => {
                 out.insert(*folded[0]);
+            }
+            None if excluded.iter().any(|x| x.eq_ignore_ascii_case(w)) => {
+                return Err(Error::config(format!(
+                    "--table {w:?}: not a copied table: run.exclude leaves it out"
+                )));
             }
             None => {
                 // A long schema's every name helps nobody: the ones that look alike.
@@ -340,7 +350,7 @@ async fn planned_tables(
         return Err(ErrorKind::Plan(blocking).into());
     }
     let names: Vec<&str> = plan.tables.iter().map(|t| t.target.name.as_str()).collect();
-    let chosen: BTreeSet<String> = select(&names, &opts.tables)?
+    let chosen: BTreeSet<String> = select(&names, &opts.tables, &settings.exclude)?
         .into_iter()
         .map(str::to_string)
         .collect();
@@ -714,7 +724,7 @@ async fn load_level(settings: &Settings, opts: &VerifyOptions) -> Result<Vec<Tab
         .iter()
         .map(|(_, _, m)| m.target_table.as_str())
         .collect();
-    let chosen: BTreeSet<String> = select(&names, &opts.tables)?
+    let chosen: BTreeSet<String> = select(&names, &opts.tables, &settings.exclude)?
         .into_iter()
         .map(str::to_string)
         .collect();
@@ -826,8 +836,10 @@ mod tests {
     #[test]
     fn table_names_match_exactly_then_ignoring_case_and_errors_stay_short() {
         let names = ["Users", "users_archive", "post"];
-        let pick =
-            |w: &str| select(&names, &[w.to_string()]).map(|s| s.into_iter().collect::<Vec<_>>());
+        let excluded: std::collections::BTreeSet<String> = ["alembic_version".to_string()].into();
+        let pick = |w: &str| {
+            select(&names, &[w.to_string()], &excluded).map(|s| s.into_iter().collect::<Vec<_>>())
+        };
         assert_eq!(pick("post").unwrap(), ["post"]);
         assert_eq!(pick("USERS").unwrap(), ["Users"]);
         assert_eq!(
@@ -837,9 +849,15 @@ mod tests {
         let many: Vec<String> = (0..30).map(|i| format!("t{i:02}")).collect();
         let many: Vec<&str> = many.iter().map(String::as_str).collect();
         assert_eq!(
-            select(&many, &["zz".to_string()]).unwrap_err().to_string(),
+            select(&many, &["zz".to_string()], &excluded)
+                .unwrap_err()
+                .to_string(),
             "config: --table \"zz\": not a copied table (30 copied tables, the first: t00, t01, \
              t02, t03, t04, t05, t06, t07, t08, t09, ...; `my2pg plan` lists them)"
+        );
+        assert_eq!(
+            pick("alembic_version").unwrap_err().to_string(),
+            "config: --table \"alembic_version\": not a copied table: run.exclude leaves it out"
         );
     }
 }

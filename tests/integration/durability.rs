@@ -1845,7 +1845,8 @@ fn disk_space_is_checked_before_exporting() {
         .assert_stderr_contains("disk space not checked (run.disk_margin = 0)")
         .assert_stderr_contains(
             "No space left on device (os error 28); free space there (or point run.workdir at \
-             a larger disk), then run the same command again: it resumes where it stopped",
+             a larger disk), then run the same command again: it resumes where it stopped (a \
+             `.tmp` file left there is my2pg's own and is removed first)",
         );
     // Room made (the tmpfs grown), the same command resumes: the files are the same bytes
     // as an export that never ran out of space.

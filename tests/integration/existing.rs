@@ -743,7 +743,9 @@ fn keep_identical_uses_a_unique_not_null_key_when_there_is_no_primary_key() {
     let out = run(&env, &cfg, &["run"]);
     out.assert_exit(1).assert_stderr_contains(
         "existing_rows = \"keep-identical\": the target row with key \
-         (version)=(20240101000000000000) differs from the source row in column(s) version_self",
+         (version)=(20240101000000000000) differs from the source row in column(s) version_self \
+         (to replace the target's rows with the source's: [tables.\"schema_migration\"] \
+         existing_rows = \"truncate\")",
     );
     env.pg_exec(
         "UPDATE schema_migration SET version_self = 1 WHERE version = '20240101000000000000'",
