@@ -104,15 +104,28 @@ pub async fn prepare(settings: &Settings) -> Result<Prepared> {
     }
     // my2pg never disables triggers (that needs superuser or table ownership tricks and
     // would hide the application's own logic), so the operator must know which fire.
-    for (table, trigger) in catalog::postgres::user_triggers(&client, &settings.schema).await? {
+    // my2pg only inserts (COPY, INSERT ... SELECT) and truncates: an UPDATE or DELETE
+    // trigger never fires (a cycle through a table with an UPDATE trigger is broken by
+    // dropping its FK, not by a fill UPDATE), so only those two are named.
+    for (table, trigger, tgtype) in
+        catalog::postgres::user_triggers(&client, &settings.schema).await?
+    {
+        const INSERT: i32 = 1 << 2;
+        const TRUNCATE: i32 = 1 << 5;
+        let when = match (tgtype & INSERT != 0, tgtype & TRUNCATE != 0) {
+            (true, _) => "it fires for every row my2pg loads",
+            (false, true) => "it fires when my2pg truncates the table (existing_rows = \
+                              \"truncate\", --fresh)",
+            (false, false) => continue,
+        };
         if plan.tables.iter().any(|t| t.target.name == table) {
             plan.warnings.push(crate::plan::Problem {
                 kind: crate::plan::ProblemKind::UserTrigger,
                 table: table.clone(),
                 column: None,
                 message: format!(
-                    "target table \"{table}\" has trigger \"{trigger}\": it fires for every row \
-                     my2pg loads (triggers are never disabled); make sure it is meant to"
+                    "target table \"{table}\" has trigger \"{trigger}\": {when} (triggers are \
+                     never disabled); make sure it is meant to"
                 ),
             });
         }

@@ -136,7 +136,7 @@ impl PlanReport {
                         b.child,
                         b.columns.join(", ")
                     ),
-                    BreakStrategy::DropAndValidate => "NOT NULL cycle: the constraint is dropped for the load (its definition recorded in my2pg.dropped_constraints), then re-added NOT VALID and VALIDATEd; a violation fails the run".to_string(),
+                    BreakStrategy::DropAndValidate => format!("{}: the constraint is dropped for the load (its definition recorded in my2pg.dropped_constraints), then re-added NOT VALID and VALIDATEd; a violation fails the run", b.why_dropped),
                 };
                 let _ = writeln!(s, "  {} ({} -> {}): {how}", b.constraint, b.child, b.parent);
             }

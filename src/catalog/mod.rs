@@ -299,6 +299,8 @@ pub struct TargetTable {
     /// Candidate row keys, best first: the primary key, then unique indexes over NOT
     /// NULL columns, fewest columns first.
     pub row_keys: Vec<Vec<String>>,
+    /// Enabled user triggers that fire on UPDATE (a cycle's fill UPDATE would fire them).
+    pub update_triggers: Vec<String>,
 }
 
 #[derive(Clone, Debug)]

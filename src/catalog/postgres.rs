@@ -140,9 +140,29 @@ pub async fn read_catalog(
                 name: table,
                 columns: Vec::new(),
                 row_keys: Vec::new(),
+                update_triggers: Vec::new(),
             })
             .columns
             .push(col);
+    }
+    // tgtype bit 4 (TRIGGER_TYPE_UPDATE): fires on UPDATE, row or statement level.
+    for r in client
+        .query(
+            "SELECT c.relname, t.tgname FROM pg_trigger t \
+             JOIN pg_class c ON c.oid = t.tgrelid \
+             JOIN pg_namespace n ON n.oid = c.relnamespace \
+             WHERE n.nspname = $1 AND NOT t.tgisinternal AND t.tgenabled <> 'D' \
+               AND t.tgtype::int & 16 <> 0 \
+             ORDER BY c.relname, t.tgname",
+            &[&schema],
+        )
+        .await
+        .map_err(|e| Error::pg("read the target's triggers", &e))?
+    {
+        let name: String = r.get(0);
+        if let Some(t) = tables.get_mut(&name) {
+            t.update_triggers.push(r.get(1));
+        }
     }
     for r in client
         .query(PK_SQL, &[&schema])
@@ -176,10 +196,13 @@ pub async fn read_catalog(
 
 /// Copied tables that already hold rows (schema-first targets are often seeded).
 /// User triggers (enabled, not FK/internal ones) on tables of `schema`: (table, trigger).
-pub async fn user_triggers(client: &Client, schema: &str) -> Result<Vec<(String, String)>> {
+pub async fn user_triggers(
+    client: &Client,
+    schema: &str,
+) -> Result<Vec<(String, String, i32)>> {
     let rows = client
         .query(
-            "SELECT c.relname, t.tgname FROM pg_trigger t \
+            "SELECT c.relname, t.tgname, t.tgtype::int FROM pg_trigger t \
              JOIN pg_class c ON c.oid = t.tgrelid \
              JOIN pg_namespace n ON n.oid = c.relnamespace \
              WHERE n.nspname = $1 AND NOT t.tgisinternal AND t.tgenabled <> 'D' \
@@ -188,7 +211,7 @@ pub async fn user_triggers(client: &Client, schema: &str) -> Result<Vec<(String,
         )
         .await
         .map_err(|e| Error::pg("read the target's triggers", &e))?;
-    Ok(rows.iter().map(|r| (r.get(0), r.get(1))).collect())
+    Ok(rows.iter().map(|r| (r.get(0), r.get(1), r.get(2))).collect())
 }
 
 /// Unique indexes with a predicate or expressions: (table, index, definition).

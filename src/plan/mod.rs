@@ -952,7 +952,12 @@ pub fn build_plan(
             message,
         });
     }
-    let mut result = waves::plan_waves(&tables, fks, &settings.schema);
+    let update_triggered: BTreeSet<&str> = target
+        .iter()
+        .filter(|t| !t.update_triggers.is_empty())
+        .map(|t| t.name.as_str())
+        .collect();
+    let mut result = waves::plan_waves(&tables, fks, &settings.schema, &update_triggered);
     if settings.constraints == crate::config::ConstraintStrategy::Rebuild {
         // Every FK of a copied table is dropped for the load: one wave, no cycle breaks.
         result.wave_of = vec![0; tables.len()];

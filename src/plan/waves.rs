@@ -33,17 +33,30 @@ pub struct CycleBreak {
     /// Target FK columns of the child.
     pub columns: Vec<String>,
     pub strategy: BreakStrategy,
+    /// Why a constraint is dropped rather than filled (empty for a fill).
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub why_dropped: String,
 }
 
 struct Edge {
     child: usize,
     parent: usize,
     fk: usize,
-    /// Every FK column of the child accepts NULL, and the child has a key to fill by.
+    /// Every FK column of the child accepts NULL, the child has a key to fill by, and
+    /// no trigger on UPDATE that the fill would fire.
     nullable: bool,
+    /// The child has a user trigger on UPDATE.
+    update_trigger: bool,
 }
 
-pub fn plan_waves(tables: &[TablePlan], fks: &[ForeignKey], schema: &str) -> WaveResult {
+/// `update_triggered`: target tables with a user trigger on UPDATE. A cycle through such
+/// a child is broken by dropping the FK, never by a fill UPDATE that would fire it.
+pub fn plan_waves(
+    tables: &[TablePlan],
+    fks: &[ForeignKey],
+    schema: &str,
+    update_triggered: &BTreeSet<&str>,
+) -> WaveResult {
     let index: BTreeMap<&str, usize> = tables
         .iter()
         .enumerate()
@@ -72,7 +85,10 @@ pub fn plan_waves(tables: &[TablePlan], fks: &[ForeignKey], schema: &str) -> Wav
                 child,
                 parent,
                 fk: fi,
-                nullable: cols.iter().all(|c| c.target_nullable) && !ct.target_key.is_empty(),
+                nullable: cols.iter().all(|c| c.target_nullable)
+                    && !ct.target_key.is_empty()
+                    && !update_triggered.contains(ct.target.name.as_str()),
+                update_trigger: update_triggered.contains(ct.target.name.as_str()),
             }),
             _ => warnings.push(Problem {
                 kind: ProblemKind::ReferencesUnloadedTable,
@@ -143,6 +159,14 @@ pub fn plan_waves(tables: &[TablePlan], fks: &[ForeignKey], schema: &str) -> Wav
                 BreakStrategy::NullThenFill
             } else {
                 BreakStrategy::DropAndValidate
+            },
+            why_dropped: match (e.nullable, e.update_trigger) {
+                (true, _) => String::new(),
+                (false, true) => format!(
+                    "{} has a trigger on UPDATE, which filling the FK columns would fire",
+                    fk.child
+                ),
+                (false, false) => "NOT NULL cycle".into(),
             },
         });
     }
@@ -260,6 +284,7 @@ mod tests {
             &t,
             &[fk("c1", "a_child", "mid"), fk("c2", "mid", "zeta_root")],
             "public",
+            &BTreeSet::new(),
         );
         assert_eq!(r.wave_of, vec![2, 1, 0, 0]);
         assert!(r.breaks.is_empty());
@@ -276,6 +301,7 @@ mod tests {
                 fk("parent", "tree", "tree"),
             ],
             "public",
+            &BTreeSet::new(),
         );
         let got: Vec<(&str, BreakStrategy)> = r
             .breaks
@@ -300,6 +326,7 @@ mod tests {
             &t,
             &[fk("cd", "c", "d"), fk("de", "d", "e"), fk("ec", "e", "c")],
             "public",
+            &BTreeSet::new(),
         );
         let got: Vec<(&str, BreakStrategy)> = r
             .breaks
@@ -310,7 +337,7 @@ mod tests {
         assert_eq!(r.wave_of, vec![2, 1, 0]);
         // All NOT NULL: the constraint is dropped and validated after the load.
         let t = [table("c", false), table("d", false)];
-        let r = plan_waves(&t, &[fk("cd", "c", "d"), fk("dc", "d", "c")], "public");
+        let r = plan_waves(&t, &[fk("cd", "c", "d"), fk("dc", "d", "c")], "public", &BTreeSet::new());
         let got: Vec<(&str, BreakStrategy)> = r
             .breaks
             .iter()

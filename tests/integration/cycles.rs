@@ -532,3 +532,71 @@ fn held_back_fk_values_belong_to_their_schema() {
         .assert_exit(1)
         .assert_stderr_contains("cannot resume: table \"s1\".\"node\"");
 }
+
+/// A cycle whose only nullable edge's child has a trigger on UPDATE (n8n's
+/// `workflow_version_increment`): a fill UPDATE would fire it and change the rows
+/// (exit 0, wrong data), so the FK is dropped and validated instead; the trigger is not
+/// named as firing (my2pg only inserts), and the data is the source's.
+#[test]
+fn cycles_through_a_table_with_an_update_trigger_drop_the_fk_instead_of_filling() {
+    let env = TestEnv::new("cyc_upd_trigger");
+    env.mysql_exec(
+        "CREATE TABLE wf (id varchar(36) NOT NULL PRIMARY KEY, active_version varchar(36) NULL, \
+           version_counter int NOT NULL DEFAULT 1, parent varchar(36) NULL); \
+         CREATE TABLE hist (version_id varchar(36) NOT NULL PRIMARY KEY, wf_id varchar(36) NOT NULL); \
+         INSERT INTO wf VALUES ('w1', 'v1', 5, 'w2'), ('w2', NULL, 7, NULL); \
+         INSERT INTO hist VALUES ('v1', 'w1')",
+    );
+    env.pg_exec(
+        "CREATE TABLE wf (id varchar(36) PRIMARY KEY, active_version varchar(36), \
+           version_counter integer NOT NULL DEFAULT 1, \
+           parent varchar(36) CONSTRAINT wf_parent_fk REFERENCES wf (id)); \
+         CREATE TABLE hist (version_id varchar(36) PRIMARY KEY, \
+           wf_id varchar(36) NOT NULL CONSTRAINT hist_wf_fk REFERENCES wf (id)); \
+         ALTER TABLE wf ADD CONSTRAINT wf_active_fk FOREIGN KEY (active_version) REFERENCES hist (version_id); \
+         CREATE FUNCTION inc_version() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN \
+           IF NEW.version_counter IS NOT DISTINCT FROM OLD.version_counter THEN \
+             NEW.version_counter := OLD.version_counter + 1; END IF; RETURN NEW; END $$; \
+         CREATE TRIGGER wf_version_increment BEFORE UPDATE ON wf FOR EACH ROW EXECUTE FUNCTION inc_version()",
+    );
+    env.write_config("[run]\nconstraints = \"keep\"\n");
+    let plan = env.my2pg(&["plan", "--json"]);
+    plan.assert_ok();
+    // Neither cycle is filled: the wf <-> hist one breaks at its NOT NULL edge, wf's
+    // self-reference (nullable, otherwise a fill) is dropped for the trigger.
+    assert_eq!(
+        breaks(&plan.json()),
+        vec![
+            ("hist_wf_fk".into(), "hist".into(), "drop_and_validate".into()),
+            ("wf_parent_fk".into(), "wf".into(), "drop_and_validate".into()),
+        ]
+    );
+    plan.assert_stderr_contains(
+        "wf_parent_fk (wf -> wf): wf has a trigger on UPDATE, which filling the FK columns would \
+         fire: the constraint is dropped for the load",
+    );
+    // An UPDATE trigger never fires during the load: not named.
+    assert_eq!(
+        warning_messages(&plan.json(), "user_trigger"),
+        Vec::<String>::new()
+    );
+    env.my2pg(&["run"]).assert_ok();
+    assert_eq!(
+        env.pg_rows("SELECT id, active_version, version_counter::text, parent FROM wf ORDER BY id"),
+        vec![
+            vec![s("w1"), s("v1"), s("5"), s("w2")],
+            vec![s("w2"), None, s("7"), None]
+        ]
+    );
+    assert_eq!(
+        fk_state(&env),
+        vec![
+            vec![s("hist_wf_fk"), s("true")],
+            vec![s("wf_active_fk"), s("true")],
+            vec![s("wf_parent_fk"), s("true")]
+        ]
+    );
+    env.my2pg(&["verify", "--level", "full"])
+        .assert_ok()
+        .assert_stderr_contains("verify (full): equal");
+}
