@@ -657,7 +657,11 @@ async fn duplicate_keys(
         let Some(cols) = cols else {
             continue; // a key column the copy does not fill (identity, default)
         };
-        let merges = cols.iter().any(|c| c.rule == Some(Rule::StripNul));
+        // strip_nul merges values; null_to_default turns NULLs (which never collide) into
+        // one value.
+        let merges = cols
+            .iter()
+            .any(|c| matches!(c.rule, Some(Rule::StripNul | Rule::NullToDefault)));
         let sources: Vec<&str> = cols.iter().map(|c| c.source.as_str()).collect();
         let enforced = t
             .source_unique_keys
@@ -725,6 +729,11 @@ async fn duplicate_keys(
                     None | Some(Rule::Hex | Rule::Base64) => Some(bytes),
                     Some(Rule::StripNul) => Some(format!("REPLACE({bytes}, X'00', X'')")),
                     Some(Rule::EmptyToNull) => Some(format!("NULLIF({bytes}, X'')")),
+                    // The default's text as the bytes compared (an approximation for a
+                    // number or date column, whose text form the default's may not match).
+                    Some(Rule::NullToDefault) => c.null_default.as_ref().map(|d| {
+                        format!("COALESCE({bytes}, X'{}')", hex::encode(d.text.as_bytes()))
+                    }),
                     Some(_) => None,
                 }
             })

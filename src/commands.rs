@@ -86,7 +86,7 @@ pub async fn prepare(settings: &Settings) -> Result<Prepared> {
     };
     let (target, fks) = catalog::postgres::read_catalog(&client, &settings.schema).await?;
     let mut plan = build_plan(&source, &target, &fks, settings, source_zone.as_ref());
-    evaluate_null_defaults(&client, &mut plan).await?;
+    evaluate_null_defaults(&mut client, &mut plan).await?;
     let zone_warnings = crate::plan::timestamp_zone_warnings(&plan, &source_zone_name);
     plan.warnings.extend(zone_warnings);
     if !whole_database {
@@ -114,8 +114,10 @@ pub async fn prepare(settings: &Settings) -> Result<Prepared> {
         const TRUNCATE: i32 = 1 << 5;
         let when = match (tgtype & INSERT != 0, tgtype & TRUNCATE != 0) {
             (true, _) => "it fires for every row my2pg loads",
-            (false, true) => "it fires when my2pg truncates the table (existing_rows = \
-                              \"truncate\", --fresh)",
+            (false, true) => {
+                "it fires when my2pg truncates the table (existing_rows = \
+                              \"truncate\", --fresh)"
+            }
             (false, false) => continue,
         };
         if plan.tables.iter().any(|t| t.target.name == table) {
@@ -200,23 +202,14 @@ async fn check_zone_is_not_an_abbreviation(
 }
 
 /// Rule `null_to_default`: each such column's default (a constant, as the plan checked)
-/// evaluated once by the target, as the text its input reads back; every NULL of the
-/// column is written as that text.
+/// evaluated once by the target as an INSERT would store it: through a scratch column of
+/// the same type (assignment cast, typmod, domain checks) in the database's own time
+/// zone; its text is written for every NULL of the column. The catalog was read with
+/// extra_float_digits = 3, so a float constant's text is exact.
 async fn evaluate_null_defaults(
-    client: &tokio_postgres::Client,
+    client: &mut tokio_postgres::Client,
     plan: &mut crate::plan::Plan,
 ) -> Result<()> {
-    let any = plan
-        .tables
-        .iter()
-        .any(|t| t.columns.iter().any(|c| c.null_default.is_some()));
-    if any {
-        // Output forms that read back exactly, whatever the server's defaults.
-        client
-            .batch_execute("SET extra_float_digits = 3; SET bytea_output = 'hex'")
-            .await
-            .map_err(|e| Error::pg("set the session's output forms", &e))?;
-    }
     for t in &mut plan.tables {
         for c in &mut t.columns {
             let Some(d) = &mut c.null_default else {
@@ -228,11 +221,34 @@ async fn evaluate_null_defaults(
                     t.target, c.target
                 )
             };
-            // Only a constant with casts reaches here (plan::constant_default).
-            let row = client
-                .query_one(&format!("SELECT ({})::text", d.expr), &[])
+            let tx = client
+                .transaction()
                 .await
                 .map_err(|e| Error::pg(what(), &e))?;
+            let probe = format!(
+                "SET LOCAL TimeZone TO DEFAULT; \
+                 CREATE TEMP TABLE my2pg_default_probe (v {} DEFAULT {}) ON COMMIT DROP",
+                c.target_type, d.expr
+            );
+            tx.batch_execute(&probe)
+                .await
+                .map_err(|e| Error::pg(what(), &e))?;
+            let row = tx
+                .query_one(
+                    "INSERT INTO my2pg_default_probe DEFAULT VALUES RETURNING v::text",
+                    &[],
+                )
+                .await
+                .map_err(|e| {
+                    Error::config(format!(
+                        "{}: the default {} cannot be stored in the column: {}",
+                        what(),
+                        d.expr,
+                        crate::error::pg_reason(&e)
+                    ))
+                })?;
+            // Nothing of the probe stays.
+            tx.rollback().await.map_err(|e| Error::pg(what(), &e))?;
             let text: Option<String> = row.get(0);
             d.text = text.ok_or_else(|| {
                 Error::config(format!(
@@ -1026,8 +1042,11 @@ fn csv_growth(t: &crate::plan::TablePlan) -> f64 {
 }
 
 /// Bytes held by `.tmp` files in the plan's table directories.
-/// Bytes of the files in the plan's table directories: only the `.tmp` ones, or all.
+/// Bytes that deleting the files in the plan's table directories frees (only the `.tmp`
+/// ones, or all): their allocated blocks, so a sparse file counts what it holds, and none
+/// of a file with another hard link, whose blocks stay in use.
 fn table_file_bytes(wd: &WorkDir, plan: &Plan, only_tmp: bool) -> u64 {
+    use std::os::unix::fs::MetadataExt;
     plan.tables
         .iter()
         .filter_map(|t| std::fs::read_dir(wd.table_dir(&t.dir)).ok())
@@ -1035,7 +1054,8 @@ fn table_file_bytes(wd: &WorkDir, plan: &Plan, only_tmp: bool) -> u64 {
         .filter_map(|e| e.ok())
         .filter(|e| !only_tmp || e.file_name().to_string_lossy().ends_with(".tmp"))
         .filter_map(|e| e.metadata().ok())
-        .map(|m| m.len())
+        .filter(|m| m.nlink() == 1)
+        .map(|m| m.blocks() * 512)
         .sum()
 }
 

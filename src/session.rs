@@ -11,25 +11,32 @@ use crate::error::{Error, ErrorKind, Result};
 use crate::secret::Dsn;
 
 /// `: thread 12 (user app, 75 s, Updating), ...`: the longest statements running on
-/// the source besides ours, for an operator to look up (`SHOW PROCESSLIST`, `KILL`).
+/// the source besides ours, for an operator to look up (`SHOW PROCESSLIST`, `KILL`);
+/// only those running about as long as the lock waited could have held it back.
 /// Their text is not shown: it can hold literals such as passwords. Empty when the
 /// processlist cannot be read.
-async fn running_statements(dsn: &Dsn, ours: u32) -> String {
+async fn running_statements(dsn: &Dsn, ours: u32, waited_secs: u32) -> String {
     let Ok(mut c) = mysql_connect(dsn).await else {
         return String::new();
     };
-    let rows: Vec<(u64, String, u64, String)> = c
+    let rows: mysql_async::Result<Vec<(u64, String, u64, String)>> = c
         .exec(
             "SELECT ID, USER, TIME, COALESCE(STATE, '') FROM information_schema.PROCESSLIST \
              WHERE COMMAND NOT IN ('Sleep', 'Daemon', 'Binlog Dump') AND ID <> CONNECTION_ID() \
-             AND ID <> ? AND INFO IS NOT NULL ORDER BY TIME DESC, ID LIMIT 5",
-            (ours,),
+             AND ID <> ? AND INFO IS NOT NULL AND TIME >= ? ORDER BY TIME DESC, ID LIMIT 5",
+            (ours, waited_secs.saturating_sub(1)),
         )
-        .await
-        .unwrap_or_default();
+        .await;
     let _ = c.disconnect().await;
-    if rows.is_empty() {
+    let Ok(rows) = rows else {
         return String::new();
+    };
+    if rows.is_empty() {
+        return ": none is running now, so an idle session holding LOCK TABLES or a table \
+                lock of an open transaction is the likely one (SHOW PROCESSLIST lists the \
+                sessions; information_schema.METADATA_LOCK_INFO shows their locks where its \
+                plugin is loaded)"
+            .into();
     }
     let list: Vec<String> = rows
         .iter()
@@ -209,12 +216,13 @@ pub async fn open_readers(
                      application is already stopped"
                 )));
             }
-            let running = running_statements(dsn, lock_id).await;
+            let running = running_statements(dsn, lock_id, lock_wait_secs).await;
             return Err(Error::mysql(
                 format!(
                     "take the brief global read lock that lines up {n} readers' snapshots \
                      (source_consistency = \"snapshot\"): it waited {lock_wait_secs} s \
-                     (run.snapshot_lock_wait_seconds) for statements still running{running}. \
+                     (run.snapshot_lock_wait_seconds) for the source's running statements or \
+                     table locks{running}. \
                      Nothing was read; run again once they finish, or use readers = 1 (no \
                      lock), or source_consistency = \"none\" when the application is already \
                      stopped"
@@ -334,7 +342,8 @@ async fn binlog_position(c: &mut Conn) -> Option<String> {
 /// statement within a second instead of finishing an index build or a COPY for no one
 /// while holding its locks (PostgreSQL 14+, which my2pg requires).
 const PG_INIT: &str = "SET client_encoding = 'UTF8'; SET DateStyle = 'ISO, YMD'; \
-    SET TimeZone = 'UTC'; SET statement_timeout = 0; SET lock_timeout = 0; \
+    SET TimeZone = 'UTC'; SET extra_float_digits = 3; SET bytea_output = 'hex'; \
+    SET statement_timeout = 0; SET lock_timeout = 0; \
     SET idle_in_transaction_session_timeout = 0; SET client_connection_check_interval = 1000";
 
 /// Every target session of this process carries the run id, so the heartbeat can find

@@ -196,10 +196,7 @@ pub async fn read_catalog(
 
 /// Copied tables that already hold rows (schema-first targets are often seeded).
 /// User triggers (enabled, not FK/internal ones) on tables of `schema`: (table, trigger).
-pub async fn user_triggers(
-    client: &Client,
-    schema: &str,
-) -> Result<Vec<(String, String, i32)>> {
+pub async fn user_triggers(client: &Client, schema: &str) -> Result<Vec<(String, String, i32)>> {
     let rows = client
         .query(
             "SELECT c.relname, t.tgname, t.tgtype::int FROM pg_trigger t \
@@ -211,7 +208,10 @@ pub async fn user_triggers(
         )
         .await
         .map_err(|e| Error::pg("read the target's triggers", &e))?;
-    Ok(rows.iter().map(|r| (r.get(0), r.get(1), r.get(2))).collect())
+    Ok(rows
+        .iter()
+        .map(|r| (r.get(0), r.get(1), r.get(2)))
+        .collect())
 }
 
 /// Unique indexes with a predicate or expressions: (table, index, definition).

@@ -261,3 +261,21 @@ mod tests {
         );
     }
 }
+
+#[cfg(test)]
+mod remedy_tests {
+    use crate::convert::{Converter, ProblemClass};
+
+    #[test]
+    fn a_bytea_target_is_not_told_to_become_bytea() {
+        assert_eq!(
+            ProblemClass::InvalidGeometry.remedy_for(&Converter::GeometryEwkb, true, None),
+            "fix them in the source (SET c = ST_GeomFromWKB(ST_AsWKB(c), ST_SRID(c)) rewrites a \
+             value as MariaDB reads it)"
+        );
+        assert_eq!(
+            ProblemClass::InvalidGeometry.remedy_for(&Converter::GeometryPoint, true, None),
+            "fix them in the source, or make the target column bytea (EWKB holds any geometry)"
+        );
+    }
+}

@@ -11,6 +11,7 @@ use mysql_async::Value;
 use crate::catalog::{MyBase, MyType, PgKind, PgType};
 pub mod geometry;
 pub mod json;
+pub mod real;
 mod zone;
 pub use zone::SourceZone;
 
@@ -173,6 +174,11 @@ impl ProblemClass {
             }
             (ProblemClass::InvalidUuid | ProblemClass::InvalidInet, _) if !nullable => {
                 "fix them in the source, or make the target column text"
+            }
+            // Already bytea: only the value can change.
+            (ProblemClass::InvalidGeometry, Converter::GeometryEwkb) => {
+                "fix them in the source (SET c = ST_GeomFromWKB(ST_AsWKB(c), ST_SRID(c)) \
+                 rewrites a value as MariaDB reads it)"
             }
             (ProblemClass::OutOfRange, Converter::IntervalCount { .. }) => {
                 "fix them in the source, or check the rule's unit (an interval holds up to \
@@ -1316,11 +1322,10 @@ impl FloatText {
 impl fmt::Display for FloatText {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            // Ryu's digits, as the float converter writes and Postgres prints a real:
-            // where two shortest decimals read back (299.640625 between 299.64062 and
-            // 299.64063), Rust's own formatting picks the other one.
+            // The digits Postgres prints for the real, as the float converter writes
+            // them (Rust's own formatting differs where two decimals are equally short).
             FloatText::Single(x) if x.is_finite() => {
-                f.write_str(&plain_decimal(ryu::Buffer::new().format_finite(*x)))
+                f.write_str(&plain_decimal(&real::pg_real_text(*x)))
             }
             FloatText::Single(x) => write!(f, "{x}"),
             FloatText::Double(x) => write!(f, "{x}"),
@@ -1408,12 +1413,10 @@ fn put_float(out: &mut Vec<u8>, d: f64, single: Option<f32>) {
     } else if d.is_infinite() {
         out.extend_from_slice(if d > 0.0 { b"Infinity" } else { b"-Infinity" });
     } else {
-        let mut buf = ryu::Buffer::new();
-        let s = match single {
-            Some(f) => buf.format_finite(f),
-            None => buf.format_finite(d),
-        };
-        out.extend_from_slice(s.as_bytes());
+        match single {
+            Some(f) => out.extend_from_slice(real::pg_real_text(f).as_bytes()),
+            None => out.extend_from_slice(ryu::Buffer::new().format_finite(d).as_bytes()),
+        }
     }
 }
 

@@ -1177,9 +1177,9 @@ fn plan_table(
                 None => Some("needs a target column with a default"),
                 Some(e) if e.starts_with("NULL") => Some("needs a default other than NULL"),
                 Some(e) if !constant_default(e) => Some(
-                    "needs a constant default (a literal such as 0, 'x'::text or \
-                     '{}'::jsonb): the target's default is computed per row, which a COPY \
-                     cannot ask for",
+                    "needs a default that is a literal with casts (such as 0, 'x'::text or \
+                     '{}'::jsonb); the target's default is an expression, which can differ \
+                     per row (now(), nextval(...)) and a COPY cannot ask for",
                 ),
                 Some(_) if interval_target => Some("does not take an interval target column"),
                 Some(_) => None,

@@ -337,7 +337,12 @@ mod tests {
         assert_eq!(r.wave_of, vec![2, 1, 0]);
         // All NOT NULL: the constraint is dropped and validated after the load.
         let t = [table("c", false), table("d", false)];
-        let r = plan_waves(&t, &[fk("cd", "c", "d"), fk("dc", "d", "c")], "public", &BTreeSet::new());
+        let r = plan_waves(
+            &t,
+            &[fk("cd", "c", "d"), fk("dc", "d", "c")],
+            "public",
+            &BTreeSet::new(),
+        );
         let got: Vec<(&str, BreakStrategy)> = r
             .breaks
             .iter()

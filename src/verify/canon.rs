@@ -435,10 +435,10 @@ pub fn mysql_value(kind: Kind, v: &Value, out: &mut Vec<u8>) {
         Value::Float(f) => match kind {
             Kind::F32 => f32_into(*f, out),
             // A MySQL FLOAT written into double precision or numeric keeps its decimal
-            // meaning: the digits Postgres prints for that real (Ryu's shortest; where
-            // two shortest decimals read back, Rust's `{f}` picks the other one).
+            // meaning: the digits Postgres prints for that real (see convert::real;
+            // Rust's `{f}` and the ryu crate differ from it on rare values).
             Kind::F64 if f.is_finite() => {
-                match ryu::Buffer::new().format_finite(*f).parse::<f64>() {
+                match crate::convert::real::pg_real_text(*f).parse::<f64>() {
                     Ok(d) => f64_into(d, out),
                     Err(_) => f64_into(*f as f64, out),
                 }
@@ -446,7 +446,7 @@ pub fn mysql_value(kind: Kind, v: &Value, out: &mut Vec<u8>) {
             Kind::F64 => f64_into(*f as f64, out),
             Kind::Numeric => {
                 let s = if f.is_finite() {
-                    ryu::Buffer::new().format_finite(*f).to_string()
+                    crate::convert::real::pg_real_text(*f)
                 } else {
                     format!("{f}")
                 };

@@ -189,8 +189,13 @@ impl VerifyReport {
             let bound = if t.counts_complete { "" } else { "at least " };
             let _ = writeln!(
                 s,
-                "  {}: DIFFERENT: {side} {rows} rows, target {} rows; {bound}{} missing, {} extra, {} changed",
-                t.table, t.target_rows, t.missing, t.extra, t.changed
+                "  {}: DIFFERENT: {side} {rows} rows, target {} rows; {bound}{} missing, {} extra, {} changed{}",
+                t.table, t.target_rows, t.missing, t.extra, t.changed,
+                if t.counts_complete || self.level == Level::Count {
+                    ""
+                } else {
+                    " (only part of the differing rows was examined: --max-diffs raises how many)"
+                }
             );
             for p in &t.problems {
                 let _ = writeln!(s, "    problem: {p}");

@@ -567,8 +567,16 @@ fn cycles_through_a_table_with_an_update_trigger_drop_the_fk_instead_of_filling(
     assert_eq!(
         breaks(&plan.json()),
         vec![
-            ("hist_wf_fk".into(), "hist".into(), "drop_and_validate".into()),
-            ("wf_parent_fk".into(), "wf".into(), "drop_and_validate".into()),
+            (
+                "hist_wf_fk".into(),
+                "hist".into(),
+                "drop_and_validate".into()
+            ),
+            (
+                "wf_parent_fk".into(),
+                "wf".into(),
+                "drop_and_validate".into()
+            ),
         ]
     );
     plan.assert_stderr_contains(

@@ -1932,6 +1932,16 @@ fn disk_space_is_checked_before_exporting() {
     let out = my2pg_in(&big_cfg, &tiny.join("fresh"), &["run", "--fresh", "--yes"]);
     out.assert_exit(1).assert_stderr_contains("needs about");
     assert_eq!(env.pg_count("big"), 3000);
+    // The old files count as free only for the blocks deleting them frees: a sparse
+    // 100 MB file frees nothing.
+    let sparse_dir = tiny.join("sparse").join("big");
+    std::fs::create_dir_all(&sparse_dir).unwrap();
+    std::fs::File::create(sparse_dir.join("000001.csv"))
+        .and_then(|f| f.set_len(100 << 20))
+        .unwrap();
+    let out = my2pg_in(&big_cfg, &tiny.join("sparse"), &["run", "--fresh", "--yes"]);
+    out.assert_exit(1).assert_stderr_contains("needs about");
+    assert_eq!(env.pg_count("big"), 3000);
 }
 
 // ---- status ------------------------------------------------------------------------------
@@ -2923,6 +2933,10 @@ fn a_terminated_copy_does_not_blame_a_row() {
     assert_eq!(env.pg_count("t"), 0);
 }
 
+/// The tests that keep a statement running for seconds on the shared source run one at
+/// a time: each names or waits for its own.
+static LONG_STATEMENTS: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
 /// Tables `t` and `u` (one row each) on both sides, two readers (so the snapshots need
 /// the global read lock).
 fn two_table_env(name: &str, extra: &str) -> (TestEnv, PathBuf) {
@@ -2962,7 +2976,8 @@ fn long_update(env: &TestEnv, sql: &str) -> (std::thread::JoinHandle<()>, u32) {
 /// waited for, never its statement text; nothing is read or loaded.
 #[test]
 fn a_global_read_lock_that_times_out_names_the_statements_it_waited_for() {
-    let (env, cfg) = two_table_env("ftwrl_timeout", "[run]\nsnapshot_lock_wait_seconds = 2\n");
+    let _serial = LONG_STATEMENTS.lock().unwrap_or_else(|e| e.into_inner());
+    let (env, cfg) = two_table_env("ftwrl_timeout", "[run]\nsnapshot_lock_wait_seconds = 3\n");
     let (long_query, thread) = long_update(
         &env,
         "UPDATE t SET id = id WHERE SLEEP(8) = 0 /* secret 'pw' */",
@@ -2984,8 +2999,8 @@ fn a_global_read_lock_that_times_out_names_the_statements_it_waited_for() {
     out.assert_exit(1)
         .assert_stderr_contains(
             "take the brief global read lock that lines up 2 readers' snapshots \
-             (source_consistency = \"snapshot\"): it waited 2 s (run.snapshot_lock_wait_seconds) \
-             for statements still running: thread ",
+             (source_consistency = \"snapshot\"): it waited 3 s (run.snapshot_lock_wait_seconds) \
+             for the source's running statements or table locks: thread ",
         )
         .assert_stderr_contains(&format!("thread {thread} (user "))
         .assert_stderr_contains("Nothing was read; run again once they finish");
@@ -2995,6 +3010,16 @@ fn a_global_read_lock_that_times_out_names_the_statements_it_waited_for() {
     );
     out.check(!out.stderr.contains("config"), "reported as a config error");
     long_query.join().unwrap();
+    assert_eq!(env.pg_count("t"), 0);
+    // An idle session holding LOCK TABLES runs nothing to name: the message says where
+    // to look instead.
+    let held = env.mysql_uncommitted("LOCK TABLES t WRITE");
+    let out = env.cmd(&cfg, &["run"]).run();
+    env.mysql_rollback(held);
+    out.assert_exit(1).assert_stderr_contains(
+        "table locks: none is running now, so an idle session holding LOCK TABLES or a table \
+         lock of an open transaction is the likely one (SHOW PROCESSLIST lists the sessions",
+    );
     assert_eq!(env.pg_count("t"), 0);
     // Out of range: a config error naming the key.
     let bad = env.write_config("[run]\nsnapshot_lock_wait_seconds = 0\n");
@@ -3014,6 +3039,7 @@ fn a_global_read_lock_that_times_out_names_the_statements_it_waited_for() {
 /// nothing else keeps the process alive for the kill.
 #[test]
 fn an_interrupt_while_the_global_read_lock_waits_withdraws_it() {
+    let _serial = LONG_STATEMENTS.lock().unwrap_or_else(|e| e.into_inner());
     let (env, cfg) = two_table_env("ftwrl_int", "");
     // A long write on `t`: FTWRL waits for it (and holds back every other writer).
     let (long_query, _) = long_update(&env, "UPDATE t SET id = id WHERE SLEEP(8) = 0");

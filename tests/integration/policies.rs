@@ -613,10 +613,96 @@ fn rule_null_to_default_writes_the_targets_constant_default() {
     let out = env.my2pg(&["plan"]);
     out.assert_exit(2);
     out.assert_stderr_contains(
-        "acct.seen: rule null_to_default needs a constant default (a literal such as 0, 'x'::text \
-         or '{}'::jsonb): the target's default is computed per row, which a COPY cannot ask for",
+        "acct.seen: rule null_to_default needs a default that is a literal with casts (such as 0, \
+         'x'::text or '{}'::jsonb); the target's default is an expression, which can differ per \
+         row (now(), nextval(...)) and a COPY cannot ask for",
     );
     out.assert_stderr_contains(
         "acct.plain: rule null_to_default needs a target column with a default",
     );
+}
+
+/// null_to_default stores the default as an INSERT would: cast to the column's type
+/// (numeric scale, varchar's trailing spaces, an integer rounding), in the database's own
+/// TimeZone, exact for floats whatever the database's extra_float_digits; a default the
+/// column cannot hold is refused by `plan`; `check` finds the key duplicates it makes.
+#[test]
+fn rule_null_to_default_stores_the_default_as_an_insert_would() {
+    let env = TestEnv::new("rule_null_default_cast");
+    env.mysql_exec(
+        "CREATE TABLE t (id int NOT NULL PRIMARY KEY, n decimal(10,4) NULL, v varchar(10) NULL, \
+           i int NULL, f double NULL, ts datetime NULL, u varchar(20) NULL UNIQUE, \
+           w varchar(10) NULL); \
+         INSERT INTO t VALUES (1, NULL, NULL, NULL, NULL, NULL, NULL, NULL), \
+           (2, 1.5, 'x', 3, 2.5, '2024-05-01 00:00:00', 'a', 'b'), \
+           (3, NULL, NULL, NULL, NULL, NULL, NULL, NULL)",
+    );
+    env.pg_exec(
+        "DO $$ BEGIN EXECUTE format('ALTER DATABASE %I SET TimeZone = ''Asia/Tokyo''', \
+           current_database()); EXECUTE format('ALTER DATABASE %I SET extra_float_digits = 0', \
+           current_database()); END $$",
+    );
+    env.pg_exec(
+        "CREATE TABLE t (id integer PRIMARY KEY, n numeric(10,3) NOT NULL DEFAULT 1.0005, \
+           v varchar(5) NOT NULL DEFAULT 'abcde  ', i integer NOT NULL DEFAULT 1.5, \
+           f double precision NOT NULL DEFAULT 0.30000000000000004, \
+           ts timestamp NOT NULL DEFAULT '2024-01-01 00:00:00+05'::timestamptz, \
+           u varchar(20) DEFAULT 'zz' UNIQUE, w varchar(3) DEFAULT 'toolong')",
+    );
+    let rules = |cols: &[&str]| {
+        cols.iter()
+            .map(|c| format!("[columns.\"t.{c}\"]\nconvert = \"null_to_default\"\n"))
+            .collect::<String>()
+    };
+    // A default the column cannot hold: refused before anything runs.
+    config(&env, &rules(&["w"]));
+    let out = env.my2pg(&["plan"]);
+    out.assert_exit(2);
+    out.assert_stderr_contains(
+        "evaluate the default of \"public\".\"t\".w (rule null_to_default): the default \
+         'toolong'::character varying cannot be stored in the column: ERROR: value too long \
+         for type character varying(3) (SQLSTATE 22001)",
+    );
+    // Two NULLs of a unique column become the same default: check names the key.
+    config(&env, &rules(&["n", "v", "i", "f", "ts", "u"]));
+    let out = env.my2pg(&["check", "--json"]);
+    out.assert_exit(1);
+    let dups: Vec<_> = crate::common::check_findings(&out.json())
+        .into_iter()
+        .filter(|f| f.2 == "duplicate_key")
+        .collect();
+    assert_eq!(dups.len(), 1, "{dups:?}");
+    assert_eq!(
+        (dups[0].1.as_str(), dups[0].3, dups[0].4.clone()),
+        ("u", 1, vec!["(u)=(\"zz\") in 2 rows".to_string()]),
+        "{dups:?}"
+    );
+    config(&env, &rules(&["n", "v", "i", "f", "ts"]));
+    env.my2pg(&["run"]).assert_ok();
+    // Rows 1 and 3 are all NULL in the source: every column gets its default.
+    let defaulted = row(&[
+        Some("1.001"),
+        Some("abcde"),
+        Some("2"),
+        Some("true"),
+        Some("2024-01-01 04:00:00"),
+    ]);
+    assert_eq!(
+        env.pg_rows(
+            "SELECT n::text, v, i::text, (f = '0.30000000000000004'::float8)::text, ts::text \
+             FROM t ORDER BY id"
+        ),
+        vec![
+            defaulted.clone(),
+            row(&[
+                Some("1.500"),
+                Some("x"),
+                Some("3"),
+                Some("false"),
+                Some("2024-05-01 00:00:00")
+            ]),
+            defaulted,
+        ]
+    );
+    env.assert_verifies_equal(&["full", "load"]);
 }

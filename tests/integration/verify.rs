@@ -225,6 +225,14 @@ fn full_verify_reports_each_kind_of_difference_by_key() {
         posts["diffs"].as_array().map(Vec::len) == Some(2),
         &format!("two diffs listed: {posts}"),
     );
+    // The counts are then a lower bound, and the text says why.
+    out.check(
+        posts["counts_complete"] == false,
+        &format!("counts are a lower bound: {posts}"),
+    );
+    out.assert_stderr_contains(
+        "(only part of the differing rows was examined: --max-diffs raises how many)",
+    );
 }
 
 #[test]

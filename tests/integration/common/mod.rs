@@ -656,6 +656,16 @@ impl TestEnv {
     }
 
     /// Runs my2pg with the default config (`write_config("")` if absent).
+    /// `verify --level L` says equal (exit 0) at every level given.
+    #[track_caller]
+    pub fn assert_verifies_equal(&self, levels: &[&str]) {
+        for level in levels {
+            self.my2pg(&["verify", "--level", level])
+                .assert_ok()
+                .assert_stderr_contains(&format!("verify ({level}): equal"));
+        }
+    }
+
     pub fn my2pg(&self, args: &[&str]) -> TestOutput {
         let cfg = self.dir.join("my2pg.toml");
         let cfg = if cfg.exists() {
