@@ -146,22 +146,9 @@ pub async fn read_catalog(
             .push(col);
     }
     // tgtype bit 4 (TRIGGER_TYPE_UPDATE): fires on UPDATE, row or statement level.
-    for r in client
-        .query(
-            "SELECT c.relname, t.tgname FROM pg_trigger t \
-             JOIN pg_class c ON c.oid = t.tgrelid \
-             JOIN pg_namespace n ON n.oid = c.relnamespace \
-             WHERE n.nspname = $1 AND NOT t.tgisinternal AND t.tgenabled <> 'D' \
-               AND t.tgtype::int & 16 <> 0 \
-             ORDER BY c.relname, t.tgname",
-            &[&schema],
-        )
-        .await
-        .map_err(|e| Error::pg("read the target's triggers", &e))?
-    {
-        let name: String = r.get(0);
-        if let Some(t) = tables.get_mut(&name) {
-            t.update_triggers.push(r.get(1));
+    for (table, trigger, tgtype) in user_triggers(client, schema).await? {
+        if let Some(t) = tables.get_mut(&table).filter(|_| tgtype & 16 != 0) {
+            t.update_triggers.push(trigger);
         }
     }
     for r in client
