@@ -1321,9 +1321,24 @@ fn report(
     }
 }
 
+/// The readers, in one consistent snapshot when asked (with several readers, after a
+/// brief global read lock), and the snapshot's binlog position.
+type Readers = (Vec<mysql_async::Conn>, Option<String>);
+
+async fn open_readers(settings: &Settings) -> Result<Readers> {
+    session::open_readers(
+        &settings.source,
+        settings.workers.readers,
+        settings.consistency,
+        settings.snapshot_lock_wait_seconds,
+    )
+    .await
+}
+
 /// What an export needs once the work directory is locked: disk space checked, the
-/// (snapshot) readers open, `run.json` written with the snapshot's binlog position, and
-/// the lane context.
+/// (snapshot) readers open (or `readers`, opened earlier), `run.json` written with the
+/// snapshot's binlog position, and the lane context.
+#[allow(clippy::too_many_arguments)]
 async fn start_export(
     settings: &Settings,
     p: &Prepared,
@@ -1332,15 +1347,13 @@ async fn start_export(
     cancel: Cancel,
     progress: Arc<Progress>,
     events_tx: Option<mpsc::Sender<ExportEvent>>,
+    readers: Option<Readers>,
 ) -> Result<(Arc<ExportCtx>, Vec<mysql_async::Conn>)> {
     check_disk_space(wd, &p.plan, settings, false)?;
-    let (conns, position) = session::open_readers(
-        &settings.source,
-        settings.workers.readers,
-        settings.consistency,
-        settings.snapshot_lock_wait_seconds,
-    )
-    .await?;
+    let (conns, position) = match readers {
+        Some(r) => r,
+        None => open_readers(settings).await?,
+    };
     write_run_file(wd, command, crate::run_id(), p, position.as_deref())?;
     let ctx = Arc::new(ExportCtx {
         plan: Arc::new(p.plan.clone()),
@@ -1380,8 +1393,17 @@ pub async fn export(settings: &Settings, cancel: Cancel) -> Result<RunReport> {
     }
     let plan = Arc::new(p.plan.clone());
     let progress = Arc::new(Progress::default());
-    let (ctx, conns) =
-        start_export(settings, &p, &wd, "export", cancel, progress.clone(), None).await?;
+    let (ctx, conns) = start_export(
+        settings,
+        &p,
+        &wd,
+        "export",
+        cancel,
+        progress.clone(),
+        None,
+        None,
+    )
+    .await?;
     let ticker = progress_ticker(progress, started);
     let manifests = export_all(ctx, conns).await;
     ticker.abort();
@@ -1604,6 +1626,9 @@ pub async fn run(settings: &Settings, cancel: Cancel, opts: LoadOptions<'_>) -> 
         }
         Ok(())
     };
+    // The source's snapshot first: a global read lock that times out or is refused then
+    // stops the run before any table is truncated or loses its indexes.
+    let readers = open_readers(settings).await?;
     prepare_target(
         &mut clients[0],
         &plan,
@@ -1620,8 +1645,8 @@ pub async fn run(settings: &Settings, cancel: Cancel, opts: LoadOptions<'_>) -> 
     hb.loading();
     let progress = Arc::new(Progress::default());
     let (events_tx, events_rx) = mpsc::channel(settings.queues.chunks);
-    // The readers' global read lock can be refused (no RELOAD privilege) and the disk
-    // can fill: the target is already prepared, so put it back like any failure.
+    // The disk can turn out too small once the old files are gone: the target is
+    // already prepared, so put it back like any failure.
     let (ctx, conns) = match start_export(
         settings,
         &p,
@@ -1630,6 +1655,7 @@ pub async fn run(settings: &Settings, cancel: Cancel, opts: LoadOptions<'_>) -> 
         cancel.clone(),
         progress.clone(),
         Some(events_tx),
+        Some(readers),
     )
     .await
     {

@@ -3021,6 +3021,19 @@ fn a_global_read_lock_that_times_out_names_the_statements_it_waited_for() {
          lock of an open transaction is the likely one (SHOW PROCESSLIST lists the sessions",
     );
     assert_eq!(env.pg_count("t"), 0);
+    // The snapshot comes before the target is touched: a `run --fresh` that cannot take
+    // the lock leaves the loaded tables as they were.
+    env.cmd(&cfg, &["run"]).run().assert_ok();
+    let held = env.mysql_uncommitted("LOCK TABLES u WRITE");
+    let out = env.cmd(&cfg, &["run", "--fresh", "--yes"]).run();
+    env.mysql_rollback(held);
+    out.assert_exit(1)
+        .assert_stderr_contains("take the brief global read lock");
+    out.check(
+        !out.stderr.contains("TRUNCATE"),
+        "the target was truncated first",
+    );
+    assert_eq!((env.pg_count("t"), env.pg_count("u")), (1, 1));
     // Out of range: a config error naming the key.
     let bad = env.write_config("[run]\nsnapshot_lock_wait_seconds = 0\n");
     env.cmd(&bad, &["plan"])
