@@ -18,6 +18,9 @@ pub struct ColumnReport {
     /// The config rule applied to the values first (`convert = ...`), if any.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub rule: Option<&'static str>,
+    /// Rule null_to_default: the text written for every NULL.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub null_default: Option<String>,
 }
 
 #[derive(Debug, Serialize)]
@@ -82,6 +85,7 @@ impl PlanReport {
                             converter: c.converter.name(),
                             converter_detail: c.converter.describe(),
                             rule: c.rule.map(|r| r.name()),
+                            null_default: c.null_default.as_ref().map(|d| d.text.clone()),
                         })
                         .collect(),
                 })
@@ -112,14 +116,17 @@ impl PlanReport {
             for c in &t.columns {
                 let _ = writeln!(
                     s,
-                    "      {} {} -> {} {}: {} ({}){}",
+                    "      {} {} -> {} {}: {} ({}){}{}",
                     c.source,
                     c.source_type,
                     c.target,
                     c.target_type,
                     c.converter,
                     c.converter_detail,
-                    c.rule.map_or(String::new(), |r| format!(", rule {r}"))
+                    c.rule.map_or(String::new(), |r| format!(", rule {r}")),
+                    c.null_default
+                        .as_ref()
+                        .map_or(String::new(), |d| format!(": NULL is written as {d:?}"))
                 );
             }
         }

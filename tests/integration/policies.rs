@@ -678,6 +678,35 @@ fn rule_null_to_default_stores_the_default_as_an_insert_would() {
         "{dups:?}"
     );
     config(&env, &rules(&["n", "v", "i", "f", "ts"]));
+    // plan shows what a NULL becomes.
+    let out = env.my2pg(&["plan", "--json"]);
+    out.assert_ok();
+    let shown: Vec<(String, Option<String>)> = out.json()["tables"][0]["columns"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| {
+            (
+                c["source"].as_str().unwrap().to_string(),
+                c["null_default"].as_str().map(str::to_string),
+            )
+        })
+        .collect();
+    let sd = |c: &str, d: Option<&str>| (c.to_string(), d.map(str::to_string));
+    assert_eq!(
+        shown,
+        vec![
+            sd("id", None),
+            sd("n", Some("1.001")),
+            sd("v", Some("abcde")),
+            sd("i", Some("2")),
+            sd("f", Some("0.30000000000000004")),
+            sd("ts", Some("2024-01-01 04:00:00")),
+            sd("u", None),
+            sd("w", None),
+        ]
+    );
+    out.assert_stderr_contains("rule null_to_default: NULL is written as \"abcde\"");
     env.my2pg(&["run"]).assert_ok();
     // Rows 1 and 3 are all NULL in the source: every column gets its default.
     let defaulted = row(&[
