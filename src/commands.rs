@@ -726,6 +726,15 @@ async fn prepare_target(
                                 fk.parent
                             );
                         }
+                        // Its own policy consents to losing rows my2pg did not load; the
+                        // ones it loaded go with their ledger rows and load again.
+                        Some(_) if child.existing_rows == ExistingRows::Truncate => {
+                            tracing::info!(
+                                "{} references {}, which is truncated: it is truncated too (existing_rows = \"truncate\"), and its rows an earlier run loaded load again",
+                                fk.child,
+                                fk.parent
+                            );
+                        }
                         Some(n) => {
                             let why = if n.chunks_in_ledger > 0
                                 && child.existing_rows == ExistingRows::KeepIdentical

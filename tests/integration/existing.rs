@@ -4,7 +4,7 @@
 
 use std::path::PathBuf;
 
-use crate::common::{problems, TestEnv, TestOutput};
+use crate::common::{problems, row, TestEnv, TestOutput};
 
 /// accounts <- items (FK); tags on its own. Source rows: accounts 1..=9, items 1..=12, tags 1..=5.
 const SOURCE: &str = "
@@ -1039,4 +1039,37 @@ fn keep_identical_tells_apart_values_that_postgres_equality_merges() {
             "; existing_rows = \"keep-identical\" matches rows by (id) only: a row already in \
              the target under another key holds this value",
         );
+}
+
+/// A child table loaded by an earlier run (its parent left out then) beside a seeded
+/// row, then the parent copied too with both tables on `truncate`: the child goes into
+/// the same TRUNCATE as its parent and loads again; before, the run told the operator
+/// to set `truncate` on the child, which it already had.
+#[test]
+fn truncate_takes_along_a_partly_loaded_child_whose_own_policy_is_truncate() {
+    let env = TestEnv::new("ex_trunc_partial");
+    let children: Vec<String> = (1..=50).map(|i| format!("({i}, 1)")).collect();
+    env.mysql_exec(&format!(
+        "CREATE TABLE p (id int NOT NULL PRIMARY KEY, v varchar(10) NOT NULL); \
+         INSERT INTO p VALUES (1, 'src'), (2, 'x'); \
+         CREATE TABLE c (id int NOT NULL PRIMARY KEY, pid int NOT NULL); \
+         INSERT INTO c VALUES {}",
+        children.join(", ")
+    ));
+    env.pg_exec(
+        "CREATE TABLE p (id integer PRIMARY KEY, v varchar(10) NOT NULL); \
+         CREATE TABLE c (id integer PRIMARY KEY, pid integer NOT NULL REFERENCES p (id)); \
+         INSERT INTO p VALUES (1, 'seed'); INSERT INTO c VALUES (100, 1)",
+    );
+    env.write_config("[run]\nexclude = [\"p\"]\nexisting_rows = \"keep-identical\"\n");
+    env.my2pg(&["run"]).assert_ok();
+    assert_eq!(env.pg_count("c"), 51);
+    env.write_config("[run]\nexisting_rows = \"truncate\"\n");
+    env.my2pg(&["run"]).assert_ok();
+    assert_eq!(
+        env.pg_rows("SELECT id::text, v FROM p ORDER BY id"),
+        vec![row(&[Some("1"), Some("src")]), row(&[Some("2"), Some("x")])]
+    );
+    assert_eq!(env.pg_count("c"), 50);
+    env.assert_verifies_equal(&["full"]);
 }
