@@ -12,7 +12,8 @@ use crate::secret::Dsn;
 
 /// `: thread 12 (user app, 75 s, Updating), ...`: the longest statements running on
 /// the source besides ours, for an operator to look up (`SHOW PROCESSLIST`, `KILL`);
-/// only those running about as long as the lock waited could have held it back.
+/// only those running about as long as the lock waited could have held it back, and
+/// not those waiting for a global read lock themselves (another one's, or ours).
 /// Their text is not shown: it can hold literals such as passwords. Empty when the
 /// processlist cannot be read.
 async fn running_statements(dsn: &Dsn, ours: u32, waited_secs: u32) -> String {
@@ -23,7 +24,11 @@ async fn running_statements(dsn: &Dsn, ours: u32, waited_secs: u32) -> String {
         .exec(
             "SELECT ID, USER, TIME, COALESCE(STATE, '') FROM information_schema.PROCESSLIST \
              WHERE COMMAND NOT IN ('Sleep', 'Daemon', 'Binlog Dump') AND ID <> CONNECTION_ID() \
-             AND ID <> ? AND INFO IS NOT NULL AND TIME >= ? ORDER BY TIME DESC, ID LIMIT 5",
+             AND ID <> ? AND INFO IS NOT NULL AND TIME >= ? \
+             AND COALESCE(STATE, '') NOT IN ('Waiting for backup lock', \
+               'Waiting for global read lock') \
+             AND INFO NOT LIKE 'FLUSH TABLES WITH READ LOCK%' \
+             ORDER BY TIME DESC, ID LIMIT 5",
             (ours, waited_secs.saturating_sub(1)),
         )
         .await;
