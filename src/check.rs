@@ -921,7 +921,7 @@ async fn seeded_findings(settings: &Settings, plan: &Plan) -> Result<Vec<CheckFi
 
 /// Tables my2pg does not load that hold rows and reference a table `existing_rows =
 /// "truncate"` will empty: Postgres refuses that TRUNCATE, so the run would stop.
-async fn truncate_blocked(
+pub(crate) async fn truncate_blocked(
     settings: &Settings,
     plan: &Plan,
     fks: &[crate::catalog::ForeignKey],

@@ -614,7 +614,17 @@ async fn check_existing_rows(
 }
 
 pub async fn plan(settings: &Settings) -> Result<PlanReport> {
-    let p = prepare(settings).await?;
+    let mut p = prepare(settings).await?;
+    // A truncate Postgres would refuse stops import and run before they load: blocking
+    // here too (export, which never truncates, does not check it).
+    for f in crate::check::truncate_blocked(settings, &p.plan, &p.fks).await? {
+        p.plan.problems.push(crate::plan::Problem {
+            kind: crate::plan::ProblemKind::TruncateBlocked,
+            table: f.table,
+            column: None,
+            message: f.message,
+        });
+    }
     Ok(PlanReport::new(&p.plan))
 }
 

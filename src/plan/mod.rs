@@ -33,6 +33,9 @@ pub enum ProblemKind {
     TargetNotEmpty,
     /// Blocks import/run only: the target user lacks a privilege the load needs.
     TargetPrivileges,
+    /// Blocks import/run only (found by `plan` and `check`): `existing_rows =
+    /// "truncate"` needs a TRUNCATE that Postgres would refuse.
+    TruncateBlocked,
     // Warnings.
     TargetOnlyTable,
     SkippedColumn,
@@ -602,7 +605,9 @@ impl Plan {
         self.problems.iter().all(|p| {
             matches!(
                 p.kind,
-                ProblemKind::TargetNotEmpty | ProblemKind::TargetPrivileges
+                ProblemKind::TargetNotEmpty
+                    | ProblemKind::TargetPrivileges
+                    | ProblemKind::TruncateBlocked
             )
         })
     }

@@ -264,7 +264,14 @@ fn truncating_a_parent_needs_its_non_empty_copied_children_too() {
         "",
         "[tables.\"accounts\"]\nexisting_rows = \"truncate\"\n\n[tables.\"items\"]\nexisting_rows = \"keep-identical\"\n",
     );
-    // check says so first.
+    // plan says so first (blocking), then check.
+    let out = run(&env, &cfg, &["plan", "--json"]);
+    out.assert_exit(2);
+    assert_eq!(
+        problems(&out.json()),
+        vec![("truncate_blocked".to_string(), "items".to_string(), None)]
+    );
+    out.assert_stderr_contains("cannot truncate accounts: copied table items references it");
     let out = run(&env, &cfg, &["check", "--json"]);
     out.assert_exit(1);
     let report = out.json();
