@@ -151,7 +151,7 @@ impl PlanReport {
         if !self.skipped_tables.is_empty() {
             let _ = writeln!(s, "Source tables not copied:");
             for k in &self.skipped_tables {
-                let _ = writeln!(s, "  {}: {}", k.table, k.reason);
+                let _ = writeln!(s, "  {} (~{} rows): {}", k.table, k.est_rows, k.reason);
             }
         }
         if !self.non_empty_tables.is_empty() {
@@ -272,7 +272,11 @@ impl RunReport {
             s.push('\n');
         }
         for k in &self.skipped_tables {
-            let _ = writeln!(s, "  not copied: {} ({})", k.table, k.reason);
+            let _ = writeln!(
+                s,
+                "  not copied: {} (~{} rows; {})",
+                k.table, k.est_rows, k.reason
+            );
         }
         for c in &self.skipped_columns {
             let _ = writeln!(

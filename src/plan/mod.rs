@@ -238,6 +238,8 @@ pub struct SkippedColumn {
 pub struct Skipped {
     pub table: String,
     pub reason: String,
+    /// The source's row estimate (statistics, not exact): what is left behind.
+    pub est_rows: u64,
 }
 
 #[derive(Debug, Clone)]
@@ -805,6 +807,7 @@ pub fn build_plan(
                 plan.skipped.push(Skipped {
                     table: st.name.clone(),
                     reason: "excluded by run.exclude".into(),
+                    est_rows: st.est_rows,
                 });
             }
             !excluded
@@ -844,6 +847,7 @@ pub fn build_plan(
             plan.skipped.push(Skipped {
                 table: st.name.clone(),
                 reason,
+                est_rows: st.est_rows,
             });
             continue;
         };

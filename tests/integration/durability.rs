@@ -3012,9 +3012,12 @@ fn a_global_read_lock_that_times_out_names_the_statements_it_waited_for() {
     long_query.join().unwrap();
     assert_eq!(env.pg_count("t"), 0);
     // An idle session holding LOCK TABLES runs nothing to name: the message says where
-    // to look instead.
+    // to look instead. (A longer wait: only statements running that long are named, so
+    // other tests' statements on the shared server stay out of it.)
+    let idle_cfg =
+        env.write_config("[workers]\nreaders = 2\n[run]\nsnapshot_lock_wait_seconds = 6\n");
     let held = env.mysql_uncommitted("LOCK TABLES t WRITE");
-    let out = env.cmd(&cfg, &["run"]).run();
+    let out = env.cmd(&idle_cfg, &["run"]).run();
     env.mysql_rollback(held);
     out.assert_exit(1).assert_stderr_contains(
         "table locks: none is running now, so an idle session holding LOCK TABLES or a table \

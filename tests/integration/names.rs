@@ -130,13 +130,19 @@ fn exact_table_names_win_and_unicode_case_folds() {
             ("Клиенты".to_string(), "клиенты".to_string())
         ]
     );
+    let skipped: Vec<(&str, &str)> = report["skipped_tables"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| (t["table"].as_str().unwrap(), t["reason"].as_str().unwrap()))
+        .collect();
     assert_eq!(
-        report["skipped_tables"],
-        serde_json::json!([{
-            "table": "Users",
-            "reason": "target table \"users\" is matched exactly by another source table; \
-                       names that differ only in case are never guessed"
-        }])
+        skipped,
+        vec![(
+            "Users",
+            "target table \"users\" is matched exactly by another source table; \
+             names that differ only in case are never guessed"
+        )]
     );
     env.my2pg(&["run"]).assert_ok();
     assert_eq!(

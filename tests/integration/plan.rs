@@ -410,6 +410,19 @@ fn plan_lists_source_only_and_excluded_tables_as_skipped() {
             "migrations_typeorm".to_string()
         ]
     );
+    // Each with the rows it leaves behind, as the source's statistics count them.
+    let stats = env.mysql_rows(
+        "SELECT CAST(TABLE_ROWS AS CHAR) FROM information_schema.TABLES \
+         WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = 'legacy_only_source'",
+    );
+    let est = report["skipped_tables"][0]["est_rows"]
+        .as_u64()
+        .map(|n| n.to_string());
+    assert_eq!(vec![vec![est.clone()]], stats);
+    plan.assert_stderr_contains(&format!(
+        "  legacy_only_source (~{} rows): no table of that name in target schema",
+        est.unwrap_or_default()
+    ));
     let target_only: Vec<String> =
         serde_json::from_value(report["target_only_tables"].clone()).unwrap();
     assert!(
