@@ -13,7 +13,7 @@ use rayon::prelude::*;
 
 use crate::commands::prepare;
 use crate::config::Settings;
-use crate::convert::{excerpt, ProblemClass};
+use crate::convert::{excerpt, excerpt_as, ProblemClass};
 use crate::error::{Error, ErrorKind, Result};
 use crate::ident::MyIdent;
 use crate::pipeline::read::{give_back, read_table, RowLane, Segment};
@@ -82,7 +82,11 @@ fn scan_rows(t: &TablePlan, rows: &[Row]) -> Tally {
                         let e = tally.entry((i, class, true)).or_insert((0, Vec::new()));
                         e.0 += 1;
                         if e.1.len() < SAMPLES {
-                            e.1.push(format!("{} value {}", format_key(t, row), excerpt(v)));
+                            e.1.push(format!(
+                                "{} value {}",
+                                format_key(t, row),
+                                excerpt_as(v, &col.source_type)
+                            ));
                         }
                     }
                 }
@@ -106,7 +110,11 @@ fn scan_rows(t: &TablePlan, rows: &[Row]) -> Tally {
             let e = tally.entry((i, class, handled)).or_insert((0, Vec::new()));
             e.0 += 1;
             if e.1.len() < SAMPLES {
-                e.1.push(format!("{} value {}", format_key(t, row), excerpt(v)));
+                e.1.push(format!(
+                    "{} value {}",
+                    format_key(t, row),
+                    excerpt_as(v, &col.source_type)
+                ));
             }
         }
     }

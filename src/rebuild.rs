@@ -32,7 +32,9 @@ ALTER TABLE my2pg.rebuild_objects DROP CONSTRAINT IF EXISTS rebuild_objects_kind
 ALTER TABLE my2pg.rebuild_objects ADD CONSTRAINT rebuild_objects_kind_check
     CHECK (kind IN ('index', 'unique', 'fk', 'reloption'));
 ALTER TABLE my2pg.rebuild_objects ADD COLUMN IF NOT EXISTS tablespace text,
-    ADD COLUMN IF NOT EXISTS comment text";
+    ADD COLUMN IF NOT EXISTS comment text,
+    ADD COLUMN IF NOT EXISTS referenced_index_schema text,
+    ADD COLUMN IF NOT EXISTS referenced_index text";
 
 /// Per copied table: its own and its TOAST table's `autovacuum_enabled` ('' = not set).
 const RELOPTIONS_SQL: &str = "
@@ -95,8 +97,8 @@ pub(crate) use index_key_columns_and_joins;
 
 /// Candidates for `deferrable_uniques`: unique constraints ('unique') and unique indexes
 /// ('index') on plain columns of ordinary tables that no FK references and no other
-/// constraint uses, whose collations compare bytes and whose NULLs are distinct. The
-/// last column holds the key columns' names, after the tablespace and the comment. A
+/// constraint uses, whose collations compare bytes and whose NULLs are distinct. After
+/// the tablespace and the comment come the index's name and the key columns' names. A
 /// constraint's definition is its index's (which keeps storage parameters, not the
 /// tablespace: that is recorded apart), a newline, and its deferrability:
 /// `rebuild_unique` builds the index, then attaches.
@@ -111,6 +113,7 @@ SELECT n.nspname::text, c.relname::text,
   (SELECT spcname::text FROM pg_tablespace WHERE oid = i.reltablespace),
   CASE WHEN k.oid IS NULL THEN obj_description(x.indexrelid, 'pg_class')
     ELSE obj_description(k.oid, 'pg_constraint') END,
+  i.relname::text,
   ",
     index_key_columns_and_joins!(),
     "LEFT JOIN pg_constraint k ON k.conindid = x.indexrelid AND k.conrelid = x.indrelid AND k.contype = 'u'
@@ -201,13 +204,22 @@ pub async fn deferrable_uniques(
         .query(UNIQUES_SQL, &[&schema, &names])
         .await
         .map_err(|e| Error::pg("read unique constraint definitions", &e))?;
+    let referenced = recorded_fk_indexes(client).await?;
     let mut out = Vec::new();
     for r in &rows {
         let table: String = r.get(1);
-        let columns: Vec<String> = r.get(7);
+        let index: String = r.get(7);
+        let columns: Vec<String> = r.get(8);
         let Some(t) = plan.tables.iter().find(|t| t.target.name == table) else {
             continue;
         };
+        // An FK dropped by an interrupted run still references its index: rebuilding
+        // that index would bind the FK to another one (the primary key, say) when it
+        // is re-added.
+        let schema_name: String = r.get(0);
+        if referenced.contains(&(schema_name, index)) {
+            continue;
+        }
         if source_enforces(t, &columns) {
             out.push((
                 r.get(0),
@@ -221,6 +233,46 @@ pub async fn deferrable_uniques(
         }
     }
     Ok(out)
+}
+
+/// (schema, index) of the indexes the FKs recorded by an earlier, interrupted run were
+/// bound to (`conindid`). Records of an older my2pg have none; records this user cannot
+/// read (another user's ledger, which `plan` reports) count as none.
+async fn recorded_fk_indexes(
+    client: &Client,
+) -> Result<std::collections::HashSet<(String, String)>> {
+    let what = "read the indexes recorded FKs reference";
+    let present: bool = client
+        .query_one(
+            "SELECT EXISTS (SELECT FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace \
+             WHERE n.nspname = 'my2pg' AND c.relname = 'rebuild_objects' \
+               AND has_schema_privilege(n.oid, 'USAGE') AND has_table_privilege(c.oid, 'SELECT'))",
+            &[],
+        )
+        .await
+        .map_err(|e| Error::pg(what, &e))?
+        .get(0);
+    if !present {
+        return Ok(Default::default());
+    }
+    // to_jsonb: the columns may not exist yet (an older my2pg made the table).
+    let rows = client
+        .query(
+            "SELECT to_jsonb(r) ->> 'referenced_index_schema', to_jsonb(r) ->> 'referenced_index' \
+             FROM my2pg.rebuild_objects r WHERE kind = 'fk'",
+            &[],
+        )
+        .await
+        .map_err(|e| Error::pg(what, &e))?;
+    Ok(rows
+        .iter()
+        .filter_map(|r| {
+            Some((
+                r.get::<_, Option<String>>(0)?,
+                r.get::<_, Option<String>>(1)?,
+            ))
+        })
+        .collect())
 }
 
 /// (schema, table, kind, name, definition, tablespace, comment) of an object to record.
@@ -284,9 +336,19 @@ pub async fn drop_for_load(
         .await
         .map_err(|e| Error::pg("begin drop", &e))?;
     for (s, t, kind, name, def, tablespace, comment) in &objects {
+        // An FK keeps the name of the index it is bound to, read before it is dropped.
         tx.execute(
             "INSERT INTO my2pg.rebuild_objects (schema_name, table_name, kind, object_name, \
-               definition, tablespace, comment) VALUES ($1, $2, $3, $4, $5, $6, $7) \
+               definition, tablespace, comment, referenced_index_schema, referenced_index) \
+             SELECT $1, $2, $3, $4, $5, $6, $7, ri.nspname, ri.relname \
+             FROM (SELECT 1) one LEFT JOIN ( \
+               SELECT rn.nspname::text, i.relname::text FROM pg_constraint k \
+               JOIN pg_class c ON c.oid = k.conrelid \
+               JOIN pg_namespace n ON n.oid = c.relnamespace \
+               JOIN pg_class i ON i.oid = k.conindid \
+               JOIN pg_namespace rn ON rn.oid = i.relnamespace \
+               WHERE $3 = 'fk' AND k.contype = 'f' AND n.nspname = $1 AND c.relname = $2 \
+                 AND k.conname = $4) ri ON true \
              ON CONFLICT DO NOTHING",
             &[s, t, kind, name, def, tablespace, comment],
         )

@@ -57,6 +57,15 @@ pub struct MyType {
 }
 
 impl MyType {
+    /// D of a FLOAT(M,D) / DOUBLE(M,D) column (MySQL rounds its values to D decimals).
+    pub fn float_scale(&self) -> Option<u8> {
+        if !matches!(self.base, MyBase::Float | MyBase::Double) {
+            return None;
+        }
+        let inner = self.column_type.split_once('(')?.1.split_once(')')?.0;
+        inner.split_once(',')?.1.trim().parse().ok()
+    }
+
     pub fn parse(data_type: &str, column_type: &str, charset: Option<&str>) -> MyType {
         let dt = data_type.to_ascii_lowercase();
         let ct = column_type.to_ascii_lowercase();
@@ -233,6 +242,19 @@ pub struct SourceTable {
     /// The next AUTO_INCREMENT value MySQL would hand out (ids below it may have been
     /// handed out and deleted since).
     pub auto_increment: Option<u64>,
+    /// `ENGINE` as the server reports it (`InnoDB`, `MyISAM`, `Aria`, ...).
+    pub engine: String,
+}
+
+impl SourceTable {
+    /// The engine keeps versions a consistent snapshot reads (InnoDB, MyRocks, TokuDB).
+    /// MyISAM, Aria, MEMORY and the rest show every reader the rows as they are now.
+    pub fn in_snapshot(&self) -> bool {
+        matches!(
+            self.engine.to_ascii_lowercase().as_str(),
+            "innodb" | "xtradb" | "rocksdb" | "tokudb"
+        )
+    }
 }
 
 /// The kind of a Postgres column type after resolving domains.

@@ -41,7 +41,8 @@ pub async fn read_catalog(conn: &mut Conn, db: &str) -> Result<Vec<SourceTable>>
     }
     let tables: Vec<Row> = conn
         .exec(
-            "SELECT TABLE_NAME, COALESCE(TABLE_ROWS, 0), COALESCE(DATA_LENGTH, 0), AUTO_INCREMENT \
+            "SELECT TABLE_NAME, COALESCE(TABLE_ROWS, 0), COALESCE(DATA_LENGTH, 0), AUTO_INCREMENT, \
+               COALESCE(ENGINE, '') \
              FROM information_schema.TABLES WHERE TABLE_SCHEMA = ? AND TABLE_TYPE = 'BASE TABLE'",
             (db,),
         )
@@ -61,6 +62,7 @@ pub async fn read_catalog(conn: &mut Conn, db: &str) -> Result<Vec<SourceTable>>
                 est_rows: num(r, 1),
                 est_bytes: num(r, 2),
                 auto_increment: opt_text(r, 3).and_then(|v| v.parse().ok()),
+                engine: text(r, 4),
             },
         );
     }

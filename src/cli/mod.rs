@@ -352,7 +352,8 @@ Command::Run(r) => {
                 "restoring the indexes and constraints dropped for the load failed (the errors are above): the next run restores them (`my2pg status` lists them)"
             },
             _ = shutdown_signal() => {
-                "a second signal skipped restoring the indexes and constraints dropped for the load: the next run restores them (`my2pg status` lists them)"
+                // It may have come before anything was dropped: say only what is known.
+                "a second signal skipped putting back any indexes and constraints dropped for the load: `my2pg status` lists those still dropped, and the next run restores them"
             }
         };
         let fresh = match &cli.command {

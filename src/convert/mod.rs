@@ -188,6 +188,11 @@ impl ProblemClass {
                 "make the target column a plain interval (no field list, no precision), or fix \
                  them in the source"
             }
+            // An escape, not a byte: json and text keep it.
+            (ProblemClass::NulByte, Converter::Json { .. }) => {
+                "make the target column json or text (they keep \\u0000), drop the escapes: \
+                 convert = \"strip_nul\", or fix them in the source"
+            }
             (ProblemClass::OutOfRange | ProblemClass::PrecisionLoss, Converter::Json { .. }) => {
                 "make the target column json or text (jsonb holds only numbers PostgreSQL's \
                  numeric can), or fix them in the source"
@@ -288,7 +293,12 @@ pub enum Converter {
     Float64,
     /// float/double into numeric(p,s): the shortest decimal that reads back as the same
     /// binary value (what MySQL prints), digits the target would round are an error.
-    FloatToNumeric { bounds: Option<NumericBounds> },
+    /// A FLOAT(M,D) / DOUBLE(M,D) column (`scale` D) holds D-decimal values: the value
+    /// rounded to D decimals, as MySQL shows it.
+    FloatToNumeric {
+        bounds: Option<NumericBounds>,
+        scale: Option<u8>,
+    },
     /// decimal into real/double precision: only values the binary type holds exactly as
     /// written (`0.10` yes, `1234567890.1234567891` no: it would read back shorter).
     DecimalToFloat { single: bool },
@@ -411,7 +421,12 @@ impl Converter {
             }
             Converter::Float32 => "float (shortest f32)".into(),
             Converter::Float64 => "double (shortest f64)".into(),
-            Converter::FloatToNumeric { .. } => "float->numeric (shortest decimal, exact)".into(),
+            Converter::FloatToNumeric { scale: None, .. } => {
+                "float->numeric (shortest decimal, exact)".into()
+            }
+            Converter::FloatToNumeric { scale: Some(d), .. } => {
+                format!("float->numeric (rounded to the source's {d} decimals, as MySQL shows it)")
+            }
             Converter::DecimalToFloat { single: true } => {
                 "decimal->real (exact values only)".into()
             }
@@ -555,7 +570,7 @@ impl Converter {
                     }
                 }
             }
-            Converter::FloatToNumeric { bounds } => {
+            Converter::FloatToNumeric { bounds, scale } => {
                 let d = match v {
                     Value::Float(f) => FloatText::Single(*f),
                     Value::Double(d) => FloatText::Double(*d),
@@ -565,9 +580,14 @@ impl Converter {
                     return err(ProblemClass::OutOfRange, "not a finite number");
                 }
                 let start = out.len();
-                // Display is the shortest round-trip digits, never in exponent form.
-                use std::io::Write as _;
-                let _ = write!(out, "{d}");
+                match scale.and_then(|s| float_at_scale(v, s.into())) {
+                    Some(text) => out.extend_from_slice(text.as_bytes()),
+                    None => {
+                        // Display is the shortest round-trip digits, never in exponent form.
+                        use std::io::Write as _;
+                        let _ = write!(out, "{d}");
+                    }
+                }
                 if let Some(b) = bounds {
                     if let Err(e) = b.check(&out[start..]) {
                         out.truncate(start);
@@ -970,6 +990,7 @@ pub fn choose(
         },
         Float | Double if t == "numeric" => Some(Converter::FloatToNumeric {
             bounds: NumericBounds::of(dst),
+            scale: src.float_scale(),
         }),
         Float => matches!(t, "float4" | "float8").then_some(Converter::Float32),
         Double => (t == "float8").then_some(Converter::Float64),
@@ -1322,12 +1343,16 @@ impl FloatText {
 impl fmt::Display for FloatText {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            // The digits Postgres prints for the real, as the float converter writes
-            // them (Rust's own formatting differs where two decimals are equally short).
+            // The digits Postgres prints for the real or double, as the float converter
+            // writes them (Rust's own formatting differs where two decimals are equally
+            // short).
             FloatText::Single(x) if x.is_finite() => {
                 f.write_str(&plain_decimal(&real::pg_real_text(*x)))
             }
             FloatText::Single(x) => write!(f, "{x}"),
+            FloatText::Double(x) if x.is_finite() => {
+                f.write_str(&plain_decimal(&real::pg_double_text(*x)))
+            }
             FloatText::Double(x) => write!(f, "{x}"),
         }
     }
@@ -1866,12 +1891,53 @@ impl Rule {
     }
 }
 
+/// A FLOAT(M,D) / DOUBLE(M,D) value as MySQL shows it: rounded to its D decimals, zero
+/// without a sign. MySQL rounds to D on store, but keeps a binary value near the decimal
+/// (25.9276 in a double(16,4) is 25.927599999999998), so the shortest text would show
+/// digits the column does not mean. None for a value that is not a finite float.
+pub fn float_at_scale(v: &Value, scale: usize) -> Option<String> {
+    let text = match v {
+        Value::Float(f) if f.is_finite() => format!("{f:.scale$}"),
+        Value::Double(d) if d.is_finite() => format!("{d:.scale$}"),
+        _ => return None,
+    };
+    Some(match text.strip_prefix('-') {
+        Some(abs) if abs.bytes().all(|b| matches!(b, b'0' | b'.')) => abs.to_string(),
+        _ => text,
+    })
+}
+
 /// A short, printable rendering of a value for error messages.
 fn short_float(plain: String, scientific: impl FnOnce() -> String) -> String {
     if plain.len() > 24 {
         scientific()
     } else {
         plain
+    }
+}
+
+/// `excerpt`, with a date or time shown as the source column's type shows it: a `date`
+/// without a time of day, `datetime(3)` with three fractional digits.
+pub fn excerpt_as(v: &Value, source_type: &str) -> String {
+    let fsp = |t: &str| {
+        t.split_once('(')
+            .and_then(|(_, n)| n.trim_end_matches(')').parse::<usize>().ok())
+            .unwrap_or(0)
+            .min(6)
+    };
+    let t = source_type.trim().to_ascii_lowercase();
+    match v {
+        Value::Date(y, m, d, ..) if t == "date" => format!("{y:04}-{m:02}-{d:02}"),
+        Value::Date(y, m, d, h, mi, s, us)
+            if t.starts_with("datetime") || t.starts_with("timestamp") =>
+        {
+            let whole = format!("{y:04}-{m:02}-{d:02} {h:02}:{mi:02}:{s:02}");
+            match fsp(&t) {
+                0 => whole,
+                n => format!("{whole}.{}", &format!("{us:06}")[..n]),
+            }
+        }
+        _ => excerpt(v),
     }
 }
 

@@ -1144,6 +1144,19 @@ fn zero_date_text_is_recognized_only_in_the_date_fields() {
 }
 
 #[test]
+fn dates_are_excerpted_as_their_source_type_shows_them() {
+    let v = Value::Date(2024, 2, 0, 10, 0, 0, 500_000);
+    let zero = Value::Date(0, 0, 0, 0, 0, 0, 0);
+    assert_eq!(excerpt_as(&zero, "date"), "0000-00-00");
+    assert_eq!(excerpt_as(&zero, "datetime"), "0000-00-00 00:00:00");
+    assert_eq!(excerpt_as(&v, "datetime(3)"), "2024-02-00 10:00:00.500");
+    assert_eq!(excerpt_as(&v, "TIMESTAMP(6)"), "2024-02-00 10:00:00.500000");
+    assert_eq!(excerpt_as(&v, "timestamp"), "2024-02-00 10:00:00");
+    // Another source type (a string read as a date) keeps the full form.
+    assert_eq!(excerpt_as(&v, "varchar(20)"), "2024-02-00 10:00:00.500000");
+}
+
+#[test]
 fn long_floats_are_excerpted_in_scientific_notation() {
     assert_eq!(excerpt(&Value::Double(1e300)), "1e300");
     assert_eq!(excerpt(&Value::Double(-1.5e-300)), "-1.5e-300");
@@ -1182,6 +1195,12 @@ fn remedies_offer_null_rules_only_for_nullable_targets() {
     assert!(ProblemClass::DuplicateJsonKey
         .remedy_for(&jsonb, true, None)
         .contains("json_duplicate_keys = \"last\" (MySQL reads"));
+    // `\u0000` into jsonb is an escape, not a NUL byte.
+    assert_eq!(
+        ProblemClass::NulByte.remedy_for(&jsonb, true, None),
+        "make the target column json or text (they keep \\u0000), drop the escapes: convert = \
+         \"strip_nul\", or fix them in the source"
+    );
     assert_eq!(
         ProblemClass::DuplicateJsonKey.remedy_for(&jsonb, true, Some(Rule::StripNulEscapes)),
         "make the target column json, or fix them in the source (a column takes one rule, and \
@@ -1260,8 +1279,11 @@ fn float_into_numeric_takes_postgres_digits_in_plain_form() {
     }
     // 299.640625 exactly, halfway between two shortest decimals: the one Postgres prints.
     let mut out = Vec::new();
-    Converter::FloatToNumeric { bounds: None }
-        .convert(&Value::Float(f32::from_bits(0x4395_d200)), &mut out)
-        .unwrap();
+    Converter::FloatToNumeric {
+        bounds: None,
+        scale: None,
+    }
+    .convert(&Value::Float(f32::from_bits(0x4395_d200)), &mut out)
+    .unwrap();
     assert_eq!(out, b"299.64062");
 }

@@ -9,7 +9,7 @@ use rayon::prelude::*;
 
 use super::read::give_back;
 use super::{Cancel, EncodedBatch, RowBatch};
-use crate::convert::{excerpt, ProblemClass};
+use crate::convert::{excerpt, excerpt_as, ProblemClass};
 use crate::error::{Error, ErrorKind, Result};
 use crate::plan::TablePlan;
 
@@ -89,7 +89,8 @@ pub fn encode_rows(t: &TablePlan, rows: &[Row]) -> Result<Encoded> {
                 excerpt: if class == ProblemClass::OverMaxAllowedPacket {
                     "its stored value".into()
                 } else {
-                    row.as_ref(i).map_or_else(String::new, excerpt)
+                    row.as_ref(i)
+                        .map_or_else(String::new, |v| excerpt_as(v, &col.source_type))
                 },
                 reason: source_read_reason(t, i, class),
             }
@@ -125,7 +126,7 @@ pub fn encode_rows(t: &TablePlan, rows: &[Row]) -> Result<Encoded> {
                         table: t.source.clone(),
                         column: col.source.clone(),
                         pk: format_key(t, row),
-                        excerpt: excerpt(v),
+                        excerpt: excerpt_as(v, &col.source_type),
                         reason: with_binary_hint(col, &e, &value),
                     })?;
             }

@@ -75,6 +75,9 @@ pub enum ProblemKind {
     /// Warning: the source integer type holds values the target integer type cannot
     /// (`int unsigned` into integer): a larger value fails the run, naming its row.
     NarrowerTarget,
+    /// Warning: a copied source table's engine (MyISAM, Aria, MEMORY) keeps no versions:
+    /// the consistent snapshot does not cover it.
+    OutsideSnapshot,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -1430,6 +1433,25 @@ fn plan_table(
                 "{}: no source column can be copied into target table \"{}\" (each is \
                  unmatched or generated there): exclude the table or give the target its columns",
                 st.name, tt.name
+            ),
+        });
+    }
+    if !st.in_snapshot() {
+        plan.warnings.push(Problem {
+            kind: ProblemKind::OutsideSnapshot,
+            table: st.name.clone(),
+            column: None,
+            message: format!(
+                "{}: its engine ({}) keeps no row versions, so the consistent snapshot does \
+                 not cover it: rows written while it is exported may be read by one chunk \
+                 and not the next, or not match the other tables. Stop every writer for the \
+                 export, as a cut-over does anyway",
+                st.name,
+                if st.engine.is_empty() {
+                    "unknown"
+                } else {
+                    &st.engine
+                }
             ),
         });
     }

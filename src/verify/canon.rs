@@ -463,7 +463,12 @@ pub fn mysql_value(kind: Kind, v: &Value, out: &mut Vec<u8>) {
                 Err(_) => f32_into(*d as f32, out),
             },
             Kind::Numeric => {
-                let s = format!("{d}");
+                // Postgres's float8 digits, as the converter writes them.
+                let s = if d.is_finite() {
+                    crate::convert::real::pg_double_text(*d)
+                } else {
+                    format!("{d}")
+                };
                 if !decimal(s.as_bytes(), out) {
                     invalid(s.as_bytes(), out)
                 }
@@ -950,6 +955,13 @@ fn trim_ascii(b: &[u8]) -> &[u8] {
 }
 
 // ---- numbers -------------------------------------------------------------------------
+
+/// `decimal`, or the text marked as no number (never equal to a number).
+pub fn decimal_or_invalid(b: &[u8], out: &mut Vec<u8>) {
+    if !decimal(b, out) {
+        invalid(b, out)
+    }
+}
 
 /// Exact decimal normal form: `-0012.3400` -> `-12.34`, `1e2` -> `100`, `0.00` -> `0`.
 /// Returns false (writing nothing) when `b` is not a number.

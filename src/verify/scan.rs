@@ -55,6 +55,8 @@ pub struct Col {
     pub skip: bool,
     /// The source's bit(n) width, for a bit or varbit target: all n digits compare.
     pub bits: Option<u32>,
+    /// A FLOAT(M,D) / DOUBLE(M,D) source into numeric: the copy rounded to D decimals.
+    pub float_scale: Option<usize>,
     /// Rule null_to_default: the text the copy wrote for a source NULL.
     pub null_default: Option<Vec<u8>>,
 }
@@ -68,6 +70,7 @@ impl Col {
             rule: None,
             skip: false,
             bits: None,
+            float_scale: None,
             null_default: None,
         }
     }
@@ -202,9 +205,19 @@ fn process(batch: &Batch, layout: &Layout, mode: &Mode) -> Part {
                         Some(v) => {
                             buf.push(1);
                             buf.extend_from_slice(&[0; 4]);
-                            match (col.kind, col.bits, v.as_ref()) {
-                                (Kind::Bit, Some(n), Value::Bytes(b)) => {
+                            // FLOAT(M,D) into numeric: the D-decimal value the copy wrote.
+                            let scaled = match (col.kind, col.float_scale) {
+                                (Kind::Numeric, Some(d)) => {
+                                    crate::convert::float_at_scale(v.as_ref(), d)
+                                }
+                                _ => None,
+                            };
+                            match (col.kind, col.bits, v.as_ref(), scaled) {
+                                (Kind::Bit, Some(n), Value::Bytes(b), _) => {
                                     canon::bits_exact(b, n, &mut buf)
+                                }
+                                (.., Some(text)) => {
+                                    canon::decimal_or_invalid(text.as_bytes(), &mut buf)
                                 }
                                 _ => canon::mysql_value(col.kind, &v, &mut buf),
                             }
@@ -290,6 +303,18 @@ fn key_text(layout: &Layout, buf: &[u8], enc: &[(usize, usize)]) -> String {
             }
             let v = String::from_utf8_lossy(&buf[s + 5..e]);
             let v = v.strip_prefix("\0invalid:").unwrap_or(&v);
+            // Floats compare as `1e-1`: shown as an operator would type them (`0.1`).
+            let float = match layout.cols[k].kind {
+                Kind::F64 | Kind::F32 => v.parse::<f64>().ok().map(|f| match f {
+                    f if f.is_nan() => "NaN".to_string(),
+                    f if f.is_infinite() && f > 0.0 => "Infinity".to_string(),
+                    f if f.is_infinite() => "-Infinity".to_string(),
+                    // An f32's shortest text, read as f64, prints back the same digits.
+                    f => ryu::Buffer::new().format_finite(f).to_string(),
+                }),
+                _ => None,
+            };
+            let v = float.as_deref().unwrap_or(v);
             // Long enough to copy a hash or token key (an 86-character JWT signature).
             let short: String = v.chars().take(200).collect();
             let cut = short.len() < v.len();
@@ -944,6 +969,37 @@ mod tests {
             [
                 format!("(a, b)=({token}, 1)"),
                 format!("(a, b)=({}…, 2)", &long[..200]),
+            ]
+        );
+    }
+
+    #[test]
+    fn float_keys_are_shown_as_they_are_typed() {
+        let l = Layout {
+            cols: vec![Col::new("d", Kind::F64), Col::new("f", Kind::F32)],
+            key: vec![0, 1],
+            keyless: false,
+            nbuckets: 4096,
+        };
+        let all = Mode::Collect(vec![true; l.nbuckets]);
+        let p = process(
+            &batch(
+                "0.1,42.5
+1e300,-0.25
+NaN,Infinity
+",
+                Origin::CsvIn,
+            ),
+            &l,
+            &all,
+        );
+        let keys: Vec<&str> = p.digests.iter().map(|d| d.key_text.as_str()).collect();
+        assert_eq!(
+            keys,
+            [
+                "(d, f)=(0.1, 42.5)",
+                "(d, f)=(1e300, -0.25)",
+                "(d, f)=(NaN, Infinity)"
             ]
         );
     }

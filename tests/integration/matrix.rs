@@ -507,7 +507,7 @@ fn matrix_floats_into_numeric_decimals_into_floats_datetimes_into_dates() {
             f("f", "0.25"),
             f("p", "\"1234567890.1234567891\""),
             f("q", "\"16777217.0000\""),
-            f("ts", "2024-03-01 12:00:00.000000"),
+            f("ts", "2024-03-01 12:00:00"),
         ]
     );
     let out = env.my2pg(&["run", "--fresh", "--yes", "--json"]);
@@ -651,14 +651,14 @@ fn matrix_floats_match_what_postgres_parses_from_the_mysql_literal() {
     let env = TestEnv::new("mx_floats");
     env.mysql_exec(
         "CREATE TABLE fl (id int NOT NULL PRIMARY KEY, f float NULL, fd float NULL, d double NULL, \
-           fn float NULL)",
+           fn float NULL, dn double NULL)",
     );
     env.pg_exec(
         "CREATE TABLE fl (id integer PRIMARY KEY, f real, fd double precision, d double precision, \
-           fn numeric)",
+           fn numeric, dn numeric)",
     );
     // (id, float literal, double literal)
-    let rows: [(u32, &str, &str); 11] = [
+    let rows: [(u32, &str, &str); 14] = [
         (1, "3.402823466e38", "1.7976931348623157e308"),
         (2, "-3.402823466e38", "-1.7976931348623157e308"),
         (3, "1.17549435e-38", "2.2250738585072014e-308"),
@@ -674,13 +674,18 @@ fn matrix_floats_match_what_postgres_parses_from_the_mysql_literal() {
         // (33893570, -396105200): Postgres never picks it, the ryu crate does.
         (11, "33893568", "33893568"),
         (12, "-396105216", "-396105216"),
+        // Doubles whose shortest decimal (ryu: 3.747626587151678e16) lies exactly on the
+        // halfway point: Postgres prints 3.7476265871516784e+16.
+        (13, "1", "37476265871516784"),
+        (14, "2", "-3494717822445343744"),
+        (15, "3", "1938847153975439872"),
     ];
     let values: Vec<String> = rows
         .iter()
-        .map(|(id, f, d)| format!("({id}, {f}, {f}, {d}, {f})"))
+        .map(|(id, f, d)| format!("({id}, {f}, {f}, {d}, {f}, {d})"))
         .collect();
     env.mysql_exec(&format!(
-        "INSERT INTO fl VALUES {}, (9, NULL, NULL, NULL, NULL)",
+        "INSERT INTO fl VALUES {}, (9, NULL, NULL, NULL, NULL, NULL)",
         values.join(", ")
     ));
     config(&env, "");
@@ -690,7 +695,8 @@ fn matrix_floats_match_what_postgres_parses_from_the_mysql_literal() {
         // precision is the shortest decimal of that f32 (as the README documents).
         let got = env.pg_rows(&format!(
             "SELECT f::text, fd::text, d::text, '{f}'::real::text, '{f}'::real::text::float8::text, \
-             '{d}'::float8::text, fn::text, '{f}'::real::text::numeric::text FROM fl WHERE id = {id}"
+             '{d}'::float8::text, fn::text, '{f}'::real::text::numeric::text, dn::text, \
+             '{d}'::float8::text::numeric::text FROM fl WHERE id = {id}"
         ));
         assert_eq!(got.len(), 1);
         let g = &got[0];
@@ -713,6 +719,7 @@ fn matrix_floats_match_what_postgres_parses_from_the_mysql_literal() {
         assert_eq!(g[1], g[4], "float into double precision for id {id}");
         assert_eq!(g[2], g[5], "double precision for id {id} (source {d})");
         assert_eq!(g[6], g[7], "float into numeric for id {id}");
+        assert_eq!(g[8], g[9], "double into numeric for id {id}");
     }
     assert_eq!(
         env.pg_rows("SELECT f::text, d::text FROM fl WHERE id IN (1, 3, 4, 9) ORDER BY id"),
@@ -727,7 +734,92 @@ fn matrix_floats_match_what_postgres_parses_from_the_mysql_literal() {
         env.pg_value("SELECT fd::text || ' ' || fn::text FROM fl WHERE id = 10"),
         Some("299.64062 299.64062".to_string())
     );
+    assert_eq!(
+        env.pg_value("SELECT dn::text FROM fl WHERE id = 13"),
+        Some("37476265871516784".to_string())
+    );
     // verify reads the float's digits the same way: equal, not a false difference.
+    env.my2pg(&["verify", "--level", "full"])
+        .assert_ok()
+        .assert_stderr_contains("verify (full): equal");
+}
+
+/// Zabbix's old history layout: MySQL double(16,4) into numeric(16,4). MySQL rounds a
+/// FLOAT(M,D) / DOUBLE(M,D) value to D decimals on store but keeps a binary value only
+/// near that decimal (`-0.1591` is stored as -0.15910000000000002, and `d = -0.1591` is
+/// then false), so the shortest text of the double has digits numeric(16,4) would round.
+/// The copy writes the value as MySQL shows it, D decimals; verify agrees.
+#[test]
+fn matrix_floats_with_a_declared_scale_move_as_mysql_shows_them() {
+    let env = TestEnv::new("mx_fscale");
+    env.mysql_exec(
+        "CREATE TABLE h (id int NOT NULL PRIMARY KEY, d double(16,4) NULL, f float(7,4) NULL, \
+           d2 double(10,2) NULL, plain double NULL)",
+    );
+    env.pg_exec(
+        "CREATE TABLE h (id integer PRIMARY KEY, d numeric(16,4), f numeric(7,4), d2 numeric, \
+           plain numeric)",
+    );
+    // Deterministic values with 4 decimals over many magnitudes, plus edges.
+    let mut values = vec![
+        "(1, 25.9276, 1.1, 0.005, 0.1)".to_string(),
+        "(2, -0.1591, -0.00004, -0.004, -0.1591)".to_string(),
+        "(3, 123456789012.3456, 999.9999, 12345678.99, 1e300)".to_string(),
+        "(4, -0.0, -0.0, -0.0, 0)".to_string(),
+        "(5, NULL, NULL, NULL, NULL)".to_string(),
+    ];
+    let mut x: u64 = 0x2545_f491_4f6c_dd1d;
+    for id in 6..2006 {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        let scale = 10u64.pow((x % 9) as u32);
+        let d = (x >> 20) % (scale * 10_000);
+        let sign = if x & 1 == 1 { "-" } else { "" };
+        let (int, frac) = (d / 10_000, d % 10_000);
+        values.push(format!(
+            "({id}, {sign}{int}.{frac:04}, {sign}{}.{frac:04}, {sign}{int}.{:02}, {sign}{int}.{frac:04})",
+            int % 1000,
+            frac % 100
+        ));
+    }
+    env.mysql_exec(&format!("INSERT INTO h VALUES {}", values.join(", ")));
+    // The data holds doubles that are not the nearest double to their decimal.
+    let off: u64 = env
+        .mysql_rows("SELECT count(*) FROM h WHERE d <> CAST(CAST(d AS CHAR) AS DOUBLE)")[0][0]
+        .as_deref()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(off > 0, "no double(16,4) value is off its decimal");
+    config(&env, "[run]\nchunk_rows = 300");
+    env.my2pg(&["run", "--json"]).assert_ok();
+    let mysql = env.mysql_rows(
+        "SELECT id, CAST(d AS CHAR), CAST(f AS CHAR), CAST(d2 AS CHAR) FROM h ORDER BY id",
+    );
+    let pg = env.pg_rows("SELECT id::text, d::text, f::text, d2::text FROM h ORDER BY h.id");
+    assert_eq!(pg.len(), 2005);
+    let differ: Vec<_> = pg
+        .iter()
+        .zip(&mysql)
+        .filter(|(p, m)| p != m)
+        .take(5)
+        .collect();
+    assert!(
+        differ.is_empty(),
+        "PostgreSQL vs MariaDB's display: {differ:?}"
+    );
+    assert_eq!(
+        env.pg_rows(
+            "SELECT d::text, f::text, d2::text, plain::text FROM h WHERE id IN (1, 2, 4) ORDER BY id"
+        ),
+        vec![
+            // MariaDB itself stores 0.005 in a double(10,2) as 0.00.
+            row(&[Some("25.9276"), Some("1.1000"), Some("0.00"), Some("0.1")]),
+            row(&[Some("-0.1591"), Some("0.0000"), Some("0.00"), Some("-0.1591")]),
+            row(&[Some("0.0000"), Some("0.0000"), Some("0.00"), Some("0")]),
+        ]
+    );
     env.my2pg(&["verify", "--level", "full"])
         .assert_ok()
         .assert_stderr_contains("verify (full): equal");

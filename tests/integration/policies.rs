@@ -76,7 +76,7 @@ fn policy_zero_dates_error_is_the_default() {
     config(&env, "");
     let out = env.my2pg(&["run", "--json"]);
     out.assert_exit(1).assert_stderr_contains(
-        "table `ev`, column `d`, primary key (id)=(1): cannot convert 0000-00-00 00:00:00.000000: \
+        "table `ev`, column `d`, primary key (id)=(1): cannot convert 0000-00-00: \
          zero date (0000-00-00) has no PostgreSQL equivalent",
     );
     assert_eq!(env.pg_count("ev"), 0);
@@ -94,7 +94,7 @@ fn policy_zero_dates_null_still_fails_a_not_null_target() {
     config(&env, "[run]\nzero_dates = \"null\"");
     let out = env.my2pg(&["run", "--json"]);
     out.assert_exit(1).assert_stderr_contains(
-        "table `ev`, column `d`, primary key (id)=(2): cannot convert 0000-00-00 00:00:00.000000: \
+        "table `ev`, column `d`, primary key (id)=(2): cannot convert 0000-00-00: \
          zero date (0000-00-00) has no PostgreSQL equivalent",
     );
     assert_eq!(env.pg_count("ev"), 0);
@@ -141,9 +141,9 @@ fn rule_zero_date_to_null_applies_to_its_column_only() {
     env.my2pg(&["run", "--json"])
         .assert_exit(1)
         .assert_stderr_contains(
-        "table `ev`, column `b`, primary key (id)=(1): cannot convert 0000-00-00 00:00:00.000000: \
+            "table `ev`, column `b`, primary key (id)=(1): cannot convert 0000-00-00 00:00:00: \
              zero date (0000-00-00) has no PostgreSQL equivalent",
-    );
+        );
 }
 
 #[test]

@@ -300,6 +300,44 @@ fn load_verify_needs_no_source_and_catches_a_changed_row() {
     );
 }
 
+/// A table a failed run exported part of, then left out with `run.exclude`: its files stay
+/// in the work directory, and `--level load` leaves it out as `--level full` does (it
+/// reported it DIFFERENT, "manifest incomplete").
+#[test]
+fn load_verify_leaves_out_a_table_run_exclude_now_leaves_out() {
+    let env = TestEnv::new("verify_load_excl");
+    env.mysql_exec(
+        "CREATE TABLE good (id int NOT NULL PRIMARY KEY, v varchar(10) NULL); \
+         INSERT INTO good VALUES (1, 'a'), (2, 'b'), (3, 'c'); \
+         CREATE TABLE bad (id int NOT NULL PRIMARY KEY, vb varbinary(20) NULL); \
+         INSERT INTO bad VALUES (1, 'good'), (2, 'also'), (3, X'FF')",
+    );
+    env.pg_exec(
+        "CREATE TABLE good (id integer PRIMARY KEY, v text); \
+         CREATE TABLE bad (id integer PRIMARY KEY, vb text)",
+    );
+    env.write_config("[run]\nchunk_rows = 2");
+    env.my2pg(&["run"])
+        .assert_exit(1)
+        .assert_stderr_contains("table `bad`, column `vb`, primary key (id)=(3)");
+    assert!(env.workdir.join("bad").is_dir(), "bad's files are kept");
+    env.write_config("[run]\nchunk_rows = 2\nexclude = [\"bad\"]");
+    env.my2pg(&["run"]).assert_ok();
+    let out = env.my2pg(&["verify", "--level", "load", "--json"]);
+    out.assert_ok();
+    let tables: Vec<String> = out.json()["tables"]
+        .as_array()
+        .expect("tables")
+        .iter()
+        .map(|t| t["table"].as_str().unwrap_or_default().to_string())
+        .collect();
+    assert_eq!(tables, vec!["good".to_string()]);
+    out.check(
+        table_of(&out, "good")["chunk_rows"] == 3 && table_of(&out, "good")["equal"] == true,
+        "good is checked and equal",
+    );
+}
+
 #[test]
 fn count_verify_catches_a_missing_row_and_rejects_unknown_tables() {
     let env = TestEnv::new("verify_count");
