@@ -43,6 +43,8 @@ pub enum ProblemClass {
     NullIntoNotNull,
     /// A datetime in run.source_timezone that a daylight-saving change skipped.
     NonexistentLocalTime,
+    /// Text that rule `text_to_timestamp` cannot read as a timestamp.
+    NotATimestamp,
     /// A value MariaDB's string functions cannot handle (CAST, CONVERT return NULL above
     /// the server's max_allowed_packet), so it cannot be read as stored or checked.
     OverMaxAllowedPacket,
@@ -72,6 +74,7 @@ impl ProblemClass {
             ProblemClass::EnumLabelMissing => "enum_label_missing",
             ProblemClass::PrecisionLoss => "precision_loss",
             ProblemClass::InvalidDate => "invalid_date",
+            ProblemClass::NotATimestamp => "not_a_timestamp",
             ProblemClass::NullIntoNotNull => "null_into_not_null",
             ProblemClass::NonexistentLocalTime => "nonexistent_local_time",
             ProblemClass::OverMaxAllowedPacket => "over_max_allowed_packet",
@@ -117,6 +120,10 @@ impl ProblemClass {
                  make the target column text"
             }
             ProblemClass::InvalidJson => "fix them in the source, or make the target column text",
+            ProblemClass::NotATimestamp => {
+                "fix them in the source, or make the target column text (rule text_to_timestamp \
+                 reads YYYYMMDDHHMMSS, ISO 8601 and infinity)"
+            }
             ProblemClass::InvalidGeometry => {
                 "fix them in the source, or make the target column bytea (EWKB holds any \
                  geometry)"
@@ -336,6 +343,10 @@ pub enum Converter {
         frac_digits: u32,
         zone: Option<std::sync::Arc<SourceZone>>,
     },
+    /// Rule `text_to_timestamp`: a timestamp held as text (`parse_timestamp_text`), then
+    /// `inner`, the converter a datetime(6) would take into the target (date,
+    /// timestamp or timestamptz read as UTC).
+    TextTimestamp { inner: Box<Converter> },
     /// bit(n) bytes (big-endian) into bit(m)/varbit(m) as a string of n bits.
     BitString { bits: u32 },
     /// set / TypeORM simple-array text ("a,b") into text[]; '' is the empty array.
@@ -392,6 +403,7 @@ impl Converter {
             Converter::Date => "date",
             Converter::Timestamp { .. } => "timestamp",
             Converter::TimestampTz { .. } => "timestamptz",
+            Converter::TextTimestamp { .. } => "text_timestamp",
             Converter::BitString { .. } => "bit_string",
             Converter::TextArray { .. } => "text_array",
             Converter::Base64Text => "base64",
@@ -462,6 +474,11 @@ impl Converter {
             Converter::TimestampTz { zone: Some(z), .. } => {
                 format!("timestamptz (read in {})", z.name)
             }
+            Converter::TextTimestamp { inner } => format!(
+                "text -> {} (rule text_to_timestamp: YYYYMMDDHHMMSS or ISO 8601, UTC unless \
+                 it has an offset; infinity)",
+                inner.describe()
+            ),
             Converter::BitString { bits } => format!("bit({bits}) as a bit string"),
             Converter::TextArray { .. } => "comma list -> text[]".into(),
             Converter::Base64Text => "bytes -> base64 text (rule base64)".into(),
@@ -768,6 +785,40 @@ impl Converter {
                         out.extend_from_slice(z.name.as_bytes());
                     }
                     _ => {}
+                }
+            }
+            Converter::TextTimestamp { inner } => {
+                let text = match parse_timestamp_text(bytes(v)?) {
+                    Ok(t) => t,
+                    Err(why) => return err(ProblemClass::NotATimestamp, why),
+                };
+                match text {
+                    TimestampText::Infinity { negative } => {
+                        out.extend_from_slice(if negative { b"-infinity" } else { b"infinity" })
+                    }
+                    TimestampText::At {
+                        parts,
+                        offset: None,
+                    } => {
+                        let (y, m, d, h, mi, s, us) = parts;
+                        inner.convert(&Value::Date(y, m, d, h, mi, s, us), out)?;
+                    }
+                    TimestampText::At {
+                        parts,
+                        offset: Some(secs),
+                    } => {
+                        let Converter::TimestampTz { frac_digits, .. } = **inner else {
+                            return err(
+                                ProblemClass::NotATimestamp,
+                                "it has a UTC offset, which this column cannot keep (a \
+                                 timestamptz column can)",
+                            );
+                        };
+                        let (y, m, d, h, mi, s, us) = parts;
+                        Converter::Timestamp { frac_digits }
+                            .convert(&Value::Date(y, m, d, h, mi, s, us), out)?;
+                        put_offset(out, secs);
+                    }
                 }
             }
             Converter::BitString { bits } => {
@@ -1211,7 +1262,7 @@ fn int_value(v: &Value) -> Result<i128, ConvertError> {
     }
 }
 
-type DateParts = (u16, u8, u8, u8, u8, u8, u32);
+pub type DateParts = (u16, u8, u8, u8, u8, u8, u32);
 
 #[inline]
 fn date_value(v: &Value) -> Result<DateParts, ConvertError> {
@@ -1811,10 +1862,148 @@ pub enum Rule {
     MicrosecondsToInterval,
     /// An integer counts seconds of an interval target.
     SecondsToInterval,
+    /// Text (or binary) holding a timestamp (`parse_timestamp_text`) into date, timestamp
+    /// or timestamptz; without an offset it is read as UTC.
+    TextToTimestamp,
     /// A NULL becomes the target column's default, which must be a constant (`0`,
     /// `'active'::status`, `'{}'::jsonb`): the plan evaluates it once, so every such
     /// row gets the same value and the files stay deterministic.
     NullToDefault,
+}
+
+/// A timestamp held as text, as rule `text_to_timestamp` reads it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TimestampText {
+    /// `infinity`, `-infinity` (Postgres's own; MediaWiki's rows that never expire).
+    Infinity { negative: bool },
+    /// Date and time of day as written, and the UTC offset in seconds if one was given.
+    At {
+        parts: DateParts,
+        offset: Option<i32>,
+    },
+}
+
+/// Reads the text forms applications keep timestamps in: `YYYYMMDDHHMMSS` (MediaWiki's
+/// binary(14) columns), ISO 8601 / MySQL's own `YYYY-MM-DD[ T]HH:MM[:SS[.ffffff]]` with
+/// an optional `Z` or `±HH[:MM]`, a bare `YYYY-MM-DD` (midnight), and `infinity` /
+/// `-infinity`. Trailing NUL bytes (binary(n) padding) are ignored. Anything else, and a
+/// date or time that does not exist, is refused with the reason.
+pub fn parse_timestamp_text(raw: &[u8]) -> Result<TimestampText, String> {
+    let mut end = raw.len();
+    while end > 0 && raw[end - 1] == 0 {
+        end -= 1;
+    }
+    let b = &raw[..end];
+    if b.eq_ignore_ascii_case(b"infinity") || b.eq_ignore_ascii_case(b"+infinity") {
+        return Ok(TimestampText::Infinity { negative: false });
+    }
+    if b.eq_ignore_ascii_case(b"-infinity") {
+        return Ok(TimestampText::Infinity { negative: true });
+    }
+    let num = |r: std::ops::Range<usize>| -> Option<u32> {
+        let d = b.get(r)?;
+        d.iter()
+            .all(u8::is_ascii_digit)
+            .then(|| d.iter().fold(0u32, |n, c| n * 10 + u32::from(c - b'0')))
+    };
+    let shape = "not a timestamp this rule reads (YYYYMMDDHHMMSS, YYYY-MM-DD HH:MM:SS[.ffffff] \
+                 with an optional Z or +HH:MM, YYYY-MM-DD, infinity)";
+    let (mut h, mut mi, mut s, mut us) = (0u32, 0u32, 0u32, 0u32);
+    let mut offset: Option<i32> = None;
+    let (y, mo, d) = if b.len() == 14 && b.iter().all(u8::is_ascii_digit) {
+        (h, mi, s) = (
+            num(8..10).unwrap_or(0),
+            num(10..12).unwrap_or(0),
+            num(12..14).unwrap_or(0),
+        );
+        (
+            num(0..4).unwrap_or(0),
+            num(4..6).unwrap_or(0),
+            num(6..8).unwrap_or(0),
+        )
+    } else {
+        let (Some(yy), Some(mm), Some(dd)) = (num(0..4), num(5..7), num(8..10)) else {
+            return Err(shape.into());
+        };
+        if b.get(4) != Some(&b'-') || b.get(7) != Some(&b'-') {
+            return Err(shape.into());
+        }
+        let mut i = 10;
+        if i < b.len() {
+            if !matches!(b[i], b' ' | b'T' | b't') {
+                return Err(shape.into());
+            }
+            let (Some(hh), Some(mn)) = (num(i + 1..i + 3), num(i + 4..i + 6)) else {
+                return Err(shape.into());
+            };
+            if b.get(i + 3) != Some(&b':') {
+                return Err(shape.into());
+            }
+            (h, mi) = (hh, mn);
+            i += 6;
+            if b.get(i) == Some(&b':') {
+                s = num(i + 1..i + 3).ok_or(shape)?;
+                i += 3;
+                if b.get(i) == Some(&b'.') {
+                    let digits = b[i + 1..].iter().take_while(|c| c.is_ascii_digit()).count();
+                    if digits == 0 {
+                        return Err(shape.into());
+                    }
+                    if digits > 6 {
+                        return Err(
+                            "more than 6 fractional digits (Postgres keeps microseconds)".into(),
+                        );
+                    }
+                    us = num(i + 1..i + 1 + digits).unwrap_or(0) * 10u32.pow(6 - digits as u32);
+                    i += 1 + digits;
+                }
+            }
+            match b.get(i) {
+                None => {}
+                Some(b'Z' | b'z') if i + 1 == b.len() => offset = Some(0),
+                Some(&sign @ (b'+' | b'-')) => {
+                    let oh = num(i + 1..i + 3).ok_or(shape)?;
+                    let om = match &b[i + 3..] {
+                        [] => 0,
+                        [b':', _, _] => num(i + 4..i + 6).ok_or(shape)?,
+                        [_, _] => num(i + 3..i + 5).ok_or(shape)?,
+                        _ => return Err(shape.into()),
+                    };
+                    if oh > 15 || om > 59 {
+                        return Err("a UTC offset beyond ±15:59".into());
+                    }
+                    let secs = (oh * 3600 + om * 60) as i32;
+                    offset = Some(if sign == b'-' { -secs } else { secs });
+                }
+                Some(_) => return Err(shape.into()),
+            }
+        }
+        (yy, mm, dd)
+    };
+    if y == 0 {
+        return Err(if mo == 0 && d == 0 {
+            "zero date (0000-00-00) has no PostgreSQL equivalent".into()
+        } else {
+            "year 0 does not exist in PostgreSQL".into()
+        });
+    }
+    if !(1..=12).contains(&mo) || d == 0 || d > u32::from(days_in_month(y as u16, mo as u8)) {
+        return Err(format!("{y:04}-{mo:02}-{d:02} is not a calendar date"));
+    }
+    if h > 23 || mi > 59 || s > 59 {
+        return Err(format!("{h:02}:{mi:02}:{s:02} is not a time of day"));
+    }
+    Ok(TimestampText::At {
+        parts: (y as u16, mo as u8, d as u8, h as u8, mi as u8, s as u8, us),
+        offset,
+    })
+}
+
+/// `+05:30`, `-08:00`, `+00:00`: the offset of a timestamptz value, for Postgres.
+fn put_offset(out: &mut Vec<u8>, secs: i32) {
+    let a = secs.unsigned_abs();
+    out.push(if secs < 0 { b'-' } else { b'+' });
+    out.extend_from_slice(format!("{:02}:{:02}", a / 3600, a / 60 % 60).as_bytes());
 }
 
 /// `0000-00-00 ...`, `2024-00-15`, `0000-05-01`: MySQL's text of a zero or partial date
@@ -1847,6 +2036,7 @@ impl Rule {
             Rule::MicrosecondsToInterval => "microseconds_to_interval",
             Rule::SecondsToInterval => "seconds_to_interval",
             Rule::NullToDefault => "null_to_default",
+            Rule::TextToTimestamp => "text_to_timestamp",
         }
     }
 

@@ -1287,3 +1287,70 @@ fn float_into_numeric_takes_postgres_digits_in_plain_form() {
     .unwrap();
     assert_eq!(out, b"299.64062");
 }
+
+#[test]
+fn timestamp_text_forms_the_rule_reads_and_refuses() {
+    use super::{parse_timestamp_text as p, TimestampText as T};
+    let at = |parts, offset| Ok(T::At { parts, offset });
+    assert_eq!(p(b"20240131235959"), at((2024, 1, 31, 23, 59, 59, 0), None));
+    // binary(14) pads a shorter value with NUL bytes.
+    assert_eq!(
+        p(b"2024-01-31\0\0\0\0"),
+        at((2024, 1, 31, 0, 0, 0, 0), None)
+    );
+    assert_eq!(p(b"2024-01-31t10:05"), at((2024, 1, 31, 10, 5, 0, 0), None));
+    assert_eq!(
+        p(b"2024-01-31 10:05:06.5z"),
+        at((2024, 1, 31, 10, 5, 6, 500_000), Some(0))
+    );
+    assert_eq!(
+        p(b"2024-01-31T10:05:06.000001+0530"),
+        at((2024, 1, 31, 10, 5, 6, 1), Some(19_800))
+    );
+    assert_eq!(
+        p(b"2024-01-31 10:05:06-08"),
+        at((2024, 1, 31, 10, 5, 6, 0), Some(-28_800))
+    );
+    assert_eq!(p(b"INFINITY"), Ok(T::Infinity { negative: false }));
+    assert_eq!(p(b"-infinity"), Ok(T::Infinity { negative: true }));
+    for (text, why) in [
+        (&b"2024-01-31 24:00:00"[..], "24:00:00 is not a time of day"),
+        (b"20241301000000", "2024-13-01 is not a calendar date"),
+        (b"2023-02-29", "2023-02-29 is not a calendar date"),
+        (
+            b"00000000000000",
+            "zero date (0000-00-00) has no PostgreSQL equivalent",
+        ),
+        (
+            b"2024-01-31 10:05:06.1234567",
+            "more than 6 fractional digits (Postgres keeps microseconds)",
+        ),
+        (b"2024-01-31 10:05+16:00", "a UTC offset beyond ±15:59"),
+    ] {
+        assert_eq!(
+            p(text),
+            Err(why.to_string()),
+            "{}",
+            String::from_utf8_lossy(text)
+        );
+    }
+    for text in [
+        &b""[..],
+        b" 2024-01-31",
+        b"2024-01-31 ",
+        b"2024-1-31",
+        b"2024-01-31 10",
+        b"2024-01-31 10:05:",
+        b"2024-01-31 10:05:06.",
+        b"2024-01-31 10:05Z ",
+        b"1706745600",
+        b"2024013123595",
+    ] {
+        let got = p(text);
+        assert!(
+            matches!(&got, Err(e) if e.starts_with("not a timestamp this rule reads")),
+            "{:?}: {got:?}",
+            String::from_utf8_lossy(text)
+        );
+    }
+}

@@ -1158,7 +1158,18 @@ fn plan_table(
             "text" | "varchar" | "bpchar" | "citext"
         );
         let interval_target = tc.ty.name == "interval";
+        let time_target = matches!(tc.ty.name.as_str(), "timestamp" | "timestamptz" | "date");
+        let string_source = sc.ty.is_text() || (sc.ty.is_bytes() && sc.ty.base != MyBase::Bit);
         let forced = match rule {
+            // Read as a datetime(6) would be, in UTC: the text carries its own zone, if any.
+            Some(Rule::TextToTimestamp) if time_target && string_source => choose(
+                &crate::catalog::MyType::parse("datetime", "datetime(6)", None),
+                &tc.ty,
+                None,
+            )
+            .map(|inner| Converter::TextTimestamp {
+                inner: Box::new(inner),
+            }),
             Some(Rule::Base64) if text_target => Some(Converter::Base64Text),
             Some(Rule::Hex) if text_target => Some(Converter::HexText),
             Some(Rule::MicrosecondsToInterval) if interval_target && sc.ty.is_integer() => {
@@ -1179,6 +1190,12 @@ fn plan_table(
             }
             Some(Rule::MicrosecondsToInterval | Rule::SecondsToInterval) if !sc.ty.is_integer() => {
                 Some("needs an integer source column")
+            }
+            Some(Rule::TextToTimestamp) if !time_target => {
+                Some("needs a timestamp, timestamptz or date target column")
+            }
+            Some(Rule::TextToTimestamp) if !string_source => {
+                Some("needs a string or binary source column")
             }
             Some(Rule::EmptyToNull) if tc.not_null => Some("needs a nullable target column"),
             Some(Rule::ZeroDateToNull) if tc.not_null => Some("needs a nullable target column"),
@@ -1232,6 +1249,15 @@ fn plan_table(
                             "; if the integer counts time, say in which unit: [columns.{}] \
                              convert = \"microseconds_to_interval\" (Django's DurationField) \
                              or \"seconds_to_interval\"",
+                            toml_key(&format!("{}.{}", st.name, sc.name))
+                        )
+                    } else if (sc.ty.is_text() || sc.ty.is_bytes())
+                        && matches!(tc.ty.name.as_str(), "timestamp" | "timestamptz" | "date")
+                    {
+                        format!(
+                            "; if the application keeps timestamps there as text \
+                             (MediaWiki's 20240131235959, ISO 8601, infinity), say so: \
+                             [columns.{}] convert = \"text_to_timestamp\"",
                             toml_key(&format!("{}.{}", st.name, sc.name))
                         )
                     } else if sc.ty.base == MyBase::Spatial {

@@ -72,6 +72,8 @@ pub enum SrcRule {
     /// A spatial value (SRID + WKB as MySQL stores it) copied into bytea: the EWKB the
     /// copy writes (SRID 0: the WKB itself; else the SRID in the outer header).
     Ewkb,
+    /// Text holding a timestamp, read as the copy read it (`parse_timestamp_text`).
+    TextTimestamp,
 }
 
 impl SrcRule {
@@ -89,6 +91,7 @@ impl SrcRule {
             Rule::JsonDuplicateKeysLast => SrcRule::JsonDuplicateKeysLast,
             Rule::MicrosecondsToInterval => SrcRule::IntervalCount(1),
             Rule::SecondsToInterval => SrcRule::IntervalCount(1_000_000),
+            Rule::TextToTimestamp => SrcRule::TextTimestamp,
             Rule::Skip | Rule::NullToDefault => return None,
         })
     }
@@ -135,6 +138,41 @@ impl SrcRule {
                 )))
             }
             (SrcRule::Ewkb, Value::Bytes(b)) => Some(Cow::Owned(Value::Bytes(ewkb(b)))),
+            // A value with an offset compares as the instant it names; one the copy
+            // refused stays as it is (the run failed on it).
+            (SrcRule::TextTimestamp, Value::Bytes(b)) => {
+                use crate::convert::TimestampText;
+                Some(match crate::convert::parse_timestamp_text(b) {
+                    Ok(TimestampText::At {
+                        parts: (y, m, d, h, mi, s, us),
+                        offset: None,
+                    }) => Cow::Owned(Value::Date(y, m, d, h, mi, s, us)),
+                    Ok(TimestampText::At {
+                        parts: (y, m, d, h, mi, s, us),
+                        offset: Some(secs),
+                    }) => {
+                        let a = secs.unsigned_abs();
+                        let sign = if secs < 0 { '-' } else { '+' };
+                        Cow::Owned(Value::Bytes(
+                            format!(
+                                "{y:04}-{m:02}-{d:02} {h:02}:{mi:02}:{s:02}.{us:06}{sign}{:02}:{:02}",
+                                a / 3600,
+                                a / 60 % 60
+                            )
+                            .into_bytes(),
+                        ))
+                    }
+                    Ok(TimestampText::Infinity { negative }) => Cow::Owned(Value::Bytes(
+                        if negative {
+                            &b"-infinity"[..]
+                        } else {
+                            &b"infinity"[..]
+                        }
+                        .to_vec(),
+                    )),
+                    Err(_) => Cow::Borrowed(v),
+                })
+            }
             (SrcRule::Base64, Value::Bytes(b)) => Some(Cow::Owned(Value::Bytes(base64(b)))),
             (SrcRule::Hex, Value::Bytes(b)) => {
                 let mut h = Vec::with_capacity(b.len() * 2);

@@ -137,3 +137,145 @@ fn timestamp6_into_timestamptz_keeps_the_utc_instant() {
         ]
     );
 }
+
+/// MediaWiki keeps every timestamp as binary(14) `YYYYMMDDHHMMSS` text (UTC), its expiry
+/// columns also `infinity`; its Postgres schema has timestamptz. Other applications keep
+/// ISO 8601 text. Rule `text_to_timestamp` reads both (an offset is kept as the instant it
+/// names); without it `plan` points to the rule.
+#[test]
+fn rule_text_to_timestamp_reads_mediawiki_and_iso_timestamps() {
+    let env = TestEnv::new("tm_text_ts");
+    env.mysql_exec(
+        "CREATE TABLE rev (id int NOT NULL PRIMARY KEY, ts binary(14) NOT NULL, \
+           touched varbinary(14) NULL, expiry varbinary(14) NOT NULL, iso varchar(40) NULL, \
+           d varchar(20) NULL, ms varchar(30) NULL); \
+         INSERT INTO rev VALUES \
+           (1, '20240131235959', '20000101000000', 'infinity', '2024-03-10T02:30:00Z', \
+            '2024-02-29', '2024-01-01 10:00:00.123'), \
+           (2, '19700101000000', NULL, '20991231235959', '2024-03-10 02:30:00+05:30', NULL, NULL), \
+           (3, '20240229120000', '20240229120000', '-infinity', '2024-01-01T00:00:00.5-08:00', \
+            '1000-01-01', '2024-01-01 10:00')",
+    );
+    env.pg_exec(
+        "CREATE TABLE rev (id integer PRIMARY KEY, ts timestamptz NOT NULL, touched timestamp, \
+           expiry timestamptz NOT NULL, iso timestamptz, d date, ms timestamp(3))",
+    );
+    let rules: String = ["ts", "touched", "expiry", "iso", "d", "ms"]
+        .iter()
+        .map(|c| format!("[columns.\"rev.{c}\"]\nconvert = \"text_to_timestamp\"\n"))
+        .collect();
+    // Without the rules: no conversion, and the way to say what the text holds.
+    env.write_config("");
+    let plan = env.my2pg(&["plan"]);
+    plan.assert_exit(2).assert_stderr_contains(
+        "rev.ts: no conversion from MySQL binary(14) to PostgreSQL timestamp with time zone; \
+         if the application keeps timestamps there as text (MediaWiki's 20240131235959, ISO \
+         8601, infinity), say so: [columns.\"rev.ts\"] convert = \"text_to_timestamp\"",
+    );
+    env.write_config(&rules);
+    env.my2pg(&["run"]).assert_ok();
+    assert_eq!(
+        env.pg_rows(
+            "SET TimeZone = 'UTC'; SELECT id::text, ts::text, touched::text, expiry::text, \
+             iso::text, d::text, ms::text FROM rev ORDER BY rev.id"
+        ),
+        vec![
+            row(&[
+                Some("1"),
+                Some("2024-01-31 23:59:59+00"),
+                Some("2000-01-01 00:00:00"),
+                Some("infinity"),
+                Some("2024-03-10 02:30:00+00"),
+                Some("2024-02-29"),
+                Some("2024-01-01 10:00:00.123"),
+            ]),
+            row(&[
+                Some("2"),
+                Some("1970-01-01 00:00:00+00"),
+                None,
+                Some("2099-12-31 23:59:59+00"),
+                Some("2024-03-09 21:00:00+00"),
+                None,
+                None,
+            ]),
+            row(&[
+                Some("3"),
+                Some("2024-02-29 12:00:00+00"),
+                Some("2024-02-29 12:00:00"),
+                Some("-infinity"),
+                Some("2024-01-01 08:00:00.5+00"),
+                Some("1000-01-01"),
+                Some("2024-01-01 10:00:00"),
+            ]),
+        ]
+    );
+    env.my2pg(&["verify", "--level", "full"])
+        .assert_ok()
+        .assert_stderr_contains("verify (full): equal");
+
+    // Text it cannot read, a date that does not exist, an offset into a column without
+    // a zone, digits the column would round: check counts them, run names the first.
+    env.mysql_exec(
+        "INSERT INTO rev VALUES \
+           (4, 'yesterday', NULL, 'infinity', NULL, NULL, NULL), \
+           (5, '20240230000000', NULL, 'infinity', NULL, NULL, NULL), \
+           (6, '20240101000000', NULL, 'infinity', NULL, NULL, '2024-01-01 00:00Z'), \
+           (7, '20240101000000', NULL, 'infinity', NULL, '2024-01-01 10:00', '2024-01-01 10:00:00.1234')",
+    );
+    let out = env.my2pg(&["check", "--json"]);
+    out.assert_exit(1);
+    assert_eq!(
+        crate::common::check_findings(&out.json()),
+        vec![
+            (
+                "rev".into(),
+                "d".into(),
+                "precision_loss".into(),
+                1,
+                vec![r#"(id)=(7) value "2024-01-01 10:00""#.to_string()],
+                false
+            ),
+            (
+                "rev".into(),
+                "ms".into(),
+                "not_a_timestamp".into(),
+                1,
+                vec![r#"(id)=(6) value "2024-01-01 00:00Z""#.to_string()],
+                false
+            ),
+            (
+                "rev".into(),
+                "ms".into(),
+                "precision_loss".into(),
+                1,
+                vec![r#"(id)=(7) value "2024-01-01 10:00:00.1234""#.to_string()],
+                false
+            ),
+            (
+                "rev".into(),
+                "ts".into(),
+                "not_a_timestamp".into(),
+                2,
+                vec![
+                    // binary(14) pads with NUL bytes, which the rule ignores.
+                    r#"(id)=(4) value "yesterday\0\0\0\0\0""#.to_string(),
+                    r#"(id)=(5) value "20240230000000""#.to_string()
+                ],
+                false
+            ),
+        ]
+    );
+    let out = env.my2pg(&["run", "--fresh", "--yes"]);
+    out.assert_exit(1).assert_stderr_contains(
+        "table `rev`, column `ts`, primary key (id)=(4): cannot convert \"yesterday\\0\\0\\0\\0\\0\": not a \
+         timestamp this rule reads (YYYYMMDDHHMMSS, YYYY-MM-DD HH:MM:SS[.ffffff] with an \
+         optional Z or +HH:MM, YYYY-MM-DD, infinity)",
+    );
+    env.mysql_exec("DELETE FROM rev WHERE id IN (4, 6, 7)");
+    env.my2pg(&["run", "--fresh", "--yes"])
+        .assert_exit(1)
+        .assert_stderr_contains(
+            "primary key (id)=(5): cannot convert \"20240230000000\": 2024-02-30 is not a \
+             calendar date",
+        );
+}
