@@ -1251,9 +1251,7 @@ fn plan_table(
                              or \"seconds_to_interval\"",
                             toml_key(&format!("{}.{}", st.name, sc.name))
                         )
-                    } else if (sc.ty.is_text() || sc.ty.is_bytes())
-                        && matches!(tc.ty.name.as_str(), "timestamp" | "timestamptz" | "date")
-                    {
+                    } else if string_source && time_target {
                         format!(
                             "; if the application keeps timestamps there as text \
                              (MediaWiki's 20240131235959, ISO 8601, infinity), say so: \
@@ -1462,7 +1460,8 @@ fn plan_table(
             ),
         });
     }
-    if !st.in_snapshot() {
+    // With source_consistency = "none" the operator has said the writers are stopped.
+    if settings.consistency == crate::config::Consistency::Snapshot && !st.in_snapshot() {
         plan.warnings.push(Problem {
             kind: ProblemKind::OutsideSnapshot,
             table: st.name.clone(),

@@ -801,6 +801,20 @@ fn tables_outside_the_snapshot_are_named_by_plan() {
         outside,
         vec![msg("ar", "Aria"), msg("mem", "MEMORY"), msg("mi", "MyISAM")]
     );
+    // source_consistency = "none": the operator has said the writers are stopped.
+    env.write_config("[run]\nsource_consistency = \"none\"");
+    let plan = env.my2pg(&["plan", "--json"]);
+    plan.assert_ok();
+    assert_eq!(
+        plan.json()["warnings"]
+            .as_array()
+            .expect("warnings")
+            .iter()
+            .filter(|w| w["kind"] == "outside_snapshot")
+            .count(),
+        0
+    );
+    env.write_config("");
     env.my2pg(&["run"]).assert_ok();
     assert_eq!(
         env.pg_rows("SELECT (SELECT id FROM inno)::text, (SELECT id FROM mi)::text, (SELECT id FROM ar)::text, (SELECT id FROM mem)::text"),
