@@ -1241,7 +1241,63 @@ async fn try_lock_target(settings: &Settings) -> Result<tokio_postgres::Client> 
         ))
         .into());
     }
+    end_orphaned_writers(&client).await?;
     Ok(client)
+}
+
+/// Writing sessions an earlier my2pg process left behind: a killed run's statement runs on
+/// until the server notices its client is gone (client_connection_check_interval), and a
+/// CREATE INDEX that commits after this run rebuilt the same index would come back
+/// without its comment. Whoever holds the lock is the only live run, so any other my2pg
+/// session holding a transaction id is orphaned: end it (same role), or wait for it.
+/// Read-only sessions (plan, check, verify) hold none and are left alone.
+async fn end_orphaned_writers(c: &tokio_postgres::Client) -> Result<()> {
+    let what = "look for sessions an earlier my2pg run left writing";
+    let app = session::pg_application_name();
+    let others = "FROM pg_stat_activity WHERE datname = current_database() \
+                  AND application_name LIKE 'my2pg run=%' AND application_name <> $1 \
+                  AND backend_xid IS NOT NULL AND pid <> pg_backend_pid()";
+    let pids =
+        |rows: Vec<tokio_postgres::Row>| -> Vec<i32> { rows.iter().map(|r| r.get(0)).collect() };
+    let found = pids(
+        c.query(&format!("SELECT pid {others}"), &[&app])
+            .await
+            .map_err(|e| Error::pg(what, &e))?,
+    );
+    if found.is_empty() {
+        return Ok(());
+    }
+    // Refused for another role's sessions without pg_signal_backend: then only wait.
+    if let Err(e) = c
+        .execute(
+            &format!("SELECT pg_terminate_backend(pid) {others}"),
+            &[&app],
+        )
+        .await
+    {
+        tracing::warn!("could not end them: {e}");
+    }
+    for _ in 0..150 {
+        let left = pids(
+            c.query(&format!("SELECT pid {others}"), &[&app])
+                .await
+                .map_err(|e| Error::pg(what, &e))?,
+        );
+        if left.is_empty() {
+            tracing::warn!(
+                pids = ?found,
+                "ended target sessions an earlier, interrupted my2pg run left writing"
+            );
+            return Ok(());
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    Err(ErrorKind::TargetBusy(format!(
+        "sessions an earlier my2pg run left writing to this database are still there after \
+         15 s (PostgreSQL backend pids {found:?}): end them (SELECT pg_terminate_backend(pid)), \
+         then run again"
+    ))
+    .into())
 }
 
 async fn target_clients(settings: &Settings) -> Result<Vec<tokio_postgres::Client>> {

@@ -62,6 +62,16 @@ impl ExistingRows {
 struct ColumnSection {
     #[serde(deserialize_with = "one_rule")]
     convert: Rule,
+    /// With `text_to_timestamp`: what '' and zero timestamps become.
+    empty_as: Option<EmptyAs>,
+}
+
+/// `empty_as` of a `text_to_timestamp` column.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+enum EmptyAs {
+    Null,
+    Infinity,
 }
 
 /// A column takes one rule; a list would otherwise fail with serde's opaque
@@ -476,9 +486,9 @@ const KNOWN_KEYS: &[(&str, &[&str])] = &[
 fn check_keys(doc: &toml::Table) -> Result<()> {
     for (section, value) in doc {
         // Sections keyed by a table or column name: each entry takes one known key.
-        let named = match section.as_str() {
-            "columns" => Some("convert"),
-            "tables" => Some("existing_rows"),
+        let named: Option<&[&str]> = match section.as_str() {
+            "columns" => Some(&["convert", "empty_as"]),
+            "tables" => Some(&["existing_rows"]),
             _ => None,
         };
         if let Some(only) = named {
@@ -490,12 +500,14 @@ fn check_keys(doc: &toml::Table) -> Result<()> {
             for (name, entry) in entries {
                 let Some(entry) = entry.as_table() else {
                     return Err(Error::config(format!(
-                        "config key `{section}.\"{name}\"` must be a table with `{only} = \"...\"`"
+                        "config key `{section}.\"{name}\"` must be a table with `{} = \"...\"`",
+                        only[0]
                     )));
                 };
-                if let Some(k) = entry.keys().find(|k| k.as_str() != only) {
+                if let Some(k) = entry.keys().find(|k| !only.contains(&k.as_str())) {
                     return Err(Error::config(format!(
-                        "unknown config key `{section}.\"{name}\".{k}` (known keys: {only})"
+                        "unknown config key `{section}.\"{name}\".{k}` (known keys: {})",
+                        only.join(", ")
                     )));
                 }
             }
@@ -663,7 +675,19 @@ pub fn parse(
                 "columns.\"{key}\": name the column as \"table.column\" (source names)"
             )));
         }
-        rules.insert(key, col.convert);
+        let rule = match (col.convert, col.empty_as) {
+            (rule, None) => rule,
+            (Rule::TextToTimestamp, Some(EmptyAs::Null)) => Rule::TextToTimestampEmptyNull,
+            (Rule::TextToTimestamp, Some(EmptyAs::Infinity)) => Rule::TextToTimestampEmptyInfinity,
+            (rule, Some(_)) => {
+                return Err(Error::config(format!(
+                    "columns.\"{key}\".empty_as goes with convert = \"text_to_timestamp\", not \
+                     \"{}\"",
+                    rule.name()
+                )))
+            }
+        };
+        rules.insert(key, rule);
     }
     let tz = run.source_timezone.trim().to_string();
     if tz.is_empty() || tz.contains(['\'', '"', '\\', '\n', ',']) {
@@ -800,8 +824,31 @@ mod tests {
         let e = parse(&bad, Path::new("."), None, &no_env).unwrap_err();
         assert_eq!(
             e.to_string(),
-            "config: unknown config key `columns.\"t.c\".convrt` (known keys: convert)"
+            "config: unknown config key `columns.\"t.c\".convrt` (known keys: convert, empty_as)"
         );
+        // empty_as belongs to text_to_timestamp; the variants it makes are not rule names.
+        let ok = format!(
+            "{MIN}[columns.\"t.c\"]\nconvert = \"text_to_timestamp\"\nempty_as = \"infinity\"\n"
+        );
+        let s = parse(&ok, Path::new("."), None, &no_env).unwrap();
+        assert_eq!(
+            s.rules.get("t.c"),
+            Some(&Rule::TextToTimestampEmptyInfinity)
+        );
+        let bad = format!("{MIN}[columns.\"t.c\"]\nconvert = \"hex\"\nempty_as = \"null\"\n");
+        let e = parse(&bad, Path::new("."), None, &no_env).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "config: columns.\"t.c\".empty_as goes with convert = \"text_to_timestamp\", not \"hex\""
+        );
+        let bad = format!("{MIN}[columns.\"t.c\"]\nconvert = \"text_to_timestamp_empty_null\"\n");
+        let e = parse(&bad, Path::new("."), None, &no_env).unwrap_err();
+        assert!(e.to_string().contains("unknown variant"), "{e}");
+        let bad = format!(
+            "{MIN}[columns.\"t.c\"]\nconvert = \"text_to_timestamp\"\nempty_as = \"zero\"\n"
+        );
+        let e = parse(&bad, Path::new("."), None, &no_env).unwrap_err();
+        assert!(e.to_string().contains("unknown variant `zero`"), "{e}");
     }
 
     #[test]

@@ -166,6 +166,12 @@ impl ProblemClass {
         nullable: bool,
         rule: Option<Rule>,
     ) -> &'static str {
+        // The text was read; what remains is the timestamp's own fit.
+        if let (Converter::TextTimestamp { inner }, false) =
+            (converter, self == ProblemClass::NotATimestamp)
+        {
+            return self.remedy_for(inner, nullable, None);
+        }
         match (self, converter) {
             // The column's own rule (strip_nul) replaces the policy there.
             (ProblemClass::DuplicateJsonKey, _)
@@ -1865,6 +1871,13 @@ pub enum Rule {
     /// Text (or binary) holding a timestamp (`parse_timestamp_text`) into date, timestamp
     /// or timestamptz; without an offset it is read as UTC.
     TextToTimestamp,
+    /// `text_to_timestamp` with `empty_as = "null"`: '' and zero timestamps become NULL.
+    #[serde(skip_deserializing)]
+    TextToTimestampEmptyNull,
+    /// `text_to_timestamp` with `empty_as = "infinity"` (MediaWiki reads an empty expiry
+    /// as infinity).
+    #[serde(skip_deserializing)]
+    TextToTimestampEmptyInfinity,
     /// A NULL becomes the target column's default, which must be a constant (`0`,
     /// `'active'::status`, `'{}'::jsonb`): the plan evaluates it once, so every such
     /// row gets the same value and the files stay deterministic.
@@ -1999,6 +2012,30 @@ pub fn parse_timestamp_text(raw: &[u8]) -> Result<TimestampText, String> {
     })
 }
 
+/// What `empty_as` replaces in a `text_to_timestamp` column: '' (or only binary(n) NUL
+/// padding), `00000000000000`, `0000-00-00` and `0000-00-00 00:00:00[.000000]`.
+pub fn empty_timestamp_text(raw: &[u8]) -> bool {
+    let mut end = raw.len();
+    while end > 0 && raw[end - 1] == 0 {
+        end -= 1;
+    }
+    let b = &raw[..end];
+    let zeros = |s: &[u8]| s.iter().all(|&c| c == b'0');
+    if b.is_empty() || (b.len() == 14 && zeros(b)) {
+        return true;
+    }
+    let Some(rest) = b.strip_prefix(b"0000-00-00") else {
+        return false;
+    };
+    let Some(time) = rest.strip_prefix(b" 00:00:00") else {
+        return rest.is_empty();
+    };
+    time.is_empty()
+        || time
+            .strip_prefix(b".")
+            .is_some_and(|f| !f.is_empty() && zeros(f))
+}
+
 /// `+05:30`, `-08:00`, `+00:00`: the offset of a timestamptz value, for Postgres.
 fn put_offset(out: &mut Vec<u8>, secs: i32) {
     let a = secs.unsigned_abs();
@@ -2036,7 +2073,9 @@ impl Rule {
             Rule::MicrosecondsToInterval => "microseconds_to_interval",
             Rule::SecondsToInterval => "seconds_to_interval",
             Rule::NullToDefault => "null_to_default",
-            Rule::TextToTimestamp => "text_to_timestamp",
+            Rule::TextToTimestamp
+            | Rule::TextToTimestampEmptyNull
+            | Rule::TextToTimestampEmptyInfinity => "text_to_timestamp",
         }
     }
 
@@ -2069,6 +2108,12 @@ impl Rule {
             }
             // A date going into a text column arrives as the text MySQL shows.
             (Rule::ZeroDateToNull, Value::Bytes(b)) if zero_or_partial_date_text(b) => (None, true),
+            (Rule::TextToTimestampEmptyNull, Value::Bytes(b)) if empty_timestamp_text(b) => {
+                (None, true)
+            }
+            (Rule::TextToTimestampEmptyInfinity, Value::Bytes(b)) if empty_timestamp_text(b) => {
+                (Some(Cow::Owned(Value::Bytes(b"infinity".to_vec()))), true)
+            }
             // base64/hex re-encode every value (the converter does it); '' stays ''.
             (Rule::Base64 | Rule::Hex, Value::Bytes(b)) => (Some(Cow::Borrowed(v)), !b.is_empty()),
             // The converter keeps the text; jsonb drops the earlier duplicates. Counting
@@ -2081,15 +2126,33 @@ impl Rule {
     }
 }
 
-/// A FLOAT(M,D) / DOUBLE(M,D) value as MySQL shows it: rounded to its D decimals, zero
-/// without a sign. MySQL rounds to D on store, but keeps a binary value near the decimal
-/// (25.9276 in a double(16,4) is 25.927599999999998), so the shortest text would show
-/// digits the column does not mean. None for a value that is not a finite float.
+/// A FLOAT(M,D) / DOUBLE(M,D) value as MySQL shows it (`my_fcvt`, dtoa mode 5): the
+/// shortest decimal that reads back as the value when it has at most D decimals,
+/// padded with zeros (`798051223108.154` is `798051223108.1540`, though the binary value
+/// is 798051223108.154052734375; `3.333333333333333e19` is `33333333333333330000.0000`),
+/// else the value correctly rounded to D decimals; zero without a sign. MySQL rounds to
+/// D on store but keeps a binary value only near the decimal (25.9276 in a double(16,4)
+/// is 25.927599999999998), so the shortest text alone would show digits the column does
+/// not mean. None for a value that is not a finite float.
 pub fn float_at_scale(v: &Value, scale: usize) -> Option<String> {
-    let text = match v {
-        Value::Float(f) if f.is_finite() => format!("{f:.scale$}"),
-        Value::Double(d) if d.is_finite() => format!("{d:.scale$}"),
+    let d = match v {
+        Value::Float(f) if f.is_finite() => f64::from(*f),
+        Value::Double(d) if d.is_finite() => *d,
         _ => return None,
+    };
+    let shortest = plain_decimal(ryu::Buffer::new().format_finite(d));
+    let decimals = shortest.split_once('.').map_or(0, |(_, f)| f.len());
+    let text = if decimals <= scale {
+        let mut t = shortest;
+        if scale > 0 {
+            if decimals == 0 {
+                t.push('.');
+            }
+            t.extend(std::iter::repeat_n('0', scale - decimals));
+        }
+        t
+    } else {
+        format!("{d:.scale$}")
     };
     Some(match text.strip_prefix('-') {
         Some(abs) if abs.bytes().all(|b| matches!(b, b'0' | b'.')) => abs.to_string(),

@@ -1195,6 +1195,18 @@ fn remedies_offer_null_rules_only_for_nullable_targets() {
     assert!(ProblemClass::DuplicateJsonKey
         .remedy_for(&jsonb, true, None)
         .contains("json_duplicate_keys = \"last\" (MySQL reads"));
+    // text_to_timestamp: a timestamp too fine for the column is the column's matter.
+    let text_ts = Converter::TextTimestamp {
+        inner: Box::new(Converter::Timestamp { frac_digits: 0 }),
+    };
+    assert_eq!(
+        ProblemClass::PrecisionLoss.remedy_for(&text_ts, true, Some(Rule::TextToTimestamp)),
+        "give the target column more fractional digits (time(6), timestamp(6)), or fix them in \
+         the source"
+    );
+    assert!(ProblemClass::NotATimestamp
+        .remedy_for(&text_ts, true, Some(Rule::TextToTimestamp))
+        .contains("rule text_to_timestamp reads YYYYMMDDHHMMSS"));
     // `\u0000` into jsonb is an escape, not a NUL byte.
     assert_eq!(
         ProblemClass::NulByte.remedy_for(&jsonb, true, None),

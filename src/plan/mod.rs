@@ -565,6 +565,12 @@ impl TablePlan {
             // before it was set must not be mixed with chunks written after.
             if let Some(rule) = c.rule.filter(|_| with_rules) {
                 h.update(format!("rule {}\n", rule.name()));
+                // Same name, other values: the variant tells them apart.
+                match rule {
+                    Rule::TextToTimestampEmptyNull => h.update("empty as null\n"),
+                    Rule::TextToTimestampEmptyInfinity => h.update("empty as infinity\n"),
+                    _ => {}
+                }
             }
             // The value written for NULL: a changed default must not mix with old chunks.
             if let Some(d) = c.null_default.as_ref().filter(|_| with_rules) {
@@ -1162,7 +1168,11 @@ fn plan_table(
         let string_source = sc.ty.is_text() || (sc.ty.is_bytes() && sc.ty.base != MyBase::Bit);
         let forced = match rule {
             // Read as a datetime(6) would be, in UTC: the text carries its own zone, if any.
-            Some(Rule::TextToTimestamp) if time_target && string_source => choose(
+            Some(
+                Rule::TextToTimestamp
+                | Rule::TextToTimestampEmptyNull
+                | Rule::TextToTimestampEmptyInfinity,
+            ) if time_target && string_source => choose(
                 &crate::catalog::MyType::parse("datetime", "datetime(6)", None),
                 &tc.ty,
                 None,
@@ -1191,11 +1201,18 @@ fn plan_table(
             Some(Rule::MicrosecondsToInterval | Rule::SecondsToInterval) if !sc.ty.is_integer() => {
                 Some("needs an integer source column")
             }
-            Some(Rule::TextToTimestamp) if !time_target => {
-                Some("needs a timestamp, timestamptz or date target column")
-            }
-            Some(Rule::TextToTimestamp) if !string_source => {
-                Some("needs a string or binary source column")
+            Some(
+                Rule::TextToTimestamp
+                | Rule::TextToTimestampEmptyNull
+                | Rule::TextToTimestampEmptyInfinity,
+            ) if !time_target => Some("needs a timestamp, timestamptz or date target column"),
+            Some(
+                Rule::TextToTimestamp
+                | Rule::TextToTimestampEmptyNull
+                | Rule::TextToTimestampEmptyInfinity,
+            ) if !string_source => Some("needs a string or binary source column"),
+            Some(Rule::TextToTimestampEmptyNull) if tc.not_null => {
+                Some("with empty_as = \"null\" needs a nullable target column")
             }
             Some(Rule::EmptyToNull) if tc.not_null => Some("needs a nullable target column"),
             Some(Rule::ZeroDateToNull) if tc.not_null => Some("needs a nullable target column"),

@@ -72,8 +72,11 @@ pub enum SrcRule {
     /// A spatial value (SRID + WKB as MySQL stores it) copied into bytea: the EWKB the
     /// copy writes (SRID 0: the WKB itself; else the SRID in the outer header).
     Ewkb,
-    /// Text holding a timestamp, read as the copy read it (`parse_timestamp_text`).
-    TextTimestamp,
+    /// Text holding a timestamp, read as the copy read it (`parse_timestamp_text`); with
+    /// `empty_as`, what '' and zero timestamps became (None: NULL).
+    TextTimestamp {
+        empty: Option<Option<&'static [u8]>>,
+    },
 }
 
 impl SrcRule {
@@ -91,7 +94,11 @@ impl SrcRule {
             Rule::JsonDuplicateKeysLast => SrcRule::JsonDuplicateKeysLast,
             Rule::MicrosecondsToInterval => SrcRule::IntervalCount(1),
             Rule::SecondsToInterval => SrcRule::IntervalCount(1_000_000),
-            Rule::TextToTimestamp => SrcRule::TextTimestamp,
+            Rule::TextToTimestamp => SrcRule::TextTimestamp { empty: None },
+            Rule::TextToTimestampEmptyNull => SrcRule::TextTimestamp { empty: Some(None) },
+            Rule::TextToTimestampEmptyInfinity => SrcRule::TextTimestamp {
+                empty: Some(Some(b"infinity")),
+            },
             Rule::Skip | Rule::NullToDefault => return None,
         })
     }
@@ -140,7 +147,15 @@ impl SrcRule {
             (SrcRule::Ewkb, Value::Bytes(b)) => Some(Cow::Owned(Value::Bytes(ewkb(b)))),
             // A value with an offset compares as the instant it names; one the copy
             // refused stays as it is (the run failed on it).
-            (SrcRule::TextTimestamp, Value::Bytes(b)) => {
+            (
+                SrcRule::TextTimestamp {
+                    empty: Some(instead),
+                },
+                Value::Bytes(b),
+            ) if crate::convert::empty_timestamp_text(b) => {
+                instead.map(|t| Cow::Owned(Value::Bytes(t.to_vec())))
+            }
+            (SrcRule::TextTimestamp { .. }, Value::Bytes(b)) => {
                 use crate::convert::TimestampText;
                 Some(match crate::convert::parse_timestamp_text(b) {
                     Ok(TimestampText::At {

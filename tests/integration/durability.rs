@@ -3216,3 +3216,43 @@ fn a_run_stopped_in_its_final_steps_resumes_without_rebuilding() {
     assert!(status["finished_at"].is_string(), "{status}");
     assert_eq!(counted_rows(&env), counted_source(&env));
 }
+
+/// A killed run's statement can still be running when the next run starts (the server
+/// notices a gone client only at client_connection_check_interval): a CREATE INDEX of it
+/// committing after the new run rebuilt that index lost the index's comment. The run that
+/// takes the lock ends every other my2pg session holding a transaction id first; read-only
+/// ones (another process's verify) are left alone.
+#[test]
+fn a_run_ends_the_writing_sessions_an_earlier_run_left() {
+    let env = TestEnv::new("orphan_writer");
+    env.mysql_exec(KILL_SOURCE_DDL);
+    fill_kill_source(&env, 10, 20, 10);
+    env.pg_exec(KILL_TARGET_DDL);
+    let cfg = kill_config(&env);
+    let wd = env.workdir.clone();
+    // An orphan of a "dead" run: a transaction with an id, as a CREATE INDEX or COPY has.
+    let _orphan = env
+        .pg_session("SET application_name = 'my2pg run=00dead-0001'; BEGIN; SELECT txid_current()");
+    // A reader of another my2pg process (verify): no transaction id, left alone.
+    let _reader = env.pg_session("SET application_name = 'my2pg run=00live-0002'; BEGIN");
+    let sessions = |app: &str| {
+        env.pg_value(&format!(
+            "SELECT count(*)::text FROM pg_stat_activity WHERE application_name = '{app}'"
+        ))
+    };
+    assert_eq!(sessions("my2pg run=00dead-0001"), Some("1".into()));
+    let out = my2pg_in(&cfg, &wd, &["run"]);
+    out.assert_ok().assert_stderr_contains(
+        "ended target sessions an earlier, interrupted my2pg run left writing",
+    );
+    assert_eq!(sessions("my2pg run=00dead-0001"), Some("0".into()));
+    assert_eq!(sessions("my2pg run=00live-0002"), Some("1".into()));
+    assert_eq!(
+        (
+            env.pg_count("parent"),
+            env.pg_count("child"),
+            env.pg_count("events")
+        ),
+        (10, 20, 10)
+    );
+}

@@ -754,7 +754,7 @@ fn matrix_floats_with_a_declared_scale_move_as_mysql_shows_them() {
     let env = TestEnv::new("mx_fscale");
     env.mysql_exec(
         "CREATE TABLE h (id int NOT NULL PRIMARY KEY, d double(16,4) NULL, f float(7,4) NULL, \
-           d2 double(10,2) NULL, plain double NULL)",
+           d2 double(20,2) NULL, plain double NULL)",
     );
     env.pg_exec(
         "CREATE TABLE h (id integer PRIMARY KEY, d numeric(16,4), f numeric(7,4), d2 numeric, \
@@ -773,7 +773,8 @@ fn matrix_floats_with_a_declared_scale_move_as_mysql_shows_them() {
         x ^= x << 13;
         x ^= x >> 7;
         x ^= x << 17;
-        let scale = 10u64.pow((x % 9) as u32);
+        // Up to 16 digits: where the binary value's own digits differ from MySQL's.
+        let scale = 10u64.pow((x % 13) as u32);
         let d = (x >> 20) % (scale * 10_000);
         let sign = if x & 1 == 1 { "-" } else { "" };
         let (int, frac) = (d / 10_000, d % 10_000);
@@ -784,6 +785,26 @@ fn matrix_floats_with_a_declared_scale_move_as_mysql_shows_them() {
         ));
     }
     env.mysql_exec(&format!("INSERT INTO h VALUES {}", values.join(", ")));
+    // A plain double column changed to double(30,4) in place (ALGORITHM=INSTANT) keeps
+    // its stored values, with any number of digits: MySQL shows them rounded.
+    let mut plain = Vec::new();
+    for id in 1..1501 {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        let v = f64::from_bits(x) % 1e22;
+        if v.is_finite() && v.abs() > 1e-30 {
+            plain.push(format!("({id}, {v:e})"));
+        }
+    }
+    env.mysql_exec(&format!(
+        "CREATE TABLE alt (id int NOT NULL PRIMARY KEY, p double NULL); \
+         INSERT INTO alt VALUES (0, 0.15405), (-1, 798051223108.154), (-2, 852261726521.945), \
+           (-3, 33333333333333333333), {}; \
+         ALTER TABLE alt MODIFY p double(30,4), ALGORITHM=INSTANT",
+        plain.join(", ")
+    ));
+    env.pg_exec("CREATE TABLE alt (id integer PRIMARY KEY, p numeric)");
     // The data holds doubles that are not the nearest double to their decimal.
     let off: u64 = env
         .mysql_rows("SELECT count(*) FROM h WHERE d <> CAST(CAST(d AS CHAR) AS DOUBLE)")[0][0]
@@ -809,12 +830,52 @@ fn matrix_floats_with_a_declared_scale_move_as_mysql_shows_them() {
         differ.is_empty(),
         "PostgreSQL vs MariaDB's display: {differ:?}"
     );
+    // MariaDB shows a small negative value rounded to zero as -0.0000; numeric has no
+    // negative zero.
+    let mysql: Vec<_> = env
+        .mysql_rows("SELECT id, CAST(p AS CHAR) FROM alt ORDER BY id")
+        .into_iter()
+        .map(|r| {
+            r.into_iter()
+                .map(|v| {
+                    v.map(|t| match t.strip_prefix('-') {
+                        Some(z) if z.chars().all(|c| c == '0' || c == '.') => z.to_string(),
+                        _ => t,
+                    })
+                })
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    let pg = env.pg_rows("SELECT id::text, p::text FROM alt ORDER BY alt.id");
+    assert!(pg.len() > 500, "{} rows", pg.len());
+    let differ: Vec<_> = pg
+        .iter()
+        .zip(&mysql)
+        .filter(|(p, m)| p != m)
+        .take(5)
+        .collect();
+    assert!(
+        differ.is_empty(),
+        "PostgreSQL vs MariaDB's display: {differ:?}"
+    );
+    // The binary values are 798051223108.154052734375, 852261726521.9449462890625 and
+    // 33333333333333331968: MySQL shows the shortest decimal when it has at most 4
+    // decimals, else the value rounded.
+    assert_eq!(
+        pg[..4],
+        [
+            row(&[Some("-3"), Some("33333333333333330000.0000")]),
+            row(&[Some("-2"), Some("852261726521.9450")]),
+            row(&[Some("-1"), Some("798051223108.1540")]),
+            row(&[Some("0"), Some("0.1540")]),
+        ]
+    );
     assert_eq!(
         env.pg_rows(
             "SELECT d::text, f::text, d2::text, plain::text FROM h WHERE id IN (1, 2, 4) ORDER BY id"
         ),
         vec![
-            // MariaDB itself stores 0.005 in a double(10,2) as 0.00.
+            // MariaDB itself stores 0.005 in a double(20,2) as 0.00.
             row(&[Some("25.9276"), Some("1.1000"), Some("0.00"), Some("0.1")]),
             row(&[Some("-0.1591"), Some("0.0000"), Some("0.00"), Some("-0.1591")]),
             row(&[Some("0.0000"), Some("0.0000"), Some("0.00"), Some("0")]),

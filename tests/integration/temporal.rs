@@ -279,3 +279,153 @@ fn rule_text_to_timestamp_reads_mediawiki_and_iso_timestamps() {
              calendar date",
         );
 }
+
+/// MediaWiki reads an empty expiry as infinity; other applications leave '' or a zero
+/// timestamp for "none". `empty_as` says which, per `text_to_timestamp` column: those
+/// values become infinity or NULL (counted, handled in `check`, compared by verify).
+#[test]
+fn text_to_timestamp_empty_as_infinity_or_null() {
+    let env = TestEnv::new("tm_text_empty");
+    env.mysql_exec(
+        "CREATE TABLE ib (id int NOT NULL PRIMARY KEY, expiry varbinary(14) NOT NULL, \
+           ts binary(14) NULL, d varchar(20) NULL); \
+         INSERT INTO ib VALUES (1, 'infinity', '20240101000000', '2024-01-01'), \
+           (2, '', '', '0000-00-00'), (3, '00000000000000', X'00', '0000-00-00 00:00:00'), \
+           (4, '20250101000000', '00000000000000', NULL)",
+    );
+    env.pg_exec(
+        "CREATE TABLE ib (id integer PRIMARY KEY, expiry timestamptz NOT NULL, ts timestamptz, \
+           d date)",
+    );
+    let cfg = |expiry_empty: &str| {
+        format!(
+            "[columns.\"ib.expiry\"]\nconvert = \"text_to_timestamp\"\nempty_as = \"{expiry_empty}\"\n\
+             [columns.\"ib.ts\"]\nconvert = \"text_to_timestamp\"\nempty_as = \"null\"\n\
+             [columns.\"ib.d\"]\nconvert = \"text_to_timestamp\"\nempty_as = \"null\"\n"
+        )
+    };
+    // NULL cannot go into the NOT NULL expiry column.
+    env.write_config(&cfg("null"));
+    env.my2pg(&["plan"]).assert_exit(2).assert_stderr_contains(
+        "ib.expiry: rule text_to_timestamp with empty_as = \"null\" needs a nullable target column",
+    );
+    env.write_config(&cfg("infinity"));
+    let out = env.my2pg(&["check", "--json"]);
+    out.assert_ok();
+    assert_eq!(
+        crate::common::check_findings(&out.json()),
+        vec![
+            (
+                "ib".into(),
+                "d".into(),
+                "not_a_timestamp".into(),
+                2,
+                vec![
+                    r#"(id)=(2) value "0000-00-00""#.to_string(),
+                    r#"(id)=(3) value "0000-00-00 00:00:00""#.to_string()
+                ],
+                true
+            ),
+            (
+                "ib".into(),
+                "expiry".into(),
+                "not_a_timestamp".into(),
+                2,
+                vec![
+                    r#"(id)=(2) value """#.to_string(),
+                    r#"(id)=(3) value "00000000000000""#.to_string()
+                ],
+                true
+            ),
+            (
+                "ib".into(),
+                "ts".into(),
+                "not_a_timestamp".into(),
+                3,
+                vec![
+                    r#"(id)=(2) value "\0\0\0\0\0\0\0\0\0\0\0\0\0\0""#.to_string(),
+                    r#"(id)=(3) value "\0\0\0\0\0\0\0\0\0\0\0\0\0\0""#.to_string(),
+                    r#"(id)=(4) value "00000000000000""#.to_string()
+                ],
+                true
+            ),
+        ]
+    );
+    let out = env.my2pg(&["run", "--json"]);
+    out.assert_ok();
+    let mut applied: Vec<(String, String, u64)> = out.json()["rules_applied"]
+        .as_array()
+        .expect("rules_applied")
+        .iter()
+        .map(|r| {
+            (
+                r["column"].as_str().unwrap_or_default().to_string(),
+                r["rule"].as_str().unwrap_or_default().to_string(),
+                r["changed_values"].as_u64().unwrap_or_default(),
+            )
+        })
+        .collect();
+    applied.sort();
+    assert_eq!(
+        applied,
+        vec![
+            ("d".to_string(), "text_to_timestamp".to_string(), 2),
+            ("expiry".to_string(), "text_to_timestamp".to_string(), 2),
+            ("ts".to_string(), "text_to_timestamp".to_string(), 3),
+        ]
+    );
+    assert_eq!(
+        env.pg_rows(
+            "SET TimeZone = 'UTC'; SELECT id::text, expiry::text, ts::text, d::text FROM ib \
+             ORDER BY ib.id"
+        ),
+        vec![
+            row(&[
+                Some("1"),
+                Some("infinity"),
+                Some("2024-01-01 00:00:00+00"),
+                Some("2024-01-01")
+            ]),
+            row(&[Some("2"), Some("infinity"), None, None]),
+            row(&[Some("3"), Some("infinity"), None, None]),
+            row(&[Some("4"), Some("2025-01-01 00:00:00+00"), None, None]),
+        ]
+    );
+    env.my2pg(&["verify", "--level", "full"])
+        .assert_ok()
+        .assert_stderr_contains("verify (full): equal");
+    // Another empty_as is another plan: the files of this one are not resumed under it.
+    env.write_config(&cfg("infinity").replace(
+        "[columns.\"ib.d\"]\nconvert = \"text_to_timestamp\"\nempty_as = \"null\"\n",
+        "[columns.\"ib.d\"]\nconvert = \"text_to_timestamp\"\n",
+    ));
+    env.my2pg(&["run"])
+        .assert_exit(2)
+        .assert_stderr_contains("was exported under a different plan or chunk size");
+}
+
+/// Two texts can name one instant (`...T10:00:00Z`, `... 10:00:00`): a unique key over a
+/// `text_to_timestamp` column is listed as not tested by `check` (MySQL cannot group
+/// them), and the load names the repeated key.
+#[test]
+fn text_to_timestamp_keys_are_listed_as_not_tested() {
+    let env = TestEnv::new("tm_text_key");
+    env.mysql_exec(
+        "CREATE TABLE kd (id int NOT NULL PRIMARY KEY, at varchar(30) NOT NULL, UNIQUE KEY (at)); \
+         INSERT INTO kd VALUES (1, '2024-01-01T10:00:00Z'), (2, '2024-01-01 10:00:00')",
+    );
+    env.pg_exec("CREATE TABLE kd (id integer PRIMARY KEY, at timestamptz NOT NULL UNIQUE)");
+    env.write_config("[columns.\"kd.at\"]\nconvert = \"text_to_timestamp\"\n");
+    env.my2pg(&["check"])
+        .assert_ok()
+        .assert_stderr_contains(
+            "not tested: kd: key kd_at_key (at): rule text_to_timestamp on at reads different \
+             texts as one timestamp (2024-01-01T10:00:00Z and 2024-01-01 10:00:00), which check \
+             cannot group in MySQL; a repeat fails the load, naming the key",
+        )
+        .assert_stderr_contains("check: clean, nothing it tested would fail the cut-over");
+    env.my2pg(&["run"])
+        .assert_exit(1)
+        .assert_stderr_contains("Key (at)=(2024-01-01 10:00:00+00) already exists");
+    assert_eq!(env.pg_count("kd"), 0);
+}
