@@ -744,6 +744,22 @@ fn matrix_floats_match_what_postgres_parses_from_the_mysql_literal() {
         .assert_stderr_contains("verify (full): equal");
 }
 
+/// The first few rows where PostgreSQL's text differs from MariaDB's display.
+#[track_caller]
+fn assert_same_rows(pg: &[Vec<Option<String>>], mysql: &[Vec<Option<String>>]) {
+    assert_eq!(pg.len(), mysql.len());
+    let differ: Vec<_> = pg
+        .iter()
+        .zip(mysql)
+        .filter(|(p, m)| p != m)
+        .take(5)
+        .collect();
+    assert!(
+        differ.is_empty(),
+        "PostgreSQL vs MariaDB's display: {differ:?}"
+    );
+}
+
 /// Zabbix's old history layout: MySQL double(16,4) into numeric(16,4). MySQL rounds a
 /// FLOAT(M,D) / DOUBLE(M,D) value to D decimals on store but keeps a binary value only
 /// near that decimal (`-0.1591` is stored as -0.15910000000000002, and `d = -0.1591` is
@@ -820,16 +836,7 @@ fn matrix_floats_with_a_declared_scale_move_as_mysql_shows_them() {
     );
     let pg = env.pg_rows("SELECT id::text, d::text, f::text, d2::text FROM h ORDER BY h.id");
     assert_eq!(pg.len(), 2005);
-    let differ: Vec<_> = pg
-        .iter()
-        .zip(&mysql)
-        .filter(|(p, m)| p != m)
-        .take(5)
-        .collect();
-    assert!(
-        differ.is_empty(),
-        "PostgreSQL vs MariaDB's display: {differ:?}"
-    );
+    assert_same_rows(&pg, &mysql);
     // MariaDB shows a small negative value rounded to zero as -0.0000; numeric has no
     // negative zero.
     let mysql: Vec<_> = env
@@ -848,16 +855,7 @@ fn matrix_floats_with_a_declared_scale_move_as_mysql_shows_them() {
         .collect();
     let pg = env.pg_rows("SELECT id::text, p::text FROM alt ORDER BY alt.id");
     assert!(pg.len() > 500, "{} rows", pg.len());
-    let differ: Vec<_> = pg
-        .iter()
-        .zip(&mysql)
-        .filter(|(p, m)| p != m)
-        .take(5)
-        .collect();
-    assert!(
-        differ.is_empty(),
-        "PostgreSQL vs MariaDB's display: {differ:?}"
-    );
+    assert_same_rows(&pg, &mysql);
     // The binary values are 798051223108.154052734375, 852261726521.9449462890625 and
     // 33333333333333331968: MySQL shows the shortest decimal when it has at most 4
     // decimals, else the value rounded.
