@@ -769,6 +769,17 @@ async fn prepare_target(
         }
     }
     set.sort();
+    // --fresh and keep-identical: the rows my2pg did not load there are the ones the
+    // policy keeps (seeded by the application), so they stay and only my2pg's rows are
+    // deleted; the load compares them again. Not for a table referencing a truncated
+    // one (Postgres truncates a referenced table only with its referencing tables), nor
+    // with a ledger that cannot tell rows apart.
+    let kept = if fresh {
+        tables_keeping_rows(client, plan, fks, &set).await?
+    } else {
+        Vec::new()
+    };
+    set.retain(|i| !kept.contains(i));
     let names: Vec<String> = set
         .iter()
         .map(|&i| plan.tables[i].target.to_string())
@@ -814,6 +825,13 @@ async fn prepare_target(
                 .iter()
                 .map(|(n, _, _)| format!("{n} (not loaded; empty, it references one of them)")),
         )
+        .chain(kept.iter().map(|&i| {
+            format!(
+                "{} (only the rows my2pg loaded; existing_rows = \"keep-identical\" keeps \
+                 the others)",
+                plan.tables[i].target
+            )
+        }))
         .collect();
     if fresh && !confirm(&listed) {
         return Err(Error::config(
@@ -847,7 +865,16 @@ async fn prepare_target(
     tx.batch_execute(&format!("TRUNCATE {}", targets.join(", ")))
         .await
         .map_err(|e| Error::pg(format!("TRUNCATE {}", targets.join(", ")), &e))?;
-    for &i in &set {
+    for &i in &kept {
+        let t = &plan.tables[i];
+        let deleted = ledger::delete_loaded_rows(&tx, &t.target).await?;
+        tracing::info!(
+            "{}: deleted the {deleted} row(s) my2pg loaded; the rows it did not load stay \
+             (existing_rows = \"keep-identical\")",
+            t.target
+        );
+    }
+    for &i in set.iter().chain(&kept) {
         let t = &plan.tables[i];
         tx.execute(
             "DELETE FROM my2pg.loaded_chunks WHERE schema_name = $1 AND table_name = $2",
@@ -868,6 +895,49 @@ async fn prepare_target(
         .map_err(|e| Error::pg("commit truncate", &e))?;
     tracing::info!("truncated {}", names.join(", "));
     Ok(())
+}
+
+/// The keep-identical tables in `set` holding rows my2pg did not load that `--fresh` can
+/// leave in place: none of their FKs references a table still truncated, and the ledger
+/// records the transactions of the rows my2pg loaded.
+async fn tables_keeping_rows(
+    client: &tokio_postgres::Client,
+    plan: &Plan,
+    fks: &[catalog::ForeignKey],
+    set: &[usize],
+) -> Result<Vec<usize>> {
+    let mut kept = Vec::new();
+    for &i in set {
+        let t = &plan.tables[i];
+        if t.existing_rows == ExistingRows::KeepIdentical
+            && ledger::tells_rows_apart(client, &t.target).await?
+            && ledger::rows_not_loaded(client, &t.target).await? > 0
+        {
+            kept.push(i);
+        }
+    }
+    // Keeping one may not make another's parent truncated: repeat until none changes.
+    loop {
+        let truncated: Vec<&crate::ident::PgName> = set
+            .iter()
+            .filter(|j| !kept.contains(j))
+            .map(|&j| &plan.tables[j].target)
+            .collect();
+        let before = kept.len();
+        kept.retain(|&k| {
+            let t = &plan.tables[k].target;
+            !fks.iter().any(|fk| {
+                fk.child == t.name
+                    && fk.child_schema == t.schema
+                    && truncated
+                        .iter()
+                        .any(|p| p.name == fk.parent && p.schema == fk.parent_schema)
+            })
+        });
+        if kept.len() == before {
+            return Ok(kept);
+        }
+    }
 }
 
 /// Tables outside `names` whose foreign keys reference one of them, directly, through

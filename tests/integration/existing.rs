@@ -1080,3 +1080,66 @@ fn truncate_takes_along_a_partly_loaded_child_whose_own_policy_is_truncate() {
     assert_eq!(env.pg_count("c"), 50);
     env.assert_verifies_equal(&["full"]);
 }
+
+/// `--fresh` with keep-identical: the rows my2pg did not load there are the ones the
+/// policy keeps (Zabbix's dbversion, Redmine's schema_migrations), so they stay in place
+/// and only my2pg's rows are deleted and loaded again (it refused before, asking for
+/// truncate). A keep-identical table referencing a truncated one cannot keep its rows
+/// (Postgres truncates a referenced table only with its referencing tables): refused.
+#[test]
+fn fresh_keeps_the_rows_keep_identical_keeps() {
+    let env = setup("ex_fresh_keep");
+    env.pg_exec("INSERT INTO tags VALUES (1, 'tag 1'), (100, 'local only')");
+    let cfg = config(
+        &env,
+        "",
+        "[tables.\"tags\"]\nexisting_rows = \"keep-identical\"\n",
+    );
+    run(&env, &cfg, &["run"]).assert_ok();
+    let xmins = || {
+        env.pg_rows(
+            "SELECT id::text, xmin::text FROM tags WHERE id IN (1, 2, 100) ORDER BY tags.id",
+        )
+    };
+    let before = xmins();
+    let out = run(&env, &cfg, &["run", "--fresh", "--yes"]);
+    out.assert_ok().assert_stderr_contains(
+        "\"public\".\"tags\": deleted the 4 row(s) my2pg loaded; the rows it did not load stay \
+         (existing_rows = \"keep-identical\")",
+    );
+    let after = xmins();
+    // The seeded rows were never touched; my2pg's row 2 was loaded again.
+    assert_eq!((&after[0], &after[2]), (&before[0], &before[2]));
+    assert_ne!(after[1], before[1]);
+    assert_eq!(
+        env.pg_rows("SELECT id::text, label FROM tags ORDER BY tags.id"),
+        vec![
+            row(&[Some("1"), Some("tag 1")]),
+            row(&[Some("2"), Some("tag 2")]),
+            row(&[Some("3"), Some("tag 3")]),
+            row(&[Some("4"), Some("tag 4")]),
+            row(&[Some("5"), Some("tag 5")]),
+            row(&[Some("100"), Some("local only")]),
+        ]
+    );
+    assert_eq!(env.pg_count("accounts"), 9);
+    assert_eq!(env.pg_count("items"), 12);
+    run(&env, &cfg, &["verify", "--level", "full"]).assert_ok();
+
+    // items references accounts, which --fresh truncates: a row of it my2pg did not load
+    // (written again after the load) cannot stay, whatever its policy.
+    env.pg_exec("DELETE FROM items WHERE id = 1; INSERT INTO items VALUES (1, 2, 10)");
+    let cfg = config(
+        &env,
+        "",
+        "[tables.\"tags\"]\nexisting_rows = \"keep-identical\"\n\
+         [tables.\"items\"]\nexisting_rows = \"keep-identical\"\n",
+    );
+    let out = run(&env, &cfg, &["run", "--fresh", "--yes"]);
+    out.assert_exit(2).assert_stderr_contains(
+        "--fresh would delete rows my2pg did not load (written since the load, seeded, or kept \
+         by existing_rows = \"keep-identical\") in \"public\".\"items\" (1 row(s)): set",
+    );
+    assert_eq!(env.pg_count("items"), 12);
+    assert_eq!(env.pg_count("tags"), 6);
+}
