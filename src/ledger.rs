@@ -296,9 +296,14 @@ pub async fn record_own_write<C: GenericClient>(c: &C, schema: &str, table: &str
     Ok(())
 }
 
-/// Rows of `table` that my2pg did not write: rows whose inserting (or last updating)
-/// transaction is none of its chunk loads or fills. A ledger from an earlier version
-/// (no transaction ids) is counted by totals: rows beyond the ledger's row count.
+/// The transactions that wrote my2pg's rows of a table ($1 schema, $2 name): its chunk
+/// loads and cycle fills. xmin is the 32-bit part of the 64-bit transaction id (kept when
+/// a row is frozen).
+const MY2PG_XMINS: &str = "SELECT (xid::text::numeric % 4294967296)::bigint \
+    FROM my2pg.loaded_chunks WHERE schema_name = $1 AND table_name = $2 AND xid IS NOT NULL \
+    UNION ALL SELECT (xid::text::numeric % 4294967296)::bigint \
+    FROM my2pg.own_writes WHERE schema_name = $1 AND table_name = $2";
+
 /// Whether the ledger records the transaction of every chunk of `table` (a ledger of an
 /// older version does not: then rows my2pg loaded are known only by their count).
 pub async fn tells_rows_apart(client: &Client, table: &crate::ident::PgName) -> Result<bool> {
@@ -313,53 +318,31 @@ pub async fn tells_rows_apart(client: &Client, table: &crate::ident::PgName) -> 
         .get::<_, bool>(0))
 }
 
-/// Deletes the rows of `table` that my2pg wrote (its chunks' and cycle fills'
-/// transactions), leaving every other row; returns how many went.
+/// Deletes the rows of `table` that my2pg wrote, leaving every other row; returns how
+/// many went. Only for a ledger that `tells_rows_apart`.
 pub async fn delete_loaded_rows(
     client: &impl tokio_postgres::GenericClient,
     table: &crate::ident::PgName,
 ) -> Result<u64> {
     client
         .execute(
-            format!(
-                "DELETE FROM {table} t WHERE t.xmin::text::bigint IN ( \
-                   SELECT (xid::text::numeric % 4294967296)::bigint FROM my2pg.loaded_chunks \
-                   WHERE schema_name = $1 AND table_name = $2 AND xid IS NOT NULL \
-                   UNION ALL \
-                   SELECT (xid::text::numeric % 4294967296)::bigint FROM my2pg.own_writes \
-                   WHERE schema_name = $1 AND table_name = $2)"
-            )
-            .as_str(),
+            format!("DELETE FROM {table} t WHERE t.xmin::text::bigint IN ({MY2PG_XMINS})").as_str(),
             &[&table.schema, &table.name],
         )
         .await
         .map_err(|e| Error::pg(format!("delete the rows my2pg loaded into {table}"), &e))
 }
 
+/// Rows of `table` that my2pg did not write: rows whose inserting (or last updating)
+/// transaction is none of its chunk loads or fills. A ledger from an earlier version
+/// (no transaction ids) is counted by totals: rows beyond the ledger's row count.
 pub async fn rows_not_loaded(client: &Client, table: &crate::ident::PgName) -> Result<i64> {
-    let legacy: bool = client
-        .query_one(
-            "SELECT EXISTS (SELECT 1 FROM my2pg.loaded_chunks \
-             WHERE schema_name = $1 AND table_name = $2 AND xid IS NULL)",
-            &[&table.schema, &table.name],
-        )
-        .await
-        .map_err(|e| Error::pg("read the ledger", &e))?
-        .get(0);
-    let sql = if legacy {
+    let sql = if tells_rows_apart(client, table).await? {
+        format!("SELECT count(*) FROM {table} t WHERE t.xmin::text::bigint NOT IN ({MY2PG_XMINS})")
+    } else {
         format!(
             "SELECT (SELECT count(*) FROM {table}) - (SELECT coalesce(sum(rows), 0)::bigint \
              FROM my2pg.loaded_chunks WHERE schema_name = $1 AND table_name = $2)"
-        )
-    } else {
-        // xmin is the 32-bit part of the 64-bit transaction id (kept when a row is frozen).
-        format!(
-            "SELECT count(*) FROM {table} t WHERE t.xmin::text::bigint NOT IN ( \
-               SELECT (xid::text::numeric % 4294967296)::bigint FROM my2pg.loaded_chunks \
-               WHERE schema_name = $1 AND table_name = $2 \
-               UNION ALL \
-               SELECT (xid::text::numeric % 4294967296)::bigint FROM my2pg.own_writes \
-               WHERE schema_name = $1 AND table_name = $2)"
         )
     };
     Ok(client

@@ -927,24 +927,26 @@ mod tests {
         );
     }
 
-    #[test]
-    fn keys_that_could_be_misread_are_quoted() {
+    /// The key texts of `csv` rows of two key columns, as a difference report shows them.
+    fn key_texts(a: Col, b: Col, csv: &str) -> Vec<String> {
         let l = Layout {
-            cols: vec![Col::new("a", Kind::Text), Col::new("b", Kind::Text)],
+            cols: vec![a, b],
             key: vec![0, 1],
             keyless: false,
             nbuckets: 4096,
         };
         let all = Mode::Collect(vec![true; l.nbuckets]);
-        let p = process(
-            &batch(
-                "\",1050,\",\" %13%\"\nplain,\"two\nlines\"\n\"\",NULL\n,x\n",
-                Origin::CsvIn,
-            ),
-            &l,
-            &all,
+        let p = process(&batch(csv, Origin::CsvIn), &l, &all);
+        p.digests.iter().map(|d| d.key_text.clone()).collect()
+    }
+
+    #[test]
+    fn keys_that_could_be_misread_are_quoted() {
+        let keys = key_texts(
+            Col::new("a", Kind::Text),
+            Col::new("b", Kind::Text),
+            "\",1050,\",\" %13%\"\nplain,\"two\nlines\"\n\"\",NULL\n,x\n",
         );
-        let keys: Vec<&str> = p.digests.iter().map(|d| d.key_text.as_str()).collect();
         assert_eq!(
             keys,
             [
@@ -958,12 +960,11 @@ mod tests {
         // copied; a longer one is cut.
         let token = "eyJhbGciOiJSUzI1NiJ9".repeat(5);
         let long = "x".repeat(201);
-        let p = process(
-            &batch(&format!("{token},1\n{long},2\n"), Origin::CsvIn),
-            &l,
-            &all,
+        let keys = key_texts(
+            Col::new("a", Kind::Text),
+            Col::new("b", Kind::Text),
+            &format!("{token},1\n{long},2\n"),
         );
-        let keys: Vec<&str> = p.digests.iter().map(|d| d.key_text.as_str()).collect();
         assert_eq!(
             keys,
             [
@@ -975,25 +976,11 @@ mod tests {
 
     #[test]
     fn float_keys_are_shown_as_they_are_typed() {
-        let l = Layout {
-            cols: vec![Col::new("d", Kind::F64), Col::new("f", Kind::F32)],
-            key: vec![0, 1],
-            keyless: false,
-            nbuckets: 4096,
-        };
-        let all = Mode::Collect(vec![true; l.nbuckets]);
-        let p = process(
-            &batch(
-                "0.1,42.5
-1e300,-0.25
-NaN,Infinity
-",
-                Origin::CsvIn,
-            ),
-            &l,
-            &all,
+        let keys = key_texts(
+            Col::new("d", Kind::F64),
+            Col::new("f", Kind::F32),
+            "0.1,42.5\n1e300,-0.25\nNaN,Infinity\n",
         );
-        let keys: Vec<&str> = p.digests.iter().map(|d| d.key_text.as_str()).collect();
         assert_eq!(
             keys,
             [
