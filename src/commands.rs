@@ -893,8 +893,21 @@ async fn prepare_target(
     tx.commit()
         .await
         .map_err(|e| Error::pg("commit truncate", &e))?;
+    if fresh {
+        FRESH_TRUNCATED.store(true, Ordering::SeqCst);
+    }
     tracing::info!("truncated {}", names.join(", "));
     Ok(())
+}
+
+/// Set once `--fresh` has emptied the target: before that, an interrupted fresh run left
+/// the earlier load in place (and maybe discarded its files), so only `--fresh` again
+/// starts over; after it, a plain run resumes the fresh load.
+static FRESH_TRUNCATED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// Whether this process's `--fresh` got as far as emptying the target.
+pub fn fresh_truncated() -> bool {
+    FRESH_TRUNCATED.load(Ordering::SeqCst)
 }
 
 /// The keep-identical tables in `set` holding rows my2pg did not load that `--fresh` can
@@ -1577,6 +1590,7 @@ pub async fn import(
         )));
     }
     let target_lock = lock_target(settings, &cancel).await?;
+    let p = replan_after_keep_restore(settings, p).await?;
     // Every table must be completely exported under this plan before anything loads.
     let mut manifests = Vec::new();
     for t in &p.plan.tables {
@@ -1614,6 +1628,9 @@ pub async fn import(
     ledger::ensure(&clients[0]).await?;
     if !opts.fresh {
         ledger_matches_chunk_rows(&clients[0], settings).await?;
+        // Files of another export than the one loaded (the source changed since, or
+        // another work directory): refused before any index or FK is dropped for the load.
+        files_match_the_ledger(&clients[0], &plan, &manifests, &wd).await?;
         crate::cycles::pending_fills_match(&clients[0], &plan, &settings.schema, &p.fks).await?;
         if let Some(m) = nothing_to_load(&clients[0], settings, &plan, &wd).await? {
             return Ok(already_loaded_report(
@@ -1726,6 +1743,7 @@ pub async fn run(settings: &Settings, cancel: Cancel, opts: LoadOptions<'_>) -> 
     // emptied or its indexes went (the export checks again once the old files are gone).
     check_disk_space(&wd, &p.plan, settings, opts.fresh)?;
     let target_lock = lock_target(settings, &cancel).await?;
+    let p = replan_after_keep_restore(settings, p).await?;
     let plan = Arc::new(p.plan.clone());
     let hb = Heartbeat::start(&settings.target);
     hb.phase("preparing the target");
@@ -1987,6 +2005,92 @@ fn last_run_status(r: ledger::LastRun, analyze: bool) -> crate::report::LastRunS
         hint,
         running_pid: None,
     }
+}
+
+/// Every chunk the ledger records as loaded has the same checksum in these manifests.
+async fn files_match_the_ledger(
+    client: &tokio_postgres::Client,
+    plan: &Plan,
+    manifests: &[Manifest],
+    wd: &WorkDir,
+) -> Result<()> {
+    let mut differ = Vec::new();
+    for (t, m) in plan.tables.iter().zip(manifests) {
+        let rows = client
+            .query(
+                "SELECT chunk, sha256 FROM my2pg.loaded_chunks \
+                 WHERE schema_name = $1 AND table_name = $2",
+                &[&t.target.schema, &t.target.name],
+            )
+            .await
+            .map_err(|e| Error::pg("read the ledger", &e))?;
+        let changed = rows
+            .iter()
+            .filter(|r| {
+                let (chunk, sha): (i32, String) = (r.get(0), r.get(1));
+                m.chunks
+                    .iter()
+                    .any(|c| i64::from(c.chunk) == i64::from(chunk) && c.sha256 != sha)
+            })
+            .count();
+        if changed > 0 {
+            differ.push(format!("{} ({changed} chunk(s))", t.target.name));
+        }
+    }
+    if differ.is_empty() {
+        return Ok(());
+    }
+    Err(Error::config(format!(
+        "chunk files in {} differ from the ones already loaded into {}: the source changed \
+         since, or they come from another export; the target holds the earlier data. \
+         `import --fresh` loads these files instead, `run --fresh` exports and loads \
+         everything from the source as it is now; nothing was changed in the target",
+        wd.root().display(),
+        differ.join(", ")
+    )))
+}
+
+/// `keep` after a `rebuild` run that was interrupted with its indexes and FKs dropped:
+/// they come back first (under the target lock), and the plan is made again, so its
+/// waves and cycle breaks see those FKs. Planned without them, the load ran parents and
+/// children in one wave and failed on the FKs put back before it (Directus trial).
+async fn replan_after_keep_restore(settings: &Settings, p: Prepared) -> Result<Prepared> {
+    if settings.constraints != ConstraintStrategy::Keep {
+        return Ok(p);
+    }
+    let what = "look for indexes and FKs an earlier run left dropped";
+    let client = session::pg_connect(&settings.target).await?;
+    let recorded: bool = client
+        .query_one(
+            "SELECT to_regclass('my2pg.rebuild_objects') IS NOT NULL",
+            &[],
+        )
+        .await
+        .map_err(|e| Error::pg(what, &e))?
+        .get(0);
+    let pending = recorded
+        && client
+            .query_one(
+                "SELECT EXISTS (SELECT FROM my2pg.rebuild_objects WHERE kind <> 'reloption')",
+                &[],
+            )
+            .await
+            .map_err(|e| Error::pg(what, &e))?
+            .get::<_, bool>(0);
+    if !pending {
+        return Ok(p);
+    }
+    tracing::info!(
+        "putting back the indexes and FKs an interrupted rebuild run left dropped, then \
+         planning again with them (constraints = \"keep\")"
+    );
+    // Leniently: an FK the rows loaded so far break comes back NOT VALID (still in the
+    // graph the plan reads) and stays recorded; the restore before the load, after any
+    // --fresh truncate, validates it.
+    crate::rebuild::restore(&[client], crate::rebuild::RestoreMode::AfterFailure).await?;
+    let p = prepare(settings).await?;
+    runnable(&p)?;
+    Ok(p)
 }
 
 /// `rebuild`: record and drop secondary indexes and FKs. `keep`: put back anything a

@@ -344,10 +344,10 @@ Command::Run(r) => {
         }
         // Like any other failure: put back what the load dropped, so an abandoned
         // cut-over does not leave the target without its indexes and FKs.
-        tracing::warn!("{sig} received: restoring the indexes and constraints dropped for the load (a second signal skips this)");
+        tracing::warn!("{sig} received: restoring any indexes and constraints dropped for the load (a second signal skips this)");
         let restored = tokio::select! {
             ok = commands::restore_after_interrupt(&settings) => if ok {
-                "indexes and constraints dropped for the load were restored (FKs NOT VALID, or left out where the partial load breaks them, until the next run validates them)"
+                "any indexes and constraints dropped for the load were restored (FKs NOT VALID, or left out where the partial load breaks them, until the next run validates them)"
             } else {
                 "restoring the indexes and constraints dropped for the load failed (the errors are above): the next run restores them (`my2pg status` lists them)"
             },
@@ -361,11 +361,15 @@ Command::Run(r) => {
             Command::Run(r) => r.load.fresh,
             _ => false,
         };
-        // Repeating `--fresh` would start over, not resume.
-        let again = if fresh {
-            "Run the same command again without --fresh to resume"
-        } else {
-            "Run the same command again to resume"
+        // Repeating `--fresh` would start over, not resume; but before its TRUNCATE the
+        // target still holds the earlier load, which a plain run would take as finished.
+        let again = match (fresh, my2pg::commands::fresh_truncated()) {
+            (true, true) => "Run the same command again without --fresh to resume",
+            (true, false) => {
+                "--fresh had not emptied the target yet (it still holds the earlier load): \
+                 run the same command again, with --fresh"
+            }
+            (false, _) => "Run the same command again to resume",
         };
         Err(ErrorKind::Interrupted(format!(
             "{sig} received; in-flight chunks were rolled back and {restored}. {again}"

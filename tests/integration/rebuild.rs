@@ -489,6 +489,31 @@ fn rebuild_killed_run_is_resumed_to_an_identical_catalog() {
     assert_eq!(member_digest(&env), Some(source_digest(3000)));
 }
 
+/// Directus trial: a rebuild run interrupted with its FKs dropped, then a run with
+/// `constraints = "keep"`. Planned without the dropped FKs, every table went into one
+/// wave, the FKs came back before the load, and the child's first chunk failed on them.
+/// The FKs now come back first and the plan is made with them.
+#[test]
+fn keep_after_an_interrupted_rebuild_run_plans_with_the_fks_it_puts_back() {
+    let env = TestEnv::new("rb_keep_after");
+    seed(&env, 3000);
+    let before = catalog(&env);
+    let cfg = env.write_config("[run]\nchunk_rows = 50\n[workers]\nloaders = 1\n");
+    kill_mid_load(&env, &cfg);
+    assert_eq!(
+        env.pg_value("SELECT count(*)::text FROM my2pg.rebuild_objects WHERE kind = 'fk'"),
+        Some("3".into())
+    );
+    env.write_config("[run]\nchunk_rows = 50\nconstraints = \"keep\"\n[workers]\nloaders = 1\n");
+    let out = env.my2pg(&["run", "--fresh", "--yes"]);
+    out.assert_ok().assert_stderr_contains(
+        "putting back the indexes and FKs an interrupted rebuild run left dropped, then \
+         planning again with them",
+    );
+    assert_eq!(catalog(&env), before);
+    assert_eq!(member_digest(&env), Some(source_digest(3000)));
+}
+
 // ---- unique keys the source enforces ------------------------------------------------
 
 const UQ_SOURCE: &str = "
