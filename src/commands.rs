@@ -102,6 +102,44 @@ pub async fn prepare(settings: &Settings) -> Result<Prepared> {
             ),
         });
     }
+    // keep after an interrupted rebuild run: the FKs it left dropped are not in the graph
+    // the waves come from; import and run put them back first and plan again.
+    // (Another user's ledger is reported as a problem of its own.)
+    if settings.constraints == ConstraintStrategy::Keep
+        && ledger::table_exists(&client, "rebuild_objects").await?
+        && client
+            .query_one(
+                "SELECT coalesce(bool_and(has_schema_privilege(n.oid, 'USAGE') \
+                   AND has_table_privilege(c.oid, 'SELECT')), false) \
+                 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace \
+                 WHERE n.nspname = 'my2pg' AND c.relname = 'rebuild_objects'",
+                &[],
+            )
+            .await
+            .map_err(|e| Error::pg("look for FKs an earlier run left dropped", &e))?
+            .get::<_, bool>(0)
+    {
+        let dropped: i64 = client
+            .query_one(
+                "SELECT count(*) FROM my2pg.rebuild_objects WHERE kind = 'fk'",
+                &[],
+            )
+            .await
+            .map_err(|e| Error::pg("look for FKs an earlier run left dropped", &e))?
+            .get(0);
+        if dropped > 0 {
+            plan.warnings.push(crate::plan::Problem {
+                kind: crate::plan::ProblemKind::FksLeftDropped,
+                table: String::new(),
+                column: None,
+                message: format!(
+                    "{dropped} foreign key(s) an interrupted rebuild run left dropped (`my2pg \
+                     status` lists them) are not in the waves shown: import and run put them \
+                     back first and plan again with them"
+                ),
+            });
+        }
+    }
     // my2pg never disables triggers (that needs superuser or table ownership tricks and
     // would hide the application's own logic), so the operator must know which fire.
     // my2pg only inserts (COPY, INSERT ... SELECT) and truncates: an UPDATE or DELETE

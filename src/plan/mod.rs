@@ -78,6 +78,9 @@ pub enum ProblemKind {
     /// Warning: a copied source table's engine (MyISAM, Aria, MEMORY) keeps no versions:
     /// the consistent snapshot does not cover it.
     OutsideSnapshot,
+    /// Warning (`keep`): FKs an interrupted `rebuild` run left dropped are not in the
+    /// graph the waves shown come from.
+    FksLeftDropped,
 }
 
 #[derive(Debug, Clone, Serialize)]

@@ -505,6 +505,25 @@ fn keep_after_an_interrupted_rebuild_run_plans_with_the_fks_it_puts_back() {
         Some("3".into())
     );
     env.write_config("[run]\nchunk_rows = 50\nconstraints = \"keep\"\n[workers]\nloaders = 1\n");
+    // plan reads the graph as it is, and says what it leaves out.
+    let plan = env.my2pg(&["plan", "--json"]);
+    plan.assert_ok();
+    let left: Vec<String> = plan.json()["warnings"]
+        .as_array()
+        .expect("warnings")
+        .iter()
+        .filter(|w| w["kind"] == "fks_left_dropped")
+        .map(|w| w["message"].as_str().unwrap_or_default().to_string())
+        .collect();
+    assert_eq!(
+        left,
+        vec![
+            "3 foreign key(s) an interrupted rebuild run left dropped (`my2pg status` lists \
+             them) are not in the waves shown: import and run put them back first and plan \
+             again with them"
+                .to_string()
+        ]
+    );
     let out = env.my2pg(&["run", "--fresh", "--yes"]);
     out.assert_ok().assert_stderr_contains(
         "putting back the indexes and FKs an interrupted rebuild run left dropped, then \
