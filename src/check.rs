@@ -668,16 +668,10 @@ async fn duplicate_keys(
         };
         // text_to_timestamp reads different texts as one instant (`...T10:00:00Z` and
         // `... 10:00:00`), which MySQL cannot group: said, not tested.
-        if let Some(c) = cols.iter().find(|c| {
-            matches!(
-                c.rule,
-                Some(
-                    Rule::TextToTimestamp
-                        | Rule::TextToTimestampEmptyNull
-                        | Rule::TextToTimestampEmptyInfinity
-                )
-            )
-        }) {
+        if let Some(c) = cols
+            .iter()
+            .find(|c| c.rule.is_some_and(Rule::reads_timestamp_text))
+        {
             not_tested.push(format!(
                 "{table}: key {name} ({}): rule text_to_timestamp on {} reads different texts \
                  as one timestamp (2024-01-01T10:00:00Z and 2024-01-01 10:00:00), which check \

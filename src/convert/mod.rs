@@ -2079,6 +2079,16 @@ impl Rule {
         }
     }
 
+    /// `text_to_timestamp`, with or without `empty_as`.
+    pub fn reads_timestamp_text(self) -> bool {
+        matches!(
+            self,
+            Rule::TextToTimestamp
+                | Rule::TextToTimestampEmptyNull
+                | Rule::TextToTimestampEmptyInfinity
+        )
+    }
+
     /// The problem a rule lets the converter accept as it is (rather than by changing
     /// the value first): `check` reports those values as handled.
     pub fn accepts(self) -> Option<ProblemClass> {

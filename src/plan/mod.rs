@@ -1171,11 +1171,7 @@ fn plan_table(
         let string_source = sc.ty.is_text() || (sc.ty.is_bytes() && sc.ty.base != MyBase::Bit);
         let forced = match rule {
             // Read as a datetime(6) would be, in UTC: the text carries its own zone, if any.
-            Some(
-                Rule::TextToTimestamp
-                | Rule::TextToTimestampEmptyNull
-                | Rule::TextToTimestampEmptyInfinity,
-            ) if time_target && string_source => choose(
+            Some(r) if r.reads_timestamp_text() && time_target && string_source => choose(
                 &crate::catalog::MyType::parse("datetime", "datetime(6)", None),
                 &tc.ty,
                 None,
@@ -1204,16 +1200,12 @@ fn plan_table(
             Some(Rule::MicrosecondsToInterval | Rule::SecondsToInterval) if !sc.ty.is_integer() => {
                 Some("needs an integer source column")
             }
-            Some(
-                Rule::TextToTimestamp
-                | Rule::TextToTimestampEmptyNull
-                | Rule::TextToTimestampEmptyInfinity,
-            ) if !time_target => Some("needs a timestamp, timestamptz or date target column"),
-            Some(
-                Rule::TextToTimestamp
-                | Rule::TextToTimestampEmptyNull
-                | Rule::TextToTimestampEmptyInfinity,
-            ) if !string_source => Some("needs a string or binary source column"),
+            Some(r) if r.reads_timestamp_text() && !time_target => {
+                Some("needs a timestamp, timestamptz or date target column")
+            }
+            Some(r) if r.reads_timestamp_text() && !string_source => {
+                Some("needs a string or binary source column")
+            }
             Some(Rule::TextToTimestampEmptyNull) if tc.not_null => {
                 Some("with empty_as = \"null\" needs a nullable target column")
             }
