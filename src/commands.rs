@@ -1675,9 +1675,16 @@ pub async fn import(
                 "import", &run_id, settings, &plan, &m, started,
             ));
         }
-        if let Some((m, steps)) = only_final_steps_left(&clients[0], settings, &plan, &wd).await? {
-            let moved =
-                finish_final_steps(&mut clients, &plan, &hb, &mark, &target_lock, steps).await?;
+        let left = Resumed {
+            settings,
+            plan: &plan,
+            fks: &p.fks,
+            wd: &wd,
+            hb: &hb,
+            mark: &mark,
+            lock: &target_lock,
+        };
+        if let Some((m, moved)) = left.finish_without_loading(&mut clients).await? {
             return Ok(skipped_load_report(
                 "import", &run_id, settings, &plan, &m, moved, started,
             ));
@@ -1801,9 +1808,16 @@ pub async fn run(settings: &Settings, cancel: Cancel, opts: LoadOptions<'_>) -> 
                 "run", &run_id, settings, &plan, &m, started,
             ));
         }
-        if let Some((m, steps)) = only_final_steps_left(&clients[0], settings, &plan, &wd).await? {
-            let moved =
-                finish_final_steps(&mut clients, &plan, &hb, &mark, &target_lock, steps).await?;
+        let left = Resumed {
+            settings,
+            plan: &plan,
+            fks: &p.fks,
+            wd: &wd,
+            hb: &hb,
+            mark: &mark,
+            lock: &target_lock,
+        };
+        if let Some((m, moved)) = left.finish_without_loading(&mut clients).await? {
             return Ok(skipped_load_report(
                 "run", &run_id, settings, &plan, &m, moved, started,
             ));
@@ -2294,6 +2308,94 @@ async fn only_final_steps_left(
     Ok(all_chunks_loaded(client, settings, plan, wd)
         .await?
         .map(|m| (m, steps)))
+}
+
+/// What a resumed `import` or `run` needs to finish a stopped run without loading.
+struct Resumed<'a> {
+    settings: &'a Settings,
+    plan: &'a Plan,
+    fks: &'a [crate::catalog::ForeignKey],
+    wd: &'a WorkDir,
+    hb: &'a Heartbeat,
+    mark: &'a RunMark<'a>,
+    lock: &'a TargetLock,
+}
+
+impl Resumed<'_> {
+    /// Every chunk loaded by a stopped run: only its final steps, or its rebuild and final
+    /// steps, are left, and they are done here. Returns the manifests and the sequences
+    /// moved then; None when there is loading to do.
+    async fn finish_without_loading(
+        &self,
+        clients: &mut [tokio_postgres::Client],
+    ) -> Result<Option<(Vec<Manifest>, u64)>> {
+        let (settings, plan) = (self.settings, self.plan);
+        if let Some((m, steps)) =
+            only_final_steps_left(&clients[0], settings, plan, self.wd).await?
+        {
+            let moved =
+                finish_final_steps(clients, plan, self.hb, self.mark, self.lock, steps).await?;
+            return Ok(Some((m, moved)));
+        }
+        let Some(m) = only_rebuild_left(&clients[0], settings, plan, self.wd).await? else {
+            return Ok(None);
+        };
+        match finish_rebuild(
+            clients, plan, self.fks, settings, self.hb, self.mark, self.lock,
+        )
+        .await
+        {
+            Ok(moved) => Ok(Some((m, moved))),
+            Err(e) => Err(self.lock.restore_after_failure(settings, e, self.hb).await),
+        }
+    }
+}
+
+/// A `rebuild` run stopped after every chunk of this work directory was loaded, while it
+/// put the indexes and FKs back: only those still recorded are left to build. A load
+/// would drop the ones already back and build them all again (pretix trial: the whole
+/// rebuild, twice). Returns the manifests then.
+async fn only_rebuild_left(
+    client: &tokio_postgres::Client,
+    settings: &Settings,
+    plan: &Plan,
+    wd: &WorkDir,
+) -> Result<Option<Vec<Manifest>>> {
+    if settings.constraints != ConstraintStrategy::Rebuild {
+        return Ok(None);
+    }
+    let Some(last) = ledger::last_run(client, &settings.schema).await? else {
+        return Ok(None);
+    };
+    if last.finished_at.is_some()
+        || !last.done.contains(&RunStep::Load)
+        || last.done.contains(&RunStep::RestoreConstraints)
+    {
+        return Ok(None);
+    }
+    all_chunks_loaded(client, settings, plan, wd).await
+}
+
+/// `only_rebuild_left`: this run takes over the stopped run's record and does its steps
+/// from the rebuild on; what the stopped run built stays.
+async fn finish_rebuild(
+    clients: &mut [tokio_postgres::Client],
+    plan: &Plan,
+    fks: &[crate::catalog::ForeignKey],
+    settings: &Settings,
+    hb: &Heartbeat,
+    mark: &RunMark<'_>,
+    lock: &TargetLock,
+) -> Result<u64> {
+    tracing::info!(
+        "every chunk is loaded and the last run stopped while it put indexes and foreign \
+         keys back: only the ones still missing are built, then the final steps; nothing \
+         is dropped"
+    );
+    mark.started(&clients[0]).await?;
+    // The fill tables of broken cycles: the stopped run may have filled and dropped them.
+    crate::cycles::before_load(&clients[0], plan, &settings.schema, fks, false).await?;
+    finish_load(clients, plan, settings, hb, mark, lock).await
 }
 
 /// What `only_final_steps_left` found of ANALYZE: done by the stopped run, or still due.

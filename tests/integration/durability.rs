@@ -3070,9 +3070,22 @@ fn a_global_read_lock_that_times_out_names_the_statements_it_waited_for() {
     // other tests' statements on the shared server stay out of it.)
     let idle_cfg =
         env.write_config("[workers]\nreaders = 2\n[run]\nsnapshot_lock_wait_seconds = 6\n");
-    let held = env.mysql_uncommitted("LOCK TABLES t WRITE");
-    let out = env.cmd(&idle_cfg, &["run"]).run();
-    env.mysql_rollback(held);
+    // Another test's statement that runs as long (a CREATE TABLE on a loaded machine)
+    // is rightly named instead: try again, at most three times.
+    let mut attempt = 0;
+    let out = loop {
+        attempt += 1;
+        let held = env.mysql_uncommitted("LOCK TABLES t WRITE");
+        let out = env.cmd(&idle_cfg, &["run"]).run();
+        env.mysql_rollback(held);
+        if attempt == 3
+            || !out
+                .stderr
+                .contains("running statements or table locks: thread ")
+        {
+            break out;
+        }
+    };
     out.assert_exit(1).assert_stderr_contains(
         "table locks: none is running now, so an idle session holding LOCK TABLES or a table \
          lock of an open transaction is the likely one (SHOW PROCESSLIST lists the sessions",
@@ -3201,6 +3214,79 @@ fn sigterm_during_the_index_rebuild_restores_without_racing_the_builds() {
     my2pg_in(&cfg, &env.workdir, &["run"]).assert_ok();
     assert_eq!(env.pg_value(catalog), before);
     assert_eq!(env.pg_count("t"), 300);
+}
+
+/// SIGKILL while the rebuild builds the indexes, every chunk loaded: the resumed run
+/// builds only the index still missing. The one the killed run had built keeps its oid
+/// (dropping and building everything again cost the pretix trial the whole rebuild twice).
+#[test]
+fn a_run_killed_in_its_index_rebuild_builds_only_what_is_missing() {
+    let env = TestEnv::new("kill_rebuild");
+    env.mysql_exec(
+        "CREATE TABLE t (id int NOT NULL PRIMARY KEY, v int NOT NULL); \
+         INSERT INTO t SELECT seq, seq * 7 FROM seq_1_to_300",
+    );
+    // One index whose build takes about 3 s (a deliberately slow IMMUTABLE function), one
+    // that is built at once beside it.
+    env.pg_exec(
+        "CREATE TABLE t (id integer PRIMARY KEY, v integer NOT NULL); \
+         CREATE FUNCTION slow_id(integer) RETURNS integer IMMUTABLE LANGUAGE plpgsql AS \
+           $$ BEGIN PERFORM pg_sleep(0.01); RETURN $1; END $$; \
+         CREATE INDEX t_slow ON t (slow_id(v)); CREATE INDEX t_v ON t (v); \
+         COMMENT ON INDEX t_slow IS 'slow one'",
+    );
+    let catalog = "SELECT string_agg(c.relname || ' ' || i.indisvalid || ' ' \
+                     || COALESCE(obj_description(c.oid, 'pg_class'), '-'), ', ' ORDER BY c.relname) \
+                   FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid \
+                   WHERE i.indrelid = 't'::regclass";
+    let before = env.pg_value(catalog);
+    assert_eq!(
+        before.as_deref(),
+        Some("t_pkey true -, t_slow true slow one, t_v true -")
+    );
+    let cfg = env.write_config("[workers]\nreaders = 1\n");
+    let mut run = spawn(&cfg, &env.workdir, &["run"]);
+    let started = Instant::now();
+    // t_v is dropped before the load, and back once the rebuild built it.
+    let t_v = || env.pg_value("SELECT to_regclass('t_v')::oid::text");
+    while !run.stderr_so_far().contains("wave loaded") || t_v().is_none() {
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "{}",
+            run.stderr_so_far()
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    run.kill();
+    let killed = run.finish(TIMEOUT);
+    assert_eq!(killed.code, None, "{}", killed.stderr);
+    let built = t_v();
+    assert_eq!(
+        env.pg_value("SELECT string_agg(object_name, ', ' ORDER BY object_name) FROM my2pg.rebuild_objects WHERE kind = 'index'"),
+        Some("t_slow".into()),
+        "the killed run stopped with t_v built and t_slow not"
+    );
+    let out = my2pg_in(&cfg, &env.workdir, &["run", "--json"]);
+    out.assert_ok().assert_stderr_contains(
+        "every chunk is loaded and the last run stopped while it put indexes and foreign keys \
+         back: only the ones still missing are built, then the final steps; nothing is dropped",
+    );
+    assert_eq!(out.json()["totals"]["loaded_rows"], serde_json::json!(0));
+    assert_eq!(t_v(), built, "t_v was dropped and built again");
+    assert_eq!(env.pg_value(catalog), before);
+    assert!(last_run(&cfg, &env.workdir)["finished_at"].is_string());
+    assert_eq!(
+        env.pg_value("SELECT count(*)::text || ' ' || sum(v)::text FROM t"),
+        Some(format!("300 {}", 7 * 300 * 301 / 2))
+    );
+    // Nothing is left recorded, and the next run has nothing to do.
+    assert_eq!(
+        env.pg_value("SELECT count(*)::text FROM my2pg.rebuild_objects"),
+        Some("0".into())
+    );
+    my2pg_in(&cfg, &env.workdir, &["run"])
+        .assert_ok()
+        .assert_stderr_contains("nothing to load");
 }
 
 /// A finished load seen from a work directory without its files: the run would export
