@@ -943,6 +943,18 @@ async fn seeded_findings(settings: &Settings, plan: &Plan) -> Result<Vec<CheckFi
     Ok(out)
 }
 
+fn truncate_blocked_finding(table: String, count: u64, message: String) -> CheckFinding {
+    CheckFinding {
+        table,
+        column: None,
+        class: "truncate_blocked".into(),
+        count,
+        sample_keys: Vec::new(),
+        handled_by_policy: false,
+        message,
+    }
+}
+
 /// Tables my2pg does not load that hold rows and reference a table `existing_rows =
 /// "truncate"` will empty: Postgres refuses that TRUNCATE, so the run would stop.
 pub(crate) async fn truncate_blocked(
@@ -980,14 +992,10 @@ pub(crate) async fn truncate_blocked(
                                 || t.existing_rows == ExistingRows::KeepIdentical =>
                         {
                             flagged.push(c);
-                            out.push(CheckFinding {
-                                table: t.source.clone(),
-                                column: None,
-                                class: "truncate_blocked".into(),
-                                count: 1,
-                                sample_keys: Vec::new(),
-                                handled_by_policy: false,
-                                message: format!(
+                            out.push(truncate_blocked_finding(
+                                t.source.clone(),
+                                1,
+                                format!(
                                     "cannot truncate {}: copied table {} references it and \
                                      holds rows my2pg did not load (or keeps them: \
                                      existing_rows = \"keep-identical\"), so import and run \
@@ -995,7 +1003,7 @@ pub(crate) async fn truncate_blocked(
                                      \"truncate\" for {} too",
                                     fk.parent, fk.child, fk.child
                                 ),
-                            });
+                            ));
                         }
                         _ => set.push(c),
                     }
@@ -1011,6 +1019,33 @@ pub(crate) async fn truncate_blocked(
         .iter()
         .map(|&i| plan.tables[i].target.to_string())
         .collect();
+    // TRUNCATE is a privilege of its own, which INSERT and ownership of other tables do
+    // not give (Superset trial: plan said runnable, the run stopped at the TRUNCATE).
+    for &i in &set {
+        let t = &plan.tables[i];
+        let name = t.target.to_string();
+        let row = client
+            .query_one(
+                "SELECT has_table_privilege($1::text::regclass, 'TRUNCATE'), current_user::text, \
+                   pg_get_userbyid(relowner)::text FROM pg_class WHERE oid = $1::text::regclass",
+                &[&name],
+            )
+            .await
+            .map_err(|e| Error::pg(format!("read the TRUNCATE privilege on {name}"), &e))?;
+        let (allowed, user, owner): (bool, String, String) = (row.get(0), row.get(1), row.get(2));
+        if !allowed {
+            out.push(truncate_blocked_finding(
+                t.source.clone(),
+                1,
+                format!(
+                    "existing_rows = \"truncate\" needs TRUNCATE on {name}, which target user \
+                     \"{user}\" lacks, so import and run would stop before loading: GRANT \
+                     TRUNCATE ON {name} TO {}, or connect as its owner \"{owner}\"",
+                    crate::ident::PgIdent(user.clone())
+                ),
+            ));
+        }
+    }
     for (name, fk, parent) in
         crate::commands::referencing_tables_not_truncated(&client, &names).await?
     {
@@ -1027,14 +1062,10 @@ pub(crate) async fn truncate_blocked(
             .map_err(|e| Error::pg(format!("count the rows of {name}"), &e))?
             .get(0);
         if rows > 0 {
-            out.push(CheckFinding {
-                table: name.clone(),
-                column: None,
-                class: "truncate_blocked".into(),
-                count: rows as u64,
-                sample_keys: Vec::new(),
-                handled_by_policy: false,
-                message: format!(
+            out.push(truncate_blocked_finding(
+                name.clone(),
+                rows as u64,
+                format!(
                     "existing_rows = \"truncate\" needs TRUNCATE {}, which Postgres runs only \
                      together with every table referencing them: table {name}, {}, \
                      references {parent} (foreign key {fk}) and holds {rows} \
@@ -1043,7 +1074,7 @@ pub(crate) async fn truncate_blocked(
                     names.join(", "),
                     crate::commands::outside(plan, &name)
                 ),
-            });
+            ));
         }
     }
     Ok(out)
@@ -1151,6 +1182,10 @@ pub async fn check(settings: &Settings, cancel: Cancel) -> Result<CheckReport> {
                     class.name(),
                     match (handled, c.rule) {
                         (true, Some(r)) => format!(", handled by rule {}", r.name()),
+                        _ if class == ProblemClass::NullIntoNotNull => format!(
+                            ", the cut-over would fail: {}",
+                            c.null_into_not_null_remedy()
+                        ),
                         _ => format!(
                             ", the cut-over would fail: {}",
                             class.remedy_for(&c.converter, c.target_nullable, c.rule)

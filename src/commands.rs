@@ -140,6 +140,8 @@ pub async fn prepare(settings: &Settings) -> Result<Prepared> {
             });
         }
     }
+    plan.warnings
+        .extend(sequence_warnings(&client, &settings.schema, &plan).await?);
     // my2pg never disables triggers (that needs superuser or table ownership tricks and
     // would hide the application's own logic), so the operator must know which fire.
     // my2pg only inserts (COPY, INSERT ... SELECT) and truncates: an UPDATE or DELETE
@@ -349,6 +351,53 @@ async fn read_zone_gaps(
     let zone = crate::convert::SourceZone::new(tz, gaps);
     tracing::debug!(zone = tz, gaps = zone.gaps(), "source time zone read");
     Ok(zone)
+}
+
+/// The schema's sequences linked to no column: moved by their serial name, or left alone;
+/// either way the operator is told, since the application takes ids from them itself.
+async fn sequence_warnings(
+    client: &tokio_postgres::Client,
+    schema: &str,
+    plan: &Plan,
+) -> Result<Vec<crate::plan::Problem>> {
+    use crate::plan::{Problem, ProblemKind};
+    let mut out = Vec::new();
+    for seq in catalog::postgres::unlinked_sequences(client, schema).await? {
+        let user = plan.tables.iter().find_map(|t| {
+            t.sequences
+                .iter()
+                .find(|(_, s)| *s == seq)
+                .map(|(c, _)| (t, c))
+        });
+        out.push(match user {
+            Some((t, column)) => Problem {
+                kind: ProblemKind::SequenceByName,
+                table: t.source.clone(),
+                column: Some(column.clone()),
+                message: format!(
+                    "sequence {seq} is linked to no column (no identity, OWNED BY or DEFAULT \
+                     nextval): its name points to {}.{}, so the run moves it past that \
+                     column's loaded values, as for a serial column (an application such as \
+                     Flask-AppBuilder calls nextval itself)",
+                    t.target,
+                    crate::ident::PgIdent(column.clone())
+                ),
+            },
+            None => Problem {
+                kind: ProblemKind::UnlinkedSequence,
+                table: String::new(),
+                column: None,
+                message: format!(
+                    "sequence {seq} is linked to no column (no identity, OWNED BY or DEFAULT \
+                     nextval) and its name (<table>_<column>_seq) points to no copied column: \
+                     the run leaves it where it is; if the application takes ids from it, \
+                     set it past them after the load (SELECT setval('{}', max(id)) FROM ...)",
+                    seq.replace('\'', "''")
+                ),
+            },
+        });
+    }
+    Ok(out)
 }
 
 /// What the target user must be allowed for import and run, checked before anything is
@@ -574,6 +623,22 @@ async fn check_target_privileges(
                     .join(", ")
             ),
         );
+    }
+    if settings.analyze {
+        let skipped = crate::pipeline::schedule::not_analyzable(client, plan).await?;
+        if !skipped.is_empty() {
+            plan.warnings.push(crate::plan::Problem {
+                kind: crate::plan::ProblemKind::AnalyzeNotAllowed,
+                table: String::new(),
+                column: None,
+                message: format!(
+                    "target user \"{user}\" may not ANALYZE {} (it is not their owner, nor \
+                     holds MAINTAIN on them): the run leaves their statistics to autovacuum; \
+                     run ANALYZE on them as their owner before the application's first queries",
+                    skipped.join(", ")
+                ),
+            });
+        }
     }
     plan.problems.extend(problems);
     Ok(unreadable)
@@ -1787,6 +1852,9 @@ pub async fn run(settings: &Settings, cancel: Cancel, opts: LoadOptions<'_>) -> 
     // Refused for lack of disk before the target is touched, not after its tables were
     // emptied or its indexes went (the export checks again once the old files are gone).
     check_disk_space(&wd, &p.plan, settings, opts.fresh)?;
+    if !opts.fresh {
+        exports_match_the_source(settings, &p.plan, &wd).await?;
+    }
     let target_lock = lock_target(settings, &cancel).await?;
     let p = replan_after_keep_restore(settings, p).await?;
     let plan = Arc::new(p.plan.clone());
@@ -2561,6 +2629,62 @@ fn files_are_from_this_database(wd: &WorkDir, p: &Prepared, command: &str) -> Re
 /// Files exported under another plan or chunk size cannot be resumed: say so before the
 /// target is touched (indexes dropped, `last_run` restarted), not when the table's export
 /// starts. A settings problem (exit 2), as when the ledger is what disagrees.
+/// A `run` goes on from the files of its work directory: a table whose export is
+/// complete there is not read again. When the source's row count of such a table has
+/// changed since, the files are a rehearsal's, or the application kept writing: the run
+/// would load (or, into a loaded target, keep) the earlier rows and end with exit 0 (RT
+/// trial). Refused before the target is touched. A row changed in place keeps the count:
+/// `verify --level full` is the check for that.
+async fn exports_match_the_source(settings: &Settings, plan: &Plan, wd: &WorkDir) -> Result<()> {
+    use mysql_async::prelude::Queryable;
+    let mut complete = Vec::new();
+    for t in &plan.tables {
+        if let Some(m) = Manifest::read(&wd.manifest_path(&t.dir))? {
+            if m.complete {
+                complete.push((t, m.rows()));
+            }
+        }
+    }
+    if complete.is_empty() {
+        return Ok(());
+    }
+    tracing::info!(
+        tables = complete.len(),
+        "counting the source's rows of the tables already exported, to see whether it changed \
+         since"
+    );
+    let mut conn = session::mysql_connect(&settings.source).await?;
+    let mut changed = Vec::new();
+    for (t, exported) in complete {
+        let sql = format!(
+            "SELECT COUNT(*) FROM {}",
+            crate::ident::MyIdent(t.source.clone())
+        );
+        let now: u64 = conn
+            .query_first(sql)
+            .await
+            .map_err(|e| Error::mysql(format!("count the rows of `{}`", t.source), e))?
+            .unwrap_or(0);
+        if now != exported {
+            changed.push(format!(
+                "{} holds {now} row(s) now and {exported} in its files",
+                t.source
+            ));
+        }
+    }
+    let _ = conn.disconnect().await;
+    if changed.is_empty() {
+        return Ok(());
+    }
+    Err(Error::config(format!(
+        "the source changed since the files in {} were exported ({}): this run would load, \
+         or keep, the earlier rows. `run --fresh` exports and loads the source as it is now; \
+         `import` loads these files as they are; nothing was changed in the target",
+        wd.root().display(),
+        changed.join("; ")
+    )))
+}
+
 fn files_match_the_plan(plan: &Plan, wd: &WorkDir, chunk_rows: u64) -> Result<()> {
     match files_mismatch(plan, wd, chunk_rows)? {
         Some(why) => Err(Error::config(format!(
@@ -2826,6 +2950,7 @@ mod tests {
                 target_nullable: true,
                 read: crate::plan::ReadAs::Column,
                 null_default: None,
+                target_default: None,
             })
             .collect();
         TablePlan::test_table("t", cols)

@@ -9,8 +9,15 @@ use crate::error::{Error, Result};
 
 pub const LEDGER: &str = "my2pg.loaded_chunks";
 
+// CREATE SCHEMA IF NOT EXISTS needs CREATE on the database even when the schema exists
+// (RT trial: a user given USAGE and CREATE on an existing my2pg schema was refused).
 const CREATE: &str = "
-CREATE SCHEMA IF NOT EXISTS my2pg;
+DO $$ BEGIN
+  IF NOT EXISTS (SELECT FROM pg_namespace WHERE nspname = 'my2pg') THEN
+    CREATE SCHEMA my2pg;
+  END IF;
+EXCEPTION WHEN duplicate_schema THEN NULL;
+END $$;
 CREATE TABLE IF NOT EXISTS my2pg.loaded_chunks (
     schema_name text NOT NULL,
     table_name  text NOT NULL,

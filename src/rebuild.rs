@@ -1099,6 +1099,7 @@ mod tests {
             target_nullable: true,
             read: crate::plan::ReadAs::Column,
             null_default: None,
+            target_default: None,
         }
     }
 

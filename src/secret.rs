@@ -30,6 +30,12 @@ impl fmt::Display for Secret {
     }
 }
 
+/// How to write a password a URL cannot hold as it is.
+pub const ENCODE_HINT: &str = "a user name or password in the URL holds a character URLs \
+    reserve: percent-encode it (@ as %40, / as %2F, ? as %3F, # as %23, % as %25, : as %3A), \
+    or give the password in MY2PG_SOURCE_PASSWORD / MY2PG_TARGET_PASSWORD or \
+    password_file instead";
+
 /// A connection URL split into the part that may be shown and the password.
 #[derive(Clone)]
 pub struct Dsn {
@@ -57,6 +63,15 @@ impl Dsn {
             Some((u, h)) => (Some(u), h),
             None => (None, authority),
         };
+        // An `@` after the host part: a password holding an unencoded `/`, `?` or `#`
+        // split the URL early, and its tail would be shown as the host and database.
+        let port_not_a_number = userinfo.is_none()
+            && authority
+                .rsplit_once(':')
+                .is_some_and(|(_, p)| !p.chars().all(|c| c.is_ascii_digit()));
+        if tail.contains('@') && (userinfo.is_some_and(|u| u.contains(':')) || port_not_a_number) {
+            return Err(ENCODE_HINT.to_string());
+        }
         let (user, url_password) = match userinfo {
             Some(u) => match u.split_once(':') {
                 Some((user, pw)) => (Some(user), Some(percent_decode(pw))),
@@ -240,6 +255,20 @@ mod tests {
         let userinfo_wins = Dsn::parse("mysql://root:a@h/db?password=b", None).unwrap();
         assert_eq!(userinfo_wins.password().unwrap().expose(), "a");
         assert_eq!(userinfo_wins.to_string(), "mysql://root@h/db");
+    }
+
+    /// Superset trial: `pg@Secret/x` unencoded showed `postgres@Secret/x@127.0.0.1...`.
+    #[test]
+    fn an_unencoded_slash_in_a_url_password_is_refused_without_showing_it() {
+        for url in [
+            "postgres://postgres:pg@Secret/x@127.0.0.1:54017/db",
+            "mysql://app:a?b@c@db:3306/app",
+        ] {
+            assert_eq!(Dsn::parse(url, None).err().as_deref(), Some(ENCODE_HINT));
+        }
+        // An @ in the database name alone, without a password, is left as given.
+        let d = Dsn::parse("postgres://app@db:5432/x@y", None).unwrap();
+        assert_eq!(d.to_string(), "postgres://app@db:5432/x@y");
     }
 
     #[test]

@@ -96,7 +96,8 @@ pub fn mysql_opts(dsn: &Dsn) -> Result<(OptsBuilder, String)> {
 fn redact_url_error(e: &mysql_async::UrlError) -> String {
     // UrlError variants can echo URL parts; keep only the kind of problem.
     let s = format!("{e:?}");
-    s.split('(').next().unwrap_or("invalid URL").to_string()
+    let kind = s.split('(').next().unwrap_or("invalid URL");
+    format!("{kind} ({})", crate::secret::ENCODE_HINT)
 }
 
 /// How long a connection may take, handshake and login included (30 s, or

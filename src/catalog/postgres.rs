@@ -8,11 +8,14 @@ use tokio_postgres::Client;
 use super::{ForeignKey, PgKind, PgType, TargetColumn, TargetTable};
 use crate::error::{Error, Result};
 
-/// The last column names the sequence to move after the load: the identity or serial
-/// one, else one a column default calls (`DEFAULT nextval('s')` without OWNED BY; the
-/// default's dependency on the sequence is recorded in `pg_depend`). Only a number
-/// column whose default is the nextval call itself: in `'INV-' || nextval('s')` the
-/// loaded values are not the sequence's values.
+/// Column 12 names the sequence to move after the load: the identity or serial one, else
+/// one a column default calls (`DEFAULT nextval('s')` without OWNED BY; the default's
+/// dependency on the sequence is recorded in `pg_depend`). Only a number column whose
+/// default is the nextval call itself: in `'INV-' || nextval('s')` the loaded values are
+/// not the sequence's values. Else, for a number column without a default, a sequence
+/// linked to nothing that bears its serial name `<table>_<column>_seq`: the application
+/// calls nextval itself (Flask-AppBuilder, SQLAlchemy's `Sequence()`), and left behind
+/// it hands out ids the load already used (Superset trial).
 const COLUMNS_SQL: &str = "
 SELECT c.relname, a.attname, a.attnotnull, a.atthasdef, a.attidentity <> '', a.attgenerated <> '',
        format_type(a.atttypid, a.atttypmod),
@@ -29,7 +32,19 @@ SELECT c.relname, a.attname, a.attnotnull, a.atthasdef, a.attidentity <> '', a.a
           WHERE d.adrelid = c.oid AND d.adnum = a.attnum
             AND bt.typname IN ('int2', 'int4', 'int8', 'numeric')
             AND pg_get_expr(d.adbin, d.adrelid) LIKE 'nextval(%'
-          ORDER BY 1 LIMIT 1)),
+          ORDER BY 1 LIMIT 1),
+         (SELECT format('%I.%I', n.nspname, s.relname)
+          FROM pg_class s
+          WHERE s.relnamespace = n.oid AND s.relkind = 'S'
+            AND s.relname = c.relname || '_' || a.attname || '_seq'
+            AND NOT a.atthasdef AND a.attidentity = ''
+            AND bt.typname IN ('int2', 'int4', 'int8', 'numeric')
+            AND NOT EXISTS (SELECT FROM pg_depend dp
+              WHERE dp.classid = 'pg_class'::regclass AND dp.objid = s.oid
+                AND dp.refclassid = 'pg_class'::regclass AND dp.deptype IN ('a', 'i'))
+            AND NOT EXISTS (SELECT FROM pg_depend dp
+              WHERE dp.classid = 'pg_attrdef'::regclass
+                AND dp.refclassid = 'pg_class'::regclass AND dp.refobjid = s.oid))),
        COALESCE((SELECT pg_get_expr(d.adbin, d.adrelid) FROM pg_attrdef d
                  WHERE d.adrelid = c.oid AND d.adnum = a.attnum),
                 CASE WHEN t.typtype = 'd' THEN pg_get_expr(t.typdefaultbin, 0) END)
@@ -242,4 +257,26 @@ pub async fn non_empty(client: &Client, tables: &[crate::ident::PgName]) -> Resu
         }
     }
     Ok(out)
+}
+
+/// Sequences of the schema no column owns (identity, serial, OWNED BY) and no column
+/// default calls, quoted: the application may take ids from them itself.
+pub async fn unlinked_sequences(client: &Client, schema: &str) -> Result<Vec<String>> {
+    let rows = client
+        .query(
+            "SELECT format('%I.%I', n.nspname, s.relname) FROM pg_class s \
+             JOIN pg_namespace n ON n.oid = s.relnamespace \
+             WHERE n.nspname = $1 AND s.relkind = 'S' \
+               AND NOT EXISTS (SELECT FROM pg_depend dp \
+                 WHERE dp.classid = 'pg_class'::regclass AND dp.objid = s.oid \
+                   AND dp.refclassid = 'pg_class'::regclass AND dp.deptype IN ('a', 'i')) \
+               AND NOT EXISTS (SELECT FROM pg_depend dp \
+                 WHERE dp.classid = 'pg_attrdef'::regclass \
+                   AND dp.refclassid = 'pg_class'::regclass AND dp.refobjid = s.oid) \
+             ORDER BY 1",
+            &[&schema],
+        )
+        .await
+        .map_err(|e| Error::pg("read the schema's sequences", &e))?;
+    Ok(rows.iter().map(|r| r.get(0)).collect())
 }

@@ -92,11 +92,14 @@ impl ProblemClass {
                  (or convert = \"zero_date_to_null\" for the column; nullable targets only)"
             }
             ProblemClass::NulByte => {
-                "fix them in the source, or drop the NUL bytes: convert = \"strip_nul\""
+                "fix them in the source, or drop the NUL bytes: convert = \"strip_nul\" (for \
+                 text that should not hold them: UTF-16 text or binary data loses its meaning)"
             }
             ProblemClass::InvalidUtf8 => {
                 "fix them in the source; bytes that are not text go into bytea, or into text \
-                 with convert = \"hex\" or \"base64\""
+                 with convert = \"hex\" or \"base64\" (the application then reads that text, \
+                 not the bytes, unless it decodes it: an application that keeps an encoding \
+                 column, such as RT's ContentEncoding, needs that column set to match)"
             }
             ProblemClass::UnmappableChar => {
                 "fix them in the source: the column's charset has no character for a stored byte"

@@ -190,7 +190,27 @@ where
 /// first queries after the cut-over get plans from real statistics.
 pub async fn analyze_tables(clients: &[Client], plan: &Plan) -> Result<()> {
     let started = std::time::Instant::now();
-    let mut order: Vec<&crate::plan::TablePlan> = plan.tables.iter().collect();
+    let Some(first) = clients.first() else {
+        return Ok(());
+    };
+    // Postgres skips a table the user may not analyze with only a WARNING, which would
+    // read as done here (RT trial): those are left out and named.
+    let skipped = not_analyzable(first, plan).await?;
+    if !skipped.is_empty() {
+        tracing::warn!(
+            "ANALYZE skipped for {} table(s) the target user may not analyze (it is not their \
+             owner, nor holds MAINTAIN on them): {}; run ANALYZE on them as their owner before \
+             the application's first queries",
+            skipped.len(),
+            skipped.join(", ")
+        );
+    }
+    let mut order: Vec<&crate::plan::TablePlan> = plan
+        .tables
+        .iter()
+        .filter(|t| !skipped.contains(&t.target.to_string()))
+        .collect();
+    let analyzed = order.len();
     order.sort_by_key(|t| std::cmp::Reverse(t.est_bytes));
     on_each_free_client(clients, order, |client, t| async move {
         client
@@ -200,11 +220,31 @@ pub async fn analyze_tables(clients: &[Client], plan: &Plan) -> Result<()> {
     })
     .await?;
     tracing::info!(
-        tables = plan.tables.len(),
+        tables = analyzed,
         seconds = format!("{:.2}", started.elapsed().as_secs_f64()),
         "statistics gathered (ANALYZE)"
     );
     Ok(())
+}
+
+/// Copied tables the target user may not ANALYZE (as `PgName` text): only a superuser,
+/// the owner of the table or of the database, or (PostgreSQL 17) a holder of MAINTAIN may.
+pub async fn not_analyzable(client: &Client, plan: &Plan) -> Result<Vec<String>> {
+    let names: Vec<String> = plan.tables.iter().map(|t| t.target.to_string()).collect();
+    let rows = client
+        .query(
+            "SELECT n FROM unnest($1::text[]) n \
+             WHERE NOT (SELECT rolsuper FROM pg_roles WHERE rolname = current_user) \
+               AND NOT pg_has_role((SELECT relowner FROM pg_class WHERE oid = n::regclass), 'USAGE') \
+               AND NOT pg_has_role((SELECT datdba FROM pg_database \
+                                    WHERE datname = current_database()), 'USAGE') \
+               AND NOT CASE WHEN current_setting('server_version_num')::int >= 170000 \
+                 THEN has_table_privilege(n::regclass, 'MAINTAIN') ELSE false END",
+            &[&names],
+        )
+        .await
+        .map_err(|e| Error::pg("read which tables the target user may analyze", &e))?;
+    Ok(rows.iter().map(|r| r.get(0)).collect())
 }
 
 #[cfg(test)]

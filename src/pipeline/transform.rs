@@ -163,8 +163,9 @@ fn with_binary_hint(
     }
     match &col.converter {
         Converter::Text { .. } if e.class != ProblemClass::InvalidJson => format!(
-            "{e}; the source column is binary: rule `hex` or `base64` keeps any bytes as text, \
-             `strip_nul` drops NUL bytes"
+            "{e}; the source column is binary: rule `hex` or `base64` keeps any bytes as text \
+             (the application then reads that text, not the bytes, unless it decodes it), \
+             `strip_nul` drops NUL bytes (UTF-16 text or binary data loses its meaning)"
         ),
         Converter::Json { .. } if nul => format!(
             "{e}; the source column is binary and the value holds NUL bytes (binary(n) pads \
@@ -240,7 +241,7 @@ fn null_into_not_null(t: &TablePlan, col: &crate::plan::ColumnPlan, row: &Row) -
             "the target column \"{}\" is NOT NULL (to move it: {}; `my2pg check` counts every \
              such value)",
             col.target,
-            ProblemClass::NullIntoNotNull.remedy()
+            col.null_into_not_null_remedy()
         ),
     }
     .into()

@@ -81,6 +81,14 @@ pub enum ProblemKind {
     /// Warning (`keep`): FKs an interrupted `rebuild` run left dropped are not in the
     /// graph the waves shown come from.
     FksLeftDropped,
+    /// Warning: a sequence linked to no column is moved past the loaded values of the
+    /// copied column its serial name (`<table>_<column>_seq`) points to.
+    SequenceByName,
+    /// Warning: a sequence linked to no column whose name points to no copied column:
+    /// it is left where it is.
+    UnlinkedSequence,
+    /// Warning: `analyze = true`, and the target user may not ANALYZE some copied tables.
+    AnalyzeNotAllowed,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -266,6 +274,29 @@ pub struct ColumnPlan {
     /// Rule `null_to_default`: the target default's expression (a constant), and once
     /// `prepare` has evaluated it, its text, written for every NULL.
     pub null_default: Option<NullDefault>,
+    /// The target column's default expression (`pg_get_expr`), if it has one.
+    pub target_default: Option<String>,
+}
+
+impl ColumnPlan {
+    /// What to do about NULLs going into this NOT NULL column. Rule null_to_default only
+    /// where it is accepted (a constant default): offered for a `current_timestamp`
+    /// default, it was then refused by plan (RT and Superset trials).
+    pub fn null_into_not_null_remedy(&self) -> String {
+        match &self.target_default {
+            Some(d) if constant_default(d) => crate::convert::ProblemClass::NullIntoNotNull
+                .remedy()
+                .to_string(),
+            Some(d) => format!(
+                "fix them in the source, make the target column nullable, or leave the column \
+                 out: convert = \"skip\" (every row then gets the target's default {d}, not \
+                 only these; null_to_default writes only a constant default)"
+            ),
+            None => "fix them in the source, or make the target column nullable (it has no \
+                     default to write for them)"
+                .into(),
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -1415,6 +1446,7 @@ fn plan_table(
                     expr,
                     text: String::new(),
                 }),
+            target_default: tc.default_expr.clone(),
         });
     }
     for tc in &tt.columns {
@@ -1656,6 +1688,7 @@ mod tests {
             target_nullable: true,
             read: ReadAs::Column,
             null_default: None,
+            target_default: None,
         };
         let table = TablePlan {
             ordered_by_all: true,

@@ -249,6 +249,7 @@ mod tests {
             target_nullable: nullable,
             read: crate::plan::ReadAs::Column,
             null_default: None,
+            target_default: None,
         };
         TablePlan {
             key: vec!["id".into()],

@@ -692,12 +692,16 @@ async fn full_table(
     let c = compare(my, pg, layout, pool, opts.max_diffs).await?;
     let mut r = table_verify(&t.target.name, opts);
     r.source_rows = Some(c.a_rows);
+    // Only where the rule changed a value: a global policy names every column it covers.
     r.rules = t
         .columns
         .iter()
-        .filter_map(|col| {
+        .enumerate()
+        .filter_map(|(i, col)| {
+            let n = c.a_ruled.get(i).copied().unwrap_or(0);
             col.rule
-                .map(|rule| format!("{} ({})", col.source, rule.name()))
+                .filter(|_| n > 0)
+                .map(|rule| format!("{} ({}, {n} value(s))", col.source, rule.name()))
         })
         .collect();
     let mut r = finish_table(r, c, started);

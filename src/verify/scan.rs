@@ -142,6 +142,8 @@ struct Part {
     rows: u64,
     pairs: Vec<(u32, u128)>,
     digests: Vec<RowDigest>,
+    /// Per column: source values its rule changed (empty for other sides).
+    ruled: Vec<u64>,
 }
 
 /// What one side yields in one pass.
@@ -150,8 +152,18 @@ pub struct Scanned {
     pub rows: u64,
     pub buckets: Vec<Bucket>,
     pub digests: Vec<RowDigest>,
+    /// Per column: source values its config rule changed before the comparison.
+    pub ruled: Vec<u64>,
     /// Problems that do not stop the scan (a chunk file missing or changed).
     pub problems: Vec<String>,
+}
+
+/// One more source value of column `c` changed by its rule.
+fn count_ruled(ruled: &mut Vec<u64>, ncols: usize, c: usize) {
+    if ruled.is_empty() {
+        ruled.resize(ncols, 0);
+    }
+    ruled[c] += 1;
 }
 
 /// Canonicalizes and hashes one batch (runs on the rayon pool).
@@ -187,6 +199,7 @@ fn process(batch: &Batch, layout: &Layout, mode: &Mode) -> Part {
                     if let (None | Some(Value::NULL), Some(d)) =
                         (rows[r].as_ref(c), &col.null_default)
                     {
+                        count_ruled(&mut part.ruled, ncols, c);
                         buf.push(1);
                         buf.extend_from_slice(&[0; 4]);
                         canon::text_value(col.kind, Origin::PgOut, d, &mut buf);
@@ -198,7 +211,13 @@ fn process(batch: &Batch, layout: &Layout, mode: &Mode) -> Part {
                     let v = match (rows[r].as_ref(c), col.rule) {
                         (None | Some(Value::NULL), _) => None,
                         (Some(v), None) => Some(std::borrow::Cow::Borrowed(v)),
-                        (Some(v), Some(rule)) => rule.apply(v),
+                        (Some(v), Some(rule)) => {
+                            let out = rule.apply(v);
+                            if out.as_deref() != Some(v) {
+                                count_ruled(&mut part.ruled, ncols, c);
+                            }
+                            out
+                        }
                     };
                     match v {
                         None => false,
@@ -400,6 +419,12 @@ impl Pipe {
             .map_err(|_| Error::internal("a verify hashing worker stopped"))?;
         drop(batch);
         self.out.rows += part.rows;
+        if self.out.ruled.len() < part.ruled.len() {
+            self.out.ruled.resize(part.ruled.len(), 0);
+        }
+        for (total, n) in self.out.ruled.iter_mut().zip(&part.ruled) {
+            *total += n;
+        }
         for (b, h) in part.pairs {
             let bucket = &mut self.out.buckets[b as usize];
             bucket.rows += 1;
@@ -773,6 +798,8 @@ impl Side {
 #[derive(Debug, Default)]
 pub struct Compared {
     pub a_rows: u64,
+    /// Per column of side `a`: values its config rule changed (empty: none).
+    pub a_ruled: Vec<u64>,
     pub b_rows: u64,
     pub outcome: Outcome,
     pub problems: Vec<String>,
@@ -820,6 +847,7 @@ pub async fn compare(
     let bad = differing(&sa.buckets, &sb.buckets);
     let mut c = Compared {
         a_rows: sa.rows,
+        a_ruled: sa.ruled,
         b_rows: sb.rows,
         outcome: Outcome {
             complete: true,

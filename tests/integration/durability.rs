@@ -3396,3 +3396,38 @@ fn a_run_ends_the_writing_sessions_an_earlier_run_left() {
         (10, 20, 10)
     );
 }
+
+/// A rehearsal's work directory used again at the cut-over (RT trial): its complete
+/// exports are not read again, so the run would load, or keep, the rehearsal's rows with
+/// exit 0. A table whose source row count changed since stops the run before the target
+/// is touched, into a loaded target or a new one; `--fresh` exports the source as it is.
+#[test]
+fn a_run_refuses_complete_exports_the_source_has_outgrown() {
+    let (env, cfg) = counted_env("stale_export");
+    let wd = env.workdir.clone();
+    my2pg_in(&cfg, &wd, &["run"]).assert_ok();
+    // Unchanged: the repeat finds nothing to do.
+    my2pg_in(&cfg, &wd, &["run"])
+        .assert_ok()
+        .assert_stderr_contains("nothing to load");
+    env.mysql_exec("INSERT INTO counted VALUES (41, 'after the rehearsal')");
+    let message = format!(
+        "the source changed since the files in {} were exported (counted holds 41 row(s) now \
+         and 40 in its files): this run would load, or keep, the earlier rows. `run --fresh` \
+         exports and loads the source as it is now; `import` loads these files as they are; \
+         nothing was changed in the target",
+        wd.display()
+    );
+    let out = my2pg_in(&cfg, &wd, &["run"]);
+    out.assert_exit(2).assert_stderr_contains(&message);
+    assert_eq!(counted_rows(&env).len(), 40);
+    // The same with the target emptied (a new target database for the cut-over).
+    env.pg_exec("TRUNCATE counted; DROP SCHEMA my2pg CASCADE");
+    my2pg_in(&cfg, &wd, &["run"])
+        .assert_exit(2)
+        .assert_stderr_contains(&message);
+    assert_eq!(env.pg_count("counted"), 0);
+    my2pg_in(&cfg, &wd, &["run", "--fresh", "--yes"]).assert_ok();
+    assert_eq!(counted_rows(&env), counted_source(&env));
+    assert_eq!(counted_rows(&env).len(), 41);
+}

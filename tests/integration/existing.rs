@@ -302,6 +302,58 @@ fn truncating_a_parent_needs_its_non_empty_copied_children_too() {
     assert_eq!(env.pg_count("tags"), 0);
 }
 
+/// TRUNCATE is a privilege of its own: a user that may insert into a seeded table but
+/// not truncate it is stopped by plan and check, before a run would fail at the TRUNCATE
+/// (Superset trial: "The plan is runnable", then permission denied).
+#[test]
+fn truncate_policy_needs_the_truncate_privilege() {
+    let env = setup("ex_trunc_priv");
+    env.pg_admin_exec(
+        "ALTER TABLE tags OWNER TO postgres; \
+         GRANT SELECT, INSERT, UPDATE ON tags TO my2pg_owner; \
+         INSERT INTO tags VALUES (42, 'seeded')",
+    );
+    let cfg = config(
+        &env,
+        "constraints = \"keep\"",
+        "[tables.\"tags\"]\nexisting_rows = \"truncate\"\n",
+    );
+    let message = "existing_rows = \"truncate\" needs TRUNCATE on \"public\".\"tags\", which \
+                   target user \"my2pg_owner\" lacks, so import and run would stop before \
+                   loading: GRANT TRUNCATE ON \"public\".\"tags\" TO \"my2pg_owner\", or connect \
+                   as its owner \"postgres\"";
+    let out = run(&env, &cfg, &["plan", "--json"]);
+    out.assert_exit(2).assert_stderr_contains(message);
+    assert_eq!(
+        problems(&out.json()),
+        vec![("truncate_blocked".to_string(), "tags".to_string(), None)]
+    );
+    let out = run(&env, &cfg, &["check", "--json"]);
+    out.assert_exit(1);
+    let blocked: Vec<(String, String)> = out.json()["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["class"] == "truncate_blocked")
+        .map(|f| (f["table"].to_string(), f["message"].to_string()))
+        .collect();
+    assert_eq!(
+        blocked,
+        vec![(
+            "\"tags\"".to_string(),
+            serde_json::json!(message).to_string()
+        )]
+    );
+    assert_eq!(
+        target(&env, "tags"),
+        vec![row(&[Some("42"), Some("seeded")])]
+    );
+    env.pg_admin_exec("GRANT TRUNCATE ON tags TO my2pg_owner");
+    run(&env, &cfg, &["plan"]).assert_ok();
+    run(&env, &cfg, &["run"]).assert_ok();
+    assert_eq!(target(&env, "tags"), source(&env, "tags"));
+}
+
 #[test]
 fn truncate_never_cascades_to_a_table_my2pg_does_not_load() {
     let env = setup("ex_cascade");

@@ -64,6 +64,18 @@ fn policy_zero_dates_null_turns_zero_and_partial_dates_into_null() {
             row(&[Some("5"), None, None, None, None]),
         ]
     );
+    // verify names the columns the policy changed, with the counts it saw itself; `fine`,
+    // which the policy covers and did not change, is not named.
+    let out = env.my2pg(&["verify", "--level", "full", "--json"]);
+    out.assert_ok();
+    assert_eq!(
+        out.json()["tables"][0]["rules"],
+        serde_json::json!([
+            "d (zero_date_to_null, 3 value(s))",
+            "dt (zero_date_to_null, 3 value(s))",
+            "ts (zero_date_to_null, 2 value(s))"
+        ])
+    );
 }
 
 #[test]
@@ -734,4 +746,55 @@ fn rule_null_to_default_stores_the_default_as_an_insert_would() {
         ]
     );
     env.assert_verifies_equal(&["full", "load"]);
+}
+
+/// NULLs into a NOT NULL column: check offers null_to_default only where plan accepts it
+/// (a constant default); for a default computed per row (RT's `current_timestamp`) it
+/// names `skip` and what that means, and for no default only the source or the column.
+#[test]
+fn null_into_not_null_advice_follows_the_targets_default() {
+    let env = TestEnv::new("null_advice");
+    env.mysql_exec(
+        "CREATE TABLE s (id int NOT NULL PRIMARY KEY, c int NULL, e datetime NULL, n int NULL); \
+         INSERT INTO s VALUES (1, NULL, NULL, NULL), (2, 5, '2024-01-01 00:00:00', 6)",
+    );
+    env.pg_exec(
+        "CREATE TABLE s (id integer PRIMARY KEY, c integer NOT NULL DEFAULT 0, \
+           e timestamp NOT NULL DEFAULT CURRENT_TIMESTAMP, n integer NOT NULL)",
+    );
+    config(&env, "");
+    let out = env.my2pg(&["check", "--json"]);
+    out.assert_exit(1);
+    let messages: Vec<String> = out.json()["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["message"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(
+        messages,
+        vec![
+            "1 value(s) of s.c (int(11) -> integer): null_into_not_null, the cut-over would \
+             fail: fix them in the source, make the target column nullable, or write its \
+             default for them: convert = \"null_to_default\" (a constant default; a NULL the \
+             load sends is not replaced by the default otherwise)"
+                .to_string(),
+            "1 value(s) of s.e (datetime -> timestamp without time zone): null_into_not_null, \
+             the cut-over would fail: fix them in the source, make the target column nullable, \
+             or leave the column out: convert = \"skip\" (every row then gets the target's \
+             default CURRENT_TIMESTAMP, not only these; null_to_default writes only a constant \
+             default)"
+                .to_string(),
+            "1 value(s) of s.n (int(11) -> integer): null_into_not_null, the cut-over would \
+             fail: fix them in the source, or make the target column nullable (it has no \
+             default to write for them)"
+                .to_string(),
+        ]
+    );
+    // The run names the same way out.
+    env.mysql_exec("UPDATE s SET c = 1, n = 1");
+    env.my2pg(&["run"]).assert_exit(1).assert_stderr_contains(
+        "the target column \"e\" is NOT NULL (to move it: fix them in the source, make the \
+         target column nullable, or leave the column out: convert = \"skip\"",
+    );
 }

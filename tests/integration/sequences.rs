@@ -191,3 +191,95 @@ fn sequences_continue_from_the_source_auto_increment_counter() {
          reach its bound 9223372036854775807; set there, its next nextval fails",
     );
 }
+
+/// Flask-AppBuilder (Superset) keeps its ids in sequences linked to no column: no
+/// DEFAULT, no OWNED BY; SQLAlchemy calls nextval itself. A sequence bearing a copied
+/// column's serial name is moved like that column's own (named by plan), its AUTO_INCREMENT
+/// counter included; one whose name points to no copied column is left and named.
+#[test]
+fn sequences_linked_to_no_column_are_moved_by_their_serial_name() {
+    let env = TestEnv::new("seq_by_name");
+    env.mysql_exec(
+        "CREATE TABLE ab_user (id int NOT NULL AUTO_INCREMENT PRIMARY KEY, name varchar(20)); \
+         INSERT INTO ab_user (name) VALUES ('a'), ('b'), ('c'); DELETE FROM ab_user WHERE id = 3; \
+         CREATE TABLE `Ab Role` (id int NOT NULL PRIMARY KEY, name varchar(20)); \
+         INSERT INTO `Ab Role` VALUES (40, 'admin'), (7, 'public'); \
+         CREATE TABLE with_default (id int NOT NULL PRIMARY KEY); INSERT INTO with_default VALUES (9)",
+    );
+    env.pg_exec(
+        "CREATE SEQUENCE ab_user_id_seq; \
+         CREATE TABLE ab_user (id integer PRIMARY KEY, name varchar(20)); \
+         CREATE SEQUENCE \"Ab Role_id_seq\"; \
+         CREATE TABLE \"Ab Role\" (id integer PRIMARY KEY, name varchar(20)); \
+         CREATE SEQUENCE with_default_id_seq; \
+         CREATE TABLE with_default (id integer PRIMARY KEY DEFAULT 5); \
+         CREATE SEQUENCE invoice_numbers",
+    );
+    env.write_config("");
+    let out = env.my2pg(&["plan", "--json"]);
+    out.assert_ok();
+    let warnings: Vec<(String, String)> = out.json()["warnings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|w| {
+            matches!(
+                w["kind"].as_str(),
+                Some("sequence_by_name" | "unlinked_sequence")
+            )
+        })
+        .map(|w| {
+            (
+                w["kind"].as_str().unwrap().to_string(),
+                w["message"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        warnings,
+        vec![
+            (
+                "sequence_by_name".into(),
+                "sequence public.\"Ab Role_id_seq\" is linked to no column (no identity, OWNED \
+                 BY or DEFAULT nextval): its name points to \"public\".\"Ab Role\".\"id\", so \
+                 the run moves it past that column's loaded values, as for a serial column \
+                 (an application such as Flask-AppBuilder calls nextval itself)"
+                    .into()
+            ),
+            (
+                "sequence_by_name".into(),
+                "sequence public.ab_user_id_seq is linked to no column (no identity, OWNED BY \
+                 or DEFAULT nextval): its name points to \"public\".\"ab_user\".\"id\", so the \
+                 run moves it past that column's loaded values, as for a serial column (an \
+                 application such as Flask-AppBuilder calls nextval itself)"
+                    .into()
+            ),
+            (
+                "unlinked_sequence".into(),
+                "sequence public.invoice_numbers is linked to no column (no identity, OWNED BY \
+                 or DEFAULT nextval) and its name (<table>_<column>_seq) points to no copied \
+                 column: the run leaves it where it is; if the application takes ids from it, \
+                 set it past them after the load (SELECT setval('public.invoice_numbers', \
+                 max(id)) FROM ...)"
+                    .into()
+            ),
+            (
+                "unlinked_sequence".into(),
+                "sequence public.with_default_id_seq is linked to no column (no identity, OWNED \
+                 BY or DEFAULT nextval) and its name (<table>_<column>_seq) points to no copied \
+                 column: the run leaves it where it is; if the application takes ids from it, \
+                 set it past them after the load (SELECT setval('public.with_default_id_seq', \
+                 max(id)) FROM ...)"
+                    .into()
+            ),
+        ]
+    );
+    env.my2pg(&["run"]).assert_ok();
+    let next = |s: &str| env.pg_value(&format!("SELECT nextval('{s}')::text"));
+    // ab_user: past the AUTO_INCREMENT counter (4), not only the loaded maximum (2).
+    assert_eq!(next("ab_user_id_seq").as_deref(), Some("4"));
+    assert_eq!(next("\"Ab Role_id_seq\"").as_deref(), Some("41"));
+    // A column with a default of its own is not guessed at; nor is a name matching nothing.
+    assert_eq!(next("with_default_id_seq").as_deref(), Some("1"));
+    assert_eq!(next("invoice_numbers").as_deref(), Some("1"));
+}
