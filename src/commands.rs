@@ -1985,15 +1985,29 @@ pub async fn run(settings: &Settings, cancel: Cancel, opts: LoadOptions<'_>) -> 
 }
 
 pub async fn status(settings: &Settings) -> Result<StatusReport> {
-    let wd = WorkDir::open_existing(&settings.workdir)?;
+    // Without its work directory (another machine, removed after the cut-over) the
+    // target's state is still worth seeing: only the files are not listed.
+    let wd = if settings.workdir.exists() {
+        Some(WorkDir::open_existing(&settings.workdir)?)
+    } else {
+        tracing::warn!(
+            "work directory {} does not exist: no exported files to list; the target's \
+             state follows",
+            settings.workdir.display()
+        );
+        None
+    };
     let client = session::pg_connect(&settings.target).await?;
     let ledger = ledger::summary(&client).await?;
     let mut tables = Vec::new();
-    let mut dirs: Vec<_> = std::fs::read_dir(wd.root())
-        .map_err(|e| Error::io(wd.root(), e))?
-        .filter_map(|e| e.ok())
-        .filter(|e| e.path().join("manifest.json").is_file())
-        .collect();
+    let mut dirs: Vec<_> = match &wd {
+        Some(wd) => std::fs::read_dir(wd.root())
+            .map_err(|e| Error::io(wd.root(), e))?
+            .filter_map(|e| e.ok())
+            .filter(|e| e.path().join("manifest.json").is_file())
+            .collect(),
+        None => Vec::new(),
+    };
     dirs.sort_by_key(|e| e.file_name());
     for d in dirs {
         let Some(m) = Manifest::read(&d.path().join("manifest.json"))? else {
@@ -2547,10 +2561,35 @@ async fn finished_load_needs_its_files(
     let Some(finished_at) = last.finished_at else {
         return Ok(());
     };
-    // A work directory used before (one whose files a failed `--fresh` removed, say) is
-    // the operator's own continuation; only a new one is taken for a mix-up.
+    // A work directory used before is the operator's own continuation; only a new one is
+    // taken for a mix-up. But one missing the files of tables the finished run loaded (an
+    // interrupted `--fresh` removes them before its TRUNCATE) would export them again and
+    // drop the target's indexes and FKs, to fail on the first chunk the source changed
+    // since (Strapi trial).
     if wd.run_file().exists() {
-        return Ok(());
+        let loaded = ledger::summary(client).await?;
+        let mut missing = Vec::new();
+        for t in &plan.tables {
+            let in_ledger = loaded
+                .iter()
+                .any(|(s, n, c, _)| *s == t.target.schema && *n == t.target.name && *c > 0);
+            if in_ledger && Manifest::read(&wd.manifest_path(&t.dir))?.is_none() {
+                missing.push(t.target.name.clone());
+            }
+        }
+        if missing.is_empty() {
+            return Ok(());
+        }
+        return Err(Error::config(format!(
+            "the target's last run ({}, finished {finished_at}) loaded {}, whose files are gone \
+             from work directory {} (an interrupted `run --fresh` removes them before its \
+             TRUNCATE): this run would export them again and drop the target's indexes and \
+             foreign keys, to fail on any row the source changed since; `run --fresh --yes` \
+             loads everything again; nothing was changed in the target",
+            last.run_id,
+            missing.join(", "),
+            wd.root().display()
+        )));
     }
     for t in &plan.tables {
         if Manifest::read(&wd.manifest_path(&t.dir))?.is_some() {

@@ -5,7 +5,7 @@ use std::fmt::Write as _;
 use serde::Serialize;
 
 use crate::plan::waves::{BreakStrategy, CycleBreak};
-use crate::plan::{NonEmptyTable, Plan, Problem, Skipped};
+use crate::plan::{NonEmptyTable, Plan, Problem, ProblemKind, Skipped};
 
 #[derive(Debug, Serialize)]
 pub struct ColumnReport {
@@ -175,8 +175,8 @@ impl PlanReport {
         }
         if !self.warnings.is_empty() {
             let _ = writeln!(s, "Warnings:");
-            for w in &self.warnings {
-                let _ = writeln!(s, "  - {}", w.message);
+            for line in grouped_warnings(&self.warnings) {
+                let _ = writeln!(s, "  - {line}");
             }
         }
         if self.problems.is_empty() {
@@ -542,9 +542,111 @@ impl CheckReport {
     }
 }
 
+/// Warnings for the human report: those that say the same of several columns (Strapi:
+/// 135 `int unsigned` ids into integer, 650 lines that buried the rest) become one line
+/// naming the columns (the first 10; `--json` lists each).
+fn grouped_warnings(warnings: &[Problem]) -> Vec<String> {
+    // (kind, text after "table.column: ") -> the columns, in order of appearance.
+    let mut groups: Vec<((ProblemKind, String), Vec<String>)> = Vec::new();
+    let mut lines: Vec<Result<String, usize>> = Vec::new();
+    for w in warnings {
+        let split = w.column.as_ref().and_then(|c| {
+            let name = format!("{}.{c}", w.table);
+            w.message
+                .strip_prefix(&format!("{name}: "))
+                .map(|tail| (name, tail.to_string()))
+        });
+        let Some((name, tail)) = split else {
+            lines.push(Ok(w.message.clone()));
+            continue;
+        };
+        let key = (w.kind, tail);
+        match groups.iter().position(|(k, _)| *k == key) {
+            Some(i) => groups[i].1.push(name),
+            None => {
+                lines.push(Err(groups.len()));
+                groups.push((key, vec![name]));
+            }
+        }
+    }
+    lines
+        .into_iter()
+        .map(|l| match l {
+            Ok(line) => line,
+            Err(i) => {
+                let ((_, tail), names) = &groups[i];
+                match names.len() {
+                    1 => format!("{}: {tail}", names[0]),
+                    n => {
+                        let shown = names
+                            .iter()
+                            .take(10)
+                            .cloned()
+                            .collect::<Vec<_>>()
+                            .join(", ");
+                        let more = if n > 10 {
+                            format!(" and {} more (--json lists each)", n - 10)
+                        } else {
+                            String::new()
+                        };
+                        format!("{n} columns ({shown}{more}): {tail}")
+                    }
+                }
+            }
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Warnings saying the same of several columns are one line; others stay as they are.
+    #[test]
+    fn warnings_that_say_the_same_of_many_columns_are_one_line() {
+        let w = |table: &str, column: Option<&str>, kind, message: &str| Problem {
+            kind,
+            table: table.into(),
+            column: column.map(String::from),
+            message: message.into(),
+        };
+        let tail = "MySQL int(10) unsigned holds 0..4294967295, PostgreSQL integer only ...";
+        let mut warnings = vec![w("", None, ProblemKind::SourcePrivileges, "no SELECT")];
+        for i in 0..12 {
+            let t = format!("t{i}");
+            warnings.push(w(
+                &t,
+                Some("id"),
+                ProblemKind::NarrowerTarget,
+                &format!("{t}.id: {tail}"),
+            ));
+        }
+        warnings.push(w(
+            "a",
+            Some("b"),
+            ProblemKind::NullableIntoNotNull,
+            "a.b: the source column is nullable",
+        ));
+        // Another kind with the same text stays apart.
+        warnings.push(w(
+            "t0",
+            Some("x"),
+            ProblemKind::TargetOnlyColumn,
+            &format!("t0.x: {tail}"),
+        ));
+        assert_eq!(
+            grouped_warnings(&warnings),
+            vec![
+                "no SELECT".to_string(),
+                format!(
+                    "12 columns (t0.id, t1.id, t2.id, t3.id, t4.id, t5.id, t6.id, t7.id, \
+                     t8.id, t9.id and 2 more (--json lists each)): {tail}"
+                ),
+                "a.b: the source column is nullable".to_string(),
+                format!("t0.x: {tail}"),
+            ]
+        );
+    }
 
     /// A table whose export has not written a chunk yet is not called partial.
     #[test]

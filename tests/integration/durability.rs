@@ -2074,6 +2074,25 @@ fn counted_env(hint: &str) -> (TestEnv, PathBuf) {
     (env, cfg)
 }
 
+/// counted_env with an index on `name`, after a finished run: (env, config, work
+/// directory, the run's id).
+fn finished_counted_run(hint: &str) -> (TestEnv, PathBuf, PathBuf, String) {
+    let (env, cfg) = counted_env(hint);
+    env.pg_exec("CREATE INDEX counted_name ON counted (name)");
+    let wd = env.workdir.clone();
+    my2pg_in(&cfg, &wd, &["run"]).assert_ok();
+    let run_id = last_run(&cfg, &wd)["run_id"]
+        .as_str()
+        .expect("run id")
+        .to_string();
+    (env, cfg, wd, run_id)
+}
+
+/// The oid of counted's index: a new one means it was dropped and built again.
+fn counted_index_oid(env: &TestEnv) -> Option<String> {
+    env.pg_value("SELECT 'counted_name'::regclass::oid::text")
+}
+
 fn counted_rows(env: &TestEnv) -> Rows {
     env.pg_rows("SELECT id::text, name FROM counted ORDER BY counted.id")
 }
@@ -3294,15 +3313,8 @@ fn a_run_killed_in_its_index_rebuild_builds_only_what_is_missing() {
 /// loaded; it stops before touching the target, and `--fresh` is the way to reload.
 #[test]
 fn a_finished_load_is_not_reworked_from_an_empty_work_directory() {
-    let (env, cfg) = counted_env("finished_elsewhere");
-    env.pg_exec("CREATE INDEX counted_name ON counted (name)");
-    let wd = env.workdir.clone();
-    my2pg_in(&cfg, &wd, &["run"]).assert_ok();
-    let run_id = last_run(&cfg, &wd)["run_id"]
-        .as_str()
-        .expect("run id")
-        .to_string();
-    let index_oid = || env.pg_value("SELECT 'counted_name'::regclass::oid::text");
+    let (env, cfg, wd, run_id) = finished_counted_run("finished_elsewhere");
+    let index_oid = || counted_index_oid(&env);
     let before = index_oid();
     let other = env.dir.join("empty-work");
     let out = my2pg_in(&cfg, &other, &["run"]);
@@ -3430,4 +3442,41 @@ fn a_run_refuses_complete_exports_the_source_has_outgrown() {
     my2pg_in(&cfg, &wd, &["run", "--fresh", "--yes"]).assert_ok();
     assert_eq!(counted_rows(&env), counted_source(&env));
     assert_eq!(counted_rows(&env).len(), 41);
+    // status without the work directory (RT trial: exit 1) still shows the target's run.
+    let gone = env.dir.join("elsewhere");
+    let out = my2pg_in(&cfg, &gone, &["status", "--json"]);
+    out.assert_ok().assert_stderr_contains(&format!(
+        "work directory {} does not exist: no exported files to list; the target's state \
+         follows",
+        gone.display()
+    ));
+    assert_eq!(out.json()["tables"], serde_json::json!([]));
+    assert_eq!(out.json()["last_run"]["finished"], serde_json::json!(true));
+    assert!(!gone.exists(), "status created the work directory");
+}
+
+/// After a finished run, a work directory missing the files of loaded tables (an
+/// interrupted `--fresh` removes them before its TRUNCATE): a plain run would export them
+/// again and drop the target's indexes, to fail on the first chunk the source changed
+/// (Strapi trial). It stops first; `--fresh` reloads.
+#[test]
+fn a_finished_target_is_not_reworked_from_a_work_directory_missing_its_files() {
+    let (env, cfg, wd, run_id) = finished_counted_run("files_gone");
+    let index_oid = || counted_index_oid(&env);
+    let before = index_oid();
+    std::fs::remove_dir_all(wd.join("counted")).unwrap();
+    env.mysql_exec("UPDATE counted SET name = 'changed' WHERE id = 3");
+    let out = my2pg_in(&cfg, &wd, &["run"]);
+    out.assert_exit(2)
+        .assert_stderr_contains(&format!("the target's last run ({run_id}, finished "));
+    out.assert_stderr_contains(&format!(
+        ") loaded counted, whose files are gone from work directory {} (an interrupted `run \
+         --fresh` removes them before its TRUNCATE): this run would export them again and drop \
+         the target's indexes and foreign keys, to fail on any row the source changed since; \
+         `run --fresh --yes` loads everything again; nothing was changed in the target",
+        wd.display()
+    ));
+    assert_eq!(index_oid(), before, "the index was not dropped");
+    my2pg_in(&cfg, &wd, &["run", "--fresh", "--yes"]).assert_ok();
+    assert_eq!(counted_rows(&env), counted_source(&env));
 }

@@ -513,8 +513,9 @@ fn fresh_never_cascades_to_a_table_my2pg_does_not_load() {
 /// `run --fresh` discards the old chunk files before it truncates: a run killed between
 /// the two must never leave empty tables, an empty ledger and stale files that a plain
 /// `run` would load. Shown here with a TRUNCATE that fails (a trigger refuses it): the
-/// files are already gone, the target and ledger are untouched, and a plain `run`
-/// re-exports and loads nothing.
+/// files are already gone, the target and ledger are untouched. A plain `run` would
+/// export again and drop every index of the finished target (and fail on any row the
+/// source changed since): it stops; `--fresh` once the TRUNCATE can run reloads.
 #[test]
 fn run_fresh_discards_old_files_before_it_truncates() {
     let env = setup("ex_fresh_order");
@@ -541,10 +542,16 @@ fn run_fresh_discards_old_files_before_it_truncates() {
     assert_eq!(ledger_rows(&env), chunks, "the ledger is untouched");
 
     let again = run(&env, &cfg, &["run", "--json"]);
-    again.assert_ok();
-    assert_eq!(again.json()["totals"]["loaded_rows"], serde_json::json!(0));
-    assert!(accounts_dir.join("000001.csv").is_file(), "re-exported");
+    again.assert_exit(2).assert_stderr_contains(
+        "loaded accounts, items, tags, whose files are gone from work directory",
+    );
     assert_exact(&env, &again);
+    assert_eq!(ledger_rows(&env), chunks, "the ledger is untouched");
+    env.pg_exec("DROP TRIGGER no_truncate ON accounts");
+    let fresh = run(&env, &cfg, &["run", "--fresh", "--yes"]);
+    fresh.assert_ok();
+    assert!(accounts_dir.join("000001.csv").is_file(), "re-exported");
+    assert_exact(&env, &fresh);
 }
 
 #[test]
