@@ -747,12 +747,14 @@ async fn rebuild_index(client: &Client, o: &Recorded) -> Result<()> {
                 ));
             }
         }
-        o.restore_comment(
-            client,
-            &format!("INDEX {}.{}", PgIdent(s.clone()), PgIdent(name.clone())),
-        )
-        .await?;
     }
+    // Also when it is there already: a killed run's CREATE INDEX can commit on the
+    // server after its client is gone, before the COMMENT (the attack: comment lost).
+    o.restore_comment(
+        client,
+        &format!("INDEX {}.{}", PgIdent(s.clone()), PgIdent(name.clone())),
+    )
+    .await?;
     forget(client, s, t, "index", name).await
 }
 
@@ -834,7 +836,11 @@ async fn readd_fk(client: &Client, fk: &Recorded) -> Result<Readd> {
     // it NOT VALID, and it keeps its comment then too).
     let comment_on = format!("CONSTRAINT {q} ON {table}");
     let (references_partitioned, valid) = match fk_state(client, &table, &fk.name).await? {
-        Some(s) => s,
+        // Put back by a run killed before its COMMENT: the comment too.
+        Some(s) => {
+            fk.restore_comment(client, &comment_on).await?;
+            s
+        }
         None if is_partitioned(client, &table).await? => {
             return Ok(match client.batch_execute(&add).await {
                 Ok(()) => {
@@ -971,12 +977,13 @@ async fn rebuild_unique(client: &Client, o: &Recorded) -> Result<()> {
                 return Err(failed(&e));
             }
         }
-        o.restore_comment(
-            client,
-            &format!("CONSTRAINT {} ON {table}", PgIdent(name.clone())),
-        )
-        .await?;
     }
+    // Also when it is there already (see rebuild_index).
+    o.restore_comment(
+        client,
+        &format!("CONSTRAINT {} ON {table}", PgIdent(name.clone())),
+    )
+    .await?;
     forget(client, &o.schema, &o.table, "unique", name).await
 }
 

@@ -3480,3 +3480,63 @@ fn a_finished_target_is_not_reworked_from_a_work_directory_missing_its_files() {
     my2pg_in(&cfg, &wd, &["run", "--fresh", "--yes"]).assert_ok();
     assert_eq!(counted_rows(&env), counted_source(&env));
 }
+
+/// A killed run's CREATE INDEX (or ADD CONSTRAINT) can commit on the server after its
+/// client is gone, before the COMMENT that follows it (the attack: the index came back
+/// without its comment, exit 0). The resumed rebuild finds it present, still recorded,
+/// and puts the comment back. The state is made here as such a kill leaves it.
+#[test]
+fn a_resumed_rebuild_puts_back_the_comments_of_objects_already_present() {
+    let env = TestEnv::new("comment_resume");
+    env.mysql_exec(
+        "CREATE TABLE p (id int NOT NULL PRIMARY KEY); \
+         CREATE TABLE c (id int NOT NULL PRIMARY KEY, p_id int NOT NULL, u varchar(10) NOT NULL); \
+         INSERT INTO p VALUES (1), (2); INSERT INTO c VALUES (1, 1, 'a'), (2, 2, 'b')",
+    );
+    env.pg_exec(
+        "CREATE TABLE p (id integer PRIMARY KEY); \
+         CREATE TABLE c (id integer PRIMARY KEY, p_id integer NOT NULL, u text NOT NULL, \
+           CONSTRAINT c_p FOREIGN KEY (p_id) REFERENCES p (id)); \
+         CREATE INDEX c_u ON c (u); \
+         COMMENT ON INDEX c_u IS 'lookup by u'; COMMENT ON CONSTRAINT c_p ON c IS 'its parent'",
+    );
+    let comments = "SELECT obj_description('c_u'::regclass, 'pg_class') || ' / ' || \
+                    (SELECT obj_description(oid, 'pg_constraint') FROM pg_constraint \
+                     WHERE conname = 'c_p')";
+    assert_eq!(
+        env.pg_value(comments).as_deref(),
+        Some("lookup by u / its parent")
+    );
+    let cfg = env.write_config("");
+    my2pg_in(&cfg, &env.workdir, &["run"]).assert_ok();
+    // As a run killed right after CREATE INDEX c_u and ADD CONSTRAINT c_p committed, and
+    // before their comments, leaves it.
+    env.pg_exec(
+        "INSERT INTO my2pg.rebuild_objects (schema_name, table_name, kind, object_name, \
+           definition, tablespace, comment) VALUES \
+           ('public', 'c', 'index', 'c_u', 'CREATE INDEX c_u ON public.c USING btree (u)', \
+            NULL, 'lookup by u'), \
+           ('public', 'c', 'fk', 'c_p', 'FOREIGN KEY (p_id) REFERENCES p(id)', NULL, \
+            'its parent'); \
+         COMMENT ON INDEX c_u IS NULL; COMMENT ON CONSTRAINT c_p ON c IS NULL; \
+         UPDATE my2pg.last_run SET constraints_restored_at = NULL, analyzed_at = NULL, \
+           sequences_set_at = NULL, finished_at = NULL",
+    );
+    let index_oid = env.pg_value("SELECT 'c_u'::regclass::oid::text");
+    my2pg_in(&cfg, &env.workdir, &["run"])
+        .assert_ok()
+        .assert_stderr_contains("only the ones still missing are built");
+    assert_eq!(
+        env.pg_value(comments).as_deref(),
+        Some("lookup by u / its parent")
+    );
+    assert_eq!(
+        env.pg_value("SELECT 'c_u'::regclass::oid::text"),
+        index_oid,
+        "the index was kept"
+    );
+    assert_eq!(
+        env.pg_value("SELECT count(*)::text FROM my2pg.rebuild_objects"),
+        Some("0".into())
+    );
+}
