@@ -1056,6 +1056,39 @@ pub(crate) async fn truncate_blocked(
         {
             continue;
         }
+        // Emptied along with what it references: it takes SELECT to see that it is
+        // empty and TRUNCATE to empty it (the attack: plan said runnable, the run failed).
+        let row = client
+            .query_one(
+                "SELECT has_table_privilege($1::text::regclass, 'SELECT'), \
+                   has_table_privilege($1::text::regclass, 'TRUNCATE'), current_user::text, \
+                   pg_get_userbyid(relowner)::text FROM pg_class WHERE oid = $1::text::regclass",
+                &[&name],
+            )
+            .await
+            .map_err(|e| Error::pg(format!("read the privileges on {name}"), &e))?;
+        let (select, truncate, user, owner): (bool, bool, String, String) =
+            (row.get(0), row.get(1), row.get(2), row.get(3));
+        if !select || !truncate {
+            let lacks = match (select, truncate) {
+                (false, false) => "SELECT and TRUNCATE",
+                (false, true) => "SELECT",
+                _ => "TRUNCATE",
+            };
+            out.push(truncate_blocked_finding(
+                name.clone(),
+                1,
+                format!(
+                    "existing_rows = \"truncate\" empties {name}, {}, along with {parent} (it \
+                     references it: foreign key {fk}), which takes SELECT (to see that it is \
+                     empty) and TRUNCATE on it; target user \"{user}\" lacks {lacks}, so \
+                     import and run would stop before loading: grant it, or connect as its \
+                     owner \"{owner}\"",
+                    crate::commands::outside(plan, &name)
+                ),
+            ));
+            continue;
+        }
         let rows: i64 = client
             .query_one(&format!("SELECT count(*) FROM {name}"), &[])
             .await

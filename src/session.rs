@@ -86,7 +86,18 @@ pub fn mysql_opts(dsn: &Dsn) -> Result<(OptsBuilder, String)> {
     // larger row with "Packet is larger than max_allowed_packet", though the server sends
     // stored values of any size: accept up to the protocol's 1 GiB unless the URL says.
     let packet = opts.max_allowed_packet().unwrap_or(MAX_PACKET);
-    let builder = OptsBuilder::from_opts(opts)
+    // mysql_async hands the URL's host to the resolver as written: an IPv6 address keeps
+    // its brackets (`[::1]`) and is not found.
+    let unbracketed = opts
+        .ip_or_hostname()
+        .strip_prefix('[')
+        .and_then(|h| h.strip_suffix(']'))
+        .map(str::to_string);
+    let mut builder = OptsBuilder::from_opts(opts);
+    if let Some(host) = unbracketed {
+        builder = builder.ip_or_hostname(host);
+    }
+    let builder = builder
         .init(MYSQL_INIT.to_vec())
         .stmt_cache_size(16usize)
         .max_allowed_packet(Some(packet));
@@ -97,7 +108,12 @@ fn redact_url_error(e: &mysql_async::UrlError) -> String {
     // UrlError variants can echo URL parts; keep only the kind of problem.
     let s = format!("{e:?}");
     let kind = s.split('(').next().unwrap_or("invalid URL");
-    format!("{kind} ({})", crate::secret::ENCODE_HINT)
+    // Only a URL that does not parse may owe it to an unencoded password.
+    if kind.trim() == "Parse" {
+        format!("Parse ({})", crate::secret::ENCODE_HINT)
+    } else {
+        kind.to_string()
+    }
 }
 
 /// How long a connection may take, handshake and login included (30 s, or
@@ -472,5 +488,20 @@ mod tests {
         let (u, _) = pg_tls("postgres://a@h/db?application_name=x&sslmode=verify-full").unwrap();
         assert_eq!(u, "postgres://a@h/db?application_name=x&sslmode=require");
         assert!(pg_tls("postgres://a@h/db?sslmode=bogus").is_err());
+    }
+
+    /// The attack: `mysql://root@[::1]:3306/db` went to the resolver as `[::1]`.
+    #[test]
+    fn a_bracketed_ipv6_source_host_reaches_the_driver_bare() {
+        for (url, host) in [
+            ("mysql://root@[::1]:33999/db", "::1"),
+            ("mysql://root@[fe80::1]/db", "fe80::1"),
+            ("mysql://root@db.example:3306/db", "db.example"),
+        ] {
+            let dsn = Dsn::parse(url, None).unwrap();
+            let (builder, db) = mysql_opts(&dsn).unwrap();
+            assert_eq!(Opts::from(builder).ip_or_hostname(), host, "{url}");
+            assert_eq!(db, "db");
+        }
     }
 }

@@ -103,6 +103,17 @@ impl SrcRule {
         })
     }
 
+    /// Whether the rule changed `v` into `out`, as the run counts it: text_to_timestamp
+    /// reads every text as a timestamp, but only its `empty_as` replaces a value.
+    pub fn changed(self, v: &Value, out: Option<&Value>) -> bool {
+        match (self, v) {
+            (SrcRule::TextTimestamp { empty }, Value::Bytes(b)) => {
+                empty.is_some() && crate::convert::empty_timestamp_text(b)
+            }
+            _ => out != Some(v),
+        }
+    }
+
     /// The source value after the rule; None = NULL.
     pub fn apply(self, v: &Value) -> Option<std::borrow::Cow<'_, Value>> {
         use std::borrow::Cow;

@@ -213,7 +213,7 @@ fn process(batch: &Batch, layout: &Layout, mode: &Mode) -> Part {
                         (Some(v), None) => Some(std::borrow::Cow::Borrowed(v)),
                         (Some(v), Some(rule)) => {
                             let out = rule.apply(v);
-                            if out.as_deref() != Some(v) {
+                            if rule.changed(v, out.as_deref()) {
                                 count_ruled(&mut part.ruled, ncols, c);
                             }
                             out

@@ -350,6 +350,31 @@ fn truncate_policy_needs_the_truncate_privilege() {
     );
     env.pg_admin_exec("GRANT TRUNCATE ON tags TO my2pg_owner");
     run(&env, &cfg, &["plan"]).assert_ok();
+    // An empty table my2pg does not load that references tags is emptied along with it:
+    // it takes SELECT (to see it is empty) and TRUNCATE on it too (the attack: plan said
+    // runnable, or died counting its rows without SELECT; the run failed).
+    env.pg_admin_exec(
+        "CREATE TABLE kid (id integer PRIMARY KEY, tag_id integer REFERENCES tags (id)); \
+         GRANT SELECT ON kid TO my2pg_owner",
+    );
+    let kid = |lacks: &str| {
+        format!(
+            "existing_rows = \"truncate\" empties \"public\".\"kid\", which my2pg does not \
+             load, along with \"public\".\"tags\" (it references it: foreign key \
+             kid_tag_id_fkey), which takes SELECT (to see that it is empty) and TRUNCATE on it; \
+             target user \"my2pg_owner\" lacks {lacks}, so import and run would stop before \
+             loading: grant it, or connect as its owner \"postgres\""
+        )
+    };
+    run(&env, &cfg, &["plan"])
+        .assert_exit(2)
+        .assert_stderr_contains(&kid("TRUNCATE"));
+    env.pg_admin_exec("REVOKE SELECT ON kid FROM my2pg_owner");
+    run(&env, &cfg, &["plan"])
+        .assert_exit(2)
+        .assert_stderr_contains(&kid("SELECT and TRUNCATE"));
+    env.pg_admin_exec("GRANT SELECT, TRUNCATE ON kid TO my2pg_owner");
+    run(&env, &cfg, &["plan"]).assert_ok();
     run(&env, &cfg, &["run"]).assert_ok();
     assert_eq!(target(&env, "tags"), source(&env, "tags"));
 }

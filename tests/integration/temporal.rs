@@ -394,6 +394,17 @@ fn text_to_timestamp_empty_as_infinity_or_null() {
     env.my2pg(&["verify", "--level", "full"])
         .assert_ok()
         .assert_stderr_contains("verify (full): equal");
+    // verify counts what empty_as replaced, as the run did (not every text it read).
+    let out = env.my2pg(&["verify", "--level", "full", "--json"]);
+    out.assert_ok();
+    assert_eq!(
+        out.json()["tables"][0]["rules"],
+        serde_json::json!([
+            "expiry (text_to_timestamp, 2 value(s))",
+            "ts (text_to_timestamp, 3 value(s))",
+            "d (text_to_timestamp, 2 value(s))"
+        ])
+    );
     // Another empty_as is another plan: the files of this one are not resumed under it.
     env.write_config(&cfg("infinity").replace(
         "[columns.\"ib.d\"]\nconvert = \"text_to_timestamp\"\nempty_as = \"null\"\n",
