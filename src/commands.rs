@@ -193,6 +193,8 @@ pub async fn prepare(settings: &Settings) -> Result<Prepared> {
     }
     let unreadable = check_target_privileges(&client, settings, &mut plan).await?;
     check_existing_rows(&client, &mut plan, &unreadable).await?;
+    let merged = merged_bookkeeping_tables(&plan);
+    plan.warnings.extend(merged);
     Ok(Prepared {
         plan,
         source_database: db,
@@ -644,6 +646,54 @@ async fn check_target_privileges(
     Ok(unreadable)
 }
 
+/// Schema-migration bookkeeping tables of common frameworks (Alembic, Rails, Django,
+/// Flyway, Knex, TypeORM, Sequelize, Prisma, Doctrine, EF, goose, pop, Zabbix).
+const BOOKKEEPING_TABLES: &[&str] = &[
+    "alembic_version",
+    "schema_migrations",
+    "schema_migration",
+    "django_migrations",
+    "flyway_schema_history",
+    "knex_migrations",
+    "migrations",
+    "typeorm_migrations",
+    "SequelizeMeta",
+    "_prisma_migrations",
+    "doctrine_migration_versions",
+    "migration_versions",
+    "__EFMigrationsHistory",
+    "goose_db_version",
+    "schema_version",
+    "dbversion",
+];
+
+/// keep-identical on a migration bookkeeping table the target's migrations filled adds
+/// the source's rows beside the target's: at another version, the table then names both
+/// (Superset and Buildbot trials: two Alembic heads, and the application would not start).
+fn merged_bookkeeping_tables(plan: &Plan) -> Vec<crate::plan::Problem> {
+    plan.tables
+        .iter()
+        .filter(|t| {
+            t.existing_rows == ExistingRows::KeepIdentical
+                && BOOKKEEPING_TABLES.contains(&t.target.name.as_str())
+                && plan.non_empty.iter().any(|n| n.table == t.target.name)
+        })
+        .map(|t| crate::plan::Problem {
+            kind: crate::plan::ProblemKind::BookkeepingMerged,
+            table: t.source.clone(),
+            column: None,
+            message: format!(
+                "{} looks like a schema-migration bookkeeping table, which the target's own \
+                 migrations filled: existing_rows = \"keep-identical\" adds the source's rows \
+                 beside the target's, so at another schema version it names both (an Alembic \
+                 application then finds two heads and will not start). Unless both sides are \
+                 at the same version, leave it out with run.exclude",
+                t.target
+            ),
+        })
+        .collect()
+}
+
 /// Finds copied target tables that already hold rows. Rows an earlier my2pg run loaded
 /// (chunks in the ledger) are a resume, not a conflict; anything else follows the
 /// table's `existing_rows` policy, and `error` blocks import and run.
@@ -761,6 +811,8 @@ struct RunMark<'a> {
     run_id: &'a str,
     command: &'a str,
     chunk_rows: u64,
+    /// Where `finished` leaves the mark that these files were loaded (`loaded.json`).
+    wd: &'a WorkDir,
 }
 
 impl RunMark<'_> {
@@ -773,7 +825,20 @@ impl RunMark<'_> {
     }
 
     async fn finished(&self, c: &tokio_postgres::Client) -> Result<()> {
-        ledger::run_finished(c, self.schema, self.run_id).await
+        ledger::run_finished(c, self.schema, self.run_id).await?;
+        let meta = serde_json::json!({
+            "run_id": self.run_id,
+            "command": self.command,
+            "schema": self.schema,
+            "finished_unix": SystemTime::now()
+                .duration_since(UNIX_EPOCH)
+                .map(|d| d.as_secs())
+                .unwrap_or(0),
+        });
+        let mut bytes =
+            serde_json::to_vec_pretty(&meta).map_err(|e| Error::internal(e.to_string()))?;
+        bytes.push(b'\n');
+        write_atomic(&self.wd.loaded_file(), &bytes)
     }
 }
 
@@ -1726,6 +1791,7 @@ pub async fn import(
         run_id: &run_id,
         command: "import",
         chunk_rows: settings.chunk_rows,
+        wd: &wd,
     };
     let mut clients = target_clients(settings).await?;
     ledger::ensure(&clients[0]).await?;
@@ -1755,14 +1821,21 @@ pub async fn import(
             ));
         }
     }
-    // import --fresh reloads the same files: nothing to discard.
+    // import --fresh reloads the same files: nothing to discard but the mark that a
+    // finished run loaded them.
     prepare_target(
         &mut clients[0],
         &plan,
         &p.fks,
         opts.fresh,
         opts.confirm,
-        &|| Ok(()),
+        &|| {
+            if opts.fresh {
+                forget_loaded(&wd)
+            } else {
+                Ok(())
+            }
+        },
         &mark,
     )
     .await?;
@@ -1865,11 +1938,13 @@ pub async fn run(settings: &Settings, cancel: Cancel, opts: LoadOptions<'_>) -> 
         run_id: &run_id,
         command: "run",
         chunk_rows: settings.chunk_rows,
+        wd: &wd,
     };
     let mut clients = target_clients(settings).await?;
     ledger::ensure(&clients[0]).await?;
     if !opts.fresh {
         ledger_matches_chunk_rows(&clients[0], settings).await?;
+        files_loaded_elsewhere(&clients[0], settings, &wd).await?;
         crate::cycles::pending_fills_match(&clients[0], &plan, &settings.schema, &p.fks).await?;
         if let Some(m) = nothing_to_load(&clients[0], settings, &plan, &wd).await? {
             return Ok(already_loaded_report(
@@ -1901,6 +1976,7 @@ pub async fn run(settings: &Settings, cancel: Cancel, opts: LoadOptions<'_>) -> 
         if !opts.fresh {
             return Ok(());
         }
+        forget_loaded(&wd)?;
         for t in &plan.tables {
             let dir = wd.table_dir(&t.dir);
             if dir.exists() {
@@ -2543,6 +2619,42 @@ async fn all_chunks_loaded(
         manifests.push(m);
     }
     Ok(Some(manifests))
+}
+
+/// Files a finished `import`/`run` loaded (`loaded.json`), against a target whose ledger
+/// holds none of this schema's chunks (a new or re-created target): a rehearsal's work
+/// directory at the cut-over. The run would load the rehearsal's rows, and a row changed
+/// in place since keeps every count (Buildbot trial: exit 0, the old value loaded).
+async fn files_loaded_elsewhere(
+    client: &tokio_postgres::Client,
+    settings: &Settings,
+    wd: &WorkDir,
+) -> Result<()> {
+    let path = wd.loaded_file();
+    if !path.is_file() || ledger::holds_chunks_of(client, &settings.schema).await? {
+        return Ok(());
+    }
+    let meta: serde_json::Value = std::fs::read(&path)
+        .ok()
+        .and_then(|b| serde_json::from_slice(&b).ok())
+        .unwrap_or_default();
+    let run = meta["run_id"].as_str().unwrap_or("an earlier run");
+    Err(Error::config(format!(
+        "the files in {} were loaded by a finished run ({run}) into a target, and this target \
+         holds none of them: they are that run's data (a rehearsal's), and the source may have \
+         changed since, row counts alike. `run --fresh` exports and loads the source as it is \
+         now; `import` loads these files as they are; nothing was changed in the target",
+        wd.root().display()
+    )))
+}
+
+/// `--fresh` starts over: the mark that these files were loaded goes with them.
+fn forget_loaded(wd: &WorkDir) -> Result<()> {
+    let path = wd.loaded_file();
+    match std::fs::remove_file(&path) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(Error::io(&path, e)),
+        _ => Ok(()),
+    }
 }
 
 /// A finished load is only recognised through the files it loaded: from a new work

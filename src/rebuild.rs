@@ -994,11 +994,21 @@ async fn validate_fk(
     waiting: &std::sync::atomic::AtomicUsize,
 ) -> Result<bool> {
     let (table, name) = (fk.pg_table(), &fk.name);
+    let q = PgIdent(name.clone());
+    // The target declared it NOT VALID (its own rows need not satisfy it): the loaded
+    // rows are checked, as such an FK checks every new row, and it stays NOT VALID, as
+    // it was (one transaction: the attack found it came back validated).
+    let sql = if fk.def.ends_with(" NOT VALID") {
+        format!(
+            "ALTER TABLE {table} VALIDATE CONSTRAINT {q}; ALTER TABLE {table} DROP CONSTRAINT \
+             {q}; ALTER TABLE {table} ADD CONSTRAINT {q} {}",
+            fk.def
+        )
+    } else {
+        format!("ALTER TABLE {table} VALIDATE CONSTRAINT {q}")
+    };
     let validated = client
-        .batch_execute(&format!(
-            "ALTER TABLE {table} VALIDATE CONSTRAINT {}",
-            PgIdent(name.clone())
-        ))
+        .batch_execute(&sql)
         .await
         .map_err(|e| Error::pg_data(format!("validate constraint {name} on {table}"), &e));
     match validated {

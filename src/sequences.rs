@@ -130,7 +130,19 @@ pub async fn fix_sequences(client: &Client, plan: &Plan) -> Result<u64> {
                 });
             }
         }
+        let at_bound = loaded.is_some_and(|(lo, hi)| {
+            (state.increment > 0 && hi >= state.max) || (state.increment < 0 && lo <= state.min)
+        });
         let value = match sequence_move(&state, loaded) {
+            // Already set there by an earlier run (`--fresh` loads the same values): the
+            // operator reads this run's log at the cut-over, so it says so again.
+            SeqMove::Leave if at_bound => {
+                tracing::warn!(
+                    "sequence {seq}: loaded values reach its bound; it stands there, so its \
+                     next nextval fails"
+                );
+                continue;
+            }
             SeqMove::Leave => continue,
             SeqMove::Set(v) => v,
             SeqMove::Exhausted(v) => {

@@ -89,6 +89,9 @@ pub enum ProblemKind {
     UnlinkedSequence,
     /// Warning: `analyze = true`, and the target user may not ANALYZE some copied tables.
     AnalyzeNotAllowed,
+    /// Warning: keep-identical merges a schema-migration bookkeeping table the target's
+    /// migrations filled with the source's.
+    BookkeepingMerged,
 }
 
 #[derive(Debug, Clone, Serialize)]

@@ -90,6 +90,12 @@ impl WorkDir {
     pub fn run_file(&self) -> PathBuf {
         self.root.join("run.json")
     }
+
+    /// Written when an `import` or `run` from these files finished: they were loaded
+    /// into a target, which a later `run` against a target holding none of them tells.
+    pub fn loaded_file(&self) -> PathBuf {
+        self.root.join("loaded.json")
+    }
 }
 
 pub fn chunk_file_name(chunk: u32) -> String {

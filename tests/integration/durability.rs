@@ -186,7 +186,8 @@ pub(crate) fn workdir_hashes(dir: &Path) -> BTreeMap<String, String> {
                 walk(&p, root, out);
             } else {
                 let rel = p.strip_prefix(root).unwrap().display().to_string();
-                if rel == "run.json" || rel == "my2pg.lock" {
+                // Run records, not exported data (loaded.json: which run loaded them).
+                if matches!(rel.as_str(), "run.json" | "my2pg.lock" | "loaded.json") {
                     continue;
                 }
                 out.insert(rel, sha256_hex(&std::fs::read(&p).unwrap()));
@@ -3442,6 +3443,32 @@ fn a_run_refuses_complete_exports_the_source_has_outgrown() {
     my2pg_in(&cfg, &wd, &["run", "--fresh", "--yes"]).assert_ok();
     assert_eq!(counted_rows(&env), counted_source(&env));
     assert_eq!(counted_rows(&env).len(), 41);
+    // A row changed in place keeps every count (Buildbot trial): files a finished run
+    // loaded, against a target holding none of them, are a rehearsal's.
+    env.pg_exec("TRUNCATE counted; DROP SCHEMA my2pg CASCADE");
+    env.mysql_exec("UPDATE counted SET name = 'edited since' WHERE id = 5");
+    let out = my2pg_in(&cfg, &wd, &["run"]);
+    out.assert_exit(2).assert_stderr_contains(&format!(
+        "the files in {} were loaded by a finished run (",
+        wd.display()
+    ));
+    out.assert_stderr_contains(
+        ") into a target, and this target holds none of them: they are that run's data (a \
+         rehearsal's), and the source may have changed since, row counts alike. `run --fresh` \
+         exports and loads the source as it is now; `import` loads these files as they are; \
+         nothing was changed in the target",
+    );
+    assert_eq!(env.pg_count("counted"), 0);
+    // import loads the files as they are, as asked.
+    my2pg_in(&cfg, &wd, &["import"]).assert_ok();
+    assert_eq!(counted_rows(&env).len(), 41);
+    assert_ne!(
+        counted_rows(&env),
+        counted_source(&env),
+        "the files predate the edit"
+    );
+    my2pg_in(&cfg, &wd, &["run", "--fresh", "--yes"]).assert_ok();
+    assert_eq!(counted_rows(&env), counted_source(&env));
     // status without the work directory (RT trial: exit 1) still shows the target's run.
     let gone = env.dir.join("elsewhere");
     let out = my2pg_in(&cfg, &gone, &["status", "--json"]);

@@ -1227,3 +1227,57 @@ fn fresh_keeps_the_rows_keep_identical_keeps() {
     assert_eq!(env.pg_count("items"), 12);
     assert_eq!(env.pg_count("tags"), 6);
 }
+
+/// keep-identical on a migration bookkeeping table the target's migrations filled merges
+/// the source's versions with the target's (Superset, Buildbot: two Alembic heads, the
+/// application would not start): plan warns and names the way out; other tables, and an
+/// empty bookkeeping table, are not warned about.
+#[test]
+fn keep_identical_on_a_bookkeeping_table_is_warned_about() {
+    let env = TestEnv::new("ex_bookkeeping");
+    env.mysql_exec(
+        "CREATE TABLE alembic_version (version_num varchar(32) NOT NULL PRIMARY KEY); \
+         INSERT INTO alembic_version VALUES ('066'); \
+         CREATE TABLE settings (k varchar(20) NOT NULL PRIMARY KEY); INSERT INTO settings VALUES ('a'); \
+         CREATE TABLE schema_migrations (version varchar(20) NOT NULL PRIMARY KEY)",
+    );
+    env.pg_exec(
+        "CREATE TABLE alembic_version (version_num varchar(32) PRIMARY KEY); \
+         INSERT INTO alembic_version VALUES ('067'); \
+         CREATE TABLE settings (k varchar(20) PRIMARY KEY); INSERT INTO settings VALUES ('b'); \
+         CREATE TABLE schema_migrations (version varchar(20) PRIMARY KEY)",
+    );
+    env.write_config("[run]\nexisting_rows = \"keep-identical\"\n");
+    let out = env.my2pg(&["plan", "--json"]);
+    out.assert_ok();
+    let warned: Vec<(String, String)> = out.json()["warnings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|w| w["kind"] == "bookkeeping_merged")
+        .map(|w| {
+            (
+                w["table"].as_str().unwrap().to_string(),
+                w["message"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        warned,
+        vec![(
+            "alembic_version".to_string(),
+            "\"public\".\"alembic_version\" looks like a schema-migration bookkeeping table, \
+             which the target's own migrations filled: existing_rows = \"keep-identical\" adds \
+             the source's rows beside the target's, so at another schema version it names both \
+             (an Alembic application then finds two heads and will not start). Unless both \
+             sides are at the same version, leave it out with run.exclude"
+                .to_string()
+        )]
+    );
+    // As the warning says: the run merges both versions.
+    env.my2pg(&["run"]).assert_ok();
+    assert_eq!(
+        env.pg_rows("SELECT version_num FROM alembic_version ORDER BY 1"),
+        vec![row(&[Some("066")]), row(&[Some("067")])]
+    );
+}

@@ -250,6 +250,39 @@ fn rebuild_orphan_fails_at_validate_naming_constraint_and_key() {
     assert_eq!(others(&after), others(&before));
 }
 
+/// An FK the target declares NOT VALID (its own rows need not satisfy it) checks every
+/// new row, so the loaded rows are checked as `keep` would, and it stays NOT VALID (the
+/// attack: it came back validated, the catalog no longer the target's own).
+#[test]
+fn a_not_valid_fk_is_checked_against_the_loaded_rows_and_stays_not_valid() {
+    let env = TestEnv::new("rb_not_valid");
+    seed(&env, 40);
+    env.pg_exec(
+        "ALTER TABLE member DROP CONSTRAINT member_org_fk; \
+         ALTER TABLE member ADD CONSTRAINT member_org_fk FOREIGN KEY (org_id) REFERENCES org (id) \
+           NOT VALID; \
+         COMMENT ON CONSTRAINT member_org_fk ON member IS 'not valid on purpose'",
+    );
+    let before = catalog(&env);
+    assert!(
+        before
+            .iter()
+            .any(|r| r[1].as_deref() == Some("member.member_org_fk")
+                && r[3].as_deref() == Some("false")),
+        "{before:?}"
+    );
+    env.my2pg(&["run"]).assert_ok();
+    assert_eq!(catalog(&env), before);
+    assert_eq!(member_digest(&env), Some(source_digest(40)));
+    // A loaded row that breaks it fails the run, as it would under keep.
+    env.mysql_exec("UPDATE member SET org_id = 9, team_no = NULL WHERE id = 13");
+    let out = env.my2pg(&["run", "--fresh", "--yes"]);
+    out.assert_exit(1)
+        .assert_stderr_contains("validate constraint member_org_fk on \"public\".\"member\"");
+    out.assert_stderr_contains("Key (org_id)=(9) is not present in table \"org\"");
+    assert_eq!(catalog(&env), before);
+}
+
 /// Rows that violate several FKs after a complete load: one error names every violated
 /// constraint and the way out (fix the source, `run --fresh`), no message calls the load
 /// partial, and `status` says the same.
