@@ -160,6 +160,24 @@ pub async fn read_catalog(
             .columns
             .push(col);
     }
+    // Serial names Postgres shortened: the query above matched only those that fit.
+    let unlinked = unlinked_sequence_names(client, schema).await?;
+    for t in tables.values_mut() {
+        for c in t.columns.iter_mut().filter(|c| {
+            c.sequence.is_none()
+                && !c.has_default
+                && !c.identity
+                && matches!(c.ty.name.as_str(), "int2" | "int4" | "int8" | "numeric")
+        }) {
+            let name = serial_sequence_name(&t.name, &c.name);
+            if t.name.len() + c.name.len() + 5 > 63 {
+                c.sequence = unlinked
+                    .iter()
+                    .find(|(n, _)| *n == name)
+                    .map(|(_, quoted)| quoted.clone());
+            }
+        }
+    }
     // tgtype bit 4 (TRIGGER_TYPE_UPDATE): fires on UPDATE, row or statement level.
     for (table, trigger, tgtype) in user_triggers(client, schema).await? {
         if let Some(t) = tables.get_mut(&table).filter(|_| tgtype & 16 != 0) {
@@ -262,9 +280,18 @@ pub async fn non_empty(client: &Client, tables: &[crate::ident::PgName]) -> Resu
 /// Sequences of the schema no column owns (identity, serial, OWNED BY) and no column
 /// default calls, quoted: the application may take ids from them itself.
 pub async fn unlinked_sequences(client: &Client, schema: &str) -> Result<Vec<String>> {
+    Ok(unlinked_sequence_names(client, schema)
+        .await?
+        .into_iter()
+        .map(|(_, quoted)| quoted)
+        .collect())
+}
+
+/// `unlinked_sequences`, each as (its name, schema-qualified and quoted).
+async fn unlinked_sequence_names(client: &Client, schema: &str) -> Result<Vec<(String, String)>> {
     let rows = client
         .query(
-            "SELECT format('%I.%I', n.nspname, s.relname) FROM pg_class s \
+            "SELECT s.relname::text, format('%I.%I', n.nspname, s.relname) FROM pg_class s \
              JOIN pg_namespace n ON n.oid = s.relnamespace \
              WHERE n.nspname = $1 AND s.relkind = 'S' \
                AND NOT EXISTS (SELECT FROM pg_depend dp \
@@ -278,5 +305,56 @@ pub async fn unlinked_sequences(client: &Client, schema: &str) -> Result<Vec<Str
         )
         .await
         .map_err(|e| Error::pg("read the schema's sequences", &e))?;
-    Ok(rows.iter().map(|r| r.get(0)).collect())
+    Ok(rows.iter().map(|r| (r.get(0), r.get(1))).collect())
+}
+
+/// The name Postgres gives the serial sequence of `table.column` (`makeObjectName`):
+/// `<table>_<column>_seq`, the longer part shortened first until it fits in 63 bytes,
+/// cut at a character boundary. The catalog query matches the names that fit as they
+/// are; this one the names Postgres shortened (the attack: a 62-character table's).
+pub fn serial_sequence_name(table: &str, column: &str) -> String {
+    const AVAIL: usize = 63 - "_".len() - "_seq".len();
+    // As Postgres does it: the longer part loses a byte, the column on a tie.
+    let (mut k1, mut k2) = (table.len(), column.len());
+    while k1 + k2 > AVAIL {
+        if k1 > k2 {
+            k1 -= 1;
+        } else {
+            k2 -= 1;
+        }
+    }
+    let clip = |s: &str, mut k: usize| {
+        while !s.is_char_boundary(k) {
+            k -= 1;
+        }
+        s[..k].to_string()
+    };
+    format!("{}_{}_seq", clip(table, k1), clip(column, k2))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Names checked against what Postgres 17 gave `CREATE TABLE ... (id serial)`.
+    #[test]
+    fn serial_sequence_names_are_shortened_as_postgres_does() {
+        let t62 = "q".repeat(62);
+        assert_eq!(
+            serial_sequence_name(&t62, "id"),
+            format!("{}_id_seq", "q".repeat(56))
+        );
+        assert_eq!(serial_sequence_name("ab_user", "id"), "ab_user_id_seq");
+        let (a, b) = ("a".repeat(40), "b".repeat(40));
+        assert_eq!(
+            serial_sequence_name(&a, &b),
+            format!("{}_{}_seq", "a".repeat(29), "b".repeat(29))
+        );
+        // Cut at a character boundary (2-byte letters).
+        let e = "é".repeat(31);
+        assert_eq!(
+            serial_sequence_name(&e, "id"),
+            format!("{}_id_seq", "é".repeat(28))
+        );
+    }
 }

@@ -291,3 +291,42 @@ fn sequences_linked_to_no_column_are_moved_by_their_serial_name() {
     assert_eq!(next("with_default_id_seq").as_deref(), Some("1"));
     assert_eq!(next("invoice_numbers").as_deref(), Some("1"));
 }
+
+/// A serial name longer than 63 bytes is shortened by Postgres (the longer part first):
+/// a sequence linked to nothing under that shortened name is moved too (the attack: a
+/// 62-character table's was left at 1).
+#[test]
+fn a_shortened_serial_name_is_matched_as_postgres_shortens_it() {
+    let env = TestEnv::new("seq_long_name");
+    let table = "q".repeat(62);
+    env.mysql_exec(&format!(
+        "CREATE TABLE `{table}` (id int NOT NULL PRIMARY KEY); INSERT INTO `{table}` VALUES (80), (3)"
+    ));
+    env.pg_exec(&format!(
+        "CREATE SEQUENCE \"{}_id_seq\"; CREATE TABLE \"{table}\" (id integer PRIMARY KEY)",
+        "q".repeat(56)
+    ));
+    env.write_config("");
+    let out = env.my2pg(&["plan", "--json"]);
+    out.assert_ok();
+    let kinds: Vec<String> = out.json()["warnings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|w| {
+            w["kind"]
+                .as_str()
+                .is_some_and(|k| k.ends_with("sequence") || k.starts_with("sequence"))
+        })
+        .map(|w| w["kind"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(kinds, vec!["sequence_by_name".to_string()]);
+    env.my2pg(&["run"]).assert_ok();
+    assert_eq!(
+        env.pg_value(&format!(
+            "SELECT nextval('\"{}_id_seq\"')::text",
+            "q".repeat(56)
+        )),
+        Some("81".into())
+    );
+}
