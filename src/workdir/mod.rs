@@ -35,8 +35,10 @@ impl WorkDir {
     pub fn open_existing(root: &Path) -> Result<WorkDir> {
         not_a_directory(root)?;
         if !root.is_dir() {
-            return Err(Error::workdir(format!(
-                "{} does not exist: run `my2pg export` first",
+            // A wrong path or a missing export: the operator's to fix, like a bad config.
+            return Err(Error::config(format!(
+                "work directory {} does not exist: run `my2pg export` first, or point \
+                 run.workdir (or --workdir) at the export's directory",
                 root.display()
             )));
         }

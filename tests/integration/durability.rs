@@ -1421,6 +1421,16 @@ fn a_missing_chunk_file_and_a_workdir_that_is_a_file_are_explained() {
             ));
     }
     assert_eq!(std::fs::read_to_string(&file).unwrap(), "x");
+    // A work directory that does not exist is the operator's to fix too (Buildbot trial:
+    // exit 1).
+    let missing = env.dir.join("no-such-work");
+    my2pg_in(&cfg, &missing, &["import"])
+        .assert_exit(2)
+        .assert_stderr_contains(&format!(
+            "work directory {} does not exist: run `my2pg export` first, or point run.workdir \
+             (or --workdir) at the export's directory",
+            missing.display()
+        ));
 }
 
 // ---- SIGTERM / SIGINT ------------------------------------------------------------------
@@ -2570,7 +2580,7 @@ fn run_id_is_on_every_log_line_and_in_run_json() {
     );
     // A failing command names its run too.
     let out = my2pg_in(&cfg, &env.dir.join("missing"), &["import"]);
-    out.assert_exit(1);
+    out.assert_exit(2);
     out.check(
         out.stderr
             .lines()
