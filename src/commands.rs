@@ -1821,6 +1821,12 @@ pub async fn import(
             ));
         }
     }
+    if opts.fresh {
+        // Its TRUNCATE empties the target before the first chunk is read: a file that
+        // changed after export is found first (NocoDB trial: the target emptied, then
+        // the load failed on a tampered chunk).
+        files_match_their_manifests(&plan, &manifests, &wd)?;
+    }
     // import --fresh reloads the same files: nothing to discard but the mark that a
     // finished run loaded them.
     prepare_target(
@@ -2619,6 +2625,52 @@ async fn all_chunks_loaded(
         manifests.push(m);
     }
     Ok(Some(manifests))
+}
+
+/// Every chunk file against the sha256 its manifest recorded, read whole; exit 2 naming
+/// each one missing or changed, before anything in the target is touched.
+fn files_match_their_manifests(plan: &Plan, manifests: &[Manifest], wd: &WorkDir) -> Result<()> {
+    use sha2::Digest as _;
+    use std::io::Read as _;
+    let mut bad = Vec::new();
+    for (t, m) in plan.tables.iter().zip(manifests) {
+        for c in &m.chunks {
+            let path = wd.table_dir(&t.dir).join(&c.file);
+            let mut file = match std::fs::File::open(&path) {
+                Ok(f) => f,
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                    bad.push(format!("{} is missing", path.display()));
+                    continue;
+                }
+                Err(e) => return Err(Error::io(&path, e)),
+            };
+            let mut hasher = sha2::Sha256::new();
+            let mut buf = vec![0u8; 1 << 20];
+            loop {
+                let n = file.read(&mut buf).map_err(|e| Error::io(&path, e))?;
+                if n == 0 {
+                    break;
+                }
+                hasher.update(&buf[..n]);
+            }
+            let got = hex::encode(hasher.finalize());
+            if got != c.sha256 {
+                bad.push(format!(
+                    "{} changed after export (sha256 {} in the manifest, {got} on disk)",
+                    path.display(),
+                    c.sha256
+                ));
+            }
+        }
+    }
+    if bad.is_empty() {
+        return Ok(());
+    }
+    Err(Error::config(format!(
+        "chunk files do not match their manifests: {}; export them again (`run --fresh` \
+         exports and loads everything); nothing was changed in the target",
+        bad.join("; ")
+    )))
 }
 
 /// Files a finished `import`/`run` loaded (`loaded.json`), against a target whose ledger

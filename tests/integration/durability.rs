@@ -3577,3 +3577,33 @@ fn a_resumed_rebuild_puts_back_the_comments_of_objects_already_present() {
         Some("0".into())
     );
 }
+
+/// `import --fresh` empties the target before its first chunk: a chunk file changed after
+/// export is found before the TRUNCATE (NocoDB trial: the target was emptied, then the
+/// load failed on the tampered file).
+#[test]
+fn import_fresh_checks_every_file_before_it_truncates() {
+    let (env, cfg) = counted_env("fresh_tampered");
+    let wd = env.workdir.clone();
+    my2pg_in(&cfg, &wd, &["run"]).assert_ok();
+    let file = wd.join("counted").join("000002.csv");
+    let mut bytes = std::fs::read(&file).unwrap();
+    bytes[0] ^= 1;
+    std::fs::write(&file, &bytes).unwrap();
+    let out = my2pg_in(&cfg, &wd, &["import", "--fresh", "--yes"]);
+    out.assert_exit(2).assert_stderr_contains(&format!(
+        "chunk files do not match their manifests: {} changed after export (sha256 ",
+        file.display()
+    ));
+    out.assert_stderr_contains(
+        "export them again (`run --fresh` exports and loads everything); nothing was changed \
+         in the target",
+    );
+    assert_eq!(
+        counted_rows(&env),
+        counted_source(&env),
+        "nothing was truncated"
+    );
+    my2pg_in(&cfg, &wd, &["run", "--fresh", "--yes"]).assert_ok();
+    assert_eq!(counted_rows(&env), counted_source(&env));
+}
