@@ -2630,8 +2630,6 @@ async fn all_chunks_loaded(
 /// Every chunk file against the sha256 its manifest recorded, read whole; exit 2 naming
 /// each one missing or changed, before anything in the target is touched.
 fn files_match_their_manifests(plan: &Plan, manifests: &[Manifest], wd: &WorkDir) -> Result<()> {
-    use sha2::Digest as _;
-    use std::io::Read as _;
     let mut bad = Vec::new();
     for (t, m) in plan.tables.iter().zip(manifests) {
         for c in &m.chunks {
@@ -2644,16 +2642,8 @@ fn files_match_their_manifests(plan: &Plan, manifests: &[Manifest], wd: &WorkDir
                 }
                 Err(e) => return Err(Error::io(&path, e)),
             };
-            let mut hasher = sha2::Sha256::new();
-            let mut buf = vec![0u8; 1 << 20];
-            loop {
-                let n = file.read(&mut buf).map_err(|e| Error::io(&path, e))?;
-                if n == 0 {
-                    break;
-                }
-                hasher.update(&buf[..n]);
-            }
-            let got = hex::encode(hasher.finalize());
+            let (got, _) =
+                crate::pipeline::export::hashes_of(&mut file).map_err(|e| Error::io(&path, e))?;
             if got != c.sha256 {
                 bad.push(format!(
                     "{} changed after export (sha256 {} in the manifest, {got} on disk)",
