@@ -750,7 +750,7 @@ async fn duplicate_keys(
                     None => format!("CAST({} AS BINARY)", q(&c.source)),
                 };
                 match c.rule {
-                    None | Some(Rule::Hex | Rule::Base64) => Some(bytes),
+                    None | Some(Rule::Hex | Rule::Base64 | Rule::BytesAsUtf8) => Some(bytes),
                     Some(Rule::StripNul) => Some(format!("REPLACE({bytes}, X'00', X'')")),
                     Some(Rule::EmptyToNull) => Some(format!("NULLIF({bytes}, X'')")),
                     // The default's text as the bytes compared (an approximation for a
@@ -917,6 +917,11 @@ async fn seeded_findings(settings: &Settings, plan: &Plan) -> Result<Vec<CheckFi
         return Ok(Vec::new());
     }
     let client = session::pg_connect(&settings.target).await?;
+    // Without the ledger, rows an earlier run loaded look like anyone's (as in the plan).
+    let ledger_unreadable = matches!(
+        crate::ledger::summary(&client).await,
+        Err(e) if e.is_permission_denied()
+    );
     let mut out = Vec::new();
     for t in blocked {
         let rows: i64 = client
@@ -931,13 +936,23 @@ async fn seeded_findings(settings: &Settings, plan: &Plan) -> Result<Vec<CheckFi
             count: rows as u64,
             sample_keys: Vec::new(),
             handled_by_policy: false,
-            message: format!(
-                "target table {} already holds {rows} row(s) my2pg did not load: import and run \
-                 refuse to start; set existing_rows = \"truncate\" or \"keep-identical\" for it, \
-                 empty it, or leave it out with run.exclude (a table the target's own \
-                 migrations filled, such as their bookkeeping table, keeps its rows)",
-                t.target
-            ),
+            message: if ledger_unreadable {
+                format!(
+                    "target table {} already holds {rows} row(s), and whether an earlier my2pg \
+                     run loaded them cannot be told: the target user may not read the ledger \
+                     (schema my2pg); import and run refuse to start: connect as the user that \
+                     ran the load, or grant USAGE on schema my2pg and SELECT on its tables",
+                    t.target
+                )
+            } else {
+                format!(
+                    "target table {} already holds {rows} row(s) my2pg did not load: import and \
+                     run refuse to start; set existing_rows = \"truncate\" or \"keep-identical\" \
+                     for it, empty it, or leave it out with run.exclude (a table the target's own \
+                     migrations filled, such as their bookkeeping table, keeps its rows)",
+                    t.target
+                )
+            },
         });
     }
     Ok(out)
@@ -1113,6 +1128,137 @@ pub(crate) async fn truncate_blocked(
     Ok(out)
 }
 
+/// Text columns in a charset other than UTF-8 whose stored bytes are UTF-8: an
+/// application that wrote UTF-8 through a connection in that charset (Icinga 2 IDO, older
+/// PHP applications) left them so, and read as the charset they load as mojibake (`Ã¼`
+/// for `ü`) with verify equal, since verify reads the source the same way. A warning, not
+/// a failure: the column may really hold such text; rule `bytes_as_utf8` reads the bytes.
+async fn utf8_bytes_in_other_charsets(conn: &mut Conn, plan: &Plan) -> Result<Vec<CheckFinding>> {
+    let charsets: BTreeMap<(String, String), String> = conn
+        .query::<(String, String, String), _>(
+            "SELECT TABLE_NAME, COLUMN_NAME, CHARACTER_SET_NAME FROM information_schema.COLUMNS \
+             WHERE TABLE_SCHEMA = DATABASE() AND CHARACTER_SET_NAME IS NOT NULL \
+               AND CHARACTER_SET_NAME NOT IN \
+                 ('utf8mb4', 'utf8mb3', 'utf8', 'binary', 'ucs2', 'utf16', 'utf16le', 'utf32')",
+        )
+        .await
+        .map_err(|e| Error::mysql("read the columns' charsets", e))?
+        .into_iter()
+        .map(|(t, c, cs)| ((t, c), cs))
+        .collect();
+    let q = |c: &str| MyIdent(c.to_string()).to_string();
+    let mut out = Vec::new();
+    for t in &plan.tables {
+        let cols: Vec<(&ColumnPlan, &String)> = t
+            .columns
+            .iter()
+            .filter(|c| {
+                c.read == crate::plan::ReadAs::Column
+                    && c.rule != Some(crate::convert::Rule::BytesAsUtf8)
+                    && matches!(
+                        c.target_base.as_str(),
+                        "text" | "varchar" | "bpchar" | "citext" | "json" | "jsonb"
+                    )
+            })
+            .filter_map(|c| {
+                charsets
+                    .get(&(t.source.clone(), c.source.clone()))
+                    .map(|cs| (c, cs))
+            })
+            .collect();
+        if cols.is_empty() {
+            continue;
+        }
+        let raw = |c: &ColumnPlan| format!("CAST({} AS BINARY)", q(&c.source));
+        let valid = |c: &ColumnPlan| {
+            format!(
+                "CAST(CONVERT({r} USING utf8mb4) AS BINARY) = {r}",
+                r = raw(c)
+            )
+        };
+        let utf8 = |c: &ColumnPlan| {
+            format!(
+                "{} AND CHAR_LENGTH(CONVERT({r} USING utf8mb4)) < LENGTH({r})",
+                valid(c),
+                r = raw(c)
+            )
+        };
+        let counts: Vec<String> = cols
+            .iter()
+            .map(|(c, _)| {
+                format!(
+                    "COUNT(CASE WHEN {} THEN 1 END), COUNT(CASE WHEN NOT ({}) THEN 1 END)",
+                    utf8(c),
+                    valid(c)
+                )
+            })
+            .collect();
+        let what = || format!("look for UTF-8 bytes in `{}`", t.source);
+        tracing::info!(table = %t.source, "looking for UTF-8 bytes in columns of another charset");
+        let row: Option<Row> = conn
+            .query_first(format!(
+                "SELECT {} FROM {}",
+                counts.join(", "),
+                q(&t.source)
+            ))
+            .await
+            .map_err(|e| Error::mysql(what(), e))?;
+        let Some(row) = row else { continue };
+        for (i, (c, cs)) in cols.iter().enumerate() {
+            let n: u64 = row.get(2 * i).unwrap_or(0);
+            let other: u64 = row.get(2 * i + 1).unwrap_or(0);
+            if n == 0 {
+                continue;
+            }
+            let sample_keys = if t.ordered_by_all {
+                vec!["(none: table has no key)".to_string()]
+            } else {
+                let keys: Vec<String> = t.key.iter().map(|k| q(k)).collect();
+                // The binary protocol: keys as typed values, shown as elsewhere.
+                let rows: Vec<Row> = conn
+                    .exec(
+                        format!(
+                            "SELECT {k} FROM {} WHERE {} ORDER BY {k} LIMIT {SAMPLES}",
+                            q(&t.source),
+                            utf8(c),
+                            k = keys.join(", ")
+                        ),
+                        (),
+                    )
+                    .await
+                    .map_err(|e| Error::mysql(what(), e))?;
+                rows.iter()
+                    .map(|r| {
+                        let values: Vec<String> = (0..t.key.len())
+                            .map(|j| r.as_ref(j).map_or("?".into(), excerpt))
+                            .collect();
+                        format!("({})=({})", t.key.join(", "), values.join(", "))
+                    })
+                    .collect()
+            };
+            out.push(CheckFinding {
+                table: t.source.clone(),
+                column: Some(c.source.clone()),
+                class: "utf8_bytes".into(),
+                count: n,
+                sample_keys,
+                handled_by_policy: true,
+                message: format!(
+                    "{n} value(s) of {}.{} ({}, charset {cs}) hold bytes that are UTF-8 \
+                     (multi-byte sequences), and {other} value(s) hold bytes that are not: \
+                     read as {cs}, the UTF-8 ones load as mojibake (`Ã¼` for `ü`), and verify \
+                     says equal. If the application wrote UTF-8 through a {cs} connection, set \
+                     convert = \"bytes_as_utf8\" for the column (values that are not UTF-8 then \
+                     fail, naming their rows, to be fixed in the source); if it holds {cs} text \
+                     that only looks so, leave it",
+                    t.source, c.source, c.source_type
+                ),
+            });
+        }
+    }
+    Ok(out)
+}
+
 pub async fn check(settings: &Settings, cancel: Cancel) -> Result<CheckReport> {
     let p = prepare(settings).await?;
     // check writes nothing, so rows already in the target do not stop the scan: they
@@ -1238,6 +1384,7 @@ pub async fn check(settings: &Settings, cancel: Cancel) -> Result<CheckReport> {
         duplicate_keys(&mut conn, &client, &plan, &settings.schema, &mut not_tested).await?,
     );
     findings.extend(seeded);
+    let warnings = utf8_bytes_in_other_charsets(&mut conn, &plan).await?;
     let _ = conn.disconnect().await;
     Ok(CheckReport {
         command: "check",
@@ -1245,6 +1392,7 @@ pub async fn check(settings: &Settings, cancel: Cancel) -> Result<CheckReport> {
         tables_scanned: plan.tables.len(),
         rows_scanned,
         findings,
+        warnings,
         not_tested,
     })
 }

@@ -442,18 +442,28 @@ async fn check_target_privileges(
                  ELSE has_schema_privilege(l.oid, 'USAGE') AND has_schema_privilege(l.oid, 'CREATE') END, \
                ARRAY(SELECT c.relname::text || ' (owner ' || pg_get_userbyid(c.relowner) || ')' \
                      FROM pg_class c WHERE c.relnamespace = l.oid AND c.relkind IN ('r', 'p') \
-                       AND NOT pg_has_role(c.relowner, 'USAGE') ORDER BY 1) \
+                       AND NOT pg_has_role(c.relowner, 'USAGE') ORDER BY 1), \
+               EXISTS (SELECT 1 FROM pg_index x JOIN pg_class c ON c.oid = x.indrelid \
+                       WHERE c.relnamespace = n.oid AND c.relname = ANY($2) \
+                         AND NOT x.indisprimary) \
              FROM pg_namespace n LEFT JOIN pg_namespace l ON l.nspname = 'my2pg' \
              WHERE n.nspname = $1",
-            &[schema],
+            &[schema, &names],
         )
         .await
         .map_err(|e| Error::pg(what, &e))?;
-    let (user, create_in_schema, ledger_ok, foreign_ledger): (String, bool, bool, Vec<String>) = (
+    let (user, create_in_schema, ledger_ok, foreign_ledger, has_indexes): (
+        String,
+        bool,
+        bool,
+        Vec<String>,
+        bool,
+    ) = (
         general.get(0),
         general.get(1),
         general.get(2),
         general.get(3),
+        general.get(4),
     );
     let rebuild = settings.constraints == ConstraintStrategy::Rebuild;
     // Unique keys the source already enforces are dropped and built again too: the
@@ -590,7 +600,10 @@ async fn check_target_privileges(
             }
         }
     }
-    if rebuild && !create_in_schema && !plan.tables.is_empty() {
+    // Only an index build needs CREATE on the schema (an FK does not): a schema of
+    // primary keys and FKs rebuilds without it. Any index but a primary key counts, a
+    // superset of what the rebuild drops.
+    if rebuild && !create_in_schema && has_indexes {
         problem(
             "",
             format!(
@@ -712,9 +725,9 @@ async fn check_existing_rows(
     let non_empty = catalog::postgres::non_empty(client, &names).await?;
     // A ledger the user may not read is reported by `check_target_privileges`: export,
     // check and verify go on as if it were empty.
-    let ledger = match ledger::summary(client).await {
-        Err(e) if e.is_permission_denied() => Vec::new(),
-        other => other?,
+    let (ledger, ledger_unreadable) = match ledger::summary(client).await {
+        Err(e) if e.is_permission_denied() => (Vec::new(), true),
+        other => (other?, false),
     };
     for t in plan.tables.iter_mut() {
         if !non_empty.contains(&t.target.name) {
@@ -735,6 +748,17 @@ async fn check_existing_rows(
             continue;
         }
         match t.existing_rows {
+            // Without the ledger, rows an earlier run loaded look like anyone's: say so
+            // rather than send the operator to truncate a resumable load (PowerDNS trial).
+            ExistingRows::Error if ledger_unreadable => plan.problems.push(crate::plan::Problem {
+                kind: crate::plan::ProblemKind::TargetNotEmpty,
+                table: t.target.name.clone(),
+                column: None,
+                message: format!(
+                    "target table {} already holds rows, and whether an earlier my2pg run loaded them cannot be told: the target user may not read the ledger (schema my2pg); connect as the user that ran the load, or grant USAGE on schema my2pg and SELECT on its tables",
+                    t.target
+                ),
+            }),
             ExistingRows::Error => plan.problems.push(crate::plan::Problem {
                 kind: crate::plan::ProblemKind::TargetNotEmpty,
                 table: t.target.name.clone(),
@@ -768,8 +792,15 @@ async fn check_existing_rows(
 
 pub async fn plan(settings: &Settings) -> Result<PlanReport> {
     let mut p = prepare(settings).await?;
-    // A truncate Postgres would refuse stops import and run before they load: blocking
-    // here too (export, which never truncates, does not check it).
+    add_truncate_blocked(settings, &mut p).await?;
+    Ok(PlanReport::new(&p.plan))
+}
+
+/// A truncate Postgres would refuse is a blocking problem of import and run (and so of
+/// plan): they stop before anything moves, with the grant to give, instead of failing at
+/// the TRUNCATE (django-oscar trial: exit 1 and Postgres's bare error). Export, which
+/// never truncates, does not check it.
+async fn add_truncate_blocked(settings: &Settings, p: &mut Prepared) -> Result<()> {
     for f in crate::check::truncate_blocked(settings, &p.plan, &p.fks).await? {
         p.plan.problems.push(crate::plan::Problem {
             kind: crate::plan::ProblemKind::TruncateBlocked,
@@ -778,7 +809,13 @@ pub async fn plan(settings: &Settings) -> Result<PlanReport> {
             message: f.message,
         });
     }
-    Ok(PlanReport::new(&p.plan))
+    Ok(())
+}
+
+/// `runnable`, with the problems only a load has (`add_truncate_blocked`).
+async fn loadable(settings: &Settings, p: &mut Prepared) -> Result<()> {
+    add_truncate_blocked(settings, p).await?;
+    runnable(p)
 }
 
 fn runnable(p: &Prepared) -> Result<()> {
@@ -921,7 +958,7 @@ async fn prepare_target(
                             } else {
                                 "holds rows my2pg did not load"
                             };
-                            return Err(Error::config(format!(
+                            return Err(Error::refused(format!(
                                 "cannot truncate {}: copied table {} references it and {why}; set existing_rows = \"truncate\" for {} too, or start over with `run --fresh` (it empties every copied table); nothing was changed in the target",
                                 fk.parent, fk.child, fk.child
                             )));
@@ -975,7 +1012,7 @@ async fn prepare_target(
             }
         }
         if !foreign.is_empty() {
-            return Err(Error::config(format!(
+            return Err(Error::refused(format!(
                 "--fresh would delete rows my2pg did not load (written since the load, seeded, or \
                  kept by existing_rows = \"keep-identical\") in {}: set existing_rows = \
                  \"truncate\" for those tables to consent, or remove the rows yourself; nothing \
@@ -1002,7 +1039,7 @@ async fn prepare_target(
         }))
         .collect();
     if fresh && !confirm(&listed) {
-        return Err(Error::config(
+        return Err(Error::refused(
             "--fresh was not confirmed, nothing was truncated (pass --yes when stdin is not a terminal)",
         ));
     }
@@ -1205,7 +1242,7 @@ pub(crate) fn outside(plan: &Plan, name: &str) -> &'static str {
 
 fn not_loaded_holds_rows(plan: &Plan, name: &str, fk: &str, parent: &str) -> Error {
     let outside = outside(plan, name);
-    Error::config(format!(
+    Error::refused(format!(
         "cannot truncate {parent}: table {name}, {outside}, references it \
          (foreign key {fk}) and holds rows, which Postgres will not leave without their \
          parents; empty {name} yourself if its rows can go, or drop that foreign key for \
@@ -1745,8 +1782,8 @@ pub async fn import(
     opts: LoadOptions<'_>,
 ) -> Result<RunReport> {
     let started = Instant::now();
-    let p = prepare(settings).await?;
-    runnable(&p)?;
+    let mut p = prepare(settings).await?;
+    loadable(settings, &mut p).await?;
     let run_id = crate::run_id().to_string();
     let wd = WorkDir::open_existing(&settings.workdir)?;
     let _lock = wd.lock(&run_id)?;
@@ -1919,8 +1956,8 @@ pub async fn import(
 
 pub async fn run(settings: &Settings, cancel: Cancel, opts: LoadOptions<'_>) -> Result<RunReport> {
     let started = Instant::now();
-    let p = prepare(settings).await?;
-    runnable(&p)?;
+    let mut p = prepare(settings).await?;
+    loadable(settings, &mut p).await?;
     let run_id = crate::run_id().to_string();
     let wd = WorkDir::create(&settings.workdir)?;
     let _lock = wd.lock(&run_id)?;
@@ -2256,7 +2293,7 @@ async fn files_match_the_ledger(
     if differ.is_empty() {
         return Ok(());
     }
-    Err(Error::config(format!(
+    Err(Error::refused(format!(
         "chunk files in {} differ from the ones already loaded into {}: the source changed \
          since, or they come from another export; the target holds the earlier data. \
          `import --fresh` loads these files instead, `run --fresh` exports and loads \
@@ -2304,8 +2341,8 @@ async fn replan_after_keep_restore(settings: &Settings, p: Prepared) -> Result<P
     // graph the plan reads) and stays recorded; the restore before the load, after any
     // --fresh truncate, validates it.
     crate::rebuild::restore(&[client], crate::rebuild::RestoreMode::AfterFailure).await?;
-    let p = prepare(settings).await?;
-    runnable(&p)?;
+    let mut p = prepare(settings).await?;
+    loadable(settings, &mut p).await?;
     Ok(p)
 }
 
@@ -2656,7 +2693,7 @@ fn files_match_their_manifests(plan: &Plan, manifests: &[Manifest], wd: &WorkDir
     if bad.is_empty() {
         return Ok(());
     }
-    Err(Error::config(format!(
+    Err(Error::refused(format!(
         "chunk files do not match their manifests: {}; export them again (`run --fresh` \
          exports and loads everything); nothing was changed in the target",
         bad.join("; ")
@@ -2681,7 +2718,7 @@ async fn files_loaded_elsewhere(
         .and_then(|b| serde_json::from_slice(&b).ok())
         .unwrap_or_default();
     let run = meta["run_id"].as_str().unwrap_or("an earlier run");
-    Err(Error::config(format!(
+    Err(Error::refused(format!(
         "the files in {} were loaded by a finished run ({run}) into a target, and this target \
          holds none of them: they are that run's data (a rehearsal's), and the source may have \
          changed since, row counts alike. `run --fresh` exports and loads the source as it is \
@@ -2734,7 +2771,7 @@ async fn finished_load_needs_its_files(
         if missing.is_empty() {
             return Ok(());
         }
-        return Err(Error::config(format!(
+        return Err(Error::refused(format!(
             "the target's last run ({}, finished {finished_at}) loaded {}, whose files are gone \
              from work directory {} (an interrupted `run --fresh` removes them before its \
              TRUNCATE): this run would export them again and drop the target's indexes and \
@@ -2753,7 +2790,7 @@ async fn finished_load_needs_its_files(
     if !ledger::holds_chunks_of(client, &settings.schema).await? {
         return Ok(());
     }
-    Err(Error::config(format!(
+    Err(Error::refused(format!(
         "the target's last run ({}, finished {finished_at}) loaded every table, and work \
          directory {} is new (none of its files): this run would export everything again and \
          drop the target's indexes and foreign keys while it found every row already loaded; \
@@ -2804,7 +2841,7 @@ fn files_are_from_this_database(wd: &WorkDir, p: &Prepared, command: &str) -> Re
         Err(e) => return Err(Error::io(&path, e)),
     };
     match recorded {
-        Some(db) if db != p.source_database => Err(Error::config(format!(
+        Some(db) if db != p.source_database => Err(Error::refused(format!(
             "work directory {} holds files exported from source database `{db}`, but source.url \
              names `{}`: use another work directory{}; nothing was changed in the target",
             wd.root().display(),
@@ -2869,7 +2906,7 @@ async fn exports_match_the_source(settings: &Settings, plan: &Plan, wd: &WorkDir
     if changed.is_empty() {
         return Ok(());
     }
-    Err(Error::config(format!(
+    Err(Error::refused(format!(
         "the source changed since the files in {} were exported ({}): this run would load, \
          or keep, the earlier rows. `run --fresh` exports and loads the source as it is now; \
          `import` loads these files as they are; nothing was changed in the target",

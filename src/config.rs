@@ -435,6 +435,14 @@ impl Settings {
 }
 
 impl Settings {
+    /// The user names of both URLs.
+    pub fn user_names(&self) -> Vec<String> {
+        [self.source.user(), self.target.user()]
+            .into_iter()
+            .flatten()
+            .collect()
+    }
+
     pub fn secrets(&self) -> Vec<&Secret> {
         self.source
             .password()

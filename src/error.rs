@@ -17,6 +17,12 @@ pub enum ErrorKind {
     #[error("config: {0}")]
     Config(String),
 
+    /// A refusal to go on from the state found (the source, the work directory, the
+    /// target), not a config mistake: same exit code, its own label (Vendure trial: a
+    /// changed source was reported as `config:`).
+    #[error("refused: {0}")]
+    Refused(String),
+
     #[error("the plan has {} blocking problem(s):\n{}", .0.len(), fmt_problems(.0))]
     Plan(Vec<Problem>),
 
@@ -132,13 +138,17 @@ impl Error {
     /// The documented exit codes: 2 = fix the config or the schema, 1 = the run failed.
     pub fn exit_code(&self) -> u8 {
         match *self.0 {
-            ErrorKind::Config(_) | ErrorKind::Plan(_) => 2,
+            ErrorKind::Config(_) | ErrorKind::Refused(_) | ErrorKind::Plan(_) => 2,
             _ => 1,
         }
     }
 
     pub fn config(msg: impl Into<String>) -> Self {
         ErrorKind::Config(msg.into()).into()
+    }
+
+    pub fn refused(msg: impl Into<String>) -> Self {
+        ErrorKind::Refused(msg.into()).into()
     }
 
     pub fn workdir(msg: impl Into<String>) -> Self {

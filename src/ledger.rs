@@ -340,6 +340,42 @@ pub async fn delete_loaded_rows(
         .map_err(|e| Error::pg(format!("delete the rows my2pg loaded into {table}"), &e))
 }
 
+/// Rows of `table` written after its first chunk loaded, by anyone but my2pg (the
+/// application, since the cut-over): None when the ledger cannot tell (none, or one
+/// without transaction ids). xmin is compared by age, as Postgres orders transactions.
+pub async fn rows_written_since_load(
+    client: &Client,
+    table: &crate::ident::PgName,
+) -> Result<Option<i64>> {
+    let what = || format!("count the rows written into {table} since the load");
+    let ledger: bool = client
+        .query_one(
+            "SELECT to_regclass('my2pg.loaded_chunks') IS NOT NULL \
+               AND to_regclass('my2pg.own_writes') IS NOT NULL",
+            &[],
+        )
+        .await
+        .map_err(|e| Error::pg(what(), &e))?
+        .get(0);
+    if !ledger || !tells_rows_apart(client, table).await? {
+        return Ok(None);
+    }
+    let sql = format!(
+        "SELECT count(*) FROM {table} t, \
+           (SELECT (min(xid::text::numeric) % 4294967296)::text::xid AS x FROM my2pg.loaded_chunks \
+            WHERE schema_name = $1 AND table_name = $2 AND xid IS NOT NULL) f \
+         WHERE f.x IS NOT NULL AND age(t.xmin) < age(f.x) \
+           AND t.xmin::text::bigint NOT IN ({MY2PG_XMINS})"
+    );
+    Ok(Some(
+        client
+            .query_one(sql.as_str(), &[&table.schema, &table.name])
+            .await
+            .map_err(|e| Error::pg(what(), &e))?
+            .get(0),
+    ))
+}
+
 /// Rows of `table` that my2pg did not write: rows whose inserting (or last updating)
 /// transaction is none of its chunk loads or fills. A ledger from an earlier version
 /// (no transaction ids) is counted by totals: rows beyond the ledger's row count.

@@ -183,16 +183,8 @@ impl PlanReport {
             let _ = writeln!(s, "The plan is runnable.");
         } else {
             let _ = writeln!(s, "Blocking problems ({}):", self.problems.len());
-            for p in &self.problems {
-                let _ = writeln!(
-                    s,
-                    "  - [{}] {}",
-                    serde_json::to_value(p.kind)
-                        .ok()
-                        .and_then(|v| v.as_str().map(String::from))
-                        .unwrap_or_default(),
-                    p.message
-                );
+            for line in grouped_problems(&self.problems) {
+                let _ = writeln!(s, "  - {line}");
             }
         }
         s
@@ -489,6 +481,9 @@ pub struct CheckReport {
     pub tables_scanned: usize,
     pub rows_scanned: u64,
     pub findings: Vec<CheckFinding>,
+    /// What would not fail the cut-over but may not be what the application meant
+    /// (`utf8_bytes`: UTF-8 stored in a latin1 column).
+    pub warnings: Vec<CheckFinding>,
     /// What could fail the cut-over that `check` cannot test (partial or expression
     /// unique indexes of the target).
     #[serde(skip_serializing_if = "Vec::is_empty")]
@@ -506,25 +501,15 @@ impl CheckReport {
                 let _ = writeln!(s, "  {} {}: {}", f.table, f.class, f.message);
                 continue;
             }
-            let _ = writeln!(
-                s,
-                "  {}{} {}: {} row(s){}; e.g. {}",
-                f.table,
-                f.column
-                    .as_deref()
-                    .map(|c| format!(".{c}"))
-                    .unwrap_or_default(),
-                f.class,
-                f.count,
-                if f.handled_by_policy {
-                    " (handled by policy)"
-                } else {
-                    ""
-                },
-                f.sample_keys.join(", ")
-            );
-            // The type pair, and what to do about it.
-            let _ = writeln!(s, "      {}", f.message);
+            let handled = if f.handled_by_policy {
+                " (handled by policy)"
+            } else {
+                ""
+            };
+            finding_lines(&mut s, "", f, handled);
+        }
+        for w in &self.warnings {
+            finding_lines(&mut s, "warning: ", w, "");
         }
         for n in &self.not_tested {
             let _ = writeln!(s, "  not tested: {n}");
@@ -540,6 +525,23 @@ impl CheckReport {
         );
         s
     }
+}
+
+/// A finding with sample keys: where, how many, then the type pair and what to do.
+fn finding_lines(s: &mut String, label: &str, f: &CheckFinding, note: &str) {
+    let _ = writeln!(
+        s,
+        "  {label}{}{} {}: {} row(s){note}; e.g. {}\n      {}",
+        f.table,
+        f.column
+            .as_deref()
+            .map(|c| format!(".{c}"))
+            .unwrap_or_default(),
+        f.class,
+        f.count,
+        f.sample_keys.join(", "),
+        f.message
+    );
 }
 
 /// Warnings for the human report: those that say the same of several columns (Strapi:
@@ -597,9 +599,130 @@ fn grouped_warnings(warnings: &[Problem]) -> Vec<String> {
         .collect()
 }
 
+/// Blocking problems for the human report: those that say the same of several tables
+/// (the same kind, and the same text once the table's quoted name is taken out) become
+/// one line naming the tables (the first 10; `--json` lists each). A target user short of
+/// privileges on 93 tables got 187 lines (django-oscar trial).
+fn grouped_problems(problems: &[Problem]) -> Vec<String> {
+    let kind_name = |k: ProblemKind| {
+        serde_json::to_value(k)
+            .ok()
+            .and_then(|v| v.as_str().map(String::from))
+            .unwrap_or_default()
+    };
+    // (kind, text with the table's name as `{}`) -> the tables, in order of appearance.
+    let mut groups: Vec<((ProblemKind, String), Vec<String>)> = Vec::new();
+    let mut lines: Vec<Result<String, usize>> = Vec::new();
+    for p in problems {
+        let Some(template) = without_table_name(&p.message, &p.table) else {
+            lines.push(Ok(format!("[{}] {}", kind_name(p.kind), p.message)));
+            continue;
+        };
+        let key = (p.kind, template);
+        match groups.iter().position(|(k, _)| *k == key) {
+            Some(i) => groups[i].1.push(p.table.clone()),
+            None => {
+                lines.push(Err(groups.len()));
+                groups.push((key, vec![p.table.clone()]));
+            }
+        }
+    }
+    lines
+        .into_iter()
+        .map(|l| match l {
+            Ok(line) => line,
+            Err(i) => {
+                let ((kind, template), tables) = &groups[i];
+                if tables.len() == 1 {
+                    let name = problems
+                        .iter()
+                        .find(|p| p.kind == *kind && p.table == tables[0])
+                        .map(|p| p.message.clone())
+                        .unwrap_or_default();
+                    return format!("[{}] {name}", kind_name(*kind));
+                }
+                let shown = tables
+                    .iter()
+                    .take(10)
+                    .cloned()
+                    .collect::<Vec<_>>()
+                    .join(", ");
+                let more = if tables.len() > 10 {
+                    format!(" and {} more; --json lists each", tables.len() - 10)
+                } else {
+                    String::new()
+                };
+                format!(
+                    "[{}] {} tables ({shown}{more}), each: {}",
+                    kind_name(*kind),
+                    tables.len(),
+                    template.replace("{}", "the table")
+                )
+            }
+        })
+        .collect()
+}
+
+/// `message` with the quoted, schema-qualified name of `table` (`"public"."t"`) put as
+/// `{}`; None when the message does not name it so.
+fn without_table_name(message: &str, table: &str) -> Option<String> {
+    if table.is_empty() {
+        return None;
+    }
+    let tail = format!("\".\"{}\"", table.replace('"', "\"\""));
+    let at = message.find(&tail)?;
+    let start = message[..at].rfind('"')?;
+    let end = at + tail.len();
+    let rest = &message[end..];
+    // Once only: a text naming it twice keeps its own line.
+    if rest.contains(&tail) {
+        return None;
+    }
+    Some(format!("{}{{}}{rest}", &message[..start]))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Problems saying the same of several tables are one line; the rest stay as they are.
+    #[test]
+    fn problems_that_say_the_same_of_many_tables_are_one_line() {
+        let p = |table: &str, kind, message: String| Problem {
+            kind,
+            table: table.into(),
+            column: None,
+            message,
+        };
+        let lacks = |t: &str| {
+            format!(
+                "target user \"u\" lacks INSERT (COPY) on \"public\".\"{t}\": grant it, or \
+                 connect as the table's owner \"o\""
+            )
+        };
+        let mut problems = vec![p("", ProblemKind::TargetPrivileges, "no ledger".into())];
+        for i in 0..12 {
+            let t = format!("t{i}");
+            problems.push(p(&t, ProblemKind::TargetPrivileges, lacks(&t)));
+        }
+        problems.push(p(
+            "odd\"one",
+            ProblemKind::TargetPrivileges,
+            lacks("odd\"\"one"),
+        ));
+        problems.push(p("x", ProblemKind::TargetNotEmpty, lacks("x")));
+        assert_eq!(
+            grouped_problems(&problems),
+            vec![
+                "[target_privileges] no ledger".to_string(),
+                "[target_privileges] 13 tables (t0, t1, t2, t3, t4, t5, t6, t7, t8, t9 and 3 \
+                 more; --json lists each), each: target user \"u\" lacks INSERT (COPY) on the \
+                 table: grant it, or connect as the table's owner \"o\""
+                    .to_string(),
+                format!("[target_not_empty] {}", lacks("x")),
+            ]
+        );
+    }
 
     /// Warnings saying the same of several columns are one line; others stay as they are.
     #[test]

@@ -102,6 +102,14 @@ impl Dsn {
     pub fn full_url(&self) -> &str {
         &self.full
     }
+    /// The user name the URL gives, decoded.
+    pub fn user(&self) -> Option<String> {
+        let rest = self.shown.split_once("://")?.1;
+        let authority = &rest[..rest.find(['/', '?']).unwrap_or(rest.len())];
+        let at = authority.rfind('@')?;
+        Some(percent_decode(&authority[..at]))
+    }
+
     pub fn password(&self) -> Option<&Secret> {
         self.password.as_ref()
     }
@@ -205,18 +213,95 @@ fn scrub_url_passwords(text: &str) -> String {
     out
 }
 
-/// Last line of defence at the CLI edge: scrub every known secret from text.
+/// Last line of defence at the CLI edge: scrub every known secret from text. Only an
+/// occurrence that stands alone counts: one inside a longer word (a letter, digit or `_`
+/// right before or after it, where the secret itself begins or ends with one) is left,
+/// so a short password does not cut the report's words apart (Vendure trial: password
+/// `x` printed `e***isting_rows`).
 pub fn redact(text: &str, secrets: &[&Secret]) -> String {
     let mut out = scrub_url_passwords(text);
     for s in secrets {
         if !s.is_empty() {
-            out = out.replace(s.expose(), "***");
+            out = replace_standalone(&out, s.expose());
             let enc = percent_encode(s.expose());
             if enc != s.expose() {
-                out = out.replace(&enc, "***");
+                out = replace_standalone(&out, &enc);
             }
         }
     }
+    out
+}
+
+/// `redact` for a JSON document: only inside its strings, in the form the secret takes
+/// there (escaped), so keys, numbers and the syntax stay whole (Vendure trial: password
+/// `2` made `"exit_code": ***`).
+pub fn redact_json(json: &str, secrets: &[&Secret]) -> String {
+    let escaped: Vec<Secret> = secrets
+        .iter()
+        .filter_map(|s| {
+            let e = serde_json::to_string(s.expose()).ok()?;
+            let inner = e.get(1..e.len() - 1)?;
+            (inner != s.expose()).then(|| Secret::new(inner))
+        })
+        .collect();
+    let all: Vec<&Secret> = secrets.iter().copied().chain(escaped.iter()).collect();
+    let mut out = String::with_capacity(json.len());
+    let mut rest = json;
+    while let Some(open) = rest.find('"') {
+        out.push_str(&rest[..=open]);
+        let body = &rest[open + 1..];
+        // The closing quote: the first one no backslash escapes.
+        let mut end = body.len();
+        let mut escaped_next = false;
+        for (i, c) in body.char_indices() {
+            match c {
+                _ if escaped_next => escaped_next = false,
+                '\\' => escaped_next = true,
+                '"' => {
+                    end = i;
+                    break;
+                }
+                _ => {}
+            }
+        }
+        out.push_str(&redact(&body[..end], &all));
+        rest = body.get(end..).unwrap_or("");
+        if let Some(r) = rest.strip_prefix('"') {
+            out.push('"');
+            rest = r;
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
+fn is_word(c: char) -> bool {
+    c.is_alphanumeric() || c == '_'
+}
+
+/// Replaces each occurrence of `needle` in `text` that is not part of a longer word.
+fn replace_standalone(text: &str, needle: &str) -> String {
+    let starts_word = needle.chars().next().is_some_and(is_word);
+    let ends_word = needle.chars().next_back().is_some_and(is_word);
+    let mut out = String::with_capacity(text.len());
+    let mut from = 0;
+    let mut search = 0;
+    while let Some(pos) = text[search..].find(needle) {
+        let start = search + pos;
+        let end = start + needle.len();
+        let joined_before = starts_word && text[..start].chars().next_back().is_some_and(is_word);
+        let joined_after = ends_word && text[end..].chars().next().is_some_and(is_word);
+        if joined_before || joined_after {
+            // Go on one character later: an overlapping occurrence may stand alone.
+            search = start + text[start..].chars().next().map_or(1, char::len_utf8);
+            continue;
+        }
+        out.push_str(&text[from..start]);
+        out.push_str("***");
+        from = end;
+        search = end;
+    }
+    out.push_str(&text[from..]);
     out
 }
 
@@ -311,5 +396,53 @@ mod tests {
         let s = Secret::new("p w");
         assert_eq!(redact("x p w y p%20w", &[&s]), "x *** y ***");
         assert_eq!(format!("{s:?} {s}"), "*** ***");
+    }
+
+    /// A short password does not cut words apart; standing alone it is still scrubbed,
+    /// and so is one beginning or ending with a character that is not a letter.
+    #[test]
+    fn redact_scrubs_only_occurrences_that_stand_alone() {
+        let x = Secret::new("x");
+        assert_eq!(
+            redact("set existing_rows, x, run.exclude: x", &[&x]),
+            "set existing_rows, ***, run.exclude: ***"
+        );
+        let s = Secret::new("s3cret");
+        assert_eq!(
+            redact("pw=s3cret; s3crets s3cret_x (s3cret)", &[&s]),
+            "pw=***; s3crets s3cret_x (***)"
+        );
+        let p = Secret::new("!pa");
+        assert_eq!(redact("x!pa !pay", &[&p]), "x*** !pay");
+        // An occurrence inside a longer word, then one standing alone after it.
+        let a = Secret::new("aa");
+        assert_eq!(redact("aaa aa", &[&a]), "aaa ***");
+    }
+
+    /// In a JSON document only strings are scrubbed, in their escaped form too: numbers,
+    /// keys' syntax and literals stay valid.
+    #[test]
+    fn redact_json_keeps_the_document_valid() {
+        let two = Secret::new("2");
+        let doc = r#"{"exit_code": 2, "rows": [2, 22], "message": "wave 2 of 2x", "ok": true}"#;
+        let out = redact_json(doc, &[&two]);
+        assert_eq!(
+            out,
+            r#"{"exit_code": 2, "rows": [2, 22], "message": "wave *** of 2x", "ok": true}"#
+        );
+        assert!(serde_json::from_str::<serde_json::Value>(&out).is_ok());
+        let q = Secret::new(r#"a"b\c"#);
+        let doc =
+            serde_json::json!({"error": format!("denied for {}", q.expose()), "n": 1}).to_string();
+        let out = redact_json(&doc, &[&q]);
+        assert_eq!(out, r#"{"error":"denied for ***","n":1}"#);
+    }
+
+    #[test]
+    fn the_user_name_is_read_from_the_url() {
+        let d = Dsn::parse("mysql://app%40x:pw@db:3306/app", None).unwrap();
+        assert_eq!(d.user().as_deref(), Some("app@x"));
+        let d = Dsn::parse("postgres://db/app", None).unwrap();
+        assert_eq!(d.user(), None);
     }
 }

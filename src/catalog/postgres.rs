@@ -8,15 +8,38 @@ use tokio_postgres::Client;
 use super::{ForeignKey, PgKind, PgType, TargetColumn, TargetTable};
 use crate::error::{Error, Result};
 
+/// The sequence (its oid) a column default of the old text form calls:
+/// `nextval('s'::text)`, stored as `nextval(('s'::text)::regclass)` (Roundcube's schema,
+/// dumps from before Postgres 8.1). That form names the sequence at run time, so
+/// `pg_depend` records no link and the sequence would stay behind. The name is resolved
+/// as nextval reads it (unquoted letters folded), in the table's schema first. Needs the
+/// attribute default `d` and the table's schema `n`; a name that is not one or two
+/// identifiers is left alone.
+macro_rules! text_nextval_sequence {
+    () => {
+        r#"(SELECT ts.oid FROM
+   (SELECT replace(substring(pg_get_expr(d.adbin, d.adrelid)
+      FROM $re$^nextval\(\('((?:[^']|'')+)'::(?:text|character varying)\)::regclass\)$$re$),
+      '''''', '''') AS name) l
+   JOIN pg_class ts ON ts.relkind = 'S' AND ts.oid = COALESCE(
+     CASE WHEN l.name ~ $re$^("([^"]|"")+"|[^".]+)$$re$
+       THEN to_regclass(quote_ident(n.nspname) || '.' || l.name) END,
+     CASE WHEN l.name ~ $re$^("([^"]|"")+"|[^".]+)(\.("([^"]|"")+"|[^".]+))?$$re$
+       THEN to_regclass(l.name) END))"#
+    };
+}
+
 /// Column 12 names the sequence to move after the load: the identity or serial one, else
 /// one a column default calls (`DEFAULT nextval('s')` without OWNED BY; the default's
-/// dependency on the sequence is recorded in `pg_depend`). Only a number column whose
+/// dependency on the sequence is recorded in `pg_depend`; or the old text form,
+/// `text_nextval_sequence`). Only a number column whose
 /// default is the nextval call itself: in `'INV-' || nextval('s')` the loaded values are
 /// not the sequence's values. Else, for a number column without a default, a sequence
 /// linked to nothing that bears its serial name `<table>_<column>_seq`: the application
 /// calls nextval itself (Flask-AppBuilder, SQLAlchemy's `Sequence()`), and left behind
 /// it hands out ids the load already used (Superset trial).
-const COLUMNS_SQL: &str = "
+const COLUMNS_SQL: &str = concat!(
+    "
 SELECT c.relname, a.attname, a.attnotnull, a.atthasdef, a.attidentity <> '', a.attgenerated <> '',
        format_type(a.atttypid, a.atttypmod),
        bt.typname, base.typmod,
@@ -33,6 +56,14 @@ SELECT c.relname, a.attname, a.attnotnull, a.atthasdef, a.attidentity <> '', a.a
             AND bt.typname IN ('int2', 'int4', 'int8', 'numeric')
             AND pg_get_expr(d.adbin, d.adrelid) LIKE 'nextval(%'
           ORDER BY 1 LIMIT 1),
+         (SELECT format('%I.%I', sn.nspname, s.relname)
+          FROM pg_attrdef d
+          JOIN pg_class s ON s.oid = ",
+    text_nextval_sequence!(),
+    "
+          JOIN pg_namespace sn ON sn.oid = s.relnamespace
+          WHERE d.adrelid = c.oid AND d.adnum = a.attnum
+            AND bt.typname IN ('int2', 'int4', 'int8', 'numeric')),
          (SELECT format('%I.%I', n.nspname, s.relname)
           FROM pg_class s
           WHERE s.relnamespace = n.oid AND s.relkind = 'S'
@@ -68,7 +99,8 @@ JOIN pg_type bt ON bt.oid = base.oid
 LEFT JOIN pg_type et ON et.oid = bt.typelem AND bt.typcategory = 'A'
 WHERE n.nspname = $1 AND c.relkind IN ('r', 'p') AND a.attnum > 0 AND NOT a.attisdropped
   AND NOT c.relispartition
-ORDER BY c.relname, a.attnum";
+ORDER BY c.relname, a.attnum"
+);
 
 /// Each table's candidate row keys, best first: its primary key, then unique indexes
 /// (immediate, valid, not partial, no expressions) over NOT NULL columns, fewest columns
@@ -291,16 +323,24 @@ pub async fn unlinked_sequences(client: &Client, schema: &str) -> Result<Vec<Str
 async fn unlinked_sequence_names(client: &Client, schema: &str) -> Result<Vec<(String, String)>> {
     let rows = client
         .query(
-            "SELECT s.relname::text, format('%I.%I', n.nspname, s.relname) FROM pg_class s \
-             JOIN pg_namespace n ON n.oid = s.relnamespace \
-             WHERE n.nspname = $1 AND s.relkind = 'S' \
-               AND NOT EXISTS (SELECT FROM pg_depend dp \
-                 WHERE dp.classid = 'pg_class'::regclass AND dp.objid = s.oid \
-                   AND dp.refclassid = 'pg_class'::regclass AND dp.deptype IN ('a', 'i')) \
-               AND NOT EXISTS (SELECT FROM pg_depend dp \
-                 WHERE dp.classid = 'pg_attrdef'::regclass \
-                   AND dp.refclassid = 'pg_class'::regclass AND dp.refobjid = s.oid) \
-             ORDER BY 1",
+            concat!(
+                "SELECT s.relname::text, format('%I.%I', sn.nspname, s.relname) FROM pg_class s \
+                 JOIN pg_namespace sn ON sn.oid = s.relnamespace \
+                 WHERE sn.nspname = $1 AND s.relkind = 'S' \
+                   AND NOT EXISTS (SELECT FROM pg_depend dp \
+                     WHERE dp.classid = 'pg_class'::regclass AND dp.objid = s.oid \
+                       AND dp.refclassid = 'pg_class'::regclass AND dp.deptype IN ('a', 'i')) \
+                   AND NOT EXISTS (SELECT FROM pg_depend dp \
+                     WHERE dp.classid = 'pg_attrdef'::regclass \
+                       AND dp.refclassid = 'pg_class'::regclass AND dp.refobjid = s.oid) \
+                   AND NOT EXISTS (SELECT FROM pg_attrdef d \
+                     JOIN pg_class c ON c.oid = d.adrelid \
+                     JOIN pg_namespace n ON n.oid = c.relnamespace \
+                     WHERE pg_get_expr(d.adbin, d.adrelid) LIKE 'nextval((%' AND ",
+                text_nextval_sequence!(),
+                " = s.oid) \
+                 ORDER BY 1"
+            ),
             &[&schema],
         )
         .await

@@ -16,6 +16,30 @@ pub enum Report {
     Verify(VerifyReport),
 }
 
+/// The keys added to a report's own: flattened, so the report's keys keep their order.
+#[derive(serde::Serialize)]
+struct Envelope {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    ok: Option<bool>,
+    exit_code: u8,
+}
+
+impl Envelope {
+    fn render<T: serde::Serialize>(&self, report: &T) -> serde_json::Result<String> {
+        #[derive(serde::Serialize)]
+        struct WithEnvelope<'a, T> {
+            #[serde(flatten)]
+            report: &'a T,
+            #[serde(flatten)]
+            extra: &'a Envelope,
+        }
+        serde_json::to_string_pretty(&WithEnvelope {
+            report,
+            extra: self,
+        })
+    }
+}
+
 pub struct Output {
     json: bool,
     command: &'static str,
@@ -40,6 +64,12 @@ impl Output {
 
     pub fn set_secrets(&mut self, settings: &Settings) {
         self.secrets.extend(settings.secrets().into_iter().cloned());
+        // A password equal to a user name is shown with that name anyway (URLs, the
+        // servers' "denied for user" messages); scrubbing it would hide the name and tell
+        // that it is the password (Vendure trial: root/root).
+        let users = settings.user_names();
+        self.secrets
+            .retain(|s| !users.iter().any(|u| u.as_str() == s.expose()));
     }
 
     fn clean(&self, s: &str) -> String {
@@ -47,10 +77,12 @@ impl Output {
         redact(s, &refs)
     }
 
+    /// The JSON report: scrubbed inside its strings only, so it stays valid JSON.
     fn stdout(&self, s: &str) {
+        let refs: Vec<&Secret> = self.secrets.iter().collect();
         let mut out = std::io::stdout().lock();
         // A closed pipe (my2pg ... | head) is not an error worth a panic.
-        let _ = out.write_all(self.clean(s).as_bytes());
+        let _ = out.write_all(my2pg::secret::redact_json(s, &refs).as_bytes());
         let _ = out.flush();
     }
 
@@ -59,12 +91,33 @@ impl Output {
     }
 
     pub fn success(&self, report: Report) -> ExitCode {
-        let (human, json, ok) = match &report {
-            Report::Plan(p) => (p.human(), serde_json::to_string_pretty(p), p.ok),
-            Report::Run(r) => (r.human(), serde_json::to_string_pretty(r), r.ok),
-            Report::Status(s) => (s.human(), serde_json::to_string_pretty(s), s.ok),
-            Report::Check(c) => (c.human(), serde_json::to_string_pretty(c), c.ok),
-            Report::Verify(v) => (v.human(), serde_json::to_string_pretty(v), v.equal),
+        let (ok, has_ok) = match &report {
+            Report::Plan(p) => (p.ok, true),
+            Report::Run(r) => (r.ok, true),
+            Report::Status(s) => (s.ok, true),
+            Report::Check(c) => (c.ok, true),
+            Report::Verify(v) => (v.equal, false),
+        };
+        let code: u8 = match (&report, ok) {
+            (_, true) => 0,
+            // check found data that would fail the cut-over; verify (or run --verify)
+            // found differences.
+            (Report::Check(_) | Report::Verify(_) | Report::Run(_), false) => 1,
+            // plan: blocking problems.
+            _ => 2,
+        };
+        // Every report, like the error document, carries `ok` and `exit_code`, so a
+        // script reads one pair of keys whatever the command.
+        let extra = Envelope {
+            ok: (!has_ok).then_some(ok),
+            exit_code: code,
+        };
+        let (human, json) = match &report {
+            Report::Plan(p) => (p.human(), extra.render(p)),
+            Report::Run(r) => (r.human(), extra.render(r)),
+            Report::Status(s) => (s.human(), extra.render(s)),
+            Report::Check(c) => (c.human(), extra.render(c)),
+            Report::Verify(v) => (v.human(), extra.render(v)),
         };
         self.stderr(&human);
         if self.json {
@@ -73,14 +126,7 @@ impl Output {
                 Err(e) => self.stderr(&format!("cannot render the JSON report: {e}\n")),
             }
         }
-        match (&report, ok) {
-            (_, true) => ExitCode::SUCCESS,
-            // check found data that would fail the cut-over; verify (or run --verify)
-            // found differences.
-            (Report::Check(_) | Report::Verify(_) | Report::Run(_), false) => ExitCode::from(1),
-            // plan: blocking problems.
-            _ => ExitCode::from(2),
-        }
+        ExitCode::from(code)
     }
 
     pub fn fail(&self, e: &Error) -> ExitCode {

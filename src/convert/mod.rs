@@ -1861,6 +1861,11 @@ pub enum Rule {
     Base64,
     /// The bytes are stored as lower-case hex text.
     Hex,
+    /// A text column in another charset (latin1) holds UTF-8 bytes: the application
+    /// wrote UTF-8 over a connection in that charset (Icinga 2 IDO, older PHP
+    /// applications). Its stored bytes are read and must be UTF-8, instead of each byte
+    /// being read as a character of the charset (which loads `Ã¼` for `ü`).
+    BytesAsUtf8,
     /// jsonb keeps the last of duplicate object keys (MySQL/MariaDB read the first).
     /// jsonb targets only; `[run] json_duplicate_keys = "last"` sets it on all of them.
     JsonDuplicateKeysLast,
@@ -2071,6 +2076,7 @@ impl Rule {
             Rule::ZeroDateToNull => "zero_date_to_null",
             Rule::Base64 => "base64",
             Rule::Hex => "hex",
+            Rule::BytesAsUtf8 => "bytes_as_utf8",
             Rule::JsonDuplicateKeysLast => "json_duplicate_keys_last",
             Rule::Skip => "skip",
             Rule::MicrosecondsToInterval => "microseconds_to_interval",
@@ -2129,6 +2135,8 @@ impl Rule {
             }
             // base64/hex re-encode every value (the converter does it); '' stays ''.
             (Rule::Base64 | Rule::Hex, Value::Bytes(b)) => (Some(Cow::Borrowed(v)), !b.is_empty()),
+            // The read changed it: an ASCII value reads the same either way.
+            (Rule::BytesAsUtf8, Value::Bytes(b)) => (Some(Cow::Borrowed(v)), !b.is_ascii()),
             // The converter keeps the text; jsonb drops the earlier duplicates. Counting
             // them costs a second pass over this column's values (this rule's only).
             (Rule::JsonDuplicateKeysLast, Value::Bytes(b)) => {

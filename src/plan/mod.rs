@@ -1224,6 +1224,19 @@ fn plan_table(
             _ => None,
         };
         let rule_problem = match rule {
+            Some(Rule::BytesAsUtf8) => match sc.ty.non_utf8_charset() {
+                None => Some(
+                    "needs a text source column in a charset other than UTF-8 (such as \
+                     latin1): a utf8mb4 or utf8mb3 column is read as UTF-8 already",
+                ),
+                Some("ucs2" | "utf16" | "utf16le" | "utf32") => {
+                    Some("needs a charset UTF-8 bytes can be written through: not UTF-16 or UTF-32")
+                }
+                Some(_) if !(text_target || matches!(tc.ty.name.as_str(), "json" | "jsonb")) => {
+                    Some("needs a text or json target column")
+                }
+                Some(_) => None,
+            },
             Some(Rule::Base64 | Rule::Hex) if !text_target => Some("needs a text target column"),
             Some(Rule::Base64 | Rule::Hex) if !(sc.ty.is_bytes() || sc.ty.is_text()) => {
                 Some("needs a string or binary source column")
@@ -1582,6 +1595,24 @@ fn plan_table(
             _ => ReadAs::Column,
         };
     }
+    for c in columns
+        .iter()
+        .filter(|c| c.rule == Some(Rule::BytesAsUtf8) && key.contains(&c.source))
+    {
+        plan.problems.push(Problem {
+            kind: ProblemKind::InvalidRule,
+            table: st.name.clone(),
+            column: Some(c.source.clone()),
+            message: format!(
+                "{}.{}: rule bytes_as_utf8 cannot be on a column of the key the table is read \
+                 in order of ({}): those values are also the bounds of each read, compared in \
+                 the column's charset",
+                st.name,
+                c.source,
+                key.join(", ")
+            ),
+        });
+    }
     for (i, c) in columns.iter_mut().enumerate() {
         let Some(cs) = st
             .columns
@@ -1594,7 +1625,7 @@ fn plan_table(
         let wants_bytes = matches!(
             c.converter,
             Converter::Bytea | Converter::Base64Text | Converter::HexText
-        );
+        ) || c.rule == Some(Rule::BytesAsUtf8);
         if wants_bytes && !key.contains(&c.source) {
             c.read = ReadAs::StoredBytes;
         } else if !crate::catalog::MyType::charset_maps_every_byte(cs) {

@@ -64,6 +64,8 @@ pub enum SrcRule {
     ZeroDateToNull,
     Base64,
     Hex,
+    /// Read as stored bytes, compared as they are: counted where not ASCII.
+    BytesAsUtf8,
     /// jsonb kept the last of duplicate keys: the canonical JSON form already reads the
     /// source that way (last wins), so the value is compared as it is.
     JsonDuplicateKeysLast,
@@ -91,6 +93,7 @@ impl SrcRule {
             Rule::ZeroDateToNull => SrcRule::ZeroDateToNull,
             Rule::Base64 => SrcRule::Base64,
             Rule::Hex => SrcRule::Hex,
+            Rule::BytesAsUtf8 => SrcRule::BytesAsUtf8,
             Rule::JsonDuplicateKeysLast => SrcRule::JsonDuplicateKeysLast,
             Rule::MicrosecondsToInterval => SrcRule::IntervalCount(1),
             Rule::SecondsToInterval => SrcRule::IntervalCount(1_000_000),
@@ -104,12 +107,19 @@ impl SrcRule {
     }
 
     /// Whether the rule changed `v` into `out`, as the run counts it: text_to_timestamp
-    /// reads every text as a timestamp, but only its `empty_as` replaces a value.
+    /// reads every text as a timestamp, but only its `empty_as` replaces a value;
+    /// json_duplicate_keys_last changes the documents with a duplicate key.
     pub fn changed(self, v: &Value, out: Option<&Value>) -> bool {
         match (self, v) {
             (SrcRule::TextTimestamp { empty }, Value::Bytes(b)) => {
                 empty.is_some() && crate::convert::empty_timestamp_text(b)
             }
+            // Compared as it is (the canonical form reads the last key), yet jsonb kept
+            // only the last of the duplicates: the run counts the documents, so does this.
+            (SrcRule::JsonDuplicateKeysLast, Value::Bytes(b)) => {
+                crate::convert::json_has_duplicate_key(b)
+            }
+            (SrcRule::BytesAsUtf8, Value::Bytes(b)) => !b.is_ascii(),
             _ => out != Some(v),
         }
     }

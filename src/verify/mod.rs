@@ -189,7 +189,7 @@ impl VerifyReport {
             let bound = if t.counts_complete { "" } else { "at least " };
             let _ = writeln!(
                 s,
-                "  {}: DIFFERENT: {side} {rows} rows, target {} rows; {bound}{} missing, {} extra, {} changed{}",
+                "  {}: DIFFERENT: {side} {rows} rows, target {} rows; {bound}{} missing, {bound}{} extra, {bound}{} changed{}",
                 t.table, t.target_rows, t.missing, t.extra, t.changed,
                 if t.counts_complete || self.level == Level::Count {
                     ""
@@ -373,14 +373,38 @@ fn is_zero(n: &u64) -> bool {
 
 /// Extra target rows in a keep-identical table are kept, not a difference, when every
 /// differing row was examined by key (`count` cannot tell a kept row from a missing one
-/// replaced by another, so there they stay a difference).
-fn keep_identical_extra(r: &mut TableVerify, settings: &Settings, level: Level) {
+/// replaced by another, so there they stay a difference) and none was written since the
+/// load: the policy keeps rows that were there before it, and a row the application (or
+/// anyone) wrote since is a difference as in any other table (Keystone and django-oscar
+/// trials: the application's first rows after the cut-over were called kept).
+async fn keep_identical_extra(
+    r: &mut TableVerify,
+    settings: &Settings,
+    level: Level,
+) -> Result<()> {
     let keeps = settings.existing_rows_for(&r.table) == crate::config::ExistingRows::KeepIdentical;
     let by_key = r.counts_complete && level != Level::Count;
     if keeps && by_key && r.extra > 0 && r.missing == 0 && r.changed == 0 && r.problems.is_empty() {
+        let table = crate::ident::PgName {
+            schema: settings.schema.clone(),
+            name: r.table.clone(),
+        };
+        let client = session::pg_connect(&settings.target).await?;
+        if let Some(n) = crate::ledger::rows_written_since_load(&client, &table)
+            .await?
+            .filter(|&n| n > 0)
+        {
+            r.problems.push(format!(
+                "{n} row(s) of {table} were written since the load, not by my2pg: \
+                 existing_rows = \"keep-identical\" keeps only rows that were there before \
+                 it, so the rows only in the target are a difference"
+            ));
+            return Ok(());
+        }
         r.kept = r.extra;
         r.equal = true;
     }
+    Ok(())
 }
 
 fn table_verify(table: &str, opts: &VerifyOptions) -> TableVerify {
@@ -430,7 +454,7 @@ async fn count_level(settings: &Settings, opts: &VerifyOptions) -> Result<Vec<Ta
         r.missing = s.saturating_sub(g);
         r.extra = g.saturating_sub(s);
         r.equal = s == g;
-        keep_identical_extra(&mut r, settings, opts.level);
+        keep_identical_extra(&mut r, settings, opts.level).await?;
         r.seconds = started.elapsed().as_secs_f64();
         out.push(r);
     }
@@ -705,7 +729,7 @@ async fn full_table(
         })
         .collect();
     let mut r = finish_table(r, c, started);
-    keep_identical_extra(&mut r, settings, opts.level);
+    keep_identical_extra(&mut r, settings, opts.level).await?;
     Ok(r)
 }
 
@@ -842,7 +866,7 @@ async fn load_table(
     let pg = pg_side(settings, &target, &layout).await?;
     let c = compare(Side::Chunks { files }, pg, layout, pool, opts.max_diffs).await?;
     let mut r = finish_table(r, c, started);
-    keep_identical_extra(&mut r, settings, opts.level);
+    keep_identical_extra(&mut r, settings, opts.level).await?;
     Ok(r)
 }
 

@@ -241,3 +241,180 @@ fn values_above_max_allowed_packet_are_read_exactly_or_refused_never_nulled() {
         "{p}"
     );
 }
+
+/// An application that wrote UTF-8 through a latin1 connection stored UTF-8 bytes in a
+/// latin1 column (Icinga 2 IDO): read as latin1 they load as mojibake, and verify agrees
+/// with it. Rule bytes_as_utf8 reads the stored bytes as UTF-8; a value whose bytes are
+/// not UTF-8 (a real latin1 `é`) is an error naming its row, never a guess; the rule is
+/// refused where it cannot apply.
+#[test]
+fn utf8_bytes_in_a_latin1_column_load_as_text_with_bytes_as_utf8() {
+    let env = TestEnv::new("charsets_utf8_bytes");
+    env.mysql_exec(
+        "CREATE TABLE s (id int NOT NULL PRIMARY KEY, \
+           o varchar(60) CHARACTER SET latin1 NULL, n varchar(20) CHARACTER SET latin1 NULL, \
+           j text CHARACTER SET latin1 NULL);
+         INSERT INTO s VALUES
+           (1, _binary 0x5554462D3820C3BC62657220616C6C657320F09F988020E29C93, 'plain', \
+              _binary 0x7B2261223A22C3BC227D),
+           (2, '', NULL, NULL),
+           (3, NULL, 'x', '[]'),
+           (4, 'ascii only', 'y', NULL);",
+    );
+    env.pg_exec("CREATE TABLE s (id integer PRIMARY KEY, o varchar(30), n text, j jsonb)");
+    // Without the rule: each byte is a latin1 character.
+    env.write_config("[run]\nchunk_rows = 2");
+    env.my2pg(&["run"]).assert_ok();
+    assert_eq!(
+        env.pg_value("SELECT o FROM s WHERE id = 1").as_deref(),
+        Some("UTF-8 Ã¼ber alles ðŸ˜€ âœ“")
+    );
+    // check warns (without failing) where the stored bytes are UTF-8.
+    let out = env.my2pg(&["check", "--json"]);
+    out.assert_ok();
+    let warnings: Vec<(String, String, String, u64, Vec<String>)> = out.json()["warnings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|w| {
+            (
+                w["column"].as_str().unwrap().to_string(),
+                w["class"].as_str().unwrap().to_string(),
+                w["message"].as_str().unwrap().to_string(),
+                w["count"].as_u64().unwrap(),
+                serde_json::from_value(w["sample_keys"].clone()).unwrap(),
+            )
+        })
+        .collect();
+    let warning = |column: &str, ty: &str| {
+        (
+            column.to_string(),
+            "utf8_bytes".to_string(),
+            format!(
+                "1 value(s) of s.{column} ({ty}, charset latin1) hold bytes that are UTF-8 \
+                 (multi-byte sequences), and 0 value(s) hold bytes that are not: read as \
+                 latin1, the UTF-8 ones load as mojibake (`Ã¼` for `ü`), and verify says equal. \
+                 If the application wrote UTF-8 through a latin1 connection, set convert = \
+                 \"bytes_as_utf8\" for the column (values that are not UTF-8 then fail, naming \
+                 their rows, to be fixed in the source); if it holds latin1 text that only \
+                 looks so, leave it"
+            ),
+            1,
+            vec!["(id)=(1)".to_string()],
+        )
+    };
+    assert_eq!(
+        warnings,
+        vec![warning("o", "varchar(60)"), warning("j", "text")]
+    );
+    out.assert_stderr_contains("  warning: s.o utf8_bytes: 1 row(s); e.g. (id)=(1)");
+    let rules = "[run]\nchunk_rows = 2\n[columns.\"s.o\"]\nconvert = \"bytes_as_utf8\"\n\
+                 [columns.\"s.j\"]\nconvert = \"bytes_as_utf8\"";
+    env.write_config(rules);
+    // With the rule, nothing to warn of.
+    let out = env.my2pg(&["check", "--json"]);
+    out.assert_ok();
+    assert_eq!(out.json()["warnings"], serde_json::json!([]));
+    let out = env.my2pg(&["run", "--fresh", "--yes", "--json"]);
+    out.assert_ok();
+    assert_eq!(
+        crate::common::rules_applied(&out.json()),
+        vec![
+            (
+                "s".to_string(),
+                "j".to_string(),
+                "bytes_as_utf8".to_string(),
+                1
+            ),
+            (
+                "s".to_string(),
+                "o".to_string(),
+                "bytes_as_utf8".to_string(),
+                1
+            ),
+        ]
+    );
+    assert_eq!(
+        env.pg_rows("SELECT s.id::text, s.o, s.n, s.j::text FROM s ORDER BY s.id"),
+        vec![
+            row(&[
+                Some("1"),
+                Some("UTF-8 über alles 😀 ✓"),
+                Some("plain"),
+                Some(r#"{"a": "ü"}"#)
+            ]),
+            row(&[Some("2"), Some(""), None, None]),
+            row(&[Some("3"), None, Some("x"), Some("[]")]),
+            row(&[Some("4"), Some("ascii only"), Some("y"), None]),
+        ]
+    );
+    let out = env.my2pg(&["verify", "--level", "full", "--json"]);
+    out.assert_ok();
+    assert_eq!(
+        out.json()["tables"][0]["rules"],
+        serde_json::json!([
+            "o (bytes_as_utf8, 1 value(s))",
+            "j (bytes_as_utf8, 1 value(s))"
+        ])
+    );
+    // A changed byte in the target is a difference: verify compares the bytes read.
+    env.pg_exec("UPDATE s SET o = 'UTF-8 uber alles 😀 ✓' WHERE id = 1");
+    env.my2pg(&["verify", "--level", "full"]).assert_exit(1);
+    // (--fresh below would refuse to delete a row written since the load.)
+    env.pg_exec("DELETE FROM s WHERE id = 1");
+
+    // A real latin1 character is not UTF-8: refused with its row, by check and by run.
+    env.mysql_exec("INSERT INTO s VALUES (5, 'caf\u{e9}', NULL, NULL)");
+    let out = env.my2pg(&["check", "--json"]);
+    out.assert_exit(1);
+    assert_eq!(
+        check_findings(&out.json())
+            .into_iter()
+            .map(|f| (f.0, f.1, f.2, f.3, f.4))
+            .collect::<Vec<_>>(),
+        vec![(
+            "s".to_string(),
+            "o".to_string(),
+            "invalid_utf8".to_string(),
+            1,
+            vec![r"(id)=(5) value bytes \x636166e9".to_string()]
+        )]
+    );
+    env.my2pg(&["run", "--fresh", "--yes"])
+        .assert_exit(1)
+        .assert_stderr_contains("table `s`, column `o`, primary key (id)=(5)");
+
+    // Where it cannot apply: a UTF-8 column, a number target, a key column.
+    env.mysql_exec(
+        "CREATE TABLE k (c varchar(10) CHARACTER SET latin1 NOT NULL PRIMARY KEY, \
+           u varchar(10) CHARACTER SET utf8mb4 NULL, i varchar(10) CHARACTER SET latin1 NULL)",
+    );
+    env.pg_exec("CREATE TABLE k (c text PRIMARY KEY, u text, i integer)");
+    env.write_config(
+        "[columns.\"k.c\"]\nconvert = \"bytes_as_utf8\"\n[columns.\"k.u\"]\nconvert = \
+         \"bytes_as_utf8\"\n[columns.\"k.i\"]\nconvert = \"bytes_as_utf8\"",
+    );
+    let out = env.my2pg(&["plan", "--json"]);
+    out.assert_exit(2);
+    let messages: Vec<serde_json::Value> = out.json()["problems"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["message"].clone())
+        .collect();
+    assert_eq!(
+        messages,
+        vec![
+            serde_json::json!(
+                "k.u: rule bytes_as_utf8 needs a text source column in a charset other than \
+                 UTF-8 (such as latin1): a utf8mb4 or utf8mb3 column is read as UTF-8 already"
+            ),
+            serde_json::json!("k.i: rule bytes_as_utf8 needs a text or json target column"),
+            serde_json::json!(
+                "k.c: rule bytes_as_utf8 cannot be on a column of the key the table is read in \
+                 order of (c): those values are also the bounds of each read, compared in the \
+                 column's charset"
+            ),
+        ]
+    );
+}

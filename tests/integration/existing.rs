@@ -291,11 +291,13 @@ fn truncating_a_parent_needs_its_non_empty_copied_children_too() {
              run would stop before loading; set existing_rows = \"truncate\" for items too"
         )]
     );
+    // run stops on the same blocking problem, before it exports anything.
     let out = run(&env, &cfg, &["run"]);
     out.assert_exit(2).assert_stderr_contains(
-        "cannot truncate accounts: copied table items references it and holds rows my2pg did \
-         not load; set existing_rows = \"truncate\" for items too, or start over with `run \
-         --fresh` (it empties every copied table); nothing was changed in the target",
+        "error: the plan has 1 blocking problem(s):\n  - cannot truncate accounts: copied \
+         table items references it and holds rows my2pg did not load (or keeps them: \
+         existing_rows = \"keep-identical\"), so import and run would stop before loading; \
+         set existing_rows = \"truncate\" for items too",
     );
     assert_eq!(env.pg_count("accounts"), 3, "nothing truncated");
     assert_eq!(env.pg_count("items"), 1);
@@ -303,8 +305,8 @@ fn truncating_a_parent_needs_its_non_empty_copied_children_too() {
 }
 
 /// TRUNCATE is a privilege of its own: a user that may insert into a seeded table but
-/// not truncate it is stopped by plan and check, before a run would fail at the TRUNCATE
-/// (Superset trial: "The plan is runnable", then permission denied).
+/// not truncate it is stopped by plan, check and run, before the run would fail at the
+/// TRUNCATE (Superset trial: "The plan is runnable", then permission denied).
 #[test]
 fn truncate_policy_needs_the_truncate_privilege() {
     let env = setup("ex_trunc_priv");
@@ -343,6 +345,15 @@ fn truncate_policy_needs_the_truncate_privilege() {
             "\"tags\"".to_string(),
             serde_json::json!(message).to_string()
         )]
+    );
+    // run stops on it as on any blocking problem, before anything moves (django-oscar
+    // trial: it reached the TRUNCATE and failed there with exit 1).
+    run(&env, &cfg, &["run"])
+        .assert_exit(2)
+        .assert_stderr_contains(message);
+    assert!(
+        !env.workdir.join("tags").exists(),
+        "a refused run exports nothing"
     );
     assert_eq!(
         target(&env, "tags"),
@@ -415,13 +426,16 @@ fn truncate_never_cascades_to_a_table_my2pg_does_not_load() {
          loading; empty \"public\".\"audit\" yourself if its rows can go, or drop that \
          foreign key for the cut-over"
     );
+    // run stops on the same blocking problem, before it exports anything.
     let out = run(&env, &cfg, &["run"]);
     out.assert_exit(2).assert_stderr_contains(
-        "cannot truncate \"public\".\"accounts\": table \"public\".\"audit\", which my2pg \
-         does not load, references it (foreign key audit_account_id_fkey) and holds rows, which \
-         Postgres will not leave without their parents; empty \"public\".\"audit\" yourself if \
-         its rows can go, or drop that foreign key for the cut-over; nothing was changed in \
-         the target\n",
+        "error: the plan has 1 blocking problem(s):\n  - existing_rows = \"truncate\" needs \
+         TRUNCATE \"public\".\"accounts\", \"public\".\"items\", which Postgres runs only \
+         together with every table referencing them: table \"public\".\"audit\", which my2pg \
+         does not load, references \"public\".\"accounts\" (foreign key \
+         audit_account_id_fkey) and holds 1 row(s), so import and run would stop before \
+         loading; empty \"public\".\"audit\" yourself if its rows can go, or drop that \
+         foreign key for the cut-over\n",
     );
     assert_eq!(
         env.pg_rows("SELECT id::text AS i, account_id::text AS a FROM audit"),
@@ -999,6 +1013,30 @@ fn verify_counts_rows_keep_identical_kept_and_still_finds_changes() {
         "  accounts: equal (10 rows, 1 of them only in the target, kept by existing_rows = \
          \"keep-identical\")",
     );
+    // A row written since the load (the application's first, after the cut-over) is
+    // not one the policy kept: a difference, as in any other table.
+    env.pg_exec("INSERT INTO accounts VALUES (200, 'written after the load', NULL)");
+    for level in ["full", "load"] {
+        let out = run(&env, &cfg, &["verify", "--level", level, "--json"]);
+        out.assert_exit(1);
+        let a = accounts(&out);
+        assert_eq!(
+            (&a["equal"], &a["extra"], a.get("kept"), &a["problems"]),
+            (
+                &serde_json::json!(false),
+                &serde_json::json!(2),
+                None,
+                &serde_json::json!([
+                    "1 row(s) of \"public\".\"accounts\" were written since the load, not by \
+                     my2pg: existing_rows = \"keep-identical\" keeps only rows that were there \
+                     before it, so the rows only in the target are a difference"
+                ])
+            ),
+            "{level}: {a}"
+        );
+    }
+    env.pg_exec("DELETE FROM accounts WHERE id = 200");
+    run(&env, &cfg, &["verify", "--level", "full"]).assert_ok();
     env.pg_exec("UPDATE accounts SET name = 'changed' WHERE id = 4");
     let out = run(&env, &cfg, &["verify", "--level", "full", "--json"]);
     out.assert_exit(1);

@@ -169,10 +169,15 @@ fn json_duplicate_keys_into_jsonb_are_refused_unless_last_is_chosen() {
             row(&[Some("3"), None, None]),
         ]
     );
-    // verify reads the source with jsonb's rule for this column (the last key wins).
-    env.my2pg(&["verify", "--level", "full"])
-        .assert_ok()
+    // verify reads the source with jsonb's rule for this column (the last key wins), and
+    // counts the documents it changed as the run did.
+    let out = env.my2pg(&["verify", "--level", "full", "--json"]);
+    out.assert_ok()
         .assert_stderr_contains("verify (full): equal");
+    assert_eq!(
+        out.json()["tables"][0]["rules"],
+        serde_json::json!(["jb (json_duplicate_keys_last, 1 value(s))"])
+    );
 }
 
 /// The per-column rule: only that jsonb column takes the last key; on a json column it

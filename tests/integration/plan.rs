@@ -22,7 +22,10 @@ fn blocked_plan(env: &TestEnv) -> (Vec<Problem>, String) {
         report["command"] == "plan",
         "report.command must be \"plan\"",
     );
-    out.check(report["ok"] == false, "report.ok must be false");
+    out.check(
+        report["ok"] == false && report["exit_code"] == 2,
+        "report.ok must be false and exit_code 2",
+    );
     (problems(&report), out.stderr.clone())
 }
 
@@ -752,6 +755,136 @@ fn a_target_user_that_cannot_rebuild_indexes_is_refused_before_anything_is_dropp
     env.pg_admin_exec(&format!(
         "DROP OWNED BY \"{role}\"; DROP SCHEMA my2pg CASCADE; DROP ROLE \"{role}\""
     ));
+}
+
+/// Only an index build needs CREATE on the schema: a table owner without it rebuilds a
+/// schema of primary keys and FKs, and is refused (before anything is dropped) once a
+/// table has another index.
+#[test]
+fn a_rebuild_needs_create_on_the_schema_only_for_indexes() {
+    let env = TestEnv::new("plan_create");
+    let role = format!("{}_owner", env.name);
+    env.mysql_exec(
+        "CREATE TABLE p (id int NOT NULL PRIMARY KEY, email varchar(50) NOT NULL); \
+         CREATE TABLE c (id int NOT NULL PRIMARY KEY, p_id int NOT NULL, \
+           FOREIGN KEY (p_id) REFERENCES p (id)); \
+         INSERT INTO p VALUES (1, 'a'), (2, 'b'); INSERT INTO c VALUES (10, 2)",
+    );
+    env.pg_exec(
+        "CREATE TABLE p (id integer PRIMARY KEY, email varchar(50) NOT NULL); \
+         CREATE TABLE c (id integer PRIMARY KEY, p_id integer NOT NULL \
+           CONSTRAINT c_p_fk REFERENCES p (id))",
+    );
+    env.pg_admin_exec(&format!(
+        "DROP ROLE IF EXISTS \"{role}\"; CREATE ROLE \"{role}\" LOGIN; \
+         GRANT USAGE ON SCHEMA public TO \"{role}\"; \
+         ALTER TABLE p OWNER TO \"{role}\"; ALTER TABLE c OWNER TO \"{role}\"; \
+         CREATE SCHEMA my2pg; GRANT USAGE, CREATE ON SCHEMA my2pg TO \"{role}\"; \
+         GRANT SELECT ON p, c TO {}",
+        crate::common::OWNER_ROLE
+    ));
+    let text = std::fs::read_to_string(env.write_config("")).expect("config");
+    let owner_at = format!("{}@", crate::common::OWNER_ROLE);
+    assert!(text.contains(&owner_at), "{text}");
+    let cfg = env.write_raw_config(
+        "table-owner.toml",
+        &text.replace(&owner_at, &format!("{role}@")),
+    );
+    let plan = env.cmd(&cfg, &["plan", "--json"]).run();
+    plan.assert_ok();
+    env.cmd(&cfg, &["run"]).run().assert_ok();
+    assert_eq!(
+        env.pg_rows("SELECT c.id::text, p.email FROM c JOIN p ON p.id = c.p_id ORDER BY c.id"),
+        vec![row(&[Some("10"), Some("b")])]
+    );
+    assert_eq!(
+        env.pg_value("SELECT convalidated::text FROM pg_constraint WHERE conname = 'c_p_fk'"),
+        Some("true".into())
+    );
+
+    env.pg_admin_exec("CREATE INDEX p_email ON p (email)");
+    let plan = env.cmd(&cfg, &["plan", "--json"]).run();
+    plan.assert_exit(2);
+    let messages: Vec<serde_json::Value> = plan.json()["problems"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["message"].clone())
+        .collect();
+    assert_eq!(
+        messages,
+        vec![serde_json::json!(format!(
+            "constraints = \"rebuild\" creates the dropped indexes again in schema \
+             \"public\", which needs CREATE on it; target user \"{role}\" lacks it: GRANT \
+             CREATE ON SCHEMA \"public\" TO \"{role}\", or use constraints = \"keep\""
+        ))]
+    );
+    env.pg_admin_exec(&format!(
+        "DROP TABLE c, p; DROP OWNED BY \"{role}\"; DROP SCHEMA my2pg CASCADE; \
+         DROP ROLE \"{role}\""
+    ));
+}
+
+/// Rows an earlier run loaded, seen by a user that may not read the ledger: plan cannot
+/// tell them from anyone's and says so, instead of calling them rows my2pg did not load
+/// (PowerDNS trial: that sends the operator to truncate).
+#[test]
+fn rows_seen_without_the_ledger_are_not_called_foreign() {
+    let env = TestEnv::new("plan_noledger");
+    let role = format!("{}_reader", env.name);
+    env.mysql_exec(
+        "CREATE TABLE t (id int NOT NULL PRIMARY KEY, v varchar(5)); INSERT INTO t VALUES (1, 'a')",
+    );
+    env.pg_exec("CREATE TABLE t (id integer PRIMARY KEY, v varchar(5))");
+    let text =
+        std::fs::read_to_string(env.write_config("[run]\nconstraints = \"keep\"")).expect("config");
+    env.my2pg(&["run"]).assert_ok();
+    env.pg_admin_exec(&format!(
+        "DROP ROLE IF EXISTS \"{role}\"; CREATE ROLE \"{role}\" LOGIN; \
+         GRANT USAGE ON SCHEMA public TO \"{role}\"; GRANT SELECT, INSERT ON t TO \"{role}\""
+    ));
+    let owner_at = format!("{}@", crate::common::OWNER_ROLE);
+    let cfg = env.write_raw_config("reader.toml", &text.replace(&owner_at, &format!("{role}@")));
+    let plan = env.cmd(&cfg, &["plan", "--json"]).run();
+    plan.assert_exit(2);
+    let not_empty: Vec<serde_json::Value> = plan.json()["problems"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|p| p["kind"] == "target_not_empty")
+        .map(|p| p["message"].clone())
+        .collect();
+    assert_eq!(
+        not_empty,
+        vec![serde_json::json!(
+            "target table \"public\".\"t\" already holds rows, and whether an earlier my2pg \
+             run loaded them cannot be told: the target user may not read the ledger (schema \
+             my2pg); connect as the user that ran the load, or grant USAGE on schema my2pg and \
+             SELECT on its tables"
+        )]
+    );
+    // check says the same (Vendure trial: "64 row(s) my2pg did not load").
+    let check = env.cmd(&cfg, &["check", "--json"]).run();
+    check.assert_exit(1);
+    let findings: Vec<serde_json::Value> = check.json()["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["class"] == "target_not_empty")
+        .map(|f| f["message"].clone())
+        .collect();
+    assert_eq!(
+        findings,
+        vec![serde_json::json!(
+            "target table \"public\".\"t\" already holds 1 row(s), and whether an earlier \
+             my2pg run loaded them cannot be told: the target user may not read the ledger \
+             (schema my2pg); import and run refuse to start: connect as the user that ran the \
+             load, or grant USAGE on schema my2pg and SELECT on its tables"
+        )]
+    );
+    // The user that ran the load sees a finished load, not a conflict.
+    env.my2pg(&["plan"]).assert_ok();
+    env.pg_admin_exec(&format!("DROP OWNED BY \"{role}\"; DROP ROLE \"{role}\""));
 }
 
 /// A ledger schema another role made, which the target user may not use, blocks import

@@ -261,3 +261,38 @@ fn unparsed_passwords_in_urls_never_appear() {
         }
     }
 }
+
+/// The scrubbing keeps the report whole: a short password is not cut out of words or JSON
+/// numbers (the `--json` document stays valid), and a password equal to its user name is
+/// not scrubbed from the name the operator needs (Vendure trial: `"exit_code": ***`,
+/// `e***isting_rows`, and `user '***'`, which told the password was the user name).
+#[test]
+fn scrubbing_a_short_password_keeps_the_report_whole() {
+    let env = TestEnv::new("secrets_short");
+    env.mysql_exec(
+        "CREATE TABLE t (id int NOT NULL PRIMARY KEY, existing_x int); INSERT INTO t VALUES (2, 2)",
+    );
+    env.pg_exec("CREATE TABLE t (id integer PRIMARY KEY, existing_x integer)");
+    let cfg = env.write_config("");
+    // Trust auth accepts any target password.
+    for pw in ["2", "x"] {
+        let out = env
+            .cmd(&cfg, &["plan", "--json"])
+            .env("MY2PG_TARGET_PASSWORD", pw)
+            .run();
+        out.assert_ok();
+        let report = out.json();
+        out.check(
+            report["exit_code"] == 0 && report["tables"][0]["columns"][1]["source"] == "existing_x",
+            &format!("password {pw}: the JSON report is whole"),
+        );
+        out.assert_stderr_contains("existing_x int(11) -> existing_x integer");
+    }
+    // root's password is empty here: "root" is refused, and the message names the user.
+    let out = env
+        .cmd(&cfg, &["plan"])
+        .env("MY2PG_SOURCE_PASSWORD", "root")
+        .run();
+    out.assert_exit(1)
+        .assert_stderr_contains("Access denied for user 'root'@");
+}

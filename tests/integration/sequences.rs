@@ -292,6 +292,61 @@ fn sequences_linked_to_no_column_are_moved_by_their_serial_name() {
     assert_eq!(next("invoice_numbers").as_deref(), Some("1"));
 }
 
+/// A default of the old text form, `nextval('s'::text)` (Roundcube's Postgres schema),
+/// records no link to its sequence: the name is read as nextval reads it (letters of an
+/// unquoted name folded, the table's schema first, quoted and qualified names, another
+/// schema's) and the sequence moved. A name that resolves to nothing is left alone.
+#[test]
+fn a_sequence_named_by_a_text_default_is_moved() {
+    let env = TestEnv::new("seq_text_default");
+    env.mysql_exec(
+        "CREATE TABLE contacts (contact_id int NOT NULL AUTO_INCREMENT PRIMARY KEY, \
+           name varchar(20)) AUTO_INCREMENT = 20000; \
+         INSERT INTO contacts VALUES (1, 'a'), (7, 'b'); \
+         CREATE TABLE users (user_id int NOT NULL PRIMARY KEY, n bigint, m int NOT NULL, \
+           gone int); \
+         INSERT INTO users VALUES (3, 11, 5, NULL), (2, NULL, 4, 8)",
+    );
+    env.pg_exec(
+        "CREATE SCHEMA \"Odd\"; CREATE SEQUENCE \"Odd\".\"My Seq\"; \
+         CREATE SEQUENCE contacts_seq; CREATE SEQUENCE users_seq; CREATE SEQUENCE \"it's_seq\"; \
+         CREATE TABLE contacts (contact_id integer DEFAULT nextval('contacts_seq'::text) \
+           PRIMARY KEY, name varchar(20)); \
+         CREATE TABLE users (user_id integer DEFAULT nextval('Users_Seq'::text) PRIMARY KEY, \
+           n bigint DEFAULT nextval(('\"Odd\".\"My Seq\"'::text)::regclass), \
+           m integer NOT NULL DEFAULT nextval(('\"it''s_seq\"'::character varying)::regclass), \
+           gone integer DEFAULT nextval('missing_seq'::text))",
+    );
+    env.write_config("");
+    let out = env.my2pg(&["plan", "--json"]);
+    out.assert_ok();
+    let sequence_warnings: Vec<serde_json::Value> = out.json()["warnings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|w| w["kind"].as_str().is_some_and(|k| k.contains("sequence")))
+        .cloned()
+        .collect();
+    assert_eq!(sequence_warnings, Vec::<serde_json::Value>::new());
+    env.my2pg(&["run"]).assert_ok();
+    let next = |s: &str| env.pg_value(&format!("SELECT nextval('{s}')::text"));
+    // contacts: past the AUTO_INCREMENT counter, as MySQL would have gone on.
+    assert_eq!(next("contacts_seq").as_deref(), Some("20000"));
+    assert_eq!(next("users_seq").as_deref(), Some("4"));
+    assert_eq!(next("\"Odd\".\"My Seq\"").as_deref(), Some("12"));
+    assert_eq!(next("\"it''s_seq\"").as_deref(), Some("6"));
+    // The application's own insert takes the next ids.
+    env.pg_exec("INSERT INTO contacts (name) VALUES ('new')");
+    assert_eq!(
+        env.pg_rows("SELECT c.contact_id::text, c.name FROM contacts c ORDER BY c.contact_id"),
+        vec![
+            row(&[Some("1"), Some("a")]),
+            row(&[Some("7"), Some("b")]),
+            row(&[Some("20001"), Some("new")]),
+        ]
+    );
+}
+
 /// A serial name longer than 63 bytes is shortened by Postgres (the longer part first):
 /// a sequence linked to nothing under that shortened name is moved too (the attack: a
 /// 62-character table's was left at 1).
