@@ -884,6 +884,57 @@ impl RunMark<'_> {
 /// load. One TRUNCATE statement over exactly those tables: never CASCADE, so a table
 /// my2pg does not load is never emptied (Postgres refuses instead, and we say so).
 #[allow(clippy::too_many_arguments)]
+/// The privileges the TRUNCATE of `prepare_target` takes, checked before anything is
+/// changed (before `--fresh` discards its files): TRUNCATE on every table it empties,
+/// SELECT too on those my2pg does not load (they are checked to be empty), DELETE on the
+/// keep-identical tables whose loaded rows go one by one. The attack: `run --fresh` as a
+/// user without TRUNCATE deleted the files, then died at the TRUNCATE with exit 1.
+async fn truncate_allowed(
+    client: &tokio_postgres::Client,
+    names: &[String],
+    others: &[(String, String, String)],
+    kept: &[usize],
+    plan: &Plan,
+) -> Result<()> {
+    let what = "read the privileges the truncate takes";
+    let mut needs: Vec<(String, &str)> = names.iter().map(|n| (n.clone(), "TRUNCATE")).collect();
+    for (n, _, _) in others {
+        needs.push((n.clone(), "TRUNCATE"));
+        needs.push((n.clone(), "SELECT"));
+    }
+    for &i in kept {
+        needs.push((plan.tables[i].target.to_string(), "DELETE"));
+    }
+    let mut lacking: Vec<String> = Vec::new();
+    for (name, privilege) in &needs {
+        let ok: bool = client
+            .query_one(
+                "SELECT has_table_privilege($1::text::regclass, $2)",
+                &[name, privilege],
+            )
+            .await
+            .map_err(|e| Error::pg(what, &e))?
+            .get(0);
+        if !ok {
+            lacking.push(format!("{privilege} on {name}"));
+        }
+    }
+    if lacking.is_empty() {
+        return Ok(());
+    }
+    let user: String = client
+        .query_one("SELECT current_user::text", &[])
+        .await
+        .map_err(|e| Error::pg(what, &e))?
+        .get(0);
+    Err(Error::refused(format!(
+        "emptying the target tables takes privileges target user \"{user}\" lacks: {}; grant \
+         them, or connect as the tables' owner; nothing was changed in the target (the work \
+         directory's files are kept)",
+        lacking.join(", ")
+    )))
+}
+
 async fn prepare_target(
     client: &mut tokio_postgres::Client,
     plan: &Plan,
@@ -999,14 +1050,20 @@ async fn prepare_target(
     // --fresh starts over from what my2pg loaded: rows it did not load (written since the
     // cut-over, seeded, kept by keep-identical) are deleted only where the config says
     // truncate. Counted against the ledger, like a resume.
+    // Where it consents, the rows that go are counted in the list --fresh shows (Trac
+    // trial: the application's rows since the cut-over went without a word).
+    let mut consented: std::collections::BTreeMap<usize, i64> = Default::default();
     if fresh {
         let mut foreign = Vec::new();
         for &i in &set {
             let t = &plan.tables[i];
+            let n = ledger::rows_not_loaded(client, &t.target).await?;
             if t.existing_rows == ExistingRows::Truncate {
+                if n > 0 {
+                    consented.insert(i, n);
+                }
                 continue;
             }
-            let n = ledger::rows_not_loaded(client, &t.target).await?;
             if n > 0 {
                 foreign.push(format!("{} ({n} row(s))", t.target));
             }
@@ -1021,10 +1078,17 @@ async fn prepare_target(
             )));
         }
     }
+    truncate_allowed(client, &names, &others, &kept, plan).await?;
     // The truncate policy is consent given in the config; --fresh asks.
-    let listed: Vec<String> = names
+    let listed: Vec<String> = set
         .iter()
-        .cloned()
+        .map(|&i| match consented.get(&i) {
+            Some(n) => format!(
+                "{} (with {n} row(s) my2pg did not load: existing_rows = \"truncate\")",
+                plan.tables[i].target
+            ),
+            None => plan.tables[i].target.to_string(),
+        })
         .chain(
             others
                 .iter()

@@ -610,8 +610,9 @@ fn grouped_problems(problems: &[Problem]) -> Vec<String> {
             .and_then(|v| v.as_str().map(String::from))
             .unwrap_or_default()
     };
-    // (kind, text with the table's name as `{}`) -> the tables, in order of appearance.
-    let mut groups: Vec<((ProblemKind, String), Vec<String>)> = Vec::new();
+    // (kind, text with the table's name as `{}`) -> the tables, in order of appearance,
+    // and the first one's own text (a group of one prints it as it is).
+    let mut groups: Vec<((ProblemKind, String), Vec<String>, String)> = Vec::new();
     let mut lines: Vec<Result<String, usize>> = Vec::new();
     for p in problems {
         let Some(template) = without_table_name(&p.message, &p.table) else {
@@ -619,11 +620,11 @@ fn grouped_problems(problems: &[Problem]) -> Vec<String> {
             continue;
         };
         let key = (p.kind, template);
-        match groups.iter().position(|(k, _)| *k == key) {
+        match groups.iter().position(|(k, _, _)| *k == key) {
             Some(i) => groups[i].1.push(p.table.clone()),
             None => {
                 lines.push(Err(groups.len()));
-                groups.push((key, vec![p.table.clone()]));
+                groups.push((key, vec![p.table.clone()], p.message.clone()));
             }
         }
     }
@@ -632,19 +633,14 @@ fn grouped_problems(problems: &[Problem]) -> Vec<String> {
         .map(|l| match l {
             Ok(line) => line,
             Err(i) => {
-                let ((kind, template), tables) = &groups[i];
+                let ((kind, template), tables, first) = &groups[i];
                 if tables.len() == 1 {
-                    let name = problems
-                        .iter()
-                        .find(|p| p.kind == *kind && p.table == tables[0])
-                        .map(|p| p.message.clone())
-                        .unwrap_or_default();
-                    return format!("[{}] {name}", kind_name(*kind));
+                    return format!("[{}] {first}", kind_name(*kind));
                 }
                 let shown = tables
                     .iter()
                     .take(10)
-                    .cloned()
+                    .map(|t| listed_name(t))
                     .collect::<Vec<_>>()
                     .join(", ");
                 let more = if tables.len() > 10 {
@@ -656,7 +652,7 @@ fn grouped_problems(problems: &[Problem]) -> Vec<String> {
                     "[{}] {} tables ({shown}{more}), each: {}",
                     kind_name(*kind),
                     tables.len(),
-                    template.replace("{}", "the table")
+                    said_of_each(template)
                 )
             }
         })
@@ -670,15 +666,37 @@ fn without_table_name(message: &str, table: &str) -> Option<String> {
         return None;
     }
     let tail = format!("\".\"{}\"", table.replace('"', "\"\""));
-    let at = message.find(&tail)?;
-    let start = message[..at].rfind('"')?;
-    let end = at + tail.len();
-    let rest = &message[end..];
-    // Once only: a text naming it twice keeps its own line.
-    if rest.contains(&tail) {
+    let mut out = String::new();
+    let mut rest = message;
+    while let Some(at) = rest.find(&tail) {
+        let start = rest[..at].rfind('"')?;
+        out.push_str(&rest[..start]);
+        out.push_str("{}");
+        rest = &rest[at + tail.len()..];
+    }
+    if out.is_empty() {
         return None;
     }
-    Some(format!("{}{{}}{rest}", &message[..start]))
+    out.push_str(rest);
+    Some(out)
+}
+
+/// A group's text, said of "the table" each line names: `target table {}` reads "the
+/// target table", any other `{}` "the table".
+fn said_of_each(template: &str) -> String {
+    template
+        .replace("target table {}", "the target table")
+        .replace("{}", "the table")
+}
+
+/// A table name in a list: quoted (as Postgres quotes) when it holds anything but
+/// letters, digits and `_`, so a name with a comma or a quote cannot blur the list.
+fn listed_name(name: &str) -> String {
+    if !name.is_empty() && name.chars().all(|c| c.is_alphanumeric() || c == '_') {
+        name.to_string()
+    } else {
+        format!("\"{}\"", name.replace('"', "\"\""))
+    }
 }
 
 #[cfg(test)]
@@ -711,6 +729,32 @@ mod tests {
             lacks("odd\"\"one"),
         ));
         problems.push(p("x", ProblemKind::TargetNotEmpty, lacks("x")));
+        // Named twice in one text, and a hostile name: quoted in the list.
+        let twice = |t: &str| {
+            format!(
+                "existing_rows = \"truncate\" needs TRUNCATE on \"public\".\"{t}\": GRANT \
+                 TRUNCATE ON \"public\".\"{t}\" TO u"
+            )
+        };
+        problems.push(p("a, b", ProblemKind::TruncateBlocked, twice("a, b")));
+        problems.push(p("plain", ProblemKind::TruncateBlocked, twice("plain")));
+        let not_empty = |t: &str| {
+            format!("target table \"public\".\"{t}\" already holds rows that my2pg did not load")
+        };
+        // Two texts of one kind for one table, each alone: each printed as it is (the
+        // FreeRADIUS trial: the second printed the first's text).
+        problems.push(p(
+            "solo",
+            ProblemKind::TargetPrivileges,
+            "lacks INSERT on \"public\".\"solo\"".into(),
+        ));
+        problems.push(p(
+            "solo",
+            ProblemKind::TargetPrivileges,
+            "sequence of \"public\".\"solo\"".into(),
+        ));
+        problems.push(p("n1", ProblemKind::TargetNotEmpty, not_empty("n1")));
+        problems.push(p("n2", ProblemKind::TargetNotEmpty, not_empty("n2")));
         assert_eq!(
             grouped_problems(&problems),
             vec![
@@ -720,6 +764,14 @@ mod tests {
                  table: grant it, or connect as the table's owner \"o\""
                     .to_string(),
                 format!("[target_not_empty] {}", lacks("x")),
+                "[truncate_blocked] 2 tables (\"a, b\", plain), each: existing_rows = \
+                 \"truncate\" needs TRUNCATE on the table: GRANT TRUNCATE ON the table TO u"
+                    .to_string(),
+                "[target_privileges] lacks INSERT on \"public\".\"solo\"".to_string(),
+                "[target_privileges] sequence of \"public\".\"solo\"".to_string(),
+                "[target_not_empty] 2 tables (n1, n2), each: the target table already holds \
+                 rows that my2pg did not load"
+                    .to_string(),
             ]
         );
     }

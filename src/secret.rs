@@ -232,43 +232,51 @@ pub fn redact(text: &str, secrets: &[&Secret]) -> String {
     out
 }
 
-/// `redact` for a JSON document: only inside its strings, in the form the secret takes
-/// there (escaped), so keys, numbers and the syntax stay whole (Vendure trial: password
-/// `2` made `"exit_code": ***`).
+/// `redact` for a JSON document: each string value is decoded, scrubbed and written
+/// again, so the document stays valid whatever the password holds (a quote or a
+/// backslash is escaped in the text: the attack's `"***\",`; Vendure trial's
+/// `"exit_code": ***`); object keys are left as they are, so `ok` stays `ok`.
 pub fn redact_json(json: &str, secrets: &[&Secret]) -> String {
-    let escaped: Vec<Secret> = secrets
-        .iter()
-        .filter_map(|s| {
-            let e = serde_json::to_string(s.expose()).ok()?;
-            let inner = e.get(1..e.len() - 1)?;
-            (inner != s.expose()).then(|| Secret::new(inner))
-        })
-        .collect();
-    let all: Vec<&Secret> = secrets.iter().copied().chain(escaped.iter()).collect();
     let mut out = String::with_capacity(json.len());
     let mut rest = json;
     while let Some(open) = rest.find('"') {
-        out.push_str(&rest[..=open]);
+        out.push_str(&rest[..open]);
         let body = &rest[open + 1..];
         // The closing quote: the first one no backslash escapes.
-        let mut end = body.len();
-        let mut escaped_next = false;
+        let mut close = None;
+        let mut escaped = false;
         for (i, c) in body.char_indices() {
             match c {
-                _ if escaped_next => escaped_next = false,
-                '\\' => escaped_next = true,
+                _ if escaped => escaped = false,
+                '\\' => escaped = true,
                 '"' => {
-                    end = i;
+                    close = Some(i);
                     break;
                 }
                 _ => {}
             }
         }
-        out.push_str(&redact(&body[..end], &all));
-        rest = body.get(end..).unwrap_or("");
-        if let Some(r) = rest.strip_prefix('"') {
-            out.push('"');
-            rest = r;
+        let Some(close) = close else {
+            // Not JSON after all: scrubbed as text.
+            out.push_str(&redact(&rest[open..], secrets));
+            return out;
+        };
+        let literal = &rest[open..open + close + 2];
+        rest = &rest[open + close + 2..];
+        let is_key = rest.trim_start().starts_with(':');
+        match serde_json::from_str::<String>(literal) {
+            Ok(_) if is_key => out.push_str(literal),
+            Ok(value) => {
+                let scrubbed = redact(&value, secrets);
+                if scrubbed == value {
+                    out.push_str(literal);
+                } else {
+                    out.push_str(
+                        &serde_json::to_string(&scrubbed).unwrap_or_else(|_| "\"***\"".into()),
+                    );
+                }
+            }
+            Err(_) => out.push_str(&redact(literal, secrets)),
         }
     }
     out.push_str(rest);
@@ -431,11 +439,25 @@ mod tests {
             r#"{"exit_code": 2, "rows": [2, 22], "message": "wave *** of 2x", "ok": true}"#
         );
         assert!(serde_json::from_str::<serde_json::Value>(&out).is_ok());
-        let q = Secret::new(r#"a"b\c"#);
-        let doc =
-            serde_json::json!({"error": format!("denied for {}", q.expose()), "n": 1}).to_string();
-        let out = redact_json(&doc, &[&q]);
-        assert_eq!(out, r#"{"error":"denied for ***","n":1}"#);
+        // Quotes and backslashes, escaped in the document: scrubbed in the value, and the
+        // document stays valid (the attack: a password ending in a backslash).
+        for pw in [r#"a"b\c"#, r"Secret\", r"\", "\"", "\t"] {
+            let q = Secret::new(pw);
+            let doc = serde_json::json!({
+                "error": format!("denied for {pw}"),
+                "n": 1,
+                "source": format!("x{pw}y"),
+            })
+            .to_string();
+            let out = redact_json(&doc, &[&q]);
+            let v: serde_json::Value = serde_json::from_str(&out).expect("valid JSON");
+            assert_eq!(v["error"], "denied for ***", "{pw:?}: {out}");
+            assert_eq!(v["n"], 1);
+        }
+        // A password that is also a key leaves the key alone.
+        let ok = Secret::new("ok");
+        let out = redact_json(r#"{"ok": true, "message": "ok then"}"#, &[&ok]);
+        assert_eq!(out, r#"{"ok": true, "message": "*** then"}"#);
     }
 
     #[test]

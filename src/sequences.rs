@@ -71,6 +71,19 @@ pub fn sequence_move(s: &SeqState, loaded: Option<(i64, i64)>) -> SeqMove {
     }
 }
 
+/// A sequence that has handed out its bound (ascending: MAXVALUE; descending: MINVALUE)
+/// while the loaded values stay short of it.
+fn stuck_at_bound(s: &SeqState, loaded: Option<(i64, i64)>) -> bool {
+    let Some((lo, hi)) = loaded else {
+        return false;
+    };
+    if s.increment > 0 {
+        s.is_called && s.last_value == s.max && hi < s.max
+    } else {
+        s.is_called && s.last_value == s.min && lo > s.min
+    }
+}
+
 /// A copied column drawing from a sequence: its table, its name, and the source's
 /// AUTO_INCREMENT counter where that column was the source's auto-increment column.
 type SequenceUser<'a> = (&'a PgName, &'a str, Option<u64>);
@@ -140,6 +153,24 @@ pub async fn fix_sequences(client: &Client, plan: &Plan) -> Result<u64> {
                 tracing::warn!(
                     "sequence {seq}: loaded values reach its bound; it stands there, so its \
                      next nextval fails"
+                );
+                continue;
+            }
+            // Stuck at its bound with every loaded value below it: an earlier load (of
+            // rows `--fresh` has since removed) or the application set it there, and it
+            // is never moved back; the application's next insert would fail (Trac trial:
+            // a rehearsal's id 2147483647, then --fresh without it, exit 0).
+            SeqMove::Leave if stuck_at_bound(&state, loaded) => {
+                let (lo, hi) = loaded.unwrap_or_default();
+                let edge = if state.increment > 0 { hi } else { lo };
+                tracing::warn!(
+                    "sequence {seq} stands at its bound {}, past every loaded value (the \
+                     furthest {edge}): an earlier load or the application set it there, and \
+                     my2pg never moves a sequence back, so its next nextval fails; if no row \
+                     anywhere holds the values past {edge}, set it back: SELECT setval('{}', \
+                     {edge})",
+                    state.last_value,
+                    seq.replace('\'', "''")
                 );
                 continue;
             }

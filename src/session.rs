@@ -75,8 +75,12 @@ const MYSQL_INIT: &[&str] = &[
 const MAX_PACKET: usize = 1 << 30;
 
 pub fn mysql_opts(dsn: &Dsn) -> Result<(OptsBuilder, String)> {
-    let opts = Opts::from_url(dsn.full_url())
-        .map_err(|e| Error::config(format!("source.url {dsn}: {}", redact_url_error(&e))))?;
+    let opts = Opts::from_url(dsn.full_url()).map_err(|e| {
+        Error::config(format!(
+            "source.url {dsn}: {}",
+            redact_url_error(&e, &dsn.to_string())
+        ))
+    })?;
     let db = opts
         .db_name()
         .filter(|d| !d.is_empty())
@@ -104,16 +108,41 @@ pub fn mysql_opts(dsn: &Dsn) -> Result<(OptsBuilder, String)> {
     Ok((builder, db))
 }
 
-fn redact_url_error(e: &mysql_async::UrlError) -> String {
+fn redact_url_error(e: &mysql_async::UrlError, shown: &str) -> String {
     // UrlError variants can echo URL parts; keep only the kind of problem.
     let s = format!("{e:?}");
     let kind = s.split('(').next().unwrap_or("invalid URL");
-    // Only a URL that does not parse may owe it to an unencoded password.
     if kind.trim() == "Parse" {
-        format!("Parse ({})", crate::secret::ENCODE_HINT)
+        format!("Parse ({})", url_parse_hint(shown))
     } else {
         kind.to_string()
     }
+}
+
+/// Why a URL did not parse, read from its shown (password-free) form: a host or port
+/// that is wrong in itself is named; anything else may owe it to an unencoded password
+/// (the attack: port 99999 got the advice to percent-encode the password).
+fn url_parse_hint(shown: &str) -> String {
+    let rest = shown.split_once("://").map_or(shown, |(_, r)| r);
+    let authority = &rest[..rest.find(['/', '?']).unwrap_or(rest.len())];
+    let host = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
+    if host.starts_with('[') && !host.contains(']') {
+        return "an IPv6 host needs its closing `]`".into();
+    }
+    let after_host = match host.rfind(']') {
+        Some(i) => &host[i + 1..],
+        None => host,
+    };
+    if let Some((_, port)) = after_host.rsplit_once(':') {
+        if !port.is_empty() && port.chars().all(|c| c.is_ascii_digit()) {
+            if !port.parse::<u32>().is_ok_and(|p| (1..=65535).contains(&p)) {
+                return format!("port {port} is not one from 1 to 65535");
+            }
+        } else if !port.contains(['@', '/', '?', '#']) {
+            return format!("port `{port}` is not a number");
+        }
+    }
+    crate::secret::ENCODE_HINT.to_string()
 }
 
 /// How long a connection may take, handshake and login included (30 s, or
@@ -480,6 +509,36 @@ pub async fn pg_server_version(client: &tokio_postgres::Client) -> Result<(i32, 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A bad port or an unclosed IPv6 bracket is named; only what is left points at the
+    /// password (the attack: port 99999 was told to percent-encode the password).
+    #[test]
+    fn a_url_that_does_not_parse_is_explained_by_its_host_part() {
+        assert_eq!(
+            url_parse_hint("mysql://u@127.0.0.1:99999/db"),
+            "port 99999 is not one from 1 to 65535"
+        );
+        assert_eq!(
+            url_parse_hint("mysql://u@h:0/db"),
+            "port 0 is not one from 1 to 65535"
+        );
+        assert_eq!(
+            url_parse_hint("mysql://u@h:x1/db"),
+            "port `x1` is not a number"
+        );
+        assert_eq!(
+            url_parse_hint("mysql://u@[::1/db"),
+            "an IPv6 host needs its closing `]`"
+        );
+        assert_eq!(
+            url_parse_hint("mysql://u@h:3306/db"),
+            crate::secret::ENCODE_HINT
+        );
+        assert_eq!(
+            url_parse_hint("mysql://u@[::1]:3306/db"),
+            crate::secret::ENCODE_HINT
+        );
+    }
 
     #[test]
     fn pg_tls_maps_libpq_sslmodes() {

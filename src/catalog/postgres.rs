@@ -10,7 +10,8 @@ use crate::error::{Error, Result};
 
 /// The sequence (its oid) a column default of the old text form calls:
 /// `nextval('s'::text)`, stored as `nextval(('s'::text)::regclass)` (Roundcube's schema,
-/// dumps from before Postgres 8.1). That form names the sequence at run time, so
+/// dumps from before Postgres 8.1), or through `character varying` (stored as
+/// `nextval('s'::character varying::text::regclass)`, the attack). That form names the sequence at run time, so
 /// `pg_depend` records no link and the sequence would stay behind. The name is resolved
 /// as nextval reads it (unquoted letters folded), in the table's schema first. Needs the
 /// attribute default `d` and the table's schema `n`; a name that is not one or two
@@ -19,7 +20,7 @@ macro_rules! text_nextval_sequence {
     () => {
         r#"(SELECT ts.oid FROM
    (SELECT replace(substring(pg_get_expr(d.adbin, d.adrelid)
-      FROM $re$^nextval\(\('((?:[^']|'')+)'::(?:text|character varying)\)::regclass\)$$re$),
+      FROM $re$^nextval\([(]*'((?:[^']|'')+)'(?:\)?::(?:text|character varying))*\)*::regclass\)$$re$),
       '''''', '''') AS name) l
    JOIN pg_class ts ON ts.relkind = 'S' AND ts.oid = COALESCE(
      CASE WHEN l.name ~ $re$^("([^"]|"")+"|[^".]+)$$re$
@@ -336,7 +337,7 @@ async fn unlinked_sequence_names(client: &Client, schema: &str) -> Result<Vec<(S
                    AND NOT EXISTS (SELECT FROM pg_attrdef d \
                      JOIN pg_class c ON c.oid = d.adrelid \
                      JOIN pg_namespace n ON n.oid = c.relnamespace \
-                     WHERE pg_get_expr(d.adbin, d.adrelid) LIKE 'nextval((%' AND ",
+                     WHERE pg_get_expr(d.adbin, d.adrelid) LIKE 'nextval(%' AND ",
                 text_nextval_sequence!(),
                 " = s.oid) \
                  ORDER BY 1"

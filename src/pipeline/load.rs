@@ -298,11 +298,13 @@ async fn merge_staged(
     {
         let key: String = row.get(0);
         let columns: String = row.get(1);
-        return Err(load_error(t, c, format!(
+        // The file may hold a value fixed in the source since (Kamailio trial: the
+        // advice alone would have loaded the stale one).
+        return Err(load_error(t, c, earlier_export_hint(c, format!(
             "existing_rows = \"keep-identical\": the target row with key ({})=({key}) differs from the source row in column(s) {columns} (to replace the target's rows with the source's: [tables.{}] existing_rows = \"truncate\")",
             t.target_key.join(", "),
             crate::plan::toml_key(&t.target.name)
-        )));
+        ))));
     }
     let cols = t.quoted_target_columns();
     let insert = format!(

@@ -305,7 +305,8 @@ fn a_sequence_named_by_a_text_default_is_moved() {
          INSERT INTO contacts VALUES (1, 'a'), (7, 'b'); \
          CREATE TABLE users (user_id int NOT NULL PRIMARY KEY, n bigint, m int NOT NULL, \
            gone int); \
-         INSERT INTO users VALUES (3, 11, 5, NULL), (2, NULL, 4, 8)",
+         INSERT INTO users VALUES (3, 11, 5, NULL), (2, NULL, 4, 8); \
+         CREATE TABLE shared (id int NOT NULL PRIMARY KEY); INSERT INTO shared VALUES (900)",
     );
     env.pg_exec(
         "CREATE SCHEMA \"Odd\"; CREATE SEQUENCE \"Odd\".\"My Seq\"; \
@@ -315,7 +316,9 @@ fn a_sequence_named_by_a_text_default_is_moved() {
          CREATE TABLE users (user_id integer DEFAULT nextval('Users_Seq'::text) PRIMARY KEY, \
            n bigint DEFAULT nextval(('\"Odd\".\"My Seq\"'::text)::regclass), \
            m integer NOT NULL DEFAULT nextval(('\"it''s_seq\"'::character varying)::regclass), \
-           gone integer DEFAULT nextval('missing_seq'::text))",
+           gone integer DEFAULT nextval('missing_seq'::text)); \
+         CREATE TABLE shared (id integer DEFAULT nextval(('users_seq'::character varying)::text) \
+           PRIMARY KEY)",
     );
     env.write_config("");
     let out = env.my2pg(&["plan", "--json"]);
@@ -332,7 +335,9 @@ fn a_sequence_named_by_a_text_default_is_moved() {
     let next = |s: &str| env.pg_value(&format!("SELECT nextval('{s}')::text"));
     // contacts: past the AUTO_INCREMENT counter, as MySQL would have gone on.
     assert_eq!(next("contacts_seq").as_deref(), Some("20000"));
-    assert_eq!(next("users_seq").as_deref(), Some("4"));
+    // users_seq: past users (3) and shared (900), whose default reaches it through
+    // character varying (stored as 'users_seq'::character varying::text::regclass).
+    assert_eq!(next("users_seq").as_deref(), Some("901"));
     assert_eq!(next("\"Odd\".\"My Seq\"").as_deref(), Some("12"));
     assert_eq!(next("\"it''s_seq\"").as_deref(), Some("6"));
     // The application's own insert takes the next ids.
@@ -344,6 +349,39 @@ fn a_sequence_named_by_a_text_default_is_moved() {
             row(&[Some("7"), Some("b")]),
             row(&[Some("20001"), Some("new")]),
         ]
+    );
+}
+
+/// A sequence an earlier load left at its bound stays there (a sequence never moves
+/// back), and the run says so when no loaded value reaches it any more (Trac trial: a
+/// rehearsal's id 2147483647, then `--fresh` without that row: exit 0, and the
+/// application's next insert failed).
+#[test]
+fn a_sequence_left_at_its_bound_by_an_earlier_load_is_named() {
+    let env = TestEnv::new("seq_stuck");
+    env.mysql_exec(
+        "CREATE TABLE ticket (id int NOT NULL AUTO_INCREMENT PRIMARY KEY, v int); \
+         INSERT INTO ticket VALUES (1, 1), (2147483647, 2)",
+    );
+    env.pg_exec("CREATE TABLE ticket (id serial PRIMARY KEY, v integer)");
+    env.write_config("");
+    env.my2pg(&["run"])
+        .assert_ok()
+        .assert_stderr_contains("reach its bound 2147483647");
+    env.mysql_exec(
+        "DELETE FROM ticket WHERE id = 2147483647; ALTER TABLE ticket AUTO_INCREMENT = 2",
+    );
+    let out = env.my2pg(&["run", "--fresh", "--yes"]);
+    out.assert_ok().assert_stderr_contains(
+        "sequence public.ticket_id_seq stands at its bound 2147483647, past every loaded value \
+         (the furthest 1): an earlier load or the application set it there, and my2pg never \
+         moves a sequence back, so its next nextval fails; if no row anywhere holds the values \
+         past 1, set it back: SELECT setval('public.ticket_id_seq', 1)",
+    );
+    assert_eq!(
+        env.pg_value("SELECT last_value::text FROM ticket_id_seq")
+            .as_deref(),
+        Some("2147483647")
     );
 }
 
