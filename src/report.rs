@@ -182,8 +182,15 @@ impl PlanReport {
         if self.problems.is_empty() {
             let _ = writeln!(s, "The plan is runnable.");
         } else {
-            let _ = writeln!(s, "Blocking problems ({}):", self.problems.len());
-            for line in grouped_problems(&self.problems) {
+            let lines = grouped_problems(&self.problems);
+            // The count is per table: say why the list is shorter (Mailman trial).
+            let grouped = if lines.len() < self.problems.len() {
+                ", one line for those that say the same of many tables"
+            } else {
+                ""
+            };
+            let _ = writeln!(s, "Blocking problems ({}{grouped}):", self.problems.len());
+            for line in lines {
                 let _ = writeln!(s, "  - {line}");
             }
         }

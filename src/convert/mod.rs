@@ -930,7 +930,15 @@ impl Converter {
                 keep_us,
                 frac_digits,
             } => {
-                let n = int_value(v)?;
+                // A datetime (rule epoch_datetime_to_interval) is its distance from
+                // 1970-01-01 00:00:00; a zero or partial one is refused as a date.
+                let n = match v {
+                    Value::Date(..) => {
+                        let (y, m, d, h, mi, s, us) = date_value(v)?;
+                        i128::from(epoch_micros(y, m, d, h, mi, s, us))
+                    }
+                    _ => int_value(v)?,
+                };
                 // Postgres keeps an interval's time in 64-bit microseconds (and reads no
                 // text for i64::MIN).
                 let total = n
@@ -1272,6 +1280,11 @@ fn int_value(v: &Value) -> Result<i128, ConvertError> {
 }
 
 pub type DateParts = (u16, u8, u8, u8, u8, u8, u32);
+
+/// Microseconds from 1970-01-01 00:00:00 to a calendar date and time (no zone).
+pub fn epoch_micros(y: u16, m: u8, d: u8, h: u8, mi: u8, s: u8, us: u32) -> i64 {
+    zone::local_micros(y, m, d, h, mi, s, us)
+}
 
 #[inline]
 fn date_value(v: &Value) -> Result<DateParts, ConvertError> {
@@ -1876,6 +1889,9 @@ pub enum Rule {
     MicrosecondsToInterval,
     /// An integer counts seconds of an interval target.
     SecondsToInterval,
+    /// A datetime holds 1970-01-01 00:00:00 plus a duration (SQLAlchemy's `Interval` on
+    /// MySQL, e.g. Mailman's grace periods): the duration goes into an interval target.
+    EpochDatetimeToInterval,
     /// Text (or binary) holding a timestamp (`parse_timestamp_text`) into date, timestamp
     /// or timestamptz; without an offset it is read as UTC.
     TextToTimestamp,
@@ -2081,6 +2097,7 @@ impl Rule {
             Rule::Skip => "skip",
             Rule::MicrosecondsToInterval => "microseconds_to_interval",
             Rule::SecondsToInterval => "seconds_to_interval",
+            Rule::EpochDatetimeToInterval => "epoch_datetime_to_interval",
             Rule::NullToDefault => "null_to_default",
             Rule::TextToTimestamp
             | Rule::TextToTimestampEmptyNull
@@ -2135,6 +2152,8 @@ impl Rule {
             }
             // base64/hex re-encode every value (the converter does it); '' stays ''.
             (Rule::Base64 | Rule::Hex, Value::Bytes(b)) => (Some(Cow::Borrowed(v)), !b.is_empty()),
+            // The converter reads every such datetime as a duration.
+            (Rule::EpochDatetimeToInterval, Value::Date(..)) => (Some(Cow::Borrowed(v)), true),
             // The read changed it: an ASCII value reads the same either way.
             (Rule::BytesAsUtf8, Value::Bytes(b)) => (Some(Cow::Borrowed(v)), !b.is_ascii()),
             // The converter keeps the text; jsonb drops the earlier duplicates. Counting

@@ -1221,6 +1221,11 @@ fn plan_table(
             Some(Rule::SecondsToInterval) if interval_target && sc.ty.is_integer() => Some(
                 crate::convert::interval_count_converter(1_000_000, tc.ty.typmod),
             ),
+            Some(Rule::EpochDatetimeToInterval)
+                if interval_target && sc.ty.base == MyBase::DateTime =>
+            {
+                Some(crate::convert::interval_count_converter(1, tc.ty.typmod))
+            }
             _ => None,
         };
         let rule_problem = match rule {
@@ -1246,6 +1251,12 @@ fn plan_table(
             }
             Some(Rule::MicrosecondsToInterval | Rule::SecondsToInterval) if !sc.ty.is_integer() => {
                 Some("needs an integer source column")
+            }
+            Some(Rule::EpochDatetimeToInterval) if !interval_target => {
+                Some("needs an interval target column")
+            }
+            Some(Rule::EpochDatetimeToInterval) if sc.ty.base != MyBase::DateTime => {
+                Some("needs a datetime source column")
             }
             Some(r) if r.reads_timestamp_text() && !time_target => {
                 Some("needs a timestamp, timestamptz or date target column")
@@ -1308,6 +1319,13 @@ fn plan_table(
                             "; if the integer counts time, say in which unit: [columns.{}] \
                              convert = \"microseconds_to_interval\" (Django's DurationField) \
                              or \"seconds_to_interval\"",
+                            toml_key(&format!("{}.{}", st.name, sc.name))
+                        )
+                    } else if sc.ty.base == MyBase::DateTime && tc.ty.name == "interval" {
+                        format!(
+                            "; if the datetime holds 1970-01-01 00:00:00 plus a duration \
+                             (SQLAlchemy's Interval on MySQL), say so: [columns.{}] convert = \
+                             \"epoch_datetime_to_interval\"",
                             toml_key(&format!("{}.{}", st.name, sc.name))
                         )
                     } else if string_source && time_target {

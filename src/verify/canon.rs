@@ -97,6 +97,7 @@ impl SrcRule {
             Rule::JsonDuplicateKeysLast => SrcRule::JsonDuplicateKeysLast,
             Rule::MicrosecondsToInterval => SrcRule::IntervalCount(1),
             Rule::SecondsToInterval => SrcRule::IntervalCount(1_000_000),
+            Rule::EpochDatetimeToInterval => SrcRule::IntervalCount(1),
             Rule::TextToTimestamp => SrcRule::TextTimestamp { empty: None },
             Rule::TextToTimestampEmptyNull => SrcRule::TextTimestamp { empty: Some(None) },
             Rule::TextToTimestampEmptyInfinity => SrcRule::TextTimestamp {
@@ -146,10 +147,14 @@ impl SrcRule {
             {
                 None
             }
-            (SrcRule::IntervalCount(unit), Value::Int(_) | Value::UInt(_)) => {
+            (SrcRule::IntervalCount(unit), Value::Int(_) | Value::UInt(_) | Value::Date(..)) => {
                 let n = match v {
                     Value::Int(n) => i128::from(*n),
                     Value::UInt(n) => i128::from(*n),
+                    // Rule epoch_datetime_to_interval: the distance from the epoch.
+                    Value::Date(y, m, d, h, mi, s, us) => {
+                        i128::from(crate::convert::epoch_micros(*y, *m, *d, *h, *mi, *s, *us))
+                    }
                     _ => 0,
                 };
                 // Days as MySQL's time value holds them (u32): any i64 of microseconds fits.

@@ -2646,3 +2646,78 @@ fn matrix_spatial_values() {
         "geo.ls: no conversion from MySQL linestring to PostgreSQL point{hint}"
     ));
 }
+
+/// SQLAlchemy's `Interval` on MySQL is a datetime holding 1970-01-01 00:00:00 plus the
+/// duration (Mailman's grace periods), an interval on Postgres: without a rule the pair is
+/// `no_conversion`, whose message names the rule; with it the distance from the epoch
+/// loads (negative before it), a zero date is refused by name, verify compares intervals.
+#[test]
+fn epoch_datetimes_into_interval_by_rule() {
+    let env = TestEnv::new("mx_epoch_interval");
+    env.mysql_exec(
+        "CREATE TABLE l (id int NOT NULL PRIMARY KEY, g datetime NULL, f datetime(6) NULL); \
+         INSERT INTO l VALUES (1, '1970-04-01 01:01:01', '1970-01-01 00:00:00.5'), \
+           (2, '1970-01-01 00:00:00', '1969-12-31 23:59:59'), \
+           (3, '1970-01-02 00:00:00', '2000-01-01 00:00:00.000001'), (4, NULL, NULL)",
+    );
+    env.pg_exec("CREATE TABLE l (id integer PRIMARY KEY, g interval, f interval)");
+    config(&env, "");
+    env.my2pg(&["plan"]).assert_exit(2).assert_stderr_contains(
+        "l.g: no conversion from MySQL datetime to PostgreSQL interval; if the datetime holds \
+         1970-01-01 00:00:00 plus a duration (SQLAlchemy's Interval on MySQL), say so: \
+         [columns.\"l.g\"] convert = \"epoch_datetime_to_interval\"",
+    );
+    config(
+        &env,
+        "[columns.\"l.g\"]\nconvert = \"epoch_datetime_to_interval\"\n\
+         [columns.\"l.f\"]\nconvert = \"epoch_datetime_to_interval\"\n",
+    );
+    let out = env.my2pg(&["run", "--json"]);
+    out.assert_ok();
+    assert_eq!(
+        crate::common::rules_applied(&out.json()),
+        vec![
+            (
+                "l".to_string(),
+                "f".to_string(),
+                "epoch_datetime_to_interval".to_string(),
+                3
+            ),
+            (
+                "l".to_string(),
+                "g".to_string(),
+                "epoch_datetime_to_interval".to_string(),
+                3
+            ),
+        ]
+    );
+    assert_eq!(
+        env.pg_rows(
+            "SELECT l.id::text, (l.g = interval '90 days 01:01:01')::text, l.f::text \
+             FROM l ORDER BY l.id"
+        ),
+        vec![
+            row(&[Some("1"), Some("true"), Some("00:00:00.5")]),
+            row(&[Some("2"), Some("false"), Some("-00:00:01")]),
+            row(&[Some("3"), Some("false"), Some("262968:00:00.000001")]),
+            row(&[Some("4"), None, None]),
+        ]
+    );
+    assert_eq!(
+        env.pg_value("SELECT g::text FROM l WHERE id = 3")
+            .as_deref(),
+        Some("24:00:00")
+    );
+    env.my2pg(&["verify", "--level", "full"])
+        .assert_ok()
+        .assert_stderr_contains("verify (full): equal");
+    env.pg_exec("UPDATE l SET g = g + interval '1 second' WHERE id = 1");
+    env.my2pg(&["verify", "--level", "full"]).assert_exit(1);
+    // A zero date is no duration.
+    env.mysql_exec(
+        "SET SESSION sql_mode = ''; INSERT INTO l VALUES (5, '0000-00-00 00:00:00', NULL)",
+    );
+    env.my2pg(&["check"])
+        .assert_exit(1)
+        .assert_stderr_contains("l.g zero_date: 1 row(s)");
+}

@@ -887,6 +887,44 @@ fn rows_seen_without_the_ledger_are_not_called_foreign() {
     env.pg_admin_exec(&format!("DROP OWNED BY \"{role}\"; DROP ROLE \"{role}\""));
 }
 
+/// The same problem on many tables is one line of the human plan, which says so; each
+/// other problem keeps its own text (FreeRADIUS trial: a sequence problem printed with
+/// another problem's text; django-oscar: 187 lines for two messages).
+#[test]
+fn the_human_plan_groups_what_it_says_of_many_tables() {
+    let env = TestEnv::new("plan_grouped");
+    let role = format!("{}_nobody", env.name);
+    env.mysql_exec(
+        "CREATE TABLE a (id int NOT NULL PRIMARY KEY); CREATE TABLE `b, c` (id int NOT NULL PRIMARY KEY)",
+    );
+    env.pg_exec(
+        "CREATE TABLE a (id serial PRIMARY KEY); CREATE TABLE \"b, c\" (id integer PRIMARY KEY)",
+    );
+    env.pg_admin_exec(&format!(
+        "DROP ROLE IF EXISTS \"{role}\"; CREATE ROLE \"{role}\" LOGIN; \
+         GRANT USAGE ON SCHEMA public TO \"{role}\""
+    ));
+    let text =
+        std::fs::read_to_string(env.write_config("[run]\nconstraints = \"keep\"")).expect("config");
+    let owner_at = format!("{}@", crate::common::OWNER_ROLE);
+    let cfg = env.write_raw_config("nobody.toml", &text.replace(&owner_at, &format!("{role}@")));
+    let out = env.cmd(&cfg, &["plan"]).run();
+    out.assert_exit(2)
+        .assert_stderr_contains(
+            "Blocking problems (4, one line for those that say the same of many tables):\n",
+        )
+        .assert_stderr_contains(&format!(
+            "  - [target_privileges] 2 tables (a, \"b, c\"), each: target user \"{role}\" \
+             lacks INSERT (COPY) and SELECT (to see what it holds) on the table: grant it, or \
+             connect as the table's owner \"my2pg_owner\"\n"
+        ))
+        .assert_stderr_contains(&format!(
+            "  - [target_privileges] target user \"{role}\" cannot read and set sequence \
+             public.a_id_seq of \"public\".\"a\" (SELECT and UPDATE on it)"
+        ));
+    env.pg_admin_exec(&format!("DROP OWNED BY \"{role}\"; DROP ROLE \"{role}\""));
+}
+
 /// A ledger schema another role made, which the target user may not use, blocks import
 /// and run with the reason, and no longer stops check (or export and verify).
 #[test]
