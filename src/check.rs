@@ -1236,6 +1236,21 @@ async fn utf8_bytes_in_other_charsets(conn: &mut Conn, plan: &Plan) -> Result<Ve
                     })
                     .collect()
             };
+            // The rule cannot go on a column of the read key (the review): say what can.
+            let remedy = if t.key.contains(&c.source) {
+                format!(
+                    "The column is in the key the table is read in order of, where rule \
+                     bytes_as_utf8 cannot go: if the application wrote UTF-8 through a {cs} \
+                     connection, change the column's charset in the source before the cut-over \
+                     (to binary, then to utf8mb4, so MariaDB keeps the bytes)"
+                )
+            } else {
+                format!(
+                    "If the application wrote UTF-8 through a {cs} connection, set convert = \
+                     \"bytes_as_utf8\" for the column (values that are not UTF-8 then fail, \
+                     naming their rows, to be fixed in the source)"
+                )
+            };
             out.push(CheckFinding {
                 table: t.source.clone(),
                 column: Some(c.source.clone()),
@@ -1247,10 +1262,7 @@ async fn utf8_bytes_in_other_charsets(conn: &mut Conn, plan: &Plan) -> Result<Ve
                     "{n} value(s) of {}.{} ({}, charset {cs}) hold bytes that are UTF-8 \
                      (multi-byte sequences), and {other} value(s) hold bytes that are not: \
                      read as {cs}, the UTF-8 ones load as mojibake (`Ã¼` for `ü`), and verify \
-                     says equal. If the application wrote UTF-8 through a {cs} connection, set \
-                     convert = \"bytes_as_utf8\" for the column (values that are not UTF-8 then \
-                     fail, naming their rows, to be fixed in the source); if it holds {cs} text \
-                     that only looks so, leave it",
+                     says equal. {remedy}; if it holds {cs} text that only looks so, leave it",
                     t.source, c.source, c.source_type
                 ),
             });

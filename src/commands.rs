@@ -1745,6 +1745,7 @@ fn report(
         sequences_set,
         rules_applied,
         verify: None,
+        finished_earlier_run: false,
     }
 }
 
@@ -1864,7 +1865,9 @@ pub async fn import(
     let mut manifests = Vec::new();
     for t in &p.plan.tables {
         let m = Manifest::read(&wd.manifest_path(&t.dir))?.ok_or_else(|| {
-            Error::workdir(format!(
+            // An import before (the end of) its export: nothing was changed (exit 2, as a
+            // work directory import needs that does not exist; django-oscar trial: exit 1).
+            Error::refused(format!(
                 "table {} has not been exported: run `my2pg export` first",
                 t.target.name
             ))
@@ -1877,7 +1880,7 @@ pub async fn import(
             )));
         }
         if !m.complete {
-            return Err(Error::workdir(format!(
+            return Err(Error::refused(format!(
                 "the export of table {} is incomplete: run `my2pg export` again to finish it",
                 t.target.name
             )));
@@ -1917,7 +1920,7 @@ pub async fn import(
             lock: &target_lock,
         };
         if let Some((m, moved)) = left.finish_without_loading(&mut clients).await? {
-            return Ok(skipped_load_report(
+            return Ok(finished_run_report(
                 "import", &run_id, settings, &plan, &m, moved, started,
             ));
         }
@@ -2068,7 +2071,7 @@ pub async fn run(settings: &Settings, cancel: Cancel, opts: LoadOptions<'_>) -> 
             lock: &target_lock,
         };
         if let Some((m, moved)) = left.finish_without_loading(&mut clients).await? {
-            return Ok(skipped_load_report(
+            return Ok(finished_run_report(
                 "run", &run_id, settings, &plan, &m, moved, started,
             ));
         }
@@ -3082,6 +3085,23 @@ fn skipped_load_report(
         moved,
         started,
     )
+}
+
+/// The report of a run that found every chunk loaded by an earlier run stopped in the
+/// steps after its load, and finished them.
+fn finished_run_report(
+    command: &'static str,
+    run_id: &str,
+    settings: &Settings,
+    plan: &Plan,
+    manifests: &[Manifest],
+    moved: u64,
+    started: Instant,
+) -> RunReport {
+    RunReport {
+        finished_earlier_run: true,
+        ..skipped_load_report(command, run_id, settings, plan, manifests, moved, started)
+    }
 }
 
 /// The report of a finished run's repeat, which found nothing to load.

@@ -435,11 +435,23 @@ impl Settings {
 }
 
 impl Settings {
-    /// The user names of both URLs.
-    pub fn user_names(&self) -> Vec<String> {
-        [self.source.user(), self.target.user()]
+    /// The passwords that equal their own URL's user name.
+    pub fn passwords_equal_to_their_user(&self) -> Vec<&str> {
+        self.passwords_where(true)
+    }
+
+    /// The passwords that differ from their own URL's user name.
+    pub fn passwords_unlike_their_user(&self) -> Vec<&str> {
+        self.passwords_where(false)
+    }
+
+    fn passwords_where(&self, equal: bool) -> Vec<&str> {
+        [&self.source, &self.target]
             .into_iter()
-            .flatten()
+            .filter_map(|d| {
+                let pw = d.password()?.expose();
+                ((d.user().as_deref() == Some(pw)) == equal).then_some(pw)
+            })
             .collect()
     }
 

@@ -249,6 +249,10 @@ pub struct RunReport {
     /// `run --verify`: the full verification done right after the load.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub verify: Option<crate::verify::VerifyReport>,
+    /// Every chunk was loaded by an earlier run that stopped after its load: this one
+    /// did the rest (indexes and FKs back, ANALYZE, sequences).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub finished_earlier_run: bool,
 }
 
 impl RunReport {
@@ -337,11 +341,20 @@ impl RunReport {
             );
         }
         if !export && self.totals.loaded_rows == 0 && self.totals.rows > 0 {
+            // A run that only finished an earlier one's last steps did work: say so
+            // (Placement trial: the report read as if nothing had been done).
+            let finished = if self.finished_earlier_run {
+                ", and stopped in the steps after its load (indexes and FKs, ANALYZE, \
+                 sequences): this run finished them"
+            } else {
+                ""
+            };
             let _ = writeln!(
                 s,
-                "nothing new was loaded: an earlier run loaded every chunk. Rows written to the \
-                 source after those chunks were exported are not in them: `my2pg verify --level \
-                 full` compares every row, `run --fresh` copies the source as it is now"
+                "nothing new was loaded: an earlier run loaded every chunk{finished}. Rows \
+                 written to the source after those chunks were exported are not in them: \
+                 `my2pg verify --level full` compares every row, `run --fresh` copies the source \
+                 as it is now"
             );
         }
         if let Some(v) = &self.verify {
@@ -667,7 +680,7 @@ fn grouped_problems(problems: &[Problem]) -> Vec<String> {
 }
 
 /// `message` with the quoted, schema-qualified name of `table` (`"public"."t"`) put as
-/// `{}`; None when the message does not name it so.
+/// `TABLE_MARK`; None when the message does not name it so.
 fn without_table_name(message: &str, table: &str) -> Option<String> {
     if table.is_empty() {
         return None;
@@ -676,9 +689,14 @@ fn without_table_name(message: &str, table: &str) -> Option<String> {
     let mut out = String::new();
     let mut rest = message;
     while let Some(at) = rest.find(&tail) {
-        let start = rest[..at].rfind('"')?;
+        // The schema's opening quote: the first one back that is not a doubled one inside
+        // the name (`"my""s"."t"`).
+        let mut start = rest[..at].rfind('"')?;
+        while start > 0 && rest[..start].ends_with('"') {
+            start = rest[..start - 1].rfind('"')?;
+        }
         out.push_str(&rest[..start]);
-        out.push_str("{}");
+        out.push(TABLE_MARK);
         rest = &rest[at + tail.len()..];
     }
     if out.is_empty() {
@@ -692,9 +710,13 @@ fn without_table_name(message: &str, table: &str) -> Option<String> {
 /// target table", any other `{}` "the table".
 fn said_of_each(template: &str) -> String {
     template
-        .replace("target table {}", "the target table")
-        .replace("{}", "the table")
+        .replace(&format!("target table {TABLE_MARK}"), "the target table")
+        .replace(TABLE_MARK, "the table")
 }
+
+/// Where a table's name stood in a grouped text: a character no message holds (a `{}`
+/// may, as in a `'{}'::jsonb` default).
+const TABLE_MARK: char = '\u{1}';
 
 /// A table name in a list: quoted (as Postgres quotes) when it holds anything but
 /// letters, digits and `_`, so a name with a comma or a quote cannot blur the list.
@@ -762,6 +784,11 @@ mod tests {
         ));
         problems.push(p("n1", ProblemKind::TargetNotEmpty, not_empty("n1")));
         problems.push(p("n2", ProblemKind::TargetNotEmpty, not_empty("n2")));
+        // A `{}` of the text stays; a schema name holding a quote is taken out whole.
+        let odd_schema =
+            |t: &str| format!("default '{{}}'::jsonb of \"my\"\"s\".\"{t}\" cannot be stored");
+        problems.push(p("j1", ProblemKind::InvalidRule, odd_schema("j1")));
+        problems.push(p("j2", ProblemKind::InvalidRule, odd_schema("j2")));
         assert_eq!(
             grouped_problems(&problems),
             vec![
@@ -778,6 +805,9 @@ mod tests {
                 "[target_privileges] sequence of \"public\".\"solo\"".to_string(),
                 "[target_not_empty] 2 tables (n1, n2), each: the target table already holds \
                  rows that my2pg did not load"
+                    .to_string(),
+                "[invalid_rule] 2 tables (j1, j2), each: default '{}'::jsonb of the table \
+                 cannot be stored"
                     .to_string(),
             ]
         );

@@ -24,6 +24,8 @@ pub struct SeqState {
     pub increment: i64,
     pub last_value: i64,
     pub is_called: bool,
+    /// CYCLE: past its bound it starts again from the other one.
+    pub cycle: bool,
 }
 
 /// What to do with one sequence given the loaded values' (lowest, highest).
@@ -71,16 +73,17 @@ pub fn sequence_move(s: &SeqState, loaded: Option<(i64, i64)>) -> SeqMove {
     }
 }
 
-/// A sequence that has handed out its bound (ascending: MAXVALUE; descending: MINVALUE)
-/// while the loaded values stay short of it.
+/// A sequence whose next step leaves its bounds (ascending: past MAXVALUE; descending:
+/// below MINVALUE) while the loaded values stay short of that bound.
 fn stuck_at_bound(s: &SeqState, loaded: Option<(i64, i64)>) -> bool {
     let Some((lo, hi)) = loaded else {
         return false;
     };
+    let next = s.last_value.checked_add(s.increment);
     if s.increment > 0 {
-        s.is_called && s.last_value == s.max && hi < s.max
+        s.is_called && next.is_none_or(|n| n > s.max) && hi < s.max
     } else {
-        s.is_called && s.last_value == s.min && lo > s.min
+        s.is_called && next.is_none_or(|n| n < s.min) && lo > s.min
     }
 }
 
@@ -163,10 +166,15 @@ pub async fn fix_sequences(client: &Client, plan: &Plan) -> Result<u64> {
             SeqMove::Leave if stuck_at_bound(&state, loaded) => {
                 let (lo, hi) = loaded.unwrap_or_default();
                 let edge = if state.increment > 0 { hi } else { lo };
+                let next = if state.cycle {
+                    "starts again from its other bound (CYCLE), among ids the loaded rows may hold"
+                } else {
+                    "fails"
+                };
                 tracing::warn!(
                     "sequence {seq} stands at its bound {}, past every loaded value (the \
                      furthest {edge}): an earlier load or the application set it there, and \
-                     my2pg never moves a sequence back, so its next nextval fails; if no row \
+                     my2pg never moves a sequence back, so its next nextval {next}; if no row \
                      anywhere holds the values past {edge}, set it back: SELECT setval('{}', \
                      {edge})",
                     state.last_value,
@@ -203,7 +211,8 @@ pub async fn fix_sequences(client: &Client, plan: &Plan) -> Result<u64> {
 async fn sequence_state(client: &Client, seq: &str) -> Result<SeqState> {
     let bounds = client
         .query_one(
-            "SELECT seqmin, seqmax, seqincrement FROM pg_sequence WHERE seqrelid = $1::text::regclass",
+            "SELECT seqmin, seqmax, seqincrement, seqcycle FROM pg_sequence \
+             WHERE seqrelid = $1::text::regclass",
             &[&seq],
         )
         .await
@@ -222,6 +231,7 @@ async fn sequence_state(client: &Client, seq: &str) -> Result<SeqState> {
         increment: bounds.get(2),
         last_value: position.get(0),
         is_called: position.get(1),
+        cycle: bounds.get(3),
     })
 }
 
@@ -236,7 +246,31 @@ mod tests {
             increment,
             last_value,
             is_called,
+            cycle: false,
         }
+    }
+
+    /// Stuck: the next step leaves the bounds, though the loaded values stay short of
+    /// them (an increment of 10 ten short of MAXVALUE included: the review).
+    #[test]
+    fn a_sequence_whose_next_step_leaves_its_bounds_is_stuck() {
+        let max = i64::from(i32::MAX);
+        assert!(stuck_at_bound(&seq(1, max, 1, max, true), Some((1, 5))));
+        assert!(stuck_at_bound(
+            &seq(1, max, 10, max - 7, true),
+            Some((1, 5))
+        ));
+        assert!(!stuck_at_bound(
+            &seq(1, max, 10, max - 10, true),
+            Some((1, 5))
+        ));
+        assert!(!stuck_at_bound(&seq(1, max, 1, max, true), Some((1, max))));
+        assert!(!stuck_at_bound(&seq(1, max, 1, max, false), Some((1, 5))));
+        assert!(stuck_at_bound(
+            &seq(-100, -1, -1, -100, true),
+            Some((-50, -2))
+        ));
+        assert!(!stuck_at_bound(&seq(1, max, 1, 7, true), None));
     }
 
     #[test]

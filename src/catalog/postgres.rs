@@ -15,7 +15,8 @@ use crate::error::{Error, Result};
 /// `pg_depend` records no link and the sequence would stay behind. The name is resolved
 /// as nextval reads it (unquoted letters folded), in the table's schema first. Needs the
 /// attribute default `d` and the table's schema `n`; a name that is not one or two
-/// identifiers is left alone.
+/// identifiers is left alone, and so is a schema the user may not use (`to_regclass`
+/// raises there, and a name Postgres 15 cannot parse raises too: the review).
 macro_rules! text_nextval_sequence {
     () => {
         r#"(SELECT ts.oid FROM
@@ -23,10 +24,16 @@ macro_rules! text_nextval_sequence {
       FROM $re$^nextval\([(]*'((?:[^']|'')+)'(?:\)?::(?:text|character varying))*\)*::regclass\)$$re$),
       '''''', '''') AS name) l
    JOIN pg_class ts ON ts.relkind = 'S' AND ts.oid = COALESCE(
-     CASE WHEN l.name ~ $re$^("([^"]|"")+"|[^".]+)$$re$
-       THEN to_regclass(quote_ident(n.nspname) || '.' || l.name) END,
-     CASE WHEN l.name ~ $re$^("([^"]|"")+"|[^".]+)(\.("([^"]|"")+"|[^".]+))?$$re$
-       THEN to_regclass(l.name) END))"#
+     CASE WHEN l.name ~ $re$^("([^"]|"")+"|[[:alpha:]_][[:alnum:]_$]*)$$re$
+       THEN CASE WHEN has_schema_privilege(n.oid, 'USAGE')
+         THEN to_regclass(quote_ident(n.nspname) || '.' || l.name) END END,
+     CASE WHEN l.name ~ $re$^("([^"]|"")+"|[[:alpha:]_][[:alnum:]_$]*)$$re$
+       THEN to_regclass(l.name) END,
+     CASE WHEN l.name ~ $re$^("([^"]|"")+"|[[:alpha:]_][[:alnum:]_$]*)\.("([^"]|"")+"|[[:alpha:]_][[:alnum:]_$]*)$$re$
+       THEN CASE WHEN EXISTS (SELECT FROM pg_namespace qn
+                              WHERE qn.nspname = (parse_ident(l.name))[1]
+                                AND has_schema_privilege(qn.oid, 'USAGE'))
+         THEN to_regclass(l.name) END END))"#
     };
 }
 
@@ -337,7 +344,8 @@ async fn unlinked_sequence_names(client: &Client, schema: &str) -> Result<Vec<(S
                    AND NOT EXISTS (SELECT FROM pg_attrdef d \
                      JOIN pg_class c ON c.oid = d.adrelid \
                      JOIN pg_namespace n ON n.oid = c.relnamespace \
-                     WHERE pg_get_expr(d.adbin, d.adrelid) LIKE 'nextval(%' AND ",
+                     WHERE n.nspname = $1 \
+                       AND pg_get_expr(d.adbin, d.adrelid) LIKE 'nextval(%' AND ",
                 text_nextval_sequence!(),
                 " = s.oid) \
                  ORDER BY 1"

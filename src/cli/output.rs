@@ -64,12 +64,14 @@ impl Output {
 
     pub fn set_secrets(&mut self, settings: &Settings) {
         self.secrets.extend(settings.secrets().into_iter().cloned());
-        // A password equal to a user name is shown with that name anyway (URLs, the
-        // servers' "denied for user" messages); scrubbing it would hide the name and tell
-        // that it is the password (Vendure trial: root/root).
-        let users = settings.user_names();
+        // A password equal to its own URL's user name is shown with that name anyway
+        // (URLs, the servers' "denied for user" messages); scrubbing it would hide the
+        // name and tell that it is the password (Vendure trial: root/root). Only there:
+        // the other URL's user name may be this password by chance.
+        let named = settings.passwords_equal_to_their_user();
+        let kept = settings.passwords_unlike_their_user();
         self.secrets
-            .retain(|s| !users.iter().any(|u| u.as_str() == s.expose()));
+            .retain(|s| !named.contains(&s.expose()) || kept.contains(&s.expose()));
     }
 
     fn clean(&self, s: &str) -> String {

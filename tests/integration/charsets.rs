@@ -396,6 +396,25 @@ fn utf8_bytes_in_a_latin1_column_load_as_text_with_bytes_as_utf8() {
     );
     let out = env.my2pg(&["plan", "--json"]);
     out.assert_exit(2);
+    // Where the rule cannot go, check's warning says what can (the review).
+    env.mysql_exec(
+        "CREATE TABLE kk (c varchar(10) CHARACTER SET latin1 NOT NULL PRIMARY KEY); \
+         INSERT INTO kk VALUES (CONVERT(X'C3BC' USING latin1))",
+    );
+    env.pg_exec("CREATE TABLE kk (c text PRIMARY KEY)");
+    env.write_config("[run]\nexclude = [\"k\", \"s\"]");
+    let check = env.my2pg(&["check", "--json"]);
+    check.assert_ok();
+    assert_eq!(
+        check.json()["warnings"][0]["message"],
+        "1 value(s) of kk.c (varchar(10), charset latin1) hold bytes that are UTF-8 \
+         (multi-byte sequences), and 0 value(s) hold bytes that are not: read as latin1, the \
+         UTF-8 ones load as mojibake (`Ã¼` for `ü`), and verify says equal. The column is in \
+         the key the table is read in order of, where rule bytes_as_utf8 cannot go: if the \
+         application wrote UTF-8 through a latin1 connection, change the column's charset in \
+         the source before the cut-over (to binary, then to utf8mb4, so MariaDB keeps the \
+         bytes); if it holds latin1 text that only looks so, leave it"
+    );
     let messages: Vec<serde_json::Value> = out.json()["problems"]
         .as_array()
         .unwrap()

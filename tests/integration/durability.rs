@@ -3380,6 +3380,12 @@ fn a_run_stopped_in_its_final_steps_resumes_without_rebuilding() {
          are left (ANALYZE, autovacuum settings, sequences); nothing is dropped",
     );
     assert_eq!(out.json()["totals"]["loaded_rows"], serde_json::json!(0));
+    // The report says this run did something (Placement trial: it read as if nothing).
+    assert_eq!(out.json()["finished_earlier_run"], serde_json::json!(true));
+    out.assert_stderr_contains(
+        "nothing new was loaded: an earlier run loaded every chunk, and stopped in the steps \
+         after its load (indexes and FKs, ANALYZE, sequences): this run finished them.",
+    );
     assert_eq!(index_oid(), before, "the index was not rebuilt");
     assert_eq!(
         env.pg_value("SELECT nextval('counted_id_seq')::text"),

@@ -884,6 +884,20 @@ fn rows_seen_without_the_ledger_are_not_called_foreign() {
     );
     // The user that ran the load sees a finished load, not a conflict.
     env.my2pg(&["plan"]).assert_ok();
+    // verify, as that reader, of a keep-identical table with a row only in the target:
+    // without the ledger it cannot tell when the row came, and counts it kept as before
+    // rather than failing (the review: a permission error stopped verify).
+    env.pg_exec("INSERT INTO t VALUES (7, 'extra')");
+    let keep = env.write_raw_config(
+        "reader-keep.toml",
+        &format!(
+            "{}\n[tables.\"t\"]\nexisting_rows = \"keep-identical\"\n",
+            text.replace(&owner_at, &format!("{role}@"))
+        ),
+    );
+    let out = env.cmd(&keep, &["verify", "--json"]).run();
+    out.assert_ok();
+    assert_eq!(out.json()["tables"][0]["kept"], 1);
     env.pg_admin_exec(&format!("DROP OWNED BY \"{role}\"; DROP ROLE \"{role}\""));
 }
 

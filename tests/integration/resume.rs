@@ -309,3 +309,25 @@ fn a_resumed_run_says_which_chunks_it_kept() {
         assert_eq!(env.pg_count("items"), 3);
     }
 }
+
+/// An import before its export finished loads nothing and says what to do, as a config
+/// refusal (exit 2, nothing changed; django-oscar trial: exit 1, a runtime failure).
+#[test]
+fn import_before_the_export_finished_is_refused() {
+    let env = TestEnv::new("import_early");
+    env.mysql_exec(
+        "CREATE TABLE a (id int NOT NULL PRIMARY KEY); INSERT INTO a VALUES (1); \
+         CREATE TABLE b (id int NOT NULL PRIMARY KEY); INSERT INTO b VALUES (2)",
+    );
+    env.pg_exec("CREATE TABLE a (id integer PRIMARY KEY); CREATE TABLE b (id integer PRIMARY KEY)");
+    env.write_config("");
+    env.my2pg(&["export"]).assert_ok();
+    // As an export stopped before it reached b.
+    std::fs::remove_dir_all(env.workdir.join("b")).expect("remove b's files");
+    env.my2pg(&["import"])
+        .assert_exit(2)
+        .assert_stderr_contains(
+            "error: refused: table b has not been exported: run `my2pg export` first",
+        );
+    assert_eq!(env.pg_count("a") + env.pg_count("b"), 0);
+}

@@ -306,7 +306,8 @@ fn a_sequence_named_by_a_text_default_is_moved() {
          CREATE TABLE users (user_id int NOT NULL PRIMARY KEY, n bigint, m int NOT NULL, \
            gone int); \
          INSERT INTO users VALUES (3, 11, 5, NULL), (2, NULL, 4, 8); \
-         CREATE TABLE shared (id int NOT NULL PRIMARY KEY); INSERT INTO shared VALUES (900)",
+         CREATE TABLE shared (id int NOT NULL PRIMARY KEY); INSERT INTO shared VALUES (900); \
+         CREATE TABLE h (id int NOT NULL PRIMARY KEY, odd int NULL); INSERT INTO h VALUES (4, 5)",
     );
     env.pg_exec(
         "CREATE SCHEMA \"Odd\"; CREATE SEQUENCE \"Odd\".\"My Seq\"; \
@@ -318,7 +319,15 @@ fn a_sequence_named_by_a_text_default_is_moved() {
            m integer NOT NULL DEFAULT nextval(('\"it''s_seq\"'::character varying)::regclass), \
            gone integer DEFAULT nextval('missing_seq'::text)); \
          CREATE TABLE shared (id integer DEFAULT nextval(('users_seq'::character varying)::text) \
-           PRIMARY KEY)",
+           PRIMARY KEY); \
+         CREATE TABLE h (id integer PRIMARY KEY DEFAULT nextval('secret.s'::text), \
+           odd integer DEFAULT nextval('no such'::text))",
+    );
+    // A schema the target user may not use, with a serial table and a sequence a default
+    // names: to_regclass raises there, so it is never asked (the review: plan failed).
+    env.pg_admin_exec(
+        "CREATE SCHEMA secret AUTHORIZATION postgres; CREATE SEQUENCE secret.s; \
+         CREATE TABLE secret.t (id serial PRIMARY KEY)",
     );
     env.write_config("");
     let out = env.my2pg(&["plan", "--json"]);
