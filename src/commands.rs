@@ -1920,9 +1920,9 @@ pub async fn import(
             lock: &target_lock,
         };
         if let Some((m, moved)) = left.finish_without_loading(&mut clients).await? {
-            return Ok(finished_run_report(
+            return Ok(finished_earlier_run(skipped_load_report(
                 "import", &run_id, settings, &plan, &m, moved, started,
-            ));
+            )));
         }
     }
     if opts.fresh {
@@ -2071,9 +2071,9 @@ pub async fn run(settings: &Settings, cancel: Cancel, opts: LoadOptions<'_>) -> 
             lock: &target_lock,
         };
         if let Some((m, moved)) = left.finish_without_loading(&mut clients).await? {
-            return Ok(finished_run_report(
+            return Ok(finished_earlier_run(skipped_load_report(
                 "run", &run_id, settings, &plan, &m, moved, started,
-            ));
+            )));
         }
         finished_load_needs_its_files(&clients[0], settings, &plan, &wd).await?;
     }
@@ -3087,20 +3087,12 @@ fn skipped_load_report(
     )
 }
 
-/// The report of a run that found every chunk loaded by an earlier run stopped in the
-/// steps after its load, and finished them.
-fn finished_run_report(
-    command: &'static str,
-    run_id: &str,
-    settings: &Settings,
-    plan: &Plan,
-    manifests: &[Manifest],
-    moved: u64,
-    started: Instant,
-) -> RunReport {
+/// `report` marked as a run that found every chunk loaded by an earlier run stopped in
+/// the steps after its load, and finished them.
+fn finished_earlier_run(report: RunReport) -> RunReport {
     RunReport {
         finished_earlier_run: true,
-        ..skipped_load_report(command, run_id, settings, plan, manifests, moved, started)
+        ..report
     }
 }
 
