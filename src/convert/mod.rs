@@ -183,6 +183,16 @@ impl ProblemClass {
                 "make the target column json, or fix them in the source (a column takes one \
                  rule, and this column's own rule replaces json_duplicate_keys = \"last\")"
             }
+            // A duration's datetime (rule epoch_datetime_to_interval): the column's one
+            // rule is taken, and zero_dates does not apply to it (the attack: the advice
+            // pointed at a setting already on).
+            (
+                ProblemClass::ZeroDate | ProblemClass::PartialDate,
+                Converter::IntervalCount { .. },
+            ) => {
+                "fix them in the source (rule epoch_datetime_to_interval reads the datetime as \
+                 a duration since 1970-01-01 00:00:00, which such a date is not)"
+            }
             // Rules that make NULLs need a nullable target: do not offer them otherwise.
             (ProblemClass::ZeroDate | ProblemClass::PartialDate, _) if !nullable => {
                 "fix them in the source (the target column is NOT NULL, so they cannot become \

@@ -2719,5 +2719,10 @@ fn epoch_datetimes_into_interval_by_rule() {
     );
     env.my2pg(&["check"])
         .assert_exit(1)
-        .assert_stderr_contains("l.g zero_date: 1 row(s)");
+        .assert_stderr_contains("l.g zero_date: 1 row(s)")
+        .assert_stderr_contains(
+            "the cut-over would fail: fix them in the source (rule epoch_datetime_to_interval \
+             reads the datetime as a duration since 1970-01-01 00:00:00, which such a date is \
+             not)",
+        );
 }
