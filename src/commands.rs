@@ -1133,7 +1133,17 @@ async fn prepare_target(
     let targets = truncate_targets(&tx, &all).await?;
     tx.batch_execute(&format!("TRUNCATE {}", targets.join(", ")))
         .await
-        .map_err(|e| Error::pg(format!("TRUNCATE {}", targets.join(", ")), &e))?;
+        .map_err(|e| {
+            // --fresh has removed the old files by now: say what is left to do (the
+            // attack: a TRUNCATE trigger's error alone, and the files gone).
+            let then = if fresh {
+                "; nothing was truncated, and --fresh had already removed the work \
+                 directory's old files: once the cause is fixed, run with --fresh again"
+            } else {
+                ""
+            };
+            Error::pg(format!("TRUNCATE {}{then}", targets.join(", ")), &e)
+        })?;
     for &i in &kept {
         let t = &plan.tables[i];
         let deleted = ledger::delete_loaded_rows(&tx, &t.target).await?;

@@ -416,6 +416,23 @@ fn run_fresh_needs_the_truncate_privilege_before_its_files_go() {
     env.pg_admin_exec("GRANT TRUNCATE ON tags TO my2pg_owner");
     run(&env, &cfg, &["run", "--fresh", "--yes"]).assert_ok();
     assert_eq!(target(&env, "tags"), source(&env, "tags"));
+    // A TRUNCATE refused by something else (a trigger) after --fresh removed its files:
+    // the error says to run --fresh again (the attack: Postgres's error alone).
+    env.pg_admin_exec(
+        "CREATE FUNCTION no_truncate() RETURNS trigger LANGUAGE plpgsql AS \
+           $$ BEGIN RAISE EXCEPTION 'no truncate here'; END $$; \
+         CREATE TRIGGER no_truncate BEFORE TRUNCATE ON tags \
+           FOR EACH STATEMENT EXECUTE FUNCTION no_truncate()",
+    );
+    run(&env, &cfg, &["run", "--fresh", "--yes"])
+        .assert_exit(1)
+        .assert_stderr_contains("no truncate here")
+        .assert_stderr_contains(
+            "nothing was truncated, and --fresh had already removed the work directory's old \
+             files: once the cause is fixed, run with --fresh again",
+        );
+    env.pg_admin_exec("DROP TRIGGER no_truncate ON tags; DROP FUNCTION no_truncate()");
+    run(&env, &cfg, &["run", "--fresh", "--yes"]).assert_ok();
     // Where the truncate policy consents to losing rows my2pg did not load, --fresh's
     // list says how many go (Trac trial: the application's rows went without a word).
     env.pg_exec("INSERT INTO tags VALUES (99, 'app row')");
