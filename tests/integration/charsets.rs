@@ -415,25 +415,15 @@ fn utf8_bytes_in_a_latin1_column_load_as_text_with_bytes_as_utf8() {
          the source before the cut-over (to binary, then to utf8mb4, so MariaDB keeps the \
          bytes); if it holds latin1 text that only looks so, leave it"
     );
-    let messages: Vec<serde_json::Value> = out.json()["problems"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|p| p["message"].clone())
-        .collect();
     assert_eq!(
-        messages,
+        crate::common::problem_messages(&out.json()),
         vec![
-            serde_json::json!(
-                "k.u: rule bytes_as_utf8 needs a text source column in a charset other than \
-                 UTF-8 (such as latin1): a utf8mb4 or utf8mb3 column is read as UTF-8 already"
-            ),
-            serde_json::json!("k.i: rule bytes_as_utf8 needs a text or json target column"),
-            serde_json::json!(
-                "k.c: rule bytes_as_utf8 cannot be on a column of the key the table is read in \
-                 order of (c): those values are also the bounds of each read, compared in the \
-                 column's charset"
-            ),
+            "k.u: rule bytes_as_utf8 needs a text source column in a charset other than UTF-8 \
+             (such as latin1): a utf8mb4 or utf8mb3 column is read as UTF-8 already",
+            "k.i: rule bytes_as_utf8 needs a text or json target column",
+            "k.c: rule bytes_as_utf8 cannot be on a column of the key the table is read in \
+             order of (c): those values are also the bounds of each read, compared in the \
+             column's charset",
         ]
     );
 }

@@ -805,19 +805,13 @@ fn a_rebuild_needs_create_on_the_schema_only_for_indexes() {
     env.pg_admin_exec("CREATE INDEX p_email ON p (email)");
     let plan = env.cmd(&cfg, &["plan", "--json"]).run();
     plan.assert_exit(2);
-    let messages: Vec<serde_json::Value> = plan.json()["problems"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|p| p["message"].clone())
-        .collect();
     assert_eq!(
-        messages,
-        vec![serde_json::json!(format!(
+        crate::common::problem_messages(&plan.json()),
+        vec![format!(
             "constraints = \"rebuild\" creates the dropped indexes again in schema \
              \"public\", which needs CREATE on it; target user \"{role}\" lacks it: GRANT \
              CREATE ON SCHEMA \"public\" TO \"{role}\", or use constraints = \"keep\""
-        ))]
+        )]
     );
     env.pg_admin_exec(&format!(
         "DROP TABLE c, p; DROP OWNED BY \"{role}\"; DROP SCHEMA my2pg CASCADE; \

@@ -939,6 +939,21 @@ pub fn table_stats(report: &serde_json::Value) -> BTreeMap<String, (u64, u64)> {
 }
 
 /// `report["problems"]` as (kind, table, column) triples, sorted.
+/// The `problems` of a plan report: each one's message, in the report's order.
+pub fn problem_messages(report: &serde_json::Value) -> Vec<String> {
+    report["problems"]
+        .as_array()
+        .unwrap_or_else(|| panic!("`problems` is not an array: {report:#}"))
+        .iter()
+        .map(|p| {
+            p["message"]
+                .as_str()
+                .unwrap_or_else(|| panic!("problem without message: {p}"))
+                .to_string()
+        })
+        .collect()
+}
+
 pub fn problems(report: &serde_json::Value) -> Vec<(String, String, Option<String>)> {
     let arr = report["problems"]
         .as_array()
