@@ -861,8 +861,10 @@ impl RunMark<'_> {
         ledger::run_step(c, self.schema, self.run_id, step).await
     }
 
+    /// The mark on disk first, then the ledger's: a kill between the two leaves a run
+    /// the next one finishes (writing the mark again), never a finished run without its
+    /// mark (the kill test: a resume found the run finished and left `loaded.json.tmp`).
     async fn finished(&self, c: &tokio_postgres::Client) -> Result<()> {
-        ledger::run_finished(c, self.schema, self.run_id).await?;
         let meta = serde_json::json!({
             "run_id": self.run_id,
             "command": self.command,
@@ -875,7 +877,8 @@ impl RunMark<'_> {
         let mut bytes =
             serde_json::to_vec_pretty(&meta).map_err(|e| Error::internal(e.to_string()))?;
         bytes.push(b'\n');
-        write_atomic(&self.wd.loaded_file(), &bytes)
+        write_atomic(&self.wd.loaded_file(), &bytes)?;
+        ledger::run_finished(c, self.schema, self.run_id).await
     }
 }
 

@@ -207,8 +207,8 @@ impl ProblemClass {
                  rewrites a value as MariaDB reads it)"
             }
             (ProblemClass::OutOfRange, Converter::IntervalCount { .. }) => {
-                "fix them in the source, or check the rule's unit (an interval holds up to \
-                 2562047788 hours either way)"
+                "fix them in the source, or check the rule's unit (the rule writes up to \
+                 106751991 days either way)"
             }
             (ProblemClass::PrecisionLoss, Converter::IntervalCount { .. }) => {
                 "make the target column a plain interval (no field list, no precision), or fix \
@@ -968,10 +968,22 @@ impl Converter {
                 let us = (total % 1_000_000) as u32;
                 check_frac(us, *frac_digits)?;
                 let secs = total / 1_000_000;
+                // Whole days go into the day field, sharing the time's sign (as
+                // justify_hours splits them): where the application's own driver puts a
+                // duration's days, so extract(day ...), day-wise arithmetic and an
+                // `interval day` column read them.
+                let days = secs / 86_400;
+                if days != 0 {
+                    if neg {
+                        out.push(b'-');
+                    }
+                    out.extend_from_slice(itoa::Buffer::new().format(days).as_bytes());
+                    out.extend_from_slice(b" days ");
+                }
                 if neg {
                     out.push(b'-');
                 }
-                out.extend_from_slice(itoa::Buffer::new().format(secs / 3600).as_bytes());
+                put_padded(out, (secs / 3600 % 24) as u32, 2);
                 out.push(b':');
                 put_padded(out, (secs / 60 % 60) as u32, 2);
                 out.push(b':');
@@ -1207,17 +1219,26 @@ pub fn interval_count_converter(unit_us: u64, typmod: i32) -> Converter {
             frac_digits,
         } => Converter::IntervalCount {
             unit_us,
-            keep_us,
+            // The count's whole days go into the day field, which `interval day` keeps
+            // (it zeroes only the time); YEAR and MONTH lists zero both.
+            keep_us: if keep_us == 0 && typmod >= 0 && (typmod >> 16) & INTERVAL_DAY != 0 {
+                86_400_000_000
+            } else {
+                keep_us
+            },
             frac_digits,
         },
         other => other,
     }
 }
 
+/// The DAY bit of an interval typmod's field list (Postgres's INTERVAL_MASK(DAY)).
+const INTERVAL_DAY: i32 = 1 << 3;
+
 fn interval_converter(typmod: i32) -> Converter {
     const MONTH: i32 = 1 << 1;
     const YEAR: i32 = 1 << 2;
-    const DAY: i32 = 1 << 3;
+    const DAY: i32 = INTERVAL_DAY;
     const HOUR: i32 = 1 << 10;
     const MINUTE: i32 = 1 << 11;
     const SECOND: i32 = 1 << 12;

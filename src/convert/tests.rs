@@ -1229,29 +1229,32 @@ fn integer_counts_into_interval() {
     );
     let us = interval_count_converter(1, -1);
     let s = interval_count_converter(1_000_000, -1);
-    assert_eq!(field(&us, Value::Int(0)).unwrap(), "0:00:00");
-    assert_eq!(field(&us, Value::Int(-1)).unwrap(), "-0:00:00.000001");
+    assert_eq!(field(&us, Value::Int(0)).unwrap(), "00:00:00");
+    assert_eq!(field(&us, Value::Int(-1)).unwrap(), "-00:00:00.000001");
     assert_eq!(
         field(&us, Value::Int(90_061_000_001)).unwrap(),
-        "25:01:01.000001"
+        "1 days 01:01:01.000001"
     );
     assert_eq!(
         field(&us, Value::Int(i64::MAX)).unwrap(),
-        "2562047788:00:54.775807"
+        "106751991 days 04:00:54.775807"
     );
     assert_eq!(
         field(&us, Value::Int(-i64::MAX)).unwrap(),
-        "-2562047788:00:54.775807"
+        "-106751991 days -04:00:54.775807"
     );
     // Postgres reads no text for i64::MIN microseconds.
     assert_eq!(
         field(&us, Value::Int(i64::MIN)).unwrap_err().class,
         ProblemClass::OutOfRange
     );
-    assert_eq!(field(&s, Value::Int(-90_061)).unwrap(), "-25:01:01");
+    assert_eq!(field(&s, Value::Int(-90_061)).unwrap(), "-1 days -01:01:01");
+    // Whole days alone keep a zero time; under a day there is no day field.
+    assert_eq!(field(&s, Value::Int(-86_400)).unwrap(), "-1 days -00:00:00");
+    assert_eq!(field(&s, Value::Int(86_399)).unwrap(), "23:59:59");
     assert_eq!(
         field(&s, Value::UInt(9_223_372_036_854)).unwrap(),
-        "2562047788:00:54"
+        "106751991 days 04:00:54"
     );
     assert_eq!(
         field(&s, Value::Int(9_223_372_036_855))
@@ -1261,7 +1264,11 @@ fn integer_counts_into_interval() {
     );
     // interval hour keeps whole hours; interval(0) no fraction.
     let hours = interval_count_converter(1_000_000, ((1 << 10) << 16) | 0xffff);
-    assert_eq!(field(&hours, Value::Int(7200)).unwrap(), "2:00:00");
+    assert_eq!(field(&hours, Value::Int(7200)).unwrap(), "02:00:00");
+    assert_eq!(
+        field(&hours, Value::Int(90_000)).unwrap(),
+        "1 days 01:00:00"
+    );
     assert_eq!(
         field(&hours, Value::Int(7201)).unwrap_err().class,
         ProblemClass::PrecisionLoss
@@ -1269,6 +1276,22 @@ fn integer_counts_into_interval() {
     let p0 = interval_count_converter(1, 0x7fff << 16); // full range, precision 0
     assert_eq!(
         field(&p0, Value::Int(1_500_000)).unwrap_err().class,
+        ProblemClass::PrecisionLoss
+    );
+    // interval day keeps whole days (the day field), interval month nothing.
+    let days = interval_count_converter(1_000_000, ((1 << 3) << 16) | 0xffff);
+    assert_eq!(
+        field(&days, Value::Int(-172_800)).unwrap(),
+        "-2 days -00:00:00"
+    );
+    assert_eq!(
+        field(&days, Value::Int(86_401)).unwrap_err().class,
+        ProblemClass::PrecisionLoss
+    );
+    let months = interval_count_converter(1_000_000, ((1 << 1) << 16) | 0xffff);
+    assert_eq!(field(&months, Value::Int(0)).unwrap(), "00:00:00");
+    assert_eq!(
+        field(&months, Value::Int(86_400)).unwrap_err().class,
         ProblemClass::PrecisionLoss
     );
 }

@@ -363,6 +363,18 @@ impl Kind {
             _ => quoted.to_string(),
         }
     }
+
+    /// An interval column of a count rule (`seconds_to_interval`, ...): the copy puts
+    /// whole days in the day field, sharing the time's sign, as justify_hours splits
+    /// them. Any other split ('25:00:00', '1 day -01:00:00') or a month reads as NaN.
+    pub fn pg_interval_days_expr(quoted: &str) -> String {
+        format!(
+            "(CASE WHEN {quoted} IS NULL OR date_part('year', {quoted}) = 0 \
+             AND date_part('month', {quoted}) = 0 \
+             AND justify_hours({quoted})::text = {quoted}::text \
+             THEN trunc(extract(epoch from {quoted}) * 1000000) ELSE 'NaN'::numeric END)"
+        )
+    }
 }
 
 fn invalid(raw: &[u8], out: &mut Vec<u8>) {
@@ -1384,18 +1396,37 @@ fn time_text(b: &[u8], out: &mut Vec<u8>) -> bool {
     }
 }
 
-/// `[-]H:MM:SS[.ffffff]` (what my2pg writes for intervals) -> microseconds.
+/// `[[-]D days ][-]H:MM:SS[.ffffff]` (what my2pg writes for intervals: the count rules
+/// put whole days in the day field) -> microseconds.
 fn interval_text(b: &[u8], out: &mut Vec<u8>) -> bool {
+    fn signed(t: &[u8]) -> (bool, &[u8]) {
+        match t.first() {
+            Some(b'-') => (true, &t[1..]),
+            _ => (false, t),
+        }
+    }
     let t = trim_ascii(b);
-    let (neg, t) = match t.first() {
-        Some(b'-') => (true, &t[1..]),
-        _ => (false, t),
+    let (days, t) = match t.iter().position(|&c| c == b' ') {
+        Some(sp) if t[sp..].starts_with(b" days ") => {
+            let (neg, d) = signed(&t[..sp]);
+            let mut c = Cur { b: d, i: 0 };
+            match c.num(1, 10) {
+                Some(d) if c.done() => {
+                    let d = i128::from(d) * 86_400_000_000;
+                    (if neg { -d } else { d }, &t[sp + 6..])
+                }
+                _ => return false,
+            }
+        }
+        Some(_) => return false,
+        None => (0, t),
     };
+    let (neg, t) = signed(t);
     let mut c = Cur { b: t, i: 0 };
     match c.clock(12) {
         Some((h, mi, s, us)) if c.done() => {
             let micros = ((h as i128 * 60 + mi as i128) * 60 + s as i128) * 1_000_000 + us as i128;
-            int_into(if neg { -micros } else { micros }, out);
+            int_into(days + if neg { -micros } else { micros }, out);
             true
         }
         _ => false,
@@ -2169,6 +2200,26 @@ mod tests {
             pg(Kind::Interval, "-3020399000000.000000"),
             t(Kind::Interval, Origin::CsvIn, "-838:59:59")
         );
+        // The count rules' day field, with the time's sign.
+        assert_eq!(
+            t(Kind::Interval, Origin::CsvIn, "-34 days -22:59:59"),
+            t(Kind::Interval, Origin::CsvIn, "-838:59:59")
+        );
+        assert_eq!(
+            t(Kind::Interval, Origin::CsvIn, "1 days 00:00:00.000001"),
+            pg(Kind::Interval, "86400000001")
+        );
+        for bad in [
+            "1 day 00:00:00",
+            "x days 00:00:00",
+            "1 days",
+            "1  days 00:00:00",
+        ] {
+            assert!(
+                t(Kind::Interval, Origin::CsvIn, bad).starts_with("\0invalid:"),
+                "{bad}"
+            );
+        }
         assert_eq!(days_from_civil(1970, 1, 1), 0);
         assert_eq!(civil_from_days(days_from_civil(2000, 2, 29)), (2000, 2, 29));
     }

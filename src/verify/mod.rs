@@ -649,6 +649,9 @@ async fn full_table(
         let mut col = Col::new(&c.target, kind);
         col.rule = c.rule.and_then(SrcRule::from_rule);
         col.null_default = c.null_default.as_ref().map(|d| d.text.clone().into_bytes());
+        if kind == Kind::Interval && matches!(col.rule, Some(SrcRule::IntervalCount(_))) {
+            col.expr = Kind::pg_interval_days_expr(&PgIdent(c.target.clone()).to_string());
+        }
         if matches!(c.converter, crate::convert::Converter::GeometryEwkb) {
             col.rule = Some(SrcRule::Ewkb);
         }

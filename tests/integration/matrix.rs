@@ -2377,11 +2377,11 @@ fn matrix_integer_counts_into_interval_by_rule() {
         vec![
             row(&[Some("00:00:00"), Some("00:00:00"), Some("00:00:00"), Some("00:00:00")]),
             row(&[Some("00:00:00.000001"), Some("00:00:01"), Some("00:00:00.000001"), Some("00:00:01")]),
-            row(&[Some("-00:00:00.000001"), Some("-00:00:01"), Some("24:00:00"), Some("-00:00:03")]),
-            row(&[Some("25:01:01.000001"), Some("25:01:01"), None, None]),
-            row(&[Some("-25:00:00"), Some("-596523:14:08"), None, None]),
-            row(&[Some("2562047788:00:54.775807"), Some("596523:14:07"), None, None]),
-            row(&[Some("-2562047788:00:54.775807"), None, None, None]),
+            row(&[Some("-00:00:00.000001"), Some("-00:00:01"), Some("1 day"), Some("-00:00:03")]),
+            row(&[Some("1 day 01:01:01.000001"), Some("1 day 01:01:01"), None, None]),
+            row(&[Some("-1 days -01:00:00"), Some("-24855 days -03:14:08"), None, None]),
+            row(&[Some("106751991 days 04:00:54.775807"), Some("24855 days 03:14:07"), None, None]),
+            row(&[Some("-106751991 days -04:00:54.775807"), None, None, None]),
             row(&[None, None, None, None]),
         ]
     );
@@ -2408,7 +2408,7 @@ fn matrix_integer_counts_into_interval_by_rule() {
         "9",
         "18446744073709551615",
         "18446744073709551615 is beyond the range of interval (to move it: fix them in the \
-         source, or check the rule's unit (an interval holds up to 2562047788 hours either way)",
+         source, or check the rule's unit (the rule writes up to 106751991 days either way)",
     );
     env.mysql_exec(
         "DELETE FROM d WHERE id = 9; INSERT INTO d VALUES (9, NULL, NULL, NULL, 1500000)",
@@ -2433,6 +2433,69 @@ fn matrix_integer_counts_into_interval_by_rule() {
     let out = env.my2pg(&["plan"]);
     out.assert_exit(2);
     out.assert_stderr_contains("d.id: rule seconds_to_interval needs an interval target column");
+}
+
+/// The count rules put a duration's whole days in the interval's day field (where the
+/// application's driver puts them): `extract(day ...)` reads them, an `interval day`
+/// column takes whole days and refuses a remainder, the text loads the same under every
+/// IntervalStyle, and verify calls another split of the same duration a change.
+#[test]
+fn count_rules_put_whole_days_in_the_day_field() {
+    let env = TestEnv::new("mx_interval_days");
+    env.mysql_exec(
+        "CREATE TABLE t (id int NOT NULL PRIMARY KEY, s bigint NULL, dd bigint NULL); \
+         INSERT INTO t VALUES (1, 90061, 172800), (2, -90061, -86400), (3, 86399, 0), \
+           (4, NULL, NULL)",
+    );
+    env.pg_exec(
+        "CREATE TABLE t (id integer PRIMARY KEY, s interval, dd interval day); \
+         DO $$ BEGIN EXECUTE format('ALTER DATABASE %I SET IntervalStyle = %L', \
+           current_database(), 'sql_standard'); END $$",
+    );
+    config(
+        &env,
+        "[columns.\"t.s\"]\nconvert = \"seconds_to_interval\"\n\
+         [columns.\"t.dd\"]\nconvert = \"seconds_to_interval\"\n",
+    );
+    env.my2pg(&["run"]).assert_ok();
+    assert_eq!(
+        env.pg_rows(
+            "SET IntervalStyle = 'postgres'; \
+             SELECT s::text, extract(day from s)::text, dd::text FROM t ORDER BY t.id"
+        ),
+        vec![
+            row(&[Some("1 day 01:01:01"), Some("1"), Some("2 days")]),
+            row(&[Some("-1 days -01:01:01"), Some("-1"), Some("-1 days")]),
+            row(&[Some("23:59:59"), Some("0"), Some("00:00:00")]),
+            row(&[None, None, None]),
+        ]
+    );
+    env.my2pg(&["verify", "--level", "full"])
+        .assert_ok()
+        .assert_stderr_contains("verify (full): equal");
+    // The same duration split another way ('25:01:01' = '1 day 01:01:01' to `=`) is
+    // another value to extract(day ...).
+    env.pg_exec("UPDATE t SET s = interval '25:01:01' WHERE id = 1");
+    let out = env.my2pg(&["verify", "--level", "full", "--json"]);
+    out.assert_exit(1);
+    assert_eq!(
+        out.json()["tables"][0]["diffs"],
+        serde_json::json!([{"kind": "changed", "key": "(id)=(1)", "columns": ["s"]}])
+    );
+    // interval day zeroes the time: a remainder is refused, not truncated.
+    env.pg_exec("TRUNCATE t");
+    env.mysql_exec("UPDATE t SET dd = 86401 WHERE id = 3");
+    let out = env.my2pg(&["run", "--fresh", "--yes", "--json"]);
+    assert_convert_error(
+        &out,
+        "t",
+        "dd",
+        "3",
+        "86401",
+        "the target interval column keeps less than this value: it would be truncated (to \
+         move it: make the target column a plain interval (no field list, no precision), or \
+         fix them in the source",
+    );
 }
 
 /// Domains over domains resolve to their base type and its modifier: varchar(20) and
@@ -2699,14 +2762,14 @@ fn epoch_datetimes_into_interval_by_rule() {
         vec![
             row(&[Some("1"), Some("true"), Some("00:00:00.5")]),
             row(&[Some("2"), Some("false"), Some("-00:00:01")]),
-            row(&[Some("3"), Some("false"), Some("262968:00:00.000001")]),
+            row(&[Some("3"), Some("false"), Some("10957 days 00:00:00.000001")]),
             row(&[Some("4"), None, None]),
         ]
     );
     assert_eq!(
         env.pg_value("SELECT g::text FROM l WHERE id = 3")
             .as_deref(),
-        Some("24:00:00")
+        Some("1 day")
     );
     env.my2pg(&["verify", "--level", "full"])
         .assert_ok()
