@@ -1183,13 +1183,20 @@ async fn utf8_bytes_in_other_charsets(conn: &mut Conn, plan: &Plan) -> Result<Ve
                 r = raw(c)
             )
         };
+        // The CAST gives NULL (warning 1301) for a value longer than max_allowed_packet:
+        // such values are not inspected, and said so (Dagster trial: a 17 MB value loaded
+        // as mojibake after a clean check).
+        let too_long =
+            |c: &ColumnPlan| format!("{} IS NOT NULL AND {} IS NULL", q(&c.source), raw(c));
         let counts: Vec<String> = cols
             .iter()
             .map(|(c, _)| {
                 format!(
-                    "COUNT(CASE WHEN {} THEN 1 END), COUNT(CASE WHEN NOT ({}) THEN 1 END)",
+                    "COUNT(CASE WHEN {} THEN 1 END), COUNT(CASE WHEN NOT ({}) THEN 1 END), \
+                     COUNT(CASE WHEN {} THEN 1 END)",
                     utf8(c),
-                    valid(c)
+                    valid(c),
+                    too_long(c)
                 )
             })
             .collect();
@@ -1205,37 +1212,31 @@ async fn utf8_bytes_in_other_charsets(conn: &mut Conn, plan: &Plan) -> Result<Ve
             .map_err(|e| Error::mysql(what(), e))?;
         let Some(row) = row else { continue };
         for (i, (c, cs)) in cols.iter().enumerate() {
-            let n: u64 = row.get(2 * i).unwrap_or(0);
-            let other: u64 = row.get(2 * i + 1).unwrap_or(0);
+            let n: u64 = row.get(3 * i).unwrap_or(0);
+            let other: u64 = row.get(3 * i + 1).unwrap_or(0);
+            let long: u64 = row.get(3 * i + 2).unwrap_or(0);
+            if long > 0 {
+                out.push(CheckFinding {
+                    table: t.source.clone(),
+                    column: Some(c.source.clone()),
+                    class: "utf8_bytes_unchecked".into(),
+                    count: long,
+                    sample_keys: sample_keys_where(conn, t, &too_long(c)).await?,
+                    handled_by_policy: false,
+                    message: format!(
+                        "{long} value(s) of {}.{} ({}, charset {cs}) are longer than the \
+                         source's max_allowed_packet, so their bytes could not be read to tell \
+                         whether they are UTF-8 written through a {cs} connection (which would \
+                         load as mojibake): raise max_allowed_packet on the source server and \
+                         run check again",
+                        t.source, c.source, c.source_type
+                    ),
+                });
+            }
             if n == 0 {
                 continue;
             }
-            let sample_keys = if t.ordered_by_all {
-                vec!["(none: table has no key)".to_string()]
-            } else {
-                let keys: Vec<String> = t.key.iter().map(|k| q(k)).collect();
-                // The binary protocol: keys as typed values, shown as elsewhere.
-                let rows: Vec<Row> = conn
-                    .exec(
-                        format!(
-                            "SELECT {k} FROM {} WHERE {} ORDER BY {k} LIMIT {SAMPLES}",
-                            q(&t.source),
-                            utf8(c),
-                            k = keys.join(", ")
-                        ),
-                        (),
-                    )
-                    .await
-                    .map_err(|e| Error::mysql(what(), e))?;
-                rows.iter()
-                    .map(|r| {
-                        let values: Vec<String> = (0..t.key.len())
-                            .map(|j| r.as_ref(j).map_or("?".into(), excerpt))
-                            .collect();
-                        format!("({})=({})", t.key.join(", "), values.join(", "))
-                    })
-                    .collect()
-            };
+            let sample_keys = sample_keys_where(conn, t, &utf8(c)).await?;
             // The rule cannot go on a column of the read key (the review): say what can.
             let remedy = if t.key.contains(&c.source) {
                 format!(
@@ -1257,7 +1258,8 @@ async fn utf8_bytes_in_other_charsets(conn: &mut Conn, plan: &Plan) -> Result<Ve
                 class: "utf8_bytes".into(),
                 count: n,
                 sample_keys,
-                handled_by_policy: true,
+                // A warning: nothing handles it (the Dagster trial: `true` read as dealt with).
+                handled_by_policy: false,
                 message: format!(
                     "{n} value(s) of {}.{} ({}, charset {cs}) hold bytes that are UTF-8 \
                      (multi-byte sequences), and {other} value(s) hold bytes that are not: \
@@ -1271,6 +1273,39 @@ async fn utf8_bytes_in_other_charsets(conn: &mut Conn, plan: &Plan) -> Result<Ve
     Ok(out)
 }
 
+/// Up to SAMPLES keys of the rows of `t` where `cond` holds, formatted `(k)=(v)`.
+async fn sample_keys_where(conn: &mut Conn, t: &TablePlan, cond: &str) -> Result<Vec<String>> {
+    if t.ordered_by_all {
+        return Ok(vec!["(none: table has no key)".to_string()]);
+    }
+    let keys: Vec<String> = t
+        .key
+        .iter()
+        .map(|k| MyIdent(k.clone()).to_string())
+        .collect();
+    // The binary protocol: keys as typed values, shown as elsewhere.
+    let rows: Vec<Row> = conn
+        .exec(
+            format!(
+                "SELECT {k} FROM {} WHERE {cond} ORDER BY {k} LIMIT {SAMPLES}",
+                MyIdent(t.source.clone()),
+                k = keys.join(", ")
+            ),
+            (),
+        )
+        .await
+        .map_err(|e| Error::mysql(format!("find sample rows of `{}`", t.source), e))?;
+    Ok(rows
+        .iter()
+        .map(|r| {
+            let values: Vec<String> = (0..t.key.len())
+                .map(|j| r.as_ref(j).map_or("?".into(), excerpt))
+                .collect();
+            format!("({})=({})", t.key.join(", "), values.join(", "))
+        })
+        .collect())
+}
+
 pub async fn check(settings: &Settings, cancel: Cancel) -> Result<CheckReport> {
     let p = prepare(settings).await?;
     // check writes nothing, so rows already in the target do not stop the scan: they
@@ -1280,6 +1315,24 @@ pub async fn check(settings: &Settings, cancel: Cancel) -> Result<CheckReport> {
     }
     let mut seeded = seeded_findings(settings, &p.plan).await?;
     seeded.extend(truncate_blocked(settings, &p.plan, &p.fks).await?);
+    // What the target user may not do stops `run` before it starts: a rehearsal's check
+    // says so too (Flowise trial: check clean, then run refused for the owner of every
+    // table, CREATE on the schema and the ledger).
+    seeded.extend(
+        p.plan
+            .problems
+            .iter()
+            .filter(|p| p.kind == crate::plan::ProblemKind::TargetPrivileges)
+            .map(|p| CheckFinding {
+                table: p.table.clone(),
+                column: p.column.clone(),
+                class: "target_privileges".into(),
+                count: 0,
+                sample_keys: Vec::new(),
+                handled_by_policy: false,
+                message: p.message.clone(),
+            }),
+    );
     let mut not_tested: Vec<String> = p
         .plan
         .warnings
@@ -1396,7 +1449,23 @@ pub async fn check(settings: &Settings, cancel: Cancel) -> Result<CheckReport> {
         duplicate_keys(&mut conn, &client, &plan, &settings.schema, &mut not_tested).await?,
     );
     findings.extend(seeded);
-    let warnings = utf8_bytes_in_other_charsets(&mut conn, &plan).await?;
+    let mut warnings = utf8_bytes_in_other_charsets(&mut conn, &plan).await?;
+    // Said by `plan` only, they were lost among its warnings (Roundup trial: a finished
+    // cut-over whose application could not add a user).
+    warnings.extend(
+        plan.warnings
+            .iter()
+            .filter(|w| w.kind == crate::plan::ProblemKind::UnlinkedSequence)
+            .map(|w| CheckFinding {
+                table: w.table.clone(),
+                column: None,
+                class: "unlinked_sequence".into(),
+                count: 0,
+                sample_keys: Vec::new(),
+                handled_by_policy: false,
+                message: w.message.clone(),
+            }),
+    );
     let _ = conn.disconnect().await;
     Ok(CheckReport {
         command: "check",

@@ -393,7 +393,8 @@ async fn sequence_warnings(
                     "sequence {seq} is linked to no column (no identity, OWNED BY or DEFAULT \
                      nextval) and its name (<table>_<column>_seq) points to no copied column: \
                      the run leaves it where it is; if the application takes ids from it, \
-                     set it past them after the load (SELECT setval('{}', max(id)) FROM ...)",
+                     set it past them after the load (SELECT setval('{}', max(<column>)) \
+                     FROM <table>, for the column it fills)",
                     seq.replace('\'', "''")
                 ),
             },
@@ -683,26 +684,47 @@ const BOOKKEEPING_TABLES: &[&str] = &[
 /// keep-identical on a migration bookkeeping table the target's migrations filled adds
 /// the source's rows beside the target's: at another version, the table then names both
 /// (Superset and Buildbot trials: two Alembic heads, and the application would not start).
+/// truncate on such a table replaces the target's rows with the source's: its MySQL
+/// migrations, not the ones that made this schema (Flowise trial: TypeORM ran its
+/// Postgres migrations again at start, and failed).
 fn merged_bookkeeping_tables(plan: &Plan) -> Vec<crate::plan::Problem> {
     plan.tables
         .iter()
-        .filter(|t| {
-            t.existing_rows == ExistingRows::KeepIdentical
-                && BOOKKEEPING_TABLES.contains(&t.target.name.as_str())
-                && plan.non_empty.iter().any(|n| n.table == t.target.name)
+        .filter(|t| BOOKKEEPING_TABLES.contains(&t.target.name.as_str()))
+        .filter_map(|t| {
+            let n = plan.non_empty.iter().find(|n| n.table == t.target.name)?;
+            Some((t, n.chunks_in_ledger))
         })
-        .map(|t| crate::plan::Problem {
-            kind: crate::plan::ProblemKind::BookkeepingMerged,
-            table: t.source.clone(),
-            column: None,
-            message: format!(
-                "{} looks like a schema-migration bookkeeping table, which the target's own \
-                 migrations filled: existing_rows = \"keep-identical\" adds the source's rows \
-                 beside the target's, so at another schema version it names both (an Alembic \
-                 application then finds two heads and will not start). Unless both sides are \
-                 at the same version, leave it out with run.exclude",
-                t.target
-            ),
+        .filter_map(|(t, ours)| match t.existing_rows {
+            ExistingRows::KeepIdentical => Some(crate::plan::Problem {
+                kind: crate::plan::ProblemKind::BookkeepingMerged,
+                table: t.source.clone(),
+                column: None,
+                message: format!(
+                    "{} looks like a schema-migration bookkeeping table, which the target's \
+                     own migrations filled: existing_rows = \"keep-identical\" adds the \
+                     source's rows beside the target's, so at another schema version it names \
+                     both (an Alembic application then finds two heads and will not start). \
+                     Unless both sides are at the same version, leave it out with run.exclude",
+                    t.target
+                ),
+            }),
+            // Once my2pg loaded it, the rows are the source's already.
+            ExistingRows::Truncate if ours == 0 => Some(crate::plan::Problem {
+                kind: crate::plan::ProblemKind::BookkeepingReplaced,
+                table: t.source.clone(),
+                column: None,
+                message: format!(
+                    "{} looks like a schema-migration bookkeeping table, which the target's \
+                     own migrations filled: existing_rows = \"truncate\" replaces their rows \
+                     with the source's, which name the source's migrations, not the ones that \
+                     made this schema (an application whose migrations differ per database, \
+                     such as a TypeORM one, then runs its own again at start and fails). \
+                     Leave it out with run.exclude",
+                    t.target
+                ),
+            }),
+            _ => None,
         })
         .collect()
 }
@@ -1759,6 +1781,15 @@ fn report(
         rules_applied,
         verify: None,
         finished_earlier_run: false,
+        sequences_left: if command == "export" {
+            Vec::new()
+        } else {
+            plan.warnings
+                .iter()
+                .filter(|w| w.kind == crate::plan::ProblemKind::UnlinkedSequence)
+                .map(|w| w.message.clone())
+                .collect()
+        },
     }
 }
 
@@ -1900,6 +1931,7 @@ pub async fn import(
         }
         manifests.push(m);
     }
+    files_of_tables_not_copied(&p.plan, &wd, settings, "import")?;
     let plan = Arc::new(p.plan.clone());
     let hb = Heartbeat::start(&settings.target);
     hb.phase("preparing the target");
@@ -2044,6 +2076,7 @@ pub async fn run(settings: &Settings, cancel: Cancel, opts: LoadOptions<'_>) -> 
     if !opts.fresh {
         files_are_from_this_database(&wd, &p, "run")?;
         files_match_the_plan(&p.plan, &wd, settings.chunk_rows)?;
+        files_of_tables_not_copied(&p.plan, &wd, settings, "run")?;
     }
     // Refused for lack of disk before the target is touched, not after its tables were
     // emptied or its indexes went (the export checks again once the old files are gone).
@@ -2308,8 +2341,8 @@ fn last_run_status(r: ledger::LastRun, analyze: bool) -> crate::report::LastRunS
         let left: Vec<&str> = outstanding.iter().map(|s| s.describe()).collect();
         let mut hint = format!(
             "The target is not ready for the cut-over ({} still to do): run `my2pg {}` \
-             again, with the same config and options, to complete it (loaded chunks are \
-             skipped).",
+             again, with the same config and tuning options but without --fresh (which \
+             starts over), to complete it (loaded chunks are skipped).",
             left.join(", "),
             r.command
         );
@@ -2995,6 +3028,65 @@ async fn exports_match_the_source(settings: &Settings, plan: &Plan, wd: &WorkDir
     )))
 }
 
+/// Files in `wd` of a table this plan does not copy (its target table is gone, say): they
+/// were exported under a plan that copied it, and loading the rest would leave its rows
+/// behind with exit 0 (the attack: `import` after a target table was dropped; verify
+/// `full` said equal). A table `run.exclude` leaves out now is the operator's choice.
+fn files_of_tables_not_copied(
+    plan: &Plan,
+    wd: &WorkDir,
+    settings: &Settings,
+    command: &str,
+) -> Result<()> {
+    let copied: std::collections::BTreeSet<&str> =
+        plan.tables.iter().map(|t| t.dir.as_str()).collect();
+    let root = wd.root();
+    let mut left = Vec::new();
+    for entry in std::fs::read_dir(root).map_err(|e| Error::io(root, e))? {
+        let entry = entry.map_err(|e| Error::io(root, e))?;
+        let dir = entry.file_name().to_string_lossy().into_owned();
+        if copied.contains(dir.as_str()) || !entry.path().is_dir() {
+            continue;
+        }
+        let Some(m) = Manifest::read(&wd.manifest_path(&dir))? else {
+            continue;
+        };
+        if settings.exclude.contains(&m.source_table) {
+            continue;
+        }
+        let why = plan
+            .skipped
+            .iter()
+            .find(|s| s.table == m.source_table)
+            .map_or_else(
+                || "not in the source any more".to_string(),
+                |s| s.reason.clone(),
+            );
+        left.push(format!(
+            "`{}` ({} rows exported; {why})",
+            m.source_table,
+            m.rows()
+        ));
+    }
+    if left.is_empty() {
+        return Ok(());
+    }
+    left.sort();
+    Err(Error::refused(format!(
+        "the files in {} hold {} {}, which this plan does not copy: they were exported when \
+         it did. Create the target table, or leave the table out (run.exclude) to {command} \
+         without it{}; nothing was changed in the target",
+        root.display(),
+        if left.len() == 1 { "table" } else { "tables" },
+        left.join(", "),
+        if command == "run" {
+            ", or `run --fresh` to export and load everything again"
+        } else {
+            ""
+        }
+    )))
+}
+
 fn files_match_the_plan(plan: &Plan, wd: &WorkDir, chunk_rows: u64) -> Result<()> {
     match files_mismatch(plan, wd, chunk_rows)? {
         Some(why) => Err(Error::config(format!(
@@ -3031,8 +3123,23 @@ fn files_mismatch(plan: &Plan, wd: &WorkDir, chunk_rows: u64) -> Result<Option<S
             wd.table_dir(&first.dir).display()
         )
     } else {
-        let names: Vec<&str> = bad.iter().map(|(t, _)| t.target.name.as_str()).collect();
-        format!("tables {} in {}", names.join(", "), wd.root().display())
+        // Tables with chunks first; the ones whose export had not written one yet are
+        // counted (Roundup trial: 66 names where one table had chunks).
+        let (some, none): (Vec<_>, Vec<_>) = bad.iter().partition(|(_, m)| !m.chunks.is_empty());
+        let names: Vec<&str> = some.iter().map(|(t, _)| t.target.name.as_str()).collect();
+        match (names.is_empty(), none.len()) {
+            (false, 0) => format!("tables {} in {}", names.join(", "), wd.root().display()),
+            (false, n) => format!(
+                "tables {} (and {n} more with no chunk written yet) in {}",
+                names.join(", "),
+                wd.root().display()
+            ),
+            (true, _) => format!(
+                "the {} tables in {} (no chunk written yet)",
+                bad.len(),
+                wd.root().display()
+            ),
+        }
     };
     let was = if one { "was" } else { "were" };
     Ok(Some(match earlier {

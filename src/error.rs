@@ -274,6 +274,10 @@ impl Error {
 /// remaining on stream"; say what happened to the connection instead.
 pub fn mysql_reason(e: &mysql_async::Error) -> String {
     use std::io::ErrorKind as K;
+    // As the mysql client prints it (the driver's own text leaves a quote unclosed).
+    if let mysql_async::Error::Server(se) = e {
+        return format!("ERROR {} ({}): {}", se.code, se.state, se.message);
+    }
     let mysql_async::Error::Io(mysql_async::IoError::Io(io)) = e else {
         return e.to_string();
     };

@@ -253,6 +253,10 @@ pub struct RunReport {
     /// did the rest (indexes and FKs back, ANALYZE, sequences).
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub finished_earlier_run: bool,
+    /// Sequences linked to no column that the run left where they are: the application
+    /// may take ids from them (Roundup trial: exit 0, and no new user could be added).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub sequences_left: Vec<String>,
 }
 
 impl RunReport {
@@ -295,6 +299,9 @@ impl RunReport {
                 "  rule {} changed {} value(s) in {}.{} (over all exported chunks)",
                 r.rule, r.changed_values, r.table, r.column
             );
+        }
+        for w in &self.sequences_left {
+            let _ = writeln!(s, "  warning: {w}");
         }
         // A rate over rows an earlier run loaded would only flatter this one.
         let rate = if export || self.totals.loaded_rows == self.totals.rows {
@@ -518,7 +525,10 @@ impl CheckReport {
         );
         for f in &self.findings {
             if f.sample_keys.is_empty() {
-                let _ = writeln!(s, "  {} {}: {}", f.table, f.class, f.message);
+                let _ = match f.table.as_str() {
+                    "" => writeln!(s, "  {}: {}", f.class, f.message),
+                    table => writeln!(s, "  {table} {}: {}", f.class, f.message),
+                };
                 continue;
             }
             let handled = if f.handled_by_policy {
@@ -529,7 +539,11 @@ impl CheckReport {
             finding_lines(&mut s, "", f, handled);
         }
         for w in &self.warnings {
-            finding_lines(&mut s, "warning: ", w, "");
+            if w.sample_keys.is_empty() {
+                let _ = writeln!(s, "  warning: {}: {}", w.class, w.message);
+            } else {
+                finding_lines(&mut s, "warning: ", w, "");
+            }
         }
         for n in &self.not_tested {
             let _ = writeln!(s, "  not tested: {n}");

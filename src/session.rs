@@ -186,13 +186,26 @@ pub async fn mysql_connect(dsn: &Dsn) -> Result<Conn> {
         .await
         .map_err(|_| connect_timed_out("source", dsn))?
         .map_err(|e| {
-            ErrorKind::Connect {
-                side: "source",
-                dsn: dsn.to_string(),
-                reason: e.to_string(),
-            }
-            .into()
+            // Unknown database (1049), access denied (1044, 1045, 1698).
+            let config = matches!(&e, mysql_async::Error::Server(se)
+                if matches!(se.code, 1044 | 1045 | 1049 | 1698));
+            connect_failed("source", dsn, crate::error::mysql_reason(&e), config)
         })
+}
+
+/// A database the server does not have, or credentials it refuses, is a config mistake
+/// (exit 2, as a wrong schema name is); anything else may pass (exit 1).
+fn connect_failed(side: &'static str, dsn: &Dsn, reason: String, config: bool) -> Error {
+    let e = ErrorKind::Connect {
+        side,
+        dsn: dsn.to_string(),
+        reason,
+    };
+    if config {
+        Error::config(e.to_string())
+    } else {
+        e.into()
+    }
 }
 
 /// Opens the reader connections. With `snapshot`, every connection sees one consistent
@@ -474,10 +487,12 @@ pub async fn pg_connect(dsn: &Dsn) -> Result<tokio_postgres::Client> {
     )
     .await
     .map_err(|_| connect_timed_out("target", dsn))?
-    .map_err(|e| ErrorKind::Connect {
-        side: "target",
-        dsn: dsn.to_string(),
-        reason: crate::error::pg_reason(&e),
+    .map_err(|e| {
+        // invalid_catalog_name, invalid_password, invalid_authorization_specification.
+        let config = e
+            .code()
+            .is_some_and(|c| matches!(c.code(), "3D000" | "28P01" | "28000"));
+        connect_failed("target", dsn, crate::error::pg_reason(&e), config)
     })?;
     tokio::spawn(async move {
         if let Err(e) = connection.await {

@@ -45,6 +45,8 @@ pub enum ProblemClass {
     NonexistentLocalTime,
     /// Text that rule `text_to_timestamp` cannot read as a timestamp.
     NotATimestamp,
+    /// Text going into an integer column that is not an integer in plain decimal form.
+    NotAnInteger,
     /// A value MariaDB's string functions cannot handle (CAST, CONVERT return NULL above
     /// the server's max_allowed_packet), so it cannot be read as stored or checked.
     OverMaxAllowedPacket,
@@ -75,6 +77,7 @@ impl ProblemClass {
             ProblemClass::PrecisionLoss => "precision_loss",
             ProblemClass::InvalidDate => "invalid_date",
             ProblemClass::NotATimestamp => "not_a_timestamp",
+            ProblemClass::NotAnInteger => "not_an_integer",
             ProblemClass::NullIntoNotNull => "null_into_not_null",
             ProblemClass::NonexistentLocalTime => "nonexistent_local_time",
             ProblemClass::OverMaxAllowedPacket => "over_max_allowed_packet",
@@ -103,6 +106,11 @@ impl ProblemClass {
             }
             ProblemClass::UnmappableChar => {
                 "fix them in the source: the column's charset has no character for a stored byte"
+            }
+            ProblemClass::NotAnInteger => {
+                "fix them in the source (only an integer in plain decimal form, such as `-12`, \
+                 loads into an integer column: not `012`, `+12`, ` 12` or ``, which the \
+                 application may tell apart), or make the target column text"
             }
             ProblemClass::OutOfRange | ProblemClass::PrecisionLoss => {
                 "widen the target column (e.g. bigint, numeric, text), or fix them in the source"
@@ -176,6 +184,13 @@ impl ProblemClass {
             return self.remedy_for(inner, nullable, None);
         }
         match (self, converter) {
+            // The rule made the column's bytes UTF-8 text (Dagster trial: the advice named
+            // bytea, hex and base64, and not the rule that failed).
+            (ProblemClass::InvalidUtf8, _) if rule == Some(Rule::BytesAsUtf8) => {
+                "fix them in the source (rule bytes_as_utf8 reads the column's stored bytes as \
+                 UTF-8, and these are not: convert such a value to UTF-8 there), or drop the \
+                 rule if the column holds text of its own charset"
+            }
             // The column's own rule (strip_nul) replaces the policy there.
             (ProblemClass::DuplicateJsonKey, _)
                 if rule.is_some_and(|r| r != Rule::JsonDuplicateKeysLast) =>
@@ -244,7 +259,12 @@ impl ProblemClass {
                 "make the target column timestamp (a date has no time of day), or fix them in \
                  the source"
             }
-            (ProblemClass::OutOfRange, Converter::Int { .. } | Converter::DecimalToInt { .. }) => {
+            (
+                ProblemClass::OutOfRange,
+                Converter::Int { .. }
+                | Converter::DecimalToInt { .. }
+                | Converter::TextToInt { .. },
+            ) => {
                 "widen the target column (a wider integer type, or numeric), or fix them in the \
                  source"
             }
@@ -254,6 +274,10 @@ impl ProblemClass {
                 | Converter::IntToFloat { .. }
                 | Converter::DecimalToFloat { .. },
             ) => "make the target column numeric (exact), or fix them in the source",
+            (ProblemClass::PrecisionLoss, Converter::DoubleToReal) => {
+                "make the target column double precision (as the source's), or fix them in the \
+                 source"
+            }
             (
                 ProblemClass::OutOfRange | ProblemClass::PrecisionLoss,
                 Converter::Decimal { .. }
@@ -388,6 +412,16 @@ pub enum Converter {
         keep_us: u64,
         frac_digits: u32,
     },
+    /// Text holding integers (Roundup keeps its link ids so in MySQL) into an integer
+    /// column: only plain decimal form (`-12`; not `012`, `+12`, ` 12`), range-checked,
+    /// so the integer's text is the source's text.
+    TextToInt {
+        min: i128,
+        max: i128,
+        target: &'static str,
+    },
+    /// double into real: only values real holds exactly (Roundup's `_order`).
+    DoubleToReal,
     /// enum label (or text) into a Postgres enum: the label must exist there.
     PgEnum { labels: Vec<String> },
     /// A MySQL spatial value into bytea, as EWKB (see `geometry`).
@@ -406,6 +440,8 @@ impl Converter {
             Converter::Bool => "bool",
             Converter::Decimal { .. } => "decimal",
             Converter::DecimalToInt { .. } => "decimal_to_int",
+            Converter::TextToInt { .. } => "text_to_int",
+            Converter::DoubleToReal => "double_to_real",
             Converter::Float32 => "float32",
             Converter::Float64 => "float64",
             Converter::FloatToNumeric { .. } => "float_to_numeric",
@@ -452,6 +488,10 @@ impl Converter {
             }
             Converter::Float32 => "float (shortest f32)".into(),
             Converter::Float64 => "double (shortest f64)".into(),
+            Converter::TextToInt { target, .. } => {
+                format!("integer text->{target} (plain decimal form, range-checked)")
+            }
+            Converter::DoubleToReal => "double->real (exact values only)".into(),
             Converter::FloatToNumeric { scale: None, .. } => {
                 "float->numeric (shortest decimal, exact)".into()
             }
@@ -683,6 +723,45 @@ impl Converter {
                 Value::Float(f) => put_float(out, *f as f64, Some(*f)),
                 _ => return unexpected(v),
             },
+            Converter::DoubleToReal => {
+                let d = match v {
+                    Value::Double(d) => *d,
+                    Value::Float(f) => f64::from(*f),
+                    _ => return unexpected(v),
+                };
+                let f = d as f32;
+                if !d.is_finite() || f64::from(f) != d {
+                    return err(
+                        ProblemClass::PrecisionLoss,
+                        format!("real cannot hold {d:e} exactly"),
+                    );
+                }
+                put_float(out, d, Some(f));
+            }
+            Converter::TextToInt { min, max, target } => {
+                let b = bytes(v)?;
+                let digits = b.strip_prefix(b"-").unwrap_or(b);
+                let plain = !digits.is_empty()
+                    && digits.iter().all(u8::is_ascii_digit)
+                    && (digits[0] != b'0' || b == b"0")
+                    && digits.len() <= 39;
+                let n = std::str::from_utf8(b)
+                    .ok()
+                    .filter(|_| plain)
+                    .and_then(|t| t.parse::<i128>().ok())
+                    .ok_or_else(|| ConvertError {
+                        class: ProblemClass::NotAnInteger,
+                        message: format!("not an integer in plain decimal form for {target}")
+                            .into(),
+                    })?;
+                if n < *min || n > *max {
+                    return err(
+                        ProblemClass::OutOfRange,
+                        format!("{n} is out of range for {target}"),
+                    );
+                }
+                out.extend_from_slice(b);
+            }
             Converter::Text { max_chars } | Converter::TemporalText { max_chars } => {
                 let b = bytes(v)?;
                 check_text(b, *max_chars)?;
@@ -965,33 +1044,8 @@ impl Converter {
                         "the target interval column keeps less than this value: it would be truncated",
                     );
                 }
-                let us = (total % 1_000_000) as u32;
-                check_frac(us, *frac_digits)?;
-                let secs = total / 1_000_000;
-                // Whole days go into the day field, sharing the time's sign (as
-                // justify_hours splits them): where the application's own driver puts a
-                // duration's days, so extract(day ...), day-wise arithmetic and an
-                // `interval day` column read them.
-                let days = secs / 86_400;
-                if days != 0 {
-                    if neg {
-                        out.push(b'-');
-                    }
-                    out.extend_from_slice(itoa::Buffer::new().format(days).as_bytes());
-                    out.extend_from_slice(b" days ");
-                }
-                if neg {
-                    out.push(b'-');
-                }
-                put_padded(out, (secs / 3600 % 24) as u32, 2);
-                out.push(b':');
-                put_padded(out, (secs / 60 % 60) as u32, 2);
-                out.push(b':');
-                put_padded(out, (secs % 60) as u32, 2);
-                if us != 0 {
-                    out.push(b'.');
-                    put_padded(out, us, 6);
-                }
+                check_frac((total % 1_000_000) as u32, *frac_digits)?;
+                put_duration(neg, total, out);
             }
             Converter::PgEnum { labels } => {
                 let b = bytes(v)?;
@@ -1005,6 +1059,34 @@ impl Converter {
             }
         }
         Ok(())
+    }
+}
+
+/// A duration of `total` microseconds as interval text: whole days in the day field,
+/// sharing the time's sign (as justify_hours splits them), where the application's own
+/// driver puts a duration's days, so extract(day ...), day-wise arithmetic and an
+/// `interval day` column read them. `verify` compares this very text.
+pub fn put_duration(neg: bool, total: u64, out: &mut Vec<u8>) {
+    let (secs, us) = (total / 1_000_000, (total % 1_000_000) as u32);
+    let days = secs / 86_400;
+    if days != 0 {
+        if neg {
+            out.push(b'-');
+        }
+        out.extend_from_slice(itoa::Buffer::new().format(days).as_bytes());
+        out.extend_from_slice(b" days ");
+    }
+    if neg {
+        out.push(b'-');
+    }
+    put_padded(out, (secs / 3600 % 24) as u32, 2);
+    out.push(b':');
+    put_padded(out, (secs / 60 % 60) as u32, 2);
+    out.push(b':');
+    put_padded(out, (secs % 60) as u32, 2);
+    if us != 0 {
+        out.push(b'.');
+        put_padded(out, us, 6);
     }
 }
 
@@ -1083,7 +1165,11 @@ pub fn choose(
             scale: src.float_scale(),
         }),
         Float => matches!(t, "float4" | "float8").then_some(Converter::Float32),
-        Double => (t == "float8").then_some(Converter::Float64),
+        Double => match t {
+            "float8" => Some(Converter::Float64),
+            "float4" => Some(Converter::DoubleToReal),
+            _ => None,
+        },
         // bit(n) read as `CAST(c AS UNSIGNED)` (the plan does): its value as a number.
         Bit => match t {
             "bytea" => Some(Converter::Bytea),
@@ -1125,6 +1211,14 @@ pub fn choose(
                 last_key_wins: false,
             }),
             "bytea" => Some(Converter::Bytea),
+            "int2" | "int4" | "int8" if !matches!(src.base, Json | Enum | Set) => {
+                match int_target(t)? {
+                    Converter::Int { min, max, target } => {
+                        Some(Converter::TextToInt { min, max, target })
+                    }
+                    _ => None,
+                }
+            }
             _ => None,
         },
         // MariaDB's own types arrive as their text form.
@@ -2183,8 +2277,13 @@ impl Rule {
             }
             // base64/hex re-encode every value (the converter does it); '' stays ''.
             (Rule::Base64 | Rule::Hex, Value::Bytes(b)) => (Some(Cow::Borrowed(v)), !b.is_empty()),
-            // The converter reads every such datetime as a duration.
-            (Rule::EpochDatetimeToInterval, Value::Date(..)) => (Some(Cow::Borrowed(v)), true),
+            // The converter reads every such datetime or count as a duration (the attack:
+            // the count rules reported 0 changed values where verify counted them all).
+            (Rule::EpochDatetimeToInterval, Value::Date(..))
+            | (
+                Rule::MicrosecondsToInterval | Rule::SecondsToInterval,
+                Value::Int(_) | Value::UInt(_),
+            ) => (Some(Cow::Borrowed(v)), true),
             // The read changed it: an ASCII value reads the same either way.
             (Rule::BytesAsUtf8, Value::Bytes(b)) => (Some(Cow::Borrowed(v)), !b.is_ascii()),
             // The converter keeps the text; jsonb drops the earlier duplicates. Counting

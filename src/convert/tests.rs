@@ -60,7 +60,76 @@ fn choose_tinyint1_bool_only_into_boolean() {
         choose_utc(&my("datetime", "datetime(6)"), &pg("int4", -1)),
         None
     );
-    assert_eq!(choose_utc(&my("double", "double"), &pg("float4", -1)), None);
+    assert_eq!(choose_utc(&my("double", "double"), &pg("int4", -1)), None);
+    assert_eq!(
+        choose_utc(&my("enum", "enum('1','2')"), &pg("int4", -1)),
+        None
+    );
+    assert_eq!(choose_utc(&my("json", "json"), &pg("int8", -1)), None);
+}
+
+/// Roundup keeps link ids as varchar in MySQL, integer in Postgres: only an integer's
+/// plain decimal form loads, so the text is the integer's (`012`, `+12`, ` 12` would be
+/// another value to the application), range-checked.
+#[test]
+fn integer_text_into_integer_columns() {
+    let c = choose_utc(&my("varchar", "varchar(255)"), &pg("int4", -1)).unwrap();
+    assert_eq!(
+        c,
+        Converter::TextToInt {
+            min: i32::MIN as i128,
+            max: i32::MAX as i128,
+            target: "integer"
+        }
+    );
+    let b = |s: &str| Value::Bytes(s.as_bytes().to_vec());
+    for ok in ["0", "7", "-12", "2147483647", "-2147483648"] {
+        assert_eq!(field(&c, b(ok)).unwrap(), ok);
+    }
+    for bad in [
+        "", "012", "+12", " 12", "12 ", "-0", "-", "1e3", "1.0", "0x1f", "١٢",
+    ] {
+        assert_eq!(
+            field(&c, b(bad)).unwrap_err().class,
+            ProblemClass::NotAnInteger,
+            "{bad:?}"
+        );
+    }
+    assert_eq!(
+        field(&c, b("2147483648")).unwrap_err().message,
+        "2147483648 is out of range for integer"
+    );
+    let big = choose_utc(&my("char", "char(30)"), &pg("int8", -1)).unwrap();
+    assert_eq!(
+        field(&big, b("99999999999999999999999999999999999999999"))
+            .unwrap_err()
+            .class,
+        ProblemClass::NotAnInteger
+    );
+    assert_eq!(
+        field(&big, b("-9223372036854775808")).unwrap(),
+        "-9223372036854775808"
+    );
+}
+
+/// double into real: a value real holds exactly loads as real's shortest digits; any
+/// other is refused, never rounded.
+#[test]
+fn double_into_real_only_when_exact() {
+    let c = choose_utc(&my("double", "double"), &pg("float4", -1)).unwrap();
+    assert_eq!(c, Converter::DoubleToReal);
+    for (d, text) in [(0.5, "0.5"), (-3.0, "-3.0"), (16777216.0, "16777216.0")] {
+        assert_eq!(field(&c, Value::Double(d)).unwrap(), text);
+    }
+    assert_eq!(field(&c, Value::Double(0.1f32 as f64)).unwrap(), "0.1");
+    for bad in [0.1, 16777217.0, 1e300, 5e-324] {
+        let e = field(&c, Value::Double(bad)).unwrap_err();
+        assert_eq!(e.class, ProblemClass::PrecisionLoss, "{bad}");
+    }
+    assert_eq!(
+        field(&c, Value::Double(0.1)).unwrap_err().message,
+        "real cannot hold 1e-1 exactly"
+    );
 }
 
 #[test]
@@ -987,6 +1056,7 @@ fn binary_data_into_text_and_json_must_be_utf8_text() {
             "{ct}"
         );
         assert_eq!(choose_utc(&src, &pg("bytea", -1)), Some(Converter::Bytea));
+        // Bytes are not integer text (a binary collation's text is bytes too).
         assert_eq!(choose_utc(&src, &pg("int4", -1)), None, "{ct}");
     }
     let c = choose_utc(&my("blob", "blob"), &pg("text", -1)).unwrap();

@@ -48,11 +48,26 @@ pub fn layout(t: &TablePlan) -> Option<Vec<Field>> {
         .iter()
         .map(|c| {
             Some(match (&c.converter, c.target_base.as_str()) {
-                (Converter::Int { .. } | Converter::DecimalToInt { .. }, "int2") => Field::Int2,
-                (Converter::Int { .. } | Converter::DecimalToInt { .. }, "int4") => Field::Int4,
-                (Converter::Int { .. } | Converter::DecimalToInt { .. }, "int8") => Field::Int8,
+                (
+                    Converter::Int { .. }
+                    | Converter::DecimalToInt { .. }
+                    | Converter::TextToInt { .. },
+                    "int2",
+                ) => Field::Int2,
+                (
+                    Converter::Int { .. }
+                    | Converter::DecimalToInt { .. }
+                    | Converter::TextToInt { .. },
+                    "int4",
+                ) => Field::Int4,
+                (
+                    Converter::Int { .. }
+                    | Converter::DecimalToInt { .. }
+                    | Converter::TextToInt { .. },
+                    "int8",
+                ) => Field::Int8,
                 (Converter::Bool, "bool") => Field::Bool,
-                (Converter::Float32, "float4") => Field::Float4,
+                (Converter::Float32 | Converter::DoubleToReal, "float4") => Field::Float4,
                 (Converter::Float32 | Converter::Float64, "float8") => Field::Float8,
                 (Converter::DecimalToFloat { .. }, "float4") => Field::Float4,
                 (Converter::IntToFloat { single: true }, "float4") => Field::Float4,

@@ -92,6 +92,9 @@ pub enum ProblemKind {
     /// Warning: keep-identical merges a schema-migration bookkeeping table the target's
     /// migrations filled with the source's.
     BookkeepingMerged,
+    /// Warning: truncate replaces the rows the target's migrations wrote in their
+    /// bookkeeping table with the source's.
+    BookkeepingReplaced,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -1063,6 +1066,7 @@ fn plan_table(
     plan: &mut Plan,
 ) -> TablePlan {
     let mut columns = Vec::new();
+    let problems_before = plan.problems.len();
     let mut mapped_targets = BTreeSet::new();
     // Target columns whose matching source column a `skip` rule leaves out.
     let mut skipped_targets = BTreeSet::new();
@@ -1524,7 +1528,13 @@ fn plan_table(
             });
         }
     }
-    if columns.is_empty() {
+    // Columns matched but refused (no conversion, a bad rule) say so themselves: "each is
+    // unmatched or generated" would be false there, and its advice to exclude the table
+    // would leave every row behind (Roundup trial: 24 link tables of varchar into integer).
+    let refused_here = plan.problems[problems_before..]
+        .iter()
+        .any(|p| p.table == st.name && p.column.is_some());
+    if columns.is_empty() && !refused_here {
         // COPY needs at least one column, and rows of nothing but defaults are not data
         // this tool can vouch for.
         plan.problems.push(Problem {

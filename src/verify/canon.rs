@@ -157,18 +157,16 @@ impl SrcRule {
                     }
                     _ => 0,
                 };
-                // Days as MySQL's time value holds them (u32): any i64 of microseconds fits.
+                // The text the copy writes (its day field included); a value beyond it
+                // failed the run.
                 let total = n.saturating_mul(i128::from(unit));
-                let (neg, t) = (total < 0, total.unsigned_abs());
-                let secs = t / 1_000_000;
-                Some(Cow::Owned(Value::Time(
-                    neg,
-                    u32::try_from(secs / 86_400).unwrap_or(u32::MAX),
-                    (secs / 3600 % 24) as u8,
-                    (secs / 60 % 60) as u8,
-                    (secs % 60) as u8,
-                    (t % 1_000_000) as u32,
-                )))
+                let mut text = Vec::with_capacity(32);
+                crate::convert::put_duration(
+                    total < 0,
+                    u64::try_from(total.unsigned_abs()).unwrap_or(u64::MAX),
+                    &mut text,
+                );
+                Some(Cow::Owned(Value::Bytes(text)))
             }
             (SrcRule::Ewkb, Value::Bytes(b)) => Some(Cow::Owned(Value::Bytes(ewkb(b)))),
             // A value with an offset compares as the instant it names; one the copy
@@ -350,30 +348,24 @@ impl Kind {
     /// The select-list expression reading this column on the target (already quoted).
     pub fn pg_expr(self, quoted: &str) -> String {
         match self {
-            // The copy writes a MySQL time as hours, minutes and seconds only: an interval
-            // with days, months or years ('1 day', '1 mon') is another value even where
-            // Postgres's `=` holds it equal ('24:00:00', '720:00:00'); it reads as NaN.
+            // Microseconds, and whether the day field holds them as justify_hours splits
+            // them (`j`): the copy writes a MySQL time as hours only and a count rule's
+            // days in the day field, and either split of the same duration is another
+            // value to extract(day ...) even where Postgres's `=` holds it equal ('24:00:00',
+            // '1 day'). Any other split, or months and years ('1 mon'), reads as NaN.
             Kind::Interval => format!(
-                "(CASE WHEN {quoted} IS NULL OR date_part('year', {quoted}) = 0 \
-                 AND date_part('month', {quoted}) = 0 AND date_part('day', {quoted}) = 0 \
-                 THEN trunc(extract(epoch from {quoted}) * 1000000) ELSE 'NaN'::numeric END)"
+                "(CASE WHEN {quoted} IS NULL THEN NULL WHEN date_part('year', {quoted}) <> 0 \
+                 OR date_part('month', {quoted}) <> 0 THEN 'NaN' \
+                 WHEN date_part('day', {quoted}) = 0 \
+                 THEN trunc(extract(epoch from {quoted}) * 1000000)::text \
+                 WHEN justify_hours({quoted})::text = {quoted}::text \
+                 THEN trunc(extract(epoch from {quoted}) * 1000000)::text || 'j' \
+                 ELSE 'NaN' END)"
             ),
             // inet's output form: `::text` would add `/32` or `/128` to every address.
             Kind::Inet => format!("abbrev({quoted})"),
             _ => quoted.to_string(),
         }
-    }
-
-    /// An interval column of a count rule (`seconds_to_interval`, ...): the copy puts
-    /// whole days in the day field, sharing the time's sign, as justify_hours splits
-    /// them. Any other split ('25:00:00', '1 day -01:00:00') or a month reads as NaN.
-    pub fn pg_interval_days_expr(quoted: &str) -> String {
-        format!(
-            "(CASE WHEN {quoted} IS NULL OR date_part('year', {quoted}) = 0 \
-             AND date_part('month', {quoted}) = 0 \
-             AND justify_hours({quoted})::text = {quoted}::text \
-             THEN trunc(extract(epoch from {quoted}) * 1000000) ELSE 'NaN'::numeric END)"
-        )
     }
 }
 
@@ -782,7 +774,15 @@ pub fn text_value(kind: Kind, origin: Origin, b: &[u8], out: &mut Vec<u8>) {
         Kind::TimestampTz => timestamp_text(b, true, out),
         Kind::Time => time_text(b, out),
         Kind::Interval => match origin {
-            Origin::PgOut | Origin::PgBinary => decimal(b, out),
+            Origin::PgOut | Origin::PgBinary => match b.strip_suffix(b"j") {
+                Some(n) => {
+                    decimal(n, out) && {
+                        out.push(b'j');
+                        true
+                    }
+                }
+                None => decimal(b, out),
+            },
             Origin::CsvIn => interval_text(b, out),
         },
     };
@@ -1397,7 +1397,8 @@ fn time_text(b: &[u8], out: &mut Vec<u8>) -> bool {
 }
 
 /// `[[-]D days ][-]H:MM:SS[.ffffff]` (what my2pg writes for intervals: the count rules
-/// put whole days in the day field) -> microseconds.
+/// put whole days in the day field) -> microseconds, marked `j` where the day field is
+/// not 0 (as the target's side marks it).
 fn interval_text(b: &[u8], out: &mut Vec<u8>) -> bool {
     fn signed(t: &[u8]) -> (bool, &[u8]) {
         match t.first() {
@@ -1427,6 +1428,9 @@ fn interval_text(b: &[u8], out: &mut Vec<u8>) -> bool {
         Some((h, mi, s, us)) if c.done() => {
             let micros = ((h as i128 * 60 + mi as i128) * 60 + s as i128) * 1_000_000 + us as i128;
             int_into(days + if neg { -micros } else { micros }, out);
+            if days != 0 {
+                out.push(b'j');
+            }
             true
         }
         _ => false,
@@ -2200,14 +2204,30 @@ mod tests {
             pg(Kind::Interval, "-3020399000000.000000"),
             t(Kind::Interval, Origin::CsvIn, "-838:59:59")
         );
-        // The count rules' day field, with the time's sign.
+        // The count rules' day field, with the time's sign: the same duration, another
+        // value (the target marks a day field with `j`).
         assert_eq!(
             t(Kind::Interval, Origin::CsvIn, "-34 days -22:59:59"),
-            t(Kind::Interval, Origin::CsvIn, "-838:59:59")
+            "-3020399000000j"
         );
         assert_eq!(
             t(Kind::Interval, Origin::CsvIn, "1 days 00:00:00.000001"),
-            pg(Kind::Interval, "86400000001")
+            pg(Kind::Interval, "86400000001j")
+        );
+        assert_ne!(
+            t(Kind::Interval, Origin::CsvIn, "1 days 00:00:00"),
+            pg(Kind::Interval, "86400000000")
+        );
+        // A count rule's source value reads as the text the copy writes.
+        let ruled = |unit, v: Value| {
+            let v = SrcRule::IntervalCount(unit).apply(&v).unwrap().into_owned();
+            m(Kind::Interval, v)
+        };
+        assert_eq!(ruled(1_000_000, Value::Int(-90_061)), "-90061000000j");
+        assert_eq!(ruled(1, Value::UInt(86_399_999_999)), "86399999999");
+        assert_eq!(
+            ruled(1, Value::Date(1970, 1, 2, 0, 0, 0, 1)),
+            pg(Kind::Interval, "86400000001j")
         );
         for bad in [
             "1 day 00:00:00",

@@ -649,9 +649,6 @@ async fn full_table(
         let mut col = Col::new(&c.target, kind);
         col.rule = c.rule.and_then(SrcRule::from_rule);
         col.null_default = c.null_default.as_ref().map(|d| d.text.clone().into_bytes());
-        if kind == Kind::Interval && matches!(col.rule, Some(SrcRule::IntervalCount(_))) {
-            col.expr = Kind::pg_interval_days_expr(&PgIdent(c.target.clone()).to_string());
-        }
         if matches!(c.converter, crate::convert::Converter::GeometryEwkb) {
             col.rule = Some(SrcRule::Ewkb);
         }
@@ -827,6 +824,15 @@ async fn load_table(
     if !m.complete {
         r.problems
             .push("the export of this table did not finish (manifest incomplete)".into());
+    }
+    // A table dropped since its export: one problem, not one per column.
+    if !info.kinds.keys().any(|(table, _)| *table == m.target_table) {
+        r.problems.push(format!(
+            "target table {target} of the chunk files does not exist"
+        ));
+        r.equal = false;
+        r.seconds = started.elapsed().as_secs_f64();
+        return Ok(r);
     }
     let mut cols = Vec::with_capacity(m.columns.len());
     for name in &m.columns {

@@ -188,6 +188,18 @@ fn values_above_max_allowed_packet_are_read_exactly_or_refused_never_nulled() {
         findings[0].4[0].starts_with("(id)=(2) value "),
         "{findings:?}"
     );
+    // Nor can check read its bytes to look for UTF-8: it says so (Dagster trial: a clean
+    // check, then a 17 MB value loaded as mojibake).
+    let warnings = out.json()["warnings"].clone();
+    assert_eq!(
+        warnings,
+        serde_json::json!([{"table": "cp", "column": "c", "class": "utf8_bytes_unchecked",
+            "count": 1, "sample_keys": ["(id)=(2)"], "handled_by_policy": false,
+            "message": "1 value(s) of cp.c (longtext, charset cp1250) are longer than the \
+                source's max_allowed_packet, so their bytes could not be read to tell whether \
+                they are UTF-8 written through a cp1250 connection (which would load as \
+                mojibake): raise max_allowed_packet on the source server and run check again"}])
+    );
 
     // (cp's small value would fail first: the large ones are what this run is about.)
     env.write_config("[workers]\nreaders = 1\n[run]\nchunk_rows = 1\nexclude = [\"cp\"]");
@@ -380,9 +392,15 @@ fn utf8_bytes_in_a_latin1_column_load_as_text_with_bytes_as_utf8() {
             vec![r"(id)=(5) value bytes \x636166e9".to_string()]
         )]
     );
+    // The advice names the rule that failed, not bytea, hex or base64 (Dagster trial).
+    let advice = "fix them in the source (rule bytes_as_utf8 reads the column's stored bytes \
+                  as UTF-8, and these are not: convert such a value to UTF-8 there), or drop \
+                  the rule if the column holds text of its own charset";
+    out.assert_stderr_contains(advice);
     env.my2pg(&["run", "--fresh", "--yes"])
         .assert_exit(1)
-        .assert_stderr_contains("table `s`, column `o`, primary key (id)=(5)");
+        .assert_stderr_contains("table `s`, column `o`, primary key (id)=(5)")
+        .assert_stderr_contains(advice);
 
     // Where it cannot apply: a UTF-8 column, a number target, a key column.
     env.mysql_exec(
@@ -405,6 +423,8 @@ fn utf8_bytes_in_a_latin1_column_load_as_text_with_bytes_as_utf8() {
     env.write_config("[run]\nexclude = [\"k\", \"s\"]");
     let check = env.my2pg(&["check", "--json"]);
     check.assert_ok();
+    // A warning is handled by nothing (Dagster trial: `true` read as dealt with).
+    assert_eq!(check.json()["warnings"][0]["handled_by_policy"], false);
     assert_eq!(
         check.json()["warnings"][0]["message"],
         "1 value(s) of kk.c (varchar(10), charset latin1) hold bytes that are UTF-8 \

@@ -181,3 +181,38 @@ fn a_server_that_never_answers_fails_the_command_within_the_connect_timeout() {
              connections time out after 30 s",
         );
 }
+
+/// A database name the server does not have is a config mistake (exit 2, as a wrong
+/// target schema is), on either side; MySQL's error reads as its own client prints it
+/// (the attack: exit 1, and the driver's text left a quote unclosed).
+#[test]
+fn a_database_the_server_does_not_have_is_a_config_mistake() {
+    let env = TestEnv::new("cfg_no_db");
+    let cfg = env.write_config("");
+    let text = std::fs::read_to_string(&cfg).expect("read config");
+    let from = format!("/{}\"", env.name);
+    let to = format!("/{}_nope\"", env.name);
+    let (source_url, target_url) = text.split_once("[target]").expect("[target] section");
+    let wrong_source = format!("{}[target]{target_url}", source_url.replace(&from, &to));
+    std::fs::write(&cfg, &wrong_source).expect("write config");
+    env.cmd(&cfg, &["plan"])
+        .run()
+        .assert_exit(2)
+        .assert_stderr_contains(&format!(
+            "error: config: cannot connect to the source database {}_nope: ERROR 1049 \
+             (42000): Unknown database '{}_nope'",
+            env.mysql_url(),
+            env.name
+        ));
+    let wrong_target = format!("{source_url}[target]{}", target_url.replace(&from, &to));
+    std::fs::write(&cfg, &wrong_target).expect("write config");
+    env.cmd(&cfg, &["plan"])
+        .run()
+        .assert_exit(2)
+        .assert_stderr_contains(&format!(
+            "error: config: cannot connect to the target database {}_nope: FATAL: database \
+             \"{}_nope\" does not exist",
+            env.pg_owner_url(),
+            env.name
+        ));
+}

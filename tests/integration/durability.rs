@@ -2321,8 +2321,9 @@ fn status_tells_a_finished_run_from_one_killed_before_its_sequences() {
             strings(&["set_sequences"]),
             Some(
                 "The target is not ready for the cut-over (set the sequences still to do): \
-                 run `my2pg run` again, with the same config and options, to complete it \
-                 (loaded chunks are skipped)."
+                 run `my2pg run` again, with the same config and tuning options but \
+                 without --fresh (which starts over), to complete it (loaded chunks are \
+                 skipped)."
                     .to_string()
             )
         )
@@ -2391,7 +2392,8 @@ fn status_tells_a_finished_run_from_one_killed_before_its_sequences() {
                 "The target is not ready for the cut-over (load every chunk, restore indexes \
                  and constraints (and fill the columns of any broken FK cycle), ANALYZE the \
                  tables, set the sequences still to do): run `my2pg import` again, with the same \
-                 config and options, to complete it (loaded chunks are skipped)."
+                 config and tuning options but without --fresh (which starts over), to complete \
+                 it (loaded chunks are skipped)."
                     .to_string()
             )
         )

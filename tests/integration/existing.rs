@@ -1013,6 +1013,21 @@ fn a_chunk_size_mismatch_names_every_table_and_the_earlier_size() {
          changed in the target",
         env.workdir.display()
     ));
+    // A table whose export wrote no chunk yet is counted, not named (Roundup trial: 66
+    // names where one table had chunks).
+    let path = env.workdir.join("tags").join("manifest.json");
+    let original = std::fs::read(&path).expect("read tags' manifest");
+    let mut m: serde_json::Value = serde_json::from_slice(&original).expect("manifest is JSON");
+    m["chunks"] = serde_json::json!([]);
+    m["complete"] = serde_json::json!(false);
+    crate::common::write_edited_manifest(&path, &mut m);
+    let out = run(&env, &cfg, &["run", "--chunk-rows", "5"]);
+    out.assert_exit(2).assert_stderr_contains(&format!(
+        "tables accounts, items (and 1 more with no chunk written yet) in {} were exported \
+         with chunk_rows = 3 and this run uses 5",
+        env.workdir.display()
+    ));
+    std::fs::write(&path, original).expect("put tags' manifest back");
     let cfg = config(
         &env,
         "",
@@ -1386,4 +1401,40 @@ fn keep_identical_on_a_bookkeeping_table_is_warned_about() {
         env.pg_rows("SELECT version_num FROM alembic_version ORDER BY 1"),
         vec![row(&[Some("066")]), row(&[Some("067")])]
     );
+
+    // truncate replaces the target's bookkeeping with the source's: said as well (Flowise
+    // trial: TypeORM then ran its migrations again at start, and failed). Once my2pg
+    // loaded the table, its rows are the source's: no warning.
+    let replaced = |out: &crate::common::TestOutput| -> Vec<(String, String)> {
+        let mut report = out.json();
+        report["warnings"]
+            .as_array_mut()
+            .unwrap()
+            .retain(|w| w["kind"] == "bookkeeping_replaced");
+        crate::common::field_pairs(&report, "warnings", "table", "message")
+    };
+    env.pg_exec(
+        "TRUNCATE alembic_version, settings; INSERT INTO alembic_version VALUES ('067'); \
+         DROP SCHEMA my2pg CASCADE",
+    );
+    env.write_config("[run]\nexisting_rows = \"truncate\"\n");
+    let out = env.my2pg(&["plan", "--json"]);
+    out.assert_ok();
+    assert_eq!(
+        replaced(&out),
+        vec![(
+            "alembic_version".to_string(),
+            "\"public\".\"alembic_version\" looks like a schema-migration bookkeeping table, \
+             which the target's own migrations filled: existing_rows = \"truncate\" replaces \
+             their rows with the source's, which name the source's migrations, not the ones \
+             that made this schema (an application whose migrations differ per database, such \
+             as a TypeORM one, then runs its own again at start and fails). Leave it out with \
+             run.exclude"
+                .to_string()
+        )]
+    );
+    env.my2pg(&["run", "--fresh", "--yes"]).assert_ok();
+    let out = env.my2pg(&["plan", "--json"]);
+    out.assert_ok();
+    assert_eq!(replaced(&out), vec![]);
 }

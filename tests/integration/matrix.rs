@@ -2457,7 +2457,16 @@ fn count_rules_put_whole_days_in_the_day_field() {
         "[columns.\"t.s\"]\nconvert = \"seconds_to_interval\"\n\
          [columns.\"t.dd\"]\nconvert = \"seconds_to_interval\"\n",
     );
-    env.my2pg(&["run"]).assert_ok();
+    let out = env.my2pg(&["run", "--json"]);
+    out.assert_ok();
+    // Every count is a rule's value: counted as verify counts it.
+    assert_eq!(
+        crate::common::rules_applied(&out.json()),
+        vec![
+            ("t".into(), "dd".into(), "seconds_to_interval".into(), 3),
+            ("t".into(), "s".into(), "seconds_to_interval".into(), 3),
+        ]
+    );
     assert_eq!(
         env.pg_rows(
             "SET IntervalStyle = 'postgres'; \
@@ -2472,16 +2481,25 @@ fn count_rules_put_whole_days_in_the_day_field() {
     );
     env.my2pg(&["verify", "--level", "full"])
         .assert_ok()
-        .assert_stderr_contains("verify (full): equal");
+        .assert_stderr_contains("verify (full): equal")
+        .assert_stderr_contains("s (seconds_to_interval, 3 value(s))");
+    // The files' text against the target, whatever the database's IntervalStyle (the
+    // attack: every value with days differed here).
+    env.my2pg(&["verify", "--level", "load"])
+        .assert_ok()
+        .assert_stderr_contains("verify (load): equal");
     // The same duration split another way ('25:01:01' = '1 day 01:01:01' to `=`) is
     // another value to extract(day ...).
     env.pg_exec("UPDATE t SET s = interval '25:01:01' WHERE id = 1");
-    let out = env.my2pg(&["verify", "--level", "full", "--json"]);
-    out.assert_exit(1);
-    assert_eq!(
-        out.json()["tables"][0]["diffs"],
-        serde_json::json!([{"kind": "changed", "key": "(id)=(1)", "columns": ["s"]}])
-    );
+    for level in ["full", "load"] {
+        let out = env.my2pg(&["verify", "--level", level, "--json"]);
+        out.assert_exit(1);
+        assert_eq!(
+            out.json()["tables"][0]["diffs"],
+            serde_json::json!([{"kind": "changed", "key": "(id)=(1)", "columns": ["s"]}]),
+            "{level}"
+        );
+    }
     // interval day zeroes the time: a remainder is refused, not truncated.
     env.pg_exec("TRUNCATE t");
     env.mysql_exec("UPDATE t SET dd = 86401 WHERE id = 3");
@@ -2787,5 +2805,89 @@ fn epoch_datetimes_into_interval_by_rule() {
             "the cut-over would fail: fix them in the source (rule epoch_datetime_to_interval \
              reads the datetime as a duration since 1970-01-01 00:00:00, which such a date is \
              not)",
+        );
+}
+
+/// Roundup keeps link ids as varchar and an order as double in MySQL, integer and real in
+/// Postgres: integer text in plain decimal form loads as the integer, a double real holds
+/// exactly as real; anything else is refused by name (check and run), never rounded or
+/// reread; verify compares them.
+#[test]
+fn integer_text_into_integer_and_double_into_real() {
+    let env = TestEnv::new("mx_text_int");
+    env.mysql_exec(
+        "CREATE TABLE bug_nosy (linkid varchar(255) NOT NULL, nodeid varchar(255) NOT NULL, \
+           PRIMARY KEY (linkid, nodeid)); \
+         INSERT INTO bug_nosy VALUES ('1', '10'), ('2', '-7'), ('2147483647', '0'); \
+         CREATE TABLE ord (id int NOT NULL PRIMARY KEY, o double NULL); \
+         INSERT INTO ord VALUES (1, 0.5), (2, -16777216), (3, NULL), (4, POW(2, 100))",
+    );
+    env.pg_exec(
+        "CREATE TABLE bug_nosy (linkid integer NOT NULL, nodeid integer NOT NULL, \
+           PRIMARY KEY (linkid, nodeid)); \
+         CREATE TABLE ord (id integer PRIMARY KEY, o real)",
+    );
+    config(&env, "");
+    let out = env.my2pg(&["plan", "--json"]);
+    out.assert_ok();
+    assert_eq!(
+        table_entry(&out.json(), "source", "bug_nosy")["columns"][0]["converter_detail"],
+        "integer text->integer (plain decimal form, range-checked)"
+    );
+    assert_eq!(
+        table_entry(&out.json(), "source", "ord")["columns"][1]["converter_detail"],
+        "double->real (exact values only)"
+    );
+    env.my2pg(&["run"]).assert_ok();
+    assert_eq!(
+        env.pg_rows("SELECT linkid::text, nodeid::text FROM bug_nosy ORDER BY 1, 2"),
+        vec![
+            row(&[Some("1"), Some("10")]),
+            row(&[Some("2"), Some("-7")]),
+            row(&[Some("2147483647"), Some("0")]),
+        ]
+    );
+    assert_eq!(
+        env.pg_rows("SELECT o::text FROM ord ORDER BY ord.id"),
+        vec![
+            row(&[Some("0.5")]),
+            row(&[Some("-1.6777216e+07")]),
+            row(&[None]),
+            row(&[Some("1.2676506e+30")]),
+        ]
+    );
+    for level in ["full", "load"] {
+        env.my2pg(&["verify", "--level", level])
+            .assert_ok()
+            .assert_stderr_contains(&format!("verify ({level}): equal"));
+    }
+    env.pg_exec("UPDATE ord SET o = 0.25 WHERE id = 1");
+    env.my2pg(&["verify", "--level", "full"]).assert_exit(1);
+    env.pg_exec("TRUNCATE bug_nosy, ord");
+
+    // Text another integer spelling, and a double real would round.
+    env.mysql_exec("INSERT INTO bug_nosy VALUES ('012', '1'); INSERT INTO ord VALUES (5, 0.1)");
+    let out = env.my2pg(&["check", "--json"]);
+    out.assert_exit(1);
+    out.assert_stderr_contains(
+        "fix them in the source (only an integer in plain decimal form, such as `-12`, loads \
+         into an integer column: not `012`, `+12`, ` 12` or ``, which the application may \
+         tell apart), or make the target column text",
+    );
+    out.assert_stderr_contains(
+        "make the target column double precision (as the source's), or fix them in the source",
+    );
+    assert_eq!(
+        crate::common::field_pairs(&out.json(), "findings", "table", "class"),
+        vec![
+            ("bug_nosy".to_string(), "not_an_integer".to_string()),
+            ("ord".to_string(), "precision_loss".to_string()),
+        ]
+    );
+    env.my2pg(&["run", "--fresh", "--yes"])
+        .assert_exit(1)
+        .assert_stderr_contains(
+            "table `bug_nosy`, column `linkid`, primary key (linkid, nodeid)=(\"012\", \"1\"): \
+             cannot convert \"012\": not an integer in plain decimal form for integer",
         );
 }

@@ -149,6 +149,21 @@ fn plan_table_with_no_copyable_column_blocks_with_exit_2() {
         ),
         "stderr: {stderr}"
     );
+    // Matched columns without a conversion are not "unmatched or generated": only their
+    // own problems show, and no advice to exclude the table (its rows would stay behind).
+    env.mysql_exec("CREATE TABLE ml (linkid datetime NULL, nodeid datetime NULL)");
+    env.pg_exec("CREATE TABLE ml (linkid integer, nodeid integer)");
+    let (problems, _) = blocked_plan(&env);
+    assert_eq!(
+        problems,
+        vec![
+            p("no_conversion", "ml", Some("linkid")),
+            p("no_conversion", "ml", Some("nodeid")),
+            p("no_copyable_columns", "z", None),
+        ]
+    );
+    env.mysql_exec("DROP TABLE ml");
+    env.pg_exec("DROP TABLE ml");
     env.write_config("[run]\nexclude = [\"z\"]");
     let out = env.my2pg(&["plan", "--json"]);
     out.assert_ok();
@@ -700,8 +715,23 @@ fn a_target_user_that_cannot_rebuild_indexes_is_refused_before_anything_is_dropp
         .assert_stderr_contains("which only its owner \"my2pg_owner\"");
     assert_eq!(indexes(), before, "nothing was dropped");
     assert_eq!(env.pg_count("t"), 0);
-    // check and export do not need the target's privileges.
-    env.cmd(&cfg, &["check"]).run().assert_ok();
+    // check scans without them, and lists them among what would fail the cut-over
+    // (Flowise trial: a clean check, then a refused run).
+    let check = env.cmd(&cfg, &["check", "--json"]).run();
+    check
+        .assert_exit(1)
+        .assert_stderr_contains("check: problems found that would fail the cut-over");
+    let privileges: Vec<String> = check.json()["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["class"] == "target_privileges")
+        .map(|f| f["message"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(
+        privileges,
+        messages.iter().map(|(_, m)| m.clone()).collect::<Vec<_>>()
+    );
     // keep needs INSERT, SELECT, the sequences and the ledger only: a my2pg schema it may
     // use and create in does without CREATE on the database (RT trial: CREATE SCHEMA IF
     // NOT EXISTS was refused without it).
@@ -934,7 +964,8 @@ fn the_human_plan_groups_what_it_says_of_many_tables() {
 }
 
 /// A ledger schema another role made, which the target user may not use, blocks import
-/// and run with the reason, and no longer stops check (or export and verify).
+/// and run with the reason; check scans anyway and lists it among what would fail the
+/// cut-over (exit 1, not the plan's refusal; export and verify do not need it).
 #[test]
 fn a_ledger_schema_the_user_cannot_use_blocks_only_the_load() {
     let env = TestEnv::new("plan_foreign_ledger");
@@ -942,7 +973,13 @@ fn a_ledger_schema_the_user_cannot_use_blocks_only_the_load() {
     env.pg_exec("CREATE TABLE t (id integer PRIMARY KEY)");
     env.pg_admin_exec("CREATE SCHEMA my2pg; CREATE TABLE my2pg.loaded_chunks (x int)");
     env.write_config("");
-    env.my2pg(&["check"]).assert_ok();
+    env.my2pg(&["check"])
+        .assert_exit(1)
+        .assert_stderr_contains(&format!(
+            "  target_privileges: the ledger lives in schema my2pg, which target user \"{}\" can \
+         neither create",
+            crate::common::OWNER_ROLE
+        ));
     let plan = env.my2pg(&["plan", "--json"]);
     plan.assert_exit(2);
     assert_eq!(

@@ -294,8 +294,11 @@ fn load_verify_needs_no_source_and_catches_a_changed_row() {
         items["chunk_rows"] == 4 && items["target_rows"] == 4 && items["equal"] == true,
         &format!("items: {items}"),
     );
-    // ... while full does need it (and says so, exit 1).
-    env.my2pg(&["verify", "--level", "full"]).assert_exit(1);
+    // ... while full does need it, and says so: a database the server does not have is
+    // a config mistake (exit 2).
+    env.my2pg(&["verify", "--level", "full"])
+        .assert_exit(2)
+        .assert_stderr_contains(&format!("Unknown database '{}'", env.name));
 
     env.pg_exec(
         "UPDATE items SET meta = jsonb_set(meta, '{k,1,z}', '5') WHERE id = 'a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11'",

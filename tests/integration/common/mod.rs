@@ -940,6 +940,29 @@ pub fn table_stats(report: &serde_json::Value) -> BTreeMap<String, (u64, u64)> {
 
 /// `report["problems"]` as (kind, table, column) triples, sorted.
 /// The `problems` of a plan report: each one's message, in the report's order.
+/// Two string fields of each entry of a JSON array (`report[list]`), in order: what a
+/// test compares of findings, warnings and problems.
+pub fn field_pairs(
+    report: &serde_json::Value,
+    list: &str,
+    a: &str,
+    b: &str,
+) -> Vec<(String, String)> {
+    report[list]
+        .as_array()
+        .unwrap_or_else(|| panic!("`{list}` is not an array: {report:#}"))
+        .iter()
+        .map(|e| {
+            let field = |k: &str| {
+                e[k].as_str()
+                    .unwrap_or_else(|| panic!("`{list}` entry without string {k}: {e}"))
+                    .to_string()
+            };
+            (field(a), field(b))
+        })
+        .collect()
+}
+
 pub fn problem_messages(report: &serde_json::Value) -> Vec<String> {
     report["problems"]
         .as_array()
