@@ -95,6 +95,9 @@ pub enum ProblemKind {
     /// Warning: truncate replaces the rows the target's migrations wrote in their
     /// bookkeeping table with the source's.
     BookkeepingReplaced,
+    /// Warning: a set that defines '' as a member goes into an array: a value holding
+    /// only that member reads as the empty set does.
+    SetEmptyMember,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -1404,6 +1407,25 @@ fn plan_table(
                 continue;
             }
             _ => {}
+        }
+        // MySQL shows a set holding only its '' member as '', as it shows the empty set:
+        // the copy cannot tell them apart (the attack: {} loaded, verify equal). `check`
+        // counts such values.
+        if matches!(converter, Converter::TextArray { .. })
+            && sc.ty.base == MyBase::Set
+            && sc.ty.labels.iter().any(String::is_empty)
+        {
+            plan.warnings.push(Problem {
+                kind: ProblemKind::SetEmptyMember,
+                table: st.name.clone(),
+                column: Some(sc.name.clone()),
+                message: format!(
+                    "{}.{}: the set defines '' as a member: a value holding only that member \
+                     reads as '', as the empty set does, and would load as {{}} (the member \
+                     lost); `check` counts such values",
+                    st.name, sc.name
+                ),
+            });
         }
         if let Converter::PgEnum { labels } = &converter {
             if sc.ty.base == MyBase::Enum {

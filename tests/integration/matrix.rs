@@ -2891,3 +2891,54 @@ fn integer_text_into_integer_and_double_into_real() {
              cannot convert \"012\": not an integer in plain decimal form for integer",
         );
 }
+
+/// A set that defines '' as a member: MySQL shows a value holding only that member as '',
+/// as the empty set, so the copy cannot tell them apart (the attack: `{}` loaded, verify
+/// equal). `plan` warns of the column, `check` counts such values (exit 1); a value that
+/// holds '' with other members loads whole.
+#[test]
+fn a_set_holding_only_its_empty_member_is_found_by_check() {
+    let env = TestEnv::new("mx_set_empty");
+    env.mysql_exec(
+        "CREATE TABLE s (id int NOT NULL PRIMARY KEY, st set('NULL','a','') NULL); \
+         INSERT INTO s VALUES (1, ''), (2, 'NULL,'), (3, 'a'), (4, NULL)",
+    );
+    env.pg_exec("CREATE TABLE s (id integer PRIMARY KEY, st text[])");
+    config(&env, "");
+    let warning = "s.st: the set defines '' as a member: a value holding only that member \
+                   reads as '', as the empty set does, and would load as {} (the member \
+                   lost); `check` counts such values";
+    let out = env.my2pg(&["plan", "--json"]);
+    out.assert_ok();
+    assert!(
+        crate::common::field_pairs(&out.json(), "warnings", "kind", "message")
+            .contains(&("set_empty_member".to_string(), warning.to_string())),
+        "{}",
+        out.json()["warnings"]
+    );
+    // Only the empty set so far: nothing is lost.
+    env.my2pg(&["check"]).assert_ok();
+    // Bit 4 is the '' member alone.
+    env.mysql_exec("INSERT INTO s VALUES (5, 4)");
+    let out = env.my2pg(&["check", "--json"]);
+    out.assert_exit(1);
+    assert_eq!(
+        out.json()["findings"],
+        serde_json::json!([{"table": "s", "column": "st", "class": "set_empty_member",
+            "count": 1, "sample_keys": ["(id)=(5)"], "handled_by_policy": false,
+            "message": "1 value(s) of s.st hold only the set's '' member, which MySQL shows as \
+                '', as the empty set, so they would load as {}: fix them in the source (give \
+                the member a name), or make the target column text"}])
+    );
+    env.my2pg(&["run"]).assert_ok();
+    assert_eq!(
+        env.pg_rows("SELECT st::text FROM s ORDER BY s.id"),
+        vec![
+            row(&[Some("{}")]),
+            row(&[Some("{\"NULL\",\"\"}")]),
+            row(&[Some("{a}")]),
+            row(&[None]),
+            row(&[Some("{}")]),
+        ]
+    );
+}
