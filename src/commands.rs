@@ -2257,7 +2257,25 @@ pub async fn status(settings: &Settings) -> Result<StatusReport> {
             export_complete: m.complete,
             loaded_chunks: lc,
             loaded_rows: lr,
+            files_unknown: false,
         });
+    }
+    // Without the work directory the ledger still says what was loaded (Dagster trial:
+    // `tables: 0` beside a ledger holding all 22).
+    if wd.is_none() {
+        for (schema, table, chunks, rows) in &ledger {
+            if *schema == settings.schema {
+                tables.push(TableStatus {
+                    table: table.clone(),
+                    exported_chunks: 0,
+                    exported_rows: 0,
+                    export_complete: false,
+                    loaded_chunks: *chunks as u64,
+                    loaded_rows: *rows as u64,
+                    files_unknown: true,
+                });
+            }
+        }
     }
     // A failed or interrupted load puts FKs back NOT VALID (the next run validates them):
     // say which objects are really missing and which are only waiting.

@@ -379,6 +379,10 @@ pub struct TableStatus {
     pub export_complete: bool,
     pub loaded_chunks: u64,
     pub loaded_rows: u64,
+    /// No work directory to read: the table is known from the target's ledger only, and
+    /// the exported figures are unknown (0).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub files_unknown: bool,
 }
 
 #[derive(Debug, Serialize)]
@@ -418,7 +422,14 @@ pub struct LastRunStatus {
 impl StatusReport {
     pub fn human(&self) -> String {
         let mut s = format!("Work directory {}\n", self.workdir);
-        for t in &self.tables {
+        for t in self.tables.iter().filter(|t| t.files_unknown) {
+            let _ = writeln!(
+                s,
+                "  {:<32} exported ? (no work directory)                loaded {:>6} chunks / {:>10} rows",
+                t.table, t.loaded_chunks, t.loaded_rows
+            );
+        }
+        for t in self.tables.iter().filter(|t| !t.files_unknown) {
             let _ = writeln!(
                 s,
                 "  {:<32} exported {:>6} chunks / {:>10} rows{}  loaded {:>6} chunks / {:>10} rows",
