@@ -895,6 +895,7 @@ mod tests {
             export_complete: complete,
             loaded_chunks: 0,
             loaded_rows: 0,
+            files_unknown: false,
         };
         let report = StatusReport {
             command: "status",
