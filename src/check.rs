@@ -1505,11 +1505,15 @@ pub async fn check(settings: &Settings, cancel: Cancel) -> Result<CheckReport> {
     warnings.extend(
         plan.warnings
             .iter()
-            .filter(|w| w.kind == crate::plan::ProblemKind::UnlinkedSequence)
-            .map(|w| CheckFinding {
+            .filter_map(|w| match w.kind {
+                crate::plan::ProblemKind::UnlinkedSequence => Some((w, "unlinked_sequence")),
+                crate::plan::ProblemKind::SequenceAtBound => Some((w, "sequence_at_bound")),
+                _ => None,
+            })
+            .map(|(w, class)| CheckFinding {
                 table: w.table.clone(),
-                column: None,
-                class: "unlinked_sequence".into(),
+                column: w.column.clone(),
+                class: class.into(),
                 count: 0,
                 sample_keys: Vec::new(),
                 handled_by_policy: false,

@@ -364,6 +364,44 @@ async fn sequence_warnings(
 ) -> Result<Vec<crate::plan::Problem>> {
     use crate::plan::{Problem, ProblemKind};
     let mut out = Vec::new();
+    // The source's AUTO_INCREMENT counter past the sequence's bound (ejabberd: bigint
+    // unsigned in MySQL, serial in Postgres): the run sets the sequence at its bound, and
+    // the application's next insert fails, exit 0. Said before the cut-over.
+    for t in &plan.tables {
+        let Some((col, next)) = &t.source_next_id else {
+            continue;
+        };
+        let Some((_, seq)) = t.sequences.iter().find(|(c, _)| c == col) else {
+            continue;
+        };
+        let row = client
+            .query_opt(
+                "SELECT seqmax, seqincrement FROM pg_sequence \
+                 WHERE seqrelid = to_regclass($1::text)",
+                &[&seq],
+            )
+            .await
+            .map_err(|e| Error::pg(format!("read the bounds of sequence {seq}"), &e))?;
+        let Some(row) = row else { continue };
+        let (max, increment): (i64, i64) = (row.get(0), row.get(1));
+        if increment > 0 && next.saturating_sub(1) >= max.max(0) as u64 {
+            out.push(Problem {
+                kind: ProblemKind::SequenceAtBound,
+                table: t.source.clone(),
+                column: Some(col.clone()),
+                message: format!(
+                    "sequence {seq} of {}.{} ends at {max}, and the source's AUTO_INCREMENT \
+                     counter is {next}: the run sets the sequence at its bound, so the \
+                     application's next insert fails (nextval: reached maximum value). Widen \
+                     the column and its sequence in the target (ALTER TABLE ... TYPE bigint; \
+                     ALTER SEQUENCE {seq} AS bigint MAXVALUE 9223372036854775807), or lower the \
+                     counter in the source (ALTER TABLE ... AUTO_INCREMENT = <max id + 1>)",
+                    t.target,
+                    crate::ident::PgIdent(col.clone())
+                ),
+            });
+        }
+    }
     for seq in catalog::postgres::unlinked_sequences(client, schema).await? {
         let user = plan.tables.iter().find_map(|t| {
             t.sequences
@@ -391,8 +429,8 @@ async fn sequence_warnings(
                 column: None,
                 message: format!(
                     "sequence {seq} is linked to no column (no identity, OWNED BY or DEFAULT \
-                     nextval) and its name (<table>_<column>_seq) points to no copied column: \
-                     the run leaves it where it is; if the application takes ids from it, \
+                     nextval), and no copied column without a default of its own bears its \
+                     name (<table>_<column>_seq): the run leaves it where it is; if the application takes ids from it, \
                      set it past them after the load (SELECT setval('{}', max(<column>)) \
                      FROM <table>, for the column it fills)",
                     seq.replace('\'', "''")
@@ -679,6 +717,11 @@ const BOOKKEEPING_TABLES: &[&str] = &[
     "goose_db_version",
     "schema_version",
     "dbversion",
+    "migrations_typeorm",
+    "mikro_orm_migrations",
+    "seaql_migrations",
+    "__diesel_schema_migrations",
+    "kysely_migration",
 ];
 
 /// keep-identical on a migration bookkeeping table the target's migrations filled adds
@@ -1781,12 +1824,18 @@ fn report(
         rules_applied,
         verify: None,
         finished_earlier_run: false,
-        sequences_left: if command == "export" {
+        sequence_warnings: if command == "export" {
             Vec::new()
         } else {
             plan.warnings
                 .iter()
-                .filter(|w| w.kind == crate::plan::ProblemKind::UnlinkedSequence)
+                .filter(|w| {
+                    matches!(
+                        w.kind,
+                        crate::plan::ProblemKind::UnlinkedSequence
+                            | crate::plan::ProblemKind::SequenceAtBound
+                    )
+                })
                 .map(|w| w.message.clone())
                 .collect()
         },
@@ -2133,8 +2182,16 @@ pub async fn run(settings: &Settings, cancel: Cancel, opts: LoadOptions<'_>) -> 
             return Ok(());
         }
         forget_loaded(&wd)?;
-        for t in &plan.tables {
-            let dir = wd.table_dir(&t.dir);
+        // With the files of tables the plan no longer copies: starting over, they are
+        // an earlier plan's (the attack: the run after a fresh one refused them again).
+        let gone = tables_no_longer_copied(&plan, &wd, settings)?;
+        let dirs = plan
+            .tables
+            .iter()
+            .map(|t| t.dir.clone())
+            .chain(gone.into_iter().map(|(dir, _)| dir));
+        for d in dirs {
+            let dir = wd.table_dir(&d);
             if dir.exists() {
                 std::fs::remove_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
             }
@@ -3046,55 +3103,72 @@ async fn exports_match_the_source(settings: &Settings, plan: &Plan, wd: &WorkDir
     )))
 }
 
-/// Files in `wd` of a table this plan does not copy (its target table is gone, say): they
-/// were exported under a plan that copied it, and loading the rest would leave its rows
-/// behind with exit 0 (the attack: `import` after a target table was dropped; verify
-/// `full` said equal). A table `run.exclude` leaves out now is the operator's choice.
+/// Table directories in `wd` whose files hold a source table this plan does not copy
+/// (its target table is gone, say), and that `run.exclude` does not leave out on purpose.
+/// A directory whose table the plan copies from another directory (a backup copy, a
+/// target renamed) is not one: its files are not what the plan would load.
+fn tables_no_longer_copied(
+    plan: &Plan,
+    wd: &WorkDir,
+    settings: &Settings,
+) -> Result<Vec<(String, Manifest)>> {
+    let root = wd.root();
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(root).map_err(|e| Error::io(root, e))? {
+        let entry = entry.map_err(|e| Error::io(root, e))?;
+        let dir = entry.file_name().to_string_lossy().into_owned();
+        if !entry.path().is_dir() || plan.tables.iter().any(|t| t.dir == dir) {
+            continue;
+        }
+        let Some(m) = Manifest::read(&wd.manifest_path(&dir))? else {
+            continue;
+        };
+        if settings.exclude.contains(&m.source_table)
+            || plan.tables.iter().any(|t| t.source == m.source_table)
+        {
+            continue;
+        }
+        out.push((dir, m));
+    }
+    out.sort_by(|a, b| a.0.cmp(&b.0));
+    Ok(out)
+}
+
+/// Files of a table the plan no longer copies: they were exported under a plan that
+/// copied it, and loading the rest would leave its rows behind with exit 0 (the attack:
+/// `import` after a target table was dropped; verify `full` said equal).
 fn files_of_tables_not_copied(
     plan: &Plan,
     wd: &WorkDir,
     settings: &Settings,
     command: &str,
 ) -> Result<()> {
-    let copied: std::collections::BTreeSet<&str> =
-        plan.tables.iter().map(|t| t.dir.as_str()).collect();
-    let root = wd.root();
-    let mut left = Vec::new();
-    for entry in std::fs::read_dir(root).map_err(|e| Error::io(root, e))? {
-        let entry = entry.map_err(|e| Error::io(root, e))?;
-        let dir = entry.file_name().to_string_lossy().into_owned();
-        if copied.contains(dir.as_str()) || !entry.path().is_dir() {
-            continue;
-        }
-        let Some(m) = Manifest::read(&wd.manifest_path(&dir))? else {
-            continue;
-        };
-        if settings.exclude.contains(&m.source_table) {
-            continue;
-        }
-        let why = plan
-            .skipped
-            .iter()
-            .find(|s| s.table == m.source_table)
-            .map_or_else(
-                || "not in the source any more".to_string(),
-                |s| s.reason.clone(),
-            );
-        left.push(format!(
-            "`{}` ({} rows exported; {why})",
-            m.source_table,
-            m.rows()
-        ));
-    }
+    let left: Vec<String> = tables_no_longer_copied(plan, wd, settings)?
+        .into_iter()
+        .map(|(dir, m)| {
+            let why = plan
+                .skipped
+                .iter()
+                .find(|s| s.table == m.source_table)
+                .map_or_else(
+                    || "not in the source any more".to_string(),
+                    |s| s.reason.clone(),
+                );
+            format!(
+                "`{}` ({} rows exported, in {dir}; {why})",
+                m.source_table,
+                m.rows()
+            )
+        })
+        .collect();
     if left.is_empty() {
         return Ok(());
     }
-    left.sort();
     Err(Error::refused(format!(
         "the files in {} hold {} {}, which this plan does not copy: they were exported when \
          it did. Create the target table, or leave the table out (run.exclude) to {command} \
          without it{}; nothing was changed in the target",
-        root.display(),
+        wd.root().display(),
         if left.len() == 1 { "table" } else { "tables" },
         left.join(", "),
         if command == "run" {

@@ -253,10 +253,11 @@ pub struct RunReport {
     /// did the rest (indexes and FKs back, ANALYZE, sequences).
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub finished_earlier_run: bool,
-    /// Sequences linked to no column that the run left where they are: the application
-    /// may take ids from them (Roundup trial: exit 0, and no new user could be added).
+    /// Sequences the application may not be able to draw from after the run: linked to
+    /// no column and left where they are (Roundup trial: exit 0, and no new user could
+    /// be added), or set at their bound by the source's AUTO_INCREMENT counter (ejabberd).
     #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub sequences_left: Vec<String>,
+    pub sequence_warnings: Vec<String>,
 }
 
 impl RunReport {
@@ -300,7 +301,7 @@ impl RunReport {
                 r.rule, r.changed_values, r.table, r.column
             );
         }
-        for w in &self.sequences_left {
+        for w in &self.sequence_warnings {
             let _ = writeln!(s, "  warning: {w}");
         }
         // A rate over rows an earlier run loaded would only flatter this one.

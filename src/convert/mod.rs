@@ -730,6 +730,13 @@ impl Converter {
                     _ => return unexpected(v),
                 };
                 let f = d as f32;
+                // Beyond real's range is out of range, as Postgres says (the attack).
+                if d.is_finite() && d.abs() > f64::from(f32::MAX) {
+                    return err(
+                        ProblemClass::OutOfRange,
+                        format!("{d:e} is out of range for real"),
+                    );
+                }
                 if !d.is_finite() || f64::from(f) != d {
                     return err(
                         ProblemClass::PrecisionLoss,
@@ -743,15 +750,21 @@ impl Converter {
                 let digits = b.strip_prefix(b"-").unwrap_or(b);
                 let plain = !digits.is_empty()
                     && digits.iter().all(u8::is_ascii_digit)
-                    && (digits[0] != b'0' || b == b"0")
-                    && digits.len() <= 39;
+                    && (digits[0] != b'0' || b == b"0");
+                if !plain {
+                    return err(
+                        ProblemClass::NotAnInteger,
+                        format!("not an integer in plain decimal form for {target}"),
+                    );
+                }
+                // Plain digits beyond i128 are beyond every target too (the attack: 40
+                // digits were called "not an integer").
                 let n = std::str::from_utf8(b)
                     .ok()
-                    .filter(|_| plain)
                     .and_then(|t| t.parse::<i128>().ok())
                     .ok_or_else(|| ConvertError {
-                        class: ProblemClass::NotAnInteger,
-                        message: format!("not an integer in plain decimal form for {target}")
+                        class: ProblemClass::OutOfRange,
+                        message: format!("{} digits are out of range for {target}", digits.len())
                             .into(),
                     })?;
                 if n < *min || n > *max {

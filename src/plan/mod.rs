@@ -95,6 +95,9 @@ pub enum ProblemKind {
     /// Warning: truncate replaces the rows the target's migrations wrote in their
     /// bookkeeping table with the source's.
     BookkeepingReplaced,
+    /// Warning: the source's AUTO_INCREMENT counter is past the bound of the sequence
+    /// the run sets from it.
+    SequenceAtBound,
     /// Warning: a set that defines '' as a member goes into an array: a value holding
     /// only that member reads as the empty set does.
     SetEmptyMember,
@@ -1601,7 +1604,7 @@ fn plan_table(
             table: st.name.clone(),
             column: None,
             message: format!(
-                "{}: no primary key or unique NOT NULL key: rows are ordered by all columns and an interrupted export of this table restarts it",
+                "{}: no primary key or unique NOT NULL key: rows are read in the order of all their columns (the server sorts the whole table for each read)",
                 st.name
             ),
         });

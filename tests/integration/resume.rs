@@ -350,12 +350,18 @@ fn files_of_a_table_the_plan_no_longer_copies_are_refused() {
     env.my2pg(&["export"]).assert_ok();
     env.pg_exec("DROP TABLE child");
     let refusal = format!(
-        "error: refused: the files in {} hold table `child` (1 rows exported; no table of \
-         that name in target schema \"public\"), which this plan does not copy: they were \
-         exported when it did. Create the target table, or leave the table out (run.exclude) \
-         to import without it; nothing was changed in the target",
+        "error: refused: the files in {} hold table `child` (1 rows exported, in child; no \
+         table of that name in target schema \"public\"), which this plan does not copy: they \
+         were exported when it did. Create the target table, or leave the table out \
+         (run.exclude) to import without it; nothing was changed in the target",
         env.workdir.display()
     );
+    // A copy of a copied table's directory (an operator's backup) is not such a table.
+    let copy = env.workdir.join("big.bak");
+    std::fs::create_dir(&copy).expect("backup directory");
+    for f in ["manifest.json", "000001.csv"] {
+        std::fs::copy(env.workdir.join("big").join(f), copy.join(f)).expect("copy a file");
+    }
     env.my2pg(&["import"])
         .assert_exit(2)
         .assert_stderr_contains(&refusal);
@@ -378,4 +384,15 @@ fn files_of_a_table_the_plan_no_longer_copies_are_refused() {
     env.write_config("[run]\nexclude = [\"child\"]\n");
     env.my2pg(&["import"]).assert_ok();
     assert_eq!(env.pg_count("big"), 2);
+    // `run --fresh` starts over without them, so the next run does not refuse them again
+    // (the attack); the operator's copy stays.
+    env.write_config("");
+    env.my2pg(&["run", "--fresh", "--yes"]).assert_ok();
+    assert!(
+        !env.workdir.join("child").exists(),
+        "child's files are gone"
+    );
+    assert!(copy.join("manifest.json").exists(), "the backup copy stays");
+    env.my2pg(&["run"]).assert_ok();
+    env.my2pg(&["verify", "--level", "load"]).assert_ok();
 }

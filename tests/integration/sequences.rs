@@ -265,8 +265,8 @@ fn sequences_linked_to_no_column_are_moved_by_their_serial_name() {
             (
                 "unlinked_sequence".into(),
                 "sequence public.invoice_numbers is linked to no column (no identity, OWNED BY \
-                 or DEFAULT nextval) and its name (<table>_<column>_seq) points to no copied \
-                 column: the run leaves it where it is; if the application takes ids from it, \
+                 or DEFAULT nextval), and no copied column without a default of its own \
+                 bears its name (<table>_<column>_seq): the run leaves it where it is; if the application takes ids from it, \
                  set it past them after the load (SELECT setval('public.invoice_numbers', \
                  max(<column>)) FROM <table>, for the column it fills)"
                     .into()
@@ -274,8 +274,8 @@ fn sequences_linked_to_no_column_are_moved_by_their_serial_name() {
             (
                 "unlinked_sequence".into(),
                 "sequence public.with_default_id_seq is linked to no column (no identity, OWNED \
-                 BY or DEFAULT nextval) and its name (<table>_<column>_seq) points to no copied \
-                 column: the run leaves it where it is; if the application takes ids from it, \
+                 BY or DEFAULT nextval), and no copied column without a default of its own \
+                 bears its name (<table>_<column>_seq): the run leaves it where it is; if the application takes ids from it, \
                  set it past them after the load (SELECT setval('public.with_default_id_seq', \
                  max(<column>)) FROM <table>, for the column it fills)"
                     .into()
@@ -301,7 +301,7 @@ fn sequences_linked_to_no_column_are_moved_by_their_serial_name() {
     out.assert_stderr_contains(&format!("  warning: unlinked_sequence: {}", unlinked[0]));
     let out = env.my2pg(&["run", "--json"]);
     out.assert_ok();
-    assert_eq!(out.json()["sequences_left"], serde_json::json!(unlinked));
+    assert_eq!(out.json()["sequence_warnings"], serde_json::json!(unlinked));
     out.assert_stderr_contains(&format!("  warning: {}", unlinked[1]));
     let next = |s: &str| env.pg_value(&format!("SELECT nextval('{s}')::text"));
     // ab_user: past the AUTO_INCREMENT counter (4), not only the loaded maximum (2).
@@ -450,5 +450,66 @@ fn a_shortened_serial_name_is_matched_as_postgres_shortens_it() {
             "q".repeat(56)
         )),
         Some("81".into())
+    );
+}
+
+/// ejabberd keeps `archive.id` as bigint unsigned AUTO_INCREMENT in MySQL and serial in
+/// Postgres: a counter past 2^31 - 1 with every loaded id below it sets the sequence at
+/// its bound, so the application's next insert fails, after exit 0 and a clean check (the
+/// trial). plan and check warn before the cut-over, the run report says it again.
+#[test]
+fn an_auto_increment_counter_past_the_sequence_bound_is_foreseen() {
+    let env = TestEnv::new("seq_counter_bound");
+    env.mysql_exec(
+        "CREATE TABLE archive (id bigint unsigned NOT NULL AUTO_INCREMENT PRIMARY KEY, \
+           txt text) AUTO_INCREMENT = 2147483652; \
+         INSERT INTO archive VALUES (1, 'a'), (2, 'b')",
+    );
+    env.pg_exec("CREATE TABLE archive (id serial PRIMARY KEY, txt text)");
+    env.write_config("");
+    let warning = "sequence public.archive_id_seq of \"public\".\"archive\".\"id\" ends at \
+                   2147483647, and the source's AUTO_INCREMENT counter is 2147483652: the run \
+                   sets the sequence at its bound, so the application's next insert fails \
+                   (nextval: reached maximum value). Widen the column and its sequence in the \
+                   target (ALTER TABLE ... TYPE bigint; ALTER SEQUENCE public.archive_id_seq \
+                   AS bigint MAXVALUE 9223372036854775807), or lower the counter in the source \
+                   (ALTER TABLE ... AUTO_INCREMENT = <max id + 1>)";
+    let out = env.my2pg(&["plan", "--json"]);
+    out.assert_ok();
+    assert!(
+        crate::common::field_pairs(&out.json(), "warnings", "kind", "message")
+            .contains(&("sequence_at_bound".to_string(), warning.to_string())),
+        "{}",
+        out.json()["warnings"]
+    );
+    let out = env.my2pg(&["check", "--json"]);
+    out.assert_ok();
+    assert_eq!(
+        crate::common::field_pairs(&out.json(), "warnings", "class", "message"),
+        vec![("sequence_at_bound".to_string(), warning.to_string())]
+    );
+    let out = env.my2pg(&["run", "--json"]);
+    out.assert_ok();
+    assert_eq!(
+        out.json()["sequence_warnings"],
+        serde_json::json!([warning])
+    );
+    out.assert_stderr_contains(&format!("  warning: {warning}"));
+    assert_eq!(
+        env.pg_value("SELECT last_value::text FROM archive_id_seq")
+            .as_deref(),
+        Some("2147483647")
+    );
+    // As the warning says: widened, the sequence goes on past the counter (the rewrite
+    // counts as rows written since the load: emptied first).
+    env.pg_exec(
+        "TRUNCATE archive; ALTER TABLE archive ALTER COLUMN id TYPE bigint; \
+         ALTER SEQUENCE archive_id_seq AS bigint MAXVALUE 9223372036854775807",
+    );
+    env.my2pg(&["run", "--fresh", "--yes"]).assert_ok();
+    assert_eq!(
+        env.pg_value("SELECT nextval('archive_id_seq')::text")
+            .as_deref(),
+        Some("2147483652")
     );
 }
