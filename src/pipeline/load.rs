@@ -263,7 +263,7 @@ async fn merge_staged(
     let key_text: Vec<String> = t
         .target_key
         .iter()
-        .map(|k| format!("coalesce(t.{}::text, 'NULL')", PgIdent(k.clone())))
+        .map(|k| format!("t.{}::text", PgIdent(k.clone())))
         .collect();
     // Which columns differ, named in the error (string literals: names may hold quotes).
     let which: Vec<String> = t
@@ -274,7 +274,7 @@ async fn merge_staged(
         .collect();
     // Arrays, not concat_ws: a function takes at most 100 arguments, a table more columns.
     let sql = format!(
-        "SELECT array_to_string(ARRAY[{}]::text[], ', '), \
+        "SELECT ARRAY[{}]::text[], \
                 array_to_string(ARRAY[{}]::text[], ', ') \
          FROM my2pg_stage s JOIN {} t ON {} WHERE {} LIMIT 1",
         key_text.join(", "),
@@ -296,7 +296,16 @@ async fn merge_staged(
         .await
         .map_err(|e| load_error(t, c, pg_reason(&e)))?
     {
-        let key: String = row.get(0);
+        // Each value as verify shows it (ejabberd trial: an empty one read `(a, )`).
+        let key: Vec<Option<String>> = row.get(0);
+        let key = key
+            .iter()
+            .map(|v| {
+                v.as_deref()
+                    .map_or_else(|| "NULL".to_string(), crate::verify::scan::key_value_text)
+            })
+            .collect::<Vec<_>>()
+            .join(", ");
         let columns: String = row.get(1);
         // The file may hold a value fixed in the source since (Kamailio trial: the
         // advice alone would have loaded the stale one).

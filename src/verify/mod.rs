@@ -13,7 +13,7 @@
 mod canon;
 mod csv;
 mod pgbin;
-mod scan;
+pub(crate) mod scan;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;

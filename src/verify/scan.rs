@@ -333,27 +333,32 @@ fn key_text(layout: &Layout, buf: &[u8], enc: &[(usize, usize)]) -> String {
                 }),
                 _ => None,
             };
-            let v = float.as_deref().unwrap_or(v);
-            // Long enough to copy a hash or token key (an 86-character JWT signature).
-            let short: String = v.chars().take(200).collect();
-            let cut = short.len() < v.len();
-            // Quoted (with escapes) when it could be misread: empty, the word NULL, edge
-            // spaces, separators, quotes, control characters (a newline would break the line).
-            let ambiguous = v.is_empty()
-                || v == "NULL"
-                || v.starts_with(' ')
-                || v.ends_with(' ')
-                || v.chars()
-                    .any(|c| matches!(c, ',' | '(' | ')' | '"' | '=') || c.is_control());
-            match (ambiguous, cut) {
-                (true, true) => format!("{short:?}…"),
-                (true, false) => format!("{short:?}"),
-                (false, true) => format!("{short}…"),
-                (false, false) => short,
-            }
+            key_value_text(float.as_deref().unwrap_or(v))
         })
         .collect();
     format!("({})=({})", names.join(", "), values.join(", "))
+}
+
+/// One key value as reports show it: unquoted like Postgres' key messages unless it could
+/// be misread, cut at 200 characters.
+pub fn key_value_text(v: &str) -> String {
+    // Long enough to copy a hash or token key (an 86-character JWT signature).
+    let short: String = v.chars().take(200).collect();
+    let cut = short.len() < v.len();
+    // Quoted (with escapes) when it could be misread: empty, the word NULL, edge
+    // spaces, separators, quotes, control characters (a newline would break the line).
+    let ambiguous = v.is_empty()
+        || v == "NULL"
+        || v.starts_with(' ')
+        || v.ends_with(' ')
+        || v.chars()
+            .any(|c| matches!(c, ',' | '(' | ')' | '"' | '=') || c.is_control());
+    match (ambiguous, cut) {
+        (true, true) => format!("{short:?}…"),
+        (true, false) => format!("{short:?}"),
+        (false, true) => format!("{short}…"),
+        (false, false) => short,
+    }
 }
 
 /// Feeds batches to the pool, a bounded number at a time, and gathers the results.

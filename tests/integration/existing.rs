@@ -1438,3 +1438,27 @@ fn keep_identical_on_a_bookkeeping_table_is_warned_about() {
     out.assert_ok();
     assert_eq!(replaced(&out), vec![]);
 }
+
+/// A keep-identical mismatch shows the key as verify does: an empty value quoted, a NULL
+/// as NULL (ejabberd trial: `(server_host, username)=(example.org, )`).
+#[test]
+fn a_keep_identical_mismatch_shows_key_values_as_verify_does() {
+    let env = TestEnv::new("ex_keep_key_text");
+    env.mysql_exec(
+        "CREATE TABLE users (server_host varchar(20) NOT NULL, username varchar(20) NOT NULL, \
+           n int NOT NULL, PRIMARY KEY (server_host, username)); \
+         INSERT INTO users VALUES ('example.org', '', 1)",
+    );
+    env.pg_exec(
+        "CREATE TABLE users (server_host text NOT NULL, username text NOT NULL, \
+           n integer NOT NULL, PRIMARY KEY (server_host, username)); \
+         INSERT INTO users VALUES ('example.org', '', 2)",
+    );
+    let cfg = env.write_config("[run]\nexisting_rows = \"keep-identical\"\n");
+    run(&env, &cfg, &["run"])
+        .assert_exit(1)
+        .assert_stderr_contains(
+            "existing_rows = \"keep-identical\": the target row with key (server_host, \
+             username)=(example.org, \"\") differs from the source row in column(s) n",
+        );
+}
