@@ -1292,7 +1292,12 @@ async fn sets_holding_only_their_empty_member(
         ) else {
             continue;
         };
-        let cond = format!("{c} = '' AND {c} + 0 <> 0", c = MyIdent(column.to_string()));
+        // As many members in the text as bits in the mask: MariaDB leaves a leading ''
+        // member out of the text (the attack: `'',a` read `a`). Labels hold no comma.
+        let cond = format!(
+            "BIT_COUNT({c} + 0) <> IF({c} = '', 0, LENGTH({c}) - LENGTH(REPLACE({c}, ',', '')) + 1)",
+            c = MyIdent(column.to_string())
+        );
         let n: u64 = conn
             .query_first(format!(
                 "SELECT COUNT(*) FROM {} WHERE {cond}",
@@ -1312,9 +1317,10 @@ async fn sets_holding_only_their_empty_member(
             sample_keys: sample_keys_where(conn, t, &cond).await?,
             handled_by_policy: false,
             message: format!(
-                "{n} value(s) of {}.{column} hold only the set's '' member, which MySQL shows as \
-                 '', as the empty set, so they would load as {{}}: fix them in the source (give \
-                 the member a name), or make the target column text",
+                "{n} value(s) of {}.{column} hold the set's '' member where MySQL's text of them \
+                 does not show it (alone it reads as '', as the empty set), so they would load \
+                 without it: fix them in the source (give the member a name), or make the \
+                 target column text",
                 t.source
             ),
         });

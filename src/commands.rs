@@ -383,24 +383,48 @@ async fn sequence_warnings(
             .await
             .map_err(|e| Error::pg(format!("read the bounds of sequence {seq}"), &e))?;
         let Some(row) = row else { continue };
-        let (max, increment): (i64, i64) = (row.get(0), row.get(1));
-        if increment > 0 && next.saturating_sub(1) >= max.max(0) as u64 {
-            out.push(Problem {
-                kind: ProblemKind::SequenceAtBound,
-                table: t.source.clone(),
-                column: Some(col.clone()),
-                message: format!(
-                    "sequence {seq} of {}.{} ends at {max}, and the source's AUTO_INCREMENT \
-                     counter is {next}: the run sets the sequence at its bound, so the \
-                     application's next insert fails (nextval: reached maximum value). Widen \
-                     the column and its sequence in the target (ALTER TABLE ... TYPE bigint; \
-                     ALTER SEQUENCE {seq} AS bigint MAXVALUE 9223372036854775807), or lower the \
-                     counter in the source (ALTER TABLE ... AUTO_INCREMENT = <max id + 1>)",
-                    t.target,
-                    crate::ident::PgIdent(col.clone())
-                ),
-            });
+        let (seq_max, increment): (i64, i64) = (row.get(0), row.get(1));
+        // The column's own type bounds it too (the attack: a bigint sequence feeding a
+        // smallint column was moved to 40000, and the next insert was out of range).
+        let column = t.columns.iter().find(|c| &c.target == col);
+        let (col_max, col_type) = match column.map(|c| c.target_base.as_str()) {
+            Some("int2") => (i64::from(i16::MAX), "smallint"),
+            Some("int4") => (i64::from(i32::MAX), "integer"),
+            _ => (i64::MAX, ""),
+        };
+        let max = seq_max.min(col_max);
+        if increment <= 0 || next.saturating_sub(1) < max.max(0) as u64 {
+            continue;
         }
+        let q = crate::ident::PgIdent(col.clone());
+        let past = if col_max < seq_max {
+            format!(
+                "column {}.{q} ({col_type}) holds at most {col_max}",
+                t.target
+            )
+        } else {
+            format!("sequence {seq} of {}.{q} ends at {seq_max}", t.target)
+        };
+        // Both already bigint: only the counter can change.
+        let widen = if max == i64::MAX {
+            String::new()
+        } else {
+            format!(
+                "widen the column and its sequence in the target (ALTER TABLE ... TYPE \
+                 bigint; ALTER SEQUENCE {seq} AS bigint MAXVALUE 9223372036854775807), or "
+            )
+        };
+        out.push(Problem {
+            kind: ProblemKind::SequenceAtBound,
+            table: t.source.clone(),
+            column: Some(col.clone()),
+            message: format!(
+                "the source's AUTO_INCREMENT counter is {next}, and {past}: the run moves \
+                 the sequence to the counter or to its bound, so the application's next \
+                 insert fails. Before the cut-over, {widen}lower the counter in the source \
+                 (ALTER TABLE ... AUTO_INCREMENT = <max id + 1>)"
+            ),
+        });
     }
     for seq in catalog::postgres::unlinked_sequences(client, schema).await? {
         let user = plan.tables.iter().find_map(|t| {
@@ -2184,12 +2208,22 @@ pub async fn run(settings: &Settings, cancel: Cancel, opts: LoadOptions<'_>) -> 
         forget_loaded(&wd)?;
         // With the files of tables the plan no longer copies: starting over, they are
         // an earlier plan's (the attack: the run after a fresh one refused them again).
-        let gone = tables_no_longer_copied(&plan, &wd, settings)?;
-        let dirs = plan
-            .tables
-            .iter()
-            .map(|t| t.dir.clone())
-            .chain(gone.into_iter().map(|(dir, _)| dir));
+        // Only the directories my2pg writes to; said, as they go (the attack: a dropped
+        // table's directory went without a word).
+        let gone: Vec<String> = tables_no_longer_copied(&plan, &wd, settings)?
+            .into_iter()
+            .filter(|(dir, m)| own_table_dir(dir, m))
+            .map(|(dir, m)| {
+                tracing::info!(
+                    "--fresh: removing {}: the files of table `{}`, which this plan no longer \
+                     copies",
+                    wd.table_dir(&dir).display(),
+                    m.source_table
+                );
+                dir
+            })
+            .collect();
+        let dirs = plan.tables.iter().map(|t| t.dir.clone()).chain(gone);
         for d in dirs {
             let dir = wd.table_dir(&d);
             if dir.exists() {
@@ -3134,6 +3168,13 @@ fn tables_no_longer_copied(
     Ok(out)
 }
 
+/// The directory my2pg itself writes a table's files to (a copy elsewhere is an
+/// operator's, which `--fresh` leaves alone).
+fn own_table_dir(dir: &str, m: &Manifest) -> bool {
+    dir == crate::plan::dir_name(&m.target_table)
+        || dir == crate::plan::hashed_dir_name(&m.target_table)
+}
+
 /// Files of a table the plan no longer copies: they were exported under a plan that
 /// copied it, and loading the rest would leave its rows behind with exit 0 (the attack:
 /// `import` after a target table was dropped; verify `full` said equal).
@@ -3166,8 +3207,8 @@ fn files_of_tables_not_copied(
     }
     Err(Error::refused(format!(
         "the files in {} hold {} {}, which this plan does not copy: they were exported when \
-         it did. Create the target table, or leave the table out (run.exclude) to {command} \
-         without it{}; nothing was changed in the target",
+         it did. Create the target table, remove the directory, or leave the table out \
+         (run.exclude) to {command} without it{}; nothing was changed in the target",
         wd.root().display(),
         if left.len() == 1 { "table" } else { "tables" },
         left.join(", "),

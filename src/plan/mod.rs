@@ -685,7 +685,7 @@ pub fn dir_name(table: &str) -> String {
 }
 
 /// A sanitized form of the name plus a hash of the exact name.
-fn hashed_dir_name(table: &str) -> String {
+pub(crate) fn hashed_dir_name(table: &str) -> String {
     use sha2::{Digest, Sha256};
     let hash = hex::encode(&Sha256::digest(table.as_bytes())[..4]);
     let clean: String = table
@@ -1423,9 +1423,9 @@ fn plan_table(
                 table: st.name.clone(),
                 column: Some(sc.name.clone()),
                 message: format!(
-                    "{}.{}: the set defines '' as a member: a value holding only that member \
-                     reads as '', as the empty set does, and would load as {{}} (the member \
-                     lost); `check` counts such values",
+                    "{}.{}: the set defines '' as a member, which MySQL's text of a value does \
+                     not always show (alone it reads as '', as the empty set does): such values \
+                     would load without it; `check` counts them",
                     st.name, sc.name
                 ),
             });

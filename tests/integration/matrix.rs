@@ -2901,13 +2901,18 @@ fn a_set_holding_only_its_empty_member_is_found_by_check() {
     let env = TestEnv::new("mx_set_empty");
     env.mysql_exec(
         "CREATE TABLE s (id int NOT NULL PRIMARY KEY, st set('NULL','a','') NULL); \
-         INSERT INTO s VALUES (1, ''), (2, 'NULL,'), (3, 'a'), (4, NULL)",
+         INSERT INTO s VALUES (1, ''), (2, 'NULL,'), (3, 'a'), (4, NULL); \
+         CREATE TABLE f (id int NOT NULL PRIMARY KEY, st set('','a','b') NULL); \
+         INSERT INTO f VALUES (1, 'a,b'), (2, 0)",
     );
-    env.pg_exec("CREATE TABLE s (id integer PRIMARY KEY, st text[])");
+    env.pg_exec(
+        "CREATE TABLE s (id integer PRIMARY KEY, st text[]); \
+         CREATE TABLE f (id integer PRIMARY KEY, st text[])",
+    );
     config(&env, "");
-    let warning = "s.st: the set defines '' as a member: a value holding only that member \
-                   reads as '', as the empty set does, and would load as {} (the member \
-                   lost); `check` counts such values";
+    let warning = "s.st: the set defines '' as a member, which MySQL's text of a value does \
+                   not always show (alone it reads as '', as the empty set does): such values \
+                   would load without it; `check` counts them";
     let out = env.my2pg(&["plan", "--json"]);
     out.assert_ok();
     assert!(
@@ -2918,17 +2923,25 @@ fn a_set_holding_only_its_empty_member_is_found_by_check() {
     );
     // Only the empty set so far: nothing is lost.
     env.my2pg(&["check"]).assert_ok();
-    // Bit 4 is the '' member alone.
-    env.mysql_exec("INSERT INTO s VALUES (5, 4)");
+    // Bit 4 is the '' member alone; in f, a leading '' member is left out of the text
+    // (`'',a` reads `a`: the attack).
+    env.mysql_exec("INSERT INTO s VALUES (5, 4); INSERT INTO f VALUES (3, 3), (4, 1)");
     let out = env.my2pg(&["check", "--json"]);
     out.assert_exit(1);
+    let finding = |table: &str, n: u64, keys: &[&str]| {
+        serde_json::json!({"table": table, "column": "st", "class": "set_empty_member",
+            "count": n, "sample_keys": keys, "handled_by_policy": false,
+            "message": format!("{n} value(s) of {table}.st hold the set's '' member where \
+                MySQL's text of them does not show it (alone it reads as '', as the empty \
+                set), so they would load without it: fix them in the source (give the member \
+                a name), or make the target column text")})
+    };
     assert_eq!(
         out.json()["findings"],
-        serde_json::json!([{"table": "s", "column": "st", "class": "set_empty_member",
-            "count": 1, "sample_keys": ["(id)=(5)"], "handled_by_policy": false,
-            "message": "1 value(s) of s.st hold only the set's '' member, which MySQL shows as \
-                '', as the empty set, so they would load as {}: fix them in the source (give \
-                the member a name), or make the target column text"}])
+        serde_json::json!([
+            finding("f", 2, &["(id)=(3)", "(id)=(4)"]),
+            finding("s", 1, &["(id)=(5)"])
+        ])
     );
     env.my2pg(&["run"]).assert_ok();
     assert_eq!(

@@ -352,8 +352,8 @@ fn files_of_a_table_the_plan_no_longer_copies_are_refused() {
     let refusal = format!(
         "error: refused: the files in {} hold table `child` (1 rows exported, in child; no \
          table of that name in target schema \"public\"), which this plan does not copy: they \
-         were exported when it did. Create the target table, or leave the table out \
-         (run.exclude) to import without it; nothing was changed in the target",
+         were exported when it did. Create the target table, remove the directory, or leave \
+         the table out (run.exclude) to import without it; nothing was changed in the target",
         env.workdir.display()
     );
     // A copy of a copied table's directory (an operator's backup) is not such a table.
@@ -387,7 +387,12 @@ fn files_of_a_table_the_plan_no_longer_copies_are_refused() {
     // `run --fresh` starts over without them, so the next run does not refuse them again
     // (the attack); the operator's copy stays.
     env.write_config("");
-    env.my2pg(&["run", "--fresh", "--yes"]).assert_ok();
+    env.my2pg(&["run", "--fresh", "--yes"])
+        .assert_ok()
+        .assert_stderr_contains(&format!(
+            "--fresh: removing {}: the files of table `child`, which this plan no longer copies",
+            env.workdir.join("child").display()
+        ));
     assert!(
         !env.workdir.join("child").exists(),
         "child's files are gone"
