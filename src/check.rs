@@ -1330,9 +1330,6 @@ async fn sets_holding_only_their_empty_member(
 
 /// Up to SAMPLES keys of the rows of `t` where `cond` holds, formatted `(k)=(v)`.
 async fn sample_keys_where(conn: &mut Conn, t: &TablePlan, cond: &str) -> Result<Vec<String>> {
-    if t.ordered_by_all {
-        return Ok(vec!["(none: table has no key)".to_string()]);
-    }
     let keys: Vec<String> = t
         .key
         .iter()

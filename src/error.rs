@@ -40,13 +40,12 @@ pub enum ErrorKind {
         reason: String,
     },
 
-    #[error(
-        "table `{table}`, column `{column}`, primary key {pk}: cannot convert {excerpt}: {reason}"
-    )]
+    #[error("table `{table}`, column `{column}`, {row}: cannot convert {excerpt}: {reason}")]
     Convert {
         table: String,
         column: String,
-        pk: String,
+        /// The row named by its key: `primary key (id)=(5)` (see `transform::name_row`).
+        row: String,
         excerpt: String,
         reason: String,
     },

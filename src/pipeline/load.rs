@@ -432,7 +432,7 @@ fn encode_error(t: &TablePlan, c: &ChunkReady, e: EncodeError) -> Error {
     }
     msg.push_str(&e.message);
     if let Some(key) = key_at(t, &c.path, e.record, true) {
-        msg.push_str(&format!("; row with primary key {key}"));
+        msg.push_str(&row_named(t, &key));
     }
     msg.push_str(" (binary COPY; `load_format = \"csv\"` sends the file as it is)");
     load_error(t, c, earlier_export_hint(c, msg))
@@ -471,7 +471,7 @@ fn copy_error(t: &TablePlan, c: &ChunkReady, e: &tokio_postgres::Error, binary: 
         .and_then(|n| n.trim().parse::<u64>().ok());
     if let Some(line) = line {
         if let Some(key) = key_at(t, &c.path, line, binary) {
-            msg.push_str(&format!("; row with primary key {key}"));
+            msg.push_str(&row_named(t, &key));
         }
     }
     if e.code() == Some(&tokio_postgres::error::SqlState::UNIQUE_VIOLATION) {
@@ -496,7 +496,7 @@ fn copy_error(t: &TablePlan, c: &ChunkReady, e: &tokio_postgres::Error, binary: 
 /// or with `by_record` the `line`-th record (binary COPY counts tuples), and formats its
 /// key fields.
 fn key_at(t: &TablePlan, path: &std::path::Path, line: u64, by_record: bool) -> Option<String> {
-    if t.ordered_by_all || t.key_positions.iter().any(|&p| p >= t.columns.len()) {
+    if t.key_positions.iter().any(|&p| p >= t.columns.len()) {
         return None;
     }
     let data = std::fs::read(path).ok()?;
@@ -525,6 +525,15 @@ fn key_at(t: &TablePlan, path: &std::path::Path, line: u64, by_record: bool) -> 
         }
     }
     None
+}
+
+/// `; row with primary key (id)=(5)`, or `; row (a, b)=(1, 2)` in a table with no key.
+fn row_named(t: &TablePlan, key: &str) -> String {
+    if t.ordered_by_all {
+        format!("; row {key}")
+    } else {
+        format!("; row with {} {key}", t.key_label())
+    }
 }
 
 fn format_fields(t: &TablePlan, record: &[u8]) -> String {

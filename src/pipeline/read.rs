@@ -253,7 +253,9 @@ pub async fn read_table(
     if seg.exact && (Some(total) != seg.limit_rows || (sentinel && !sentinel_ok)) {
         let n = seg.limit_rows.unwrap_or_default();
         let last = seg.first_chunk as u64 + n.div_ceil(chunk_rows.max(1)) - 1;
-        return Err(Error::workdir(format!(
+        // A refusal of the state found, like run's count check (exit 2, nothing loaded
+        // from the range).
+        return Err(Error::refused(format!(
             "table `{}` changed in the source since its earlier export: the key range of chunk{} {} \
              no longer holds the same {} rows; export it again from scratch (run --fresh, or remove its directory)",
             t.source,

@@ -84,7 +84,7 @@ pub fn encode_rows(t: &TablePlan, rows: &[Row]) -> Result<Encoded> {
             return Err(ErrorKind::Convert {
                 table: t.source.clone(),
                 column: col.source.clone(),
-                pk: format_key(t, row),
+                row: name_row(t, row),
                 // MariaDB sent NULL in its place: "cannot convert NULL" would mislead.
                 excerpt: if class == ProblemClass::OverMaxAllowedPacket {
                     "its stored value".into()
@@ -125,7 +125,7 @@ pub fn encode_rows(t: &TablePlan, rows: &[Row]) -> Result<Encoded> {
                     .map_err(|e| ErrorKind::Convert {
                         table: t.source.clone(),
                         column: col.source.clone(),
-                        pk: format_key(t, row),
+                        row: name_row(t, row),
                         excerpt: excerpt_as(v, &col.source_type),
                         reason: with_binary_hint(col, &e, &value),
                     })?;
@@ -235,7 +235,7 @@ fn null_into_not_null(t: &TablePlan, col: &crate::plan::ColumnPlan, row: &Row) -
     ErrorKind::Convert {
         table: t.source.clone(),
         column: col.source.clone(),
-        pk: format_key(t, row),
+        row: name_row(t, row),
         excerpt: "NULL".into(),
         reason: format!(
             "the target column \"{}\" is NOT NULL (to move it: {}; `my2pg check` counts every \
@@ -247,11 +247,15 @@ fn null_into_not_null(t: &TablePlan, col: &crate::plan::ColumnPlan, row: &Row) -
     .into()
 }
 
-/// `(id)=(42)` or `(a, b)=(1, "x")`, from the row's key columns.
+/// `primary key (id)=(42)`, `unique key (a, b)=(1, "x")`, or for a table with no key
+/// `row (a, b, c)=(...)`: the row as an operator can find it in the source.
+pub fn name_row(t: &TablePlan, row: &Row) -> String {
+    format!("{} {}", t.key_label(), format_key(t, row))
+}
+
+/// `(id)=(42)` or `(a, b)=(1, "x")`, from the row's key columns (every column when the
+/// table has no key).
 pub fn format_key(t: &TablePlan, row: &Row) -> String {
-    if t.ordered_by_all {
-        return "(none: table has no key)".into();
-    }
     let names: Vec<&str> = t.key.iter().map(String::as_str).collect();
     let values: Vec<String> = t
         .key_positions

@@ -353,6 +353,9 @@ pub struct TablePlan {
     pub key_bounds: Vec<KeyBound>,
     /// No usable key: rows are ordered by every column and the table is exported in one go.
     pub ordered_by_all: bool,
+    /// `key` is the source's primary key (else a unique NOT NULL key, or every column):
+    /// messages name a row by what the key is.
+    pub key_is_primary: bool,
     pub wave: usize,
     /// (column, quoted sequence name) to move past the loaded maximum.
     pub sequences: Vec<(String, String)>,
@@ -476,6 +479,7 @@ impl TablePlan {
             key_positions: vec![],
             key_bounds: vec![],
             ordered_by_all: false,
+            key_is_primary: true,
             wave: 0,
             sequences: vec![],
             source_next_id: None,
@@ -492,6 +496,17 @@ impl TablePlan {
 }
 
 impl TablePlan {
+    /// What the key that names a row in messages is.
+    pub fn key_label(&self) -> &'static str {
+        if self.ordered_by_all {
+            "row"
+        } else if self.key_is_primary {
+            "primary key"
+        } else {
+            "unique key"
+        }
+    }
+
     /// The copied target columns, quoted, in CSV field order (the COPY/INSERT column list).
     pub fn quoted_target_columns(&self) -> Vec<String> {
         self.columns
@@ -1594,7 +1609,8 @@ fn plan_table(
         });
     }
     // The read key: primary key, else a unique NOT NULL key, else every column.
-    let (key, ordered_by_all) = if !st.primary_key.is_empty() {
+    let key_is_primary = !st.primary_key.is_empty();
+    let (key, ordered_by_all) = if key_is_primary {
         (st.primary_key.clone(), false)
     } else if let Some(u) = &st.unique_not_null {
         (u.clone(), false)
@@ -1744,6 +1760,7 @@ fn plan_table(
         key_positions,
         key_bounds,
         ordered_by_all,
+        key_is_primary,
         wave: 0,
         sequences,
         source_next_id,

@@ -471,9 +471,9 @@ pub async fn scan_mysql(
                 unreadable_count += 1;
                 if unreadable.len() < 5 {
                     unreadable.push(format!(
-                        "column `{}`, primary key {}: {}",
+                        "column `{}`, {}: {}",
                         t.columns[i].source,
-                        crate::pipeline::transform::format_key(t, &row),
+                        crate::pipeline::transform::name_row(t, &row),
                         crate::pipeline::transform::source_read_reason(t, i, class)
                     ));
                 }

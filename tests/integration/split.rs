@@ -316,9 +316,9 @@ fn resume_of_a_split_export_reads_only_the_missing_chunks() {
     // Chunk 7 holds rows 301-350 in key order: tenant 7, seq 1-50.
     env.mysql_exec("DELETE FROM events WHERE tenant = 7 AND seq = 20");
     let out = my2pg_in(&cfg, &wd, &["export"]);
-    out.assert_exit(1);
+    out.assert_exit(2);
     out.assert_stderr_contains(
-        "work directory: table `events` changed in the source since its earlier export: \
+        "error: refused: table `events` changed in the source since its earlier export: \
          the key range of chunk 7 no longer holds the same 50 rows; export it again from \
          scratch (run --fresh, or remove its directory)",
     );
@@ -356,7 +356,7 @@ fn resume_refuses_a_gap_that_gained_rows_and_leaves_its_last_chunk_unwritten() {
     );
     for round in 1..=2 {
         let out = my2pg_in(&cfg, &wd, &["export"]);
-        out.assert_exit(1);
+        out.assert_exit(2);
         // Chunk 3 may or may not have been written before the run stopped (the writer
         // races the cancellation), so the gap is chunks 3-4 or chunk 4.
         let gap_3_4 = "table `events` changed in the source since its earlier export: the key \

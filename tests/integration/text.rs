@@ -254,6 +254,73 @@ fn text_nul_byte_fails_with_table_column_and_key() {
 }
 
 #[test]
+fn a_bad_value_names_its_row_by_the_key_the_table_has() {
+    // ejabberd: a row read by a unique key was called "primary key"; a table with no key
+    // said "(none: table has no key)", which no operator can find a row by.
+    let env = TestEnv::new("row_names");
+    env.mysql_exec(
+        "CREATE TABLE uk (email varchar(64) NOT NULL, flag tinyint(1) NULL, UNIQUE KEY (email)); \
+         INSERT INTO uk VALUES ('a@x', 1), ('b@x', 2); \
+         CREATE TABLE nk (a int NULL, flag tinyint(1) NULL, s set('','x') NULL); \
+         INSERT INTO nk VALUES (1, 0, 'x'), (2, 2, 1), (NULL, 1, NULL)",
+    );
+    env.pg_exec(
+        "CREATE TABLE uk (email text NOT NULL UNIQUE, flag boolean); \
+         CREATE TABLE nk (a integer, flag boolean, s text[])",
+    );
+    env.write_config("");
+    let out = env.my2pg(&["check", "--json"]);
+    out.assert_exit(1);
+    let samples: Vec<(String, serde_json::Value)> = out.json()["findings"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .map(|f| {
+                    (
+                        format!("{}.{}", f["table"].as_str().unwrap_or("?"), f["class"]),
+                        f["sample_keys"].clone(),
+                    )
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    assert_eq!(
+        samples,
+        vec![
+            (
+                "nk.\"not_boolean\"".to_string(),
+                serde_json::json!(["(a, flag, s)=(2, 2, \"\") value 2"])
+            ),
+            (
+                "uk.\"not_boolean\"".to_string(),
+                serde_json::json!(["(email)=(\"b@x\") value 2"])
+            ),
+            // Found by the set's bit mask: the row is looked up again, by all its columns.
+            (
+                "nk.\"set_empty_member\"".to_string(),
+                serde_json::json!(["(a, flag, s)=(2, 2, \"\")"])
+            ),
+        ],
+        "{}",
+        out.stdout
+    );
+    // One failing table at a time: tables load in parallel, the first error wins.
+    env.mysql_exec("UPDATE nk SET flag = 0 WHERE a = 2");
+    let out = env.my2pg(&["run"]);
+    out.assert_exit(1);
+    out.assert_stderr_contains(
+        "table `uk`, column `flag`, unique key (email)=(\"b@x\"): cannot convert 2: ",
+    );
+    // nk was exported and loaded by that run: --fresh reads it again.
+    env.mysql_exec("UPDATE nk SET flag = 2 WHERE a = 2; UPDATE uk SET flag = 0");
+    let out = env.my2pg(&["run", "--fresh", "--yes"]);
+    out.assert_exit(1);
+    out.assert_stderr_contains(
+        "table `nk`, column `flag`, row (a, flag, s)=(2, 2, \"\"): cannot convert 2: ",
+    );
+}
+
+#[test]
 fn text_generated_nasty_strings_roundtrip() {
     // Deterministic proptest generation (no shrinking: one real round trip).
     use proptest::strategy::{Strategy, ValueTree};
