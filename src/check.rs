@@ -1273,61 +1273,6 @@ async fn utf8_bytes_in_other_charsets(conn: &mut Conn, plan: &Plan) -> Result<Ve
     Ok(out)
 }
 
-/// Values of a set column (into an array) that hold only the set's '' member: MySQL
-/// shows them as '', as the empty set, so they would load as {} (see the plan's
-/// `set_empty_member` warning). `c + 0` is the set's bit mask, 0 only for the empty set.
-async fn sets_holding_only_their_empty_member(
-    conn: &mut Conn,
-    plan: &Plan,
-) -> Result<Vec<CheckFinding>> {
-    let mut out = Vec::new();
-    for w in plan
-        .warnings
-        .iter()
-        .filter(|w| w.kind == crate::plan::ProblemKind::SetEmptyMember)
-    {
-        let (Some(t), Some(column)) = (
-            plan.tables.iter().find(|t| t.source == w.table),
-            w.column.as_deref(),
-        ) else {
-            continue;
-        };
-        // As many members in the text as bits in the mask: MariaDB leaves a leading ''
-        // member out of the text (the attack: `'',a` read `a`). Labels hold no comma.
-        let cond = format!(
-            "BIT_COUNT({c} + 0) <> IF({c} = '', 0, LENGTH({c}) - LENGTH(REPLACE({c}, ',', '')) + 1)",
-            c = MyIdent(column.to_string())
-        );
-        let n: u64 = conn
-            .query_first(format!(
-                "SELECT COUNT(*) FROM {} WHERE {cond}",
-                MyIdent(t.source.clone())
-            ))
-            .await
-            .map_err(|e| Error::mysql(format!("count the sets of `{}`", t.source), e))?
-            .unwrap_or(0);
-        if n == 0 {
-            continue;
-        }
-        out.push(CheckFinding {
-            table: t.source.clone(),
-            column: Some(column.to_string()),
-            class: "set_empty_member".into(),
-            count: n,
-            sample_keys: sample_keys_where(conn, t, &cond).await?,
-            handled_by_policy: false,
-            message: format!(
-                "{n} value(s) of {}.{column} hold the set's '' member where MySQL's text of them \
-                 does not show it (alone it reads as '', as the empty set), so they would load \
-                 without it: fix them in the source (give the member a name), or make the \
-                 target column text",
-                t.source
-            ),
-        });
-    }
-    Ok(out)
-}
-
 /// Up to SAMPLES keys of the rows of `t` where `cond` holds, formatted `(k)=(v)`.
 async fn sample_keys_where(conn: &mut Conn, t: &TablePlan, cond: &str) -> Result<Vec<String>> {
     let keys: Vec<String> = t
@@ -1501,7 +1446,6 @@ pub async fn check(settings: &Settings, cancel: Cancel) -> Result<CheckReport> {
         duplicate_keys(&mut conn, &client, &plan, &settings.schema, &mut not_tested).await?,
     );
     findings.extend(seeded);
-    findings.extend(sets_holding_only_their_empty_member(&mut conn, &plan).await?);
     let mut warnings = utf8_bytes_in_other_charsets(&mut conn, &plan).await?;
     // Said by `plan` only, they were lost among its warnings (Roundup trial: a finished
     // cut-over whose application could not add a user).

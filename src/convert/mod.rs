@@ -1949,25 +1949,80 @@ fn put_uuid_text(out: &mut Vec<u8>, b: &[u8]) -> Result<(), ConvertError> {
 
 /// `a,b` -> `{"a","b"}`: every element quoted, `"` and `\` escaped, then CSV-quoted.
 fn put_text_array(out: &mut Vec<u8>, b: &[u8]) {
-    let mut lit = Vec::with_capacity(b.len() + 8);
+    if b.is_empty() {
+        put_array_of(out, std::iter::empty());
+    } else {
+        put_array_of(out, b.split(|&c| c == b','));
+    }
+}
+
+/// `{"a","b"}` as a CSV field, every element quoted.
+fn put_array_of<'a>(out: &mut Vec<u8>, elements: impl Iterator<Item = &'a [u8]>) {
+    let mut lit = Vec::with_capacity(64);
     lit.push(b'{');
-    if !b.is_empty() {
-        for (i, part) in b.split(|&c| c == b',').enumerate() {
-            if i > 0 {
-                lit.push(b',');
-            }
-            lit.push(b'"');
-            for &c in part {
-                if c == b'"' || c == b'\\' {
-                    lit.push(b'\\');
-                }
-                lit.push(c);
-            }
-            lit.push(b'"');
+    for (i, part) in elements.enumerate() {
+        if i > 0 {
+            lit.push(b',');
         }
+        lit.push(b'"');
+        for &c in part {
+            if c == b'"' || c == b'\\' {
+                lit.push(b'\\');
+            }
+            lit.push(c);
+        }
+        lit.push(b'"');
     }
     lit.push(b'}');
     put_text(out, &lit);
+}
+
+/// The members of a set value whose text, as MySQL sends it, leaves out the set's ''
+/// member: alone it reads as '' (as the empty set), and MariaDB drops it when it comes
+/// first (`'',a` reads `a`). `bits` is `c + 0`, the value's bit mask by declaration
+/// order. None when the text shows as many members as the mask holds (it is then
+/// exact: labels hold no comma).
+pub fn hidden_set_members<'a>(
+    labels: &'a [String],
+    text: &[u8],
+    bits: Option<&Value>,
+) -> Option<Vec<&'a str>> {
+    let mask = match bits? {
+        Value::Int(n) => u64::try_from(*n).ok()?,
+        Value::UInt(n) => *n,
+        Value::Bytes(b) => std::str::from_utf8(b).ok()?.parse().ok()?,
+        _ => return None,
+    };
+    let shown = if text.is_empty() {
+        0
+    } else {
+        memchr::memchr_iter(b',', text).count() as u32 + 1
+    };
+    if shown == mask.count_ones() {
+        return None;
+    }
+    Some(
+        labels
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| *i < 64 && mask >> i & 1 == 1)
+            .map(|(_, l)| l.as_str())
+            .collect(),
+    )
+}
+
+/// A set's members as a text[] value (the same bytes `TextArray` writes for the text
+/// that shows them all), each checked like that converter's elements.
+pub fn put_set_members(
+    out: &mut Vec<u8>,
+    members: &[&str],
+    max_chars: Option<u32>,
+) -> Result<(), ConvertError> {
+    for m in members {
+        check_text(m.as_bytes(), max_chars)?;
+    }
+    put_array_of(out, members.iter().map(|m| m.as_bytes()));
+    Ok(())
 }
 
 const B64: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";

@@ -1466,3 +1466,37 @@ fn timestamp_text_forms_the_rule_reads_and_refuses() {
         );
     }
 }
+
+#[test]
+fn set_members_the_text_leaves_out_come_from_the_bit_mask() {
+    let labels: Vec<String> = ["", "a", "b"].iter().map(|s| s.to_string()).collect();
+    let hidden =
+        |text: &str, bits: Value| hidden_set_members(&labels, text.as_bytes(), Some(&bits));
+    // MariaDB's text of `'',a` is `a`, of the '' member alone ''.
+    assert_eq!(hidden("a", Value::UInt(3)), Some(vec!["", "a"]));
+    assert_eq!(hidden("", Value::Int(1)), Some(vec![""]));
+    assert_eq!(
+        hidden("a,b", Value::Bytes(b"7".to_vec())),
+        Some(vec!["", "a", "b"])
+    );
+    // The text shows every member: it is used as it is.
+    assert_eq!(hidden(",a", Value::UInt(3)), None);
+    assert_eq!(hidden("a,b", Value::UInt(6)), None);
+    assert_eq!(hidden("", Value::UInt(0)), None);
+    // No mask read (NULL): nothing to restore.
+    assert_eq!(hidden_set_members(&labels, b"a", None), None);
+    assert_eq!(hidden("a", Value::NULL), None);
+    // Written as the converter writes the full text.
+    let (mut from_members, mut from_text) = (Vec::new(), Vec::new());
+    put_set_members(&mut from_members, &["", "a"], None).unwrap();
+    put_text_array(&mut from_text, b",a");
+    assert_eq!(from_members, from_text);
+    assert_eq!(from_members, b"\"{\"\"\"\",\"\"a\"\"}\"".to_vec());
+    let mut alone = Vec::new();
+    put_set_members(&mut alone, &[""], None).unwrap();
+    assert_eq!(alone, b"\"{\"\"\"\"}\"".to_vec());
+    // Each member is checked like the converter's elements.
+    let mut out = Vec::new();
+    let e = put_set_members(&mut out, &["", "ab"], Some(1)).unwrap_err();
+    assert_eq!(e.class, ProblemClass::TooLong);
+}

@@ -9,7 +9,9 @@ use rayon::prelude::*;
 
 use super::read::give_back;
 use super::{Cancel, EncodedBatch, RowBatch};
-use crate::convert::{excerpt, excerpt_as, ProblemClass};
+use crate::convert::{
+    excerpt, excerpt_as, hidden_set_members, put_set_members, Converter, ProblemClass,
+};
 use crate::error::{Error, ErrorKind, Result};
 use crate::plan::TablePlan;
 
@@ -111,6 +113,23 @@ pub fn encode_rows(t: &TablePlan, rows: &[Row]) -> Result<Encoded> {
                 }
                 continue;
             };
+            // A set whose text left out its '' member: written from the bit mask.
+            if let (Some((labels, at)), Value::Bytes(text), Converter::TextArray { max_chars }) =
+                (t.set_member_read(i), v, &col.converter)
+            {
+                if let Some(members) = hidden_set_members(labels, text, row.as_ref(at)) {
+                    put_set_members(&mut out, &members, *max_chars).map_err(|e| {
+                        ErrorKind::Convert {
+                            table: t.source.clone(),
+                            column: col.source.clone(),
+                            row: name_row(t, row),
+                            excerpt: excerpt_as(v, &col.source_type),
+                            reason: with_binary_hint(col, &e, v),
+                        }
+                    })?;
+                    continue;
+                }
+            }
             let (value, was_changed) = match col.rule {
                 Some(rule) => rule.apply(v),
                 None => (Some(Cow::Borrowed(v)), false),

@@ -98,9 +98,6 @@ pub enum ProblemKind {
     /// Warning: the source's AUTO_INCREMENT counter is past the bound of the sequence
     /// the run sets from it.
     SequenceAtBound,
-    /// Warning: a set that defines '' as a member goes into an array: a value holding
-    /// only that member reads as the empty set does.
-    SetEmptyMember,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -376,6 +373,18 @@ pub struct TablePlan {
     pub source_unique_keys: Vec<Vec<String>>,
     /// Columns whose charset has bytes with no Unicode character: checked on every row.
     pub charset_checks: Vec<CharsetCheck>,
+    /// Set columns into text[] whose set defines '' as a member: their bit mask is read
+    /// too, since MySQL's text can leave that member out.
+    pub set_member_reads: Vec<SetMemberRead>,
+}
+
+/// A set column read with its bit mask (`c + 0`), see `convert::hidden_set_members`.
+#[derive(Debug, Clone)]
+pub struct SetMemberRead {
+    /// Index into `columns`.
+    pub column: usize,
+    /// The set's members in declaration order (bit i is member i).
+    pub labels: Vec<String>,
 }
 
 /// A text column in a charset where the server's conversion can lose bytes.
@@ -491,6 +500,7 @@ impl TablePlan {
             fills: vec![],
             source_unique_keys: vec![],
             charset_checks: vec![],
+            set_member_reads: vec![],
         }
     }
 }
@@ -547,7 +557,24 @@ impl TablePlan {
         for i in self.stored_bytes_columns() {
             out.push(format!("ISNULL({})", q(&self.columns[i].source)));
         }
+        for s in &self.set_member_reads {
+            out.push(format!("{} + 0", q(&self.columns[s.column].source)));
+        }
         out
+    }
+
+    /// Position of set member read `k`'s bit mask in a row read with `select_exprs`.
+    pub fn set_bits_position(&self, k: usize) -> usize {
+        self.null_flag_position(self.stored_bytes_columns().count()) + k
+    }
+
+    /// The set labels and bit mask position of column `i`, when it is a set member read.
+    pub fn set_member_read(&self, i: usize) -> Option<(&[String], usize)> {
+        self.set_member_reads
+            .iter()
+            .enumerate()
+            .find(|(_, s)| s.column == i)
+            .map(|(k, s)| (s.labels.as_slice(), self.set_bits_position(k)))
     }
 
     /// Copied columns read as `CAST(c AS BINARY)`, in order.
@@ -637,6 +664,13 @@ impl TablePlan {
             if let Some(d) = c.null_default.as_ref().filter(|_| with_rules) {
                 h.update(format!("default {:?}\n", d.text));
             }
+        }
+        // Sets whose '' member the text left out load with it since this was read.
+        for s in &self.set_member_reads {
+            h.update(format!(
+                "set members of {}\n",
+                self.columns[s.column].source
+            ));
         }
         h.update(format!("key {:?} all {}", self.key, self.ordered_by_all));
         hex::encode(&h.finalize()[..16])
@@ -1426,25 +1460,6 @@ fn plan_table(
             }
             _ => {}
         }
-        // MySQL shows a set holding only its '' member as '', as it shows the empty set:
-        // the copy cannot tell them apart (the attack: {} loaded, verify equal). `check`
-        // counts such values.
-        if matches!(converter, Converter::TextArray { .. })
-            && sc.ty.base == MyBase::Set
-            && sc.ty.labels.iter().any(String::is_empty)
-        {
-            plan.warnings.push(Problem {
-                kind: ProblemKind::SetEmptyMember,
-                table: st.name.clone(),
-                column: Some(sc.name.clone()),
-                message: format!(
-                    "{}.{}: the set defines '' as a member, which MySQL's text of a value does \
-                     not always show (alone it reads as '', as the empty set does): such values \
-                     would load without it; `check` counts them",
-                    st.name, sc.name
-                ),
-            });
-        }
         if let Converter::PgEnum { labels } = &converter {
             if sc.ty.base == MyBase::Enum {
                 let (unreadable, missing): (Vec<&String>, Vec<&String>) = sc
@@ -1704,6 +1719,23 @@ fn plan_table(
             });
         }
     }
+    // MySQL shows a set holding only its '' member as '', as it shows the empty set, and
+    // MariaDB leaves a leading '' member out of the text (the attacks: {} loaded, verify
+    // equal): the bit mask tells the members.
+    let set_member_reads: Vec<SetMemberRead> = columns
+        .iter()
+        .enumerate()
+        .filter(|(_, c)| matches!(c.converter, Converter::TextArray { .. }))
+        .filter_map(|(i, c)| {
+            let ty = &st.columns.iter().find(|s| s.name == c.source)?.ty;
+            (ty.base == MyBase::Set && ty.labels.iter().any(String::is_empty)).then(|| {
+                SetMemberRead {
+                    column: i,
+                    labels: ty.labels.clone(),
+                }
+            })
+        })
+        .collect();
     let key_bounds = key
         .iter()
         .map(|k| {
@@ -1772,6 +1804,7 @@ fn plan_table(
         fills: Vec::new(),
         source_unique_keys: st.unique_keys.clone(),
         charset_checks,
+        set_member_reads,
     }
 }
 

@@ -852,7 +852,7 @@ fn strip_leading_zero_bits(out: &mut Vec<u8>, start: usize) {
 }
 
 /// A list of (nullable) elements as one JSON array of strings.
-fn put_list<'a>(items: impl Iterator<Item = Option<&'a [u8]>>, out: &mut Vec<u8>) {
+pub fn put_list<'a>(items: impl Iterator<Item = Option<&'a [u8]>>, out: &mut Vec<u8>) {
     out.push(b'[');
     for (i, it) in items.enumerate() {
         if i > 0 {

@@ -635,7 +635,7 @@ async fn full_table(
 ) -> Result<TableVerify> {
     let started = Instant::now();
     let mut cols = Vec::with_capacity(t.columns.len());
-    for c in &t.columns {
+    for (i, c) in t.columns.iter().enumerate() {
         let kind = info
             .kinds
             .get(&(t.target.name.clone(), c.target.clone()))
@@ -652,6 +652,9 @@ async fn full_table(
         if matches!(c.converter, crate::convert::Converter::GeometryEwkb) {
             col.rule = Some(SrcRule::Ewkb);
         }
+        col.set_members = t
+            .set_member_read(i)
+            .map(|(labels, at)| (labels.to_vec(), at));
         if let crate::convert::Converter::FloatToNumeric { scale, .. } = c.converter {
             col.float_scale = scale.map(usize::from);
         }

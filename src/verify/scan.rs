@@ -59,6 +59,9 @@ pub struct Col {
     pub float_scale: Option<usize>,
     /// Rule null_to_default: the text the copy wrote for a source NULL.
     pub null_default: Option<Vec<u8>>,
+    /// A set whose '' member its text can leave out: its labels and where the row holds
+    /// its bit mask (`TablePlan::set_member_read`).
+    pub set_members: Option<(Vec<String>, usize)>,
 }
 
 impl Col {
@@ -72,6 +75,7 @@ impl Col {
             bits: None,
             float_scale: None,
             null_default: None,
+            set_members: None,
         }
     }
 }
@@ -219,9 +223,22 @@ fn process(batch: &Batch, layout: &Layout, mode: &Mode) -> Part {
                             out
                         }
                     };
-                    match v {
-                        None => false,
-                        Some(v) => {
+                    let hidden = match (&col.set_members, v.as_deref()) {
+                        (Some((labels, at)), Some(Value::Bytes(text))) => {
+                            crate::convert::hidden_set_members(labels, text, rows[r].as_ref(*at))
+                        }
+                        _ => None,
+                    };
+                    match (v, hidden) {
+                        (None, _) => false,
+                        // Compared as the copy wrote it: every member the mask holds.
+                        (Some(_), Some(members)) => {
+                            buf.push(1);
+                            buf.extend_from_slice(&[0; 4]);
+                            canon::put_list(members.iter().map(|m| Some(m.as_bytes())), &mut buf);
+                            true
+                        }
+                        (Some(v), None) => {
                             buf.push(1);
                             buf.extend_from_slice(&[0; 4]);
                             // FLOAT(M,D) into numeric: the D-decimal value the copy wrote.

@@ -2897,52 +2897,39 @@ fn integer_text_into_integer_and_double_into_real() {
 /// equal). `plan` warns of the column, `check` counts such values (exit 1); a value that
 /// holds '' with other members loads whole.
 #[test]
-fn a_set_holding_only_its_empty_member_is_found_by_check() {
+fn a_set_whose_text_leaves_out_its_empty_member_loads_every_member() {
     let env = TestEnv::new("mx_set_empty");
     env.mysql_exec(
         "CREATE TABLE s (id int NOT NULL PRIMARY KEY, st set('NULL','a','') NULL); \
-         INSERT INTO s VALUES (1, ''), (2, 'NULL,'), (3, 'a'), (4, NULL); \
+         INSERT INTO s VALUES (1, ''), (2, 'NULL,'), (3, 'a'), (4, NULL), (5, 4); \
          CREATE TABLE f (id int NOT NULL PRIMARY KEY, st set('','a','b') NULL); \
-         INSERT INTO f VALUES (1, 'a,b'), (2, 0)",
+         INSERT INTO f VALUES (1, 'a,b'), (2, 0), (3, 3), (4, 1), (5, 7)",
     );
     env.pg_exec(
         "CREATE TABLE s (id integer PRIMARY KEY, st text[]); \
-         CREATE TABLE f (id integer PRIMARY KEY, st text[])",
+         CREATE TABLE f (id integer PRIMARY KEY, st varchar(1)[])",
     );
     config(&env, "");
-    let warning = "s.st: the set defines '' as a member, which MySQL's text of a value does \
-                   not always show (alone it reads as '', as the empty set does): such values \
-                   would load without it; `check` counts them";
+    // What MariaDB's text shows: bit 4 of s (its '' member alone) reads '', as the empty
+    // set does; in f a leading '' member is left out (`'',a` reads `a`: the attack).
+    assert_eq!(
+        env.mysql_rows("SELECT st FROM f ORDER BY id"),
+        vec![
+            row(&[Some("a,b")]),
+            row(&[Some("")]),
+            row(&[Some("a")]),
+            row(&[Some("")]),
+            row(&[Some("a,b")]),
+        ]
+    );
+    // Nothing to warn of or count: the bit mask is read with the text.
     let out = env.my2pg(&["plan", "--json"]);
     out.assert_ok();
-    assert!(
-        crate::common::field_pairs(&out.json(), "warnings", "kind", "message")
-            .contains(&("set_empty_member".to_string(), warning.to_string())),
-        "{}",
-        out.json()["warnings"]
+    out.check(
+        !out.stdout.contains("set_empty_member"),
+        "no warning: such values load exactly",
     );
-    // Only the empty set so far: nothing is lost.
     env.my2pg(&["check"]).assert_ok();
-    // Bit 4 is the '' member alone; in f, a leading '' member is left out of the text
-    // (`'',a` reads `a`: the attack).
-    env.mysql_exec("INSERT INTO s VALUES (5, 4); INSERT INTO f VALUES (3, 3), (4, 1)");
-    let out = env.my2pg(&["check", "--json"]);
-    out.assert_exit(1);
-    let finding = |table: &str, n: u64, keys: &[&str]| {
-        serde_json::json!({"table": table, "column": "st", "class": "set_empty_member",
-            "count": n, "sample_keys": keys, "handled_by_policy": false,
-            "message": format!("{n} value(s) of {table}.st hold the set's '' member where \
-                MySQL's text of them does not show it (alone it reads as '', as the empty \
-                set), so they would load without it: fix them in the source (give the member \
-                a name), or make the target column text")})
-    };
-    assert_eq!(
-        out.json()["findings"],
-        serde_json::json!([
-            finding("f", 2, &["(id)=(3)", "(id)=(4)"]),
-            finding("s", 1, &["(id)=(5)"])
-        ])
-    );
     env.my2pg(&["run"]).assert_ok();
     assert_eq!(
         env.pg_rows("SELECT st::text FROM s ORDER BY s.id"),
@@ -2951,7 +2938,24 @@ fn a_set_holding_only_its_empty_member_is_found_by_check() {
             row(&[Some("{\"NULL\",\"\"}")]),
             row(&[Some("{a}")]),
             row(&[None]),
-            row(&[Some("{}")]),
+            row(&[Some("{\"\"}")]),
         ]
     );
+    assert_eq!(
+        env.pg_rows("SELECT st::text FROM f ORDER BY f.id"),
+        vec![
+            row(&[Some("{a,b}")]),
+            row(&[Some("{}")]),
+            row(&[Some("{\"\",a}")]),
+            row(&[Some("{\"\"}")]),
+            row(&[Some("{\"\",a,b}")]),
+        ]
+    );
+    // verify reads the mask too: equal, and a member lost in the target is a difference.
+    env.my2pg(&["verify", "--level", "full"]).assert_ok();
+    env.my2pg(&["verify", "--level", "load"]).assert_ok();
+    env.pg_exec("UPDATE f SET st = '{}' WHERE id = 4");
+    let out = env.my2pg(&["verify", "--level", "full"]);
+    out.assert_exit(1);
+    out.assert_stderr_contains("(id)=(4)");
 }

@@ -261,46 +261,53 @@ fn a_bad_value_names_its_row_by_the_key_the_table_has() {
     env.mysql_exec(
         "CREATE TABLE uk (email varchar(64) NOT NULL, flag tinyint(1) NULL, UNIQUE KEY (email)); \
          INSERT INTO uk VALUES ('a@x', 1), ('b@x', 2); \
-         CREATE TABLE nk (a int NULL, flag tinyint(1) NULL, s set('','x') NULL); \
-         INSERT INTO nk VALUES (1, 0, 'x'), (2, 2, 1), (NULL, 1, NULL)",
+         CREATE TABLE nk (a int NULL, flag tinyint(1) NULL, s set('','x') NULL, \
+                          nm varchar(10) CHARACTER SET latin1 NULL); \
+         INSERT INTO nk VALUES (1, 0, 'x', 'plain'), (2, 2, 1, UNHEX('C3BC')), \
+                               (NULL, 1, NULL, NULL)",
     );
     env.pg_exec(
         "CREATE TABLE uk (email text NOT NULL UNIQUE, flag boolean); \
-         CREATE TABLE nk (a integer, flag boolean, s text[])",
+         CREATE TABLE nk (a integer, flag boolean, s text[], nm text)",
     );
     env.write_config("");
     let out = env.my2pg(&["check", "--json"]);
     out.assert_exit(1);
-    let samples: Vec<(String, serde_json::Value)> = out.json()["findings"]
-        .as_array()
-        .map(|a| {
-            a.iter()
-                .map(|f| {
-                    (
-                        format!("{}.{}", f["table"].as_str().unwrap_or("?"), f["class"]),
-                        f["sample_keys"].clone(),
-                    )
-                })
-                .collect()
-        })
-        .unwrap_or_default();
+    let samples = |list: &str| -> Vec<(String, serde_json::Value)> {
+        out.json()[list]
+            .as_array()
+            .map(|a| {
+                a.iter()
+                    .map(|f| {
+                        let name = format!("{}.{}", f["table"].as_str().unwrap_or("?"), f["class"]);
+                        (name, f["sample_keys"].clone())
+                    })
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
     assert_eq!(
-        samples,
+        samples("findings"),
         vec![
             (
                 "nk.\"not_boolean\"".to_string(),
-                serde_json::json!(["(a, flag, s)=(2, 2, \"\") value 2"])
+                serde_json::json!(["(a, flag, s, nm)=(2, 2, \"\", \"Ã¼\") value 2"])
             ),
             (
                 "uk.\"not_boolean\"".to_string(),
                 serde_json::json!(["(email)=(\"b@x\") value 2"])
             ),
-            // Found by the set's bit mask: the row is looked up again, by all its columns.
-            (
-                "nk.\"set_empty_member\"".to_string(),
-                serde_json::json!(["(a, flag, s)=(2, 2, \"\")"])
-            ),
         ],
+        "{}",
+        out.stdout
+    );
+    // Found by a query of its own: the row is looked up again, by all its columns.
+    assert_eq!(
+        samples("warnings"),
+        vec![(
+            "nk.\"utf8_bytes\"".to_string(),
+            serde_json::json!(["(a, flag, s, nm)=(2, 2, \"\", \"Ã¼\")"])
+        )],
         "{}",
         out.stdout
     );
@@ -316,7 +323,7 @@ fn a_bad_value_names_its_row_by_the_key_the_table_has() {
     let out = env.my2pg(&["run", "--fresh", "--yes"]);
     out.assert_exit(1);
     out.assert_stderr_contains(
-        "table `nk`, column `flag`, row (a, flag, s)=(2, 2, \"\"): cannot convert 2: ",
+        "table `nk`, column `flag`, row (a, flag, s, nm)=(2, 2, \"\", \"Ã¼\"): cannot convert 2: ",
     );
 }
 
