@@ -114,10 +114,11 @@ pub fn encode_rows(t: &TablePlan, rows: &[Row]) -> Result<Encoded> {
                 continue;
             };
             // A set whose text left out its '' member: written from the bit mask.
-            if let (Some((labels, at)), Value::Bytes(text), Converter::TextArray { max_chars }) =
-                (t.set_member_read(i), v, &col.converter)
-            {
-                if let Some(members) = hidden_set_members(labels, text, row.as_ref(at)) {
+            if let (Converter::TextArray { max_chars }, Value::Bytes(text)) = (&col.converter, v) {
+                let hidden = t
+                    .set_member_read(i)
+                    .and_then(|(labels, at)| hidden_set_members(labels, text, row.as_ref(at)));
+                if let Some(members) = hidden {
                     put_set_members(&mut out, &members, *max_chars).map_err(|e| {
                         ErrorKind::Convert {
                             table: t.source.clone(),
