@@ -599,3 +599,63 @@ fn enum_set_and_bit_keys_split_and_resume_without_duplicates() {
         ]
     );
 }
+
+/// MariaDB keeps a long UNIQUE key (text, blob, a long varchar) as a hash index, which
+/// has no order: each read in its order is sorted by the server, which compared only the
+/// first max_sort_length (1024) bytes while `key > bound` compares whole values (the
+/// attack: rows lost and duplicated at split and resume boundaries, exit 0).
+#[test]
+fn a_long_unique_key_the_server_sorts_splits_and_resumes_exactly() {
+    let env = TestEnv::new("split_hash_key");
+    env.mysql_exec(
+        "CREATE TABLE lu (id text NOT NULL, v int NULL, UNIQUE KEY (id)); \
+         INSERT INTO lu SELECT CONCAT(REPEAT('p', 1100), LPAD(seq * 7919 % 2000, 5, '0')), seq \
+         FROM seq_1_to_2000",
+    );
+    let using: Vec<Vec<Option<String>>> = env.mysql_rows(
+        "SELECT index_type FROM information_schema.statistics \
+         WHERE table_schema = DATABASE() AND table_name = 'lu'",
+    );
+    assert_eq!(using, vec![vec![Some("HASH".to_string())]], "a hash key");
+    env.pg_exec("CREATE TABLE lu (id text NOT NULL, v integer)");
+    let cfg = env.write_config("[run]\nchunk_rows = 100\n\n[workers]\nreaders = 2\n");
+    let plain = env.dir.join("work_plain");
+    my2pg_in(
+        &cfg,
+        &plain,
+        &["export", "--split-tables-larger-than", "off"],
+    )
+    .assert_ok();
+    let want = workdir_hashes(&plain);
+    let wd = env.workdir.clone();
+    let out = my2pg_in(&cfg, &wd, &["export", "--split-tables-larger-than", "1"]);
+    out.assert_ok();
+    assert_eq!(ranges_logged(&out.stderr, "lu"), Some(2));
+    assert_eq!(workdir_hashes(&wd), want, "split export byte-identical");
+
+    // A resume from the middle: chunks 6-20 lost, read again after chunk 5's last key.
+    let path = wd.join("lu").join("manifest.json");
+    let mut m: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    m["chunks"]
+        .as_array_mut()
+        .unwrap()
+        .retain(|c| c["chunk"].as_u64().unwrap() <= 5);
+    m["complete"] = serde_json::Value::Bool(false);
+    write_edited_manifest(&path, &mut m);
+    for c in 6..=20 {
+        std::fs::remove_file(wd.join("lu").join(format!("{c:06}.csv"))).unwrap();
+    }
+    age_chunk_files(&wd, "lu");
+    my2pg_in(&cfg, &wd, &["export"]).assert_ok();
+    assert_eq!(workdir_hashes(&wd), want, "resumed export byte-identical");
+    my2pg_in(&cfg, &wd, &["import"]).assert_ok();
+    assert_eq!(
+        env.pg_rows("SELECT count(*)::text, count(DISTINCT id)::text, sum(v)::text FROM lu"),
+        vec![vec![
+            Some("2000".to_string()),
+            Some("2000".to_string()),
+            Some("2001000".to_string())
+        ]]
+    );
+}
