@@ -41,6 +41,11 @@ pub async fn prepare(settings: &Settings) -> Result<Prepared> {
     let source_version = catalog::mysql::server_version(&mut conn).await?;
     let source_zone_name = catalog::mysql::server_time_zone(&mut conn).await?;
     let whole_database = catalog::mysql::selects_whole_database(&mut conn, &db).await?;
+    let column_grants_only = if whole_database {
+        Vec::new()
+    } else {
+        catalog::mysql::tables_read_by_column_grants(&mut conn, &db).await?
+    };
     let source = catalog::mysql::read_catalog(&mut conn, &db).await?;
     let _ = conn.disconnect().await;
     let mut client = session::pg_connect(&settings.target).await?;
@@ -99,6 +104,25 @@ pub async fn prepare(settings: &Settings) -> Result<Prepared> {
                  tables or columns, or through a role): a table or column it cannot see looks \
                  absent, so it shows as target-only here and is not copied; grant SELECT ON \
                  `{db}`.* unless that is intended"
+            ),
+        });
+    }
+    // A column the user may not read is not merely left out: its target column is
+    // filled with NULL or its default, and verify compares only what it can read (the
+    // Kallithea trial: exit 0, "equal", three columns empty).
+    for t in column_grants_only
+        .iter()
+        .filter(|t| plan.tables.iter().any(|p| &p.source == *t))
+    {
+        plan.problems.push(crate::plan::Problem {
+            kind: crate::plan::ProblemKind::ColumnGrantsOnly,
+            table: t.clone(),
+            column: None,
+            message: format!(
+                "{t}: the source user may read only some of its columns (a column-level GRANT): \
+                 a column it cannot read looks absent, so its target column would be filled \
+                 with NULL or its default and verify could not tell; grant SELECT ON \
+                 `{db}`.`{t}`, or leave the table out with run.exclude"
             ),
         });
     }

@@ -151,6 +151,24 @@ pub async fn selects_whole_database(conn: &mut Conn, db: &str) -> Result<bool> {
     Ok(v == Some(1))
 }
 
+/// Tables of `db` the source user reads through column-level grants only: the columns
+/// it may not read are absent from information_schema, as if the table had none.
+pub async fn tables_read_by_column_grants(conn: &mut Conn, db: &str) -> Result<Vec<String>> {
+    let me = "CONCAT('''', SUBSTRING_INDEX(CURRENT_USER(), '@', 1), '''@''', \
+              SUBSTRING_INDEX(CURRENT_USER(), '@', -1), '''')";
+    let sql = format!(
+        "SELECT DISTINCT c.TABLE_NAME FROM information_schema.COLUMN_PRIVILEGES c \
+         WHERE c.GRANTEE = {me} AND c.TABLE_SCHEMA = ? AND c.PRIVILEGE_TYPE = 'SELECT' \
+           AND NOT EXISTS (SELECT 1 FROM information_schema.TABLE_PRIVILEGES t \
+             WHERE t.GRANTEE = c.GRANTEE AND t.TABLE_SCHEMA = c.TABLE_SCHEMA \
+               AND t.TABLE_NAME = c.TABLE_NAME AND t.PRIVILEGE_TYPE = 'SELECT') \
+         ORDER BY 1"
+    );
+    conn.exec(sql, (db,))
+        .await
+        .map_err(|e| Error::mysql("read the source user's column privileges", e))
+}
+
 /// The zone sessions start in: `@@global.time_zone`, or the host's under `SYSTEM`.
 pub async fn server_time_zone(conn: &mut Conn) -> Result<String> {
     let v: Option<String> = conn

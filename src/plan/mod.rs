@@ -63,6 +63,9 @@ pub enum ProblemKind {
     /// Warning: the source user lacks SELECT on the whole database: tables and columns
     /// it cannot see look absent and are not copied.
     SourcePrivileges,
+    /// Blocking: the source user reads a copied table through column-level grants only:
+    /// the columns it may not read would load as NULL or their defaults.
+    ColumnGrantsOnly,
     /// Warning: a jsonb column's own rule replaces `json_duplicate_keys = "last"` there.
     RuleReplacesPolicy,
     /// Blocking: no table would be copied (a wrong database or schema in the config would
