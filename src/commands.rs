@@ -1938,6 +1938,7 @@ async fn start_export(
             crate::config::Consistency::None => None,
         },
         readers: settings.workers.readers,
+        snapshot: settings.consistency == crate::config::Consistency::Snapshot,
         cancel,
         progress,
         events_tx,

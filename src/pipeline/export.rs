@@ -10,6 +10,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Instant;
 
+use mysql_async::prelude::Queryable;
 use mysql_async::Conn;
 use sha2::{Digest, Sha256};
 use tokio::sync::mpsc;
@@ -20,6 +21,7 @@ use super::write::write_chunks;
 use super::{first_error, Cancel, ChunkReady, ExportEvent, Progress};
 use crate::config::Queues;
 use crate::error::{Error, Result};
+use crate::ident::MyIdent;
 use crate::plan::{Plan, TablePlan};
 use crate::workdir::manifest::Manifest;
 use crate::workdir::{create_dir_private, WorkDir};
@@ -34,6 +36,8 @@ pub struct ExportCtx {
     /// Tables estimated larger than this are split into key ranges (None = never).
     pub split_bytes: Option<u64>,
     pub readers: usize,
+    /// The readers share one snapshot: a table read in pieces is counted in it at the end.
+    pub snapshot: bool,
     pub cancel: Cancel,
     pub progress: Arc<Progress>,
     /// Set in `run`: finished chunks go straight to the loader.
@@ -47,6 +51,11 @@ struct TableExport {
     manifest: Mutex<Manifest>,
     segments_left: AtomicUsize,
     started: OnceLock<Instant>,
+    /// Read in more than one piece (key ranges, or after chunks of an earlier export):
+    /// its rows are counted in the snapshot once every piece is written.
+    pieced: bool,
+    /// Some of its chunks come from an earlier export.
+    resumed: bool,
 }
 
 /// Exports every table of the plan with the given reader connections.
@@ -93,10 +102,14 @@ pub async fn export_all(ctx: Arc<ExportCtx>, conns: Vec<Conn>) -> Result<Vec<Man
         if segments.is_empty() {
             tracing::info!(table = %t.target.name, rows = manifest.rows(), chunks = manifest.chunks.len(), "already exported");
         }
+        let resumed = !segments.is_empty() && !manifest.chunks.is_empty();
+        let pieced = resumed || segments.len() > 1;
         tables.push(Arc::new(TableExport {
             manifest: Mutex::new(manifest),
             segments_left: AtomicUsize::new(segments.len()),
             started: OnceLock::new(),
+            pieced,
+            resumed,
         }));
         work.push(segments);
     }
@@ -134,7 +147,7 @@ pub async fn export_all(ctx: Arc<ExportCtx>, conns: Vec<Conn>) -> Result<Vec<Man
                     .await
                     .inspect_err(|_| ctx.cancel.trip())?;
                 if state.segments_left.fetch_sub(1, Ordering::SeqCst) == 1 {
-                    finish_table(&ctx, i, &state)
+                    finish_table(&ctx, &mut conn, i, &state)
                         .await
                         .inspect_err(|_| ctx.cancel.trip())?;
                 }
@@ -272,8 +285,16 @@ async fn export_segment(
 }
 
 /// Every segment of the table is on disk: the chunks must now be 1..=n without a gap.
-async fn finish_table(ctx: &Arc<ExportCtx>, idx: usize, state: &TableExport) -> Result<()> {
+async fn finish_table(
+    ctx: &Arc<ExportCtx>,
+    conn: &mut Conn,
+    idx: usize,
+    state: &TableExport,
+) -> Result<()> {
     let t = &ctx.plan.tables[idx];
+    if state.pieced && ctx.snapshot {
+        rows_match_the_snapshot(ctx, conn, idx, state).await?;
+    }
     let (rows, chunks) = {
         let mut m = state
             .manifest
@@ -316,6 +337,49 @@ async fn finish_table(ctx: &Arc<ExportCtx>, idx: usize, state: &TableExport) -> 
             .map_err(|_| Error::cancelled())?;
     }
     Ok(())
+}
+
+/// The pieces of a table, each read after a key, must add up to the table: a key the
+/// server compares differently from how it sorts, or a source changed since an earlier
+/// export's chunks (a resume assumes it did not), shows here as rows missing or read
+/// twice (the attack: both loaded with exit 0). Checked before the table is marked
+/// complete, so the next run refuses again until a fresh export.
+async fn rows_match_the_snapshot(
+    ctx: &Arc<ExportCtx>,
+    conn: &mut Conn,
+    idx: usize,
+    state: &TableExport,
+) -> Result<()> {
+    let t = &ctx.plan.tables[idx];
+    let exported = state
+        .manifest
+        .lock()
+        .map_err(|_| Error::internal("manifest lock poisoned"))?
+        .rows();
+    let held: Option<u64> = conn
+        .query_first(format!(
+            "SELECT COUNT(*) FROM {}",
+            MyIdent(t.source.clone())
+        ))
+        .await
+        .map_err(|e| Error::mysql(format!("count the rows of `{}`", t.source), e))?;
+    let held = held.unwrap_or(0);
+    if held == exported {
+        return Ok(());
+    }
+    let why = if state.resumed {
+        "the source changed since the earlier export of its first chunks (a resume assumes \
+         it did not)"
+    } else {
+        "the key ranges read in one snapshot did not meet exactly: the key does not order the \
+         rows the way the server compares them"
+    };
+    Err(Error::refused(format!(
+        "table `{}`: {exported} rows were exported in key order, but the source holds {held} \
+         in this run's snapshot: {why}; export it again from scratch: `run --fresh` (with \
+         `export` alone, remove the table's directory)",
+        t.source
+    )))
 }
 
 /// What an export of one table starts from.

@@ -257,7 +257,7 @@ pub async fn read_table(
         // from the range).
         return Err(Error::refused(format!(
             "table `{}` changed in the source since its earlier export: the key range of chunk{} {} \
-             no longer holds the same {} rows; export it again from scratch (run --fresh, or remove its directory)",
+             no longer holds the same {} rows; export it again from scratch: `run --fresh` (with `export` alone, remove the table's directory)",
             t.source,
             if last > seg.first_chunk as u64 { "s" } else { "" },
             if last > seg.first_chunk as u64 { format!("{}-{last}", seg.first_chunk) } else { last.to_string() },

@@ -320,7 +320,7 @@ fn resume_of_a_split_export_reads_only_the_missing_chunks() {
     out.assert_stderr_contains(
         "error: refused: table `events` changed in the source since its earlier export: \
          the key range of chunk 7 no longer holds the same 50 rows; export it again from \
-         scratch (run --fresh, or remove its directory)",
+         scratch: `run --fresh` (with `export` alone, remove the table's directory)",
     );
     assert!(!csv_files(&wd, "events").contains(&"000007.csv".to_string()));
 }
@@ -658,4 +658,54 @@ fn a_long_unique_key_the_server_sorts_splits_and_resumes_exactly() {
             Some("2001000".to_string())
         ]]
     );
+}
+
+/// A resume reads after the last chunk on disk, assuming the source did not change since
+/// (the attacks and the Kallithea trial: rows deleted from the exported range stayed in
+/// the target, exit 0). A table read in pieces is counted in the snapshot at the end.
+#[test]
+fn a_resumed_table_whose_source_lost_rows_is_refused() {
+    let env = TestEnv::new("split_recount");
+    env.mysql_exec(SOURCE);
+    insert_events(&env, 1..9, 50); // 400 rows, chunks 1-8
+    insert_docs(&env, 5);
+    env.pg_exec(TARGET);
+    let cfg = env.write_config("[run]\nchunk_rows = 50\n\n[workers]\nreaders = 1\n");
+    let wd = env.workdir.clone();
+    my2pg_in(&cfg, &wd, &["export"]).assert_ok();
+    let path = wd.join("events").join("manifest.json");
+    let mut m: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    m["chunks"]
+        .as_array_mut()
+        .unwrap()
+        .retain(|c| c["chunk"].as_u64().unwrap() <= 4);
+    m["complete"] = serde_json::Value::Bool(false);
+    write_edited_manifest(&path, &mut m);
+    for c in 5..=8 {
+        std::fs::remove_file(wd.join("events").join(format!("{c:06}.csv"))).unwrap();
+    }
+    // Two rows of chunk 1, already on disk, are deleted before the resume.
+    env.mysql_exec("DELETE FROM events WHERE tenant = 1 AND seq IN (3, 4)");
+    let refusal = "error: refused: table `events`: 400 rows were exported in key order, but \
+                   the source holds 398 in this run's snapshot: the source changed since the \
+                   earlier export of its first chunks (a resume assumes it did not); export it \
+                   again from scratch: `run --fresh` (with `export` alone, remove the table's \
+                   directory)";
+    for round in 1..=2 {
+        let out = my2pg_in(&cfg, &wd, &["export"]);
+        out.assert_exit(2);
+        out.assert_stderr_contains(refusal);
+        assert_eq!(
+            read_manifest(&wd, "events").unwrap()["complete"],
+            serde_json::Value::Bool(false),
+            "round {round}: never marked complete"
+        );
+    }
+    // The advice works: a fresh run exports and loads the source as it is now.
+    my2pg_in(&cfg, &wd, &["run", "--fresh", "--yes"]).assert_ok();
+    let (src_events, _) = source_rows(&env);
+    let (pg_events, _) = target_rows(&env);
+    assert_eq!(pg_events.len(), 398);
+    assert_eq!(pg_events, src_events);
 }
