@@ -19,7 +19,7 @@ use crate::plan::{build_plan, Plan};
 use crate::report::{
     waves_of, PlanReport, RuleApplied, RunReport, StatusReport, TableRunReport, TableStatus, Totals,
 };
-use crate::sequences::fix_sequences;
+use crate::sequences::{fix_sequences, SequencesMoved};
 use crate::session;
 use crate::workdir::manifest::Manifest;
 use crate::workdir::{write_atomic, WorkDir};
@@ -438,6 +438,12 @@ async fn sequence_warnings(
                  bigint; ALTER SEQUENCE {seq} AS bigint MAXVALUE 9223372036854775807), or "
             )
         };
+        // The Kallithea trial: an id at the bound itself leaves no counter to lower.
+        let only = if widen.is_empty() {
+            ""
+        } else {
+            "; when the largest id already reaches that bound, only widening helps"
+        };
         out.push(Problem {
             kind: ProblemKind::SequenceAtBound,
             table: t.source.clone(),
@@ -446,7 +452,7 @@ async fn sequence_warnings(
                 "the source's AUTO_INCREMENT counter is {next}, and {past}: the run moves \
                  the sequence to the counter or to its bound, so the application's next \
                  insert fails. Before the cut-over, {widen}lower the counter in the source \
-                 (ALTER TABLE ... AUTO_INCREMENT = <max id + 1>)"
+                 (ALTER TABLE ... AUTO_INCREMENT = <max id + 1>){only}"
             ),
         });
     }
@@ -1810,7 +1816,7 @@ fn report(
     plan: &Plan,
     manifests: &[Manifest],
     loads: Option<&[TableLoad]>,
-    sequences_set: u64,
+    sequences: SequencesMoved,
     started: Instant,
 ) -> RunReport {
     let tables: Vec<TableRunReport> = plan
@@ -1868,7 +1874,7 @@ fn report(
         waves: waves_of(plan),
         skipped_tables: plan.skipped.clone(),
         skipped_columns: plan.skipped_columns(),
-        sequences_set,
+        sequences_set: sequences.count,
         rules_applied,
         verify: None,
         finished_earlier_run: false,
@@ -1885,6 +1891,7 @@ fn report(
                     )
                 })
                 .map(|w| w.message.clone())
+                .chain(sequences.warnings)
                 .collect()
         },
     }
@@ -1979,7 +1986,14 @@ pub async fn export(settings: &Settings, cancel: Cancel) -> Result<RunReport> {
     ticker.abort();
     let manifests = manifests?;
     Ok(report(
-        "export", &run_id, settings, &plan, &manifests, None, 0, started,
+        "export",
+        &run_id,
+        settings,
+        &plan,
+        &manifests,
+        None,
+        SequencesMoved::default(),
+        started,
     ))
 }
 
@@ -2624,7 +2638,7 @@ async fn finish_load(
     hb: &Heartbeat,
     mark: &RunMark<'_>,
     lock: &TargetLock,
-) -> Result<u64> {
+) -> Result<SequencesMoved> {
     // Between phases: a run that lost its target lock stops before the next one.
     let still_locked = || {
         if lock.is_lost() {
@@ -2686,7 +2700,7 @@ async fn final_steps(
     mark: &RunMark<'_>,
     lock: &TargetLock,
     analyze: bool,
-) -> Result<u64> {
+) -> Result<SequencesMoved> {
     if analyze {
         hb.phase("analyzing");
         // Before autovacuum is back: it would hold the lock ANALYZE needs.
@@ -2776,7 +2790,7 @@ impl Resumed<'_> {
     async fn finish_without_loading(
         &self,
         clients: &mut [tokio_postgres::Client],
-    ) -> Result<Option<(Vec<Manifest>, u64)>> {
+    ) -> Result<Option<(Vec<Manifest>, SequencesMoved)>> {
         let (settings, plan) = (self.settings, self.plan);
         if let Some((m, steps)) =
             only_final_steps_left(&clients[0], settings, plan, self.wd).await?
@@ -2834,7 +2848,7 @@ async fn finish_rebuild(
     hb: &Heartbeat,
     mark: &RunMark<'_>,
     lock: &TargetLock,
-) -> Result<u64> {
+) -> Result<SequencesMoved> {
     tracing::info!(
         "every chunk is loaded and the last run stopped while it put indexes and foreign \
          keys back: only the ones still missing are built, then the final steps; nothing \
@@ -3322,7 +3336,7 @@ async fn finish_final_steps(
     mark: &RunMark<'_>,
     lock: &TargetLock,
     steps: FinalSteps,
-) -> Result<u64> {
+) -> Result<SequencesMoved> {
     tracing::info!(
         "every chunk is loaded and the indexes and constraints are back: only the final \
          steps are left (ANALYZE, autovacuum settings, sequences); nothing is dropped"
@@ -3343,7 +3357,7 @@ fn skipped_load_report(
     settings: &Settings,
     plan: &Plan,
     manifests: &[Manifest],
-    moved: u64,
+    moved: SequencesMoved,
     started: Instant,
 ) -> RunReport {
     let loads: Vec<TableLoad> = manifests
@@ -3387,7 +3401,15 @@ fn already_loaded_report(
         "nothing to load: every chunk is in the ledger and the last run finished; \
          indexes, constraints and sequences are left as they are"
     );
-    skipped_load_report(command, run_id, settings, plan, manifests, 0, started)
+    skipped_load_report(
+        command,
+        run_id,
+        settings,
+        plan,
+        manifests,
+        SequencesMoved::default(),
+        started,
+    )
 }
 
 /// After SIGINT/SIGTERM stopped an import or run: what `restore_after_failure` does.

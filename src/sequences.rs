@@ -91,8 +91,16 @@ fn stuck_at_bound(s: &SeqState, loaded: Option<(i64, i64)>) -> bool {
 /// AUTO_INCREMENT counter where that column was the source's auto-increment column.
 type SequenceUser<'a> = (&'a PgName, &'a str, Option<u64>);
 
-/// Sets every sequence of the copied columns; returns how many were moved.
-pub async fn fix_sequences(client: &Client, plan: &Plan) -> Result<u64> {
+/// What the sequences step did: how many sequences it moved, and each one it left where
+/// the application's next insert fails (also logged), for the run report.
+#[derive(Debug, Default, Clone)]
+pub struct SequencesMoved {
+    pub count: u64,
+    pub warnings: Vec<String>,
+}
+
+/// Sets every sequence of the copied columns.
+pub async fn fix_sequences(client: &Client, plan: &Plan) -> Result<SequencesMoved> {
     // Quoted sequence name -> the columns that draw from it.
     let mut users: BTreeMap<&str, Vec<SequenceUser>> = BTreeMap::new();
     for t in &plan.tables {
@@ -109,6 +117,9 @@ pub async fn fix_sequences(client: &Client, plan: &Plan) -> Result<u64> {
         }
     }
     let mut moved = 0;
+    // Said in the report too: a log line was all the Kallithea trial got of a cut-over
+    // whose application could not insert (exit 0, "finished").
+    let mut warnings = Vec::new();
     for (seq, columns) in users {
         let state = sequence_state(client, seq).await?;
         let mut loaded: Option<(i64, i64)> = None;
@@ -153,10 +164,19 @@ pub async fn fix_sequences(client: &Client, plan: &Plan) -> Result<u64> {
             // Already set there by an earlier run (`--fresh` loads the same values): the
             // operator reads this run's log at the cut-over, so it says so again.
             SeqMove::Leave if at_bound => {
-                tracing::warn!(
-                    "sequence {seq}: loaded values reach its bound; it stands there, so its \
-                     next nextval fails"
+                // The counter counts as loaded (the Review Board trial: "loaded values"
+                // where only the counter reached the bound).
+                let what = if counter {
+                    "loaded values or the source's AUTO_INCREMENT counter"
+                } else {
+                    "loaded values"
+                };
+                let w = format!(
+                    "sequence {seq}: {what} reach its bound; it stands there, so its next \
+                     nextval fails"
                 );
+                tracing::warn!("{w}");
+                warnings.push(w);
                 continue;
             }
             // Stuck at its bound with every loaded value below it: an earlier load (of
@@ -171,7 +191,7 @@ pub async fn fix_sequences(client: &Client, plan: &Plan) -> Result<u64> {
                 } else {
                     "fails"
                 };
-                tracing::warn!(
+                let w = format!(
                     "sequence {seq} stands at its bound {}, past every loaded value (the \
                      furthest {edge}): an earlier load or the application set it there, and \
                      my2pg never moves a sequence back, so its next nextval {next}; if no row \
@@ -180,6 +200,8 @@ pub async fn fix_sequences(client: &Client, plan: &Plan) -> Result<u64> {
                     state.last_value,
                     seq.replace('\'', "''")
                 );
+                tracing::warn!("{w}");
+                warnings.push(w);
                 continue;
             }
             SeqMove::Leave => continue,
@@ -190,9 +212,11 @@ pub async fn fix_sequences(client: &Client, plan: &Plan) -> Result<u64> {
                 } else {
                     "loaded values"
                 };
-                tracing::warn!(
+                let w = format!(
                     "sequence {seq}: {what} reach its bound {v}; set there, its next nextval fails"
                 );
+                tracing::warn!("{w}");
+                warnings.push(w);
                 v
             }
         };
@@ -205,7 +229,10 @@ pub async fn fix_sequences(client: &Client, plan: &Plan) -> Result<u64> {
             .map_err(|e| Error::pg(format!("set sequence {seq}"), &e))?;
         moved += 1;
     }
-    Ok(moved)
+    Ok(SequencesMoved {
+        count: moved,
+        warnings,
+    })
 }
 
 async fn sequence_state(client: &Client, seq: &str) -> Result<SeqState> {

@@ -400,13 +400,21 @@ fn a_sequence_left_at_its_bound_by_an_earlier_load_is_named() {
     env.mysql_exec(
         "DELETE FROM ticket WHERE id = 2147483647; ALTER TABLE ticket AUTO_INCREMENT = 2",
     );
-    let out = env.my2pg(&["run", "--fresh", "--yes"]);
-    out.assert_ok().assert_stderr_contains(
-        "sequence public.ticket_id_seq stands at its bound 2147483647, past every loaded value \
-         (the furthest 1): an earlier load or the application set it there, and my2pg never \
-         moves a sequence back, so its next nextval fails; if no row anywhere holds the values \
-         past 1, set it back: SELECT setval('public.ticket_id_seq', 1)",
+    let out = env.my2pg(&["run", "--fresh", "--yes", "--json"]);
+    let stuck = "sequence public.ticket_id_seq stands at its bound 2147483647, past every \
+                 loaded value (the furthest 1): an earlier load or the application set it \
+                 there, and my2pg never moves a sequence back, so its next nextval fails; if no \
+                 row anywhere holds the values past 1, set it back: SELECT \
+                 setval('public.ticket_id_seq', 1)";
+    out.assert_ok().assert_stderr_contains(stuck);
+    // In the report too, not only in the log (Kallithea trial: "finished", exit 0).
+    assert_eq!(
+        out.json()["sequence_warnings"],
+        serde_json::json!([stuck]),
+        "{}",
+        out.stdout
     );
+    out.assert_stderr_contains(&format!("warning: {stuck}"));
     assert_eq!(
         env.pg_value("SELECT last_value::text FROM ticket_id_seq")
             .as_deref(),
@@ -473,7 +481,8 @@ fn an_auto_increment_counter_past_the_sequence_bound_is_foreseen() {
                    application's next insert fails. Before the cut-over, widen the column and \
                    its sequence in the target (ALTER TABLE ... TYPE bigint; ALTER SEQUENCE \
                    public.archive_id_seq AS bigint MAXVALUE 9223372036854775807), or lower the \
-                   counter in the source (ALTER TABLE ... AUTO_INCREMENT = <max id + 1>)";
+                   counter in the source (ALTER TABLE ... AUTO_INCREMENT = <max id + 1>); when \
+                   the largest id already reaches that bound, only widening helps";
     let out = env.my2pg(&["plan", "--json"]);
     out.assert_ok();
     assert!(
@@ -490,9 +499,12 @@ fn an_auto_increment_counter_past_the_sequence_bound_is_foreseen() {
     );
     let out = env.my2pg(&["run", "--json"]);
     out.assert_ok();
+    // What plan foresaw, then what the run did.
+    let done = "sequence public.archive_id_seq: loaded values or the source's AUTO_INCREMENT \
+                counter reach its bound 2147483647; set there, its next nextval fails";
     assert_eq!(
         out.json()["sequence_warnings"],
-        serde_json::json!([warning])
+        serde_json::json!([warning, done])
     );
     out.assert_stderr_contains(&format!("  warning: {warning}"));
     assert_eq!(
@@ -554,7 +566,8 @@ fn an_auto_increment_counter_past_the_sequence_bound_is_foreseen() {
                  fails. Before the cut-over, widen the column and its sequence in the target \
                  (ALTER TABLE ... TYPE bigint; ALTER SEQUENCE public.m_seq AS bigint MAXVALUE \
                  9223372036854775807), or lower the counter in the source (ALTER TABLE ... \
-                 AUTO_INCREMENT = <max id + 1>)"
+                 AUTO_INCREMENT = <max id + 1>); when the largest id already reaches that \
+                 bound, only widening helps"
                     .to_string()
             ),
         ]
