@@ -984,6 +984,7 @@ pub(crate) async fn truncate_blocked(
     }
     // Copied tables referencing a truncated one go with it (as the run does), unless
     // they keep rows my2pg did not load: then the run stops.
+    let client = session::pg_connect(&settings.target).await?;
     let mut out = Vec::new();
     let mut flagged: Vec<usize> = Vec::new();
     loop {
@@ -1001,21 +1002,35 @@ pub(crate) async fn truncate_blocked(
                 if !set.contains(&c) && !flagged.contains(&c) {
                     let t = &plan.tables[c];
                     let foreign = plan.non_empty.iter().find(|n| n.table == t.target.name);
+                    // Rows an earlier run loaded, and only those, go along and load again
+                    // (whatever the policy: the Review Board trial's keep-identical
+                    // children held only my2pg's rows and were refused).
+                    let only_loaded = match foreign {
+                        Some(n) if n.chunks_in_ledger > 0 => {
+                            crate::ledger::rows_not_loaded(&client, &t.target).await? == 0
+                        }
+                        _ => false,
+                    };
+                    // Its own truncate policy consents to losing the rows it holds.
+                    let goes_along = only_loaded || t.existing_rows == ExistingRows::Truncate;
                     match foreign {
-                        Some(n)
-                            if n.chunks_in_ledger == 0
-                                || t.existing_rows == ExistingRows::KeepIdentical =>
-                        {
+                        Some(n) if !goes_along => {
+                            let why = if n.chunks_in_ledger > 0
+                                && t.existing_rows == ExistingRows::KeepIdentical
+                            {
+                                "keeps rows my2pg did not load (existing_rows = \
+                                 \"keep-identical\")"
+                            } else {
+                                "holds rows my2pg did not load"
+                            };
                             flagged.push(c);
                             out.push(truncate_blocked_finding(
                                 t.source.clone(),
                                 1,
                                 format!(
                                     "cannot truncate {}: copied table {} references it and \
-                                     holds rows my2pg did not load (or keeps them: \
-                                     existing_rows = \"keep-identical\"), so import and run \
-                                     would stop before loading; set existing_rows = \
-                                     \"truncate\" for {} too",
+                                     {why}, so import and run would stop before loading; set \
+                                     existing_rows = \"truncate\" for {} too",
                                     fk.parent, fk.child, fk.child
                                 ),
                             ));
@@ -1029,7 +1044,6 @@ pub(crate) async fn truncate_blocked(
             break;
         }
     }
-    let client = session::pg_connect(&settings.target).await?;
     let names: Vec<String> = set
         .iter()
         .map(|&i| plan.tables[i].target.to_string())

@@ -1095,12 +1095,11 @@ async fn prepare_target(
                     let non_empty = plan.non_empty.iter().find(|n| n.table == fk.child);
                     // Rows an earlier run loaded, and only those (counted against the
                     // ledger: nothing written since by anyone else), go with their
-                    // ledger rows and load again from the same files.
+                    // ledger rows and load again from the same files. Under keep-identical
+                    // too when the table keeps none of its own (the Review Board trial:
+                    // every row my2pg's, refused as "rows my2pg did not load").
                     let only_loaded = match non_empty {
-                        Some(n)
-                            if n.chunks_in_ledger > 0
-                                && child.existing_rows != ExistingRows::KeepIdentical =>
-                        {
+                        Some(n) if n.chunks_in_ledger > 0 => {
                             ledger::rows_not_loaded(client, &child.target).await? == 0
                         }
                         _ => false,

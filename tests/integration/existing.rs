@@ -287,17 +287,16 @@ fn truncating_a_parent_needs_its_non_empty_copied_children_too() {
         vec![(
             "items",
             "cannot truncate accounts: copied table items references it and holds rows my2pg \
-             did not load (or keeps them: existing_rows = \"keep-identical\"), so import and \
-             run would stop before loading; set existing_rows = \"truncate\" for items too"
+             did not load, so import and run would stop before loading; set existing_rows = \
+             \"truncate\" for items too"
         )]
     );
     // run stops on the same blocking problem, before it exports anything.
     let out = run(&env, &cfg, &["run"]);
     out.assert_exit(2).assert_stderr_contains(
         "error: the plan has 1 blocking problem(s):\n  - cannot truncate accounts: copied \
-         table items references it and holds rows my2pg did not load (or keeps them: \
-         existing_rows = \"keep-identical\"), so import and run would stop before loading; \
-         set existing_rows = \"truncate\" for items too",
+         table items references it and holds rows my2pg did not load, so import and run \
+         would stop before loading; set existing_rows = \"truncate\" for items too",
     );
     assert_eq!(env.pg_count("accounts"), 3, "nothing truncated");
     assert_eq!(env.pg_count("items"), 1);
@@ -1461,4 +1460,41 @@ fn a_keep_identical_mismatch_shows_key_values_as_verify_does() {
             "existing_rows = \"keep-identical\": the target row with key (server_host, \
              username)=(example.org, \"\") differs from the source row in column(s) n",
         );
+}
+
+/// The same with a keep-identical child (Review Board trial): an earlier keep-identical
+/// run loaded every row of items; truncating their parent takes them along to load again,
+/// where it was refused as a table keeping "rows my2pg did not load". One the
+/// application wrote to since still refuses.
+#[test]
+fn truncating_a_parent_takes_keep_identical_children_an_earlier_run_loaded_along() {
+    let env = setup("ex_trunc_keep");
+    env.pg_exec(
+        "INSERT INTO accounts SELECT i, 'account ' || i, 'seeded' FROM generate_series(1, 9) i",
+    );
+    let keep = "existing_rows = \"keep-identical\"";
+    let first = config(&env, &format!("{keep}\nexclude = [\"accounts\"]"), "");
+    run(&env, &first, &["run"]).assert_ok();
+    assert_eq!(env.pg_count("items"), 12);
+    let cfg = config(
+        &env,
+        keep,
+        "[tables.\"accounts\"]\nexisting_rows = \"truncate\"\n",
+    );
+    env.pg_exec("INSERT INTO items VALUES (100, 1, 5)");
+    run(&env, &cfg, &["run"])
+        .assert_exit(2)
+        .assert_stderr_contains(
+            "cannot truncate accounts: copied table items references it and keeps rows my2pg did \
+             not load (existing_rows = \"keep-identical\"), so import and run would stop before \
+             loading; set existing_rows = \"truncate\" for items too",
+        );
+    assert_eq!(env.pg_count("items"), 13, "nothing truncated");
+    env.pg_exec("DELETE FROM items WHERE id = 100");
+    let out = run(&env, &cfg, &["run"]);
+    out.assert_ok().assert_stderr_contains(
+        "items references accounts, which is truncated: its rows loaded by an earlier run are \
+         truncated too and load again",
+    );
+    assert_exact(&env, &out);
 }
