@@ -753,7 +753,8 @@ async fn check_target_privileges(
 }
 
 /// Schema-migration bookkeeping tables of common frameworks (Alembic, Rails, Django,
-/// Flyway, Knex, TypeORM, Sequelize, Prisma, Doctrine, EF, goose, pop, Zabbix).
+/// Flyway, Knex, TypeORM, Sequelize, Prisma, Doctrine, EF, goose, pop, Zabbix,
+/// django-evolution).
 const BOOKKEEPING_TABLES: &[&str] = &[
     "alembic_version",
     "schema_migrations",
@@ -776,6 +777,9 @@ const BOOKKEEPING_TABLES: &[&str] = &[
     "seaql_migrations",
     "__diesel_schema_migrations",
     "kysely_migration",
+    // django-evolution (Review Board): its history differs per database backend.
+    "django_evolution",
+    "django_project_version",
 ];
 
 /// keep-identical on a migration bookkeeping table the target's migrations filled adds
@@ -3287,6 +3291,9 @@ fn files_mismatch(plan: &Plan, wd: &WorkDir, chunk_rows: u64) -> Result<Option<S
         .find_map(|(t, m)| t.earlier_chunk_rows(m, chunk_rows))
         .filter(|&n| bad.iter().all(|(t, m)| t.wrote(m, n)));
     let one = bad.len() == 1;
+    // No chunk anywhere yet: their export began under those settings (the Review Board
+    // trial: "no chunk written yet ... were exported" read as a contradiction).
+    let begun = bad.iter().all(|(_, m)| m.chunks.is_empty());
     let tables = if one {
         format!(
             "table {} in {}",
@@ -3312,15 +3319,19 @@ fn files_mismatch(plan: &Plan, wd: &WorkDir, chunk_rows: u64) -> Result<Option<S
             ),
         }
     };
-    let was = if one { "was" } else { "were" };
+    let was = match (begun, one) {
+        (true, _) => "began their export",
+        (false, true) => "was exported",
+        (false, false) => "were exported",
+    };
     Ok(Some(match earlier {
         Some(n) => format!(
-            "{tables} {was} exported with chunk_rows = {n} and this run uses {chunk_rows} \
+            "{tables} {was} with chunk_rows = {n} and this run uses {chunk_rows} \
              (`--chunk-rows {n}` or run.chunk_rows = {n} resumes {})",
             if one { "it" } else { "them" }
         ),
         None => format!(
-            "{tables} {was} exported under a different plan or chunk size (run.chunk_rows, a \
+            "{tables} {was} under a different plan or chunk size (run.chunk_rows, a \
              rule or a column changed since)"
         ),
     }))

@@ -124,7 +124,7 @@ fn bullets(errors: &[Error]) -> String {
 fn fmt_problems(problems: &[Problem]) -> String {
     problems
         .iter()
-        .map(|p| format!("  - {p}"))
+        .map(|p| format!("  - {}", crate::ident::one_line(&p.to_string())))
         .collect::<Vec<_>>()
         .join("\n")
 }

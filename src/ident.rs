@@ -67,3 +67,35 @@ mod tests {
         assert_eq!(pg_literal(r#"a\"b"#), r#"E'a\\"b'"#);
     }
 }
+
+/// A name as one line of a human report: control characters (a newline in a quoted
+/// MySQL identifier, the attack's `../evil⏎name`) shown escaped, so one name cannot
+/// split the report's lines or forge one.
+pub fn one_line(name: &str) -> std::borrow::Cow<'_, str> {
+    if name.chars().any(char::is_control) {
+        name.chars()
+            .map(|c| {
+                if c.is_control() {
+                    c.escape_default().to_string()
+                } else {
+                    c.to_string()
+                }
+            })
+            .collect::<String>()
+            .into()
+    } else {
+        name.into()
+    }
+}
+
+#[cfg(test)]
+mod one_line_tests {
+    #[test]
+    fn control_characters_in_names_are_escaped() {
+        assert_eq!(super::one_line("plain_näme 😀"), "plain_näme 😀");
+        assert_eq!(
+            super::one_line("../evil\nname\r\t\u{1b}"),
+            "../evil\\nname\\r\\t\\u{1b}"
+        );
+    }
+}

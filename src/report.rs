@@ -151,7 +151,13 @@ impl PlanReport {
         if !self.skipped_tables.is_empty() {
             let _ = writeln!(s, "Source tables not copied:");
             for k in &self.skipped_tables {
-                let _ = writeln!(s, "  {} (~{} rows): {}", k.table, k.est_rows, k.reason);
+                let _ = writeln!(
+                    s,
+                    "  {} (~{} rows): {}",
+                    crate::ident::one_line(&k.table),
+                    k.est_rows,
+                    crate::ident::one_line(&k.reason)
+                );
             }
         }
         if !self.non_empty_tables.is_empty() {
@@ -176,7 +182,7 @@ impl PlanReport {
         if !self.warnings.is_empty() {
             let _ = writeln!(s, "Warnings:");
             for line in grouped_warnings(&self.warnings) {
-                let _ = writeln!(s, "  - {line}");
+                let _ = writeln!(s, "  - {}", crate::ident::one_line(&line));
             }
         }
         if self.problems.is_empty() {
@@ -191,7 +197,7 @@ impl PlanReport {
             };
             let _ = writeln!(s, "Blocking problems ({}{grouped}):", self.problems.len());
             for line in lines {
-                let _ = writeln!(s, "  - {line}");
+                let _ = writeln!(s, "  - {}", crate::ident::one_line(&line));
             }
         }
         s
@@ -283,14 +289,18 @@ impl RunReport {
             let _ = writeln!(
                 s,
                 "  not copied: {} (~{} rows; {})",
-                k.table, k.est_rows, k.reason
+                crate::ident::one_line(&k.table),
+                k.est_rows,
+                crate::ident::one_line(&k.reason)
             );
         }
         for c in &self.skipped_columns {
             let _ = writeln!(
                 s,
                 "  not copied: column {}.{} ({})",
-                c.table, c.column, c.reason
+                crate::ident::one_line(&c.table),
+                crate::ident::one_line(&c.column),
+                crate::ident::one_line(&c.reason)
             );
         }
         // A rule that changed nothing is in the JSON report only.

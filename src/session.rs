@@ -114,6 +114,26 @@ pub fn mysql_opts(dsn: &Dsn) -> Result<(OptsBuilder, String)> {
 }
 
 fn redact_url_error(e: &mysql_async::UrlError, shown: &str) -> String {
+    use mysql_async::UrlError;
+    // A parameter's name is the operator's own text, never a secret; its value may be.
+    // (The Kallithea trial: SQLAlchemy's `?charset=utf8mb4` printed a Rust debug form.)
+    match e {
+        UrlError::UnknownParameter { param } if param == "charset" => {
+            return "the URL parameter `charset` is not one my2pg takes: remove it (every \
+                    source session reads in utf8mb4)"
+                .into()
+        }
+        UrlError::UnknownParameter { param } => {
+            return format!("the URL parameter `{param}` is not one my2pg takes: remove it")
+        }
+        UrlError::InvalidParamValue { param, .. } => {
+            return format!("the URL parameter `{param}` has a value it cannot take")
+        }
+        UrlError::UnsupportedScheme { scheme } => {
+            return format!("the scheme `{scheme}` is not mysql:// (nor mariadb://)")
+        }
+        _ => {}
+    }
     // UrlError variants can echo URL parts; keep only the kind of problem.
     let s = format!("{e:?}");
     let kind = s.split('(').next().unwrap_or("invalid URL");
@@ -582,5 +602,29 @@ mod tests {
             assert_eq!(Opts::from(builder).ip_or_hostname(), host, "{url}");
             assert_eq!(db, "db");
         }
+    }
+
+    #[test]
+    fn url_parameters_the_driver_refuses_are_named_never_their_values() {
+        let refused = |url: &str| match mysql_opts(&Dsn::parse(url, None).unwrap()) {
+            Err(e) => e.to_string(),
+            Ok(_) => String::from("accepted"),
+        };
+        assert_eq!(
+            refused("mysql://u:secret@h/db?charset=utf8mb4"),
+            "config: source.url mysql://u@h/db?charset=utf8mb4: the URL parameter \
+             `charset` is not one my2pg takes: remove it (every source session reads in utf8mb4)"
+        );
+        assert_eq!(
+            refused("mysql://u@h/db?colour=red"),
+            "config: source.url mysql://u@h/db?colour=red: the URL parameter `colour` is not \
+             one my2pg takes: remove it"
+        );
+        let bad_value = refused("mysql://u@h/db?prefer_socket=hunter2");
+        assert_eq!(
+            bad_value,
+            "config: source.url mysql://u@h/db?prefer_socket=hunter2: the URL parameter \
+             `prefer_socket` has a value it cannot take"
+        );
     }
 }

@@ -1026,6 +1026,28 @@ fn a_chunk_size_mismatch_names_every_table_and_the_earlier_size() {
          with chunk_rows = 3 and this run uses 5",
         env.workdir.display()
     ));
+    // None with a chunk yet: their export began under those settings (the Review Board
+    // trial: "no chunk written yet ... were exported" read as a contradiction).
+    let mut originals = Vec::new();
+    for t in ["accounts", "items"] {
+        let p = env.workdir.join(t).join("manifest.json");
+        let bytes = std::fs::read(&p).expect("read a manifest");
+        let mut m: serde_json::Value = serde_json::from_slice(&bytes).expect("manifest is JSON");
+        m["chunks"] = serde_json::json!([]);
+        m["complete"] = serde_json::json!(false);
+        crate::common::write_edited_manifest(&p, &mut m);
+        originals.push((p, bytes));
+    }
+    let out = run(&env, &cfg, &["run", "--chunk-rows", "5"]);
+    out.assert_exit(2).assert_stderr_contains(&format!(
+        "the 3 tables in {} (no chunk written yet) began their export under a different plan \
+         or chunk size (run.chunk_rows, a rule or a column changed since): run with the \
+         earlier settings to resume",
+        env.workdir.display()
+    ));
+    for (p, bytes) in originals {
+        std::fs::write(&p, bytes).expect("put a manifest back");
+    }
     std::fs::write(&path, original).expect("put tags' manifest back");
     let cfg = config(
         &env,

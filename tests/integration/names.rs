@@ -17,7 +17,8 @@ fn hostile_table_and_column_names_move_exactly() {
          CREATE TABLE `../child tbl` (`id` int NOT NULL PRIMARY KEY, `Parent Id` int NOT NULL, \
            CONSTRAINT `fk ;` FOREIGN KEY (`Parent Id`) REFERENCES `Ordér \"Items\"; --` (`Id`)); \
          INSERT INTO `Ordér \"Items\"; --` VALUES (1, 'a\"b', 7, 'x'), (2, NULL, NULL, ''); \
-         INSERT INTO `../child tbl` VALUES (10, 2), (11, 1)",
+         INSERT INTO `../child tbl` VALUES (10, 2), (11, 1); \
+         CREATE TABLE `legacy\nnot copied: forged` (id int)",
     );
     env.pg_exec(
         "CREATE TABLE \"Ordér \"\"Items\"\"; --\" (\"Id\" integer PRIMARY KEY, \"Sélect \"\"x\"\"\" varchar(20), \
@@ -35,8 +36,21 @@ fn hostile_table_and_column_names_move_exactly() {
             "Ordér \"Items\"; --".to_string()
         ]]
     );
+    // A name cannot split a report's lines (the Kallithea trial: a newline printed raw).
+    let shown = "legacy\\nnot copied: forged (~";
+    let out = env.my2pg(&["plan"]);
+    out.assert_ok()
+        .assert_stderr_contains(&format!("  {shown}"));
+    out.check(
+        !out.stderr
+            .lines()
+            .any(|l| l.starts_with("not copied: forged")),
+        "no line begins inside a name",
+    );
     env.my2pg(&["check"]).assert_ok();
-    env.my2pg(&["run", "--json"]).assert_ok();
+    let out = env.my2pg(&["run", "--json"]);
+    out.assert_ok()
+        .assert_stderr_contains(&format!("  not copied: {shown}"));
     assert_eq!(
         env.pg_rows(
             "SELECT \"Id\"::text, \"Sélect \"\"x\"\"\", \"back`tick\"::text, \"../etc/passwd\" \
