@@ -357,11 +357,20 @@ fn key_text(layout: &Layout, buf: &[u8], enc: &[(usize, usize)]) -> String {
 }
 
 /// One key value as reports show it: unquoted like Postgres' key messages unless it could
-/// be misread, cut at 200 characters.
+/// be misread; past 200 characters, its first 120 and last 60 around a `…`.
 pub fn key_value_text(v: &str) -> String {
-    // Long enough to copy a hash or token key (an 86-character JWT signature).
-    let short: String = v.chars().take(200).collect();
-    let cut = short.len() < v.len();
+    // Long enough to copy a hash or token key (an 86-character JWT signature). Longer
+    // keys keep their end too: the attack's 1,105-character keys differed only there,
+    // and every line of the report showed the same cut key.
+    let n = v.chars().count();
+    let cut = n > 200;
+    let short: String = if cut {
+        let head: String = v.chars().take(120).collect();
+        let tail: String = v.chars().skip(n - 60).collect();
+        format!("{head}…{tail}")
+    } else {
+        v.to_string()
+    };
     // Quoted (with escapes) when it could be misread: empty, the word NULL, edge
     // spaces, separators, quotes, control characters (a newline would break the line).
     let ambiguous = v.is_empty()
@@ -370,11 +379,10 @@ pub fn key_value_text(v: &str) -> String {
         || v.ends_with(' ')
         || v.chars()
             .any(|c| matches!(c, ',' | '(' | ')' | '"' | '=') || c.is_control());
-    match (ambiguous, cut) {
-        (true, true) => format!("{short:?}…"),
-        (true, false) => format!("{short:?}"),
-        (false, true) => format!("{short}…"),
-        (false, false) => short,
+    if ambiguous {
+        format!("{short:?}")
+    } else {
+        short
     }
 }
 
@@ -1007,19 +1015,22 @@ mod tests {
             ]
         );
         // A token or signature key is shown whole (up to 200 characters), so it can be
-        // copied; a longer one is cut.
+        // copied; a longer one keeps its start and its end (keys that differ only at the
+        // end stay apart).
         let token = "eyJhbGciOiJSUzI1NiJ9".repeat(5);
-        let long = "x".repeat(201);
+        let long = |end: &str| format!("{}{end}", "p".repeat(1100));
         let keys = key_texts(
             Col::new("a", Kind::Text),
             Col::new("b", Kind::Text),
-            &format!("{token},1\n{long},2\n"),
+            &format!("{token},1\n{},2\n{},3\n", long("00001"), long("00002")),
         );
+        let cut = |end: &str| format!("{}…{}{end}", "p".repeat(120), "p".repeat(55));
         assert_eq!(
             keys,
             [
                 format!("(a, b)=({token}, 1)"),
-                format!("(a, b)=({}…, 2)", &long[..200]),
+                format!("(a, b)=({}, 2)", cut("00001")),
+                format!("(a, b)=({}, 3)", cut("00002")),
             ]
         );
     }
