@@ -2886,7 +2886,57 @@ async fn nothing_to_load(
     if !finished {
         return Ok(None);
     }
-    all_chunks_loaded(client, settings, plan, wd).await
+    let Some(manifests) = all_chunks_loaded(client, settings, plan, wd).await? else {
+        return Ok(None);
+    };
+    let gone = tables_emptied_since_load(client, plan).await?;
+    if !gone.is_empty() {
+        return Err(Error::refused(format!(
+            "every chunk is in the ledger, but {} hold(s) none of the rows my2pg loaded and \
+             fewer rows than it loaded: emptied, or dropped and created again since (an \
+             application's installer re-creating its tables leaves the my2pg schema as it \
+             was); `run --fresh` loads them again; nothing was changed in the target",
+            gone.join(", ")
+        )));
+    }
+    Ok(Some(manifests))
+}
+
+/// Copied tables the ledger lists rows of that hold none of those rows and fewer rows
+/// than were loaded (the Kallithea trial: the installer's `db-create --force` re-created
+/// every table with 2 seeded users, and `run` said "nothing to load", exit 0). A table
+/// whose every row the application has since rewritten still holds as many: not named.
+async fn tables_emptied_since_load(
+    client: &tokio_postgres::Client,
+    plan: &Plan,
+) -> Result<Vec<String>> {
+    let mut out = Vec::new();
+    for t in &plan.tables {
+        if !ledger::tells_rows_apart(client, &t.target).await? {
+            continue;
+        }
+        let loaded: i64 = client
+            .query_one(
+                "SELECT coalesce(sum(rows), 0)::bigint FROM my2pg.loaded_chunks \
+                 WHERE schema_name = $1 AND table_name = $2",
+                &[&t.target.schema, &t.target.name],
+            )
+            .await
+            .map_err(|e| Error::pg("read the ledger", &e))?
+            .get(0);
+        if loaded == 0 || ledger::holds_a_loaded_row(client, &t.target).await? {
+            continue;
+        }
+        let held: i64 = client
+            .query_one(format!("SELECT count(*) FROM {}", t.target).as_str(), &[])
+            .await
+            .map_err(|e| Error::pg(format!("count the rows of {}", t.target), &e))?
+            .get(0);
+        if held < loaded {
+            out.push(format!("{} ({held} row(s); {loaded} loaded)", t.target));
+        }
+    }
+    Ok(out)
 }
 
 /// The manifests of this work directory when every table's is complete, written under

@@ -376,6 +376,18 @@ pub async fn rows_written_since_load(
     ))
 }
 
+/// Whether `table` still holds at least one row my2pg wrote (stops at the first).
+pub async fn holds_a_loaded_row(client: &Client, table: &crate::ident::PgName) -> Result<bool> {
+    let sql = format!(
+        "SELECT EXISTS (SELECT 1 FROM {table} t WHERE t.xmin::text::bigint IN ({MY2PG_XMINS}))"
+    );
+    Ok(client
+        .query_one(sql.as_str(), &[&table.schema, &table.name])
+        .await
+        .map_err(|e| Error::pg(format!("look for the rows my2pg loaded into {table}"), &e))?
+        .get(0))
+}
+
 /// Rows of `table` that my2pg did not write: rows whose inserting (or last updating)
 /// transaction is none of its chunk loads or fills. A ledger from an earlier version
 /// (no transaction ids) is counted by totals: rows beyond the ledger's row count.
