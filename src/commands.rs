@@ -89,7 +89,20 @@ pub async fn prepare(settings: &Settings) -> Result<Prepared> {
         Some(tz) => Some(Arc::new(read_zone_gaps(&mut client, tz).await?)),
         None => None,
     };
-    let (target, fks) = catalog::postgres::read_catalog(&client, &settings.schema).await?;
+    // pg_get_constraintdef and its kin read the live catalog, not the snapshot: a run
+    // dropping indexes meanwhile made them fail (the Review Board trial: a second command
+    // started during a run, 4 tries in 11). Read again; the lock checks come after.
+    let mut tries = 0;
+    let (target, fks) = loop {
+        match catalog::postgres::read_catalog(&client, &settings.schema).await {
+            Err(e) if e.is_catalog_race() && tries < 5 => {
+                tries += 1;
+                tracing::info!("the target's schema changed while it was read: reading it again");
+                tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+            }
+            other => break other?,
+        }
+    };
     let mut plan = build_plan(&source, &target, &fks, settings, source_zone.as_ref());
     evaluate_null_defaults(&mut client, &mut plan).await?;
     let zone_warnings = crate::plan::timestamp_zone_warnings(&plan, &source_zone_name);

@@ -206,6 +206,13 @@ impl Error {
         .into()
     }
 
+    /// A catalog function that found an object dropped under it (`cache lookup failed`,
+    /// SQLSTATE XX000): the target's schema changed while it was read.
+    pub fn is_catalog_race(&self) -> bool {
+        matches!(&*self.0, ErrorKind::Query { reason, .. }
+            if reason.contains("cache lookup failed") && reason.ends_with("(SQLSTATE XX000)"))
+    }
+
     /// A target query refused for lack of a privilege (SQLSTATE 42501).
     pub fn is_permission_denied(&self) -> bool {
         matches!(&*self.0, ErrorKind::Query { reason, .. } if reason.ends_with("(SQLSTATE 42501)"))
@@ -363,5 +370,25 @@ mod tests {
         );
         let e = Error::io("/w", std::io::Error::from(std::io::ErrorKind::NotFound));
         assert_eq!(e.to_string(), "/w: entity not found");
+    }
+
+    #[test]
+    fn a_catalog_read_racing_a_drop_is_told_from_other_failures() {
+        let q = |reason: &str| -> Error {
+            ErrorKind::Query {
+                side: "target (PostgreSQL)",
+                what: "read unique constraint definitions".into(),
+                reason: reason.into(),
+            }
+            .into()
+        };
+        // The Review Board trial's message.
+        assert!(q(
+            "ERROR: cache lookup failed for attribute 1 of relation 1180826 \
+                   (SQLSTATE XX000)"
+        )
+        .is_catalog_race());
+        assert!(!q("ERROR: could not open file (SQLSTATE XX000)").is_catalog_race());
+        assert!(!q("ERROR: permission denied for table t (SQLSTATE 42501)").is_catalog_race());
     }
 }
