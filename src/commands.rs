@@ -41,12 +41,13 @@ pub async fn prepare(settings: &Settings) -> Result<Prepared> {
     let source_version = catalog::mysql::server_version(&mut conn).await?;
     let source_zone_name = catalog::mysql::server_time_zone(&mut conn).await?;
     let whole_database = catalog::mysql::selects_whole_database(&mut conn, &db).await?;
+    let source = catalog::mysql::read_catalog(&mut conn, &db).await?;
     let column_grants_only = if whole_database {
         Vec::new()
     } else {
-        catalog::mysql::tables_read_by_column_grants(&mut conn, &db).await?
+        let names: Vec<&str> = source.iter().map(|t| t.name.as_str()).collect();
+        catalog::mysql::tables_with_unreadable_columns(&mut conn, &names).await?
     };
-    let source = catalog::mysql::read_catalog(&mut conn, &db).await?;
     let _ = conn.disconnect().await;
     let mut client = session::pg_connect(&settings.target).await?;
     let (num, target_version) = session::pg_server_version(&client).await?;
@@ -1910,6 +1911,7 @@ fn report(
                 .chain(sequences.warnings)
                 .collect()
         },
+        emptied_tables: Vec::new(),
     }
 }
 
@@ -2078,10 +2080,11 @@ pub async fn import(
         // another work directory): refused before any index or FK is dropped for the load.
         files_match_the_ledger(&clients[0], &plan, &manifests, &wd).await?;
         crate::cycles::pending_fills_match(&clients[0], &plan, &settings.schema, &p.fks).await?;
-        if let Some(m) = nothing_to_load(&clients[0], settings, &plan, &wd).await? {
-            return Ok(already_loaded_report(
-                "import", &run_id, settings, &plan, &m, started,
-            ));
+        if let Some((m, emptied)) = nothing_to_load(&clients[0], settings, &plan, &wd).await? {
+            return Ok(RunReport {
+                emptied_tables: emptied,
+                ..already_loaded_report("import", &run_id, settings, &plan, &m, started)
+            });
         }
         let left = Resumed {
             settings,
@@ -2230,10 +2233,11 @@ pub async fn run(settings: &Settings, cancel: Cancel, opts: LoadOptions<'_>) -> 
         ledger_matches_chunk_rows(&clients[0], settings).await?;
         files_loaded_elsewhere(&clients[0], settings, &wd).await?;
         crate::cycles::pending_fills_match(&clients[0], &plan, &settings.schema, &p.fks).await?;
-        if let Some(m) = nothing_to_load(&clients[0], settings, &plan, &wd).await? {
-            return Ok(already_loaded_report(
-                "run", &run_id, settings, &plan, &m, started,
-            ));
+        if let Some((m, emptied)) = nothing_to_load(&clients[0], settings, &plan, &wd).await? {
+            return Ok(RunReport {
+                emptied_tables: emptied,
+                ..already_loaded_report("run", &run_id, settings, &plan, &m, started)
+            });
         }
         let left = Resumed {
             settings,
@@ -2892,7 +2896,7 @@ async fn nothing_to_load(
     settings: &Settings,
     plan: &Plan,
     wd: &WorkDir,
-) -> Result<Option<Vec<Manifest>>> {
+) -> Result<Option<(Vec<Manifest>, Vec<String>)>> {
     let finished = ledger::last_run(client, &settings.schema)
         .await?
         .is_some_and(|l| l.finished_at.is_some());
@@ -2902,17 +2906,10 @@ async fn nothing_to_load(
     let Some(manifests) = all_chunks_loaded(client, settings, plan, wd).await? else {
         return Ok(None);
     };
+    // Said, not refused: an application may empty a table of its own accord (the attack:
+    // a refusal advised `--fresh` over live data), and only the operator knows which.
     let gone = tables_emptied_since_load(client, plan).await?;
-    if !gone.is_empty() {
-        return Err(Error::refused(format!(
-            "every chunk is in the ledger, but {} hold(s) none of the rows my2pg loaded and \
-             fewer rows than it loaded: emptied, or dropped and created again since (an \
-             application's installer re-creating its tables leaves the my2pg schema as it \
-             was); `run --fresh` loads them again; nothing was changed in the target",
-            gone.join(", ")
-        )));
-    }
-    Ok(Some(manifests))
+    Ok(Some((manifests, gone)))
 }
 
 /// Copied tables the ledger lists rows of that hold none of those rows and fewer rows

@@ -264,6 +264,11 @@ pub struct RunReport {
     /// be added), or set at their bound by the source's AUTO_INCREMENT counter (ejabberd).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub sequence_warnings: Vec<String>,
+    /// A repeat that found nothing to load: copied tables holding none of the rows my2pg
+    /// loaded and fewer rows than it loaded (emptied or created again since, as an
+    /// installer does; or emptied by the application, which no check can tell apart).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub emptied_tables: Vec<String>,
 }
 
 impl RunReport {
@@ -313,6 +318,15 @@ impl RunReport {
         }
         for w in &self.sequence_warnings {
             let _ = writeln!(s, "  warning: {w}");
+        }
+        for t in &self.emptied_tables {
+            let _ = writeln!(
+                s,
+                "  warning: {t} holds none of the rows my2pg loaded and fewer rows than it \
+                 loaded: if it was emptied or created again since (an application's installer \
+                 re-creating its tables leaves the my2pg schema as it was), `run --fresh` loads \
+                 it again; if the application deleted and rewrote its rows, leave it"
+            );
         }
         // A rate over rows an earlier run loaded would only flatter this one.
         let rate = if export || self.totals.loaded_rows == self.totals.rows {

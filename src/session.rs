@@ -69,11 +69,6 @@ const MYSQL_INIT: &[&str] = &[
     // A reader stalled by back-pressure must not be cut off by the server.
     "SET SESSION net_write_timeout = 3600",
     "SET SESSION net_read_timeout = 3600",
-    // A key the server sorts (MariaDB's long UNIQUE is a hash index, no order of its own)
-    // is compared by its first max_sort_length bytes only (1024 by default), while
-    // `key > bound` compares whole values: split and resumed reads lost and duplicated
-    // rows (the attack). The largest value both MySQL and MariaDB take.
-    "SET SESSION max_sort_length = 8388608",
 ];
 
 /// The largest packet the MySQL protocol allows (1 GiB).

@@ -232,7 +232,8 @@ pub struct SourceTable {
     pub columns: Vec<SourceColumn>,
     /// Primary key column names, in key order (empty when the table has none).
     pub primary_key: Vec<String>,
-    /// A unique key whose columns are all NOT NULL, used when there is no primary key.
+    /// A unique key whose columns are all NOT NULL and whose index has an order (not
+    /// MariaDB's hash of a long UNIQUE key), used when there is no primary key.
     pub unique_not_null: Option<Vec<String>>,
     /// Columns of the primary key and of every unique index (what the source enforces).
     pub unique_keys: Vec<Vec<String>>,

@@ -96,25 +96,29 @@ pub async fn read_catalog(conn: &mut Conn, db: &str) -> Result<Vec<SourceTable>>
     }
     let keys: Vec<Row> = conn
         .exec(
-            "SELECT TABLE_NAME, INDEX_NAME, COLUMN_NAME, NON_UNIQUE, NULLABLE \
+            "SELECT TABLE_NAME, INDEX_NAME, COLUMN_NAME, NON_UNIQUE, NULLABLE, INDEX_TYPE \
              FROM information_schema.STATISTICS WHERE TABLE_SCHEMA = ? \
              ORDER BY TABLE_NAME, INDEX_NAME, SEQ_IN_INDEX",
             (db,),
         )
         .await
         .map_err(|e| Error::mysql("read keys from information_schema", e))?;
-    // index name -> (columns, unique, all not null)
-    let mut idx: BTreeMap<(String, String), (Vec<String>, bool, bool)> = BTreeMap::new();
+    // index name -> (columns, unique, all not null, ordered)
+    type IndexFacts = (Vec<String>, bool, bool, bool);
+    let mut idx: BTreeMap<(String, String), IndexFacts> = BTreeMap::new();
     for r in &keys {
+        // MariaDB keeps a long UNIQUE key (text, blob, a long varchar) as a hash: it has
+        // no order, so reads in its order are sorted by the server, by a prefix of each
+        // value only (the attacks: rows lost and duplicated at split and resume bounds).
         let e = idx
             .entry((text(r, 0), text(r, 1)))
-            .or_insert_with(|| (Vec::new(), num(r, 3) == 0, true));
+            .or_insert_with(|| (Vec::new(), num(r, 3) == 0, true, text(r, 5) != "HASH"));
         e.0.push(text(r, 2));
         if text(r, 4) == "YES" {
             e.2 = false;
         }
     }
-    for ((table, index), (columns, unique, not_null)) in idx {
+    for ((table, index), (columns, unique, not_null, ordered)) in idx {
         let Some(t) = out.get_mut(&table) else {
             continue;
         };
@@ -123,7 +127,7 @@ pub async fn read_catalog(conn: &mut Conn, db: &str) -> Result<Vec<SourceTable>>
         }
         if index == "PRIMARY" {
             t.primary_key = columns;
-        } else if unique && not_null && t.unique_not_null.is_none() {
+        } else if unique && not_null && ordered && t.unique_not_null.is_none() {
             // Index names are visited in sorted order, so the choice is deterministic.
             t.unique_not_null = Some(columns);
         }
@@ -151,22 +155,41 @@ pub async fn selects_whole_database(conn: &mut Conn, db: &str) -> Result<bool> {
     Ok(v == Some(1))
 }
 
-/// Tables of `db` the source user reads through column-level grants only: the columns
-/// it may not read are absent from information_schema, as if the table had none.
-pub async fn tables_read_by_column_grants(conn: &mut Conn, db: &str) -> Result<Vec<String>> {
-    let me = "CONCAT('''', SUBSTRING_INDEX(CURRENT_USER(), '@', 1), '''@''', \
-              SUBSTRING_INDEX(CURRENT_USER(), '@', -1), '''')";
-    let sql = format!(
-        "SELECT DISTINCT c.TABLE_NAME FROM information_schema.COLUMN_PRIVILEGES c \
-         WHERE c.GRANTEE = {me} AND c.TABLE_SCHEMA = ? AND c.PRIVILEGE_TYPE = 'SELECT' \
-           AND NOT EXISTS (SELECT 1 FROM information_schema.TABLE_PRIVILEGES t \
-             WHERE t.GRANTEE = c.GRANTEE AND t.TABLE_SCHEMA = c.TABLE_SCHEMA \
-               AND t.TABLE_NAME = c.TABLE_NAME AND t.PRIVILEGE_TYPE = 'SELECT') \
-         ORDER BY 1"
-    );
-    conn.exec(sql, (db,))
-        .await
-        .map_err(|e| Error::mysql("read the source user's column privileges", e))
+/// Tables of which the source user may read only some columns (column-level grants,
+/// directly or through a role): the columns it may not read are absent from
+/// information_schema, as if the table had none. `SELECT *` needs every column, so the
+/// server refuses it in that case, whatever granted the rest (roles' grants are not
+/// visible to the user in information_schema).
+pub async fn tables_with_unreadable_columns(
+    conn: &mut Conn,
+    tables: &[&str],
+) -> Result<Vec<String>> {
+    let mut out = Vec::new();
+    for t in tables {
+        let probe = conn
+            .query_drop(format!(
+                "SELECT * FROM {} LIMIT 0",
+                crate::ident::MyIdent(t.to_string())
+            ))
+            .await;
+        match probe {
+            Ok(()) => {}
+            // MariaDB says 1142 (the table), MySQL 1143 (a column): the table is in the
+            // catalog, so some of it may be read, and not all of it.
+            Err(mysql_async::Error::Server(e)) if matches!(e.code, 1142 | 1143) => {
+                out.push(t.to_string())
+            }
+            // Anything else about this table shows where it is read.
+            Err(mysql_async::Error::Server(_)) => {}
+            Err(e) => {
+                return Err(Error::mysql(
+                    "probe which columns the source user may read",
+                    e,
+                ))
+            }
+        }
+    }
+    Ok(out)
 }
 
 /// The zone sessions start in: `@@global.time_zone`, or the host's under `SYSTEM`.

@@ -1988,7 +1988,9 @@ pub fn hidden_set_members<'a>(
     bits: Option<&Value>,
 ) -> Option<Vec<&'a str>> {
     let mask = match bits? {
-        Value::Int(n) => u64::try_from(*n).ok()?,
+        // MariaDB sends a mask with bit 63 set as a negative number (the attack: a 64th
+        // member lost): the same 64 bits.
+        Value::Int(n) => *n as u64,
         Value::UInt(n) => *n,
         Value::Bytes(b) => std::str::from_utf8(b).ok()?.parse().ok()?,
         _ => return None,

@@ -1483,6 +1483,15 @@ fn set_members_the_text_leaves_out_come_from_the_bit_mask() {
     assert_eq!(hidden(",a", Value::UInt(3)), None);
     assert_eq!(hidden("a,b", Value::UInt(6)), None);
     assert_eq!(hidden("", Value::UInt(0)), None);
+    // A 64-member set whose '' member is the last: bit 63, sent as a negative number.
+    let wide: Vec<String> = (0..63)
+        .map(|i| format!("m{i}"))
+        .chain([String::new()])
+        .collect();
+    assert_eq!(
+        hidden_set_members(&wide, b"m1", Some(&Value::Int(2 | i64::MIN))),
+        Some(vec!["m1", ""])
+    );
     // No mask read (NULL): nothing to restore.
     assert_eq!(hidden_set_members(&labels, b"a", None), None);
     assert_eq!(hidden("a", Value::NULL), None);

@@ -1627,10 +1627,23 @@ fn plan_table(
         });
     }
     // The read key: primary key, else a unique NOT NULL key, else every column.
-    let key_is_primary = !st.primary_key.is_empty();
+    // A set that defines '' as a member cannot bound a read: MySQL's text of a value
+    // can leave that member out, so the bound sent back is another value (the attack:
+    // rows duplicated and lost at split and resume bounds).
+    let boundable = |k: &[String]| {
+        !k.is_empty()
+            && !k.iter().any(|c| {
+                st.columns.iter().any(|s| {
+                    &s.name == c
+                        && s.ty.base == MyBase::Set
+                        && s.ty.labels.iter().any(String::is_empty)
+                })
+            })
+    };
+    let key_is_primary = boundable(&st.primary_key);
     let (key, ordered_by_all) = if key_is_primary {
         (st.primary_key.clone(), false)
-    } else if let Some(u) = &st.unique_not_null {
+    } else if let Some(u) = st.unique_not_null.as_ref().filter(|u| boundable(u)) {
         (u.clone(), false)
     } else {
         plan.warnings.push(Problem {
@@ -1638,7 +1651,10 @@ fn plan_table(
             table: st.name.clone(),
             column: None,
             message: format!(
-                "{}: no primary key or unique NOT NULL key: rows are read in the order of all their columns (the server sorts the whole table for each read)",
+                "{}: no primary key or unique NOT NULL key that can order the reads (a set column \
+                 defining '' as a member, or a long UNIQUE key MariaDB keeps as a hash, cannot): \
+                 rows are read in the order of all their columns, in one go (the server sorts \
+                 the whole table for each read)",
                 st.name
             ),
         });

@@ -1522,31 +1522,39 @@ fn truncating_a_parent_takes_keep_identical_children_an_earlier_run_loaded_along
 }
 
 /// A finished load whose tables were emptied, or created again by the application's
-/// installer, since (the my2pg schema left as it was): not "nothing to load" (Kallithea
-/// trial: exit 0 over a target holding 2 seeded users). A table whose every row the
-/// application rewrote still holds as many rows: nothing to load, as before.
+/// installer, since (the my2pg schema left as it was): "nothing to load" names them
+/// (Kallithea trial: exit 0 over a target holding 2 seeded users, and not a word). Not a
+/// refusal: an application may empty a table itself, and refusing advised `--fresh` over
+/// live data (the attack). A table whose every row the application rewrote still holds
+/// as many rows: not named.
 #[test]
-fn tables_emptied_or_created_again_since_the_load_are_refused() {
+fn tables_emptied_or_created_again_since_the_load_are_named() {
     let env = setup("ex_recreated");
     let cfg = config(&env, "", "");
     run(&env, &cfg, &["run"]).assert_ok();
     env.pg_exec("UPDATE tags SET label = label");
-    run(&env, &cfg, &["run"])
-        .assert_ok()
+    let out = run(&env, &cfg, &["run", "--json"]);
+    out.assert_ok()
         .assert_stderr_contains("nothing new was loaded");
+    assert_eq!(out.json()["emptied_tables"], serde_json::Value::Null);
     // As an installer would leave them: items emptied, tags with one seeded row.
     env.pg_exec("DELETE FROM items; DELETE FROM tags; INSERT INTO tags VALUES (1, 'seed')");
     for command in ["run", "import"] {
-        run(&env, &cfg, &[command])
-            .assert_exit(2)
-            .assert_stderr_contains(
-                "error: refused: every chunk is in the ledger, but \"public\".\"items\" (0 \
-                 row(s); 12 loaded), \"public\".\"tags\" (1 row(s); 5 loaded) hold(s) none of \
-                 the rows my2pg loaded and fewer rows than it loaded: emptied, or dropped and \
-                 created again since (an application's installer re-creating its tables leaves \
-                 the my2pg schema as it was); `run --fresh` loads them again; nothing was \
-                 changed in the target",
-            );
+        let out = run(&env, &cfg, &[command, "--json"]);
+        out.assert_ok().assert_stderr_contains(
+            "  warning: \"public\".\"tags\" (1 row(s); 5 loaded) holds none of the rows my2pg \
+             loaded and fewer rows than it loaded: if it was emptied or created again since \
+             (an application's installer re-creating its tables leaves the my2pg schema as it \
+             was), `run --fresh` loads it again; if the application deleted and rewrote its \
+             rows, leave it",
+        );
+        assert_eq!(
+            out.json()["emptied_tables"],
+            serde_json::json!([
+                "\"public\".\"items\" (0 row(s); 12 loaded)",
+                "\"public\".\"tags\" (1 row(s); 5 loaded)"
+            ])
+        );
     }
     assert_eq!(env.pg_count("tags"), 1, "nothing changed");
     let cfg = config(&env, "existing_rows = \"truncate\"", "");

@@ -572,6 +572,37 @@ fn plan_names_what_a_restricted_source_user_cannot_see() {
             ),
         ]
     );
+    // Through a role: the same block (the attack: only direct grants were seen). And a
+    // table-level SELECT through a role beside a column grant reads every column: no block.
+    let pid = std::process::id();
+    let (role_cols, role_table) = (format!("m2p_rc_{pid}"), format!("m2p_rt_{pid}"));
+    let plan_as = |grants: &str| {
+        env.mysql_exec(&format!(
+            "DROP USER IF EXISTS '{user}'@'%'; DROP ROLE IF EXISTS {role_cols}; \
+             DROP ROLE IF EXISTS {role_table}; CREATE ROLE {role_cols}; CREATE ROLE {role_table}; \
+             GRANT SELECT (id, name) ON `{db}`.users TO {role_cols}; \
+             GRANT SELECT ON `{db}`.users TO {role_table}; \
+             CREATE USER '{user}'@'%' IDENTIFIED BY 'pw'; {grants}"
+        ));
+        let out = env.cmd(&cfg, &["plan", "--json"]).run();
+        env.mysql_exec(&format!(
+            "DROP USER IF EXISTS '{user}'@'%'; DROP ROLE {role_cols}; DROP ROLE {role_table}"
+        ));
+        out
+    };
+    let out = plan_as(&format!(
+        "GRANT {role_cols} TO '{user}'@'%'; SET DEFAULT ROLE {role_cols} FOR '{user}'@'%'"
+    ));
+    out.assert_exit(2);
+    assert_eq!(
+        crate::common::field_pairs(&out.json(), "problems", "kind", "table"),
+        [("column_grants_only".to_string(), "users".to_string())]
+    );
+    let out = plan_as(&format!(
+        "GRANT {role_table} TO '{user}'@'%'; SET DEFAULT ROLE {role_table} FOR '{user}'@'%'; \
+         GRANT SELECT (id) ON `{db}`.users TO '{user}'@'%'"
+    ));
+    out.assert_ok();
 }
 
 /// MySQL 8 adds an invisible `my_row_id` primary key to tables created without one

@@ -601,24 +601,40 @@ fn enum_set_and_bit_keys_split_and_resume_without_duplicates() {
 }
 
 /// MariaDB keeps a long UNIQUE key (text, blob, a long varchar) as a hash index, which
-/// has no order: each read in its order is sorted by the server, which compared only the
-/// first max_sort_length (1024) bytes while `key > bound` compares whole values (the
-/// attack: rows lost and duplicated at split and resume boundaries, exit 0).
+/// has no order: the server sorts each read by a prefix of the values only, while
+/// `key > bound` compares whole values (the attacks: rows lost and duplicated at split
+/// and resume bounds, exit 0; raising max_sort_length only moved the limit, and ran
+/// keyless JSON tables out of sort memory). Such a key is not a read key: the table is
+/// read in one go, in the order of all its columns, and never split.
 #[test]
-fn a_long_unique_key_the_server_sorts_splits_and_resumes_exactly() {
+fn a_long_unique_key_kept_as_a_hash_is_not_a_read_key() {
     let env = TestEnv::new("split_hash_key");
     env.mysql_exec(
         "CREATE TABLE lu (id text NOT NULL, v int NULL, UNIQUE KEY (id)); \
          INSERT INTO lu SELECT CONCAT(REPEAT('p', 1100), LPAD(seq * 7919 % 2000, 5, '0')), seq \
-         FROM seq_1_to_2000",
+         FROM seq_1_to_2000; \
+         CREATE TABLE ev (a int NULL, payload json NULL); \
+         INSERT INTO ev VALUES (1, '{\"x\": 1}'), (2, NULL)",
     );
     let using: Vec<Vec<Option<String>>> = env.mysql_rows(
         "SELECT index_type FROM information_schema.statistics \
          WHERE table_schema = DATABASE() AND table_name = 'lu'",
     );
     assert_eq!(using, vec![vec![Some("HASH".to_string())]], "a hash key");
-    env.pg_exec("CREATE TABLE lu (id text NOT NULL, v integer)");
+    env.pg_exec(
+        "CREATE TABLE lu (id text NOT NULL, v integer); CREATE TABLE ev (a integer, payload jsonb)",
+    );
     let cfg = env.write_config("[run]\nchunk_rows = 100\n\n[workers]\nreaders = 2\n");
+    let out = my2pg_in(&cfg, &env.workdir, &["plan", "--json"]);
+    out.assert_ok();
+    let warned: Vec<String> = out.json()["warnings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|w| w["kind"] == "no_primary_key")
+        .map(|w| w["table"].as_str().unwrap_or("?").to_string())
+        .collect();
+    assert_eq!(warned, ["ev", "lu"]);
     let plain = env.dir.join("work_plain");
     my2pg_in(
         &cfg,
@@ -630,10 +646,10 @@ fn a_long_unique_key_the_server_sorts_splits_and_resumes_exactly() {
     let wd = env.workdir.clone();
     let out = my2pg_in(&cfg, &wd, &["export", "--split-tables-larger-than", "1"]);
     out.assert_ok();
-    assert_eq!(ranges_logged(&out.stderr, "lu"), Some(2));
-    assert_eq!(workdir_hashes(&wd), want, "split export byte-identical");
+    assert_eq!(ranges_logged(&out.stderr, "lu"), None, "never split");
+    assert_eq!(workdir_hashes(&wd), want, "the same bytes");
 
-    // A resume from the middle: chunks 6-20 lost, read again after chunk 5's last key.
+    // An interrupted export of it starts over (chunks 6-20 lost).
     let path = wd.join("lu").join("manifest.json");
     let mut m: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
@@ -648,7 +664,7 @@ fn a_long_unique_key_the_server_sorts_splits_and_resumes_exactly() {
     }
     age_chunk_files(&wd, "lu");
     my2pg_in(&cfg, &wd, &["export"]).assert_ok();
-    assert_eq!(workdir_hashes(&wd), want, "resumed export byte-identical");
+    assert_eq!(workdir_hashes(&wd), want, "exported again, the same bytes");
     my2pg_in(&cfg, &wd, &["import"]).assert_ok();
     assert_eq!(
         env.pg_rows("SELECT count(*)::text, count(DISTINCT id)::text, sum(v)::text FROM lu"),
@@ -658,6 +674,7 @@ fn a_long_unique_key_the_server_sorts_splits_and_resumes_exactly() {
             Some("2001000".to_string())
         ]]
     );
+    assert_eq!(env.pg_count("ev"), 2);
 }
 
 /// A resume reads after the last chunk on disk, assuming the source did not change since
@@ -708,4 +725,41 @@ fn a_resumed_table_whose_source_lost_rows_is_refused() {
     let (pg_events, _) = target_rows(&env);
     assert_eq!(pg_events.len(), 398);
     assert_eq!(pg_events, src_events);
+}
+
+/// A set key whose set defines '' as a member: MySQL's text of a value can leave that
+/// member out, so the bound sent back for it is another value (the attack: rows
+/// duplicated and lost, exit 0). Such a key does not bound reads: the table is read in
+/// one go, and every member loads.
+#[test]
+fn a_set_key_with_an_empty_member_is_not_a_read_key() {
+    let env = TestEnv::new("split_set_key");
+    env.mysql_exec(
+        "CREATE TABLE sk (k set('a','','b') NOT NULL PRIMARY KEY, n int NULL); \
+         INSERT INTO sk SELECT seq - 1, seq FROM seq_1_to_8",
+    );
+    env.pg_exec("CREATE TABLE sk (k text[] NOT NULL, n integer)");
+    let cfg = env.write_config(
+        "[run]\nchunk_rows = 3\nsplit_tables_larger_than = 1\n\n[workers]\nreaders = 3\n",
+    );
+    let out = my2pg_in(&cfg, &env.workdir, &["run", "--json"]);
+    out.assert_ok();
+    assert_eq!(ranges_logged(&out.stderr, "sk"), None, "never split");
+    let got = env.pg_rows("SELECT n::text, k::text FROM sk ORDER BY sk.n");
+    let want: Vec<Vec<Option<String>>> = [
+        "{}",
+        "{a}",
+        "{\"\"}",
+        "{a,\"\"}",
+        "{b}",
+        "{a,b}",
+        "{\"\",b}",
+        "{a,\"\",b}",
+    ]
+    .iter()
+    .enumerate()
+    .map(|(i, k)| vec![Some((i + 1).to_string()), Some(k.to_string())])
+    .collect();
+    assert_eq!(got, want);
+    my2pg_in(&cfg, &env.workdir, &["verify", "--level", "full"]).assert_ok();
 }
