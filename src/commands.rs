@@ -819,8 +819,9 @@ fn merged_bookkeeping_tables(plan: &Plan) -> Vec<crate::plan::Problem> {
                     "{} looks like a schema-migration bookkeeping table, which the target's \
                      own migrations filled: existing_rows = \"keep-identical\" adds the \
                      source's rows beside the target's, so at another schema version it names \
-                     both (an Alembic application then finds two heads and will not start). \
-                     Unless both sides are at the same version, leave it out with run.exclude",
+                     both (an Alembic application then finds two heads and will not start); at \
+                     the same version, rows whose timestamps or ids differ (Django's \
+                     `applied`) stop the run. Leave it out with run.exclude",
                     t.target
                 ),
             }),

@@ -1411,8 +1411,9 @@ fn keep_identical_on_a_bookkeeping_table_is_warned_about() {
             "\"public\".\"alembic_version\" looks like a schema-migration bookkeeping table, \
              which the target's own migrations filled: existing_rows = \"keep-identical\" adds \
              the source's rows beside the target's, so at another schema version it names both \
-             (an Alembic application then finds two heads and will not start). Unless both \
-             sides are at the same version, leave it out with run.exclude"
+             (an Alembic application then finds two heads and will not start); at the same \
+             version, rows whose timestamps or ids differ (Django's `applied`) stop the run. \
+             Leave it out with run.exclude"
                 .to_string()
         )]
     );
