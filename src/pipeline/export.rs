@@ -58,6 +58,14 @@ struct TableExport {
     resumed: bool,
 }
 
+impl TableExport {
+    fn manifest(&self) -> Result<std::sync::MutexGuard<'_, Manifest>> {
+        self.manifest
+            .lock()
+            .map_err(|_| Error::internal("manifest lock poisoned"))
+    }
+}
+
 /// Exports every table of the plan with the given reader connections.
 pub async fn export_all(ctx: Arc<ExportCtx>, conns: Vec<Conn>) -> Result<Vec<Manifest>> {
     let n = ctx.plan.tables.len();
@@ -168,12 +176,7 @@ pub async fn export_all(ctx: Arc<ExportCtx>, conns: Vec<Conn>) -> Result<Vec<Man
     first_error(outcomes)?;
     tables
         .iter()
-        .map(|t| {
-            t.manifest
-                .lock()
-                .map(|m| m.clone())
-                .map_err(|_| Error::internal("manifest lock poisoned"))
-        })
+        .map(|t| t.manifest().map(|m| m.clone()))
         .collect()
 }
 
@@ -296,10 +299,7 @@ async fn finish_table(
         rows_match_the_snapshot(ctx, conn, idx, state).await?;
     }
     let (rows, chunks) = {
-        let mut m = state
-            .manifest
-            .lock()
-            .map_err(|_| Error::internal("manifest lock poisoned"))?;
+        let mut m = state.manifest()?;
         if let Some((pos, c)) = m
             .chunks
             .iter()
@@ -351,11 +351,7 @@ async fn rows_match_the_snapshot(
     state: &TableExport,
 ) -> Result<()> {
     let t = &ctx.plan.tables[idx];
-    let exported = state
-        .manifest
-        .lock()
-        .map_err(|_| Error::internal("manifest lock poisoned"))?
-        .rows();
+    let exported = state.manifest()?.rows();
     let held: Option<u64> = conn
         .query_first(format!(
             "SELECT COUNT(*) FROM {}",

@@ -101,6 +101,23 @@ fn ranges_logged(stderr: &str, table: &str) -> Option<u32> {
         .and_then(|n| n.parse().ok())
 }
 
+/// An interrupted export as it is left on disk: these chunks gone from `table`'s
+/// manifest and directory, the manifest no longer complete.
+fn lose_chunks(wd: &Path, table: &str, gone: std::ops::RangeInclusive<u64>) {
+    let path = wd.join(table).join("manifest.json");
+    let mut m: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    m["chunks"]
+        .as_array_mut()
+        .unwrap()
+        .retain(|c| !gone.contains(&c["chunk"].as_u64().unwrap()));
+    m["complete"] = serde_json::Value::Bool(false);
+    write_edited_manifest(&path, &mut m);
+    for c in gone {
+        std::fs::remove_file(wd.join(table).join(format!("{c:06}.csv"))).unwrap();
+    }
+}
+
 fn chunk_rows_in_manifest(wd: &Path, table: &str) -> Vec<(u64, u64)> {
     read_manifest(wd, table).unwrap()["chunks"]
         .as_array()
@@ -338,18 +355,7 @@ fn resume_refuses_a_gap_that_gained_rows_and_leaves_its_last_chunk_unwritten() {
     let cfg = env.write_config("[run]\nchunk_rows = 50\n\n[workers]\nreaders = 1\n");
     let wd = env.workdir.clone();
     my2pg_in(&cfg, &wd, &["export"]).assert_ok();
-    let path = wd.join("events").join("manifest.json");
-    let mut m: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
-    m["chunks"]
-        .as_array_mut()
-        .unwrap()
-        .retain(|c| ![3u64, 4].contains(&c["chunk"].as_u64().unwrap()));
-    m["complete"] = serde_json::Value::Bool(false);
-    write_edited_manifest(&path, &mut m);
-    for c in ["000003.csv", "000004.csv"] {
-        std::fs::remove_file(wd.join("events").join(c)).unwrap();
-    }
+    lose_chunks(&wd, "events", 3..=4);
     // Chunks 3-4 held tenants 3 and 4; five more rows now sort into that range.
     env.mysql_exec(
         "INSERT INTO events VALUES (3,51,'n'),(3,52,'n'),(3,53,'n'),(3,54,'n'),(3,55,'n')",
@@ -650,18 +656,7 @@ fn a_long_unique_key_kept_as_a_hash_is_not_a_read_key() {
     assert_eq!(workdir_hashes(&wd), want, "the same bytes");
 
     // An interrupted export of it starts over (chunks 6-20 lost).
-    let path = wd.join("lu").join("manifest.json");
-    let mut m: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
-    m["chunks"]
-        .as_array_mut()
-        .unwrap()
-        .retain(|c| c["chunk"].as_u64().unwrap() <= 5);
-    m["complete"] = serde_json::Value::Bool(false);
-    write_edited_manifest(&path, &mut m);
-    for c in 6..=20 {
-        std::fs::remove_file(wd.join("lu").join(format!("{c:06}.csv"))).unwrap();
-    }
+    lose_chunks(&wd, "lu", 6..=20);
     age_chunk_files(&wd, "lu");
     my2pg_in(&cfg, &wd, &["export"]).assert_ok();
     assert_eq!(workdir_hashes(&wd), want, "exported again, the same bytes");
@@ -690,18 +685,7 @@ fn a_resumed_table_whose_source_lost_rows_is_refused() {
     let cfg = env.write_config("[run]\nchunk_rows = 50\n\n[workers]\nreaders = 1\n");
     let wd = env.workdir.clone();
     my2pg_in(&cfg, &wd, &["export"]).assert_ok();
-    let path = wd.join("events").join("manifest.json");
-    let mut m: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
-    m["chunks"]
-        .as_array_mut()
-        .unwrap()
-        .retain(|c| c["chunk"].as_u64().unwrap() <= 4);
-    m["complete"] = serde_json::Value::Bool(false);
-    write_edited_manifest(&path, &mut m);
-    for c in 5..=8 {
-        std::fs::remove_file(wd.join("events").join(format!("{c:06}.csv"))).unwrap();
-    }
+    lose_chunks(&wd, "events", 5..=8);
     // Two rows of chunk 1, already on disk, are deleted before the resume.
     env.mysql_exec("DELETE FROM events WHERE tenant = 1 AND seq IN (3, 4)");
     let refusal = "error: refused: table `events`: 400 rows were exported in key order, but \
