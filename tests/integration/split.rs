@@ -101,6 +101,19 @@ fn ranges_logged(stderr: &str, table: &str) -> Option<u32> {
         .and_then(|n| n.parse().ok())
 }
 
+/// 400 events in chunks 1-8 of 50 and 5 docs, exported by one reader.
+fn exported_events(hint: &str) -> (TestEnv, std::path::PathBuf, std::path::PathBuf) {
+    let env = TestEnv::new(hint);
+    env.mysql_exec(SOURCE);
+    insert_events(&env, 1..9, 50); // 400 rows, chunks 1-8
+    insert_docs(&env, 5);
+    env.pg_exec(TARGET);
+    let cfg = env.write_config("[run]\nchunk_rows = 50\n\n[workers]\nreaders = 1\n");
+    let wd = env.workdir.clone();
+    my2pg_in(&cfg, &wd, &["export"]).assert_ok();
+    (env, cfg, wd)
+}
+
 /// An interrupted export as it is left on disk: these chunks gone from `table`'s
 /// manifest and directory, the manifest no longer complete.
 fn lose_chunks(wd: &Path, table: &str, gone: std::ops::RangeInclusive<u64>) {
@@ -347,14 +360,7 @@ fn resume_of_a_split_export_reads_only_the_missing_chunks() {
 /// last chunk is never written, so every later run refuses again until a fresh export.
 #[test]
 fn resume_refuses_a_gap_that_gained_rows_and_leaves_its_last_chunk_unwritten() {
-    let env = TestEnv::new("split_grow");
-    env.mysql_exec(SOURCE);
-    insert_events(&env, 1..9, 50); // 400 rows, chunks 1-8
-    insert_docs(&env, 5);
-    env.pg_exec(TARGET);
-    let cfg = env.write_config("[run]\nchunk_rows = 50\n\n[workers]\nreaders = 1\n");
-    let wd = env.workdir.clone();
-    my2pg_in(&cfg, &wd, &["export"]).assert_ok();
+    let (env, cfg, wd) = exported_events("split_grow");
     lose_chunks(&wd, "events", 3..=4);
     // Chunks 3-4 held tenants 3 and 4; five more rows now sort into that range.
     env.mysql_exec(
@@ -677,14 +683,7 @@ fn a_long_unique_key_kept_as_a_hash_is_not_a_read_key() {
 /// the target, exit 0). A table read in pieces is counted in the snapshot at the end.
 #[test]
 fn a_resumed_table_whose_source_lost_rows_is_refused() {
-    let env = TestEnv::new("split_recount");
-    env.mysql_exec(SOURCE);
-    insert_events(&env, 1..9, 50); // 400 rows, chunks 1-8
-    insert_docs(&env, 5);
-    env.pg_exec(TARGET);
-    let cfg = env.write_config("[run]\nchunk_rows = 50\n\n[workers]\nreaders = 1\n");
-    let wd = env.workdir.clone();
-    my2pg_in(&cfg, &wd, &["export"]).assert_ok();
+    let (env, cfg, wd) = exported_events("split_recount");
     lose_chunks(&wd, "events", 5..=8);
     // Two rows of chunk 1, already on disk, are deleted before the resume.
     env.mysql_exec("DELETE FROM events WHERE tenant = 1 AND seq IN (3, 4)");
