@@ -605,21 +605,26 @@ pub fn parse(
     let file: ConfigFile = doc
         .try_into()
         .map_err(|e: toml::de::Error| toml_error(text, &e))?;
-    let password = |var: &str, file: &Option<PathBuf>, key: &str| -> Result<Option<Secret>> {
-        if let Some(v) = env(var).filter(|v| !v.is_empty()) {
-            return Ok(Some(Secret::new(v)));
-        }
-        match file {
-            Some(p) => {
-                let p = base_dir.join(p);
-                let s = std::fs::read_to_string(&p).map_err(|e| {
-                    Error::config(format!("{key}: cannot read {}: {e}", p.display()))
-                })?;
-                Ok(Some(Secret::new(s.trim_end_matches(['\n', '\r']))))
+    // The password and where it came from.
+    let password =
+        |var: &str, file: &Option<PathBuf>, key: &str| -> Result<(Option<Secret>, String)> {
+            if let Some(v) = env(var).filter(|v| !v.is_empty()) {
+                return Ok((Some(Secret::new(v)), var.to_string()));
             }
-            None => Ok(None),
-        }
-    };
+            match file {
+                Some(p) => {
+                    let p = base_dir.join(p);
+                    let s = std::fs::read_to_string(&p).map_err(|e| {
+                        Error::config(format!("{key}: cannot read {}: {e}", p.display()))
+                    })?;
+                    Ok((
+                        Some(Secret::new(s.trim_end_matches(['\n', '\r']))),
+                        format!("{key} {}", p.display()),
+                    ))
+                }
+                None => Ok((None, String::new())),
+            }
+        };
     let src_pw = password(
         "MY2PG_SOURCE_PASSWORD",
         &file.source.password_file,
@@ -643,10 +648,12 @@ pub fn parse(
         return Err(Error::config("target.url must start with postgres://"));
     }
     let src_url = src_url.replacen("mariadb://", "mysql://", 1);
-    let source =
-        Dsn::parse(&src_url, src_pw).map_err(|e| Error::config(format!("source.url: {e}")))?;
-    let target =
-        Dsn::parse(&dst_url, dst_pw).map_err(|e| Error::config(format!("target.url: {e}")))?;
+    let source = Dsn::parse(&src_url, src_pw.0)
+        .map_err(|e| Error::config(format!("source.url: {e}")))?
+        .password_from(src_pw.1);
+    let target = Dsn::parse(&dst_url, dst_pw.0)
+        .map_err(|e| Error::config(format!("target.url: {e}")))?
+        .password_from(dst_pw.1);
     let run = file.run;
     if run.chunk_rows == 0 {
         return Err(Error::config("run.chunk_rows must be at least 1"));

@@ -44,6 +44,9 @@ pub struct Dsn {
     /// The URL as given, password included: only handed to drivers.
     full: String,
     password: Option<Secret>,
+    /// Where the password came from (never the password): an access-denied error says
+    /// which of several sources won, and so which one to fix.
+    password_from: String,
 }
 
 impl Dsn {
@@ -79,6 +82,13 @@ impl Dsn {
             },
             None => (None, None),
         };
+        let password_from = match (&password, &url_password, &query_password) {
+            (Some(_), _, _) => "given separately",
+            (None, Some(_), _) => "the URL",
+            (None, None, Some(_)) => "the URL's `password` parameter",
+            (None, None, None) => "",
+        }
+        .to_string();
         let password = password
             .or_else(|| url_password.map(Secret::new))
             .or_else(|| query_password.map(Secret::new));
@@ -96,7 +106,21 @@ impl Dsn {
             shown,
             full,
             password,
+            password_from,
         })
+    }
+
+    /// Names where a password given separately came from (an env var, a file).
+    pub fn password_from(mut self, source: impl Into<String>) -> Dsn {
+        if self.password_from == "given separately" {
+            self.password_from = source.into();
+        }
+        self
+    }
+
+    /// Where the password came from, for an access-denied message ("" when none was given).
+    pub fn password_source(&self) -> &str {
+        &self.password_from
     }
 
     pub fn full_url(&self) -> &str {

@@ -209,8 +209,26 @@ pub async fn mysql_connect(dsn: &Dsn) -> Result<Conn> {
             // Unknown database (1049), access denied (1044, 1045, 1698).
             let config = matches!(&e, mysql_async::Error::Server(se)
                 if matches!(se.code, 1044 | 1045 | 1049 | 1698));
-            connect_failed("source", dsn, crate::error::mysql_reason(&e), config)
+            let denied = matches!(&e, mysql_async::Error::Server(se)
+                if matches!(se.code, 1045 | 1698));
+            let mut reason = crate::error::mysql_reason(&e);
+            if denied {
+                reason.push_str(&password_source_note("source", dsn));
+            }
+            connect_failed("source", dsn, reason, config)
         })
+}
+
+/// Which password the server refused: with an env var, a file and the URL all able to
+/// give one, the operator must know which to fix (never the password itself).
+fn password_source_note(side: &str, dsn: &Dsn) -> String {
+    match dsn.password_source() {
+        "" => format!(
+            " (no password was given: set MY2PG_{}_PASSWORD or {side}.password_file)",
+            side.to_ascii_uppercase()
+        ),
+        from => format!(" (the password came from {from})"),
+    }
 }
 
 /// A database the server does not have, or credentials it refuses, is a config mistake
@@ -512,7 +530,11 @@ pub async fn pg_connect(dsn: &Dsn) -> Result<tokio_postgres::Client> {
         let config = e
             .code()
             .is_some_and(|c| matches!(c.code(), "3D000" | "28P01" | "28000"));
-        connect_failed("target", dsn, crate::error::pg_reason(&e), config)
+        let mut reason = crate::error::pg_reason(&e);
+        if e.code().is_some_and(|c| c.code() == "28P01") {
+            reason.push_str(&password_source_note("target", dsn));
+        }
+        connect_failed("target", dsn, reason, config)
     })?;
     tokio::spawn(async move {
         if let Err(e) = connection.await {
@@ -544,6 +566,39 @@ pub async fn pg_server_version(client: &tokio_postgres::Client) -> Result<(i32, 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The target's refused password is named the same way as the source's (the
+    /// integration tests' Postgres trusts every login, so only here).
+    #[test]
+    fn a_refused_password_is_named_by_where_it_came_from() {
+        use crate::secret::Secret;
+        let url = "postgres://u:inurl@h/db";
+        let note = |d: Dsn| password_source_note("target", &d);
+        assert_eq!(
+            note(Dsn::parse(url, None).unwrap()),
+            " (the password came from the URL)"
+        );
+        assert_eq!(
+            note(
+                Dsn::parse(url, Some(Secret::new("x")))
+                    .unwrap()
+                    .password_from("MY2PG_TARGET_PASSWORD")
+            ),
+            " (the password came from MY2PG_TARGET_PASSWORD)"
+        );
+        assert_eq!(
+            note(Dsn::parse("postgres://u@h/db?password=q", None).unwrap()),
+            " (the password came from the URL's `password` parameter)"
+        );
+        assert_eq!(
+            note(
+                Dsn::parse("postgres://u@h/db", None)
+                    .unwrap()
+                    .password_from("ignored")
+            ),
+            " (no password was given: set MY2PG_TARGET_PASSWORD or target.password_file)"
+        );
+    }
 
     /// A bad port or an unclosed IPv6 bracket is named; only what is left points at the
     /// password (the attack: port 99999 was told to percent-encode the password).

@@ -217,6 +217,9 @@ pub struct SourceColumn {
     pub name: String,
     pub ty: MyType,
     pub nullable: bool,
+    /// `COLLATION_NAME` (None for non-text columns): how the server orders and compares
+    /// the column's values, which a keyset read depends on.
+    pub collation: Option<String>,
     /// VIRTUAL or STORED generated: holds derived data.
     pub generated: bool,
     /// MySQL 8's generated invisible primary key (`my_row_id`, added by

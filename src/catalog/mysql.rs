@@ -69,7 +69,7 @@ pub async fn read_catalog(conn: &mut Conn, db: &str) -> Result<Vec<SourceTable>>
     let cols: Vec<Row> = conn
         .exec(
             "SELECT TABLE_NAME, COLUMN_NAME, DATA_TYPE, COLUMN_TYPE, IS_NULLABLE, \
-             CHARACTER_SET_NAME, EXTRA \
+             CHARACTER_SET_NAME, EXTRA, COLLATION_NAME \
              FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = ? \
              ORDER BY TABLE_NAME, ORDINAL_POSITION",
             (db,),
@@ -90,6 +90,7 @@ pub async fn read_catalog(conn: &mut Conn, db: &str) -> Result<Vec<SourceTable>>
             name,
             ty: MyType::parse(&text(r, 2), &text(r, 3), opt_text(r, 5).as_deref()),
             nullable: text(r, 4) == "YES",
+            collation: opt_text(r, 7),
             // MySQL 8 marks expression defaults DEFAULT_GENERATED: those are plain columns.
             generated: extra.contains("VIRTUAL GENERATED") || extra.contains("STORED GENERATED"),
         });

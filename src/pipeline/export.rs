@@ -378,6 +378,40 @@ async fn rows_match_the_snapshot(
     )))
 }
 
+/// A resume reads on after the kept chunks in the key's order: under another collation
+/// (`ALTER TABLE ... COLLATE` since the interrupted export) rows move across the kept
+/// chunks' bounds, and are lost or read twice. Manifests of earlier versions do not
+/// record the collations and are not checked.
+fn same_key_collations(t: &TablePlan, m: &Manifest) -> Result<()> {
+    if m.key_collations.is_empty() || m.key_collations == t.key_collations {
+        return Ok(());
+    }
+    let now = |col: &str| {
+        t.key_collations
+            .iter()
+            .find(|(c, _)| c == col)
+            .map_or("no collation", |(_, coll)| coll.as_str())
+    };
+    let changed: Vec<String> = m
+        .key_collations
+        .iter()
+        .filter(|(c, coll)| now(c) != coll)
+        .map(|(c, coll)| format!("`{c}` from {coll} to {}", now(c)))
+        .collect();
+    Err(Error::refused(format!(
+        "table `{}`: the collation of its key changed since the earlier export of its first \
+         chunks ({}): the rest would be read in another order, losing or repeating rows; \
+         export it again from scratch: `run --fresh` (with `export` alone, remove the table's \
+         directory)",
+        t.source,
+        if changed.is_empty() {
+            "its key columns differ".to_string()
+        } else {
+            changed.join(", ")
+        }
+    )))
+}
+
 /// What an export of one table starts from.
 pub struct Prepared {
     pub manifest: Manifest,
@@ -411,6 +445,7 @@ pub fn prepare_table(
         source_version: versions.0.clone(),
         target_version: versions.1.clone(),
         complete: false,
+        key_collations: t.key_collations.clone(),
         chunks: Vec::new(),
         checksum: None,
     };
@@ -462,6 +497,11 @@ pub fn prepare_table(
             m.chunks.clear();
             file_hashes.clear();
         }
+    }
+    if m.chunks.is_empty() {
+        m.key_collations.clone_from(&t.key_collations);
+    } else if !m.complete {
+        same_key_collations(t, &m)?;
     }
     // Remove anything the manifest does not vouch for (temp files, stale chunks).
     let listed: std::collections::BTreeSet<String> =
@@ -661,6 +701,7 @@ mod tests {
             source_version: String::new(),
             target_version: String::new(),
             complete: false,
+            key_collations: vec![],
             chunks,
             checksum: None,
         }

@@ -379,6 +379,9 @@ pub struct TablePlan {
     /// Set columns into text[] whose set defines '' as a member: their bit mask is read
     /// too, since MySQL's text can leave that member out.
     pub set_member_reads: Vec<SetMemberRead>,
+    /// (column, collation) of each text key column: kept chunks were read in that
+    /// order, so a resume under another collation would lose or repeat rows.
+    pub key_collations: Vec<(String, String)>,
 }
 
 /// A set column read with its bit mask (`c + 0`), see `convert::hidden_set_members`.
@@ -504,6 +507,7 @@ impl TablePlan {
             source_unique_keys: vec![],
             charset_checks: vec![],
             set_member_reads: vec![],
+            key_collations: vec![],
         }
     }
 }
@@ -1792,6 +1796,16 @@ fn plan_table(
     });
     // A key must be made of copied columns: one the load leaves to a default (a serial)
     // cannot match staged or filled rows with the target's.
+    let key_collations = if ordered_by_all {
+        Vec::new() // read in one go: never resumed
+    } else {
+        key.iter()
+            .filter_map(|k| {
+                let c = st.columns.iter().find(|s| &s.name == k)?;
+                Some((c.name.clone(), c.collation.clone()?))
+            })
+            .collect()
+    };
     let target_key = tt
         .row_keys
         .iter()
@@ -1824,6 +1838,7 @@ fn plan_table(
         source_unique_keys: st.unique_keys.clone(),
         charset_checks,
         set_member_reads,
+        key_collations,
     }
 }
 

@@ -28,6 +28,10 @@ pub struct Manifest {
     pub target_version: String,
     /// Every row of the table is in the chunks below.
     pub complete: bool,
+    /// (column, collation) of the text key columns the chunks were read in order of
+    /// (absent for other keys, and in manifests of earlier versions).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub key_collations: Vec<(String, String)>,
     pub chunks: Vec<ChunkEntry>,
     /// sha256 of the manifest itself (written with this field absent): the chunk files
     /// are checksummed, but an edited `last_key` or row count would silently move where

@@ -302,3 +302,103 @@ fn scrubbing_a_short_password_keeps_the_report_whole() {
     );
     out.assert_stderr_contains("ERROR 1045 (28000): Access denied for user 'root'@");
 }
+
+/// A refused password says where it came from (env var, file, URL, or none), never what
+/// it was: with three places to give one, the operator must know which one won.
+#[test]
+fn a_refused_password_names_where_it_came_from() {
+    let env = TestEnv::new("secrets_source");
+    env.mysql_exec("CREATE TABLE t (id int NOT NULL PRIMARY KEY)");
+    env.pg_exec("CREATE TABLE t (id integer PRIMARY KEY)");
+    let url = crate::common::UrlParts::parse(&env.mysql_url());
+    let user = format!("m2p_pwsrc_{}", std::process::id());
+    env.mysql_exec(&format!(
+        "DROP USER IF EXISTS '{user}'@'%'; CREATE USER '{user}'@'%' IDENTIFIED BY 'Right9pw'; \
+         GRANT SELECT ON `{db}`.* TO '{user}'@'%'",
+        db = url.path
+    ));
+    let pw_file = env.dir.join("source.pw");
+    std::fs::write(&pw_file, "Wrong7file\n").unwrap();
+    let config = |name: &str, password: Option<&str>, file: bool| {
+        let src = crate::common::UrlParts {
+            user: Some(user.clone()),
+            password: password.map(str::to_string),
+            ..url.clone()
+        };
+        let file_line = if file {
+            format!("password_file = \"{}\"\n", pw_file.display())
+        } else {
+            String::new()
+        };
+        env.write_raw_config(
+            name,
+            &format!(
+                "[source]\nurl = \"{}\"\n{file_line}[target]\nurl = \"{}\"\n[run]\nworkdir = \"{}\"\n",
+                src.render(),
+                env.pg_owner_url(),
+                env.workdir.display()
+            ),
+        )
+    };
+    let denied = format!("ERROR 1045 (28000): Access denied for user '{user}'@");
+    let cases: [(&str, std::path::PathBuf, Option<&str>, &str); 5] = [
+        (
+            "url",
+            config("url.toml", Some("Wrong1url"), false),
+            None,
+            "(using password: YES) (the password came from the URL)",
+        ),
+        (
+            "file beats the URL",
+            config("file.toml", Some("Right9pw"), true),
+            None,
+            &format!(
+                "(using password: YES) (the password came from source.password_file {})",
+                pw_file.display()
+            ),
+        ),
+        (
+            "env beats the file",
+            config("env.toml", None, true),
+            Some("Wrong3env"),
+            "(using password: YES) (the password came from MY2PG_SOURCE_PASSWORD)",
+        ),
+        (
+            "none",
+            config("none.toml", None, false),
+            None,
+            "(using password: NO) (no password was given: set MY2PG_SOURCE_PASSWORD or \
+             source.password_file)",
+        ),
+        (
+            "env right, url wrong",
+            config("ok.toml", Some("Wrong1url"), false),
+            Some("Right9pw"),
+            "",
+        ),
+    ];
+    let mut outs = Vec::new();
+    for (what, cfg, env_pw, _) in &cases {
+        let mut cmd = env.cmd(cfg, &["plan"]);
+        if let Some(pw) = env_pw {
+            cmd = cmd.env("MY2PG_SOURCE_PASSWORD", pw);
+        }
+        outs.push((*what, cmd.run()));
+    }
+    env.mysql_exec(&format!("DROP USER IF EXISTS '{user}'@'%'"));
+    for ((what, out), (_, _, _, want)) in outs.iter().zip(&cases) {
+        if want.is_empty() {
+            out.assert_ok();
+            continue;
+        }
+        out.assert_exit(2);
+        out.assert_stderr_contains(&denied);
+        out.assert_stderr_contains(want);
+        for pw in ["Wrong1url", "Wrong7file", "Wrong3env", "Right9pw"] {
+            out.check(
+                !out.stderr.contains(pw) && !out.stdout.contains(pw),
+                &format!("{what}: a password shows"),
+            );
+        }
+    }
+}

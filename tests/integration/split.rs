@@ -710,6 +710,60 @@ fn a_resumed_table_whose_source_lost_rows_is_refused() {
     assert_eq!(pg_events, src_events);
 }
 
+/// A resume reads on after the kept chunks in the key's order: a collation changed in
+/// between reorders the rows across the chunks' bounds (the attack: 13 rows lost). The
+/// manifest records the key's collation, and a resume under another one is refused
+/// before anything is read.
+#[test]
+fn a_resume_under_another_key_collation_is_refused() {
+    let env = TestEnv::new("split_collation");
+    // In utf8mb4_bin every 'B' sorts before every 'a'; in utf8mb4_general_ci they mix.
+    env.mysql_exec(
+        "CREATE TABLE words (w varchar(20) COLLATE utf8mb4_bin NOT NULL PRIMARY KEY, \
+         n int NOT NULL); \
+         INSERT INTO words SELECT CONCAT(IF(seq % 2 = 0, 'B', 'a'), LPAD(seq, 4, '0')), seq \
+         FROM seq_1_to_200",
+    );
+    env.pg_exec("CREATE TABLE words (w varchar(20) PRIMARY KEY, n integer NOT NULL)");
+    let cfg = env.write_config("[run]\nchunk_rows = 50\n\n[workers]\nreaders = 1\n");
+    let wd = env.workdir.clone();
+    my2pg_in(&cfg, &wd, &["export"]).assert_ok();
+    let recorded = |wd: &Path| read_manifest(wd, "words").unwrap()["key_collations"].clone();
+    assert_eq!(recorded(&wd), serde_json::json!([["w", "utf8mb4_bin"]]));
+    lose_chunks(&wd, "words", 2..=4);
+    let interrupted = std::fs::read(wd.join("words").join("manifest.json")).unwrap();
+    env.mysql_exec("ALTER TABLE words MODIFY w varchar(20) COLLATE utf8mb4_general_ci NOT NULL");
+    let refusal = "error: refused: table `words`: the collation of its key changed since the \
+                   earlier export of its first chunks (`w` from utf8mb4_bin to \
+                   utf8mb4_general_ci): the rest would be read in another order, losing or \
+                   repeating rows; export it again from scratch: `run --fresh` (with `export` \
+                   alone, remove the table's directory)";
+    for cmd in ["export", "run"] {
+        let out = my2pg_in(&cfg, &wd, &[cmd]);
+        out.assert_exit(2);
+        out.assert_stderr_contains(refusal);
+        assert_eq!(
+            std::fs::read(wd.join("words").join("manifest.json")).unwrap(),
+            interrupted,
+            "{cmd}: the manifest is left as it was"
+        );
+    }
+    assert_eq!(env.pg_count("words"), 0);
+    // The advice works: a fresh run reads the table in its new order, all 200 rows.
+    my2pg_in(&cfg, &wd, &["run", "--fresh", "--yes"]).assert_ok();
+    assert_eq!(
+        recorded(&wd),
+        serde_json::json!([["w", "utf8mb4_general_ci"]])
+    );
+    let query = "SELECT w, n FROM words ORDER BY n";
+    let want = env.mysql_rows(query);
+    assert_eq!(want.len(), 200);
+    assert_eq!(
+        env.pg_rows("SELECT w::text, n::text FROM words ORDER BY words.n"),
+        want
+    );
+}
+
 /// A set key whose set defines '' as a member: MySQL's text of a value can leave that
 /// member out, so the bound sent back for it is another value (the attack: rows
 /// duplicated and lost, exit 0). Such a key does not bound reads: the table is read in
