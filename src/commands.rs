@@ -2054,6 +2054,9 @@ pub async fn import(
                 t.mismatch(&m, settings.chunk_rows)
             )));
         }
+        if let Some(why) = &m.refused {
+            return Err(crate::workdir::manifest::refused_earlier(&t.source, why));
+        }
         if !m.complete {
             return Err(Error::refused(format!(
                 "the export of table {} is incomplete: run `my2pg export` again to finish it",
@@ -2208,6 +2211,7 @@ pub async fn run(settings: &Settings, cancel: Cancel, opts: LoadOptions<'_>) -> 
     if !opts.fresh {
         files_are_from_this_database(&wd, &p, "run")?;
         files_match_the_plan(&p.plan, &wd, settings.chunk_rows)?;
+        files_not_refused(&p.plan, &wd)?;
         files_of_tables_not_copied(&p.plan, &wd, settings, "run")?;
     }
     // Refused for lack of disk before the target is touched, not after its tables were
@@ -2408,6 +2412,7 @@ pub async fn status(settings: &Settings) -> Result<StatusReport> {
             export_complete: m.complete,
             loaded_chunks: lc,
             loaded_rows: lr,
+            refused: m.refused.clone(),
             files_unknown: false,
         });
     }
@@ -2423,6 +2428,7 @@ pub async fn status(settings: &Settings) -> Result<StatusReport> {
                     export_complete: false,
                     loaded_chunks: *chunks as u64,
                     loaded_rows: *rows as u64,
+                    refused: None,
                     files_unknown: true,
                 });
             }
@@ -2482,6 +2488,23 @@ pub async fn status(settings: &Settings) -> Result<StatusReport> {
         r.running_pid = target_lock_holder(&client).await?;
         if r.running_pid.is_some() {
             r.hint = None;
+        }
+        // Running it again would refuse again (Neutron trial: the hint said to run it
+        // again without --fresh, where the error had said the opposite).
+        let refused: Vec<&str> = tables
+            .iter()
+            .filter(|t| t.refused.is_some())
+            .map(|t| t.table.as_str())
+            .collect();
+        if r.hint.is_some() && !refused.is_empty() {
+            r.hint = Some(format!(
+                "The target is not ready for the cut-over: the files of {} were refused (the \
+                 source changed since they were exported), and running `my2pg {}` again \
+                 refuses them again: `my2pg run --fresh --yes` exports and loads the source as \
+                 it is now.",
+                refused.join(", "),
+                r.command
+            ));
         }
     }
     Ok(StatusReport {
@@ -3321,6 +3344,17 @@ fn files_of_tables_not_copied(
             ""
         }
     )))
+}
+
+/// Files an earlier run refused stay refused (`Manifest::refused`): said before the
+/// target is touched, not when the table's export starts.
+fn files_not_refused(plan: &Plan, wd: &WorkDir) -> Result<()> {
+    for t in &plan.tables {
+        if let Some(why) = Manifest::read(&wd.manifest_path(&t.dir))?.and_then(|m| m.refused) {
+            return Err(crate::workdir::manifest::refused_earlier(&t.source, &why));
+        }
+    }
+    Ok(())
 }
 
 fn files_match_the_plan(plan: &Plan, wd: &WorkDir, chunk_rows: u64) -> Result<()> {

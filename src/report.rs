@@ -404,6 +404,9 @@ pub struct TableStatus {
     pub export_complete: bool,
     pub loaded_chunks: u64,
     pub loaded_rows: u64,
+    /// Why a run refused the table's files (they stay refused until exported again).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub refused: Option<String>,
     /// No work directory to read: the table is known from the target's ledger only, and
     /// the exported figures are unknown (0).
     #[serde(skip_serializing_if = "std::ops::Not::not")]
@@ -461,14 +464,27 @@ impl StatusReport {
                 t.table,
                 t.exported_chunks,
                 t.exported_rows,
-                match (t.export_complete, t.exported_chunks) {
-                    (true, _) => " (complete)",
-                    (false, 0) => " (none yet)",
-                    (false, _) => " (partial) ",
+                match (t.refused.is_some(), t.export_complete, t.exported_chunks) {
+                    (true, ..) => " (refused) ",
+                    (_, true, _) => " (complete)",
+                    (_, false, 0) => " (none yet)",
+                    (_, false, _) => " (partial) ",
                 },
                 t.loaded_chunks,
                 t.loaded_rows
             );
+        }
+        let refused: Vec<&TableStatus> =
+            self.tables.iter().filter(|t| t.refused.is_some()).collect();
+        if !refused.is_empty() {
+            let _ = writeln!(
+                s,
+                "Refused by an earlier run; their files stay refused until exported again from \
+                 scratch (`run --fresh`; with `export` alone, remove the table's directory):"
+            );
+            for t in refused {
+                let _ = writeln!(s, "  {}: {}", t.table, t.refused.as_deref().unwrap_or(""));
+            }
         }
         if !self.pending_restore.is_empty() {
             let _ = writeln!(
@@ -920,6 +936,7 @@ mod tests {
             export_complete: complete,
             loaded_chunks: 0,
             loaded_rows: 0,
+            refused: None,
             files_unknown: false,
         };
         let report = StatusReport {

@@ -370,10 +370,18 @@ async fn rows_match_the_snapshot(
         "the key ranges read in one snapshot did not meet exactly: the key does not order the \
          rows the way the server compares them"
     };
+    let why = format!(
+        "{exported} rows were exported in key order, but the source holds {held} in this \
+         run's snapshot: {why}"
+    );
+    {
+        let mut m = state.manifest()?;
+        m.refused = Some(why.clone());
+        m.write(&ctx.workdir.manifest_path(&t.dir))?;
+    }
     Err(Error::refused(format!(
-        "table `{}`: {exported} rows were exported in key order, but the source holds {held} \
-         in this run's snapshot: {why}; export it again from scratch: `run --fresh` (with \
-         `export` alone, remove the table's directory)",
+        "table `{}`: {why}; export it again from scratch: `run --fresh` (with `export` alone, \
+         remove the table's directory)",
         t.source
     )))
 }
@@ -445,6 +453,7 @@ pub fn prepare_table(
         source_version: versions.0.clone(),
         target_version: versions.1.clone(),
         complete: false,
+        refused: None,
         key_collations: t.key_collations.clone(),
         chunks: Vec::new(),
         checksum: None,
@@ -458,6 +467,12 @@ pub fn prepare_table(
                 t.mismatch(&m, chunk_rows),
                 dir.display()
             )))
+        }
+        Some(m) if m.refused.is_some() => {
+            return Err(crate::workdir::manifest::refused_earlier(
+                &t.source,
+                m.refused.as_deref().unwrap_or_default(),
+            ))
         }
         Some(mut m) => {
             // An earlier version's fingerprint is rewritten as this one's.
@@ -575,17 +590,17 @@ fn remaining_segments(t: &TablePlan, m: &Manifest, chunk_rows: u64) -> Result<Ve
         next = c.chunk + 1;
         prev = Some(c);
     }
-    // A short last chunk is the end of the table; otherwise read on after it (a
-    // query that finds nothing when the table ended exactly on a chunk boundary).
-    if prev.is_none_or(|c| c.rows == chunk_rows) {
-        segments.push(Segment {
-            first_chunk: next,
-            start: after(prev)?,
-            limit_rows: None,
-            exact: false,
-            until_key: None,
-        });
-    }
+    // Read on after the last chunk, even a short one: it ended the table when it was
+    // written, but the run that wrote it stopped before counting the table in its
+    // snapshot, so this run reads (usually nothing) and counts (Neutron trial: a table
+    // marked complete here, unread and uncounted, lost a row with exit 0).
+    segments.push(Segment {
+        first_chunk: next,
+        start: after(prev)?,
+        limit_rows: None,
+        exact: false,
+        until_key: None,
+    });
     Ok(segments)
 }
 
@@ -701,6 +716,7 @@ mod tests {
             source_version: String::new(),
             target_version: String::new(),
             complete: false,
+            refused: None,
             key_collations: vec![],
             chunks,
             checksum: None,
@@ -741,9 +757,23 @@ mod tests {
                 (7, Some(vec![Int(60)]), None, false, None),
             ]
         );
-        // A short last chunk is the end of the table: nothing after it.
+        // After a short last chunk too: read on (usually nothing), so the table is counted.
         let m = manifest(vec![entry(1, 10, 1, 10), entry(2, 4, 11, 14)]);
-        assert!(remaining_segments(&t, &m, 10).unwrap().is_empty());
+        let segs = remaining_segments(&t, &m, 10).unwrap();
+        assert_eq!(segs.len(), 1);
+        let after = match &segs[0].start {
+            SegmentStart::AfterKey(k) => Some(k.clone()),
+            _ => None,
+        };
+        assert_eq!(
+            (
+                segs[0].first_chunk,
+                after,
+                segs[0].limit_rows,
+                segs[0].exact
+            ),
+            (3, Some(vec![Int(14)]), None, false)
+        );
         // A short chunk in the middle cannot be continued from.
         let m = manifest(vec![entry(1, 4, 1, 4), entry(2, 10, 5, 14)]);
         let e = remaining_segments(&t, &m, 10).unwrap_err().to_string();

@@ -1489,13 +1489,31 @@ fn plan_table(
                     });
                 }
                 if !missing.is_empty() {
+                    // The statements to run (Neutron trial: the message named no remedy).
+                    let add: Vec<String> = missing
+                        .iter()
+                        .map(|l| {
+                            // A standard string: backslashes are literal, quotes doubled.
+                            format!(
+                                "ALTER TYPE {} ADD VALUE '{}'",
+                                tc.ty.display,
+                                l.replace('\'', "''")
+                            )
+                        })
+                        .collect();
                     problem(
                         plan,
                         ProblemKind::EnumLabelMissing,
                         &sc.name,
                         format!(
-                            "{}.{}: enum label(s) {:?} are missing in target type {}",
-                            st.name, sc.name, missing, tc.ty.display
+                            "{}.{}: enum label(s) {:?} are missing in target type {}: add them \
+                             ({}), or, where the target leaves them out on purpose, change the \
+                             source rows that hold them (`my2pg check` counts them)",
+                            st.name,
+                            sc.name,
+                            missing,
+                            tc.ty.display,
+                            add.join("; ")
                         ),
                     );
                 }

@@ -28,6 +28,12 @@ pub struct Manifest {
     pub target_version: String,
     /// Every row of the table is in the chunks below.
     pub complete: bool,
+    /// Why a run refused these files (their rows did not add up to the source's in its
+    /// snapshot): kept until the table is exported again from scratch, so no later run
+    /// completes the table from them (Neutron trial: the second try found nothing left
+    /// to read, marked it complete and exited 0 without the changed row).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub refused: Option<String>,
     /// (column, collation) of the text key columns the chunks were read in order of
     /// (absent for other keys, and in manifests of earlier versions).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -55,6 +61,15 @@ pub struct ChunkEntry {
     /// Values changed by a config rule, per source column (absent when none).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub changed: BTreeMap<String, u64>,
+}
+
+/// The refusal of a table whose files an earlier run refused (`Manifest::refused`).
+pub fn refused_earlier(source_table: &str, why: &str) -> Error {
+    Error::refused(format!(
+        "table `{source_table}`: an earlier run refused its files ({why}), and they stay \
+         refused: export it again from scratch: `run --fresh` (with `export` alone, remove the \
+         table's directory)"
+    ))
 }
 
 /// A key value as MySQL returned it, kept exactly (bytes as hex) so it can be sent back.

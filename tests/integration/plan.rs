@@ -328,8 +328,13 @@ fn plan_enum_label_missing_blocks_with_exit_2() {
         vec![p("enum_label_missing", "posts", Some("status"))]
     );
     assert!(
-        stderr.contains("archived"),
-        "stderr names the missing label:\n{stderr}"
+        stderr.contains(
+            "posts.status: enum label(s) [\"archived\"] are missing in target type post_status: \
+             add them (ALTER TYPE post_status ADD VALUE 'archived'), or, where the target leaves \
+             them out on purpose, change the source rows that hold them (`my2pg check` counts \
+             them)"
+        ),
+        "stderr names the missing label and the statement that adds it:\n{stderr}"
     );
 }
 
