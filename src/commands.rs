@@ -1015,7 +1015,17 @@ impl RunMark<'_> {
         let mut bytes =
             serde_json::to_vec_pretty(&meta).map_err(|e| Error::internal(e.to_string()))?;
         bytes.push(b'\n');
-        write_atomic(&self.wd.loaded_file(), &bytes)?;
+        // The target is complete by now: a full disk or a removed work directory costs the
+        // mark, not the cut-over (the operator-night trial: exit 1 and "not ready" over a
+        // finished target).
+        if let Err(e) = write_atomic(&self.wd.loaded_file(), &bytes) {
+            let _ = std::fs::remove_file(self.wd.loaded_file().with_extension("json.tmp"));
+            tracing::warn!(
+                "the target is complete, but the mark that this work directory's files were \
+                 loaded could not be written ({e}): a later run from this work directory into \
+                 another target will not recognise them as already loaded"
+            );
+        }
         ledger::run_finished(c, self.schema, self.run_id).await
     }
 }
@@ -1719,6 +1729,21 @@ async fn target_lock_holder(client: &tokio_postgres::Client) -> Result<Option<i3
         .await
         .map_err(|e| Error::pg("look for the my2pg lock on the target database", &e))?
         .map(|r| r.get(0)))
+}
+
+/// `verify` while an `import` or `run` loads into the target would report the rows still
+/// to come as differences (the operator-night trial: "DIFFERENT ... extra (id)=(3505)",
+/// exit 1, and no word of the run): refused, naming the run's lock holder.
+pub async fn no_load_running(settings: &Settings) -> Result<()> {
+    let client = session::pg_connect(&settings.target).await?;
+    match target_lock_holder(&client).await? {
+        None => Ok(()),
+        Some(pid) => Err(Error::refused(format!(
+            "a my2pg import or run is loading into this target database now (PostgreSQL \
+             backend pid {pid} holds the my2pg lock): a comparison would report the rows still \
+             to come as differences; verify once it has finished (`my2pg status` says when)"
+        ))),
+    }
 }
 
 async fn try_lock_target(settings: &Settings) -> Result<tokio_postgres::Client> {
@@ -2530,6 +2555,14 @@ fn last_run_status(r: ledger::LastRun, analyze: bool) -> crate::report::LastRunS
             .collect()
     };
     let hint = (!finished).then(|| {
+        if outstanding.is_empty() {
+            return format!(
+                "Every step is done, but the run stopped before recording that it finished: \
+                 run `my2pg {}` again, with the same config, to record it (nothing is loaded \
+                 again).",
+                r.command
+            );
+        }
         let left: Vec<&str> = outstanding.iter().map(|s| s.describe()).collect();
         let mut hint = format!(
             "The target is not ready for the cut-over ({} still to do): run `my2pg {}` \
@@ -3642,7 +3675,37 @@ pub async fn check(settings: &Settings, cancel: Cancel) -> Result<crate::report:
 
 #[cfg(test)]
 mod tests {
-    use super::csv_growth;
+    use super::{csv_growth, last_run_status};
+    use crate::ledger::{LastRun, RunStep};
+
+    /// A run stopped after its last step, before recording that it finished: the hint
+    /// says what is left (the operator-night trial: "( still to do)").
+    #[test]
+    fn a_run_stopped_before_its_finish_mark_is_told_to_record_it() {
+        let run = |done: Vec<RunStep>| LastRun {
+            run_id: "r".into(),
+            command: "import".into(),
+            started_at: "t".into(),
+            done,
+            finished_at: None,
+            chunk_rows: Some(10),
+        };
+        let status = last_run_status(run(RunStep::ALL.to_vec()), true);
+        assert_eq!(status.outstanding, Vec::<&str>::new());
+        assert_eq!(
+            status.hint.as_deref(),
+            Some(
+                "Every step is done, but the run stopped before recording that it finished: \
+                 run `my2pg import` again, with the same config, to record it (nothing is \
+                 loaded again)."
+            )
+        );
+        let status = last_run_status(run(vec![RunStep::Load]), false);
+        assert!(status
+            .hint
+            .as_deref()
+            .is_some_and(|h| h.starts_with("The target is not ready for the cut-over (")));
+    }
     use crate::convert::Converter;
     use crate::plan::{ColumnPlan, TablePlan};
 

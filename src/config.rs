@@ -617,10 +617,17 @@ pub fn parse(
                     let s = std::fs::read_to_string(&p).map_err(|e| {
                         Error::config(format!("{key}: cannot read {}: {e}", p.display()))
                     })?;
-                    Ok((
-                        Some(Secret::new(s.trim_end_matches(['\n', '\r']))),
-                        format!("{key} {}", p.display()),
-                    ))
+                    let pw = s.trim_end_matches(['\n', '\r']);
+                    // An empty file would log in without a password, and the server's
+                    // refusal would not say why (the operator-night trial).
+                    if pw.is_empty() {
+                        return Err(Error::config(format!(
+                            "{key}: {} is empty: put the password in it",
+                            p.display()
+                        )));
+                    }
+                    warn_if_others_can_read(&p, key);
+                    Ok((Some(Secret::new(pw)), format!("{key} {}", p.display())))
                 }
                 None => Ok((None, String::new())),
             }
@@ -774,6 +781,21 @@ pub fn parse(
             loaders: w.loaders,
         },
     })
+}
+
+/// A password file others may read leaks the password to every user of the host, as
+/// libpq's `.pgpass` check warns: said, not refused (the operator owns the file).
+fn warn_if_others_can_read(p: &Path, key: &str) {
+    use std::os::unix::fs::PermissionsExt;
+    if let Ok(m) = std::fs::metadata(p) {
+        let mode = m.permissions().mode() & 0o777;
+        if mode & 0o077 != 0 {
+            tracing::warn!(
+                "{key}: {} can be read by other users (mode {mode:o}): `chmod 600` it",
+                p.display()
+            );
+        }
+    }
 }
 
 #[cfg(test)]

@@ -16,14 +16,21 @@ use crate::session;
 pub const INTERVAL: Duration = Duration::from_secs(5);
 
 /// This run's active backends (found by their application_name, which carries the run
-/// id), with how long their statement has run and who blocks it.
+/// id), with how long their statement has run and who blocks it: other sessions, and
+/// this run's own (each once: `pg_blocking_pids` repeats a pid per lock).
 const ACTIVE_SQL: &str = "\
-    SELECT pid, coalesce(extract(epoch FROM clock_timestamp() - query_start), 0)::float8, \
-           left(regexp_replace(query, '\\s+', ' ', 'g'), 160), pg_blocking_pids(pid) \
-    FROM pg_stat_activity \
-    WHERE application_name = $1 AND pid <> pg_backend_pid() AND state = 'active' \
-      AND datname = current_database() \
-    ORDER BY pid";
+    SELECT a.pid, coalesce(extract(epoch FROM clock_timestamp() - a.query_start), 0)::float8, \
+           left(regexp_replace(a.query, '\\s+', ' ', 'g'), 160), \
+           ARRAY(SELECT DISTINCT b FROM unnest(pg_blocking_pids(a.pid)) b \
+                 WHERE b NOT IN (SELECT o.pid FROM pg_stat_activity o \
+                                 WHERE o.application_name = $1) ORDER BY b), \
+           ARRAY(SELECT DISTINCT b FROM unnest(pg_blocking_pids(a.pid)) b \
+                 WHERE b IN (SELECT o.pid FROM pg_stat_activity o \
+                             WHERE o.application_name = $1) ORDER BY b) \
+    FROM pg_stat_activity a \
+    WHERE a.application_name = $1 AND a.pid <> pg_backend_pid() AND a.state = 'active' \
+      AND a.datname = current_database() \
+    ORDER BY a.pid";
 
 struct Phase {
     /// None while loading: the progress ticker speaks, only lock waits are added.
@@ -79,7 +86,11 @@ pub struct Backend {
     pub pid: i32,
     pub running_secs: f64,
     pub query: String,
+    /// Other sessions holding a lock it waits for.
     pub blocked_by: Vec<i32>,
+    /// This run's own sessions holding a lock it waits for (another of its steps on the
+    /// same table): nothing for the operator to end.
+    pub blocked_by_own: Vec<i32>,
 }
 
 async fn watch(target: Dsn, phase: Arc<Mutex<Phase>>) {
@@ -109,6 +120,7 @@ async fn watch(target: Dsn, phase: Arc<Mutex<Phase>>) {
                     running_secs: r.get(1),
                     query: r.get::<_, Option<String>>(2).unwrap_or_default(),
                     blocked_by: r.get::<_, Option<Vec<i32>>>(3).unwrap_or_default(),
+                    blocked_by_own: r.get::<_, Option<Vec<i32>>>(4).unwrap_or_default(),
                 })
                 .collect::<Vec<_>>(),
             Err(e) => {
@@ -143,18 +155,28 @@ pub fn lines(phase: Option<&str>, elapsed: Duration, backends: &[Backend]) -> Ve
     let mut out = Vec::new();
     for b in backends {
         let waiting = !b.blocked_by.is_empty();
-        if phase.is_none() && !waiting {
+        let own = !b.blocked_by_own.is_empty();
+        if phase.is_none() && !waiting && !own {
             continue;
         }
         let mut line = format!(
             "{prefix}; backend {} running for {:.0} s",
             b.pid, b.running_secs
         );
+        let pids = |p: &[i32]| p.iter().map(i32::to_string).collect::<Vec<_>>().join(", ");
         if waiting {
-            let pids: Vec<String> = b.blocked_by.iter().map(i32::to_string).collect();
             line.push_str(&format!(
                 ", waiting for a lock held by PostgreSQL backend pid(s) {} (my2pg waits until it is released)",
-                pids.join(", ")
+                pids(&b.blocked_by)
+            ));
+        }
+        // The operator-night trial took such a pid for a session to end.
+        if own {
+            line.push_str(&format!(
+                ", {} this run's own backend pid(s) {} (another of its steps on the same \
+                 table; it goes on when that one ends)",
+                if waiting { "and for" } else { "waiting for" },
+                pids(&b.blocked_by_own)
             ));
         }
         line.push_str(&format!(": {}", b.query));
@@ -176,6 +198,7 @@ mod tests {
             running_secs: 12.4,
             query: "SELECT setval($1::text::regclass, $2, true)".into(),
             blocked_by,
+            blocked_by_own: vec![],
         }
     }
 
@@ -203,5 +226,28 @@ mod tests {
         // While loading only a lock wait is news.
         assert!(lines(None, t, &[backend(7, vec![])]).is_empty());
         assert_eq!(lines(None, t, &[backend(7, vec![9])]).len(), 1);
+        // A wait on this run's own session is told apart: nothing to end.
+        let own = Backend {
+            blocked_by_own: vec![8],
+            ..backend(7, vec![])
+        };
+        assert_eq!(
+            lines(None, t, std::slice::from_ref(&own)),
+            vec![(
+                false,
+                "loading; backend 7 running for 12 s, waiting for this run's own backend \
+                 pid(s) 8 (another of its steps on the same table; it goes on when that one \
+                 ends): SELECT setval($1::text::regclass, $2, true)"
+                    .to_string()
+            )]
+        );
+        let both = Backend {
+            blocked_by: vec![42],
+            ..own
+        };
+        assert!(lines(None, t, &[both])[0].1.contains(
+            "waiting for a lock held by PostgreSQL backend pid(s) 42 (my2pg waits until it is \
+             released), and for this run's own backend pid(s) 8 (another"
+        ));
     }
 }

@@ -77,6 +77,7 @@ impl Dsn {
         }
         let (user, url_password) = match userinfo {
             Some(u) => match u.split_once(':') {
+                Some((_, pw)) if holds_a_bare_percent(pw) => return Err(ENCODE_HINT.to_string()),
                 Some((user, pw)) => (Some(user), Some(percent_decode(pw))),
                 None => (Some(u), None),
             },
@@ -184,17 +185,33 @@ fn percent_decode(s: &str) -> String {
     let mut out = Vec::with_capacity(b.len());
     let mut i = 0;
     while i < b.len() {
-        if b[i] == b'%' && i + 2 < b.len() {
-            if let Ok(v) = u8::from_str_radix(&s[i + 1..i + 3], 16) {
-                out.push(v);
-                i += 3;
-                continue;
-            }
+        // Bytes, not a str slice: a `%` before a multi-byte character must not split it.
+        if let Some(v) = escaped_byte(b, i) {
+            out.push(v);
+            i += 3;
+            continue;
         }
         out.push(b[i]);
         i += 1;
     }
     String::from_utf8_lossy(&out).into_owned()
+}
+
+/// The byte `%XX` at `i` stands for.
+fn escaped_byte(b: &[u8], i: usize) -> Option<u8> {
+    if b.get(i) != Some(&b'%') {
+        return None;
+    }
+    let hex = |c: u8| (c as char).to_digit(16);
+    Some((hex(*b.get(i + 1)?)? * 16 + hex(*b.get(i + 2)?)?) as u8)
+}
+
+/// A `%` that does not start an escape: the password was not percent-encoded, and read
+/// as it is it would be refused by the server as a wrong password (the operator-night
+/// trial: `Pw%ZZ...` met "Access denied").
+fn holds_a_bare_percent(s: &str) -> bool {
+    let b = s.as_bytes();
+    (0..b.len()).any(|i| b[i] == b'%' && escaped_byte(b, i).is_none())
 }
 
 fn percent_encode(s: &str) -> String {
@@ -372,6 +389,27 @@ mod tests {
         let userinfo_wins = Dsn::parse("mysql://root:a@h/db?password=b", None).unwrap();
         assert_eq!(userinfo_wins.password().unwrap().expose(), "a");
         assert_eq!(userinfo_wins.to_string(), "mysql://root@h/db");
+    }
+
+    /// A `%` that starts no escape is refused as unencoded (libpq does the same), not sent
+    /// as it is (the operator-night trial: `Pw%ZZ` met "Access denied"); a `%` before a
+    /// multi-byte character no longer splits it (a panic).
+    #[test]
+    fn a_bare_percent_in_a_url_password_is_refused() {
+        for url in [
+            "mysql://u:Pw%ZZx@h/db",
+            "mysql://u:a%\u{e9}b@h/db",
+            "mysql://u:100%@h/db",
+        ] {
+            assert_eq!(
+                Dsn::parse(url, None).err().as_deref(),
+                Some(ENCODE_HINT),
+                "{url}"
+            );
+        }
+        let d = Dsn::parse("mysql://u:100%25%C3%A9@h/db", None).unwrap();
+        assert_eq!(d.password().unwrap().expose(), "100%\u{e9}");
+        assert_eq!(percent_decode("%a\u{e9}%41"), "%a\u{e9}A");
     }
 
     /// Superset trial: `pg@Secret/x` unencoded showed `postgres@Secret/x@127.0.0.1...`.

@@ -442,11 +442,15 @@ async fn binlog_position(c: &mut Conn) -> Option<String> {
 /// `client_connection_check_interval`: when my2pg is gone (SIGKILL, a second signal that
 /// skips the cleanup, a lost network), the server stops this session's running
 /// statement within a second instead of finishing an index build or a COPY for no one
-/// while holding its locks (PostgreSQL 14+, which my2pg requires).
+/// while holding its locks (PostgreSQL 14+, which my2pg requires). No timeout of the
+/// database's or role's ends a session: a loader waits idle for the slow table of its
+/// wave (the operator-night trial: `idle_session_timeout` failed runs with "connection
+/// closed").
 const PG_INIT: &str = "SET client_encoding = 'UTF8'; SET DateStyle = 'ISO, YMD'; \
     SET TimeZone = 'UTC'; SET extra_float_digits = 3; SET bytea_output = 'hex'; \
     SET statement_timeout = 0; SET lock_timeout = 0; \
-    SET idle_in_transaction_session_timeout = 0; SET client_connection_check_interval = 1000";
+    SET idle_in_transaction_session_timeout = 0; SET idle_session_timeout = 0; \
+    SET client_connection_check_interval = 1000";
 
 /// Every target session of this process carries the run id, so the heartbeat can find
 /// exactly this run's backends in `pg_stat_activity` (loaders, restore, the lock holder).

@@ -320,7 +320,10 @@ Command::Run(r) => {
                 }
                 Command::Status(_) => commands::status(&settings).await.map(output::Report::Status),
                 Command::Check(_) => commands::check(&settings, cancel.clone()).await.map(output::Report::Check),
-                Command::Verify(v) => verify::verify(&settings, &v.options()).await.map(output::Report::Verify),
+                Command::Verify(v) => match commands::no_load_running(&settings).await {
+                    Ok(()) => verify::verify(&settings, &v.options()).await.map(output::Report::Verify),
+                    Err(e) => Err(e),
+                },
             }
         };
         let sig = tokio::select! {

@@ -25,7 +25,14 @@ impl WorkDir {
     /// Creates the directory (0700) if needed.
     pub fn create(root: &Path) -> Result<WorkDir> {
         not_a_directory(root)?;
-        create_dir_private(root)?;
+        fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(root)
+            .map_err(|e| unusable(root, e))?;
+        // An existing directory keeps its mode on create: tighten it.
+        fs::set_permissions(root, fs::Permissions::from_mode(0o700))
+            .map_err(|e| unusable(root, e))?;
         Ok(WorkDir {
             root: root.to_path_buf(),
         })
@@ -59,7 +66,7 @@ impl WorkDir {
             .write(true)
             .mode(0o600)
             .open(&path)
-            .map_err(|e| Error::io(&path, e))?;
+            .map_err(|e| unusable(&self.root, e))?;
         // flock is released by the kernel when the process dies, so a crash never
         // leaves a stale lock behind.
         let rc = unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) };
@@ -114,6 +121,26 @@ fn not_a_directory(root: &Path) -> Result<()> {
         ))),
         _ => Ok(()),
     }
+}
+
+/// A work directory this user may not create, own or write (another user's, a read-only
+/// filesystem) is the operator's to fix, like a bad path: exit 2 naming it (the
+/// operator-night trial got a bare "Operation not permitted (os error 1)", exit 1).
+fn unusable(root: &Path, e: std::io::Error) -> Error {
+    let denied = e.kind() == std::io::ErrorKind::PermissionDenied
+        || matches!(
+            e.raw_os_error(),
+            Some(libc::EPERM | libc::EROFS | libc::EACCES)
+        );
+    if !denied {
+        return Error::io(root, e);
+    }
+    Error::config(format!(
+        "work directory {}: {e}: my2pg creates it (mode 0700, its files hold the source's \
+         data) and writes to it: use a directory this user owns on a writable filesystem \
+         (run.workdir or --workdir)",
+        root.display()
+    ))
 }
 
 pub fn create_dir_private(path: &Path) -> Result<()> {

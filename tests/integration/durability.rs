@@ -1431,6 +1431,20 @@ fn a_missing_chunk_file_and_a_workdir_that_is_a_file_are_explained() {
              (or --workdir) at the export's directory",
             missing.display()
         ));
+    // One this user may not create (sysfs refuses even root: EPERM, or EROFS where it is
+    // mounted read-only) is named with the way out, exit 2 (operator-night trial: a bare
+    // "Operation not permitted (os error 1)", exit 1).
+    let denied = Path::new("/sys/my2pg-it-workdir");
+    for cmd in ["export", "run"] {
+        let out = my2pg_in(&cfg, denied, &[cmd]);
+        out.assert_exit(2)
+            .assert_stderr_contains("error: config: work directory /sys/my2pg-it-workdir: ")
+            .assert_stderr_contains(
+                ": my2pg creates it (mode 0700, its files hold the source's data) and writes \
+                 to it: use a directory this user owns on a writable filesystem (run.workdir \
+                 or --workdir)",
+            );
+    }
 }
 
 // ---- SIGTERM / SIGINT ------------------------------------------------------------------
@@ -1763,10 +1777,23 @@ fn a_second_run_into_the_same_target_database_is_refused() {
         Some("0"),
         "a refused run must stop before it touches the target (even the ledger)"
     );
+    // A verify now would call the rows still to come differences (the operator-night
+    // trial): it is refused, naming the run.
+    for level in ["count", "load", "full"] {
+        my2pg_in(&cfg, &other_wd, &["verify", "--level", level])
+            .assert_exit(2)
+            .assert_stderr_contains(&format!(
+                "error: refused: a my2pg import or run is loading into this target database \
+                 now (PostgreSQL backend pid {holder_pid} holds the my2pg lock): a comparison \
+                 would report the rows still to come as differences; verify once it has \
+                 finished (`my2pg status` says when)"
+            ));
+    }
 
     env.pg_session_exec(&holder, "SELECT pg_advisory_unlock(1836659312, 1)");
     my2pg_in(&cfg, &other_wd, &["import"]).assert_ok();
     assert_eq!(items_target(&env), items_source(&env));
+    my2pg_in(&cfg, &other_wd, &["verify", "--level", "full"]).assert_ok();
 }
 
 #[test]
@@ -3633,4 +3660,45 @@ fn import_fresh_checks_every_file_before_it_truncates() {
     );
     my2pg_in(&cfg, &wd, &["run", "--fresh", "--yes"]).assert_ok();
     assert_eq!(counted_rows(&env), counted_source(&env));
+}
+
+/// The mark that the files were loaded (`loaded.json`) is written last: when it cannot be
+/// (a full disk, the work directory removed, here a directory in its place), the target
+/// is complete all the same, so the run says so and exits 0 (the operator-night trial:
+/// exit 1, and `status` said "not ready ( still to do)" over a finished target).
+#[test]
+fn a_mark_that_cannot_be_written_does_not_fail_a_finished_run() {
+    let env = TestEnv::new("mark_unwritable");
+    env.mysql_exec(
+        "CREATE TABLE t (id int NOT NULL PRIMARY KEY, v varchar(10)); \
+         INSERT INTO t VALUES (1, 'a'), (2, NULL)",
+    );
+    env.pg_exec("CREATE TABLE t (id integer PRIMARY KEY, v text)");
+    let cfg = env.write_config("");
+    let wd = env.workdir.clone();
+    std::fs::create_dir_all(wd.join("loaded.json")).unwrap();
+    let out = my2pg_in(&cfg, &wd, &["run"]);
+    out.assert_ok();
+    out.assert_stderr_contains(
+        "the target is complete, but the mark that this work directory's files were loaded \
+         could not be written (",
+    );
+    out.assert_stderr_contains(
+        "a later run from this work directory into another target will not recognise them \
+         as already loaded",
+    );
+    assert!(!wd.join("loaded.json.tmp").exists(), "no temp file left");
+    assert_eq!(
+        env.pg_rows("SELECT id::text, v FROM t ORDER BY t.id"),
+        vec![
+            vec![Some("1".to_string()), Some("a".to_string())],
+            vec![Some("2".to_string()), None]
+        ]
+    );
+    let status = my2pg_in(&cfg, &wd, &["status", "--json"]);
+    status.assert_ok();
+    assert_eq!(
+        status.json()["last_run"]["finished"],
+        serde_json::Value::Bool(true)
+    );
 }

@@ -1062,3 +1062,36 @@ fn rebuilt_objects_keep_their_tablespace_and_comments() {
     env.pg_exec("DROP TABLE c, p");
     env.pg_admin_exec(&format!("DROP TABLESPACE \"{ts}\""));
 }
+
+/// `idle_session_timeout` set on the target database (or role) ends every session idle
+/// that long: loaders that wait for a slow table of their wave went with it, and the run
+/// failed with a bare "connection closed" (operator-night trial). Every my2pg session
+/// turns it off for itself. A trigger makes one table of the first wave slow.
+#[test]
+fn loaders_waiting_for_a_slow_table_outlive_idle_session_timeout() {
+    let env = TestEnv::new("idle_timeout");
+    env.mysql_exec(
+        "CREATE TABLE slow (id int NOT NULL PRIMARY KEY); \
+         INSERT INTO slow SELECT seq FROM seq_1_to_6; \
+         CREATE TABLE quick (id int NOT NULL PRIMARY KEY); INSERT INTO quick VALUES (1); \
+         CREATE TABLE child (id int NOT NULL PRIMARY KEY, q int NOT NULL, \
+           FOREIGN KEY (q) REFERENCES quick (id)); INSERT INTO child VALUES (1, 1)",
+    );
+    env.pg_exec(
+        "CREATE TABLE slow (id integer PRIMARY KEY); \
+         CREATE TABLE quick (id integer PRIMARY KEY); \
+         CREATE TABLE child (id integer PRIMARY KEY, q integer NOT NULL REFERENCES quick (id)); \
+         CREATE FUNCTION slow_down() RETURNS trigger LANGUAGE plpgsql AS \
+           $$ BEGIN PERFORM pg_sleep(0.5); RETURN NEW; END $$; \
+         CREATE TRIGGER slow_down BEFORE INSERT ON slow FOR EACH ROW EXECUTE FUNCTION slow_down(); \
+         DO $$ BEGIN EXECUTE format('ALTER DATABASE %I SET idle_session_timeout = ''700ms''', \
+           current_database()); END $$",
+    );
+    let cfg = env.write_config("[run]\nconstraints = \"keep\"\n\n[workers]\nloaders = 2\n");
+    let out = env.cmd(&cfg, &["run"]).run();
+    out.assert_ok();
+    assert_eq!(
+        env.pg_rows("SELECT (SELECT count(*) FROM slow)::text, (SELECT count(*) FROM child)::text"),
+        vec![vec![Some("6".to_string()), Some("1".to_string())]]
+    );
+}

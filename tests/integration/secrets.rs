@@ -402,3 +402,49 @@ fn a_refused_password_names_where_it_came_from() {
         }
     }
 }
+
+/// A password file that is empty is refused (it would log in without a password, and the
+/// server's refusal would not say why); one other users can read is named with the fix
+/// (the operator-night trial: both went without a word).
+#[test]
+fn an_empty_or_readable_password_file_is_named() {
+    use std::os::unix::fs::PermissionsExt;
+    let env = TestEnv::new("secrets_pwfile");
+    env.mysql_exec("CREATE TABLE t (id int NOT NULL PRIMARY KEY)");
+    env.pg_exec("CREATE TABLE t (id integer PRIMARY KEY)");
+    let pw = env.dir.join("target.pw");
+    let cfg = env.write_raw_config(
+        "pwfile.toml",
+        &format!(
+            "[source]\nurl = \"{}\"\n[target]\nurl = \"{}\"\npassword_file = \"{}\"\n[run]\nworkdir = \"{}\"\n",
+            env.mysql_url(),
+            env.pg_owner_url(),
+            pw.display(),
+            env.workdir.display()
+        ),
+    );
+    std::fs::write(&pw, "\n").unwrap();
+    env.cmd(&cfg, &["plan"])
+        .run()
+        .assert_exit(2)
+        .assert_stderr_contains(&format!(
+            "error: config: target.password_file: {} is empty: put the password in it",
+            pw.display()
+        ));
+    // Trust auth accepts any password: the plan goes on, with the warning.
+    std::fs::write(&pw, "Readable5pw\n").unwrap();
+    std::fs::set_permissions(&pw, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let out = env.cmd(&cfg, &["plan"]).run();
+    out.assert_ok().assert_stderr_contains(&format!(
+        "target.password_file: {} can be read by other users (mode 644): `chmod 600` it",
+        pw.display()
+    ));
+    out.check(!out.stderr.contains("Readable5pw"), "the password shows");
+    std::fs::set_permissions(&pw, std::fs::Permissions::from_mode(0o600)).unwrap();
+    let out = env.cmd(&cfg, &["plan"]).run();
+    out.assert_ok();
+    out.check(
+        !out.stderr.contains("can be read by other users"),
+        "a 0600 file is not warned about",
+    );
+}
