@@ -2059,6 +2059,9 @@ pub async fn import(
              nothing was changed in the target"
         )));
     }
+    // Before "export it again" for an incomplete table: that export would refuse too
+    // (the h16 attack).
+    files_can_resume(&p.plan, &wd)?;
     let target_lock = lock_target(settings, &cancel).await?;
     let p = replan_after_keep_restore(settings, p).await?;
     // Every table must be completely exported under this plan before anything loads.
@@ -2236,7 +2239,7 @@ pub async fn run(settings: &Settings, cancel: Cancel, opts: LoadOptions<'_>) -> 
     if !opts.fresh {
         files_are_from_this_database(&wd, &p, "run")?;
         files_match_the_plan(&p.plan, &wd, settings.chunk_rows)?;
-        files_not_refused(&p.plan, &wd)?;
+        files_can_resume(&p.plan, &wd)?;
         files_of_tables_not_copied(&p.plan, &wd, settings, "run")?;
     }
     // Refused for lack of disk before the target is touched, not after its tables were
@@ -2422,8 +2425,28 @@ pub async fn status(settings: &Settings) -> Result<StatusReport> {
     };
     dirs.sort_by_key(|e| e.file_name());
     for d in dirs {
-        let Some(m) = Manifest::read(&d.path().join("manifest.json"))? else {
-            continue;
+        // One damaged manifest is shown as such, not the end of the overview (the h16
+        // attack: status died on it and showed no other table).
+        let m = match Manifest::read(&d.path().join("manifest.json")) {
+            Ok(Some(m)) => m,
+            Ok(None) => continue,
+            Err(e) => match e.kind() {
+                crate::error::ErrorKind::Refused(why) => {
+                    tables.push(TableStatus {
+                        table: d.file_name().to_string_lossy().into_owned(),
+                        exported_chunks: 0,
+                        exported_rows: 0,
+                        export_complete: false,
+                        loaded_chunks: 0,
+                        loaded_rows: 0,
+                        refused: None,
+                        damaged: Some(why.clone()),
+                        files_unknown: false,
+                    });
+                    continue;
+                }
+                _ => return Err(e),
+            },
         };
         let (lc, lr) = ledger
             .iter()
@@ -2438,6 +2461,7 @@ pub async fn status(settings: &Settings) -> Result<StatusReport> {
             loaded_chunks: lc,
             loaded_rows: lr,
             refused: m.refused.clone(),
+            damaged: None,
             files_unknown: false,
         });
     }
@@ -2454,6 +2478,7 @@ pub async fn status(settings: &Settings) -> Result<StatusReport> {
                     loaded_chunks: *chunks as u64,
                     loaded_rows: *rows as u64,
                     refused: None,
+                    damaged: None,
                     files_unknown: true,
                 });
             }
@@ -3379,12 +3404,20 @@ fn files_of_tables_not_copied(
     )))
 }
 
-/// Files an earlier run refused stay refused (`Manifest::refused`): said before the
-/// target is touched, not when the table's export starts.
-fn files_not_refused(plan: &Plan, wd: &WorkDir) -> Result<()> {
+/// Files an earlier run refused stay refused (`Manifest::refused`), and a partial export
+/// does not resume under another key collation: said before the target is touched, not
+/// when the table's export starts (the h16 attack: `run` rebuilt the target's indexes
+/// first).
+fn files_can_resume(plan: &Plan, wd: &WorkDir) -> Result<()> {
     for t in &plan.tables {
-        if let Some(why) = Manifest::read(&wd.manifest_path(&t.dir))?.and_then(|m| m.refused) {
-            return Err(crate::workdir::manifest::refused_earlier(&t.source, &why));
+        let Some(m) = Manifest::read(&wd.manifest_path(&t.dir))? else {
+            continue;
+        };
+        if let Some(why) = &m.refused {
+            return Err(crate::workdir::manifest::refused_earlier(&t.source, why));
+        }
+        if !m.complete && !m.chunks.is_empty() {
+            crate::pipeline::export::same_key_collations(t, &m)?;
         }
     }
     Ok(())

@@ -407,6 +407,10 @@ pub struct TableStatus {
     /// Why a run refused the table's files (they stay refused until exported again).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub refused: Option<String>,
+    /// Why the table directory's manifest cannot be read (edited, not JSON): `table` is
+    /// then the directory's name, and the figures are unknown (0).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub damaged: Option<String>,
     /// No work directory to read: the table is known from the target's ledger only, and
     /// the exported figures are unknown (0).
     #[serde(skip_serializing_if = "std::ops::Not::not")]
@@ -464,7 +468,12 @@ impl StatusReport {
                 t.table,
                 t.exported_chunks,
                 t.exported_rows,
-                match (t.refused.is_some(), t.export_complete, t.exported_chunks) {
+                match (
+                    t.refused.is_some() || t.damaged.is_some(),
+                    t.export_complete,
+                    t.exported_chunks
+                ) {
+                    (true, ..) if t.damaged.is_some() => " (damaged) ",
                     (true, ..) => " (refused) ",
                     (_, true, _) => " (complete)",
                     (_, false, 0) => " (none yet)",
@@ -485,6 +494,9 @@ impl StatusReport {
             for t in refused {
                 let _ = writeln!(s, "  {}: {}", t.table, t.refused.as_deref().unwrap_or(""));
             }
+        }
+        for t in self.tables.iter().filter(|t| t.damaged.is_some()) {
+            let _ = writeln!(s, "Damaged: {}", t.damaged.as_deref().unwrap_or_default());
         }
         if !self.pending_restore.is_empty() {
             let _ = writeln!(
@@ -937,6 +949,7 @@ mod tests {
             loaded_chunks: 0,
             loaded_rows: 0,
             refused: None,
+            damaged: None,
             files_unknown: false,
         };
         let report = StatusReport {

@@ -61,7 +61,10 @@ impl Dsn {
             None => (rest, ""),
         };
         // `?password=` is a password too (libpq reads it): taken out of both URLs.
-        let (tail, query_password) = take_query_password(tail);
+        let (tail, query_password, query_bare) = take_query_password(tail);
+        if query_bare {
+            return Err(ENCODE_HINT.to_string());
+        }
         let (userinfo, host) = match authority.rsplit_once('@') {
             Some((u, h)) => (Some(u), h),
             None => (None, authority),
@@ -153,18 +156,22 @@ impl fmt::Debug for Dsn {
 }
 
 /// Splits `password=...` parameters off a URL's path-and-query part.
-fn take_query_password(tail: &str) -> (String, Option<String>) {
+/// Also says whether a password parameter holds a `%` that starts no escape.
+fn take_query_password(tail: &str) -> (String, Option<String>, bool) {
     let Some((path, query)) = tail.split_once('?') else {
-        return (tail.to_string(), None);
+        return (tail.to_string(), None, false);
     };
     let mut password = None;
+    let mut bare = false;
     let kept: Vec<&str> = query
         .split('&')
         .filter(|param| {
             let key = param.split_once('=').map_or(*param, |(k, _)| k);
             if percent_decode(key).eq_ignore_ascii_case("password") {
+                let raw = param.split_once('=').map_or("", |(_, v)| v);
+                bare |= holds_a_bare_percent(raw);
                 if password.is_none() {
-                    password = Some(percent_decode(param.split_once('=').map_or("", |(_, v)| v)));
+                    password = Some(percent_decode(raw));
                 }
                 false
             } else {
@@ -177,7 +184,7 @@ fn take_query_password(tail: &str) -> (String, Option<String>) {
     } else {
         format!("{path}?{}", kept.join("&"))
     };
-    (tail, password)
+    (tail, password, bare)
 }
 
 fn percent_decode(s: &str) -> String {
@@ -400,6 +407,8 @@ mod tests {
             "mysql://u:Pw%ZZx@h/db",
             "mysql://u:a%\u{e9}b@h/db",
             "mysql://u:100%@h/db",
+            "mysql://u@h/db?password=pa%zz",
+            "postgres://u@h/db?sslmode=disable&password=pa%2",
         ] {
             assert_eq!(
                 Dsn::parse(url, None).err().as_deref(),

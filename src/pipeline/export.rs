@@ -390,7 +390,7 @@ async fn rows_match_the_snapshot(
 /// (`ALTER TABLE ... COLLATE` since the interrupted export) rows move across the kept
 /// chunks' bounds, and are lost or read twice. Manifests of earlier versions do not
 /// record the collations and are not checked.
-fn same_key_collations(t: &TablePlan, m: &Manifest) -> Result<()> {
+pub(crate) fn same_key_collations(t: &TablePlan, m: &Manifest) -> Result<()> {
     if m.key_collations.is_empty() || m.key_collations == t.key_collations {
         return Ok(());
     }

@@ -398,12 +398,16 @@ pub fn key_value_text(v: &str) -> String {
 
 /// Characters a terminal shows as nothing or as part of their neighbour: combining marks
 /// (`e` + U+0301 prints as `é`, the Neutron trial's "missing (15, é)" beside "extra (15,
-/// é)"), zero-width and direction marks, no-break and soft hyphen. Escaped in keys.
+/// é)"), Unicode's default-ignorable code points (zero-width and direction marks, Hangul
+/// fillers, Mongolian and other variation selectors, tags: the h16 attack), no-break
+/// space and line/paragraph separators. Escaped in keys.
 fn unseen(c: char) -> bool {
     matches!(c as u32,
-        0x00A0 | 0x00AD | 0x034F | 0x0300..=0x036F | 0x1AB0..=0x1AFF | 0x1DC0..=0x1DFF
-        | 0x200B..=0x200F | 0x2028..=0x202E | 0x2060..=0x2064 | 0x20D0..=0x20FF
-        | 0xFE00..=0xFE0F | 0xFE20..=0xFE2F | 0xFEFF)
+        0x00A0 | 0x00AD | 0x034F | 0x061C | 0x0300..=0x036F | 0x115F..=0x1160
+        | 0x17B4..=0x17B5 | 0x180B..=0x180F | 0x1AB0..=0x1AFF | 0x1DC0..=0x1DFF
+        | 0x200B..=0x200F | 0x2028..=0x202E | 0x2060..=0x206F | 0x20D0..=0x20FF
+        | 0x3164 | 0xFE00..=0xFE0F | 0xFE20..=0xFE2F | 0xFEFF | 0xFFA0 | 0xFFF0..=0xFFF8
+        | 0x1BCA0..=0x1BCA3 | 0x1D173..=0x1D17A | 0xE0000..=0xE0FFF)
 }
 
 /// Feeds batches to the pool, a bounded number at a time, and gathers the results.
@@ -1038,7 +1042,7 @@ mod tests {
         let keys = key_texts(
             Col::new("a", Kind::Text),
             Col::new("b", Kind::Text),
-            "15,\u{e9}\n15,e\u{301}\n16,a\u{200b}b\n",
+            "15,\u{e9}\n15,e\u{301}\n16,a\u{200b}b\n17,hangul\u{1160}\n18,tag\u{e0041}\n",
         );
         assert_eq!(
             keys,
@@ -1046,6 +1050,8 @@ mod tests {
                 "(a, b)=(15, \u{e9})",
                 r#"(a, b)=(15, "e\u{301}")"#,
                 r#"(a, b)=(16, "a\u{200b}b")"#,
+                r#"(a, b)=(17, "hangul\u{1160}")"#,
+                r#"(a, b)=(18, "tag\u{e0041}")"#,
             ]
         );
         // A token or signature key is shown whole (up to 200 characters), so it can be

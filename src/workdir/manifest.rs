@@ -118,8 +118,10 @@ impl KeyValue {
 
 impl Manifest {
     pub fn read(path: &Path) -> Result<Option<Manifest>> {
+        // A refusal of the state found, like the README's others (exit 2): the way out is
+        // named, and running again cannot help (the h16 attack: exit 1, read as "retry").
         let damaged = |why: String| {
-            Error::workdir(format!(
+            Error::refused(format!(
                 "{} {why}; remove its table's directory to export that table again (or \
                  `run --fresh` to start over)",
                 path.display()

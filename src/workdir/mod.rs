@@ -124,13 +124,14 @@ fn not_a_directory(root: &Path) -> Result<()> {
 }
 
 /// A work directory this user may not create, own or write (another user's, a read-only
-/// filesystem) is the operator's to fix, like a bad path: exit 2 naming it (the
-/// operator-night trial got a bare "Operation not permitted (os error 1)", exit 1).
+/// filesystem, a path through a file or through /proc) is the operator's to fix, like a
+/// bad path: exit 2 naming it (the operator-night trial got a bare "Operation not
+/// permitted (os error 1)", the h16 attack "Not a directory (os error 20)", exit 1).
 fn unusable(root: &Path, e: std::io::Error) -> Error {
     let denied = e.kind() == std::io::ErrorKind::PermissionDenied
         || matches!(
             e.raw_os_error(),
-            Some(libc::EPERM | libc::EROFS | libc::EACCES)
+            Some(libc::EPERM | libc::EROFS | libc::EACCES | libc::ENOTDIR | libc::ENOENT)
         );
     if !denied {
         return Error::io(root, e);

@@ -1434,11 +1434,19 @@ fn a_missing_chunk_file_and_a_workdir_that_is_a_file_are_explained() {
     // One this user may not create (sysfs refuses even root: EPERM, or EROFS where it is
     // mounted read-only) is named with the way out, exit 2 (operator-night trial: a bare
     // "Operation not permitted (os error 1)", exit 1).
-    let denied = Path::new("/sys/my2pg-it-workdir");
-    for cmd in ["export", "run"] {
+    // A path through a file (ENOTDIR) is one too (the h16 attack: exit 1).
+    let through_file = file.join("work");
+    for (denied, cmd) in [
+        (Path::new("/sys/my2pg-it-workdir"), "export"),
+        (Path::new("/sys/my2pg-it-workdir"), "run"),
+        (through_file.as_path(), "export"),
+    ] {
         let out = my2pg_in(&cfg, denied, &[cmd]);
         out.assert_exit(2)
-            .assert_stderr_contains("error: config: work directory /sys/my2pg-it-workdir: ")
+            .assert_stderr_contains(&format!(
+                "error: config: work directory {}: ",
+                denied.display()
+            ))
             .assert_stderr_contains(
                 ": my2pg creates it (mode 0700, its files hold the source's data) and writes \
                  to it: use a directory this user owns on a writable filesystem (run.workdir \
@@ -2891,22 +2899,34 @@ fn a_damaged_manifest_names_the_way_out_and_fresh_recovers() {
          table's directory to export that table again (or `run --fresh` to start over)",
         manifest.display()
     );
-    for cmd in ["export", "import", "status"] {
+    // A refusal of the state found (exit 2): running again cannot help.
+    for cmd in ["export", "import", "run"] {
         my2pg_in(&cfg, &wd, &[cmd])
-            .assert_exit(1)
-            .assert_stderr_contains(&edited);
+            .assert_exit(2)
+            .assert_stderr_contains(&format!("error: refused: {edited}"));
     }
+    // `status` still gives the overview, the damaged table among the others.
+    let status = my2pg_in(&cfg, &wd, &["status", "--json"]);
+    status.assert_ok();
+    let tables = status.json()["tables"].as_array().unwrap().clone();
+    assert_eq!(tables.len(), 1);
+    assert_eq!(tables[0]["table"], "counted");
+    assert_eq!(tables[0]["damaged"], serde_json::json!(edited));
+    my2pg_in(&cfg, &wd, &["status"])
+        .assert_ok()
+        .assert_stderr_contains(&format!("Damaged: {edited}\n"));
     std::fs::write(&manifest, b"{ not json").expect("damage the manifest");
     let hint = format!(
         "{} is not a valid manifest: key must be a string at line 1 column 3; remove its \
          table's directory to export that table again (or `run --fresh` to start over)",
         manifest.display()
     );
-    for cmd in ["run", "status"] {
-        my2pg_in(&cfg, &wd, &[cmd])
-            .assert_exit(1)
-            .assert_stderr_contains(&hint);
-    }
+    my2pg_in(&cfg, &wd, &["run"])
+        .assert_exit(2)
+        .assert_stderr_contains(&format!("error: refused: {hint}"));
+    my2pg_in(&cfg, &wd, &["status"])
+        .assert_ok()
+        .assert_stderr_contains(&format!("Damaged: {hint}\n"));
     my2pg_in(&cfg, &wd, &["run", "--fresh", "--yes"]).assert_ok();
     assert_eq!(counted_rows(&env), counted_source(&env));
 }

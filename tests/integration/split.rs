@@ -760,6 +760,12 @@ fn a_table_left_uncounted_is_counted_and_a_refused_one_stays_refused() {
             "{cmd}: never marked complete"
         );
     }
+    // With another table's export unfinished too, `import` names the refusal first,
+    // not "export it again", which would be refused (the h16 attack).
+    lose_chunks(&wd, "events", 8..=8);
+    let out = my2pg_in(&cfg, &wd, &["import"]);
+    out.assert_exit(2);
+    out.assert_stderr_contains(&again);
     // `run` and `import` refused before the target was touched.
     assert_eq!(env.pg_count("events"), 0);
     assert_eq!(
@@ -832,6 +838,12 @@ fn a_resume_under_another_key_collation_is_refused() {
         );
     }
     assert_eq!(env.pg_count("words"), 0);
+    assert_eq!(
+        env.pg_value("SELECT to_regnamespace('my2pg') IS NULL")
+            .as_deref(),
+        Some("t"),
+        "run refused before touching the target"
+    );
     // The advice works: a fresh run reads the table in its new order, all 200 rows.
     my2pg_in(&cfg, &wd, &["run", "--fresh", "--yes"]).assert_ok();
     assert_eq!(
