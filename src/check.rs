@@ -944,6 +944,13 @@ async fn seeded_findings(settings: &Settings, plan: &Plan) -> Result<Vec<CheckFi
                      ran the load, or grant USAGE on schema my2pg and SELECT on its tables",
                     t.target
                 )
+            } else if crate::commands::BOOKKEEPING_TABLES.contains(&t.target.name.as_str()) {
+                format!(
+                    "target table {} already holds {rows} row(s) my2pg did not load: import and \
+                     run refuse to start; it looks like a schema-migration bookkeeping table, \
+                     which the target's own migrations filled: leave it out with run.exclude",
+                    t.target
+                )
             } else {
                 format!(
                     "target table {} already holds {rows} row(s) my2pg did not load: import and \

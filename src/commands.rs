@@ -769,7 +769,7 @@ async fn check_target_privileges(
 /// Schema-migration bookkeeping tables of common frameworks (Alembic, Rails, Django,
 /// Flyway, Knex, TypeORM, Sequelize, Prisma, Doctrine, EF, goose, pop, Zabbix,
 /// django-evolution).
-const BOOKKEEPING_TABLES: &[&str] = &[
+pub(crate) const BOOKKEEPING_TABLES: &[&str] = &[
     "alembic_version",
     "schema_migrations",
     "schema_migration",
@@ -897,6 +897,22 @@ async fn check_existing_rows(
                     t.target
                 ),
             }),
+            // A migration bookkeeping table has one right answer (the Prisma trial: the
+            // message offered truncate and keep-identical first, both wrong there).
+            ExistingRows::Error if BOOKKEEPING_TABLES.contains(&t.target.name.as_str()) => {
+                plan.problems.push(crate::plan::Problem {
+                    kind: crate::plan::ProblemKind::TargetNotEmpty,
+                    table: t.target.name.clone(),
+                    column: None,
+                    message: format!(
+                        "target table {} already holds rows that my2pg did not load: it looks \
+                         like a schema-migration bookkeeping table, which the target's own \
+                         migrations filled (its rows name the migrations that made this schema, \
+                         the source's name its MySQL ones): leave it out with run.exclude",
+                        t.target
+                    ),
+                })
+            }
             ExistingRows::Error => plan.problems.push(crate::plan::Problem {
                 kind: crate::plan::ProblemKind::TargetNotEmpty,
                 table: t.target.name.clone(),

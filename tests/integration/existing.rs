@@ -1370,6 +1370,75 @@ fn fresh_keeps_the_rows_keep_identical_keeps() {
     assert_eq!(env.pg_count("tags"), 6);
 }
 
+/// Under the default policy a filled migration bookkeeping table blocks with its one right
+/// answer, run.exclude (the Prisma trial: `_prisma_migrations`, whose checksums differ per
+/// provider, was offered truncate and keep-identical first); other tables keep the full
+/// advice.
+#[test]
+fn a_filled_bookkeeping_table_is_told_to_be_left_out() {
+    let env = TestEnv::new("ex_bookkeeping_default");
+    let ddl = "CREATE TABLE _prisma_migrations (id varchar(36) NOT NULL PRIMARY KEY, \
+               checksum varchar(64) NOT NULL); \
+               CREATE TABLE settings (k varchar(20) NOT NULL PRIMARY KEY)";
+    env.mysql_exec(&format!(
+        "{ddl}; INSERT INTO _prisma_migrations VALUES ('m1', 'aa'); \
+         INSERT INTO settings VALUES ('a')"
+    ));
+    env.pg_exec(&format!(
+        "{ddl}; INSERT INTO _prisma_migrations VALUES ('p1', 'bb'); \
+         INSERT INTO settings VALUES ('b')"
+    ));
+    env.write_config("");
+    let out = env.my2pg(&["plan", "--json"]);
+    out.assert_exit(2);
+    assert_eq!(
+        crate::common::field_pairs(&out.json(), "problems", "table", "message"),
+        vec![
+            (
+                "_prisma_migrations".to_string(),
+                "target table \"public\".\"_prisma_migrations\" already holds rows that my2pg \
+                 did not load: it looks like a schema-migration bookkeeping table, which the \
+                 target's own migrations filled (its rows name the migrations that made this \
+                 schema, the source's name its MySQL ones): leave it out with run.exclude"
+                    .to_string()
+            ),
+            (
+                "settings".to_string(),
+                "target table \"public\".\"settings\" already holds rows that my2pg did not \
+                 load; set existing_rows = \"truncate\" or \"keep-identical\" for it, empty it, \
+                 or leave it out with run.exclude (a table the target's own migrations filled, \
+                 such as their bookkeeping table, keeps its rows)"
+                    .to_string()
+            ),
+        ]
+    );
+    let check = env.my2pg(&["check", "--json"]);
+    let findings = check.json()["findings"].as_array().unwrap().clone();
+    assert!(
+        findings.iter().any(|f| f["table"] == "_prisma_migrations"
+            && f["message"]
+                == "target table \"public\".\"_prisma_migrations\" already holds 1 row(s) \
+                        my2pg did not load: import and run refuse to start; it looks like a \
+                        schema-migration bookkeeping table, which the target's own migrations \
+                        filled: leave it out with run.exclude"),
+        "{}",
+        check.stdout
+    );
+    // As it says: left out, the table keeps the target's row.
+    env.write_config(
+        "[run]\nexclude = [\"_prisma_migrations\"]\n\n[tables.settings]\nexisting_rows = \"truncate\"\n",
+    );
+    env.my2pg(&["run"]).assert_ok();
+    assert_eq!(
+        env.pg_rows("SELECT id, checksum FROM _prisma_migrations"),
+        vec![row(&[Some("p1"), Some("bb")])]
+    );
+    assert_eq!(
+        env.pg_rows("SELECT k FROM settings"),
+        vec![row(&[Some("a")])]
+    );
+}
+
 /// keep-identical on a migration bookkeeping table the target's migrations filled merges
 /// the source's versions with the target's (Superset, Buildbot: two Alembic heads, the
 /// application would not start): plan warns and names the way out; other tables, and an
