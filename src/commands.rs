@@ -722,7 +722,34 @@ async fn check_target_privileges(
             ),
         );
     }
-    if !ledger_ok {
+    // A read-only target (a standby, or default_transaction_read_only for a freeze)
+    // refuses every write: said here, not as a missing privilege at the ledger's CREATE
+    // (the pretalx trial).
+    let read_only = client
+        .query_one(
+            "SELECT current_setting('transaction_read_only') = 'on', pg_is_in_recovery()",
+            &[],
+        )
+        .await
+        .map_err(|e| Error::pg(what, &e))?;
+    let (read_only, standby): (bool, bool) = (read_only.get(0), read_only.get(1));
+    if read_only {
+        problem(
+            "",
+            if standby {
+                "the target database is a standby (in recovery), which takes no writes: point \
+                 target.url at the primary"
+                    .to_string()
+            } else {
+                format!(
+                    "the target database is read-only for target user \"{user}\" \
+                     (default_transaction_read_only is on for the database or the role): import \
+                     and run write to it; turn it off for the load (ALTER DATABASE ... SET \
+                     default_transaction_read_only = off), or connect as a user it is off for"
+                )
+            },
+        );
+    } else if !ledger_ok {
         problem(
             "",
             format!(

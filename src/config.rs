@@ -696,6 +696,14 @@ pub fn parse(
     }
     // A relative workdir is relative to the config file, so the same config means the
     // same files wherever the operator runs it from.
+    // An empty path would be the config file's own directory, filled with table
+    // directories (the pretalx trial); `--workdir ""` is refused too.
+    if workdir_override.is_none() && run.workdir.as_os_str().is_empty() {
+        return Err(Error::config(
+            "run.workdir is empty: name the work directory (a relative path is relative to \
+             the config file)",
+        ));
+    }
     let workdir = match workdir_override {
         Some(p) => p.to_path_buf(),
         None if run.workdir.is_absolute() => run.workdir,
@@ -807,6 +815,27 @@ mod tests {
 
     fn no_env(_: &str) -> Option<String> {
         None
+    }
+
+    /// An empty run.workdir would be the config file's own directory (the pretalx trial);
+    /// `--workdir` still overrides it.
+    #[test]
+    fn an_empty_workdir_is_refused() {
+        let text = format!("{MIN}[run]\nworkdir = \"\"\n");
+        let e = parse(&text, Path::new("/etc/my2pg"), None, &no_env).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "config: run.workdir is empty: name the work directory (a relative path is \
+             relative to the config file)"
+        );
+        let s = parse(
+            &text,
+            Path::new("/etc/my2pg"),
+            Some(Path::new("/w")),
+            &no_env,
+        )
+        .unwrap();
+        assert_eq!(s.workdir, PathBuf::from("/w"));
     }
 
     #[test]

@@ -196,7 +196,8 @@ impl ProblemClass {
                 if rule.is_some_and(|r| r != Rule::JsonDuplicateKeysLast) =>
             {
                 "make the target column json, or fix them in the source (a column takes one \
-                 rule, and this column's own rule replaces json_duplicate_keys = \"last\")"
+                 rule: this column's own rule replaces json_duplicate_keys, so its \"last\" \
+                 does not apply here)"
             }
             // A duration's datetime (rule epoch_datetime_to_interval): the column's one
             // rule is taken, and zero_dates does not apply to it (the attack: the advice

@@ -1292,8 +1292,9 @@ fn remedies_offer_null_rules_only_for_nullable_targets() {
     );
     assert_eq!(
         ProblemClass::DuplicateJsonKey.remedy_for(&jsonb, true, Some(Rule::StripNulEscapes)),
-        "make the target column json, or fix them in the source (a column takes one rule, and \
-         this column's own rule replaces json_duplicate_keys = \"last\")"
+        "make the target column json, or fix them in the source (a column takes one rule: \
+         this column's own rule replaces json_duplicate_keys, so its \"last\" does not apply \
+         here)"
     );
 }
 

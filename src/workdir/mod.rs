@@ -25,14 +25,19 @@ impl WorkDir {
     /// Creates the directory (0700) if needed.
     pub fn create(root: &Path) -> Result<WorkDir> {
         not_a_directory(root)?;
-        fs::DirBuilder::new()
-            .recursive(true)
-            .mode(0o700)
-            .create(root)
-            .map_err(|e| unusable(root, e))?;
-        // An existing directory keeps its mode on create: tighten it.
-        fs::set_permissions(root, fs::Permissions::from_mode(0o700))
-            .map_err(|e| unusable(root, e))?;
+        // An existing directory keeps its mode: it may be a shared one (/var/tmp, a team
+        // folder) that others need (the pretalx trial: 1777 and 2775 became 0700 without
+        // a word). What my2pg writes in it is private anyway: table directories 0700,
+        // files 0600.
+        if !root.is_dir() {
+            fs::DirBuilder::new()
+                .recursive(true)
+                .mode(0o700)
+                .create(root)
+                .map_err(|e| unusable(root, e))?;
+            fs::set_permissions(root, fs::Permissions::from_mode(0o700))
+                .map_err(|e| unusable(root, e))?;
+        }
         Ok(WorkDir {
             root: root.to_path_buf(),
         })

@@ -8,7 +8,7 @@
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::io::Read;
-use std::os::unix::fs::MetadataExt;
+use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::os::unix::io::AsRawFd;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -1434,6 +1434,16 @@ fn a_missing_chunk_file_and_a_workdir_that_is_a_file_are_explained() {
     // One this user may not create (sysfs refuses even root: EPERM, or EROFS where it is
     // mounted read-only) is named with the way out, exit 2 (operator-night trial: a bare
     // "Operation not permitted (os error 1)", exit 1).
+    // An existing directory keeps its mode (a shared one stays usable by others: the
+    // pretalx trial's 1777 and 2775 became 0700); what my2pg writes in it is private.
+    let shared = env.dir.join("shared");
+    std::fs::create_dir(&shared).unwrap();
+    std::fs::set_permissions(&shared, std::fs::Permissions::from_mode(0o1777)).unwrap();
+    my2pg_in(&cfg, &shared, &["export"]).assert_ok();
+    let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o7777;
+    assert_eq!(mode(&shared), 0o1777);
+    assert_eq!(mode(&shared.join("items")), 0o700);
+    assert_eq!(mode(&shared.join("items").join("000001.csv")), 0o600);
     // A path through a file (ENOTDIR) is one too (the h16 attack: exit 1).
     let through_file = file.join("work");
     for (denied, cmd) in [

@@ -1114,3 +1114,47 @@ fn tables_outside_the_snapshot_are_named_by_plan() {
         vec![row(&[Some("1"), Some("2"), Some("3"), Some("4")])]
     );
 }
+
+/// A read-only target (default_transaction_read_only for a freeze, or a standby) blocks
+/// import and run with that reason, not with a missing privilege at the ledger's CREATE
+/// (the pretalx trial: exit 1, "the target user needs CREATE on the database"). Export,
+/// which does not write to the target, goes on.
+#[test]
+fn a_read_only_target_is_named_as_such() {
+    let env = TestEnv::new("read_only_target");
+    env.mysql_exec("CREATE TABLE t (id int NOT NULL PRIMARY KEY); INSERT INTO t VALUES (1)");
+    env.pg_exec(
+        "CREATE TABLE t (id integer PRIMARY KEY); \
+         DO $$ BEGIN EXECUTE format('ALTER DATABASE %I SET default_transaction_read_only = on', \
+           current_database()); END $$",
+    );
+    let (problems, _) = blocked_plan(&env);
+    assert_eq!(problems, vec![p("target_privileges", "", None)]);
+    let out = env.my2pg(&["plan", "--json"]);
+    let message = out.json()["problems"][0]["message"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let user = crate::common::UrlParts::parse(&env.pg_owner_url())
+        .user
+        .unwrap_or_default();
+    assert_eq!(
+        message,
+        format!(
+            "the target database is read-only for target user \"{user}\" \
+             (default_transaction_read_only is on for the database or the role): import and \
+             run write to it; turn it off for the load (ALTER DATABASE ... SET \
+             default_transaction_read_only = off), or connect as a user it is off for"
+        )
+    );
+    env.my2pg(&["run"]).assert_exit(2);
+    env.my2pg(&["export"]).assert_ok();
+    // Off again, the run goes on.
+    env.pg_exec(
+        "BEGIN TRANSACTION READ WRITE; \
+         DO $$ BEGIN EXECUTE format('ALTER DATABASE %I SET default_transaction_read_only = off', \
+           current_database()); END $$; COMMIT",
+    );
+    env.my2pg(&["run"]).assert_ok();
+    assert_eq!(env.pg_count("t"), 1);
+}
