@@ -944,12 +944,14 @@ async fn seeded_findings(settings: &Settings, plan: &Plan) -> Result<Vec<CheckFi
                      ran the load, or grant USAGE on schema my2pg and SELECT on its tables",
                     t.target
                 )
-            } else if crate::commands::BOOKKEEPING_TABLES.contains(&t.target.name.as_str()) {
+            } else if crate::commands::is_bookkeeping(&t.target.name) {
                 format!(
                     "target table {} already holds {rows} row(s) my2pg did not load: import and \
                      run refuse to start; it looks like a schema-migration bookkeeping table, \
-                     which the target's own migrations filled: leave it out with run.exclude",
-                    t.target
+                     which the target's own migrations filled: leave it out with run.exclude = \
+                     [{}]",
+                    t.target,
+                    serde_json::Value::String(t.source.clone())
                 )
             } else {
                 format!(

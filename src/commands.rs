@@ -741,11 +741,15 @@ async fn check_target_privileges(
                  target.url at the primary"
                     .to_string()
             } else {
+                // The role's setting outranks the database's (the h19 attack: the advice
+                // named ALTER DATABASE, and a role's setting kept the block).
                 format!(
                     "the target database is read-only for target user \"{user}\" \
                      (default_transaction_read_only is on for the database or the role): import \
-                     and run write to it; turn it off for the load (ALTER DATABASE ... SET \
-                     default_transaction_read_only = off), or connect as a user it is off for"
+                     and run write to it; turn it off for the load: ALTER ROLE {} SET \
+                     default_transaction_read_only = off (a role's setting outranks the \
+                     database's; RESET it afterwards), or connect as a user it is off for",
+                    crate::ident::PgIdent(user.clone())
                 )
             },
         );
@@ -796,7 +800,24 @@ async fn check_target_privileges(
 /// Schema-migration bookkeeping tables of common frameworks (Alembic, Rails, Django,
 /// Flyway, Knex, TypeORM, Sequelize, Prisma, Doctrine, EF, goose, pop, Zabbix,
 /// django-evolution).
-pub(crate) const BOOKKEEPING_TABLES: &[&str] = &[
+/// The setting that leaves source table `source` out, as the operator writes it (the
+/// source's name: the h19 attack copied the target's, which differed in case).
+fn exclude_setting(source: &str) -> String {
+    format!(
+        "run.exclude = [{}]",
+        serde_json::Value::String(source.to_string())
+    )
+}
+
+/// Whether `name` is one of them, in any letter case (an unquoted `CREATE TABLE
+/// SequelizeMeta` makes `sequelizemeta` in Postgres).
+pub(crate) fn is_bookkeeping(name: &str) -> bool {
+    BOOKKEEPING_TABLES
+        .iter()
+        .any(|b| b.eq_ignore_ascii_case(name))
+}
+
+const BOOKKEEPING_TABLES: &[&str] = &[
     "alembic_version",
     "schema_migrations",
     "schema_migration",
@@ -832,7 +853,7 @@ pub(crate) const BOOKKEEPING_TABLES: &[&str] = &[
 fn merged_bookkeeping_tables(plan: &Plan) -> Vec<crate::plan::Problem> {
     plan.tables
         .iter()
-        .filter(|t| BOOKKEEPING_TABLES.contains(&t.target.name.as_str()))
+        .filter(|t| is_bookkeeping(&t.target.name))
         .filter_map(|t| {
             let n = plan.non_empty.iter().find(|n| n.table == t.target.name)?;
             Some((t, n.chunks_in_ledger))
@@ -926,7 +947,7 @@ async fn check_existing_rows(
             }),
             // A migration bookkeeping table has one right answer (the Prisma trial: the
             // message offered truncate and keep-identical first, both wrong there).
-            ExistingRows::Error if BOOKKEEPING_TABLES.contains(&t.target.name.as_str()) => {
+            ExistingRows::Error if is_bookkeeping(&t.target.name) => {
                 plan.problems.push(crate::plan::Problem {
                     kind: crate::plan::ProblemKind::TargetNotEmpty,
                     table: t.target.name.clone(),
@@ -935,8 +956,9 @@ async fn check_existing_rows(
                         "target table {} already holds rows that my2pg did not load: it looks \
                          like a schema-migration bookkeeping table, which the target's own \
                          migrations filled (its rows name the migrations that made this schema, \
-                         the source's name its MySQL ones): leave it out with run.exclude",
-                        t.target
+                         the source's name its MySQL ones): leave it out with {}",
+                        t.target,
+                        exclude_setting(&t.source)
                     ),
                 })
             }
@@ -2462,7 +2484,7 @@ pub async fn status(settings: &Settings) -> Result<StatusReport> {
         Some(wd) => std::fs::read_dir(wd.root())
             .map_err(|e| Error::io(wd.root(), e))?
             .filter_map(|e| e.ok())
-            .filter(|e| e.path().join("manifest.json").is_file())
+            .filter(|e| e.path().join("manifest.json").exists())
             .collect(),
         None => Vec::new(),
     };

@@ -141,6 +141,10 @@ impl Manifest {
                 Ok(Some(m))
             }
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            // Something else in its place (the h19 attack: a bare OS error, exit 1).
+            Err(e) if e.raw_os_error() == Some(libc::EISDIR) => {
+                Err(damaged("is a directory, not a manifest".into()))
+            }
             Err(e) => Err(Error::io(path, e)),
         }
     }

@@ -2937,6 +2937,21 @@ fn a_damaged_manifest_names_the_way_out_and_fresh_recovers() {
     my2pg_in(&cfg, &wd, &["status"])
         .assert_ok()
         .assert_stderr_contains(&format!("Damaged: {hint}\n"));
+    // A directory in its place (the h19 attack: a bare OS error, exit 1, and status left
+    // the table out).
+    std::fs::remove_file(&manifest).unwrap();
+    std::fs::create_dir(&manifest).unwrap();
+    let dir = format!(
+        "{} is a directory, not a manifest; remove its table's directory to export that \
+         table again (or `run --fresh` to start over)",
+        manifest.display()
+    );
+    my2pg_in(&cfg, &wd, &["export"])
+        .assert_exit(2)
+        .assert_stderr_contains(&format!("error: refused: {dir}"));
+    my2pg_in(&cfg, &wd, &["status"])
+        .assert_ok()
+        .assert_stderr_contains(&format!("Damaged: {dir}\n"));
     my2pg_in(&cfg, &wd, &["run", "--fresh", "--yes"]).assert_ok();
     assert_eq!(counted_rows(&env), counted_source(&env));
 }

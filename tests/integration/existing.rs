@@ -1380,13 +1380,19 @@ fn a_filled_bookkeeping_table_is_told_to_be_left_out() {
     let ddl = "CREATE TABLE _prisma_migrations (id varchar(36) NOT NULL PRIMARY KEY, \
                checksum varchar(64) NOT NULL); \
                CREATE TABLE settings (k varchar(20) NOT NULL PRIMARY KEY)";
+    // In any letter case: an unquoted CREATE makes `sequelizemeta` in Postgres (the h19
+    // attack got the generic advice, truncate first).
     env.mysql_exec(&format!(
         "{ddl}; INSERT INTO _prisma_migrations VALUES ('m1', 'aa'); \
-         INSERT INTO settings VALUES ('a')"
+         INSERT INTO settings VALUES ('a'); \
+         CREATE TABLE `SequelizeMeta` (name varchar(255) NOT NULL PRIMARY KEY); \
+         INSERT INTO `SequelizeMeta` VALUES ('1-init.js')"
     ));
     env.pg_exec(&format!(
         "{ddl}; INSERT INTO _prisma_migrations VALUES ('p1', 'bb'); \
-         INSERT INTO settings VALUES ('b')"
+         INSERT INTO settings VALUES ('b'); \
+         CREATE TABLE SequelizeMeta (name varchar(255) PRIMARY KEY); \
+         INSERT INTO SequelizeMeta VALUES ('1-init.js')"
     ));
     env.write_config("");
     let out = env.my2pg(&["plan", "--json"]);
@@ -1399,7 +1405,17 @@ fn a_filled_bookkeeping_table_is_told_to_be_left_out() {
                 "target table \"public\".\"_prisma_migrations\" already holds rows that my2pg \
                  did not load: it looks like a schema-migration bookkeeping table, which the \
                  target's own migrations filled (its rows name the migrations that made this \
-                 schema, the source's name its MySQL ones): leave it out with run.exclude"
+                 schema, the source's name its MySQL ones): leave it out with run.exclude = \
+                 [\"_prisma_migrations\"]"
+                    .to_string()
+            ),
+            (
+                "sequelizemeta".to_string(),
+                "target table \"public\".\"sequelizemeta\" already holds rows that my2pg \
+                 did not load: it looks like a schema-migration bookkeeping table, which the \
+                 target's own migrations filled (its rows name the migrations that made this \
+                 schema, the source's name its MySQL ones): leave it out with run.exclude = \
+                 [\"SequelizeMeta\"]"
                     .to_string()
             ),
             (
@@ -1420,13 +1436,13 @@ fn a_filled_bookkeeping_table_is_told_to_be_left_out() {
                 == "target table \"public\".\"_prisma_migrations\" already holds 1 row(s) \
                         my2pg did not load: import and run refuse to start; it looks like a \
                         schema-migration bookkeeping table, which the target's own migrations \
-                        filled: leave it out with run.exclude"),
+                        filled: leave it out with run.exclude = [\"_prisma_migrations\"]"),
         "{}",
         check.stdout
     );
     // As it says: left out, the table keeps the target's row.
     env.write_config(
-        "[run]\nexclude = [\"_prisma_migrations\"]\n\n[tables.settings]\nexisting_rows = \"truncate\"\n",
+        "[run]\nexclude = [\"_prisma_migrations\", \"SequelizeMeta\"]\n\n[tables.settings]\nexisting_rows = \"truncate\"\n",
     );
     env.my2pg(&["run"]).assert_ok();
     assert_eq!(

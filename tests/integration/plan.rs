@@ -1143,8 +1143,9 @@ fn a_read_only_target_is_named_as_such() {
         format!(
             "the target database is read-only for target user \"{user}\" \
              (default_transaction_read_only is on for the database or the role): import and \
-             run write to it; turn it off for the load (ALTER DATABASE ... SET \
-             default_transaction_read_only = off), or connect as a user it is off for"
+             run write to it; turn it off for the load: ALTER ROLE \"{user}\" SET \
+             default_transaction_read_only = off (a role's setting outranks the database's; \
+             RESET it afterwards), or connect as a user it is off for"
         )
     );
     env.my2pg(&["run"]).assert_exit(2);
