@@ -2369,7 +2369,7 @@ pub async fn run(settings: &Settings, cancel: Cancel, opts: LoadOptions<'_>) -> 
         // table's directory went without a word).
         let gone: Vec<String> = tables_no_longer_copied(&plan, &wd, settings)?
             .into_iter()
-            .filter(|(dir, m)| own_table_dir(dir, m))
+            .filter(|(dir, m)| m.belongs_in(dir))
             .map(|(dir, m)| {
                 tracing::info!(
                     "--fresh: removing {}: the files of table `{}`, which this plan no longer \
@@ -2383,8 +2383,14 @@ pub async fn run(settings: &Settings, cancel: Cancel, opts: LoadOptions<'_>) -> 
         let dirs = plan.tables.iter().map(|t| t.dir.clone()).chain(gone);
         for d in dirs {
             let dir = wd.table_dir(&d);
-            if dir.exists() {
-                std::fs::remove_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
+            let kept = crate::workdir::remove_table_files(&dir)?;
+            if !kept.is_empty() {
+                tracing::warn!(
+                    "--fresh: kept {} in {}: not my2pg's files (move them out of the work \
+                     directory)",
+                    kept.join(", "),
+                    dir.display()
+                );
             }
         }
         Ok(())
@@ -2467,7 +2473,10 @@ pub async fn run(settings: &Settings, cancel: Cancel, opts: LoadOptions<'_>) -> 
 pub async fn status(settings: &Settings) -> Result<StatusReport> {
     // Without its work directory (another machine, removed after the cut-over) the
     // target's state is still worth seeing: only the files are not listed.
-    let wd = if settings.workdir.exists() {
+    // A symlink loop is an error, not "does not exist" (exists() cannot tell them apart).
+    let looped = matches!(std::fs::metadata(&settings.workdir),
+        Err(e) if e.raw_os_error() == Some(libc::ELOOP));
+    let wd = if settings.workdir.exists() || looped {
         Some(WorkDir::open_existing(&settings.workdir)?)
     } else {
         tracing::warn!(
@@ -2492,7 +2501,24 @@ pub async fn status(settings: &Settings) -> Result<StatusReport> {
     for d in dirs {
         // One damaged manifest is shown as such, not the end of the overview (the h16
         // attack: status died on it and showed no other table).
-        let m = match Manifest::read(&d.path().join("manifest.json")) {
+        let m = match Manifest::read_any(&d.path().join("manifest.json")) {
+            // Another table's files (a backup, or a manifest copied over): listed under
+            // the directory's name, so no table shows twice (the h19 attack).
+            Ok(Some(m)) if !m.belongs_in(&d.file_name().to_string_lossy()) => {
+                tables.push(TableStatus {
+                    table: d.file_name().to_string_lossy().into_owned(),
+                    exported_chunks: m.chunks.len() as u64,
+                    exported_rows: m.rows(),
+                    export_complete: m.complete,
+                    loaded_chunks: 0,
+                    loaded_rows: 0,
+                    refused: None,
+                    damaged: None,
+                    copy_of: Some(m.source_table.clone()),
+                    files_unknown: false,
+                });
+                continue;
+            }
             Ok(Some(m)) => m,
             Ok(None) => continue,
             Err(e) => match e.kind() {
@@ -2506,6 +2532,7 @@ pub async fn status(settings: &Settings) -> Result<StatusReport> {
                         loaded_rows: 0,
                         refused: None,
                         damaged: Some(why.clone()),
+                        copy_of: None,
                         files_unknown: false,
                     });
                     continue;
@@ -2527,6 +2554,7 @@ pub async fn status(settings: &Settings) -> Result<StatusReport> {
             loaded_rows: lr,
             refused: m.refused.clone(),
             damaged: None,
+            copy_of: None,
             files_unknown: false,
         });
     }
@@ -2544,6 +2572,7 @@ pub async fn status(settings: &Settings) -> Result<StatusReport> {
                     loaded_rows: *rows as u64,
                     refused: None,
                     damaged: None,
+                    copy_of: None,
                     files_unknown: true,
                 });
             }
@@ -2654,6 +2683,27 @@ fn last_run_status(r: ledger::LastRun, analyze: bool) -> crate::report::LastRunS
             );
         }
         let left: Vec<&str> = outstanding.iter().map(|s| s.describe()).collect();
+        let again = if r.command == "import" {
+            "export into an empty work directory and run `my2pg import --fresh --yes`"
+        } else {
+            "run `my2pg run --fresh --yes`"
+        };
+        // The error said so; status, read later, must not lead with "run it again",
+        // which only meets the same violation.
+        if r.rows_refused {
+            return format!(
+                "The target is not ready for the cut-over ({} still to do): the last `my2pg \
+                 {}` stopped on rows the target refused (they violate a constraint or hold a \
+                 value a column cannot take; its error named them). Fix those rows in the \
+                 source and {again}: the chunks already exported hold the old rows, so running \
+                 `my2pg {}` again fails the same way. Where the target's constraint or column \
+                 is what is wrong, change it and run `my2pg {}` again.",
+                left.join(", "),
+                r.command,
+                r.command,
+                r.command
+            );
+        }
         let mut hint = format!(
             "The target is not ready for the cut-over ({} still to do): run `my2pg {}` \
              again, with the same config and tuning options but without --fresh (which \
@@ -2662,11 +2712,6 @@ fn last_run_status(r: ledger::LastRun, analyze: bool) -> crate::report::LastRunS
             r.command
         );
         if r.done.contains(&RunStep::Load) && !r.done.contains(&RunStep::RestoreConstraints) {
-            let again = if r.command == "import" {
-                "export into an empty work directory and run `my2pg import --fresh --yes`"
-            } else {
-                "run `my2pg run --fresh --yes`"
-            };
             hint.push_str(&format!(
                 " If it stopped because the rows violate a constraint (its error listed them), \
                  fix those rows in the source and {again} instead: the chunks already exported \
@@ -3403,7 +3448,7 @@ fn tables_no_longer_copied(
         if !entry.path().is_dir() || plan.tables.iter().any(|t| t.dir == dir) {
             continue;
         }
-        let Some(m) = Manifest::read(&wd.manifest_path(&dir))? else {
+        let Some(m) = Manifest::read_any(&wd.manifest_path(&dir))? else {
             continue;
         };
         if settings.exclude.contains(&m.source_table)
@@ -3415,13 +3460,6 @@ fn tables_no_longer_copied(
     }
     out.sort_by(|a, b| a.0.cmp(&b.0));
     Ok(out)
-}
-
-/// The directory my2pg itself writes a table's files to (a copy elsewhere is an
-/// operator's, which `--fresh` leaves alone).
-fn own_table_dir(dir: &str, m: &Manifest) -> bool {
-    dir == crate::plan::dir_name(&m.target_table)
-        || dir == crate::plan::hashed_dir_name(&m.target_table)
 }
 
 /// Files of a table the plan no longer copies: they were exported under a plan that
@@ -3729,6 +3767,12 @@ async fn restore_after_failure(settings: &Settings, err: Error, hb: &Heartbeat) 
     };
     match session::pg_connect(&settings.target).await {
         Ok(c) => {
+            // `status` must lead with the way out of a violation, which is not "run again".
+            if err.is_refused_rows() {
+                if let Err(e) = ledger::run_refused_rows(&c, &settings.schema).await {
+                    tracing::warn!("{e}");
+                }
+            }
             let clients = [c];
             // After violations the load's own pass tried every deferred unique key just
             // now: those still recorded failed on the rows, and building them again (a
@@ -3787,6 +3831,7 @@ mod tests {
             done,
             finished_at: None,
             chunk_rows: Some(10),
+            rows_refused: false,
         };
         let status = last_run_status(run(RunStep::ALL.to_vec()), true);
         assert_eq!(status.outstanding, Vec::<&str>::new());

@@ -88,6 +88,8 @@ pub enum ErrorKind {
         table: String,
         chunk: u32,
         message: String,
+        /// The server refused the rows (SQLSTATE class 22 or 23), not the connection.
+        refused_rows: bool,
     },
 
     #[error("work directory: {0}")]
@@ -220,6 +222,21 @@ impl Error {
 
     pub fn is_violation(&self) -> bool {
         matches!(*self.0, ErrorKind::Violated { .. })
+    }
+
+    /// The run stopped on rows the target refused: a constraint they violate (during
+    /// the load or after it) or a value a column cannot take. The exported chunks hold
+    /// them, so only a new export gets past it.
+    pub fn is_refused_rows(&self) -> bool {
+        matches!(
+            &*self.0,
+            ErrorKind::Violated { .. }
+                | ErrorKind::ViolatedAfterLoad { .. }
+                | ErrorKind::Load {
+                    refused_rows: true,
+                    ..
+                }
+        )
     }
 
     pub fn is_violated_after_load(&self) -> bool {

@@ -40,6 +40,10 @@ CREATE TABLE IF NOT EXISTS my2pg.last_run (
     finished_at             timestamptz
 );
 ALTER TABLE my2pg.last_run ADD COLUMN IF NOT EXISTS chunk_rows bigint;
+-- Set when the run stopped on rows the target refused (a constraint, a value a column
+-- cannot take): running it again without --fresh fails the same way, which `status`
+-- must say first.
+ALTER TABLE my2pg.last_run ADD COLUMN IF NOT EXISTS rows_refused_at timestamptz;
 -- The transaction that loaded the chunk: its rows carry it as xmin, so rows anyone else
 -- wrote (or changed) since can be told apart (NULL in ledgers of earlier versions).
 ALTER TABLE my2pg.loaded_chunks ADD COLUMN IF NOT EXISTS xid xid8;
@@ -53,10 +57,15 @@ CREATE TABLE IF NOT EXISTS my2pg.own_writes (
 
 pub async fn ensure(client: &Client) -> Result<()> {
     client.batch_execute(CREATE).await.map_err(|e| {
-        Error::pg(
-            "create the ledger my2pg.loaded_chunks (the target user needs CREATE on the database)",
-            &e,
-        )
+        // Made read-only after `plan` checked it (the h19 attack: the hint blamed CREATE).
+        let why = if e.code() == Some(&tokio_postgres::error::SqlState::READ_ONLY_SQL_TRANSACTION) {
+            "create the ledger my2pg.loaded_chunks (the target is read-only for this user: \
+             default_transaction_read_only is on for the role or database, or the server is a \
+             standby)"
+        } else {
+            "create the ledger my2pg.loaded_chunks (the target user needs CREATE on the database)"
+        };
+        Error::pg(why, &e)
     })
 }
 
@@ -124,7 +133,7 @@ pub async fn run_started<C: GenericClient>(
          ON CONFLICT (schema_name) DO UPDATE SET run_id = excluded.run_id, \
            command = excluded.command, chunk_rows = excluded.chunk_rows, started_at = now(), \
            loaded_at = NULL, constraints_restored_at = NULL, analyzed_at = NULL, \
-           sequences_set_at = NULL, finished_at = NULL",
+           sequences_set_at = NULL, finished_at = NULL, rows_refused_at = NULL",
         &[&schema, &run_id, &command, &(chunk_rows as i64)],
     )
     .await
@@ -154,6 +163,18 @@ pub async fn run_finished(c: &Client, schema: &str, run_id: &str) -> Result<()> 
     Ok(())
 }
 
+/// The unfinished run into `schema` stopped on rows the target refused.
+pub async fn run_refused_rows(c: &Client, schema: &str) -> Result<()> {
+    c.execute(
+        "UPDATE my2pg.last_run SET rows_refused_at = now() \
+         WHERE schema_name = $1 AND finished_at IS NULL",
+        &[&schema],
+    )
+    .await
+    .map_err(|e| Error::pg("record the violation in my2pg.last_run", &e))?;
+    Ok(())
+}
+
 /// The last run's row; times as ISO 8601 UTC text.
 pub struct LastRun {
     pub run_id: String,
@@ -164,6 +185,8 @@ pub struct LastRun {
     pub finished_at: Option<String>,
     /// The chunk size the loaded chunks were cut at (None before my2pg recorded it).
     pub chunk_rows: Option<i64>,
+    /// It stopped on rows the target refused (`Error::is_refused_rows`).
+    pub rows_refused: bool,
 }
 
 pub async fn last_run(client: &Client, schema: &str) -> Result<Option<LastRun>> {
@@ -175,8 +198,9 @@ pub async fn last_run(client: &Client, schema: &str) -> Result<Option<LastRun>> 
     let sql = format!(
         "SELECT run_id, command, {}, {}, loaded_at IS NOT NULL, \
                 constraints_restored_at IS NOT NULL, analyzed_at IS NOT NULL, \
-                sequences_set_at IS NOT NULL, chunk_rows \
-         FROM my2pg.last_run WHERE schema_name = $1",
+                sequences_set_at IS NOT NULL, chunk_rows, \
+                to_jsonb(l) ->> 'rows_refused_at' IS NOT NULL \
+         FROM my2pg.last_run l WHERE schema_name = $1",
         iso("started_at"),
         iso("finished_at")
     );
@@ -190,6 +214,9 @@ pub async fn last_run(client: &Client, schema: &str) -> Result<Option<LastRun>> 
         started_at: r.get(2),
         finished_at: r.get(3),
         chunk_rows: r.get(8),
+        // Read through jsonb: a ledger of an earlier version has no such column until
+        // the next import/run adds it, and `status` must still read it.
+        rows_refused: r.get(9),
         done: RunStep::ALL
             .iter()
             .enumerate()

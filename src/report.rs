@@ -411,6 +411,10 @@ pub struct TableStatus {
     /// then the directory's name, and the figures are unknown (0).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub damaged: Option<String>,
+    /// The source table whose files this directory holds, when it is not the directory
+    /// my2pg writes them to (a copy): `table` is the directory's name; never loaded.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub copy_of: Option<String>,
     /// No work directory to read: the table is known from the target's ledger only, and
     /// the exported figures are unknown (0).
     #[serde(skip_serializing_if = "std::ops::Not::not")]
@@ -469,11 +473,12 @@ impl StatusReport {
                 t.exported_chunks,
                 t.exported_rows,
                 match (
-                    t.refused.is_some() || t.damaged.is_some(),
+                    t.refused.is_some() || t.damaged.is_some() || t.copy_of.is_some(),
                     t.export_complete,
                     t.exported_chunks
                 ) {
                     (true, ..) if t.damaged.is_some() => " (damaged) ",
+                    (true, ..) if t.copy_of.is_some() => " (a copy)  ",
                     (true, ..) => " (refused) ",
                     (_, true, _) => " (complete)",
                     (_, false, 0) => " (none yet)",
@@ -497,6 +502,17 @@ impl StatusReport {
         }
         for t in self.tables.iter().filter(|t| t.damaged.is_some()) {
             let _ = writeln!(s, "Damaged: {}", t.damaged.as_deref().unwrap_or_default());
+        }
+        for t in self.tables.iter() {
+            if let Some(of) = &t.copy_of {
+                let _ = writeln!(
+                    s,
+                    "Not used: {} holds a copy of table `{of}`'s files; my2pg loads nothing \
+                     from it (where it is another table's own directory, that table is \
+                     refused until it is removed)",
+                    t.table
+                );
+            }
         }
         if !self.pending_restore.is_empty() {
             let _ = writeln!(
@@ -950,6 +966,7 @@ mod tests {
             loaded_rows: 0,
             refused: None,
             damaged: None,
+            copy_of: None,
             files_unknown: false,
         };
         let report = StatusReport {

@@ -524,7 +524,10 @@ pub fn prepare_table(
     for entry in std::fs::read_dir(&dir).map_err(|e| Error::io(&dir, e))? {
         let entry = entry.map_err(|e| Error::io(&dir, e))?;
         let name = entry.file_name().to_string_lossy().into_owned();
-        let stale = (name.ends_with(".csv") && !listed.contains(&name)) || name.ends_with(".tmp");
+        // Only my2pg's own names: an operator's file there stays (h19 attack).
+        let stale = crate::workdir::is_own_file(&name)
+            && name != "manifest.json"
+            && !listed.contains(&name);
         if stale {
             std::fs::remove_file(entry.path()).map_err(|e| Error::io(entry.path(), e))?;
         }

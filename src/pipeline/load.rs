@@ -86,6 +86,7 @@ fn load_error(t: &TablePlan, c: &ChunkReady, message: String) -> Error {
         table: t.target.to_string(),
         chunk: c.chunk,
         message,
+        refused_rows: false,
     }
     .into()
 }
@@ -483,13 +484,20 @@ fn copy_error(t: &TablePlan, c: &ChunkReady, e: &tokio_postgres::Error, binary: 
         );
     }
     // Only the server's verdict on the data: a lost connection is not the file's fault.
-    if e.as_db_error().is_some_and(|db| {
+    let refused_rows = e.as_db_error().is_some_and(|db| {
         let class = &db.code().code()[..2];
         class == "22" || class == "23"
-    }) {
+    });
+    if refused_rows {
         msg = earlier_export_hint(c, msg);
     }
-    load_error(t, c, msg)
+    ErrorKind::Load {
+        table: t.target.to_string(),
+        chunk: c.chunk,
+        message: msg,
+        refused_rows,
+    }
+    .into()
 }
 
 /// Finds the CSV record that contains physical line `line` (1-based, as CSV COPY counts),

@@ -758,8 +758,11 @@ fn manifests(settings: &Settings) -> Result<Vec<(WorkDir, String, Manifest)>> {
             continue;
         }
         let dir = entry.file_name().to_string_lossy().into_owned();
-        if let Some(m) = Manifest::read(&wd.manifest_path(&dir))? {
-            out.push((wd.clone(), dir, m));
+        // A copy of a table's files elsewhere (a backup) is not what was loaded.
+        if let Some(m) = Manifest::read_any(&wd.manifest_path(&dir))? {
+            if m.belongs_in(&dir) {
+                out.push((wd.clone(), dir, m));
+            }
         }
     }
     out.sort_by(|a, b| a.2.target_table.cmp(&b.2.target_table));

@@ -117,7 +117,41 @@ impl KeyValue {
 }
 
 impl Manifest {
+    /// The manifest of the table whose directory `path` is in: one found there that
+    /// belongs to another table (copied over by hand) is refused, naming the copy (the
+    /// h19 attack: it was refused as "exported under a different plan").
     pub fn read(path: &Path) -> Result<Option<Manifest>> {
+        let Some(m) = Manifest::read_any(path)? else {
+            return Ok(None);
+        };
+        let dir = path
+            .parent()
+            .and_then(Path::file_name)
+            .map(|d| d.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        if !m.belongs_in(&dir) {
+            return Err(Error::refused(format!(
+                "{} is the manifest of table `{}` (my2pg keeps that table's files in `{}`), \
+                 not of the table whose directory this is: a copy; remove {} to export this \
+                 table again (or `run --fresh` to start over)",
+                path.display(),
+                m.source_table,
+                crate::plan::dir_name(&m.target_table),
+                path.parent().unwrap_or(path).display()
+            )));
+        }
+        Ok(Some(m))
+    }
+
+    /// Whether `dir` is the directory my2pg writes this manifest's table to (a copy
+    /// elsewhere is an operator's).
+    pub fn belongs_in(&self, dir: &str) -> bool {
+        dir == crate::plan::dir_name(&self.target_table)
+            || dir == crate::plan::hashed_dir_name(&self.target_table)
+    }
+
+    /// A manifest wherever it is, for listings of every directory (status, verify).
+    pub fn read_any(path: &Path) -> Result<Option<Manifest>> {
         // A refusal of the state found, like the README's others (exit 2): the way out is
         // named, and running again cannot help (the h16 attack: exit 1, read as "retry").
         let damaged = |why: String| {

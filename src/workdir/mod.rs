@@ -116,6 +116,56 @@ pub fn chunk_file_name(chunk: u32) -> String {
     format!("{chunk:06}.csv")
 }
 
+/// Whether `name` is a file my2pg writes in a table directory: chunks (`000001.csv`),
+/// their temp files, and the manifest with its temp file. Nothing else there is removed.
+pub fn is_own_file(name: &str) -> bool {
+    let chunk = |n: &str| {
+        n.strip_suffix(".csv")
+            .is_some_and(|d| !d.is_empty() && d.bytes().all(|b| b.is_ascii_digit()))
+    };
+    name == "manifest.json"
+        || name == "manifest.json.tmp"
+        || chunk(name)
+        || name.strip_suffix(".tmp").is_some_and(chunk)
+}
+
+/// Removes a table directory's own files, and the directory once empty; returns the
+/// names of what it kept (an operator's files: the h19 attack saw `--fresh` delete them
+/// without a word).
+pub fn remove_table_files(dir: &Path) -> Result<Vec<String>> {
+    let mut kept = Vec::new();
+    let entries = match fs::read_dir(dir) {
+        Ok(e) => e,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(kept),
+        Err(e) => return Err(Error::io(dir, e)),
+    };
+    for entry in entries {
+        let entry = entry.map_err(|e| Error::io(dir, e))?;
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if is_own_file(&name) {
+            // Under my2pg's own name it is taken as its own, whatever it is (a directory
+            // named manifest.json is refused as damaged, and --fresh is the way out).
+            let is_dir = entry.file_type().map(|t| t.is_dir()).unwrap_or(false);
+            if is_dir {
+                fs::remove_dir_all(entry.path())
+            } else {
+                fs::remove_file(entry.path())
+            }
+            .map_err(|e| Error::io(entry.path(), e))?;
+        } else {
+            kept.push(name);
+        }
+    }
+    // A table directory that is a symlink (a big table put on another disk) stays, so
+    // the next export writes there again.
+    let linked = fs::symlink_metadata(dir).is_ok_and(|m| m.file_type().is_symlink());
+    if kept.is_empty() && !linked {
+        fs::remove_dir(dir).map_err(|e| Error::io(dir, e))?;
+    }
+    kept.sort();
+    Ok(kept)
+}
+
 /// A work directory path that names a file (or a symlink to one) is a config mistake;
 /// left to mkdir it would surface as a bare "File exists (os error 17)".
 fn not_a_directory(root: &Path) -> Result<()> {
@@ -124,6 +174,8 @@ fn not_a_directory(root: &Path) -> Result<()> {
             "work directory {} is not a directory: point run.workdir (or --workdir) at a directory, or remove the file",
             root.display()
         ))),
+        // A symlink loop (the h19 attack: exit 1, "File exists" from mkdir).
+        Err(e) if e.raw_os_error() == Some(libc::ELOOP) => Err(unusable(root, e)),
         _ => Ok(()),
     }
 }
@@ -136,7 +188,16 @@ fn unusable(root: &Path, e: std::io::Error) -> Error {
     let denied = e.kind() == std::io::ErrorKind::PermissionDenied
         || matches!(
             e.raw_os_error(),
-            Some(libc::EPERM | libc::EROFS | libc::EACCES | libc::ENOTDIR | libc::ENOENT)
+            Some(
+                libc::EPERM
+                    | libc::EROFS
+                    | libc::EACCES
+                    | libc::ENOTDIR
+                    | libc::ENOENT
+                    | libc::ELOOP
+                    // A dangling symlink: mkdir finds the name taken.
+                    | libc::EEXIST
+            )
         );
     if !denied {
         return Error::io(root, e);

@@ -904,6 +904,19 @@ fn check_finds_keys_that_become_equal_only_in_the_target_type() {
     env.my2pg(&["run"])
         .assert_exit(1)
         .assert_stderr_contains("(SQLSTATE 23505); ");
+    // status leads with the violation, not with "run it again".
+    let hint = env.my2pg(&["status", "--json"]).json()["last_run"]["hint"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    assert!(
+        hint.contains(
+            "still to do): the last `my2pg run` stopped on rows the target refused (they \
+             violate a constraint or hold a value a column cannot take; its error named them). \
+             Fix those rows in the source and run `my2pg run --fresh --yes`"
+        ),
+        "{hint}"
+    );
     // Without the repeats, check is clean and the run loads every spelling.
     env.mysql_exec(
         "DELETE FROM emails WHERE id IN (2, 5); DELETE FROM tokens WHERE n = 2; \

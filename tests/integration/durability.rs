@@ -1446,10 +1446,18 @@ fn a_missing_chunk_file_and_a_workdir_that_is_a_file_are_explained() {
     assert_eq!(mode(&shared.join("items").join("000001.csv")), 0o600);
     // A path through a file (ENOTDIR) is one too (the h16 attack: exit 1).
     let through_file = file.join("work");
+    // A symlink loop (the h19 attack: exit 1, "File exists") and a dangling symlink.
+    let looped = env.dir.join("loop");
+    std::os::unix::fs::symlink(&looped, &looped).unwrap();
+    let dangling = env.dir.join("dangling");
+    std::os::unix::fs::symlink(env.dir.join("nowhere"), &dangling).unwrap();
     for (denied, cmd) in [
         (Path::new("/sys/my2pg-it-workdir"), "export"),
         (Path::new("/sys/my2pg-it-workdir"), "run"),
         (through_file.as_path(), "export"),
+        (looped.as_path(), "run"),
+        (looped.as_path(), "status"),
+        (dangling.as_path(), "export"),
     ] {
         let out = my2pg_in(&cfg, denied, &[cmd]);
         out.assert_exit(2)
@@ -2954,6 +2962,122 @@ fn a_damaged_manifest_names_the_way_out_and_fresh_recovers() {
         .assert_stderr_contains(&format!("Damaged: {dir}\n"));
     my2pg_in(&cfg, &wd, &["run", "--fresh", "--yes"]).assert_ok();
     assert_eq!(counted_rows(&env), counted_source(&env));
+}
+
+/// Another table's manifest copied into a table's directory is refused as a copy (the
+/// h19 attack: "exported under a different plan"), and `status` lists each table once;
+/// `--fresh` and a resumed export leave an operator's files in a table directory alone
+/// (the h19 attack: `--fresh` deleted them without a word).
+#[test]
+fn a_copied_manifest_is_named_and_operator_files_stay() {
+    let env = TestEnv::new("copied_manifest");
+    env.mysql_exec(
+        "CREATE TABLE a (id int NOT NULL PRIMARY KEY, v varchar(10)); \
+         CREATE TABLE b (id int NOT NULL PRIMARY KEY, v varchar(10)); \
+         INSERT INTO a VALUES (1, 'a1'), (2, 'a2'), (3, 'a3'); \
+         INSERT INTO b VALUES (10, 'b10'), (20, 'b20')",
+    );
+    env.pg_exec(
+        "CREATE TABLE a (id integer PRIMARY KEY, v varchar(10)); \
+         CREATE TABLE b (id integer PRIMARY KEY, v varchar(10))",
+    );
+    let cfg = env.write_config("[run]\nchunk_rows = 2\n");
+    let wd = env.workdir.clone();
+    my2pg_in(&cfg, &wd, &["run"]).assert_ok();
+    let b_manifest = wd.join("b").join("manifest.json");
+    std::fs::copy(wd.join("a").join("manifest.json"), &b_manifest).unwrap();
+    let copied = format!(
+        "error: refused: {} is the manifest of table `a` (my2pg keeps that table's files in \
+         `a`), not of the table whose directory this is: a copy; remove {} to export this \
+         table again (or `run --fresh` to start over)",
+        b_manifest.display(),
+        wd.join("b").display()
+    );
+    for cmd in ["export", "import", "run"] {
+        my2pg_in(&cfg, &wd, &[cmd])
+            .assert_exit(2)
+            .assert_stderr_contains(&copied);
+    }
+    // A backup of a table's directory, beside the copy.
+    std::fs::create_dir(wd.join("a.bak")).unwrap();
+    for f in ["manifest.json", "000001.csv", "000002.csv"] {
+        std::fs::copy(wd.join("a").join(f), wd.join("a.bak").join(f)).unwrap();
+    }
+    let status = my2pg_in(&cfg, &wd, &["status", "--json"]);
+    status.assert_ok();
+    let listed: Vec<(String, serde_json::Value, u64)> = status.json()["tables"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| {
+            (
+                t["table"].as_str().unwrap().to_string(),
+                t["copy_of"].clone(),
+                t["exported_rows"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        listed,
+        vec![
+            ("a".to_string(), serde_json::Value::Null, 3),
+            ("a.bak".to_string(), serde_json::json!("a"), 3),
+            ("b".to_string(), serde_json::json!("a"), 3),
+        ]
+    );
+    my2pg_in(&cfg, &wd, &["status"])
+        .assert_ok()
+        .assert_stderr_contains(
+            "Not used: b holds a copy of table `a`'s files; my2pg loads nothing from it (where \
+             it is another table's own directory, that table is refused until it is removed)",
+        );
+    // --fresh starts over; an operator's files in a table directory stay, and are named;
+    // a table directory that is a symlink (a big table on another disk) stays one.
+    let elsewhere = env.dir.join("b-disk");
+    std::fs::rename(wd.join("b"), &elsewhere).unwrap();
+    std::os::unix::fs::symlink(&elsewhere, wd.join("b")).unwrap();
+    std::fs::write(wd.join("a").join("notes.txt"), "mine").unwrap();
+    std::fs::write(wd.join("a").join("ids.csv"), "1\n").unwrap();
+    my2pg_in(&cfg, &wd, &["run", "--fresh", "--yes"])
+        .assert_ok()
+        .assert_stderr_contains(&format!(
+            "--fresh: kept ids.csv, notes.txt in {}: not my2pg's files (move them out of the \
+             work directory)",
+            wd.join("a").display()
+        ));
+    assert_eq!(
+        std::fs::read_to_string(wd.join("a").join("notes.txt")).unwrap(),
+        "mine"
+    );
+    assert_eq!(
+        std::fs::read_to_string(wd.join("a").join("ids.csv")).unwrap(),
+        "1\n"
+    );
+    assert!(std::fs::symlink_metadata(wd.join("b"))
+        .unwrap()
+        .file_type()
+        .is_symlink());
+    let manifest: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(elsewhere.join("manifest.json")).unwrap()).unwrap();
+    assert_eq!(manifest["source_table"], "b");
+    assert_eq!(
+        std::fs::read_to_string(elsewhere.join("000001.csv")).unwrap(),
+        "10,\"b10\"\n20,\"b20\"\n"
+    );
+    assert_eq!(
+        env.pg_rows("SELECT id::text, v FROM a UNION ALL SELECT id::text, v FROM b ORDER BY 1"),
+        env.mysql_rows("SELECT CAST(id AS char), v FROM a UNION ALL SELECT CAST(id AS char), v FROM b ORDER BY 1")
+    );
+    // A resumed export removes only its own stale files, not a `.csv` of the operator's.
+    std::fs::write(wd.join("b").join("000009.csv.tmp"), "partial").unwrap();
+    my2pg_in(&cfg, &wd, &["export"]).assert_ok();
+    assert!(!wd.join("b").join("000009.csv.tmp").exists());
+    assert_eq!(
+        std::fs::read_to_string(wd.join("a").join("ids.csv")).unwrap(),
+        "1\n"
+    );
+    // The backup was never read: the verify of the loaded files passes.
+    my2pg_in(&cfg, &wd, &["verify", "--level", "load"]).assert_ok();
 }
 
 /// my2pg killed while one of its statements waits (here for a lock): the server ends that

@@ -324,14 +324,21 @@ fn rows_violating_several_fks_after_the_load_are_all_named_with_the_way_out() {
         .as_str()
         .unwrap_or_default()
         .to_string();
-    st.check(
-        hint.ends_with(
-            "If it stopped because the rows violate a constraint (its error listed them), fix \
-             those rows in the source and run `my2pg run --fresh --yes` instead: the chunks \
-             already exported hold the old rows.",
-        ),
-        &format!("status hint names the way out: {hint}"),
+    // It leads with the violation, not with "run it again" (which fails the same way).
+    assert_eq!(
+        hint,
+        "The target is not ready for the cut-over (restore indexes and constraints (and \
+         fill the columns of any broken FK cycle), ANALYZE the tables, set the sequences still to \
+         do): the last `my2pg run` stopped on rows the target refused (they violate a \
+         constraint or hold a value a column cannot take; its error named them). Fix those \
+         rows in the source and run `my2pg run --fresh --yes`: the chunks already exported \
+         hold the old rows, so running `my2pg run` again fails the same way. Where the \
+         target's constraint or column is what is wrong, change it and run `my2pg run` again."
     );
+    // Run again as it is, it fails the same way, and status still says so.
+    env.my2pg(&["run"]).assert_exit(1);
+    let again = env.my2pg(&["status", "--json"]).json()["last_run"]["hint"].clone();
+    assert_eq!(again, serde_json::json!(hint));
     env.mysql_exec("UPDATE member SET org_id = 1, team_no = NULL WHERE id IN (13, 14)");
     env.my2pg(&["run", "--fresh", "--yes"]).assert_ok();
     assert_eq!(catalog(&env), before);
