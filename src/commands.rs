@@ -727,12 +727,14 @@ async fn check_target_privileges(
     // (the pretalx trial).
     let read_only = client
         .query_one(
-            "SELECT current_setting('transaction_read_only') = 'on', pg_is_in_recovery()",
+            "SELECT current_setting('transaction_read_only') = 'on', pg_is_in_recovery(), \
+                    current_database()",
             &[],
         )
         .await
         .map_err(|e| Error::pg(what, &e))?;
-    let (read_only, standby): (bool, bool) = (read_only.get(0), read_only.get(1));
+    let (read_only, standby, db): (bool, bool, String) =
+        (read_only.get(0), read_only.get(1), read_only.get(2));
     if read_only {
         problem(
             "",
@@ -741,15 +743,19 @@ async fn check_target_privileges(
                  target.url at the primary"
                     .to_string()
             } else {
-                // The role's setting outranks the database's (the h19 attack: the advice
-                // named ALTER DATABASE, and a role's setting kept the block).
+                // A setting for the role in this database outranks the role's, the
+                // database's and the server's, and changes nothing elsewhere (the h19 and
+                // h22 attacks: ALTER DATABASE, then ALTER ROLE, each lost to a higher one).
                 format!(
                     "the target database is read-only for target user \"{user}\" \
-                     (default_transaction_read_only is on for the database or the role): import \
-                     and run write to it; turn it off for the load: ALTER ROLE {} SET \
-                     default_transaction_read_only = off (a role's setting outranks the \
-                     database's; RESET it afterwards), or connect as a user it is off for",
-                    crate::ident::PgIdent(user.clone())
+                     (default_transaction_read_only is on for the database, the role or the \
+                     server): import and run write to it; turn it off for the load: ALTER ROLE \
+                     {} IN DATABASE {} SET default_transaction_read_only = off (it outranks the \
+                     other settings and changes only this user in this database; in a read-only \
+                     session itself, between BEGIN READ WRITE and COMMIT; RESET it afterwards), \
+                     or connect as a user it is off for",
+                    crate::ident::PgIdent(user.clone()),
+                    crate::ident::PgIdent(db)
                 )
             },
         );
@@ -994,7 +1000,7 @@ async fn check_existing_rows(
 }
 
 pub async fn plan(settings: &Settings) -> Result<PlanReport> {
-    let mut p = prepare(settings).await?;
+    let mut p = prepare_or_busy(settings).await?;
     add_truncate_blocked(settings, &mut p).await?;
     Ok(PlanReport::new(&p.plan))
 }
@@ -1016,6 +1022,57 @@ async fn add_truncate_blocked(settings: &Settings, p: &mut Prepared) -> Result<(
 }
 
 /// `runnable`, with the problems only a load has (`add_truncate_blocked`).
+/// The plan of an `import` or `run`, checked to be loadable (see `prepare_or_busy`).
+async fn prepare_loadable(settings: &Settings) -> Result<Prepared> {
+    // Another run loading now is said first: its index drops and builds would otherwise
+    // meet this one's catalog reads (the lock itself is taken after the plan).
+    let client = session::pg_connect(&settings.target).await?;
+    if let Some(pid) = target_lock_holder(&client).await? {
+        return Err(another_run_loading(&format!(
+            "PostgreSQL backend pid {pid}"
+        )));
+    }
+    drop(client);
+    let mut p = prepare_or_busy(settings).await?;
+    match loadable(settings, &mut p).await {
+        Err(e) if e.is_catalog_race() => Err(busy_or(settings, e).await),
+        other => other.map(|()| p),
+    }
+}
+
+/// `prepare` before the target lock is taken: a run holding it may be dropping and
+/// building indexes meanwhile, and a catalog read that meets that is the other run's
+/// doing, said so (the h21 trial: "cache lookup failed for attribute 1 of relation
+/// 58681", exit 1, read as corruption).
+async fn prepare_or_busy(settings: &Settings) -> Result<Prepared> {
+    match prepare(settings).await {
+        Err(e) if e.is_catalog_race() => Err(busy_or(settings, e).await),
+        other => other,
+    }
+}
+
+fn another_run_loading(holder: &str) -> Error {
+    ErrorKind::TargetBusy(format!(
+        "another my2pg import or run is loading this database ({holder}); wait for it to \
+         finish or stop it, then run again"
+    ))
+    .into()
+}
+
+/// A catalog race while another my2pg run holds the target lock is named as that run.
+async fn busy_or(settings: &Settings, e: Error) -> Error {
+    let holder = match session::pg_connect(&settings.target).await {
+        Ok(client) => target_lock_holder(&client).await.ok().flatten(),
+        Err(_) => None,
+    };
+    match holder {
+        Some(pid) => another_run_loading(&format!(
+            "PostgreSQL backend pid {pid}, which changed the schema while this run read it"
+        )),
+        None => e,
+    }
+}
+
 async fn loadable(settings: &Settings, p: &mut Prepared) -> Result<()> {
     add_truncate_blocked(settings, p).await?;
     runnable(p)
@@ -1827,11 +1884,7 @@ async fn try_lock_target(settings: &Settings) -> Result<tokio_postgres::Client> 
         let holder = holder.map_or("a session that just ended".to_string(), |pid| {
             format!("PostgreSQL backend pid {pid}")
         });
-        return Err(ErrorKind::TargetBusy(format!(
-            "another my2pg import or run is loading this database ({holder}); wait for it \
-             to finish or stop it, then run again"
-        ))
-        .into());
+        return Err(another_run_loading(&holder));
     }
     end_orphaned_writers(&client).await?;
     Ok(client)
@@ -2059,13 +2112,14 @@ async fn start_export(
         progress,
         events_tx,
         versions: (p.source_version.clone(), p.target_version.clone()),
+        source_database: p.source_database.clone(),
     });
     Ok((ctx, conns))
 }
 
 pub async fn export(settings: &Settings, cancel: Cancel) -> Result<RunReport> {
     let started = Instant::now();
-    let p = prepare(settings).await?;
+    let p = prepare_or_busy(settings).await?;
     exportable(&p)?;
     let run_id = crate::run_id().to_string();
     let wd = WorkDir::create(&settings.workdir)?;
@@ -2112,8 +2166,7 @@ pub async fn import(
     opts: LoadOptions<'_>,
 ) -> Result<RunReport> {
     let started = Instant::now();
-    let mut p = prepare(settings).await?;
-    loadable(settings, &mut p).await?;
+    let p = prepare_loadable(settings).await?;
     let run_id = crate::run_id().to_string();
     let wd = WorkDir::open_existing(&settings.workdir)?;
     let _lock = wd.lock(&run_id)?;
@@ -2296,8 +2349,7 @@ pub async fn import(
 
 pub async fn run(settings: &Settings, cancel: Cancel, opts: LoadOptions<'_>) -> Result<RunReport> {
     let started = Instant::now();
-    let mut p = prepare(settings).await?;
-    loadable(settings, &mut p).await?;
+    let p = prepare_loadable(settings).await?;
     let run_id = crate::run_id().to_string();
     let wd = WorkDir::create(&settings.workdir)?;
     let _lock = wd.lock(&run_id)?;
@@ -2381,9 +2433,14 @@ pub async fn run(settings: &Settings, cancel: Cancel, opts: LoadOptions<'_>) -> 
             })
             .collect();
         let dirs = plan.tables.iter().map(|t| t.dir.clone()).chain(gone);
+        let (mut files, mut tables) = (0, 0);
         for d in dirs {
             let dir = wd.table_dir(&d);
-            let kept = crate::workdir::remove_table_files(&dir)?;
+            let (removed, kept) = crate::workdir::remove_table_files(&dir)?;
+            if removed > 0 {
+                files += removed;
+                tables += 1;
+            }
             if !kept.is_empty() {
                 tracing::warn!(
                     "--fresh: kept {} in {}: not my2pg's files (move them out of the work \
@@ -2392,6 +2449,14 @@ pub async fn run(settings: &Settings, cancel: Cancel, opts: LoadOptions<'_>) -> 
                     dir.display()
                 );
             }
+        }
+        // Said, as the old export goes (a carried-over finding: nothing in the log).
+        if files > 0 {
+            tracing::info!(
+                "--fresh: removed the earlier export's {files} file(s) of {tables} table(s) \
+                 from {}",
+                wd.root().display()
+            );
         }
         Ok(())
     };
@@ -2486,6 +2551,18 @@ pub async fn status(settings: &Settings) -> Result<StatusReport> {
         );
         None
     };
+    // Another database's files are listed (they are what is there), but said to be so
+    // (the h21 trial: 57 tables of another application, no word).
+    if let Some(wd) = &wd {
+        let (_, db) = session::mysql_opts(&settings.source)?;
+        if let Some(other) = recorded_source_database(wd)?.filter(|r| *r != db) {
+            tracing::warn!(
+                "work directory {} holds files exported from source database `{other}`, but \
+                 source.url names `{db}`: the tables listed below are `{other}`'s",
+                wd.root().display()
+            );
+        }
+    }
     let client = session::pg_connect(&settings.target).await?;
     let ledger = ledger::summary(&client).await?;
     let mut tables = Vec::new();
@@ -2515,6 +2592,7 @@ pub async fn status(settings: &Settings) -> Result<StatusReport> {
                     refused: None,
                     damaged: None,
                     copy_of: Some(m.source_table.clone()),
+                    missing_files: 0,
                     files_unknown: false,
                 });
                 continue;
@@ -2523,16 +2601,23 @@ pub async fn status(settings: &Settings) -> Result<StatusReport> {
             Ok(None) => continue,
             Err(e) => match e.kind() {
                 crate::error::ErrorKind::Refused(why) => {
+                    let table = d.file_name().to_string_lossy().into_owned();
+                    // What the ledger holds of the table the directory is named after.
+                    let (lc, lr) = ledger
+                        .iter()
+                        .find(|(s, t, _, _)| *s == settings.schema && *t == table)
+                        .map_or((0, 0), |(_, _, c, r)| (*c as u64, *r as u64));
                     tables.push(TableStatus {
-                        table: d.file_name().to_string_lossy().into_owned(),
+                        table,
                         exported_chunks: 0,
                         exported_rows: 0,
                         export_complete: false,
-                        loaded_chunks: 0,
-                        loaded_rows: 0,
+                        loaded_chunks: lc,
+                        loaded_rows: lr,
                         refused: None,
                         damaged: Some(why.clone()),
                         copy_of: None,
+                        missing_files: 0,
                         files_unknown: false,
                     });
                     continue;
@@ -2555,14 +2640,27 @@ pub async fn status(settings: &Settings) -> Result<StatusReport> {
             refused: m.refused.clone(),
             damaged: None,
             copy_of: None,
+            // A stat per chunk: cheap, and a finished table with its files gone is
+            // otherwise shown complete (the h20 trial).
+            missing_files: m
+                .chunks
+                .iter()
+                .filter(|c| !d.path().join(&c.file).exists())
+                .count() as u64,
             files_unknown: false,
         });
     }
     // Without the work directory the ledger still says what was loaded (Dagster trial:
-    // `tables: 0` beside a ledger holding all 22).
-    if wd.is_none() {
+    // `tables: 0` beside a ledger holding all 22), and so it does for a table whose
+    // directory is gone or renamed (the h22 attack: such tables were not listed).
+    {
+        let listed: Vec<String> = tables
+            .iter()
+            .filter(|t| t.copy_of.is_none())
+            .map(|t| t.table.clone())
+            .collect();
         for (schema, table, chunks, rows) in &ledger {
-            if *schema == settings.schema {
+            if *schema == settings.schema && !listed.contains(table) {
                 tables.push(TableStatus {
                     table: table.clone(),
                     exported_chunks: 0,
@@ -2573,6 +2671,7 @@ pub async fn status(settings: &Settings) -> Result<StatusReport> {
                     refused: None,
                     damaged: None,
                     copy_of: None,
+                    missing_files: 0,
                     files_unknown: true,
                 });
             }
@@ -2627,9 +2726,20 @@ pub async fn status(settings: &Settings) -> Result<StatusReport> {
     let mut last_run = ledger::last_run(&client, &settings.schema)
         .await?
         .map(|r| last_run_status(r, settings.analyze));
-    if let Some(r) = last_run.as_mut().filter(|r| !r.finished) {
+    let holder = target_lock_holder(&client).await?;
+    // A run that holds the lock but has not recorded its start yet (a `--fresh` waiting
+    // for its TRUNCATE) follows a finished one: the target is not ready (the h22 attack:
+    // `finished: true` while the run was about to empty the tables).
+    if let (Some(r), Some(pid)) = (last_run.as_mut(), holder) {
+        if r.finished {
+            r.finished = false;
+            r.starting = true;
+            r.running_pid = Some(pid);
+        }
+    }
+    if let Some(r) = last_run.as_mut().filter(|r| !r.finished && !r.starting) {
         // An unfinished run may simply be running now: the lock's holder says so.
-        r.running_pid = target_lock_holder(&client).await?;
+        r.running_pid = holder;
         if r.running_pid.is_some() {
             r.hint = None;
         }
@@ -2657,6 +2767,7 @@ pub async fn status(settings: &Settings) -> Result<StatusReport> {
         workdir: settings.workdir.display().to_string(),
         tables,
         pending_restore,
+        running_pid: holder,
         last_run,
     })
 }
@@ -2693,11 +2804,12 @@ fn last_run_status(r: ledger::LastRun, analyze: bool) -> crate::report::LastRunS
         if r.rows_refused {
             return format!(
                 "The target is not ready for the cut-over ({} still to do): the last `my2pg \
-                 {}` stopped on rows the target refused (they violate a constraint or hold a \
-                 value a column cannot take; its error named them). Fix those rows in the \
-                 source and {again}: the chunks already exported hold the old rows, so running \
-                 `my2pg {}` again fails the same way. Where the target's constraint or column \
-                 is what is wrong, change it and run `my2pg {}` again.",
+                 {}` stopped on rows the target refused or my2pg could not convert (they \
+                 violate a constraint or hold a value a column cannot take; its error named \
+                 them). Fix those rows in the source and {again}: chunks already exported may \
+                 hold the old rows, so running `my2pg {}` again as it is fails the same way. \
+                 Where the target's constraint or column is what is wrong, change it and run \
+                 `my2pg {}` again.",
                 left.join(", "),
                 r.command,
                 r.command,
@@ -2730,6 +2842,7 @@ fn last_run_status(r: ledger::LastRun, analyze: bool) -> crate::report::LastRunS
         outstanding: outstanding.iter().map(|s| s.name()).collect(),
         hint,
         running_pid: None,
+        starting: false,
     }
 }
 
@@ -3348,27 +3461,61 @@ async fn ledger_matches_chunk_rows(
 /// rehearsal of another tenant, a mistyped `--workdir`) are never resumed or imported.
 /// Work directories from before `run.json` named the database are not checked.
 fn files_are_from_this_database(wd: &WorkDir, p: &Prepared, command: &str) -> Result<()> {
-    let path = wd.run_file();
-    let recorded = match std::fs::read(&path) {
-        Ok(bytes) => serde_json::from_slice::<serde_json::Value>(&bytes)
-            .ok()
-            .and_then(|v| v["source_database"].as_str().map(str::to_string)),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
-        Err(e) => return Err(Error::io(&path, e)),
-    };
-    match recorded {
-        Some(db) if db != p.source_database => Err(Error::refused(format!(
+    files_are_from_database(wd, &p.source_database, command)
+}
+
+/// Refuses a work directory whose `run.json` names another source database than
+/// `source_database` (`command` picks the way out the message names).
+pub fn files_are_from_database(wd: &WorkDir, source_database: &str, command: &str) -> Result<()> {
+    if let Some(db) = recorded_source_database(wd)?.filter(|db| db != source_database) {
+        return Err(Error::refused(format!(
             "work directory {} holds files exported from source database `{db}`, but source.url \
-             names `{}`: use another work directory{}; nothing was changed in the target",
+             names `{source_database}`: use another work directory{}; nothing was changed in \
+             the target",
             wd.root().display(),
-            p.source_database,
             match command {
                 "run" => ", or `run --fresh` to replace them",
                 "import" => ", or export this database into it first",
                 _ => " (or remove this one)",
             }
-        ))),
-        _ => Ok(()),
+        )));
+    }
+    // Each table directory too: one may have been copied in from another export (a
+    // backup copy elsewhere is never read, so it is not checked).
+    let root = wd.root();
+    let mut dirs: Vec<_> = std::fs::read_dir(root)
+        .map_err(|e| Error::io(root, e))?
+        .filter_map(|e| e.ok())
+        .filter(|e| e.path().is_dir())
+        .collect();
+    dirs.sort_by_key(|e| e.file_name());
+    for d in dirs {
+        let path = d.path();
+        if let Ok(Some(m)) = Manifest::read_any(&path.join("manifest.json")) {
+            if !m.belongs_in(&d.file_name().to_string_lossy()) {
+                continue;
+            }
+            if let Some(theirs) = m.source_database.filter(|db| db != source_database) {
+                return Err(crate::workdir::manifest::other_database(
+                    &path,
+                    &theirs,
+                    source_database,
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The source database `run.json` says the work directory's files come from.
+fn recorded_source_database(wd: &WorkDir) -> Result<Option<String>> {
+    let path = wd.run_file();
+    match std::fs::read(&path) {
+        Ok(bytes) => Ok(serde_json::from_slice::<serde_json::Value>(&bytes)
+            .ok()
+            .and_then(|v| v["source_database"].as_str().map(str::to_string))),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(Error::io(&path, e)),
     }
 }
 

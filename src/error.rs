@@ -225,13 +225,14 @@ impl Error {
     }
 
     /// The run stopped on rows the target refused: a constraint they violate (during
-    /// the load or after it) or a value a column cannot take. The exported chunks hold
-    /// them, so only a new export gets past it.
+    /// the load or after it) or a value a column cannot take, or one my2pg cannot
+    /// convert. Running again as it is fails the same way.
     pub fn is_refused_rows(&self) -> bool {
         matches!(
             &*self.0,
             ErrorKind::Violated { .. }
                 | ErrorKind::ViolatedAfterLoad { .. }
+                | ErrorKind::Convert { .. }
                 | ErrorKind::Load {
                     refused_rows: true,
                     ..

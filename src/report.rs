@@ -415,10 +415,17 @@ pub struct TableStatus {
     /// my2pg writes them to (a copy): `table` is the directory's name; never loaded.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub copy_of: Option<String>,
+    /// Chunk files the manifest lists that are not on disk (removed by hand).
+    #[serde(skip_serializing_if = "is_zero")]
+    pub missing_files: u64,
     /// No work directory to read: the table is known from the target's ledger only, and
     /// the exported figures are unknown (0).
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub files_unknown: bool,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 #[derive(Debug, Serialize)]
@@ -430,6 +437,9 @@ pub struct StatusReport {
     /// Indexes and constraints dropped for a load and not yet restored (an interrupted
     /// or failed run); the next import/run restores them.
     pub pending_restore: Vec<String>,
+    /// PostgreSQL backend pid of the session holding the my2pg target lock: an import
+    /// or run is working on this target now, whatever `last_run` says.
+    pub running_pid: Option<i32>,
     /// How far the last `import`/`run` into the target schema got (`my2pg.last_run`);
     /// null when none has started loading.
     pub last_run: Option<LastRunStatus>,
@@ -453,6 +463,10 @@ pub struct LastRunStatus {
     /// PostgreSQL backend pid of the session holding the my2pg target lock: a load is
     /// running right now (then `outstanding` is its progress, not a failure).
     pub running_pid: Option<i32>,
+    /// The run holding the lock has not recorded its start yet: the fields above are
+    /// the previous run's, which finished; `finished` is false all the same.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub starting: bool,
 }
 
 impl StatusReport {
@@ -461,7 +475,7 @@ impl StatusReport {
         for t in self.tables.iter().filter(|t| t.files_unknown) {
             let _ = writeln!(
                 s,
-                "  {:<32} exported ? (no work directory)                loaded {:>6} chunks / {:>10} rows",
+                "  {:<32} exported ? (no files in the work directory)   loaded {:>6} chunks / {:>10} rows",
                 t.table, t.loaded_chunks, t.loaded_rows
             );
         }
@@ -503,6 +517,15 @@ impl StatusReport {
         for t in self.tables.iter().filter(|t| t.damaged.is_some()) {
             let _ = writeln!(s, "Damaged: {}", t.damaged.as_deref().unwrap_or_default());
         }
+        for t in self.tables.iter().filter(|t| t.missing_files > 0) {
+            let _ = writeln!(
+                s,
+                "Missing: {} chunk file(s) of {} listed in its manifest are not on disk: `my2pg \
+                 export` writes them again (a finished load keeps its rows; `verify --level \
+                 load` needs the files)",
+                t.missing_files, t.table
+            );
+        }
         for t in self.tables.iter() {
             if let Some(of) = &t.copy_of {
                 let _ = writeln!(
@@ -524,8 +547,28 @@ impl StatusReport {
             }
         }
         match &self.last_run {
+            None if self.running_pid.is_some() => {
+                let _ = writeln!(
+                    s,
+                    "An import or run IS RUNNING (PostgreSQL backend pid {} holds the my2pg \
+                     lock) and has not started loading yet.",
+                    self.running_pid.unwrap_or_default()
+                );
+            }
             None => {
                 let _ = writeln!(s, "No import or run has loaded into this target yet.");
+            }
+            Some(r) if r.starting => {
+                let _ = writeln!(
+                    s,
+                    "A new import or run IS RUNNING (PostgreSQL backend pid {} holds the my2pg \
+                     lock) and has not started loading yet: the target is not ready until it \
+                     finishes. The last {} (run {}) finished at {}.",
+                    r.running_pid.unwrap_or_default(),
+                    r.command,
+                    r.run_id,
+                    r.finished_at.as_deref().unwrap_or("?")
+                );
             }
             Some(r) if r.finished => {
                 let _ = writeln!(
@@ -967,6 +1010,7 @@ mod tests {
             refused: None,
             damaged: None,
             copy_of: None,
+            missing_files: 0,
             files_unknown: false,
         };
         let report = StatusReport {
@@ -979,6 +1023,7 @@ mod tests {
                 table("c", 3, true),
             ],
             pending_restore: vec![],
+            running_pid: None,
             last_run: None,
         };
         let lines: Vec<String> = report

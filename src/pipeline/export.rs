@@ -44,6 +44,8 @@ pub struct ExportCtx {
     pub events_tx: Option<mpsc::Sender<ExportEvent>>,
     /// Server versions, recorded in every manifest.
     pub versions: (String, String),
+    /// The source database, recorded in every manifest.
+    pub source_database: String,
 }
 
 /// One table's export in progress: its manifest, shared by its segments' writers.
@@ -76,7 +78,13 @@ pub async fn export_all(ctx: Arc<ExportCtx>, conns: Vec<Conn>) -> Result<Vec<Man
             manifest,
             mut segments,
             file_hashes,
-        } = prepare_table(&ctx.workdir, t, ctx.chunk_rows, &ctx.versions)?;
+        } = prepare_table(
+            &ctx.workdir,
+            t,
+            ctx.chunk_rows,
+            &ctx.versions,
+            &ctx.source_database,
+        )?;
         if manifest.chunks.is_empty() && segments.len() == 1 {
             segments = split(t, ctx.chunk_rows, ctx.readers, ctx.split_bytes);
             if segments.len() > 1 {
@@ -257,6 +265,9 @@ async fn export_segment(
             )
         })
     };
+    let gap = seg
+        .exact
+        .then(|| crate::pipeline::read::gap_changed(&seg, ctx.chunk_rows));
     let read = read_table(
         conn,
         t,
@@ -279,6 +290,17 @@ async fn export_segment(
         ctx.cancel.trip();
     }
     let written = write.await.map_err(Error::panicked)?;
+    // A gap that no longer holds its rows stays refused, as a count that does not add
+    // up does (the h22 attack: the next run was told to run again, and refused again).
+    if let (Some(why), Err(e)) = (&gap, &read) {
+        if matches!(e.kind(), crate::error::ErrorKind::Refused(_)) {
+            let mut m = state.manifest()?;
+            m.refused = Some(format!(
+                "{why}: the source changed since the earlier export"
+            ));
+            m.write(&ctx.workdir.manifest_path(&t.dir))?;
+        }
+    }
     if let Err(e) = written {
         ctx.cancel.trip();
         first_error([read, xform, Err(e)])?;
@@ -438,6 +460,7 @@ pub fn prepare_table(
     t: &TablePlan,
     chunk_rows: u64,
     versions: &(String, String),
+    source_database: &str,
 ) -> Result<Prepared> {
     let dir = wd.table_dir(&t.dir);
     create_dir_private(&dir)?;
@@ -452,6 +475,7 @@ pub fn prepare_table(
         fingerprint: fingerprint.clone(),
         source_version: versions.0.clone(),
         target_version: versions.1.clone(),
+        source_database: Some(source_database.to_string()),
         complete: false,
         refused: None,
         key_collations: t.key_collations.clone(),
@@ -468,6 +492,17 @@ pub fn prepare_table(
                 dir.display()
             )))
         }
+        Some(m)
+            if m.source_database
+                .as_deref()
+                .is_some_and(|d| d != source_database) =>
+        {
+            return Err(crate::workdir::manifest::other_database(
+                &dir,
+                m.source_database.as_deref().unwrap_or_default(),
+                source_database,
+            ))
+        }
         Some(m) if m.refused.is_some() => {
             return Err(crate::workdir::manifest::refused_earlier(
                 &t.source,
@@ -479,6 +514,7 @@ pub fn prepare_table(
             m.fingerprint.clone_from(&fingerprint);
             m.source_version.clone_from(&versions.0);
             m.target_version.clone_from(&versions.1);
+            m.source_database = Some(source_database.to_string());
             m
         }
     };
@@ -505,6 +541,13 @@ pub fn prepare_table(
         m.chunks.truncate(pos);
         file_hashes.truncate(pos);
     }
+    // A last chunk without its last key (an earlier version lost it when a table ended on
+    // a batch boundary: the h20 trial) cannot be continued after: it is read again, after
+    // the chunk before it (the same rows give the same bytes).
+    if !m.complete && !t.ordered_by_all && m.chunks.last().is_some_and(|c| c.last_key.is_none()) {
+        m.chunks.pop();
+        file_hashes.pop();
+    }
     if m.chunks.len() < before || (t.ordered_by_all && !m.complete) {
         m.complete = false;
         if t.ordered_by_all {
@@ -530,6 +573,12 @@ pub fn prepare_table(
             && !listed.contains(&name);
         if stale {
             std::fs::remove_file(entry.path()).map_err(|e| Error::io(entry.path(), e))?;
+            // Said (the h22 attack: files named like chunks went without a word).
+            tracing::info!(
+                "removed {}: not listed in the manifest (an unfinished chunk, or one of an \
+                 earlier export)",
+                entry.path().display()
+            );
         }
     }
     let segments = if m.complete {
@@ -554,9 +603,11 @@ fn remaining_segments(t: &TablePlan, m: &Manifest, chunk_rows: u64) -> Result<Ve
         let Some(c) = c else {
             return Ok(SegmentStart::Beginning);
         };
+        // A refusal of the state found (exit 2): running again cannot help.
         let key = c.last_key.as_ref().ok_or_else(|| {
-            Error::workdir(format!(
-                "{}: chunk {} has no last key to continue after; remove {} and export again",
+            Error::refused(format!(
+                "{}: chunk {} has no last key to continue after; remove {} and export again \
+                 (or `run --fresh`)",
                 t.target.name, c.chunk, t.dir
             ))
         })?;
@@ -572,8 +623,9 @@ fn remaining_segments(t: &TablePlan, m: &Manifest, chunk_rows: u64) -> Result<Ve
     for (pos, c) in m.chunks.iter().enumerate() {
         let last = pos + 1 == m.chunks.len();
         if !last && c.rows != chunk_rows {
-            return Err(Error::workdir(format!(
-                "{}: chunk {} holds {} rows but is not the last chunk; remove {} and export again",
+            return Err(Error::refused(format!(
+                "{}: chunk {} holds {} rows but is not the last chunk; remove {} and export \
+                 again (or `run --fresh`)",
                 t.target.name, c.chunk, c.rows, t.dir
             )));
         }
@@ -718,6 +770,7 @@ mod tests {
             fingerprint: String::new(),
             source_version: String::new(),
             target_version: String::new(),
+            source_database: None,
             complete: false,
             refused: None,
             key_collations: vec![],
@@ -782,7 +835,8 @@ mod tests {
         let e = remaining_segments(&t, &m, 10).unwrap_err().to_string();
         assert_eq!(
             e,
-            "work directory: t: chunk 1 holds 4 rows but is not the last chunk; remove t and export again"
+            "refused: t: chunk 1 holds 4 rows but is not the last chunk; remove t and export \
+             again (or `run --fresh`)"
         );
     }
 }

@@ -153,6 +153,7 @@ pub async fn read_table(
         spent: spent_rx,
     } = lane;
     let what = || format!("read table `{}`", t.source);
+    let gap = gap_changed(&seg, chunk_rows);
     let after_key = match seg.start {
         SegmentStart::Beginning => None,
         SegmentStart::AfterKey(k) => Some(k),
@@ -203,6 +204,10 @@ pub async fn read_table(
     let mut first_key = None;
     let mut buf: Vec<Row> = Vec::with_capacity(batch_rows);
     let mut buf_bytes = 0usize;
+    // The key of the last row sent in a batch that did not end its chunk: the closing
+    // batch of a table that ends on a batch boundary is empty, and its chunk's last key
+    // is this one (the h20 trial: `last_key: null`, and a resume that could not go on).
+    let mut sent_key = None;
     while let Some(row) = stream
         .try_next()
         .await
@@ -229,13 +234,19 @@ pub async fn read_table(
         if buf.len() == batch_rows || buf_bytes >= BATCH_BYTES || ends_chunk {
             cancel.check()?;
             buf_bytes = 0;
-            let last_key = ends_chunk.then(|| key_of(t, buf.last()));
+            let last_key = key_of(t, buf.last());
+            let (last_key, sent) = if ends_chunk {
+                (last_key, None)
+            } else {
+                (None, last_key)
+            };
+            sent_key = sent;
             let rows = std::mem::replace(&mut buf, next_buffer(spent_rx, batch_rows));
             let batch = RowBatch {
                 chunk,
                 rows,
                 ends_chunk,
-                last_key: last_key.flatten(),
+                last_key,
                 first_key: first_key.take(),
                 ends_segment: false,
             };
@@ -251,17 +262,12 @@ pub async fn read_table(
         }
     }
     if seg.exact && (Some(total) != seg.limit_rows || (sentinel && !sentinel_ok)) {
-        let n = seg.limit_rows.unwrap_or_default();
-        let last = seg.first_chunk as u64 + n.div_ceil(chunk_rows.max(1)) - 1;
         // A refusal of the state found, like run's count check (exit 2, nothing loaded
         // from the range).
         return Err(Error::refused(format!(
-            "table `{}` changed in the source since its earlier export: the key range of chunk{} {} \
-             no longer holds the same {} rows; export it again from scratch: `run --fresh` (with `export` alone, remove the table's directory)",
-            t.source,
-            if last > seg.first_chunk as u64 { "s" } else { "" },
-            if last > seg.first_chunk as u64 { format!("{}-{last}", seg.first_chunk) } else { last.to_string() },
-            n
+            "table `{}` changed in the source since its earlier export: {}; export it again \
+             from scratch: `run --fresh` (with `export` alone, remove the table's directory)",
+            t.source, gap
         )));
     }
     if let Some(batch) = held {
@@ -269,10 +275,10 @@ pub async fn read_table(
     }
     // The closing batch carries the partial last chunk (if any) and the end of the segment.
     let ends_chunk = in_chunk > 0;
-    let last_key = if ends_chunk {
-        key_of(t, buf.last())
-    } else {
-        None
+    let last_key = match (ends_chunk, buf.last()) {
+        (false, _) => None,
+        (true, Some(row)) => key_of(t, Some(row)),
+        (true, None) => sent_key,
     };
     send_blocking(
         batch_tx,
@@ -285,6 +291,19 @@ pub async fn read_table(
             ends_segment: true,
         },
     )
+}
+
+/// Why an exact segment (a gap between kept chunks) was refused: its range no longer
+/// holds the rows it held (also recorded in the manifest as the table's refusal).
+pub fn gap_changed(seg: &Segment, chunk_rows: u64) -> String {
+    let n = seg.limit_rows.unwrap_or_default();
+    let last = seg.first_chunk as u64 + n.div_ceil(chunk_rows.max(1)) - 1;
+    let range = if last > seg.first_chunk as u64 {
+        format!("chunks {}-{last}", seg.first_chunk)
+    } else {
+        format!("chunk {last}")
+    };
+    format!("the key range of {range} no longer holds the same {n} rows")
 }
 
 /// A batch also ends once its values pass this size, so memory in flight stays bounded

@@ -218,6 +218,16 @@ impl VerifyReport {
                 }
             }
         }
+        // A next step, as every refusal gives one (the h20 trial: differences, exit 1,
+        // and no word of what to do).
+        if !self.equal && self.level != Level::Load {
+            let _ = writeln!(
+                s,
+                "Next: where the source changed since the load, `my2pg run --fresh --yes` copies \
+                 it as it is now; rows only in the target may be the application's, written \
+                 since the load."
+            );
+        }
         let _ = writeln!(
             s,
             "{} tables, {} rows compared in {:.2} s ({:.0} rows/s)",
@@ -750,6 +760,10 @@ async fn full_table(
 /// Every manifest under the work directory, by target table name.
 fn manifests(settings: &Settings) -> Result<Vec<(WorkDir, String, Manifest)>> {
     let wd = WorkDir::open_existing(&settings.workdir)?;
+    // Another database's files would all "differ" (the h21 trial: every table DIFFERENT,
+    // the wrong work directory never named).
+    let (_, db) = crate::session::mysql_opts(&settings.source)?;
+    crate::commands::files_are_from_database(&wd, &db, "verify")?;
     let mut out = Vec::new();
     let root = wd.root().to_path_buf();
     for entry in std::fs::read_dir(&root).map_err(|e| Error::io(&root, e))? {
@@ -776,10 +790,25 @@ async fn load_level(settings: &Settings, opts: &VerifyOptions) -> Result<Vec<Tab
         .into_iter()
         .filter(|(_, _, m)| !settings.exclude.contains(&m.source_table))
         .collect();
-    let names: Vec<&str> = all
+    let mut names: Vec<&str> = all
         .iter()
         .map(|(_, _, m)| m.target_table.as_str())
         .collect();
+    // Tables the ledger holds loaded chunks of with no files here (a directory removed,
+    // renamed, or a symlink to nowhere) are named, not skipped (the h22 attack: "equal",
+    // exit 0, the 300,000-row table left out).
+    let client = session::pg_connect(&settings.target).await?;
+    let ledger_only: Vec<(String, i64, i64)> = crate::ledger::summary(&client)
+        .await?
+        .into_iter()
+        .filter(|(schema, table, _, _)| {
+            *schema == settings.schema
+                && !names.contains(&table.as_str())
+                && !settings.exclude.contains(table)
+        })
+        .map(|(_, table, chunks, rows)| (table, chunks, rows))
+        .collect();
+    names.extend(ledger_only.iter().map(|(t, _, _)| t.as_str()));
     let chosen: BTreeSet<String> = select(&names, &opts.tables, &settings.exclude)?
         .into_iter()
         .map(str::to_string)
@@ -787,7 +816,6 @@ async fn load_level(settings: &Settings, opts: &VerifyOptions) -> Result<Vec<Tab
     let pool = pool(settings)?;
     let mut infos: BTreeMap<String, TargetInfo> = BTreeMap::new();
     {
-        let client = session::pg_connect(&settings.target).await?;
         let schemas: BTreeSet<&str> = all
             .iter()
             .map(|(_, _, m)| m.target_schema.as_str())
@@ -802,13 +830,25 @@ async fn load_level(settings: &Settings, opts: &VerifyOptions) -> Result<Vec<Tab
         .collect();
     let infos = &infos;
     let pool = &pool;
-    biggest_first(
+    let mut out = biggest_first(
         &jobs,
         |(_, _, m)| m.chunks.iter().map(|c| c.bytes).sum(),
         settings.workers.readers,
         |(wd, dir, m)| load_table(settings, wd, dir, m, &infos[&m.target_schema], pool, opts),
     )
-    .await
+    .await?;
+    for (table, chunks, rows) in ledger_only.iter().filter(|(t, _, _)| chosen.contains(t)) {
+        let mut r = table_verify(table, opts);
+        r.equal = false;
+        r.problems.push(format!(
+            "the ledger holds {chunks} loaded chunk(s) ({rows} rows) of it, but the work \
+             directory {} has no files of it (its directory is missing, renamed, or not a \
+             directory): nothing was compared",
+            settings.workdir.display()
+        ));
+        out.push(r);
+    }
+    Ok(out)
 }
 
 async fn load_table(

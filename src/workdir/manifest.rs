@@ -26,6 +26,11 @@ pub struct Manifest {
     pub source_version: String,
     #[serde(default)]
     pub target_version: String,
+    /// The source database the chunks were read from: a table directory copied from
+    /// another database's export is refused (the h22 attack: `run.json` alone named it,
+    /// and a copied-in table directory loaded with exit 0). Absent in earlier versions.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source_database: Option<String>,
     /// Every row of the table is in the chunks below.
     pub complete: bool,
     /// Why a run refused these files (their rows did not add up to the source's in its
@@ -69,6 +74,16 @@ pub fn refused_earlier(source_table: &str, why: &str) -> Error {
         "table `{source_table}`: an earlier run refused its files ({why}), and they stay \
          refused: export it again from scratch: `run --fresh` (with `export` alone, remove the \
          table's directory)"
+    ))
+}
+
+/// A table directory whose files were exported from another source database.
+pub fn other_database(dir: &Path, theirs: &str, ours: &str) -> Error {
+    Error::refused(format!(
+        "table directory {} holds files exported from source database `{theirs}`, but \
+         source.url names `{ours}`: remove that directory to export the table again (or \
+         `run --fresh` to start over); nothing was changed in the target",
+        dir.display()
     ))
 }
 
@@ -130,13 +145,14 @@ impl Manifest {
             .map(|d| d.to_string_lossy().into_owned())
             .unwrap_or_default();
         if !m.belongs_in(&dir) {
+            // The owner's directory is not named: tables whose names differ only in case
+            // get hashed names the manifest alone cannot tell (the h22 attack).
             return Err(Error::refused(format!(
-                "{} is the manifest of table `{}` (my2pg keeps that table's files in `{}`), \
-                 not of the table whose directory this is: a copy; remove {} to export this \
-                 table again (or `run --fresh` to start over)",
+                "{} is the manifest of table `{}` (kept in that table's own directory), not of \
+                 the table whose directory this is: a copy; remove {} to export this table \
+                 again (or `run --fresh` to start over)",
                 path.display(),
                 m.source_table,
-                crate::plan::dir_name(&m.target_table),
                 path.parent().unwrap_or(path).display()
             )));
         }
@@ -178,6 +194,12 @@ impl Manifest {
             // Something else in its place (the h19 attack: a bare OS error, exit 1).
             Err(e) if e.raw_os_error() == Some(libc::EISDIR) => {
                 Err(damaged("is a directory, not a manifest".into()))
+            }
+            // Its table directory is a link to a file, or a loop (the h22 attack: exit 1).
+            Err(e) if matches!(e.raw_os_error(), Some(libc::ENOTDIR | libc::ELOOP)) => {
+                Err(damaged(format!(
+                    "cannot be read ({e}): its table directory is not a directory"
+                )))
             }
             Err(e) => Err(Error::io(path, e)),
         }

@@ -49,9 +49,10 @@ impl WorkDir {
         if !root.is_dir() {
             // A wrong path or a missing export: the operator's to fix, like a bad config.
             return Err(Error::config(format!(
-                "work directory {} does not exist: run `my2pg export` first, or point \
+                "work directory {}{} does not exist: run `my2pg export` first, or point \
                  run.workdir (or --workdir) at the export's directory",
-                root.display()
+                root.display(),
+                link_note(root)
             )));
         }
         Ok(WorkDir {
@@ -129,14 +130,31 @@ pub fn is_own_file(name: &str) -> bool {
         || name.strip_suffix(".tmp").is_some_and(chunk)
 }
 
-/// Removes a table directory's own files, and the directory once empty; returns the
-/// names of what it kept (an operator's files: the h19 attack saw `--fresh` delete them
-/// without a word).
-pub fn remove_table_files(dir: &Path) -> Result<Vec<String>> {
+/// Removes a table directory's own files, and the directory once empty; returns how
+/// many it removed and the names of what it kept (an operator's files: the h19 attack saw
+/// `--fresh` delete them without a word).
+pub fn remove_table_files(dir: &Path) -> Result<(usize, Vec<String>)> {
     let mut kept = Vec::new();
+    let mut removed = 0;
     let entries = match fs::read_dir(dir) {
         Ok(e) => e,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(kept),
+        // A dangling link is refused here, before `--fresh` empties the target.
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound && fs::read_link(dir).is_err() => {
+            return Ok((0, kept))
+        }
+        Err(e)
+            if matches!(
+                e.raw_os_error(),
+                Some(libc::ENOTDIR | libc::ELOOP | libc::ENOENT)
+            ) =>
+        {
+            return Err(Error::refused(format!(
+                "{}: {e}{}: a table directory must be a directory (or a symbolic link to one); \
+                 fix or remove it",
+                dir.display(),
+                link_note(dir)
+            )))
+        }
         Err(e) => return Err(Error::io(dir, e)),
     };
     for entry in entries {
@@ -152,6 +170,7 @@ pub fn remove_table_files(dir: &Path) -> Result<Vec<String>> {
                 fs::remove_file(entry.path())
             }
             .map_err(|e| Error::io(entry.path(), e))?;
+            removed += 1;
         } else {
             kept.push(name);
         }
@@ -163,7 +182,7 @@ pub fn remove_table_files(dir: &Path) -> Result<Vec<String>> {
         fs::remove_dir(dir).map_err(|e| Error::io(dir, e))?;
     }
     kept.sort();
-    Ok(kept)
+    Ok((removed, kept))
 }
 
 /// A work directory path that names a file (or a symlink to one) is a config mistake;
@@ -203,11 +222,21 @@ fn unusable(root: &Path, e: std::io::Error) -> Error {
         return Error::io(root, e);
     }
     Error::config(format!(
-        "work directory {}: {e}: my2pg creates it (mode 0700, its files hold the source's \
+        "work directory {}: {e}{}: my2pg creates it (mode 0700, its files hold the source's \
          data) and writes to it: use a directory this user owns on a writable filesystem \
          (run.workdir or --workdir)",
-        root.display()
+        root.display(),
+        link_note(root)
     ))
+}
+
+/// ` (a symbolic link to X)` when `path` is one: a link to a disk not mounted reads as
+/// "File exists" or "does not exist" otherwise (the h22 attack).
+fn link_note(path: &Path) -> String {
+    match fs::read_link(path) {
+        Ok(to) => format!(" (a symbolic link to {})", to.display()),
+        Err(_) => String::new(),
+    }
 }
 
 pub fn create_dir_private(path: &Path) -> Result<()> {
@@ -215,7 +244,18 @@ pub fn create_dir_private(path: &Path) -> Result<()> {
         .recursive(true)
         .mode(0o700)
         .create(path)
-        .map_err(|e| Error::io(path, e))?;
+        .map_err(|e| match e.raw_os_error() {
+            // A table directory that is a broken symlink, a link to a file or a loop (a
+            // disk not mounted): the operator's to fix, named (the h22 attack: exit 1,
+            // "File exists (os error 17)").
+            Some(libc::EEXIST | libc::ENOTDIR | libc::ELOOP) => Error::refused(format!(
+                "{}: {e}{}: a table directory must be a directory (or a symbolic link to one); \
+                 fix or remove it",
+                path.display(),
+                link_note(path)
+            )),
+            _ => Error::io(path, e),
+        })?;
     // An existing directory keeps its mode on create: tighten it.
     fs::set_permissions(path, fs::Permissions::from_mode(0o700)).map_err(|e| Error::io(path, e))
 }

@@ -1396,6 +1396,17 @@ fn a_missing_chunk_file_and_a_workdir_that_is_a_file_are_explained() {
     my2pg_in(&cfg, &wd, &["export"]).assert_ok();
     let gone = wd.join("items").join("000003.csv");
     std::fs::remove_file(&gone).unwrap();
+    // status says so (the h20 trial: `(complete)`, nothing else).
+    let st = my2pg_in(&cfg, &wd, &["status", "--json"]);
+    st.assert_ok().assert_stderr_contains(
+        "Missing: 1 chunk file(s) of items listed in its manifest are not on disk: `my2pg \
+         export` writes them again (a finished load keeps its rows; `verify --level load` \
+         needs the files)",
+    );
+    assert_eq!(
+        st.json()["tables"][0]["missing_files"],
+        serde_json::json!(1)
+    );
     my2pg_in(&cfg, &wd, &["import"])
         .assert_exit(1)
         .assert_stderr_contains(&format!(
@@ -1459,6 +1470,15 @@ fn a_missing_chunk_file_and_a_workdir_that_is_a_file_are_explained() {
         (looped.as_path(), "status"),
         (dangling.as_path(), "export"),
     ] {
+        // A link is named as one, with where it points (the h22 attack).
+        if denied == dangling.as_path() {
+            my2pg_in(&cfg, denied, &[cmd]).assert_stderr_contains(&format!(
+                "error: config: work directory {}: File exists (os error 17) (a symbolic link \
+                 to {}): ",
+                denied.display(),
+                env.dir.join("nowhere").display()
+            ));
+        }
         let out = my2pg_in(&cfg, denied, &[cmd]);
         out.assert_exit(2)
             .assert_stderr_contains(&format!(
@@ -1796,6 +1816,17 @@ fn a_second_run_into_the_same_target_database_is_refused() {
         ));
         assert_eq!(out.json()["ok"], serde_json::json!(false));
     }
+    // Said before the plan is read (the h21 trial: the plan's catalog reads met the
+    // other run's index drops): even a plan that would be refused names the other run.
+    env.pg_exec("ALTER TABLE items ADD COLUMN extra int NOT NULL");
+    my2pg_in(&cfg, &env.workdir, &["plan"]).assert_exit(2);
+    my2pg_in(&cfg, &env.workdir, &["run"])
+        .assert_exit(1)
+        .assert_stderr_contains(&format!(
+            "target database: another my2pg import or run is loading this database \
+             (PostgreSQL backend pid {holder_pid}); wait for it to finish or stop it, then run again"
+        ));
+    env.pg_exec("ALTER TABLE items DROP COLUMN extra");
     assert_eq!(env.pg_count("items"), 0);
     assert_eq!(
         env.pg_value("SELECT count(*)::text FROM pg_namespace WHERE nspname = 'my2pg'")
@@ -1816,10 +1847,34 @@ fn a_second_run_into_the_same_target_database_is_refused() {
             ));
     }
 
+    // status names the run holding the lock before it records its start.
+    let st = my2pg_in(&cfg, &other_wd, &["status", "--json"]);
+    st.assert_ok().assert_stderr_contains(&format!(
+        "An import or run IS RUNNING (PostgreSQL backend pid {holder_pid} holds the my2pg \
+         lock) and has not started loading yet."
+    ));
+    assert_eq!(st.json()["running_pid"].to_string(), holder_pid);
+
     env.pg_session_exec(&holder, "SELECT pg_advisory_unlock(1836659312, 1)");
     my2pg_in(&cfg, &other_wd, &["import"]).assert_ok();
     assert_eq!(items_target(&env), items_source(&env));
     my2pg_in(&cfg, &other_wd, &["verify", "--level", "full"]).assert_ok();
+    // A new run holding the lock after a finished one (a --fresh waiting for its
+    // TRUNCATE): not ready (the h22 attack: `finished: true`).
+    env.pg_session_exec(&holder, "SELECT pg_advisory_lock(1836659312, 1)");
+    let st = my2pg_in(&cfg, &other_wd, &["status", "--json"]);
+    st.assert_ok().assert_stderr_contains(&format!(
+        "A new import or run IS RUNNING (PostgreSQL backend pid {holder_pid} holds the my2pg \
+         lock) and has not started loading yet: the target is not ready until it finishes. \
+         The last import (run "
+    ));
+    assert_eq!(st.json()["last_run"]["finished"], serde_json::json!(false));
+    assert_eq!(st.json()["last_run"]["starting"], serde_json::json!(true));
+    env.pg_session_exec(&holder, "SELECT pg_advisory_unlock(1836659312, 1)");
+    assert_eq!(
+        my2pg_in(&cfg, &other_wd, &["status", "--json"]).json()["last_run"]["finished"],
+        serde_json::json!(true)
+    );
 }
 
 #[test]
@@ -2865,6 +2920,53 @@ fn a_work_directory_of_another_source_database_is_refused() {
         ));
         assert_eq!(counted_rows(&env), before, "{cmd} changed the target");
     }
+    // verify of the files would call every table different; status lists them, said to
+    // be the other database's (the h21 trial: neither named the wrong work directory).
+    my2pg_in(&other_cfg, &wd, &["verify", "--level", "load"])
+        .assert_exit(2)
+        .assert_stderr_contains(&format!(
+            "error: refused: work directory {} holds files exported from source database \
+             `{}`, but source.url names `{other}`: use another work directory (or remove this \
+             one)",
+            wd.display(),
+            url.path
+        ));
+    my2pg_in(&other_cfg, &wd, &["status"])
+        .assert_ok()
+        .assert_stderr_contains(&format!(
+            "work directory {} holds files exported from source database `{}`, but source.url \
+             names `{other}`: the tables listed below are `{}`'s",
+            wd.display(),
+            url.path,
+            url.path
+        ));
+    // One table directory of the other database's export copied in (the h22 attack: it
+    // loaded with exit 0; run.json still named this database).
+    let other_wd = env.dir.join("work-b");
+    my2pg_in(&other_cfg, &other_wd, &["export"]).assert_ok();
+    std::fs::remove_dir_all(wd.join("counted")).unwrap();
+    std::fs::create_dir(wd.join("counted")).unwrap();
+    for f in std::fs::read_dir(other_wd.join("counted")).unwrap() {
+        let f = f.unwrap();
+        std::fs::copy(f.path(), wd.join("counted").join(f.file_name())).unwrap();
+    }
+    for args in [
+        &["run"][..],
+        &["import"],
+        &["export"],
+        &["verify", "--level", "load"],
+    ] {
+        my2pg_in(&cfg, &wd, args)
+            .assert_exit(2)
+            .assert_stderr_contains(&format!(
+                "error: refused: table directory {} holds files exported from source database \
+                 `{other}`, but source.url names `{}`: remove that directory to export the \
+                 table again (or `run --fresh` to start over); nothing was changed in the target",
+                wd.join("counted").display(),
+                url.path
+            ));
+        assert_eq!(counted_rows(&env), before, "{args:?} changed the target");
+    }
     my2pg_in(&other_cfg, &wd, &["run", "--fresh", "--yes"]).assert_ok();
     assert_eq!(
         counted_rows(&env),
@@ -2930,6 +3032,21 @@ fn a_damaged_manifest_names_the_way_out_and_fresh_recovers() {
     assert_eq!(tables.len(), 1);
     assert_eq!(tables[0]["table"], "counted");
     assert_eq!(tables[0]["damaged"], serde_json::json!(edited));
+    // With what the ledger holds of it (every chunk and row loaded by the run above).
+    assert_eq!(
+        (
+            tables[0]["loaded_chunks"].clone(),
+            tables[0]["loaded_rows"].clone()
+        ),
+        (
+            serde_json::json!(env
+                .pg_value("SELECT count(*)::text FROM my2pg.loaded_chunks")
+                .unwrap()
+                .parse::<u64>()
+                .unwrap()),
+            serde_json::json!(counted_rows(&env).len())
+        )
+    );
     my2pg_in(&cfg, &wd, &["status"])
         .assert_ok()
         .assert_stderr_contains(&format!("Damaged: {edited}\n"));
@@ -2987,9 +3104,9 @@ fn a_copied_manifest_is_named_and_operator_files_stay() {
     let b_manifest = wd.join("b").join("manifest.json");
     std::fs::copy(wd.join("a").join("manifest.json"), &b_manifest).unwrap();
     let copied = format!(
-        "error: refused: {} is the manifest of table `a` (my2pg keeps that table's files in \
-         `a`), not of the table whose directory this is: a copy; remove {} to export this \
-         table again (or `run --fresh` to start over)",
+        "error: refused: {} is the manifest of table `a` (kept in that table's own \
+         directory), not of the table whose directory this is: a copy; remove {} to export \
+         this table again (or `run --fresh` to start over)",
         b_manifest.display(),
         wd.join("b").display()
     );
@@ -3023,7 +3140,17 @@ fn a_copied_manifest_is_named_and_operator_files_stay() {
             ("a".to_string(), serde_json::Value::Null, 3),
             ("a.bak".to_string(), serde_json::json!("a"), 3),
             ("b".to_string(), serde_json::json!("a"), 3),
+            // b's own files are not there: the ledger says what was loaded (h22 attack).
+            ("b".to_string(), serde_json::Value::Null, 0),
         ]
+    );
+    assert_eq!(
+        status.json()["tables"][3]["loaded_rows"],
+        serde_json::json!(2)
+    );
+    assert_eq!(
+        status.json()["tables"][3]["files_unknown"],
+        serde_json::json!(true)
     );
     my2pg_in(&cfg, &wd, &["status"])
         .assert_ok()
@@ -3044,6 +3171,11 @@ fn a_copied_manifest_is_named_and_operator_files_stay() {
             "--fresh: kept ids.csv, notes.txt in {}: not my2pg's files (move them out of the \
              work directory)",
             wd.join("a").display()
+        ))
+        // a: two chunks and the manifest; b: its chunk and the copied manifest.
+        .assert_stderr_contains(&format!(
+            "--fresh: removed the earlier export's 5 file(s) of 2 table(s) from {}",
+            wd.display()
         ));
     assert_eq!(
         std::fs::read_to_string(wd.join("a").join("notes.txt")).unwrap(),
@@ -3070,7 +3202,13 @@ fn a_copied_manifest_is_named_and_operator_files_stay() {
     );
     // A resumed export removes only its own stale files, not a `.csv` of the operator's.
     std::fs::write(wd.join("b").join("000009.csv.tmp"), "partial").unwrap();
-    my2pg_in(&cfg, &wd, &["export"]).assert_ok();
+    my2pg_in(&cfg, &wd, &["export"])
+        .assert_ok()
+        .assert_stderr_contains(&format!(
+            "removed {}: not listed in the manifest (an unfinished chunk, or one of an earlier \
+             export)",
+            wd.join("b").join("000009.csv.tmp").display()
+        ));
     assert!(!wd.join("b").join("000009.csv.tmp").exists());
     assert_eq!(
         std::fs::read_to_string(wd.join("a").join("ids.csv")).unwrap(),
@@ -3078,6 +3216,69 @@ fn a_copied_manifest_is_named_and_operator_files_stay() {
     );
     // The backup was never read: the verify of the loaded files passes.
     my2pg_in(&cfg, &wd, &["verify", "--level", "load"]).assert_ok();
+    // A table directory renamed away: verify names the loaded table it cannot check
+    // (the h22 attack: "equal", exit 0), status lists it from the ledger.
+    std::fs::rename(wd.join("a"), wd.join("a-moved")).unwrap();
+    my2pg_in(&cfg, &wd, &["verify", "--level", "load"])
+        .assert_exit(1)
+        .assert_stderr_contains(&format!(
+            "the ledger holds 2 loaded chunk(s) (3 rows) of it, but the work directory {} has \
+             no files of it (its directory is missing, renamed, or not a directory): nothing \
+             was compared",
+            wd.display()
+        ));
+    my2pg_in(&cfg, &wd, &["verify", "--level", "load", "--table", "a"]).assert_exit(1);
+    my2pg_in(&cfg, &wd, &["status"])
+        .assert_ok()
+        .assert_stderr_contains(
+            "  a                                exported ? (no files in the work directory)   \
+             loaded      2 chunks /          3 rows",
+        );
+    std::fs::rename(wd.join("a-moved"), wd.join("a")).unwrap();
+    // A table directory that is a link to a disk not mounted, or to a file: exit 2, named
+    // (the h22 attack: exit 1, "File exists (os error 17)").
+    std::fs::remove_file(wd.join("b")).unwrap();
+    let unmounted = env.dir.join("unmounted");
+    std::os::unix::fs::symlink(&unmounted, wd.join("b")).unwrap();
+    my2pg_in(&cfg, &wd, &["export"])
+        .assert_exit(2)
+        .assert_stderr_contains(&format!(
+            "error: refused: {}: File exists (os error 17) (a symbolic link to {}): a table \
+             directory must be a directory (or a symbolic link to one); fix or remove it",
+            wd.join("b").display(),
+            unmounted.display()
+        ));
+    // --fresh refuses before it empties the target.
+    my2pg_in(&cfg, &wd, &["run", "--fresh", "--yes"])
+        .assert_exit(2)
+        .assert_stderr_contains(&format!(
+            "error: refused: {}: No such file or directory (os error 2) (a symbolic link to \
+             {}): a table directory must be a directory",
+            wd.join("b").display(),
+            unmounted.display()
+        ));
+    assert_eq!(env.pg_count("b"), 2);
+    std::fs::remove_file(wd.join("b")).unwrap();
+    let file = env.dir.join("a-file");
+    std::fs::write(&file, "x").unwrap();
+    std::os::unix::fs::symlink(&file, wd.join("b")).unwrap();
+    my2pg_in(&cfg, &wd, &["run"])
+        .assert_exit(2)
+        .assert_stderr_contains(&format!(
+            "error: refused: {} cannot be read (Not a directory (os error 20)): its table \
+             directory is not a directory;",
+            wd.join("b").join("manifest.json").display()
+        ));
+    my2pg_in(&cfg, &wd, &["run", "--fresh", "--yes"])
+        .assert_exit(2)
+        .assert_stderr_contains(&format!(
+            "error: refused: {}: Not a directory (os error 20) (a symbolic link to {}): a \
+             table directory must be a directory",
+            wd.join("b").display(),
+            file.display()
+        ));
+    assert_eq!(std::fs::read_to_string(&file).unwrap(), "x");
+    assert_eq!(env.pg_count("b"), 2);
 }
 
 /// my2pg killed while one of its statements waits (here for a lock): the server ends that
@@ -3710,7 +3911,9 @@ fn a_run_refuses_complete_exports_the_source_has_outgrown() {
             "export_complete": false, "loaded_chunks": 5, "loaded_rows": 41,
             "files_unknown": true}])
     );
-    out.assert_stderr_contains("  counted                          exported ? (no work directory)");
+    out.assert_stderr_contains(
+        "  counted                          exported ? (no files in the work directory)",
+    );
     assert_eq!(out.json()["last_run"]["finished"], serde_json::json!(true));
     assert!(!gone.exists(), "status created the work directory");
 }

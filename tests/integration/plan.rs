@@ -1138,24 +1138,31 @@ fn a_read_only_target_is_named_as_such() {
     let user = crate::common::UrlParts::parse(&env.pg_owner_url())
         .user
         .unwrap_or_default();
+    let db = env.pg_value("SELECT current_database()").unwrap();
+    let advice = format!(
+        "ALTER ROLE \"{user}\" IN DATABASE \"{db}\" SET default_transaction_read_only = off"
+    );
     assert_eq!(
         message,
         format!(
             "the target database is read-only for target user \"{user}\" \
-             (default_transaction_read_only is on for the database or the role): import and \
-             run write to it; turn it off for the load: ALTER ROLE \"{user}\" SET \
-             default_transaction_read_only = off (a role's setting outranks the database's; \
-             RESET it afterwards), or connect as a user it is off for"
+             (default_transaction_read_only is on for the database, the role or the server): \
+             import and run write to it; turn it off for the load: {advice} (it outranks the \
+             other settings and changes only this user in this database; in a read-only \
+             session itself, between BEGIN READ WRITE and COMMIT; RESET it afterwards), or \
+             connect as a user it is off for"
         )
     );
     env.my2pg(&["run"]).assert_exit(2);
     env.my2pg(&["export"]).assert_ok();
-    // Off again, the run goes on.
-    env.pg_exec(
-        "BEGIN TRANSACTION READ WRITE; \
-         DO $$ BEGIN EXECUTE format('ALTER DATABASE %I SET default_transaction_read_only = off', \
-           current_database()); END $$; COMMIT",
-    );
+    // Also on for the user in this database (the h22 attack: the advice then named a
+    // setting this one outranks). The advice, as given, lets the run go on.
+    env.pg_exec(&format!(
+        "BEGIN READ WRITE; ALTER ROLE \"{user}\" IN DATABASE \"{db}\" SET \
+         default_transaction_read_only = on; COMMIT"
+    ));
+    env.my2pg(&["run"]).assert_exit(2);
+    env.pg_exec(&format!("BEGIN READ WRITE; {advice}; COMMIT"));
     env.my2pg(&["run"]).assert_ok();
     assert_eq!(env.pg_count("t"), 1);
 }

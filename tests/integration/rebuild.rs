@@ -179,6 +179,14 @@ fn rebuild_failure_mid_load_restores_every_definition_and_resume_finishes() {
     out.assert_stderr_contains(
         "table `member`, column `active`, primary key (id)=(150): cannot convert 2",
     );
+    // status leads with the rows, not with "run it again" (the h22 attack).
+    let hint = env.my2pg(&["status", "--json"]).json()["last_run"]["hint"].clone();
+    assert!(
+        hint.as_str().is_some_and(|h| h.contains(
+            "the last `my2pg run` stopped on rows the target refused or my2pg could not convert"
+        )),
+        "{hint}"
+    );
     // Every index is back exactly; every FK is back (validated when the partial data
     // allows it; otherwise NOT VALID and recorded for the next run).
     let after = catalog(&env);
@@ -329,11 +337,12 @@ fn rows_violating_several_fks_after_the_load_are_all_named_with_the_way_out() {
         hint,
         "The target is not ready for the cut-over (restore indexes and constraints (and \
          fill the columns of any broken FK cycle), ANALYZE the tables, set the sequences still to \
-         do): the last `my2pg run` stopped on rows the target refused (they violate a \
-         constraint or hold a value a column cannot take; its error named them). Fix those \
-         rows in the source and run `my2pg run --fresh --yes`: the chunks already exported \
-         hold the old rows, so running `my2pg run` again fails the same way. Where the \
-         target's constraint or column is what is wrong, change it and run `my2pg run` again."
+         do): the last `my2pg run` stopped on rows the target refused or my2pg could not \
+         convert (they violate a constraint or hold a value a column cannot take; its error \
+         named them). Fix those rows in the source and run `my2pg run --fresh --yes`: chunks \
+         already exported may hold the old rows, so running `my2pg run` again as it is fails \
+         the same way. Where the target's constraint or column is what is wrong, change it and \
+         run `my2pg run` again."
     );
     // Run again as it is, it fails the same way, and status still says so.
     env.my2pg(&["run"]).assert_exit(1);

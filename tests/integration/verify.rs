@@ -224,7 +224,12 @@ fn full_verify_reports_each_kind_of_difference_by_key() {
     assert_diff(&out, "posts", "(id)=(100)", "extra", &[]);
     out.assert_stderr_contains("verify (full): DIFFERENT")
         .assert_stderr_contains("missing  (id)=(3)")
-        .assert_stderr_contains("changed  (id)=(7): meta");
+        .assert_stderr_contains("changed  (id)=(7): meta")
+        .assert_stderr_contains(
+            "Next: where the source changed since the load, `my2pg run --fresh --yes` copies \
+             it as it is now; rows only in the target may be the application's, written since \
+             the load.\n",
+        );
 
     // --max-diffs bounds the list, not the verdict.
     let out = env.my2pg(&["verify", "--json", "--max-diffs", "2"]);
