@@ -2553,9 +2553,14 @@ pub async fn status(settings: &Settings) -> Result<StatusReport> {
     };
     // Another database's files are listed (they are what is there), but said to be so
     // (the h21 trial: 57 tables of another application, no word).
+    let (_, db) = session::mysql_opts(&settings.source)?;
+    // The whole directory's database (run.json): its tables are listed as they are.
+    let recorded = match &wd {
+        Some(wd) => recorded_source_database(wd)?,
+        None => None,
+    };
     if let Some(wd) = &wd {
-        let (_, db) = session::mysql_opts(&settings.source)?;
-        if let Some(other) = recorded_source_database(wd)?.filter(|r| *r != db) {
+        if let Some(other) = recorded.clone().filter(|r| *r != db) {
             tracing::warn!(
                 "work directory {} holds files exported from source database `{other}`, but \
                  source.url names `{db}`: the tables listed below are `{other}`'s",
@@ -2592,6 +2597,34 @@ pub async fn status(settings: &Settings) -> Result<StatusReport> {
                     refused: None,
                     damaged: None,
                     copy_of: Some(m.source_table.clone()),
+                    missing_files: 0,
+                    files_unknown: false,
+                });
+                continue;
+            }
+            // One table's files from another source database (copied in): what the
+            // commands refuse, said here too (the h23 attack: listed as complete).
+            Ok(Some(m))
+                if m.source_database
+                    .as_deref()
+                    .is_some_and(|theirs| theirs != db && recorded.as_deref() != Some(theirs)) =>
+            {
+                let theirs = m.source_database.clone().unwrap_or_default();
+                tables.push(TableStatus {
+                    table: m.target_table.clone(),
+                    exported_chunks: m.chunks.len() as u64,
+                    exported_rows: m.rows(),
+                    export_complete: m.complete,
+                    loaded_chunks: 0,
+                    loaded_rows: 0,
+                    refused: None,
+                    damaged: Some(
+                        crate::workdir::manifest::other_database(&d.path(), &theirs, &db)
+                            .to_string()
+                            .trim_start_matches("refused: ")
+                            .to_string(),
+                    ),
+                    copy_of: None,
                     missing_files: 0,
                     files_unknown: false,
                 });
@@ -2808,8 +2841,9 @@ fn last_run_status(r: ledger::LastRun, analyze: bool) -> crate::report::LastRunS
                  violate a constraint or hold a value a column cannot take; its error named \
                  them). Fix those rows in the source and {again}: chunks already exported may \
                  hold the old rows, so running `my2pg {}` again as it is fails the same way. \
-                 Where the target's constraint or column is what is wrong, change it and run \
-                 `my2pg {}` again.",
+                 Where the target's constraint is what is wrong, change it and run `my2pg {}` \
+                 again; a column whose type changed needs --fresh too (the files were exported \
+                 for the old type).",
                 left.join(", "),
                 r.command,
                 r.command,

@@ -540,7 +540,13 @@ impl StatusReport {
         if !self.pending_restore.is_empty() {
             let _ = writeln!(
                 s,
-                "Recorded by an unfinished load (the next import/run restores what is dropped and validates what is NOT VALID):"
+                "{}",
+                if self.running_pid.is_some() {
+                    // The h23 attack: a healthy run's drops read as a failure's leftovers.
+                    "Dropped for the load that is running (it restores them when it finishes):"
+                } else {
+                    "Recorded by an unfinished load (the next import/run restores what is dropped and validates what is NOT VALID):"
+                }
             );
             for p in &self.pending_restore {
                 let _ = writeln!(s, "  {p}");

@@ -509,26 +509,27 @@ fn key_at(t: &TablePlan, path: &std::path::Path, line: u64, by_record: bool) -> 
     }
     let data = std::fs::read(path).ok()?;
     let (mut cur_line, mut in_quote, mut start) = (1u64, false, 0usize);
+    // Postgres counts a quoted line break as it counts the file's line ends, which it
+    // learns at the end of the first record: inside that record it counts CRs, after it
+    // LFs (measured on PG 17; the h23 attack: a LF inside the first record named the
+    // row before the duplicate).
+    let mut first_record = true;
     for (i, &b) in data.iter().enumerate() {
         match b {
             b'"' => in_quote = !in_quote,
-            b'\n' => {
-                if !in_quote {
-                    if cur_line >= line {
-                        return Some(format_fields(t, &data[start..i]));
-                    }
-                    start = i + 1;
-                    if by_record {
-                        cur_line += 1;
-                    }
+            b'\n' if !in_quote => {
+                if cur_line >= line {
+                    return Some(format_fields(t, &data[start..i]));
                 }
-                if !by_record {
-                    cur_line += 1;
-                }
-                if !in_quote && cur_line > line {
+                start = i + 1;
+                cur_line += 1;
+                first_record = false;
+                if cur_line > line {
                     return None;
                 }
             }
+            b'\n' if !by_record && !first_record => cur_line += 1,
+            b'\r' if in_quote && !by_record && first_record => cur_line += 1,
             _ => {}
         }
     }

@@ -2967,6 +2967,15 @@ fn a_work_directory_of_another_source_database_is_refused() {
             ));
         assert_eq!(counted_rows(&env), before, "{args:?} changed the target");
     }
+    // status marks it (the h23 attack: listed as complete).
+    my2pg_in(&cfg, &wd, &["status"])
+        .assert_ok()
+        .assert_stderr_contains(&format!(
+            "Damaged: table directory {} holds files exported from source database `{other}`, \
+             but source.url names `{}`: remove that directory",
+            wd.join("counted").display(),
+            url.path
+        ));
     my2pg_in(&other_cfg, &wd, &["run", "--fresh", "--yes"]).assert_ok();
     assert_eq!(
         counted_rows(&env),
@@ -3221,6 +3230,7 @@ fn a_copied_manifest_is_named_and_operator_files_stay() {
     std::fs::rename(wd.join("a"), wd.join("a-moved")).unwrap();
     my2pg_in(&cfg, &wd, &["verify", "--level", "load"])
         .assert_exit(1)
+        .assert_stderr_contains("\n  a: NOT COMPARED\n    problem: ")
         .assert_stderr_contains(&format!(
             "the ledger holds 2 loaded chunk(s) (3 rows) of it, but the work directory {} has \
              no files of it (its directory is missing, renamed, or not a directory): nothing \

@@ -157,3 +157,36 @@ fn an_impossible_date_names_its_row_and_nothing_of_its_chunk_commits() {
         ]
     );
 }
+
+/// A unique violation in a CSV load names the row Postgres stopped on, also after rows
+/// whose text holds line breaks: Postgres counts a line break inside the first record as
+/// a CR (it learns the file's line ends there), after it as a LF (the h23 attack: a LF in
+/// the first record named the row before the duplicate).
+#[test]
+fn a_duplicate_after_quoted_line_breaks_names_its_own_row() {
+    for (case, first, second) in [
+        ("lf_first", "a\\nb", "c"),
+        ("lf_second", "a", "c\\nd"),
+        ("lf_both", "a\\nb", "c\\nd"),
+        ("crlf_both", "a\\r\\nb", "c\\r\\nd"),
+        ("cr_first", "a\\rb", "c\\rd"),
+    ] {
+        let env = TestEnv::new(&format!("csv_line_{case}"));
+        env.mysql_exec(&format!(
+            "CREATE TABLE t (id int NOT NULL PRIMARY KEY, email varchar(20) NOT NULL, \
+               note text NOT NULL); \
+             INSERT INTO t VALUES (1, 'x1', '{first}'), (2, 'x2', '{second}'), (3, 'x3', 'e'), \
+               (4, 'x1', 'dup')"
+        ));
+        env.pg_exec(
+            "CREATE TABLE t (id integer PRIMARY KEY, email varchar(20) NOT NULL, \
+               note text NOT NULL); \
+             CREATE UNIQUE INDEX t_email ON t (email)",
+        );
+        env.write_config("[run]\nload_format = \"csv\"\ndefer_unique = false\n");
+        let out = env.my2pg(&["run"]);
+        out.assert_exit(1)
+            .assert_stderr_contains("duplicate key value violates unique constraint \"t_email\"")
+            .assert_stderr_contains("row with primary key (id)=(4)");
+    }
+}

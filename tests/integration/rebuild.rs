@@ -341,8 +341,9 @@ fn rows_violating_several_fks_after_the_load_are_all_named_with_the_way_out() {
          convert (they violate a constraint or hold a value a column cannot take; its error \
          named them). Fix those rows in the source and run `my2pg run --fresh --yes`: chunks \
          already exported may hold the old rows, so running `my2pg run` again as it is fails \
-         the same way. Where the target's constraint or column is what is wrong, change it and \
-         run `my2pg run` again."
+         the same way. Where the target's constraint is what is wrong, change it and run `my2pg \
+         run` again; a column whose type changed needs --fresh too (the files were exported for \
+         the old type)."
     );
     // Run again as it is, it fails the same way, and status still says so.
     env.my2pg(&["run"]).assert_exit(1);
@@ -533,6 +534,18 @@ fn rebuild_killed_run_is_resumed_to_an_identical_catalog() {
             "reloption toast.autovacuum_enabled on public.member",
         ]
     );
+    env.my2pg(&["status"]).assert_ok().assert_stderr_contains(
+        "Recorded by an unfinished load (the next import/run restores what is dropped and \
+         validates what is NOT VALID):\n  fk member_org_fk on public.member (dropped)",
+    );
+    // While a run holds the lock, the same list is that run's (the h23 attack: a healthy
+    // run's drops read as a failure's leftovers).
+    let holder = env.pg_session("SELECT pg_advisory_lock(1836659312, 1)");
+    env.my2pg(&["status"]).assert_ok().assert_stderr_contains(
+        "Dropped for the load that is running (it restores them when it finishes):\n  fk \
+         member_org_fk on public.member (dropped)",
+    );
+    env.pg_session_exec(&holder, "SELECT pg_advisory_unlock(1836659312, 1)");
     env.my2pg(&["run"]).assert_ok();
     assert_eq!(catalog(&env), before);
     assert_eq!(member_digest(&env), Some(source_digest(3000)));
