@@ -2580,6 +2580,10 @@ pub async fn status(settings: &Settings) -> Result<StatusReport> {
         None => Vec::new(),
     };
     dirs.sort_by_key(|e| e.file_name());
+    // A directory's files that this target's ledger is not matched against.
+    let files_only = |table: String, m: &Manifest| {
+        TableStatus::exported(table, m.chunks.len() as u64, m.rows(), m.complete)
+    };
     for d in dirs {
         // One damaged manifest is shown as such, not the end of the overview (the h16
         // attack: status died on it and showed no other table).
@@ -2588,17 +2592,8 @@ pub async fn status(settings: &Settings) -> Result<StatusReport> {
             // the directory's name, so no table shows twice (the h19 attack).
             Ok(Some(m)) if !m.belongs_in(&d.file_name().to_string_lossy()) => {
                 tables.push(TableStatus {
-                    table: d.file_name().to_string_lossy().into_owned(),
-                    exported_chunks: m.chunks.len() as u64,
-                    exported_rows: m.rows(),
-                    export_complete: m.complete,
-                    loaded_chunks: 0,
-                    loaded_rows: 0,
-                    refused: None,
-                    damaged: None,
                     copy_of: Some(m.source_table.clone()),
-                    missing_files: 0,
-                    files_unknown: false,
+                    ..files_only(d.file_name().to_string_lossy().into_owned(), &m)
                 });
                 continue;
             }
@@ -2611,22 +2606,13 @@ pub async fn status(settings: &Settings) -> Result<StatusReport> {
             {
                 let theirs = m.source_database.clone().unwrap_or_default();
                 tables.push(TableStatus {
-                    table: m.target_table.clone(),
-                    exported_chunks: m.chunks.len() as u64,
-                    exported_rows: m.rows(),
-                    export_complete: m.complete,
-                    loaded_chunks: 0,
-                    loaded_rows: 0,
-                    refused: None,
                     damaged: Some(
                         crate::workdir::manifest::other_database(&d.path(), &theirs, &db)
                             .to_string()
                             .trim_start_matches("refused: ")
                             .to_string(),
                     ),
-                    copy_of: None,
-                    missing_files: 0,
-                    files_unknown: false,
+                    ..files_only(m.target_table.clone(), &m)
                 });
                 continue;
             }

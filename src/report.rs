@@ -428,6 +428,25 @@ fn is_zero(n: &u64) -> bool {
     *n == 0
 }
 
+impl TableStatus {
+    /// A table's exported files, nothing loaded or wrong with them.
+    pub fn exported(table: String, chunks: u64, rows: u64, complete: bool) -> TableStatus {
+        TableStatus {
+            table,
+            exported_chunks: chunks,
+            exported_rows: rows,
+            export_complete: complete,
+            loaded_chunks: 0,
+            loaded_rows: 0,
+            refused: None,
+            damaged: None,
+            copy_of: None,
+            missing_files: 0,
+            files_unknown: false,
+        }
+    }
+}
+
 #[derive(Debug, Serialize)]
 pub struct StatusReport {
     pub command: &'static str,
@@ -1006,18 +1025,8 @@ mod tests {
     /// A table whose export has not written a chunk yet is not called partial.
     #[test]
     fn status_tells_an_export_not_begun_from_a_partial_one() {
-        let table = |name: &str, chunks: u64, complete: bool| TableStatus {
-            table: name.into(),
-            exported_chunks: chunks,
-            exported_rows: chunks * 10,
-            export_complete: complete,
-            loaded_chunks: 0,
-            loaded_rows: 0,
-            refused: None,
-            damaged: None,
-            copy_of: None,
-            missing_files: 0,
-            files_unknown: false,
+        let table = |name: &str, chunks: u64, complete: bool| {
+            TableStatus::exported(name.into(), chunks, chunks * 10, complete)
         };
         let report = StatusReport {
             command: "status",
