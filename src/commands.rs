@@ -1100,6 +1100,8 @@ pub struct LoadOptions<'a> {
     pub fresh: bool,
     /// Asked before anything is truncated, with the qualified table names; false aborts.
     pub confirm: &'a dyn Fn(&[String]) -> bool,
+    /// A truncate may delete rows written since a finished run (`--discard-rows-since-load`).
+    pub discard_rows_since_load: bool,
 }
 
 /// This run's row in `my2pg.last_run`: which steps after the load are done.
@@ -1212,11 +1214,11 @@ async fn prepare_target(
     client: &mut tokio_postgres::Client,
     plan: &Plan,
     fks: &[catalog::ForeignKey],
-    fresh: bool,
-    confirm: &dyn Fn(&[String]) -> bool,
+    opts: &LoadOptions<'_>,
     before_truncate: &dyn Fn() -> Result<()>,
     mark: &RunMark<'_>,
 ) -> Result<()> {
+    let fresh = opts.fresh;
     let mut set: Vec<usize> = if fresh {
         (0..plan.tables.len()).collect()
     } else {
@@ -1350,16 +1352,22 @@ async fn prepare_target(
             )));
         }
     }
+    let since = rows_since_finished_run(client, plan, &set, opts).await?;
     truncate_allowed(client, &names, &others, &kept, plan).await?;
     // The truncate policy is consent given in the config; --fresh asks.
     let listed: Vec<String> = set
         .iter()
-        .map(|&i| match consented.get(&i) {
-            Some(n) => format!(
+        .map(|&i| match (consented.get(&i), since.get(&i)) {
+            (Some(n), Some((m, at))) => format!(
+                "{} (with {n} row(s) my2pg did not load, {m} of them written since its run \
+                 finished at {at}: --discard-rows-since-load)",
+                plan.tables[i].target
+            ),
+            (Some(n), None) => format!(
                 "{} (with {n} row(s) my2pg did not load: existing_rows = \"truncate\")",
                 plan.tables[i].target
             ),
-            None => plan.tables[i].target.to_string(),
+            (None, _) => plan.tables[i].target.to_string(),
         })
         .chain(
             others
@@ -1374,7 +1382,7 @@ async fn prepare_target(
             )
         }))
         .collect();
-    if fresh && !confirm(&listed) {
+    if fresh && !(opts.confirm)(&listed) {
         return Err(Error::refused(
             "--fresh was not confirmed, nothing was truncated (pass --yes when stdin is not a terminal)",
         ));
@@ -1449,6 +1457,57 @@ async fn prepare_target(
     }
     tracing::info!("truncated {}", names.join(", "));
     Ok(())
+}
+
+/// The tables of `set` a truncate would empty of rows written since a run into the target
+/// finished (the application's, after the cut-over?), with their counts and when that run
+/// finished: refused unless `--discard-rows-since-load` consents. The truncate policy in
+/// the config consents to losing seeded rows, and `--yes` skips the question; neither
+/// says the load went live.
+async fn rows_since_finished_run(
+    client: &tokio_postgres::Client,
+    plan: &Plan,
+    set: &[usize],
+    opts: &LoadOptions<'_>,
+) -> Result<std::collections::BTreeMap<usize, (i64, String)>> {
+    let mut since = std::collections::BTreeMap::new();
+    for &i in set {
+        let t = &plan.tables[i];
+        if t.existing_rows != ExistingRows::Truncate {
+            continue; // its rows are my2pg's only, or refused above
+        }
+        if let Some((n, at)) = ledger::rows_since_finished_run(client, &t.target).await? {
+            if n > 0 {
+                since.insert(i, (n, at));
+            }
+        }
+    }
+    if since.is_empty() || opts.discard_rows_since_load {
+        return Ok(since);
+    }
+    let at = since
+        .values()
+        .map(|(_, at)| at.as_str())
+        .max()
+        .unwrap_or_default();
+    let tables: Vec<String> = since
+        .iter()
+        .map(|(&i, (n, _))| format!("{} ({n} row(s))", plan.tables[i].target))
+        .collect();
+    let way_out = if opts.fresh {
+        "if this target is already in use, stop here: --fresh would replace it with the source \
+         as it is now (`my2pg verify --level full` compares the two). If those rows may go (a \
+         rehearsal's test writes), run the same command with --discard-rows-since-load"
+    } else {
+        "leave those tables out with run.exclude or set existing_rows = \"error\" for them to \
+         keep the rows, or run the same command with --discard-rows-since-load if they may go"
+    };
+    Err(Error::refused(format!(
+        "existing_rows = \"truncate\" would delete rows written since my2pg's run into this \
+         target finished at {at}, by the application after the cut-over or by anyone but \
+         my2pg: {}; {way_out}; nothing was changed in the target",
+        tables.join(", ")
+    )))
 }
 
 /// Set once `--fresh` has emptied the target: before that, an interrupted fresh run left
@@ -2263,8 +2322,7 @@ pub async fn import(
         &mut clients[0],
         &plan,
         &p.fks,
-        opts.fresh,
-        opts.confirm,
+        &opts,
         &|| {
             if opts.fresh {
                 forget_loaded(&wd)
@@ -2467,8 +2525,7 @@ pub async fn run(settings: &Settings, cancel: Cancel, opts: LoadOptions<'_>) -> 
         &mut clients[0],
         &plan,
         &p.fks,
-        opts.fresh,
-        opts.confirm,
+        &opts,
         &discard_old_files,
         &mark,
     )

@@ -44,6 +44,13 @@ ALTER TABLE my2pg.last_run ADD COLUMN IF NOT EXISTS chunk_rows bigint;
 -- cannot take): running it again without --fresh fails the same way, which `status`
 -- must say first.
 ALTER TABLE my2pg.last_run ADD COLUMN IF NOT EXISTS rows_refused_at timestamptz;
+-- The run's first transaction, and the last finished run's (kept when a later run starts):
+-- rows newer than it that my2pg did not write were written after a finished load, which
+-- a truncate deletes only when asked (the Weblate and Kiwi trials: `run --fresh --yes`
+-- under existing_rows = truncate deleted the application's rows since the cut-over).
+ALTER TABLE my2pg.last_run ADD COLUMN IF NOT EXISTS started_xid xid8;
+ALTER TABLE my2pg.last_run ADD COLUMN IF NOT EXISTS last_finished_xid xid8;
+ALTER TABLE my2pg.last_run ADD COLUMN IF NOT EXISTS last_finished_at timestamptz;
 -- The transaction that loaded the chunk: its rows carry it as xmin, so rows anyone else
 -- wrote (or changed) since can be told apart (NULL in ledgers of earlier versions).
 ALTER TABLE my2pg.loaded_chunks ADD COLUMN IF NOT EXISTS xid xid8;
@@ -128,10 +135,11 @@ pub async fn run_started<C: GenericClient>(
     chunk_rows: u64,
 ) -> Result<()> {
     c.execute(
-        "INSERT INTO my2pg.last_run (schema_name, run_id, command, chunk_rows) \
-         VALUES ($1, $2, $3, $4) \
+        "INSERT INTO my2pg.last_run (schema_name, run_id, command, chunk_rows, started_xid) \
+         VALUES ($1, $2, $3, $4, pg_current_xact_id()) \
          ON CONFLICT (schema_name) DO UPDATE SET run_id = excluded.run_id, \
            command = excluded.command, chunk_rows = excluded.chunk_rows, started_at = now(), \
+           started_xid = excluded.started_xid, \
            loaded_at = NULL, constraints_restored_at = NULL, analyzed_at = NULL, \
            sequences_set_at = NULL, finished_at = NULL, rows_refused_at = NULL",
         &[&schema, &run_id, &command, &(chunk_rows as i64)],
@@ -155,7 +163,9 @@ pub async fn run_step(c: &Client, schema: &str, run_id: &str, step: RunStep) -> 
 /// Written only after the last step succeeded.
 pub async fn run_finished(c: &Client, schema: &str, run_id: &str) -> Result<()> {
     c.execute(
-        "UPDATE my2pg.last_run SET finished_at = now() WHERE schema_name = $1 AND run_id = $2",
+        "UPDATE my2pg.last_run SET finished_at = now(), last_finished_at = now(), \
+           last_finished_xid = started_xid \
+         WHERE schema_name = $1 AND run_id = $2",
         &[&schema, &run_id],
     )
     .await
@@ -401,6 +411,49 @@ pub async fn rows_written_since_load(
             .map_err(|e| Error::pg(what(), &e))?
             .get(0),
     ))
+}
+
+/// Rows of `table` written since the last finished run into `table.schema` started, by
+/// anyone but my2pg (inserted or changed by the application after the cut-over), with
+/// when that run finished; None when no run finished there. A ledger of an earlier
+/// version (no transaction ids) counts every row my2pg did not load, which errs on the
+/// side of asking.
+pub async fn rows_since_finished_run(
+    client: &Client,
+    table: &crate::ident::PgName,
+) -> Result<Option<(i64, String)>> {
+    let what = || format!("count the rows written into {table} since the last finished run");
+    let finished = client
+        .query_opt(
+            "SELECT to_char(coalesce(to_jsonb(l) ->> 'last_finished_at',                       to_jsonb(l) ->> 'finished_at')::timestamptz AT TIME ZONE 'UTC',                     'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'),                     to_jsonb(l) ->> 'last_finished_xid'              FROM my2pg.last_run l WHERE schema_name = $1",
+            &[&table.schema],
+        )
+        .await
+        .map_err(|e| Error::pg(what(), &e))?;
+    let (at, xid) = match finished {
+        Some(r) => match r.get::<_, Option<String>>(0) {
+            Some(at) => (at, r.get::<_, Option<String>>(1)),
+            None => return Ok(None),
+        },
+        None => return Ok(None),
+    };
+    let n = match xid {
+        Some(xid) if tells_rows_apart(client, table).await? => {
+            // By age, as Postgres orders transactions: 32-bit xmin against the run's xid.
+            let sql = format!(
+                "SELECT count(*) FROM {table} t \
+                 WHERE age(t.xmin) < age(($3::text::numeric % 4294967296)::text::xid) \
+                   AND t.xmin::text::bigint NOT IN ({MY2PG_XMINS})"
+            );
+            client
+                .query_one(sql.as_str(), &[&table.schema, &table.name, &xid])
+                .await
+                .map_err(|e| Error::pg(what(), &e))?
+                .get(0)
+        }
+        _ => rows_not_loaded(client, table).await?,
+    };
+    Ok(Some((n, at)))
 }
 
 /// Whether `table` still holds at least one row my2pg wrote (stops at the first).

@@ -130,6 +130,11 @@ pub struct LoadArgs {
     /// Do not ask before --fresh truncates (required when stdin is not a terminal).
     #[arg(long)]
     pub yes: bool,
+    /// Let a truncate (--fresh, or existing_rows = "truncate") delete rows written into
+    /// the target since a my2pg run there finished: the application's rows after the
+    /// cut-over, or a rehearsal's test writes. Without it, import and run refuse (exit 2).
+    #[arg(long)]
+    pub discard_rows_since_load: bool,
 }
 
 #[derive(Args, Debug, Clone)]
@@ -299,12 +304,12 @@ pub fn run(cli: Cli) -> ExitCode {
                 Command::Export(_) => commands::export(&settings, cancel.clone()).await.map(output::Report::Run),
                 Command::Import(l) => {
                     let confirm = confirm_truncate(l.yes);
-                    let opts = commands::LoadOptions { fresh: l.fresh, confirm: &confirm };
+                    let opts = commands::LoadOptions { fresh: l.fresh, confirm: &confirm, discard_rows_since_load: l.discard_rows_since_load };
                     commands::import(&settings, cancel.clone(), opts).await.map(output::Report::Run)
                 }
 Command::Run(r) => {
                     let confirm = confirm_truncate(r.load.yes);
-                    let opts = commands::LoadOptions { fresh: r.load.fresh, confirm: &confirm };
+                    let opts = commands::LoadOptions { fresh: r.load.fresh, confirm: &confirm, discard_rows_since_load: r.load.discard_rows_since_load };
                     let mut report = commands::run(&settings, cancel.clone(), opts).await?;
                     if r.verify {
                         let v = verify::verify(&settings, &verify::VerifyOptions {

@@ -432,21 +432,122 @@ fn run_fresh_needs_the_truncate_privilege_before_its_files_go() {
         );
     env.pg_admin_exec("DROP TRIGGER no_truncate ON tags; DROP FUNCTION no_truncate()");
     run(&env, &cfg, &["run", "--fresh", "--yes"]).assert_ok();
-    // Where the truncate policy consents to losing rows my2pg did not load, --fresh's
-    // list says how many go (Trac trial: the application's rows went without a word).
+    // A row written after that finished run (the application's, after the cut-over): the
+    // truncate policy consents to losing seeded rows, --yes skips the question, and
+    // neither says the load went live, so --fresh refuses (Weblate and Kiwi trials: the
+    // application's rows went without a word).
     env.pg_exec("INSERT INTO tags VALUES (99, 'app row')");
     let cfg = config(
         &env,
         "constraints = \"keep\"",
         "[tables.\"tags\"]\nexisting_rows = \"truncate\"\n",
     );
+    let finished = env.pg_value("SELECT finished_at::text FROM my2pg.last_run");
+    let at = env
+        .pg_value(
+            "SELECT to_char(finished_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"') \
+             FROM my2pg.last_run",
+        )
+        .unwrap();
     run(&env, &cfg, &["run", "--fresh", "--yes"])
-        .assert_ok()
-        .assert_stderr_contains(
-            "\n  \"public\".\"tags\" (with 1 row(s) my2pg did not load: existing_rows = \
-             \"truncate\")\n",
-        );
+        .assert_exit(2)
+        .assert_stderr_contains(&format!(
+            "error: refused: existing_rows = \"truncate\" would delete rows written since \
+             my2pg's run into this target finished at {at}, by the application after the \
+             cut-over or by anyone but my2pg: \"public\".\"tags\" (1 row(s)); if this target \
+             is already in use, stop here: --fresh would replace it with the source as it is \
+             now (`my2pg verify --level full` compares the two). If those rows may go (a \
+             rehearsal's test writes), run the same command with --discard-rows-since-load; \
+             nothing was changed in the target\n"
+        ));
+    assert_eq!(env.pg_count("tags"), 6, "the application's row stays");
+    assert!(chunk_exists_after(&env), "the files stay");
+    assert_eq!(
+        env.pg_value("SELECT finished_at::text FROM my2pg.last_run"),
+        finished,
+        "the finished run stays recorded"
+    );
+    // Asked for: the list says how many of the rows go and why.
+    run(
+        &env,
+        &cfg,
+        &["run", "--fresh", "--yes", "--discard-rows-since-load"],
+    )
+    .assert_ok()
+    .assert_stderr_contains(
+        "\n  \"public\".\"tags\" (with 1 row(s) my2pg did not load, 1 of them written since \
+         its run finished at ",
+    );
     assert_eq!(target(&env, "tags"), source(&env, "tags"));
+}
+
+fn chunk_exists_after(env: &TestEnv) -> bool {
+    env.workdir.join("tags").join("000001.csv").exists()
+}
+
+/// A plain run truncates the seeded tables it has not loaded yet: rows in them older than
+/// the finished run are seeds (a table left out until now), newer ones were written after
+/// the cut-over and go only when asked.
+#[test]
+fn a_plain_run_truncates_rows_written_since_a_finished_run_only_when_asked() {
+    let env = setup("ex_since");
+    env.mysql_exec(
+        "CREATE TABLE notes (id int NOT NULL PRIMARY KEY, body text NOT NULL); \
+         CREATE TABLE extra (id int NOT NULL PRIMARY KEY, v varchar(10) NOT NULL); \
+         INSERT INTO extra VALUES (1, 'one'), (2, 'two')",
+    );
+    env.pg_exec(
+        "CREATE TABLE notes (id integer PRIMARY KEY, body text NOT NULL); \
+         CREATE TABLE extra (id integer PRIMARY KEY, v varchar(10) NOT NULL); \
+         INSERT INTO extra VALUES (100, 'seed')",
+    );
+    let left_out = config(
+        &env,
+        "existing_rows = \"truncate\"\nexclude = [\"extra\"]",
+        "",
+    );
+    run(&env, &left_out, &["run"]).assert_ok();
+    // After the cut-over: the application writes into the table whose source was empty
+    // and into a loaded one.
+    env.pg_exec("INSERT INTO notes VALUES (1, 'app note'); INSERT INTO tags VALUES (99, 'app')");
+    let all = config(&env, "existing_rows = \"truncate\"", "");
+    run(&env, &all, &["run"])
+        .assert_exit(2)
+        .assert_stderr_contains(
+            "by the application after the cut-over or by anyone but my2pg: \
+             \"public\".\"notes\" (1 row(s)); leave those tables out with run.exclude or set \
+             existing_rows = \"error\" for them to keep the rows, or run the same command with \
+             --discard-rows-since-load if they may go; nothing was changed in the target\n",
+        );
+    assert_eq!(
+        env.pg_rows("SELECT id::text, v FROM extra ORDER BY id"),
+        vec![row(&[Some("100"), Some("seed")])],
+        "nothing truncated"
+    );
+    assert_eq!(env.pg_count("notes"), 1);
+    let out = run(&env, &all, &["run", "--discard-rows-since-load"]);
+    out.assert_ok();
+    // The seed predates the finished run: truncated without asking, like any seed.
+    assert_eq!(
+        env.pg_rows("SELECT id::text, v FROM extra ORDER BY id"),
+        vec![
+            row(&[Some("1"), Some("one")]),
+            row(&[Some("2"), Some("two")])
+        ]
+    );
+    assert_eq!(env.pg_count("notes"), 0);
+    // A loaded table is resumed, never truncated by a plain run.
+    assert_eq!(env.pg_count("tags"), 6);
+    assert_exact_but_tags(&env, &out);
+}
+
+fn assert_exact_but_tags(env: &TestEnv, out: &TestOutput) {
+    for t in ["accounts", "items"] {
+        out.check(
+            source(env, t) == target(env, t),
+            &format!("table {t} differs"),
+        );
+    }
 }
 
 #[test]
@@ -990,7 +1091,16 @@ fn fresh_refuses_to_delete_rows_my2pg_did_not_load() {
         "",
         "[tables.\"tags\"]\nexisting_rows = \"truncate\"\n",
     );
-    let out = run(&env, &cfg, &["run", "--fresh", "--yes"]);
+    // Written since a finished run: the policy consents to losing seeded rows, and the
+    // flag to losing these (`run_fresh_needs_the_truncate_privilege_before_its_files_go`).
+    run(&env, &cfg, &["run", "--fresh", "--yes"])
+        .assert_exit(2)
+        .assert_stderr_contains("\"public\".\"tags\" (1 row(s)); if this target is");
+    let out = run(
+        &env,
+        &cfg,
+        &["run", "--fresh", "--yes", "--discard-rows-since-load"],
+    );
     out.assert_ok();
     assert_exact(&env, &out);
 }
@@ -1644,7 +1754,12 @@ fn tables_emptied_or_created_again_since_the_load_are_named() {
     }
     assert_eq!(env.pg_count("tags"), 1, "nothing changed");
     let cfg = config(&env, "existing_rows = \"truncate\"", "");
-    run(&env, &cfg, &["run", "--fresh", "--yes"]).assert_ok();
+    run(
+        &env,
+        &cfg,
+        &["run", "--fresh", "--yes", "--discard-rows-since-load"],
+    )
+    .assert_ok();
     let out = run(&env, &cfg, &["verify", "--level", "full"]);
     out.assert_ok();
     assert_exact(&env, &out);

@@ -407,7 +407,7 @@ fn matrix_integers_of_any_width_into_boolean_and_numbers_into_text() {
     );
     // The target was edited above (to show verify the difference): consent to replacing it.
     config(&env, "[run]\nexisting_rows = \"truncate\"\n");
-    let out = env.my2pg(&["run", "--fresh", "--yes", "--json"]);
+    let out = fresh_over_edits(&env);
     assert_convert_error(
         &out,
         "f",
@@ -2074,7 +2074,7 @@ fn matrix_binary_text_into_text_decimals_into_integers_addresses_into_inet() {
         &env,
         "[columns.\"d.bn\"]\nconvert = \"strip_nul\"\n[run]\nexisting_rows = \"truncate\"\n",
     );
-    let out = env.my2pg(&["run", "--fresh", "--yes", "--json"]);
+    let out = fresh_over_edits(&env);
     assert_convert_error(
         &out,
         "d",
@@ -2700,7 +2700,7 @@ fn matrix_spatial_values() {
         findings[0].4[0].starts_with("(id)=(5) value bytes \\x00000000010300"),
         "{findings:?}"
     );
-    let out = env.my2pg(&["run", "--fresh", "--yes", "--json"]);
+    let out = fresh_over_edits(&env);
     out.assert_exit(1);
     out.assert_stderr_contains(
         "table `geo`, column `pg`, primary key (id)=(5): cannot convert bytes \\x00000000010300",
@@ -2958,4 +2958,16 @@ fn a_set_whose_text_leaves_out_its_empty_member_loads_every_member() {
     let out = env.my2pg(&["verify", "--level", "full"]);
     out.assert_exit(1);
     out.assert_stderr_contains("(id)=(4)");
+}
+
+/// `run --fresh` over a target a test edited after the finished run (to show verify the
+/// difference): the edited rows were written since that run, and go only when asked.
+fn fresh_over_edits(env: &TestEnv) -> TestOutput {
+    env.my2pg(&[
+        "run",
+        "--fresh",
+        "--yes",
+        "--discard-rows-since-load",
+        "--json",
+    ])
 }
