@@ -2115,7 +2115,28 @@ fn report(
                 .collect()
         },
         emptied_tables: Vec::new(),
+        missing_files: if command == "export" {
+            Vec::new()
+        } else {
+            missing_chunk_files(settings, plan, manifests)
+        },
     }
+}
+
+/// The chunk files the manifests list that the disk lacks.
+fn missing_chunk_files(settings: &Settings, plan: &Plan, manifests: &[Manifest]) -> Vec<String> {
+    plan.tables
+        .iter()
+        .zip(manifests)
+        .flat_map(|(t, m)| {
+            let dir = settings.workdir.join(&t.dir);
+            m.chunks.iter().map(move |c| dir.join(&c.file))
+        })
+        .filter(|p| {
+            matches!(std::fs::symlink_metadata(p), Err(e) if e.kind() == std::io::ErrorKind::NotFound)
+        })
+        .map(|p| p.display().to_string())
+        .collect()
 }
 
 /// The readers, in one consistent snapshot when asked (with several readers, after a
@@ -2220,6 +2241,53 @@ pub async fn export(settings: &Settings, cancel: Cancel) -> Result<RunReport> {
 }
 
 pub async fn import(
+    settings: &Settings,
+    cancel: Cancel,
+    opts: LoadOptions<'_>,
+) -> Result<RunReport> {
+    noting_pending_restores(settings, import_files(settings, cancel, opts).await).await
+}
+
+/// A refusal says "nothing was changed in the target", which is true of this run; an
+/// earlier one killed during its load may have left indexes, constraints or autovacuum
+/// settings away, and an operator who gives up here must know (the h24 trial).
+async fn noting_pending_restores(settings: &Settings, r: Result<RunReport>) -> Result<RunReport> {
+    let e = match r {
+        Err(e) => e,
+        ok => return ok,
+    };
+    let Some(msg) = e.refusal_text() else {
+        return Err(e);
+    };
+    let n = match pending_restore_count(settings).await {
+        Ok(n) if n > 0 => n,
+        _ => return Err(e),
+    };
+    Err(Error::refused(format!(
+        "{msg}. The target still lacks {n} index(es), constraint(s) or autovacuum setting(s) \
+         an interrupted run took away for its load (`my2pg status` lists them): the next \
+         import or run that starts loading puts them back"
+    )))
+}
+
+/// Objects recorded as dropped or changed for a load and not yet put back.
+async fn pending_restore_count(settings: &Settings) -> Result<i64> {
+    let client = session::pg_connect(&settings.target).await?;
+    let mut n = 0;
+    for table in ["rebuild_objects", "dropped_constraints"] {
+        let sql = format!("SELECT count(*) FROM my2pg.{table}");
+        if ledger::table_exists(&client, table).await? {
+            n += client
+                .query_one(sql.as_str(), &[])
+                .await
+                .map_err(|e| Error::pg("count pending restores", &e))?
+                .get::<_, i64>(0);
+        }
+    }
+    Ok(n)
+}
+
+async fn import_files(
     settings: &Settings,
     cancel: Cancel,
     opts: LoadOptions<'_>,
@@ -2406,6 +2474,14 @@ pub async fn import(
 }
 
 pub async fn run(settings: &Settings, cancel: Cancel, opts: LoadOptions<'_>) -> Result<RunReport> {
+    noting_pending_restores(settings, export_and_load(settings, cancel, opts).await).await
+}
+
+async fn export_and_load(
+    settings: &Settings,
+    cancel: Cancel,
+    opts: LoadOptions<'_>,
+) -> Result<RunReport> {
     let started = Instant::now();
     let p = prepare_loadable(settings).await?;
     let run_id = crate::run_id().to_string();
@@ -2836,6 +2912,21 @@ pub async fn status(settings: &Settings) -> Result<StatusReport> {
                 r.command
             ));
         }
+        // Put back between ANALYZE and the sequences, and no step of its own: a hint that
+        // named only the sequences sent the operator to set them by hand and cut over with
+        // autovacuum off (the h25 trial).
+        let autovacuum_off = pending_restore
+            .iter()
+            .filter(|p: &&String| p.starts_with("reloption autovacuum_enabled "))
+            .count();
+        if let (Some(hint), true) = (r.hint.as_mut(), autovacuum_off > 0) {
+            hint.push_str(&format!(
+                " Autovacuum is still off for the load on {autovacuum_off} table(s) (listed \
+                 above): running `my2pg {}` again puts it back; setting the sequences by hand \
+                 does not.",
+                r.command
+            ));
+        }
     }
     Ok(StatusReport {
         command: "status",
@@ -2881,8 +2972,8 @@ fn last_run_status(r: ledger::LastRun, analyze: bool) -> crate::report::LastRunS
             return format!(
                 "The target is not ready for the cut-over ({} still to do): the last `my2pg \
                  {}` stopped on rows the target refused or my2pg could not convert (they \
-                 violate a constraint or hold a value a column cannot take; its error named \
-                 them). Fix those rows in the source and {again}: chunks already exported may \
+                 violate a constraint, hold a value a column cannot take, or differ from a row \
+                 existing_rows = \"keep-identical\" keeps; its error named them). Fix those rows in the source and {again}: chunks already exported may \
                  hold the old rows, so running `my2pg {}` again as it is fails the same way. \
                  Where the target's constraint is what is wrong, change it and run `my2pg {}` \
                  again; a column whose type changed needs --fresh too (the files were exported \

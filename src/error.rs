@@ -152,6 +152,14 @@ impl Error {
         ErrorKind::Refused(msg.into()).into()
     }
 
+    /// The text of a refusal of the state found (exit 2, `error: refused:`).
+    pub fn refusal_text(&self) -> Option<&str> {
+        match &*self.0 {
+            ErrorKind::Refused(m) => Some(m),
+            _ => None,
+        }
+    }
+
     pub fn workdir(msg: impl Into<String>) -> Self {
         ErrorKind::WorkDir(msg.into()).into()
     }
@@ -310,9 +318,11 @@ pub fn mysql_reason(e: &mysql_async::Error) -> String {
         K::UnexpectedEof | K::ConnectionReset | K::ConnectionAborted | K::BrokenPipe
     ) || io.to_string() == "bytes remaining on stream";
     if closed {
+        // The next step too (the h25 trial: the driver's text, and no word on what to do).
         format!(
-            "the connection to the source server was closed (the server restarted or the \
-             connection was killed): {io}"
+            "the connection to the source server was closed (the server restarted, or the \
+             connection was killed or timed out; driver: {io}): once the server is reachable, \
+             run the same command again (a run or import resumes where it stopped)"
         )
     } else {
         format!("I/O error on the source connection: {io}")

@@ -114,7 +114,8 @@ pub enum Command {
     #[command(after_help = EXIT_CODES)]
     Check(Common),
     /// Compare target and source (or the exported chunks). Exit 0 when equal, 1 when any
-    /// table differs (the report lists the differing keys), 2 on bad config.
+    /// table differs (the report lists the differing keys) or the last import/run into
+    /// the target did not finish (NOT READY), 2 on bad config.
     #[command(after_help = EXIT_CODES)]
     Verify(VerifyArgs),
 }
@@ -318,7 +319,7 @@ Command::Run(r) => {
                             max_diffs: 20,
                         })
                         .await?;
-                        report.ok = v.equal;
+                        report.ok = v.ok();
                         report.verify = Some(v);
                     }
                     Ok(output::Report::Run(report))

@@ -98,7 +98,7 @@ impl Output {
             Report::Run(r) => (r.ok, true),
             Report::Status(s) => (s.ok, true),
             Report::Check(c) => (c.ok, true),
-            Report::Verify(v) => (v.equal, false),
+            Report::Verify(v) => (v.ok(), false),
         };
         let code: u8 = match (&report, ok) {
             (_, true) => 0,

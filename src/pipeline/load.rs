@@ -310,11 +310,19 @@ async fn merge_staged(
         let columns: String = row.get(1);
         // The file may hold a value fixed in the source since (Kamailio trial: the
         // advice alone would have loaded the stale one).
-        return Err(load_error(t, c, earlier_export_hint(c, format!(
-            "existing_rows = \"keep-identical\": the target row with key ({})=({key}) differs from the source row in column(s) {columns} (to replace the target's rows with the source's: [tables.{}] existing_rows = \"truncate\")",
-            t.target_key.join(", "),
-            crate::plan::toml_key(&t.target.name)
-        ))));
+        // Refused rows, as a violation is: running it again meets them again, which
+        // `status` must say first (the h24 trial: it said "run again").
+        return Err(ErrorKind::Load {
+            table: t.target.to_string(),
+            chunk: c.chunk,
+            message: earlier_export_hint(c, format!(
+                "existing_rows = \"keep-identical\": the target row with key ({})=({key}) differs from the source row in column(s) {columns} (to replace the target's rows with the source's: [tables.{}] existing_rows = \"truncate\")",
+                t.target_key.join(", "),
+                crate::plan::toml_key(&t.target.name)
+            )),
+            refused_rows: true,
+        }
+        .into());
     }
     let cols = t.quoted_target_columns();
     let insert = format!(

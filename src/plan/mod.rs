@@ -1004,7 +1004,24 @@ pub fn build_plan(
         }
     }
     for name in &settings.exclude {
-        if !source.iter().any(|st| &st.name == name) {
+        if source.iter().any(|st| &st.name == name) {
+            continue;
+        }
+        // Not a typo when the target has the table: a source user without any privilege
+        // on a table does not see it (the h25 trial: a blocking "names are exact" beside
+        // "its source table is in run.exclude").
+        if target.iter().any(|tt| &tt.name == name) {
+            plan.warnings.push(Problem {
+                kind: ProblemKind::UnknownConfigTable,
+                table: name.clone(),
+                column: None,
+                message: format!(
+                    "run.exclude names \"{name}\", which the source user cannot see (it has no \
+                     privilege on such a table, or there is none); target table \"{name}\" is \
+                     left as it is"
+                ),
+            });
+        } else {
             plan.problems.push(Problem {
                 kind: ProblemKind::UnknownConfigTable,
                 table: name.clone(),

@@ -912,8 +912,9 @@ fn check_finds_keys_that_become_equal_only_in_the_target_type() {
     assert!(
         hint.contains(
             "still to do): the last `my2pg run` stopped on rows the target refused or my2pg \
-             could not convert (they violate a constraint or hold a value a column cannot take; \
-             its error named them). Fix those rows in the source and run `my2pg run --fresh \
+             could not convert (they violate a constraint, hold a value a column cannot take, \
+             or differ from a row existing_rows = \"keep-identical\" keeps; its error named \
+             them). Fix those rows in the source and run `my2pg run --fresh \
              --yes`"
         ),
         "{hint}"

@@ -1419,6 +1419,68 @@ fn a_missing_chunk_file_and_a_workdir_that_is_a_file_are_explained() {
     my2pg_in(&cfg, &wd, &["export"]).assert_ok();
     my2pg_in(&cfg, &wd, &["import"]).assert_ok();
     assert_eq!(items_target(&env), items_source(&env));
+    // The file of a chunk already loaded: nothing to load, nothing lost, and said (the h25
+    // trial: exit 0 without a word).
+    std::fs::remove_file(&gone).unwrap();
+    let out = my2pg_in(&cfg, &wd, &["import", "--json"]);
+    out.assert_ok().assert_stderr_contains(&format!(
+        "  warning: chunk file {} listed in the manifests is missing; its rows were loaded by \
+         an earlier run (the ledger holds them), so nothing is lost, but `verify --level load` \
+         cannot compare them and `import --fresh` refuses until `my2pg export` writes the file \
+         again\n",
+        gone.display()
+    ));
+    assert_eq!(
+        out.json()["missing_files"],
+        serde_json::json!([gone.display().to_string()])
+    );
+    // verify cannot compare the table: its loaded rows are not "extra" (the h25 trial).
+    let out = my2pg_in(&cfg, &wd, &["verify", "--level", "load", "--json"]);
+    out.assert_exit(1).assert_stderr_contains(
+        "  items: NOT COMPARED\n    problem: chunk file(s) 000003.csv of 4 listed in its \
+         manifest are missing: without them its rows in the target cannot be compared, so \
+         nothing was; `my2pg export` writes them again\n",
+    );
+    let t = &out.json()["tables"][0];
+    assert_eq!(
+        (
+            t["extra"].clone(),
+            t["equal"].clone(),
+            t["chunk_rows"].clone()
+        ),
+        (
+            serde_json::json!(0),
+            serde_json::json!(false),
+            serde_json::Value::Null
+        )
+    );
+    my2pg_in(&cfg, &wd, &["export"]).assert_ok();
+    assert!(gone.exists(), "export writes it again");
+    my2pg_in(&cfg, &wd, &["verify", "--level", "load"]).assert_ok();
+    // A file changed so that it no longer parses is named by its checksum, as one that
+    // still parses is (the h24 trial: "malformed CSV" and no next step).
+    let good = std::fs::read(&gone).unwrap();
+    let broken = b"\"7\"x,\"y\"\n";
+    std::fs::write(&gone, broken).unwrap();
+    let manifest = std::fs::read_to_string(wd.join("items").join("manifest.json")).unwrap();
+    let m: serde_json::Value = serde_json::from_str(&manifest).unwrap();
+    let chunk = &m["chunks"][2];
+    my2pg_in(&cfg, &wd, &["verify", "--level", "load"])
+        .assert_exit(1)
+        .assert_stderr_contains(&format!(
+            "    problem: chunk file 000003.csv does not match its manifest checksum ({} bytes, \
+             sha256 {}; manifest: {} bytes, sha256 {}): it changed since it was exported; \
+             remove it and `my2pg export` writes it again\n",
+            broken.len(),
+            &sha256_hex(broken)[..12],
+            chunk["bytes"],
+            &chunk["sha256"].as_str().unwrap()[..12]
+        ));
+    std::fs::write(&gone, good).unwrap();
+    let out = my2pg_in(&cfg, &wd, &["import", "--json"]);
+    out.assert_ok();
+    assert_eq!(out.json()["missing_files"], serde_json::Value::Null);
+    assert_eq!(items_target(&env), items_source(&env));
 
     let file = env.dir.join("not-a-dir");
     std::fs::write(&file, "x").unwrap();
@@ -2445,8 +2507,35 @@ fn status_tells_a_finished_run_from_one_killed_before_its_sequences() {
         killed["run_id"].as_str().unwrap(),
         killed["started_at"].as_str().unwrap()
     ));
+    // Every row is there, but the target is not ready: verify says so, exit 1 (the h24
+    // trial: "equal", exit 0, sequences at 1).
+    let v = my2pg_in(&cfg, &wd, &["verify", "--level", "full", "--json"]);
+    let not_ready = format!(
+        "the last `my2pg run` into this target (run {}, started {}) DID NOT FINISH (not done: \
+         [set_sequences]): whatever the rows, the target is not ready for the cut-over \
+         (indexes, constraints, autovacuum or sequences may not be back); `my2pg status` says \
+         what is left and how to complete it",
+        killed["run_id"].as_str().unwrap(),
+        killed["started_at"].as_str().unwrap()
+    );
+    v.assert_exit(1)
+        .assert_stderr_contains("verify (full): equal\n")
+        .assert_stderr_contains(&format!("\nNOT READY: {not_ready}\n"));
+    assert_eq!(
+        (
+            v.json()["equal"].clone(),
+            v.json()["ok"].clone(),
+            v.json()["last_run_unfinished"].clone()
+        ),
+        (
+            serde_json::json!(true),
+            serde_json::json!(false),
+            serde_json::json!(not_ready)
+        )
+    );
 
     my2pg_in(&cfg, &wd, &["run"]).assert_ok();
+    my2pg_in(&cfg, &wd, &["verify", "--level", "full"]).assert_ok();
     let done = last_run(&cfg, &wd);
     assert_ne!(done["run_id"], killed["run_id"]);
     assert!(done["finished_at"].is_string(), "{done}");
@@ -3365,8 +3454,15 @@ fn a_killed_source_connection_is_reported_as_closed() {
     env.mysql_exec(&format!("KILL CONNECTION {waiting}"));
     let out = run.finish(TIMEOUT);
     out.assert_exit(1).assert_stderr_contains(
-        "the connection to the source server was closed (the server restarted or the \
-         connection was killed)",
+        "error: source (MySQL) query failed (read table `t`): the connection to the source \
+         server was closed (the server restarted, or the connection was killed or timed out; \
+         driver: ",
+    );
+    // The driver's words vary with where the read was ("connection closed", "bytes
+    // remaining on stream"); the next step does not.
+    out.assert_stderr_contains(
+        "): once the server is reachable, run the same command again (a run or import \
+         resumes where it stopped)\n",
     );
     assert!(
         !out.stderr

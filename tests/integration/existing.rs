@@ -789,6 +789,14 @@ fn keep_identical_keeps_equal_rows_and_names_a_differing_key() {
         "constraints = \"keep\"",
         "[tables.\"accounts\"]\nexisting_rows = \"keep-identical\"\n",
     );
+    // check does not compare them, and says so (the h24 trial: "clean").
+    run(&env, &cfg, &["check"])
+        .assert_ok()
+        .assert_stderr_contains(
+            "  not tested: the rows target table \"public\".\"accounts\" already holds: \
+         existing_rows = \"keep-identical\" stops the load at the first one that differs from \
+         the source row with its key\ncheck: clean, nothing it tested would fail the cut-over\n",
+        );
     let out = run(&env, &cfg, &["run"]);
     out.assert_exit(1)
         .assert_stderr_contains("keep-identical")
@@ -800,6 +808,23 @@ fn keep_identical_keeps_equal_rows_and_names_a_differing_key() {
         "the differing row is never overwritten"
     );
     assert_eq!(env.pg_count("items"), 0, "the next wave never starts");
+    // Running it again meets the same row: status leads with the way out (the h24 trial:
+    // "run again").
+    let st = run(&env, &cfg, &["status", "--json"]);
+    st.assert_ok();
+    let hint = st.json()["last_run"]["hint"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    st.check(
+        hint.contains(
+            "the last `my2pg run` stopped on rows the target refused or my2pg could not convert \
+             (they violate a constraint, hold a value a column cannot take, or differ from a row \
+             existing_rows = \"keep-identical\" keeps; its error named them). Fix those rows in \
+             the source and run `my2pg run --fresh --yes`",
+        ),
+        &format!("status hint: {hint}"),
+    );
 }
 
 #[test]

@@ -183,6 +183,51 @@ fn plan_table_with_no_copyable_column_blocks_with_exit_2() {
     );
 }
 
+/// A table the source user has no privilege on is invisible to it: excluding it is not a
+/// typo when the target has the table (the h25 trial: a blocking "names are exact and
+/// case-sensitive" beside "its source table is in run.exclude").
+#[test]
+fn excluding_a_table_the_source_user_cannot_see_is_a_warning() {
+    let env = TestEnv::new("cfg_unseen");
+    env.mysql_exec("CREATE TABLE account (id int NOT NULL PRIMARY KEY)");
+    env.pg_exec(
+        "CREATE TABLE account (id integer PRIMARY KEY); \
+         CREATE TABLE alembic_version (version_num varchar(32) PRIMARY KEY)",
+    );
+    env.write_config("[run]\nexclude = [\"alembic_version\"]\n");
+    let out = env.my2pg(&["plan", "--json"]);
+    out.assert_ok();
+    let warnings: Vec<(String, String)> = out.json()["warnings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|w| {
+            (
+                w["kind"].as_str().unwrap().to_string(),
+                w["message"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        warnings,
+        vec![
+            (
+                "target_only_table".to_string(),
+                "target table \"alembic_version\" is not loaded: its source table \
+                 \"alembic_version\" is in run.exclude; my2pg leaves it as it is"
+                    .to_string()
+            ),
+            (
+                "unknown_config_table".to_string(),
+                "run.exclude names \"alembic_version\", which the source user cannot see (it \
+                 has no privilege on such a table, or there is none); target table \
+                 \"alembic_version\" is left as it is"
+                    .to_string()
+            ),
+        ]
+    );
+}
+
 /// A typo in `run.exclude` would copy the table the operator meant to leave out; one in
 /// `[tables."x"]` would silently not apply its policy.
 #[test]

@@ -338,8 +338,8 @@ fn rows_violating_several_fks_after_the_load_are_all_named_with_the_way_out() {
         "The target is not ready for the cut-over (restore indexes and constraints (and \
          fill the columns of any broken FK cycle), ANALYZE the tables, set the sequences still to \
          do): the last `my2pg run` stopped on rows the target refused or my2pg could not \
-         convert (they violate a constraint or hold a value a column cannot take; its error \
-         named them). Fix those rows in the source and run `my2pg run --fresh --yes`: chunks \
+         convert (they violate a constraint, hold a value a column cannot take, or differ from \
+         a row existing_rows = \"keep-identical\" keeps; its error named them). Fix those rows in the source and run `my2pg run --fresh --yes`: chunks \
          already exported may hold the old rows, so running `my2pg run` again as it is fails \
          the same way. Where the target's constraint is what is wrong, change it and run `my2pg \
          run` again; a column whose type changed needs --fresh too (the files were exported for \
@@ -534,10 +534,17 @@ fn rebuild_killed_run_is_resumed_to_an_identical_catalog() {
             "reloption toast.autovacuum_enabled on public.member",
         ]
     );
-    env.my2pg(&["status"]).assert_ok().assert_stderr_contains(
-        "Recorded by an unfinished load (the next import/run restores what is dropped and \
-         validates what is NOT VALID):\n  fk member_org_fk on public.member (dropped)",
-    );
+    env.my2pg(&["status"])
+        .assert_ok()
+        .assert_stderr_contains(
+            "Recorded by an unfinished load (the next import/run restores what is dropped and \
+             validates what is NOT VALID):\n  fk member_org_fk on public.member (dropped)",
+        )
+        // Autovacuum has no step of its own in the hint (the h25 trial).
+        .assert_stderr_contains(
+            " Autovacuum is still off for the load on 3 table(s) (listed above): running \
+             `my2pg run` again puts it back; setting the sequences by hand does not.\n",
+        );
     // While a run holds the lock, the same list is that run's (the h23 attack: a healthy
     // run's drops read as a failure's leftovers).
     let holder = env.pg_session("SELECT pg_advisory_lock(1836659312, 1)");
@@ -546,6 +553,17 @@ fn rebuild_killed_run_is_resumed_to_an_identical_catalog() {
          member_org_fk on public.member (dropped)",
     );
     env.pg_session_exec(&holder, "SELECT pg_advisory_unlock(1836659312, 1)");
+    // A refusal is true of its own run, and says what the killed one left (the h24 trial:
+    // "nothing was changed in the target", and the operator gave up on a broken schema).
+    env.my2pg(&["run", "--fresh"])
+        .assert_exit(2)
+        .assert_stderr_contains(&format!(
+            "error: refused: --fresh was not confirmed, nothing was truncated (pass --yes when \
+             stdin is not a terminal). The target still lacks {} index(es), constraint(s) or \
+             autovacuum setting(s) an interrupted run took away for its load (`my2pg status` \
+             lists them): the next import or run that starts loading puts them back\n",
+            pending.len()
+        ));
     env.my2pg(&["run"]).assert_ok();
     assert_eq!(catalog(&env), before);
     assert_eq!(member_digest(&env), Some(source_digest(3000)));
