@@ -2875,9 +2875,10 @@ pub async fn status(settings: &Settings) -> Result<StatusReport> {
             }
         }
     }
-    let mut last_run = ledger::last_run(&client, &settings.schema)
-        .await?
-        .map(|r| last_run_status(r, settings.analyze));
+    let mut last_run = ledger::last_run(&client, &settings.schema).await?.map(|r| {
+        let keep = settings.constraints == ConstraintStrategy::Keep;
+        last_run_status(r, settings.analyze, keep)
+    });
     let holder = target_lock_holder(&client).await?;
     // A run that holds the lock but has not recorded its start yet (a `--fresh` waiting
     // for its TRUNCATE) follows a finished one: the target is not ready (the h22 attack:
@@ -2941,7 +2942,10 @@ pub async fn status(settings: &Settings) -> Result<StatusReport> {
 
 /// What `status` says about the last run: the steps done, and for an unfinished run the
 /// steps left and that the same command completes them.
-fn last_run_status(r: ledger::LastRun, analyze: bool) -> crate::report::LastRunStatus {
+/// `keep`: the config's constraints = "keep", whose constraint step drops and restores
+/// only what a broken FK cycle needs (the h25 trial: "restore indexes and constraints"
+/// where none were dropped).
+fn last_run_status(r: ledger::LastRun, analyze: bool, keep: bool) -> crate::report::LastRunStatus {
     let finished = r.finished_at.is_some();
     let outstanding: Vec<RunStep> = if finished {
         Vec::new()
@@ -2960,7 +2964,16 @@ fn last_run_status(r: ledger::LastRun, analyze: bool) -> crate::report::LastRunS
                 r.command
             );
         }
-        let left: Vec<&str> = outstanding.iter().map(|s| s.describe()).collect();
+        let left: Vec<&str> = outstanding
+            .iter()
+            .map(|s| match s {
+                RunStep::RestoreConstraints if keep => {
+                    "fill the columns of any broken FK cycle and restore its constraints \
+                     (constraints = \"keep\" drops nothing else)"
+                }
+                s => s.describe(),
+            })
+            .collect();
         let again = if r.command == "import" {
             "export into an empty work directory and run `my2pg import --fresh --yes`"
         } else {
@@ -4148,7 +4161,7 @@ mod tests {
             chunk_rows: Some(10),
             rows_refused: false,
         };
-        let status = last_run_status(run(RunStep::ALL.to_vec()), true);
+        let status = last_run_status(run(RunStep::ALL.to_vec()), true, false);
         assert_eq!(status.outstanding, Vec::<&str>::new());
         assert_eq!(
             status.hint.as_deref(),
@@ -4158,11 +4171,20 @@ mod tests {
                  loaded again)."
             )
         );
-        let status = last_run_status(run(vec![RunStep::Load]), false);
-        assert!(status
-            .hint
-            .as_deref()
-            .is_some_and(|h| h.starts_with("The target is not ready for the cut-over (")));
+        let status = last_run_status(run(vec![RunStep::Load]), false, true);
+        assert_eq!(
+            status.hint.as_deref(),
+            Some(
+                "The target is not ready for the cut-over (fill the columns of any broken FK \
+                 cycle and restore its constraints (constraints = \"keep\" drops nothing \
+                 else), set the sequences still to do): run `my2pg import` again, with the \
+                 same config and tuning options but without --fresh (which starts over), to \
+                 complete it (loaded chunks are skipped). If it stopped because the rows \
+                 violate a constraint (its error listed them), fix those rows in the source \
+                 and export into an empty work directory and run `my2pg import --fresh --yes` \
+                 instead: the chunks already exported hold the old rows."
+            )
+        );
     }
     use crate::convert::Converter;
     use crate::plan::{ColumnPlan, TablePlan};

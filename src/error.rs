@@ -124,9 +124,9 @@ fn bullets(errors: &[Error]) -> String {
 }
 
 fn fmt_problems(problems: &[Problem]) -> String {
-    problems
+    crate::report::grouped_problem_lines(problems, false)
         .iter()
-        .map(|p| format!("  - {}", crate::ident::one_line(&p.to_string())))
+        .map(|p| format!("  - {}", crate::ident::one_line(p)))
         .collect::<Vec<_>>()
         .join("\n")
 }

@@ -17,7 +17,9 @@ pub const INTERVAL: Duration = Duration::from_secs(5);
 
 /// This run's active backends (found by their application_name, which carries the run
 /// id), with how long their statement has run and who blocks it: other sessions, and
-/// this run's own (each once: `pg_blocking_pids` repeats a pid per lock).
+/// this run's own (each once: `pg_blocking_pids` repeats a pid per lock). Not the
+/// parallel workers of an index build, which carry their leader's name and statement
+/// (the h24 trial: one CREATE INDEX named twice).
 const ACTIVE_SQL: &str = "\
     SELECT a.pid, coalesce(extract(epoch FROM clock_timestamp() - a.query_start), 0)::float8, \
            left(regexp_replace(a.query, '\\s+', ' ', 'g'), 160), \
@@ -29,7 +31,7 @@ const ACTIVE_SQL: &str = "\
                              WHERE o.application_name = $1) ORDER BY b) \
     FROM pg_stat_activity a \
     WHERE a.application_name = $1 AND a.pid <> pg_backend_pid() AND a.state = 'active' \
-      AND a.datname = current_database() \
+      AND a.datname = current_database() AND a.backend_type = 'client backend' \
     ORDER BY a.pid";
 
 struct Phase {

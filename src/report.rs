@@ -804,11 +804,21 @@ fn grouped_warnings(warnings: &[Problem]) -> Vec<String> {
 /// one line naming the tables (the first 10; `--json` lists each). A target user short of
 /// privileges on 93 tables got 187 lines (django-oscar trial).
 fn grouped_problems(problems: &[Problem]) -> Vec<String> {
+    grouped_problem_lines(problems, true)
+}
+
+/// As `grouped_problems`, each line led by its kind in brackets when `kinds`; the error
+/// of an import or run refused by its plan lists them without (the h24 trial: 71 lines).
+pub(crate) fn grouped_problem_lines(problems: &[Problem], kinds: bool) -> Vec<String> {
     let kind_name = |k: ProblemKind| {
-        serde_json::to_value(k)
+        if !kinds {
+            return String::new();
+        }
+        let name = serde_json::to_value(k)
             .ok()
             .and_then(|v| v.as_str().map(String::from))
-            .unwrap_or_default()
+            .unwrap_or_default();
+        format!("[{name}] ")
     };
     // (kind, text with the table's name as `{}`) -> the tables, in order of appearance,
     // and the first one's own text (a group of one prints it as it is).
@@ -816,7 +826,7 @@ fn grouped_problems(problems: &[Problem]) -> Vec<String> {
     let mut lines: Vec<Result<String, usize>> = Vec::new();
     for p in problems {
         let Some(template) = without_table_name(&p.message, &p.table) else {
-            lines.push(Ok(format!("[{}] {}", kind_name(p.kind), p.message)));
+            lines.push(Ok(format!("{}{}", kind_name(p.kind), p.message)));
             continue;
         };
         let key = (p.kind, template);
@@ -835,7 +845,7 @@ fn grouped_problems(problems: &[Problem]) -> Vec<String> {
             Err(i) => {
                 let ((kind, template), tables, first) = &groups[i];
                 if tables.len() == 1 {
-                    return format!("[{}] {first}", kind_name(*kind));
+                    return format!("{}{first}", kind_name(*kind));
                 }
                 let shown = tables
                     .iter()
@@ -849,7 +859,7 @@ fn grouped_problems(problems: &[Problem]) -> Vec<String> {
                     String::new()
                 };
                 format!(
-                    "[{}] {} tables ({shown}{more}), each: {}",
+                    "{}{} tables ({shown}{more}), each: {}",
                     kind_name(*kind),
                     tables.len(),
                     said_of_each(template)

@@ -1056,6 +1056,16 @@ fn the_human_plan_groups_what_it_says_of_many_tables() {
             "  - [target_privileges] target user \"{role}\" cannot read and set sequence \
              public.a_id_seq of \"public\".\"a\" (SELECT and UPDATE on it)"
         ));
+    // The error of a run refused by its plan groups them the same way (the h24 trial: 71
+    // lines), still counting each problem.
+    env.cmd(&cfg, &["run"])
+        .run()
+        .assert_exit(2)
+        .assert_stderr_contains(&format!(
+            "error: the plan has 4 blocking problem(s):\n  - 2 tables (a, \"b, c\"), each: \
+             target user \"{role}\" lacks INSERT (COPY) and SELECT (to see what it holds) on \
+             the table: grant it, or connect as the table's owner \"my2pg_owner\"\n"
+        ));
     env.pg_admin_exec(&format!("DROP OWNED BY \"{role}\"; DROP ROLE \"{role}\""));
 }
 
