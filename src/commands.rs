@@ -1329,6 +1329,7 @@ async fn prepare_target(
     let mut consented: std::collections::BTreeMap<usize, i64> = Default::default();
     if fresh {
         let mut foreign = Vec::new();
+        let mut since_finished: Vec<(String, i64, String)> = Vec::new();
         for &i in &set {
             let t = &plan.tables[i];
             let n = ledger::rows_not_loaded(client, &t.target).await?;
@@ -1340,19 +1341,44 @@ async fn prepare_target(
             }
             if n > 0 {
                 foreign.push(format!("{} ({n} row(s))", t.target));
+                // The consent asked next, said now (not in a second round).
+                if let Some((m, at)) = ledger::rows_since_finished_run(client, &t.target).await? {
+                    if m > 0 {
+                        since_finished.push((t.target.to_string(), m, at));
+                    }
+                }
             }
         }
         if !foreign.is_empty() {
+            let also = match since_finished.iter().map(|(_, _, at)| at).max() {
+                Some(at) => format!(
+                    "; of those, the rows written since my2pg's run into this target finished \
+                     at {at} ({}) also need --discard-rows-since-load",
+                    since_finished
+                        .iter()
+                        .map(|(t, m, _)| format!("{m} in {t}"))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+                None => String::new(),
+            };
             return Err(Error::refused(format!(
                 "--fresh would delete rows my2pg did not load (written since the load, seeded, or \
                  kept by existing_rows = \"keep-identical\") in {}: set existing_rows = \
-                 \"truncate\" for those tables to consent, or remove the rows yourself; nothing \
-                 was changed in the target",
+                 \"truncate\" for those tables to consent, or remove the rows yourself{also}; \
+                 nothing was changed in the target",
                 foreign.join(", ")
             )));
         }
     }
-    let since = rows_since_finished_run(client, plan, &set, opts).await?;
+    // With --fresh, only where rows my2pg did not load were counted: each count reads
+    // the whole table.
+    let candidates: Vec<usize> = if fresh {
+        consented.keys().copied().collect()
+    } else {
+        set.clone()
+    };
+    let since = rows_since_finished_run(client, plan, &candidates, opts).await?;
     truncate_allowed(client, &names, &others, &kept, plan).await?;
     // The truncate policy is consent given in the config; --fresh asks.
     let listed: Vec<String> = set

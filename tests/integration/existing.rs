@@ -1098,13 +1098,22 @@ fn fresh_refuses_to_delete_rows_my2pg_did_not_load() {
     run(&env, &cfg, &["run"]).assert_ok();
     // As many rows deleted as written: the totals match the ledger, the rows do not.
     env.pg_exec("DELETE FROM tags WHERE id = 5; INSERT INTO tags VALUES (99, 'written later')");
+    let at = env
+        .pg_value(
+            "SELECT to_char(finished_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"') \
+             FROM my2pg.last_run",
+        )
+        .unwrap();
     let out = run(&env, &cfg, &["run", "--fresh", "--yes"]);
-    out.assert_exit(2).assert_stderr_contains(
+    // Both consents it takes, in one message (not in rounds).
+    out.assert_exit(2).assert_stderr_contains(&format!(
         "--fresh would delete rows my2pg did not load (written since the load, seeded, or kept \
          by existing_rows = \"keep-identical\") in \"public\".\"tags\" (1 row(s)): set \
          existing_rows = \"truncate\" for those tables to consent, or remove the rows yourself; \
-         nothing was changed in the target",
-    );
+         of those, the rows written since my2pg's run into this target finished at {at} (1 in \
+         \"public\".\"tags\") also need --discard-rows-since-load; nothing was changed in the \
+         target"
+    ));
     assert_eq!(
         env.pg_value("SELECT label FROM tags WHERE id = 99")
             .as_deref(),
